@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'command-service',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

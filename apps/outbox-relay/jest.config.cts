@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'outbox-relay',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'query-service',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'util',
+  preset: '../../../jest.preset.js',
+  rootDir: __dirname,
+};

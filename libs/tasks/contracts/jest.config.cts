@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'tasks-contracts',
+  preset: '../../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'tasks-read-model',
+  preset: '../../../jest.preset.js',
+  rootDir: __dirname,
+};
