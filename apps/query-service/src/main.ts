@@ -1,21 +1,10 @@
-/**
- * This is not a production server yet!
- * This is only a minimal backend to get started.
- */
+import { bootstrap } from '@cqrs/http';
+import { AppModule } from './app.module';
+import { loadQueryServiceConfig } from './config';
 
-import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app/app.module';
-
-async function bootstrap() {
-  const app = await NestFactory.create(AppModule);
-  const globalPrefix = 'api';
-  app.setGlobalPrefix(globalPrefix);
-  const port = process.env.PORT || 3000;
-  await app.listen(port);
-  Logger.log(
-    `🚀 Application is running on: http://localhost:${port}/${globalPrefix}`,
-  );
-}
-
-bootstrap();
+void bootstrap({
+  service: 'query-service',
+  description: 'Read side: serves task read models with caching and read-your-writes.',
+  loadConfig: () => loadQueryServiceConfig(),
+  module: (config) => AppModule.forRoot(config),
+});

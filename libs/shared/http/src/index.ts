@@ -1,1 +1,11 @@
-export * from './lib/http';
+export { ProblemDetailsFilter, problemTypeUri } from './problem-details.filter';
+export type { ProblemDetails, FieldError } from './problem-details.filter';
+export { createValidationPipe, RequestValidationError } from './validation';
+export { HealthModule, READINESS_CHECKS } from './health.module';
+export type { ReadinessCheck } from './health.module';
+export { createHttpApp } from './create-http-app';
+export type { HttpAppOptions } from './create-http-app';
+export { postgresCheck, kafkaCheck, httpCheck } from './readiness-checks';
+export { bootstrap } from './bootstrap';
+export type { ServiceDefinition } from './bootstrap';
+export { commonServiceConfig } from './common-config';

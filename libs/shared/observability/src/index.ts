@@ -1,1 +1,2 @@
-export * from './lib/observability';
+export { ObservabilityModule } from './observability.module';
+export type { ObservabilityOptions } from './observability.module';

@@ -1,0 +1,27 @@
+import { HealthModule, httpCheck, postgresCheck } from '@cqrs/http';
+import { ObservabilityModule } from '@cqrs/observability';
+import { DynamicModule, Module } from '@nestjs/common';
+import type { CommandServiceConfig } from './config';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: CommandServiceConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ObservabilityModule.forRoot({
+          service: 'command-service',
+          version: process.env['npm_package_version'] ?? '0.0.0',
+          logLevel: config.LOG_LEVEL,
+          prettyLogs: config.LOG_PRETTY,
+        }),
+        HealthModule.forRoot({
+          useFactory: () => [
+            postgresCheck('postgres', config.DATABASE_URL),
+            httpCheck('schema-registry', `${config.SCHEMA_REGISTRY_URL}/subjects`),
+          ],
+        }),
+      ],
+    };
+  }
+}

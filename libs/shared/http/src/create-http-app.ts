@@ -1,0 +1,39 @@
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { ProblemDetailsFilter } from './problem-details.filter';
+import { createValidationPipe } from './validation';
+
+export interface HttpAppOptions {
+  /** Service name, shown in the OpenAPI document. */
+  service: string;
+  version: string;
+  description: string;
+  /** Largest accepted JSON body, e.g. `64kb`. @default '64kb' */
+  bodyLimit?: string;
+  /** Root module built for a config (`AppModule.forRoot(config)`); used instead of `module`. */
+  dynamicModule?: DynamicModule;
+}
+
+/**
+ * Builds a Nest HTTP app the way every service here needs it: pino logs, strict JSON bodies with
+ * a size limit, validation, problem+json errors, `/openapi.json` and `/docs`, graceful shutdown.
+ */
+export async function createHttpApp(module: Type<unknown>, options: HttpAppOptions): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(options.dynamicModule ?? module, { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
+  app.useBodyParser('json', { limit: options.bodyLimit ?? '64kb', strict: true });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.enableShutdownHooks();
+  app.getHttpAdapter().getInstance().disable('x-powered-by');
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder().setTitle(options.service).setDescription(options.description).setVersion(options.version).build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json' });
+  return app;
+}

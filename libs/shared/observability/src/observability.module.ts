@@ -1,0 +1,37 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+
+export interface ObservabilityOptions {
+  service: string;
+  version: string;
+  /** Deployment environment name, logged as `env`. @default process.env.NODE_ENV ?? 'development' */
+  env?: string;
+  /** pino level. @default 'info' */
+  logLevel?: string;
+  /** Human-readable logs (pino-pretty) instead of JSON lines. @default false */
+  prettyLogs?: boolean;
+}
+
+/** Structured JSON logs (pino) with the service's identity on every line. */
+@Module({})
+export class ObservabilityModule {
+  static forRoot(options: ObservabilityOptions): DynamicModule {
+    return {
+      module: ObservabilityModule,
+      global: true,
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: options.logLevel ?? 'info',
+            base: { service: options.service, version: options.version, env: options.env ?? process.env['NODE_ENV'] ?? 'development' },
+            messageKey: 'msg',
+            // Health probes every few seconds would drown the request log.
+            autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
+            ...(options.prettyLogs ? { transport: { target: 'pino-pretty' } } : {}),
+          },
+        }),
+      ],
+      exports: [LoggerModule],
+    };
+  }
+}

@@ -1,0 +1,104 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { repoRoot } from './test-infra';
+
+/** A built app running as a real process, as `npm start` and the container image run it. */
+export interface AppProcess {
+  name: string;
+  url: string;
+  port: number;
+  process: ChildProcess;
+  /** Everything the process wrote so far (stdout and stderr). */
+  output(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code or signal. */
+  stop(graceMs?: number): Promise<number | NodeJS.Signals | null>;
+  /** SIGKILL at once (crash simulation). */
+  kill(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1, chosen by the OS. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * Starts `dist/apps/<name>/main.js` (build it first: the e2e targets depend on the apps' build)
+ * on a free port with the given environment, and waits until `waitFor` answers 2xx.
+ */
+export async function startApp(
+  name: string,
+  env: Record<string, string | undefined> = {},
+  options: { waitFor?: string | null; timeoutMs?: number } = {},
+): Promise<AppProcess> {
+  const main = join(repoRoot(), 'dist/apps', name, 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: build ${name} first (nx run ${name}:build)`);
+  const port = Number(env['PORT'] ?? (await freePort()));
+  const child = spawn(process.execPath, [main], {
+    env: { ...process.env, NODE_ENV: 'production', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal)),
+  );
+  const app: AppProcess = {
+    name,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    process: child,
+    output: () => output,
+    async stop(graceMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode ?? child.signalCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+  const waitFor = options.waitFor === undefined ? '/health/ready' : options.waitFor;
+  if (waitFor) {
+    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before it was ready:\n${output}`);
+      try {
+        const response = await fetch(app.url + waitFor, { signal: AbortSignal.timeout(2000) });
+        if (response.ok) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        await app.stop();
+        throw new Error(`${name} did not answer ${waitFor} within ${options.timeoutMs ?? 60_000} ms:\n${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  return app;
+}
+
+/** Resolves when the process exits (for apps expected to fail at start-up). */
+export function exitOf(app: AppProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (app.process.exitCode !== null) return resolve(app.process.exitCode);
+    app.process.on('exit', (code) => resolve(code));
+  });
+}

@@ -1,0 +1,177 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Connection settings for the real servers a test talks to. */
+export interface TestInfra {
+  /** Where the servers came from: environment variables, Docker (testcontainers) or the native local stack. */
+  source: 'env' | 'docker' | 'native';
+  kafka: { brokers: string[] };
+  /** Confluent-compatible schema registry base URL. */
+  schemaRegistry: { url: string };
+  /** Kafka Connect REST base URL. */
+  connect: { url: string };
+  postgres: {
+    /** Superuser, for creating throwaway databases, slots and publications in tests. */
+    adminUrl: string;
+    /** cqrs_command on cqrs_write (DML only). */
+    writeUrl: string;
+    /** cqrs_projector on cqrs_read (DML only). */
+    readUrl: string;
+    /** cqrs_query on cqrs_read (SELECT only). */
+    queryUrl: string;
+    /** cqrs_owner on cqrs_write: runs migrations. */
+    ownerWriteUrl: string;
+    /** cqrs_owner on cqrs_read: runs migrations. */
+    ownerReadUrl: string;
+    /** cqrs_relay on cqrs_write: logical replication. */
+    relayUrl: string;
+  };
+}
+
+/** Environment variable names, shared with the apps and with `.local-stack/env`. */
+const ENV = {
+  brokers: 'KAFKA_BROKERS',
+  registry: 'SCHEMA_REGISTRY_URL',
+  connect: 'KAFKA_CONNECT_URL',
+  admin: 'DATABASE_ADMIN_URL',
+  write: 'WRITE_DATABASE_URL',
+  read: 'READ_DATABASE_URL',
+  query: 'QUERY_DATABASE_URL',
+  ownerWrite: 'MIGRATIONS_WRITE_DATABASE_URL',
+  ownerRead: 'MIGRATIONS_READ_DATABASE_URL',
+  relay: 'RELAY_DATABASE_URL',
+} as const;
+
+/** The monorepo root (the folder holding nx.json), found from this file upwards. */
+export function repoRoot(from = typeof __dirname === 'string' ? __dirname : process.cwd()): string {
+  let dir = from;
+  while (!existsSync(join(dir, 'nx.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no nx.json above ${from}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+let pending: Promise<TestInfra> | undefined;
+
+/**
+ * Hands a test its connection settings, provisioning the servers if needed. In order:
+ * 1. environment variables (`KAFKA_BROKERS`, `SCHEMA_REGISTRY_URL`, `DATABASE_ADMIN_URL`, ... — a
+ *    team's shared cluster or CI services);
+ * 2. Docker, when an engine answers: docker-compose.yml brought up through testcontainers;
+ * 3. the native stack in tools/local-stack, started if it is not running.
+ * Memoised per process; the result is also exported to `process.env` so child processes
+ * (apps started by e2e tests, CLIs) see the same servers.
+ */
+export function getTestInfra(): Promise<TestInfra> {
+  pending ??= resolveInfra();
+  return pending;
+}
+
+async function resolveInfra(): Promise<TestInfra> {
+  const fromEnv = readEnv(process.env);
+  if (fromEnv) return exportToEnv({ ...fromEnv, source: 'env' });
+  const root = repoRoot();
+  if (process.env['CQRS_INFRA'] !== 'native' && (await dockerEngineAvailable())) {
+    return exportToEnv({ ...(await startCompose(root)), source: 'docker' });
+  }
+  return exportToEnv({ ...(await startNative(root)), source: 'native' });
+}
+
+function readEnv(env: NodeJS.ProcessEnv): Omit<TestInfra, 'source'> | undefined {
+  const admin = env[ENV.admin];
+  const brokers = env[ENV.brokers];
+  const registry = env[ENV.registry];
+  if (!brokers || !registry || !admin) return undefined;
+  // Role URLs default to the local stack's role names on the admin URL's host and port.
+  const role = (user: string, db: string) => {
+    const url = new URL(admin);
+    url.username = user;
+    url.password = 'cqrs';
+    url.pathname = `/${db}`;
+    return url.toString();
+  };
+  return {
+    kafka: { brokers: brokers.split(',').map((b) => b.trim()) },
+    schemaRegistry: { url: registry },
+    connect: { url: env[ENV.connect] ?? 'http://127.0.0.1:8083' },
+    postgres: {
+      adminUrl: admin,
+      writeUrl: env[ENV.write] ?? role('cqrs_command', 'cqrs_write'),
+      readUrl: env[ENV.read] ?? role('cqrs_projector', 'cqrs_read'),
+      queryUrl: env[ENV.query] ?? role('cqrs_query', 'cqrs_read'),
+      ownerWriteUrl: env[ENV.ownerWrite] ?? role('cqrs_owner', 'cqrs_write'),
+      ownerReadUrl: env[ENV.ownerRead] ?? role('cqrs_owner', 'cqrs_read'),
+      relayUrl: env[ENV.relay] ?? role('cqrs_relay', 'cqrs_write'),
+    },
+  };
+}
+
+function exportToEnv(infra: TestInfra): TestInfra {
+  process.env[ENV.brokers] = infra.kafka.brokers.join(',');
+  process.env[ENV.registry] = infra.schemaRegistry.url;
+  process.env[ENV.connect] = infra.connect.url;
+  process.env[ENV.admin] = infra.postgres.adminUrl;
+  process.env[ENV.write] = infra.postgres.writeUrl;
+  process.env[ENV.read] = infra.postgres.readUrl;
+  process.env[ENV.query] = infra.postgres.queryUrl;
+  process.env[ENV.ownerWrite] = infra.postgres.ownerWriteUrl;
+  process.env[ENV.ownerRead] = infra.postgres.ownerReadUrl;
+  process.env[ENV.relay] = infra.postgres.relayUrl;
+  return infra;
+}
+
+async function dockerEngineAvailable(): Promise<boolean> {
+  try {
+    await run('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 5000 });
+    return true;
+  } catch {
+    return false; // no client, or a client without an engine (our own machines)
+  }
+}
+
+async function startCompose(root: string): Promise<Omit<TestInfra, 'source'>> {
+  // Loaded lazily: testcontainers is only needed where an engine exists.
+  const { DockerComposeEnvironment, Wait } = await import('testcontainers');
+  await new DockerComposeEnvironment(root, 'docker-compose.yml')
+    .withProjectName('cqrs-test')
+    .withWaitStrategy('postgres-1', Wait.forHealthCheck())
+    .withWaitStrategy('kafka-1', Wait.forHealthCheck())
+    .withWaitStrategy('schema-registry-1', Wait.forHealthCheck())
+    .withWaitStrategy('connect-1', Wait.forHealthCheck())
+    .up(['postgres', 'kafka', 'schema-registry', 'connect']);
+  // docker-compose.yml publishes the same host ports as the native stack.
+  const settings = readEnv(parseEnvFile(join(root, 'tools/local-stack/defaults.env')));
+  if (!settings) throw new Error('tools/local-stack/defaults.env is incomplete');
+  return settings;
+}
+
+async function startNative(root: string): Promise<Omit<TestInfra, 'source'>> {
+  try {
+    await run('bash', [join(root, 'tools/local-stack/stack.sh'), 'up'], {
+      cwd: root,
+      timeout: 15 * 60_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`native local stack failed to start: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+  }
+  const settings = readEnv(parseEnvFile(join(root, '.local-stack/env')));
+  if (!settings) throw new Error('.local-stack/env is missing settings after stack.sh up');
+  return settings;
+}
+
+function parseEnvFile(path: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const match = /^\s*([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (match?.[1] !== undefined) env[match[1]] = (match[2] ?? '').trim();
+  }
+  return env;
+}

@@ -1,0 +1,29 @@
+# Shared by the scripts behind `npm start`, `npm test` and .ci/run. Source it from the repo root.
+
+# Installs dependencies when missing or stale, then makes sure the `node` on PATH is Node 24
+# (the `node` devDependency puts a real Node 24 binary in node_modules/.bin).
+ensure_node24() {
+  if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "==> installing dependencies (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+  export PATH="$PWD/node_modules/.bin:$PATH"
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  if [ "$major" -lt 24 ]; then
+    echo "error: Node 24 is required but 'node' is $(node -v); node_modules/.bin/node is missing — run 'npm ci'." >&2
+    exit 1
+  fi
+  # No Nx daemon or cloud from scripts: nothing may outlive the command that started it.
+  export NX_DAEMON=false NX_NO_CLOUD=true NX_SKIP_NX_CACHE_CHECK=true
+}
+
+
+# Waits for an HTTP URL to answer 2xx, up to $2 seconds.
+wait_http() {
+  local url=$1 timeout=${2:-60} start=$SECONDS
+  until curl -fsS -o /dev/null --max-time 2 "$url"; do
+    if (( SECONDS - start > timeout )); then return 1; fi
+    sleep 0.5
+  done
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `npm test`: every test tier against real infrastructure, provisioned once for the run
+# (environment variables, else Docker, else the native stack — started here, and stopped again
+# at the end if this run started it; KEEP_STACK=1 keeps it).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source tools/scripts/lib.sh
+ensure_node24
+
+started_stack=0
+if [ -z "${KAFKA_BROKERS:-}" ] && ! bash tools/local-stack/stack.sh status >/dev/null 2>&1; then started_stack=1; fi
+cleanup() {
+  local rc=$?
+  bash tools/scripts/apps.sh stop >/dev/null 2>&1 || true
+  if [ "$started_stack" = 1 ] && [ "${KEEP_STACK:-0}" != 1 ]; then bash tools/local-stack/stack.sh down || true; fi
+  exit $rc
+}
+trap cleanup EXIT
+
+t0=$SECONDS
+echo "==> provisioning test infrastructure"
+eval "$(node tools/scripts/provision-infra.ts)"
+echo "    infrastructure from: $CQRS_INFRA_SOURCE ($((SECONDS - t0))s)"
+
+echo "==> lint, typecheck, unit tests"
+nx run-many -t lint typecheck test --output-style=static --parallel=2
+echo "==> integration tests (real Postgres, Kafka, registry, Connect)"
+nx run-many -t int --output-style=static --parallel=1
+echo "==> end-to-end tests (built apps as processes)"
+nx run-many -t e2e --output-style=static --parallel=1
+echo "==> all tiers passed in $((SECONDS - t0))s"
