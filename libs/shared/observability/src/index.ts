@@ -1,2 +1,3 @@
 export { ObservabilityModule } from './observability.module';
 export type { ObservabilityOptions } from './observability.module';
+export { MetricsModule, metricsRegistry, counter, gauge, histogram, MS_BUCKETS, SECONDS_BUCKETS } from './metrics';

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import { MetricsModule } from './metrics';
 
 export interface ObservabilityOptions {
   service: string;
@@ -12,7 +13,7 @@ export interface ObservabilityOptions {
   prettyLogs?: boolean;
 }
 
-/** Structured JSON logs (pino) with the service's identity on every line. */
+/** Structured JSON logs (pino) with the service's identity on every line, and `/metrics`. */
 @Module({})
 export class ObservabilityModule {
   static forRoot(options: ObservabilityOptions): DynamicModule {
@@ -20,13 +21,14 @@ export class ObservabilityModule {
       module: ObservabilityModule,
       global: true,
       imports: [
+        MetricsModule,
         LoggerModule.forRoot({
           pinoHttp: {
             level: options.logLevel ?? 'info',
             base: { service: options.service, version: options.version, env: options.env ?? process.env['NODE_ENV'] ?? 'development' },
             messageKey: 'msg',
             // Health probes every few seconds would drown the request log.
-            autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
+            autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') },
             ...(options.prettyLogs ? { transport: { target: 'pino-pretty' } } : {}),
           },
         }),
