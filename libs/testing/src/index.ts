@@ -2,3 +2,5 @@ export { getTestInfra, repoRoot } from './test-infra';
 export type { TestInfra } from './test-infra';
 export { startApp, freePort, exitOf } from './app-process';
 export type { AppProcess } from './app-process';
+export { createThrowawayDatabase } from './throwaway-database';
+export type { ThrowawayDatabase } from './throwaway-database';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { getTestInfra, TestInfra } from '../test-infra';
-import { createThrowawayDatabase, ThrowawayDatabase } from './throwaway-database';
+import { createThrowawayDatabase, ThrowawayDatabase } from '../throwaway-database';
 
 // Smoke test: Kafka Connect is real and carries the Debezium Postgres connector, which captures a
 // table through pgoutput and publishes its rows to Kafka.

@@ -1,7 +1,7 @@
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
 import type { Pgoutput } from 'pg-logical-replication';
 import { getTestInfra } from '../test-infra';
-import { createThrowawayDatabase, ThrowawayDatabase } from './throwaway-database';
+import { createThrowawayDatabase, ThrowawayDatabase } from '../throwaway-database';
 
 // Smoke test: Postgres runs with wal_level=logical and streams a row through pgoutput, the
 // path the outbox-relay and Debezium both depend on.
