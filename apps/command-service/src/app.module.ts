@@ -2,6 +2,7 @@ import { HealthModule, httpCheck, postgresCheck } from '@cqrs/http';
 import { ObservabilityModule } from '@cqrs/observability';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { CommandServiceConfig } from './config';
+import { TasksModule } from './tasks/tasks.module';
 
 @Module({})
 export class AppModule {
@@ -21,6 +22,7 @@ export class AppModule {
             httpCheck('schema-registry', `${config.SCHEMA_REGISTRY_URL}/subjects`),
           ],
         }),
+        TasksModule.forRoot(config),
       ],
     };
   }

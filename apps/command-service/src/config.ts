@@ -8,7 +8,14 @@ export const loadCommandServiceConfig = (source: NodeJS.ProcessEnv = process.env
     {
       ...commonServiceConfig(3000),
       DATABASE_URL: env.url('postgres://cqrs_command:cqrs@127.0.0.1:5433/cqrs_write'),
+      DATABASE_POOL_SIZE: env.int(10, 1),
       SCHEMA_REGISTRY_URL: env.url('http://127.0.0.1:8081/apis/ccompat/v7'),
+      /** Write a snapshot every N events of a stream; 0 turns snapshots off. */
+      SNAPSHOT_EVERY: env.int(100, 0),
+      /** Delete outbox rows in the transaction that wrote them (CDC reads the WAL, not the table). */
+      OUTBOX_DELETE_ROWS: env.bool(true),
+      /** How long an Idempotency-Key is remembered. */
+      IDEMPOTENCY_TTL_MS: env.int(86_400_000, 1000),
     },
     source,
   );

@@ -1,4 +1,4 @@
-export { getTestInfra, repoRoot } from './test-infra';
+export { getTestInfra, registerSchemas, repoRoot } from './test-infra';
 export type { TestInfra } from './test-infra';
 export { startApp, freePort, exitOf } from './app-process';
 export type { AppProcess } from './app-process';

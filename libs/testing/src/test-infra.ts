@@ -175,3 +175,20 @@ function parseEnvFile(path: string): NodeJS.ProcessEnv {
   }
   return env;
 }
+
+/**
+ * Registers every schema of schemas/ in the registry with the real CLI (`npm run schemas:register`),
+ * as `npm start` and a deployment do; idempotent, so every test file may call it.
+ */
+export async function registerSchemas(registryUrl: string): Promise<void> {
+  const root = repoRoot();
+  try {
+    await run(process.execPath, [join(root, 'tools/schemas/src/cli/register.mts')], {
+      cwd: root,
+      env: { ...process.env, SCHEMA_REGISTRY_URL: registryUrl },
+    });
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`schemas:register failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  }
+}

@@ -1,1 +1,1 @@
-export * from './lib/messaging';
+export * from './serde';

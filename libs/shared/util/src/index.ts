@@ -1,1 +1,3 @@
-export const x = 1;
+export * from './lib/domain-error';
+export * from './lib/decider';
+export * from './lib/decider-spec';

@@ -1,1 +1,6 @@
-export * from './lib/tasks-domain';
+export * from './lib/task.commands';
+export * from './lib/task.events';
+export * from './lib/task.state';
+export * from './lib/task.errors';
+export { TASK_LIMITS, isIsoDate } from './lib/task.validation';
+export { decide, taskDecider, ALLOWED_IN } from './lib/task.decider';

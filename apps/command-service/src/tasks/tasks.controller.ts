@@ -1,0 +1,168 @@
+import { hashRequest } from '@cqrs/event-store';
+import { RequestValidationError } from '@cqrs/http';
+import type { TaskCommand } from '@cqrs/tasks-domain';
+import { Body, Controller, Delete, Headers, HttpCode, Param, ParseUUIDPipe, Patch, Post, Res, UseInterceptors } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBody, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { randomUUID } from 'node:crypto';
+import type { Response } from 'express';
+import { AbandonTaskDto } from './abandon-task/abandon-task.dto';
+import { AbandonTaskCommand } from './abandon-task/abandon-task.handler';
+import { CommandContext, etagOf, parseIdempotencyKey, parseIfMatch } from './command-context';
+import { CommandMetricsInterceptor, CommandType } from './command-metrics.interceptor';
+import { CompleteTaskCommand } from './complete-task/complete-task.handler';
+import { CreateTaskDto } from './create-task/create-task.dto';
+import { CreateTaskCommand } from './create-task/create-task.handler';
+import { DeleteTaskCommand } from './delete-task/delete-task.handler';
+import { StartTaskCommand } from './start-task/start-task.handler';
+import { UpdateTaskCommand } from './update-task/update-task.handler';
+import type { TaskCommandMessage, TaskCommandResponse, TaskCommandResult } from './task-command.executor';
+import { UpdateTaskDto } from './update-task/update-task.dto';
+
+class TaskCommandResponseDto implements TaskCommandResponse {
+  @ApiProperty({ format: 'uuid' }) taskId!: string;
+  @ApiProperty({ description: 'Stream version after the command; send it as If-Match, or as X-Min-Version to the query side.' })
+  version!: number;
+}
+
+class ProblemDto {
+  @ApiProperty() type!: string;
+  @ApiProperty() title!: string;
+  @ApiProperty() status!: number;
+  @ApiProperty() detail!: string;
+  @ApiProperty({ example: 'INVALID_TRANSITION' }) code!: string;
+  @ApiProperty({ required: false, type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } })
+  errors?: { field: string; message: string }[];
+}
+
+type RequestHeaders = Record<string, string | undefined>;
+
+/** The `:id` path parameter, which must be a UUID (400 VALIDATION_FAILED otherwise). */
+const TaskId = () =>
+  Param('id', new ParseUUIDPipe({ exceptionFactory: () => new RequestValidationError([{ field: 'id', message: 'must be a UUID' }]) }));
+type MessageClass = new (command: never, context: CommandContext) => TaskCommandMessage;
+
+const problem = (status: number, description: string) =>
+  ApiResponse({ status, description, type: ProblemDto, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } } } });
+const commandHeaders = [
+  ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeat-safe retries: the same key and body return the first response; another body is 422.' }),
+  ApiHeader({ name: 'If-Match', required: false, description: 'ETag of the version the client saw; 412 if the task changed since.' }),
+  ApiHeader({ name: 'X-Correlation-Id', required: false }),
+];
+const applyAll = (...decorators: MethodDecorator[]): MethodDecorator => (target, key, descriptor) => {
+  for (const decorator of decorators) decorator(target, key, descriptor);
+};
+const commonResponses = applyAll(
+  ...commandHeaders,
+  problem(400, 'Invalid request (VALIDATION_FAILED with per-field errors, MALFORMED_JSON)'),
+  problem(413, 'Body over the size limit (PAYLOAD_TOO_LARGE)'),
+  problem(422, 'Idempotency-Key reused with another request (IDEMPOTENCY_KEY_REUSED)'),
+);
+const existingTaskResponses = applyAll(
+  problem(404, 'No such task, or it was deleted (TASK_NOT_FOUND)'),
+  problem(409, 'Not allowed in the task\'s status (INVALID_TRANSITION), or a concurrent change won (CONCURRENCY_CONFLICT)'),
+  problem(412, 'If-Match is stale (VERSION_MISMATCH)'),
+);
+
+/** The write API: each route turns HTTP into one domain command on the CommandBus. */
+@ApiTags('tasks')
+@Controller('tasks')
+@UseInterceptors(CommandMetricsInterceptor)
+export class TasksController {
+  constructor(private readonly bus: CommandBus) {}
+
+  @Post()
+  @HttpCode(201)
+  @CommandType('CreateTask')
+  @ApiCreatedResponse({ type: TaskCommandResponseDto, description: 'Created; Location and ETag headers set.' })
+  @commonResponses
+  @problem(409, 'A task with this id exists (TASK_ALREADY_EXISTS)')
+  async create(@Body() body: CreateTaskDto, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
+    const taskId = randomUUID();
+    const result = await this.dispatch(CreateTaskCommand, { type: 'CreateTask', data: { ...body, taskId }, metadata: this.now() }, 'POST /tasks', {}, body, headers, res);
+    res.setHeader('Location', `/tasks/${result.taskId}`);
+    return result;
+  }
+
+  @Patch(':id')
+  @CommandType('UpdateTask')
+  @ApiOkResponse({ type: TaskCommandResponseDto })
+  @commonResponses
+  @existingTaskResponses
+  update(@TaskId() id: string, @Body() body: UpdateTaskDto, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
+    return this.dispatch(UpdateTaskCommand, { type: 'UpdateTask', data: { ...body, taskId: id }, metadata: this.now() }, 'PATCH /tasks/:id', { id }, body, headers, res);
+  }
+
+  @Post(':id/start')
+  @HttpCode(200)
+  @CommandType('StartTask')
+  @ApiOkResponse({ type: TaskCommandResponseDto })
+  @commonResponses
+  @existingTaskResponses
+  start(@TaskId() id: string, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
+    return this.dispatch(StartTaskCommand, { type: 'StartTask', data: { taskId: id }, metadata: this.now() }, 'POST /tasks/:id/start', { id }, {}, headers, res);
+  }
+
+  @Post(':id/complete')
+  @HttpCode(200)
+  @CommandType('CompleteTask')
+  @ApiOkResponse({ type: TaskCommandResponseDto })
+  @commonResponses
+  @existingTaskResponses
+  complete(@TaskId() id: string, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
+    return this.dispatch(CompleteTaskCommand, { type: 'CompleteTask', data: { taskId: id }, metadata: this.now() }, 'POST /tasks/:id/complete', { id }, {}, headers, res);
+  }
+
+  @Post(':id/abandon')
+  @HttpCode(200)
+  @CommandType('AbandonTask')
+  @ApiBody({ type: AbandonTaskDto })
+  @ApiOkResponse({ type: TaskCommandResponseDto })
+  @commonResponses
+  @existingTaskResponses
+  abandon(@TaskId() id: string, @Body() body: AbandonTaskDto, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
+    return this.dispatch(AbandonTaskCommand, { type: 'AbandonTask', data: { taskId: id, reason: body.reason }, metadata: this.now() }, 'POST /tasks/:id/abandon', { id }, body, headers, res);
+  }
+
+  @Delete(':id')
+  @CommandType('DeleteTask')
+  @ApiOkResponse({ type: TaskCommandResponseDto })
+  @commonResponses
+  @existingTaskResponses
+  remove(@TaskId() id: string, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
+    return this.dispatch(DeleteTaskCommand, { type: 'DeleteTask', data: { taskId: id }, metadata: this.now() }, 'DELETE /tasks/:id', { id }, {}, headers, res);
+  }
+
+  // Time enters the domain here, at the edge (CONVENTIONS §1).
+  private now() {
+    return { now: new Date().toISOString() };
+  }
+
+  private async dispatch(
+    Message: MessageClass,
+    command: TaskCommand,
+    route: string,
+    params: Record<string, string>,
+    body: object,
+    headers: RequestHeaders,
+    res: Response,
+  ): Promise<TaskCommandResponse> {
+    const correlationId = headers['x-correlation-id'] || randomUUID();
+    const context: CommandContext = {
+      route,
+      idempotencyKey: parseIdempotencyKey(headers['idempotency-key']),
+      // the HTTP request, not the command: a retried create must match although its id is new
+      requestHash: hashRequest({ route, params, body }),
+      expectedVersion: parseIfMatch(headers['if-match']),
+      correlationId,
+      causationId: headers['x-causation-id'],
+      traceparent: headers['traceparent'],
+      tracestate: headers['tracestate'],
+    };
+    const { response, replayed } = await this.bus.execute<TaskCommandMessage, TaskCommandResult>(new Message(command as never, context));
+    res.setHeader('ETag', etagOf(response.version));
+    res.setHeader('X-Correlation-Id', correlationId);
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    return response;
+  }
+}

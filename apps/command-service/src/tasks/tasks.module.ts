@@ -1,0 +1,84 @@
+import { createEventStoreDataSource, PostgresEventStore, type EventStore } from '@cqrs/event-store';
+import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { PinoLogger } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
+import type { CommandServiceConfig } from '../config';
+import { AbandonTaskHandler } from './abandon-task/abandon-task.handler';
+import { CommandMetricsInterceptor } from './command-metrics.interceptor';
+import { CompleteTaskHandler } from './complete-task/complete-task.handler';
+import { CreateTaskHandler } from './create-task/create-task.handler';
+import { DeleteTaskHandler } from './delete-task/delete-task.handler';
+import { StartTaskHandler } from './start-task/start-task.handler';
+import { EVENT_STORE, TaskCommandExecutor } from './task-command.executor';
+import { TaskEventEncoder } from './task-event.encoder';
+import { TasksController } from './tasks.controller';
+import { UpdateTaskHandler } from './update-task/update-task.handler';
+
+const PURGE_EVERY_MS = 10 * 60_000;
+
+/** Owns the write database's lifecycle and the periodic purge of expired idempotency keys. */
+@Injectable()
+class EventStoreLifecycle implements OnModuleInit, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext('EventStore');
+  }
+
+  onModuleInit() {
+    this.timer = setInterval(() => {
+      this.store
+        .purgeExpiredIdempotencyKeys()
+        .then((purged) => purged > 0 && this.logger.info({ purged }, 'expired idempotency keys purged'))
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'idempotency key purge failed; will retry'));
+    }, PURGE_EVERY_MS).unref();
+  }
+
+  async onApplicationShutdown() {
+    clearInterval(this.timer);
+    await this.dataSource.destroy();
+  }
+}
+
+@Module({})
+export class TasksModule {
+  static forRoot(config: CommandServiceConfig): DynamicModule {
+    return {
+      module: TasksModule,
+      imports: [CqrsModule.forRoot()],
+      controllers: [TasksController],
+      providers: [
+        {
+          provide: DataSource,
+          useFactory: () =>
+            createEventStoreDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'command-service' }).initialize(),
+        },
+        {
+          provide: EVENT_STORE,
+          inject: [DataSource],
+          useFactory: (dataSource: DataSource) =>
+            new PostgresEventStore(dataSource, {
+              snapshotEvery: config.SNAPSHOT_EVERY,
+              deleteOutboxRows: config.OUTBOX_DELETE_ROWS,
+              idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
+            }),
+        },
+        { provide: TaskEventEncoder, useFactory: () => TaskEventEncoder.create(config.SCHEMA_REGISTRY_URL) },
+        EventStoreLifecycle,
+        TaskCommandExecutor,
+        CommandMetricsInterceptor,
+        CreateTaskHandler,
+        UpdateTaskHandler,
+        StartTaskHandler,
+        CompleteTaskHandler,
+        AbandonTaskHandler,
+        DeleteTaskHandler,
+      ],
+    };
+  }
+}

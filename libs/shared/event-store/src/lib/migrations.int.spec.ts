@@ -1,0 +1,225 @@
+// Integration tests take their servers from @cqrs/testing (CONVENTIONS §5); the tag matrix has no spec-file exception yet.
+import { getTestInfra, repoRoot, type TestInfra } from '@cqrs/testing';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { counterDecider, createThrowawayDatabase, fakeWireEncoder, type ThrowawayDatabase, withClient } from '../testing';
+import { createEventStoreDataSource } from './data-source';
+import { handleCommand } from './handle-command';
+import { hashRequest } from './idempotency';
+import { migrateEventStore } from './migrate';
+import { PostgresEventStore } from './postgres-event-store';
+
+const exec = promisify(execFile);
+let infra: TestInfra;
+const databases: ThrowawayDatabase[] = [];
+const throwaway = async (grantDmlTo?: string[]) => {
+  const db = await createThrowawayDatabase({ adminUrl: infra.postgres.adminUrl, ownerUrl: infra.postgres.ownerWriteUrl, grantDmlTo });
+  databases.push(db);
+  return db;
+};
+
+beforeAll(async () => {
+  infra = await getTestInfra();
+});
+afterAll(() => Promise.all(databases.map((db) => db.drop())));
+
+describe('event-store migrations', () => {
+  it('create the documented tables, with the outbox Debezium expects and a publication of its inserts', async () => {
+    const db = await throwaway();
+    expect(await migrateEventStore(db.url)).toEqual(['CreateEventStore1764000000000', 'CreateOutboxPublication1764000000001']);
+
+    await withClient(db.url, async (client) => {
+      const columns = async (table: string) =>
+        (
+          await client.query<{ column_name: string; data_type: string }>(
+            `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`,
+            [table],
+          )
+        ).rows.map((c) => `${c.column_name} ${c.data_type}`);
+      expect(await columns('outbox')).toEqual([
+        'id uuid',
+        'aggregatetype text',
+        'aggregateid text',
+        'type text',
+        'payload bytea',
+        'timestamp timestamp with time zone',
+        'aggregateversion bigint',
+        'traceparent text',
+        'tracestate text',
+        'correlationid text',
+      ]);
+      expect(await columns('events')).toEqual([
+        'global_position bigint',
+        'event_id uuid',
+        'stream_id text',
+        'stream_type text',
+        'version bigint',
+        'type text',
+        'schema_version integer',
+        'data jsonb',
+        'metadata jsonb',
+        'recorded_at timestamp with time zone',
+      ]);
+      const { rows: identity } = await client.query(`SELECT relreplident FROM pg_class WHERE oid = 'public.outbox'::regclass`);
+      expect(identity).toEqual([{ relreplident: 'd' }]);
+      const { rows: publication } = await client.query(
+        `SELECT p.pubinsert, p.pubupdate, p.pubdelete, t.schemaname, t.tablename FROM pg_publication p
+         JOIN pg_publication_tables t USING (pubname) WHERE p.pubname = 'cqrs_outbox'`,
+      );
+      expect(publication).toEqual([{ pubinsert: true, pubupdate: false, pubdelete: false, schemaname: 'public', tablename: 'outbox' }]);
+    });
+  });
+
+  it('are idempotent, and concurrent runs apply each migration exactly once', async () => {
+    const db = await throwaway();
+    const runs = await Promise.all([migrateEventStore(db.url), migrateEventStore(db.url), migrateEventStore(db.url)]);
+    expect(runs.flat().sort()).toEqual(['CreateEventStore1764000000000', 'CreateOutboxPublication1764000000001']);
+    expect(await migrateEventStore(db.url)).toEqual([]);
+  });
+
+  it('can be reverted and re-applied', async () => {
+    const db = await throwaway();
+    await migrateEventStore(db.url);
+    const dataSource = await createEventStoreDataSource({ url: db.url, poolSize: 2 }).initialize();
+    try {
+      await dataSource.undoLastMigration();
+      await dataSource.undoLastMigration();
+      const tables = await dataSource.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'event_store_migrations'`);
+      expect(tables).toEqual([]);
+    } finally {
+      await dataSource.destroy();
+    }
+    expect(await migrateEventStore(db.url)).toHaveLength(2);
+  });
+
+  it('keep events append-only, even for a role with UPDATE and DELETE privileges', async () => {
+    const db = await throwaway();
+    await migrateEventStore(db.url);
+    const dataSource = await createEventStoreDataSource({ url: db.url, poolSize: 2 }).initialize();
+    try {
+      const store = new PostgresEventStore(dataSource);
+      await store.appendToStream('s-1', [{ type: 'Added', data: { amount: 1 } }], { streamType: 't', expectedVersion: 0 });
+      await withClient(db.url, async (client) => {
+        await expect(client.query(`UPDATE events SET data = '{}'`)).rejects.toThrow('events are append-only: UPDATE is not allowed');
+        await expect(client.query(`DELETE FROM events`)).rejects.toThrow('events are append-only: DELETE is not allowed');
+      });
+      expect(await store.readStream('s-1')).toHaveLength(1);
+    } finally {
+      await dataSource.destroy();
+    }
+  });
+});
+
+describe('npm run db:migrate (CLI)', () => {
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    exec(process.execPath, ['-r', '@swc-node/register', join('libs/shared/event-store/src/cli/migrate.cli.ts'), ...args], {
+      cwd: repoRoot(),
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+
+  it('migrates the database named by MIGRATIONS_WRITE_DATABASE_URL, then reports it up to date', async () => {
+    const db = await throwaway();
+    const first = await cli([], { MIGRATIONS_WRITE_DATABASE_URL: db.url });
+    expect(first.stdout).toContain('applied CreateEventStore1764000000000');
+    const second = await cli([], { MIGRATIONS_WRITE_DATABASE_URL: db.url });
+    expect(second.stdout).toMatch(/event store schema is up to date \(postgres:\/\/cqrs_owner:\*\*\*@/);
+  });
+
+  it('exits non-zero with a readable reason, and no password, when the database is unreachable', async () => {
+    const port = await closedPort();
+    const error = await cli(['--url', `postgres://cqrs_owner:s3cret@127.0.0.1:${port}/cqrs_write`]).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(error?.code).toBe(1);
+    expect(error?.stderr).toContain(`db:migrate failed: cannot reach PostgreSQL at postgres://cqrs_owner:***@127.0.0.1:${port}/cqrs_write: connection refused`);
+    expect(error?.stderr).not.toContain('s3cret');
+  });
+
+  it('explains rejected credentials', async () => {
+    const url = new URL(infra.postgres.ownerWriteUrl);
+    url.password = 'wrong-password';
+    const error = await cli(['--url', url.toString()]).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(error?.code).toBe(1);
+    expect(error?.stderr).toContain('PostgreSQL rejected the credentials for');
+    expect(error?.stderr).not.toContain('wrong-password');
+  });
+});
+
+describe('app roles', () => {
+  const appendAndLoad = async (url: string) => {
+    const dataSource = await createEventStoreDataSource({ url, poolSize: 2 }).initialize();
+    try {
+      const store = new PostgresEventStore(dataSource, { snapshotEvery: 1 });
+      const streamId = `roles-test-${randomUUID()}`;
+      const result = await handleCommand(store, {
+        streamId,
+        streamType: 'test.counter',
+        decider: counterDecider,
+        command: { type: 'Add', amount: 3 },
+        stateSchemaVersion: 1,
+        idempotency: { scope: 'roles-test', key: randomUUID(), requestHash: hashRequest(3) },
+      });
+      return { result, loaded: await store.aggregateStream(streamId, { ...counterDecider, stateSchemaVersion: 1 }) };
+    } finally {
+      await dataSource.destroy();
+    }
+  };
+
+  it('let the DML-only command role append (events, outbox, snapshot, idempotency) after the owner migrated', async () => {
+    const db = await throwaway(['cqrs_command']);
+    await migrateEventStore(db.url);
+    const commandUrl = db.urlAs(infra.postgres.writeUrl);
+    expect(new URL(commandUrl).username).toBe('cqrs_command');
+
+    const dataSource = await createEventStoreDataSource({ url: commandUrl, poolSize: 2 }).initialize();
+    try {
+      const store = new PostgresEventStore(dataSource, { snapshotEvery: 1 });
+      await handleCommand(store, {
+        streamId: 'c-1',
+        streamType: 'test.counter',
+        decider: counterDecider,
+        command: { type: 'Add', amount: 3 },
+        stateSchemaVersion: 1,
+        outbox: { aggregateType: 'test.counter', encode: fakeWireEncoder() },
+        idempotency: { scope: 'roles-test', key: 'k-1', requestHash: hashRequest(3) },
+      });
+      expect(await store.aggregateStream('c-1', { ...counterDecider, stateSchemaVersion: 1 })).toMatchObject({
+        state: { total: 3 },
+        version: 1,
+        snapshotVersion: 1,
+      });
+      await expect(dataSource.query('CREATE TABLE sneaky (id int)')).rejects.toThrow(/permission denied/);
+    } finally {
+      await dataSource.destroy();
+    }
+  });
+
+  it('work on the real write database: migrated by the owner, appended to by cqrs_command', async () => {
+    // Idempotent and lock-serialised, so running it here is harmless to anyone sharing the database.
+    await migrateEventStore(infra.postgres.ownerWriteUrl);
+    const { result, loaded } = await appendAndLoad(infra.postgres.writeUrl);
+    expect(new URL(infra.postgres.writeUrl).username).toBe('cqrs_command');
+    expect(result).toMatchObject({ replayed: false, version: 1 });
+    expect(loaded).toMatchObject({ state: { total: 3 }, version: 1, snapshotVersion: 1 });
+  });
+});
+
+/** A port nothing listens on: bind an ephemeral one, then free it. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,416 @@
+import { randomUUID } from 'node:crypto';
+import type { EventEnvelope } from '@cqrs/util';
+import type { ClientBase } from 'pg';
+import type { DataSource, QueryRunner } from 'typeorm';
+import { ConcurrencyError, IdempotencyKeyInUseError, IdempotencyKeyReusedError } from './event-store.errors';
+import type {
+  AggregateOptions,
+  AggregateResult,
+  AppendOptions,
+  AppendResult,
+  EventMetadata,
+  IdempotencyOptions,
+  NewEvent,
+  RecordedEvent,
+  StoredResponse,
+} from './event-store.types';
+import { isSnapshotDue } from './snapshot-policy';
+
+/** Options of {@link PostgresEventStore}. */
+export interface EventStoreOptions {
+  /** Write a snapshot once this many events accumulated since the last one; 0 disables. @default 100 */
+  snapshotEvery?: number;
+  /**
+   * Delete outbox rows in the transaction that inserted them. The WAL still carries the insert
+   * for CDC, and the table stays empty instead of growing forever. @default true
+   */
+  deleteOutboxRows?: boolean;
+  /** How long an idempotency key is remembered. @default 86_400_000 (24 h) */
+  idempotencyTtlMs?: number;
+  /**
+   * Run the hot statements as named prepared statements, planned once per connection (planning
+   * the append statement costs more than executing it). Turn off behind a pooler that cannot
+   * keep prepared statements (PgBouncer in transaction mode before 1.21). @default true
+   */
+  preparedStatements?: boolean;
+}
+
+/** Reads and appends event streams; the port the command side depends on. */
+export interface EventStore {
+  /** Every event of a stream in version order, optionally only those after `afterVersion`. */
+  readStream<E extends EventEnvelope = EventEnvelope>(
+    streamId: string,
+    options?: { afterVersion?: number },
+  ): Promise<RecordedEvent<E>[]>;
+  /** Folds a stream into state, starting from its newest usable snapshot. */
+  aggregateStream<S, E extends EventEnvelope>(streamId: string, options: AggregateOptions<S, E>): Promise<AggregateResult<S>>;
+  /**
+   * Appends events at `expectedVersion + 1 …` together with their outbox rows, a due snapshot
+   * and the idempotency record, in one transaction. Throws {@link ConcurrencyError} when the
+   * stream is not at `expectedVersion` (or another writer gets there first).
+   */
+  appendToStream<E extends EventEnvelope>(
+    streamId: string,
+    events: readonly NewEvent<E>[],
+    options: AppendOptions<E>,
+  ): Promise<AppendResult>;
+  /** The stream's current version, 0 if it has no events. */
+  streamVersion(streamId: string): Promise<number>;
+  /**
+   * The remembered response for an unexpired idempotency key, `undefined` if there is none.
+   * Throws {@link IdempotencyKeyReusedError} when the key was used for a different request.
+   */
+  findIdempotentResponse(options: IdempotencyOptions): Promise<StoredResponse | undefined>;
+  /** Deletes expired idempotency keys in batches; returns how many were deleted. */
+  purgeExpiredIdempotencyKeys(options?: { batchSize?: number }): Promise<number>;
+}
+
+const UNIQUE_VIOLATION = '23505';
+const STREAM_VERSION_KEY = 'events_stream_id_version_key';
+
+// One statement appends the events, guarded so they land only on top of `expectedVersion`
+// (a gap would otherwise be possible), and inserts their outbox rows in version order
+// (the WAL order is the order CDC publishes them in).
+const appendSql = (withOutbox: boolean) => `
+  WITH appended AS (
+    INSERT INTO events (event_id, stream_id, stream_type, version, type, schema_version, data, metadata)
+    SELECT e.event_id, $1, $2, $3::bigint + e.ord, e.type, e.schema_version, e.data, $4::jsonb
+    FROM unnest($5::uuid[], $6::text[], $7::int[], $8::jsonb[]) WITH ORDINALITY AS e(event_id, type, schema_version, data, ord)
+    WHERE (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1) = $3::bigint
+    ORDER BY e.ord
+    RETURNING global_position, event_id, version, type, recorded_at
+  )${
+    withOutbox
+      ? `, outboxed AS (
+    INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, "timestamp", aggregateversion, traceparent, tracestate, correlationid)
+    SELECT a.event_id, $9, $10, a.type, p.payload, a.recorded_at, a.version, $11, $12, $13
+    FROM appended a JOIN unnest($5::uuid[], $14::bytea[]) AS p(event_id, payload) USING (event_id)
+    ORDER BY a.version
+  )`
+      : ''
+  }
+  SELECT global_position, version FROM appended ORDER BY version`;
+
+/** A fixed statement of the store; `name` identifies it as a prepared statement. */
+interface Statement {
+  name: string;
+  text: string;
+}
+const APPEND: Statement = { name: 'cqrs_es_append_v1', text: appendSql(false) };
+const APPEND_WITH_OUTBOX: Statement = { name: 'cqrs_es_append_outbox_v1', text: appendSql(true) };
+const DELETE_OUTBOX: Statement = { name: 'cqrs_es_delete_outbox_v1', text: 'DELETE FROM outbox WHERE id = ANY($1::uuid[])' };
+const STREAM_VERSION: Statement = {
+  name: 'cqrs_es_stream_version_v1',
+  text: 'SELECT coalesce(max(version), 0) AS version FROM events WHERE stream_id = $1',
+};
+const FIND_IDEMPOTENCY_KEY: Statement = {
+  name: 'cqrs_es_find_idempotency_key_v1',
+  text: `SELECT request_hash, response, stream_id, stream_version FROM idempotency_keys
+         WHERE scope = $1 AND key = $2 AND expires_at > now()`,
+};
+
+// Only a snapshot of the caller's state schema version is usable (a NULL version matches none).
+// Its row has type NULL; the events after it come in version order from the unique index. There
+// is no outer ORDER BY: sorting 10,000 rows in PostgreSQL cost more than the round trip saved,
+// and aggregateStream checks the order itself.
+const LOAD: Statement = { name: 'cqrs_es_load_v1', text: `
+  WITH snapshot AS (
+    SELECT version, state FROM snapshots WHERE stream_id = $1 AND state_schema_version = $2
+  )
+  SELECT version, NULL::text AS type, state AS data FROM snapshot
+  UNION ALL
+  (SELECT version, type, data FROM events
+   WHERE stream_id = $1 AND version > coalesce((SELECT version FROM snapshot), 0)
+   ORDER BY version)` };
+
+const SAVE_SNAPSHOT: Statement = { name: 'cqrs_es_save_snapshot_v1', text: `
+  INSERT INTO snapshots (stream_id, state_schema_version, version, state) VALUES ($1, $2, $3, $4::jsonb)
+  ON CONFLICT (stream_id, state_schema_version) DO UPDATE
+    SET version = EXCLUDED.version, state = EXCLUDED.state, created_at = now()
+    WHERE snapshots.version < EXCLUDED.version` };
+
+// An expired key may be taken over; a live one (committed by a concurrent duplicate) returns no row.
+const SAVE_IDEMPOTENCY_KEY: Statement = { name: 'cqrs_es_save_idempotency_key_v1', text: `
+  INSERT INTO idempotency_keys (scope, key, request_hash, response, stream_id, stream_version, expires_at)
+  VALUES ($1, $2, $3, $4::jsonb, $5, $6, now() + $7::bigint * interval '1 millisecond')
+  ON CONFLICT (scope, key) DO UPDATE
+    SET request_hash = EXCLUDED.request_hash, response = EXCLUDED.response, stream_id = EXCLUDED.stream_id,
+        stream_version = EXCLUDED.stream_version, created_at = now(), expires_at = EXCLUDED.expires_at
+    WHERE idempotency_keys.expires_at <= now()
+  RETURNING 1` };
+
+interface EventRow {
+  global_position: string;
+  event_id: string;
+  stream_id: string;
+  stream_type: string;
+  version: string;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: EventMetadata;
+  recorded_at: Date;
+}
+
+/**
+ * The event store on PostgreSQL (tables from the event-store migrations), through a TypeORM
+ * DataSource: one multi-row statement per append, one query each for snapshot and tail on load.
+ */
+export class PostgresEventStore implements EventStore {
+  private readonly snapshotEvery: number;
+  private readonly deleteOutboxRows: boolean;
+  private readonly idempotencyTtlMs: number;
+  private readonly preparedStatements: boolean;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    options: EventStoreOptions = {},
+  ) {
+    this.snapshotEvery = options.snapshotEvery ?? 100;
+    this.deleteOutboxRows = options.deleteOutboxRows ?? true;
+    this.idempotencyTtlMs = options.idempotencyTtlMs ?? 86_400_000;
+    this.preparedStatements = options.preparedStatements ?? true;
+    if (!Number.isInteger(this.snapshotEvery) || this.snapshotEvery < 0) {
+      throw new RangeError(`snapshotEvery must be a non-negative integer, got ${options.snapshotEvery}`);
+    }
+  }
+
+  async readStream<E extends EventEnvelope = EventEnvelope>(
+    streamId: string,
+    options: { afterVersion?: number } = {},
+  ): Promise<RecordedEvent<E>[]> {
+    const rows: EventRow[] = await this.dataSource.query(
+      `SELECT global_position, event_id, stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at
+       FROM events WHERE stream_id = $1 AND version > $2 ORDER BY version`,
+      [streamId, options.afterVersion ?? 0],
+    );
+    return rows.map(
+      (row) =>
+        ({
+          type: row.type,
+          data: row.data,
+          globalPosition: Number(row.global_position),
+          eventId: row.event_id,
+          streamId: row.stream_id,
+          streamType: row.stream_type,
+          version: Number(row.version),
+          schemaVersion: row.schema_version,
+          metadata: row.metadata,
+          recordedAt: row.recorded_at,
+        }) as RecordedEvent<E>,
+    );
+  }
+
+  async aggregateStream<S, E extends EventEnvelope>(
+    streamId: string,
+    options: AggregateOptions<S, E>,
+  ): Promise<AggregateResult<S>> {
+    // One round trip for the newest usable snapshot (if any) and the events after it.
+    const rows = await this.once<LoadRow>(LOAD, [streamId, options.stateSchemaVersion ?? null]);
+    let state = options.initialState();
+    let snapshotVersion = 0;
+    let version = 0;
+    for (const row of inVersionOrder(rows)) {
+      version = Number(row.version);
+      if (row.type === null) {
+        state = row.data as S;
+        snapshotVersion = version;
+      } else {
+        state = options.evolve(state, { type: row.type, data: row.data } as E);
+      }
+    }
+    return { state, version, snapshotVersion };
+  }
+
+  async appendToStream<E extends EventEnvelope>(
+    streamId: string,
+    events: readonly NewEvent<E>[],
+    options: AppendOptions<E>,
+  ): Promise<AppendResult> {
+    const { expectedVersion, outbox, snapshot, idempotency } = options;
+    if (!streamId) throw new TypeError('streamId must be a non-empty string');
+    if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
+      throw new TypeError(`expectedVersion must be a non-negative integer, got ${expectedVersion}`);
+    }
+    if (events.length === 0 && !idempotency) {
+      return { nextExpectedVersion: expectedVersion, globalPositions: [], eventIds: [], snapshotWritten: false };
+    }
+    const eventIds = events.map((event) => event.eventId ?? randomUUID());
+    const schemaVersions = events.map((event) => event.schemaVersion ?? 1);
+    const nextExpectedVersion = expectedVersion + events.length;
+    const metadata = options.metadata ?? {};
+
+    // Encoding may call the schema registry: do it before the transaction holds any lock.
+    const aggregateId = outbox?.aggregateId ?? streamId;
+    const payloads =
+      outbox && events.length > 0
+        ? await Promise.all(
+            events.map((event, i) =>
+              outbox.encode({
+                event,
+                eventId: eventIds[i],
+                schemaVersion: schemaVersions[i],
+                aggregateType: outbox.aggregateType,
+                aggregateId,
+                version: expectedVersion + i + 1,
+                metadata,
+              }),
+            ),
+          )
+        : undefined;
+
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.startTransaction();
+      let globalPositions: number[] = [];
+      if (events.length > 0) {
+        const params: unknown[] = [
+          streamId,
+          options.streamType,
+          expectedVersion,
+          JSON.stringify(metadata),
+          eventIds,
+          events.map((event) => event.type),
+          schemaVersions,
+          events.map((event) => JSON.stringify(event.data)),
+        ];
+        if (outbox && payloads) {
+          params.push(
+            outbox.aggregateType,
+            aggregateId,
+            metadata.traceparent ?? null,
+            metadata.tracestate ?? null,
+            metadata.correlationId ?? null,
+            payloads,
+          );
+        }
+        const rows = await this.execute<{ global_position: string; version: string }>(
+          runner,
+          payloads ? APPEND_WITH_OUTBOX : APPEND,
+          params,
+        );
+        if (rows.length !== events.length) {
+          // The guard matched nothing: the stream is not at expectedVersion.
+          throw new ConcurrencyError(streamId, expectedVersion, await this.versionOn(runner, streamId));
+        }
+        globalPositions = rows.map((row) => Number(row.global_position));
+        if (payloads && this.deleteOutboxRows) {
+          await this.execute(runner, DELETE_OUTBOX, [eventIds]);
+        }
+      }
+
+      let snapshotWritten = false;
+      if (snapshot && events.length > 0 && isSnapshotDue(nextExpectedVersion, snapshot.lastSnapshotVersion, this.snapshotEvery)) {
+        await this.execute(runner, SAVE_SNAPSHOT, [
+          streamId,
+          snapshot.stateSchemaVersion,
+          nextExpectedVersion,
+          JSON.stringify(snapshot.state()),
+        ]);
+        snapshotWritten = true;
+      }
+
+      const result: AppendResult = { nextExpectedVersion, globalPositions, eventIds, snapshotWritten };
+      if (idempotency) {
+        const stored = await this.execute(runner, SAVE_IDEMPOTENCY_KEY, [
+          idempotency.scope,
+          idempotency.key,
+          idempotency.requestHash,
+          JSON.stringify(idempotency.response(result) ?? null),
+          streamId,
+          nextExpectedVersion,
+          idempotency.ttlMs ?? this.idempotencyTtlMs,
+        ]);
+        if (stored.length === 0) throw new IdempotencyKeyInUseError(idempotency.scope, idempotency.key);
+      }
+      await runner.commitTransaction();
+      return result;
+    } catch (error) {
+      if (runner.isTransactionActive) {
+        // A dead connection (e.g. terminated backend) cannot roll back, but its transaction is gone anyway.
+        await runner.rollbackTransaction().catch(() => undefined);
+      }
+      if (isUniqueViolation(error, STREAM_VERSION_KEY)) {
+        const actual = await this.versionOn(runner, streamId).catch(() => undefined);
+        throw new ConcurrencyError(streamId, expectedVersion, actual, 'conflict', error);
+      }
+      throw error;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    const [row] = await this.once<{ version: string }>(STREAM_VERSION, [streamId]);
+    return Number(row.version);
+  }
+
+  async findIdempotentResponse({ scope, key, requestHash }: IdempotencyOptions): Promise<StoredResponse | undefined> {
+    const [row] = await this.once<{ request_hash: string; response: unknown; stream_id: string; stream_version: string }>(
+      FIND_IDEMPOTENCY_KEY,
+      [scope, key],
+    );
+    if (!row) return undefined;
+    if (row.request_hash !== requestHash) throw new IdempotencyKeyReusedError(scope, key);
+    return { response: row.response, streamId: row.stream_id, streamVersion: Number(row.stream_version) };
+  }
+
+  async purgeExpiredIdempotencyKeys({ batchSize = 10_000 }: { batchSize?: number } = {}): Promise<number> {
+    let total = 0;
+    for (;;) {
+      // Batches keep each delete short, so a large backlog never locks the table for long.
+      const [, deleted]: [unknown, number] = await this.dataSource.query(
+        `DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
+           SELECT ctid FROM idempotency_keys WHERE expires_at <= now() LIMIT $1))`,
+        [batchSize],
+      );
+      total += deleted;
+      if (deleted < batchSize) return total;
+    }
+  }
+
+  private async versionOn(runner: QueryRunner, streamId: string): Promise<number> {
+    const [row] = await this.execute<{ version: string }>(runner, STREAM_VERSION, [streamId]);
+    return Number(row.version);
+  }
+
+  /** Runs a statement on the runner's connection, prepared (see `preparedStatements`) or not. */
+  private async execute<T = unknown>(runner: QueryRunner, statement: Statement, values: unknown[]): Promise<T[]> {
+    if (!this.preparedStatements) return runner.query(statement.text, values);
+    // TypeORM's query() cannot name a statement; the runner's pg client can.
+    const client = (await runner.connect()) as ClientBase;
+    return (await client.query({ name: statement.name, text: statement.text, values })).rows as T[];
+  }
+
+  /** {@link execute} on a connection borrowed for this one statement. */
+  private async once<T = unknown>(statement: Statement, values: unknown[]): Promise<T[]> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      return await this.execute<T>(runner, statement, values);
+    } finally {
+      await runner.release();
+    }
+  }
+}
+
+type LoadRow = { version: string; type: string | null; data: unknown };
+
+/**
+ * UNION ALL keeps its branches' order in every plan PostgreSQL makes for this query, but SQL does
+ * not promise it; a linear check keeps a reordered result from silently corrupting a fold.
+ */
+function inVersionOrder(rows: LoadRow[]): LoadRow[] {
+  for (let i = 1; i < rows.length; i++) {
+    if (Number(rows[i].version) <= Number(rows[i - 1].version)) {
+      return [...rows].sort((a, b) => Number(a.version) - Number(b.version));
+    }
+  }
+  return rows;
+}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const e = error as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
+  const code = e.code ?? e.driverError?.code;
+  const name = e.constraint ?? e.driverError?.constraint;
+  return code === UNIQUE_VIOLATION && name === constraint;
+}
