@@ -3,7 +3,8 @@
 const { NxAppWebpackPlugin } = require('@nx/webpack/app-plugin');
 const { basename, join } = require('path');
 
-module.exports = function appWebpackConfig(appDir) {
+/** @param {string} appDir  @param {{ extraEntries?: Record<string, string> }} options extra bundles, e.g. a CLI: { cli: 'src/cli/x.cli.ts' } */
+module.exports = function appWebpackConfig(appDir, options = {}) {
   return {
     output: {
       path: join(__dirname, '../../dist/apps', basename(appDir)),
@@ -15,6 +16,11 @@ module.exports = function appWebpackConfig(appDir) {
         target: 'node',
         compiler: 'tsc',
         main: './src/main.ts',
+        // loaded first with `node --import ./instrumentation.js main.js` (OpenTelemetry)
+        additionalEntryPoints: [
+          { entryName: 'instrumentation', entryPath: join(__dirname, '../../libs/shared/observability/src/instrumentation.ts') },
+          ...Object.entries(options.extraEntries ?? {}).map(([entryName, path]) => ({ entryName, entryPath: join(appDir, path) })),
+        ],
         tsConfig: './tsconfig.app.json',
         optimization: false,
         outputHashing: 'none',

@@ -1,5 +1,6 @@
 import { handleCommand, type EventStore, type OutboxEncodeInput } from '@cqrs/event-store';
 import { STATE_SCHEMA_VERSION, taskDecider, type TaskCommand, type TaskEvent } from '@cqrs/tasks-domain';
+import { currentTraceCarrier, withSpan } from '@cqrs/observability';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ICommandHandler } from '@nestjs/cqrs';
 import type { CommandContext } from './command-context';
@@ -40,13 +41,22 @@ export class TaskCommandExecutor {
     private readonly encoder: TaskEventEncoder,
   ) {}
 
-  async execute(command: TaskCommand, context: CommandContext): Promise<TaskCommandResult> {
+  execute(command: TaskCommand, context: CommandContext): Promise<TaskCommandResult> {
+    return withSpan(`command.${command.type}`, () => this.run(command, context), {
+      attributes: { 'cqrs.command.type': command.type, 'cqrs.stream.id': command.data.taskId, 'cqrs.correlation_id': context.correlationId },
+    });
+  }
+
+  private async run(command: TaskCommand, context: CommandContext): Promise<TaskCommandResult> {
     const taskId = command.data.taskId;
+    // The command span's context rides in the outbox row, so the relay, Kafka and the projector
+    // continue this trace. Without tracing, an incoming traceparent is passed on as it came.
+    const carrier = currentTraceCarrier();
     const metadata = {
       correlationId: context.correlationId,
       causationId: context.causationId,
-      traceparent: context.traceparent,
-      tracestate: context.tracestate,
+      traceparent: carrier.traceparent ?? context.traceparent,
+      tracestate: carrier.traceparent ? carrier.tracestate : context.tracestate,
     };
     const result = await handleCommand(this.store, {
       streamId: taskId,

@@ -60,7 +60,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const response = http.getResponse<Response>();
     const request = http.getRequest<{ url?: string }>();
     const problem = this.toProblem(exception);
-    if (problem.status >= 500) this.logger.error({ err: exception, code: problem.code }, problem.detail);
+    // Only the unexpected is an error worth a stack trace; a 503 (dependency down) is reported by health.
+    if (problem.status === 500) this.logger.error({ err: exception, code: problem.code }, problem.detail);
     const headers = (exception as { headers?: Record<string, string> }).headers;
     if (headers) for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
     response

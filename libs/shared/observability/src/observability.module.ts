@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { MetricsModule } from './metrics';
 
@@ -11,6 +11,14 @@ export interface ObservabilityOptions {
   logLevel?: string;
   /** Human-readable logs (pino-pretty) instead of JSON lines. @default false */
   prettyLogs?: boolean;
+}
+
+/** Flushes the OpenTelemetry SDK started by instrumentation.ts, if it was. */
+@Injectable()
+class TelemetryShutdown implements OnApplicationShutdown {
+  async onApplicationShutdown() {
+    await (globalThis as { __cqrsTelemetryShutdown?: () => Promise<void> }).__cqrsTelemetryShutdown?.();
+  }
 }
 
 /** Structured JSON logs (pino) with the service's identity on every line, and `/metrics`. */
@@ -33,6 +41,7 @@ export class ObservabilityModule {
           },
         }),
       ],
+      providers: [TelemetryShutdown],
       exports: [LoggerModule],
     };
   }

@@ -1,0 +1,50 @@
+/**
+ * OpenTelemetry for every app, loaded before anything else with `node --import ./instrumentation.js main.js`
+ * (CONVENTIONS §7). Configured only by the standard OTEL_* environment variables: OTLP over
+ * HTTP/protobuf to OTEL_EXPORTER_OTLP_ENDPOINT by default, OTEL_SDK_DISABLED=true turns it off,
+ * OTEL_SERVICE_NAME defaults to the app's folder name. Metrics stay with prom-client (/metrics)
+ * and logs with pino (stdout), so their OTLP exporters default to none.
+ */
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { NestInstrumentation } from '@opentelemetry/instrumentation-nestjs-core';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
+import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { basename, dirname } from 'node:path';
+
+const env = process.env;
+const service = env['OTEL_SERVICE_NAME'] ?? basename(dirname(process.argv[1] ?? 'app'));
+env['OTEL_SERVICE_NAME'] = service;
+env['OTEL_METRICS_EXPORTER'] ??= 'none';
+env['OTEL_LOGS_EXPORTER'] ??= 'none';
+
+// The relay forwards each outbox row's trace headers verbatim, exactly as Debezium does, so
+// the producer-side kafkajs instrumentation (which would overwrite `traceparent`) is off there.
+const disabled = new Set(
+  (env['OTEL_NODE_DISABLED_INSTRUMENTATIONS'] ?? (service === 'outbox-relay' ? 'kafkajs' : ''))
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean),
+);
+
+const instrumentations: [string, () => Instrumentation][] = [
+  ['http', () => new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? '') })],
+  ['express', () => new ExpressInstrumentation()],
+  ['nestjs-core', () => new NestInstrumentation()],
+  ['pg', () => new PgInstrumentation({ requireParentSpan: true })],
+  ['kafkajs', () => new KafkaJsInstrumentation()],
+  // puts trace_id / span_id of the active span on every log line
+  ['pino', () => new PinoInstrumentation()],
+];
+
+if (env['OTEL_SDK_DISABLED'] !== 'true') {
+  const sdk = new NodeSDK({
+    instrumentations: instrumentations.filter(([name]) => !disabled.has(name)).map(([, create]) => create()),
+  });
+  sdk.start();
+  // ObservabilityModule calls this on application shutdown, so the last spans are flushed.
+  (globalThis as { __cqrsTelemetryShutdown?: () => Promise<void> }).__cqrsTelemetryShutdown = () => sdk.shutdown();
+}
