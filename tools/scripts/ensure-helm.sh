@@ -34,8 +34,10 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 mkdir -p "$target_dir"
-exec 9>"$CACHE/helm/.lock"
-flock 9
+if command -v flock >/dev/null 2>&1; then # util-linux; macOS has none, and then builds may overlap
+  exec 9>"$CACHE/helm/.lock"
+  flock 9
+fi
 if [ ! -x "$target" ]; then
   log "building helm $HELM_VERSION with 'go install' into $target_dir (once per machine; takes a few minutes)"
   start=$SECONDS

@@ -11,7 +11,7 @@ if [ -z "${KAFKA_BROKERS:-}" ]; then
   bash tools/local-stack/stack.sh up
   set -a; source .local-stack/env; set +a
 fi
-for step in db:migrate schemas:register; do
+for step in db:migrate db:migrate:read schemas:register; do
   if npm run | grep -q "^  $step$"; then echo "==> npm run $step"; npm run --silent "$step"; fi
 done
 echo "==> building the apps"

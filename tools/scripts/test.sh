@@ -26,6 +26,8 @@ echo "==> lint, typecheck, unit tests"
 nx run-many -t lint typecheck test --output-style=static --parallel=2
 echo "==> integration tests (real Postgres, Kafka, registry, Connect)"
 nx run-many -t int --output-style=static --parallel=1
+echo "==> contract gate: schemas/ against the registry (npm run schemas:check)"
+node tools/schemas/src/cli/check.mts
 echo "==> end-to-end tests (built apps as processes)"
 nx run-many -t e2e --output-style=static --parallel=1
 echo "==> all tiers passed in $((SECONDS - t0))s"

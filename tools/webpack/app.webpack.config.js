@@ -26,6 +26,8 @@ module.exports = function appWebpackConfig(appDir, options = {}) {
         outputHashing: 'none',
         generatePackageJson: true,
         sourceMap: true,
+        // the typecheck target checks types; a second checker per build only costs CPU
+        skipTypeChecking: true,
       }),
     ],
   };

@@ -2,7 +2,7 @@
  * OpenTelemetry for every app, loaded before anything else with `node --import ./instrumentation.js main.js`
  * (CONVENTIONS §7). Configured only by the standard OTEL_* environment variables: OTLP over
  * HTTP/protobuf to OTEL_EXPORTER_OTLP_ENDPOINT by default, OTEL_SDK_DISABLED=true turns it off,
- * OTEL_SERVICE_NAME defaults to the app's folder name. Metrics stay with prom-client (/metrics)
+ * OTEL_SERVICE_NAME defaults to the app's name (its package.json). Metrics stay with prom-client (/metrics)
  * and logs with pino (stdout), so their OTLP exporters default to none.
  */
 import { NodeSDK } from '@opentelemetry/sdk-node';
@@ -13,11 +13,14 @@ import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
-import { basename, dirname } from 'node:path';
+import { serviceIdentity } from './service-identity';
 
 const env = process.env;
-const service = env['OTEL_SERVICE_NAME'] ?? basename(dirname(process.argv[1] ?? 'app'));
+const identity = serviceIdentity();
+const service = env['OTEL_SERVICE_NAME'] ?? identity.name;
 env['OTEL_SERVICE_NAME'] = service;
+// service.version unless the operator set resource attributes of their own
+env['OTEL_RESOURCE_ATTRIBUTES'] ??= `service.version=${identity.version}`;
 env['OTEL_METRICS_EXPORTER'] ??= 'none';
 env['OTEL_LOGS_EXPORTER'] ??= 'none';
 

@@ -1,0 +1,76 @@
+# syntax=docker/dockerfile:1.7
+#
+# One parameterised Dockerfile for the four apps and the migrations job (see docs/deployment.md):
+#
+#   docker build --build-arg APP=command-service --build-arg PORT=3000 -t cqrs/command-service:local .
+#   docker build --build-arg APP=query-service   --build-arg PORT=3001 -t cqrs/query-service:local .
+#   docker build --build-arg APP=projector       --build-arg PORT=3002 -t cqrs/projector:local .
+#   docker build --build-arg APP=outbox-relay    --build-arg PORT=3003 -t cqrs/outbox-relay:local .
+#   docker build --target migrations -t cqrs/migrations:local .
+#
+# The app image runs `node --enable-source-maps --import ./instrumentation.js main.js` in /app (under
+# tini) as uid 1000 and writes nothing to its filesystem (read-only root works; the chart mounts /tmp).
+# OpenTelemetry: instrumentation.js is the one the app's build emits beside main.js (the shared
+# webpack config adds it), an empty module for an app without one; OTEL_SDK_DISABLED=true turns it off.
+# tools/deploy's e2e test builds the same /app layout with the same script, runs the CMD and the
+# HEALTHCHECK below as a non-root user on a read-only copy, since there's no Docker engine in CI.
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# ---- the workspace with all dependencies (Nx, webpack, TypeScript, the migration CLIs) ----------
+FROM ${NODE_IMAGE} AS workspace
+WORKDIR /workspace
+ENV NX_DAEMON=false NX_NO_CLOUD=true NX_SKIP_NX_CACHE_CHECK=true NX_TUI=false CI=true
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm,sharing=locked npm ci --no-audit --no-fund --loglevel=error
+COPY . .
+
+# ---- an Nx build of one app, laid out as /app will hold it -----------------------------------
+FROM workspace AS build
+ARG APP
+RUN case "${APP}" in command-service|query-service|projector|outbox-relay) ;; \
+      *) echo "error: build with --build-arg APP=<command-service|query-service|projector|outbox-relay> (got '${APP}')" >&2; exit 1 ;; \
+    esac
+RUN npx nx run "${APP}:build" --skip-nx-cache --output-style=static \
+ && sh tools/deploy/image/app-layout.sh files "dist/apps/${APP}" /out/app
+
+# ---- the app's production dependencies only, at the monorepo lockfile's versions -------------
+FROM ${NODE_IMAGE} AS prod-deps
+WORKDIR /app
+COPY tools/deploy/image/app-layout.sh /usr/local/bin/app-layout.sh
+COPY package-lock.json ./
+COPY --from=build /out/app/package.json ./
+RUN --mount=type=cache,target=/root/.npm,sharing=locked sh /usr/local/bin/app-layout.sh deps /app
+
+# ---- one-shot job: database migrations and schema registration (compose `migrations`, Helm hooks)
+FROM workspace AS migrations
+# npm writes its cache and logs under HOME: keep them in /tmp so a read-only root filesystem works.
+ENV NODE_ENV=production HOME=/tmp NPM_CONFIG_CACHE=/tmp/.npm NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false
+USER 1000:1000
+ENTRYPOINT ["sh", "tools/deploy/image/migrations.sh"]
+CMD ["all"]
+
+# ---- what every app image starts from -------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+# tini as PID 1 forwards SIGTERM to node and reaps; the package managers go (nothing installs at run time).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack /opt/yarn-* \
+      /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /usr/local/bin/yarn /usr/local/bin/yarnpkg
+
+# ---- the app image (the default target) -------------------------------------------------------
+FROM runtime AS app
+ARG APP
+ARG PORT
+RUN test -n "${PORT}" || { echo "error: build with --build-arg PORT=<the app's port, e.g. 3000 for command-service>" >&2; exit 1; }
+LABEL org.opencontainers.image.title="${APP}"
+ENV NODE_ENV=production PORT=${PORT} HOME=/tmp
+WORKDIR /app
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /out/app ./
+USER 1000:1000
+EXPOSE ${PORT}
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 CMD ["node", "healthcheck.mjs"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "--enable-source-maps", "--import", "./instrumentation.js", "main.js"]

@@ -1,0 +1,272 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { APPS, AppName, appConfig, isOwnerCredential, isStandardVariable, loopbackSettings, redact } from './lib/app-config';
+import { ComposeService, environmentOf, loadCompose, parsePort } from './lib/compose';
+import { environment, loadDockerfile, stage } from './lib/dockerfile';
+import { loadInitSql } from './lib/init-sql';
+import { must } from './lib/must';
+import { readRepoFile, repoRoot } from './lib/repo';
+
+// No Docker engine runs docker-compose.yml in CI, so this reads it the way `docker compose up`
+// would (merge keys, ${VAR:-default} interpolation with an empty environment) and checks it
+// against what it starts: the apps' real configuration, the Dockerfile, init.sql and the chart.
+const compose = loadCompose();
+const services = compose.services;
+const dockerfile = loadDockerfile();
+const databases = loadInitSql();
+
+const service = (name: string): ComposeService => {
+  const found = services[name];
+  if (!found) throw new Error(`docker-compose.yml has no service ${name}; it has ${Object.keys(services).join(', ')}`);
+  return found;
+};
+
+/** What a container of a compose service gets: the image's ENV, then the service's environment. */
+const containerEnv = (app: AppName): Record<string, string> => {
+  const s = service(app);
+  return { ...environment(dockerfile, stage(dockerfile, s.build?.target), s.build?.args ?? {}), ...environmentOf(s) };
+};
+
+/** host:port pairs an address setting points at. */
+const addressesOf = (value: unknown): { host: string; port: number }[] => {
+  const values = Array.isArray(value) ? value : [value];
+  return values.flatMap((v) => {
+    if (typeof v !== 'string') return [];
+    if (/^[a-z]+:\/\//.test(v)) {
+      const url = new URL(v);
+      const port = Number(url.port || { 'http:': 80, 'https:': 443, 'postgres:': 5432 }[url.protocol]);
+      return [{ host: url.hostname, port }];
+    }
+    const m = /^([\w.-]+):(\d+)$/.exec(v);
+    return m ? [{ host: m[1], port: Number(m[2]) }] : [];
+  });
+};
+
+/** The ports a service answers on inside the compose network. */
+const networkPorts = (name: string): number[] => {
+  const s = service(name);
+  const env = environmentOf(s);
+  // Kafka answers other containers on the listener it advertises under its own name only.
+  const advertised = (env['KAFKA_ADVERTISED_LISTENERS'] ?? '')
+    .split(',')
+    .map((l) => /^\w+:\/\/([^:]+):(\d+)$/.exec(l.trim()))
+    .filter((m): m is RegExpExecArray => m !== null && m[1] === name)
+    .map((m) => Number(m[2]));
+  if (advertised.length) return advertised;
+  return (s.ports ?? []).map((p) => parsePort(p).containerPort);
+};
+
+describe('docker-compose.yml', () => {
+  it('keeps the infrastructure services tests start by name', () => {
+    for (const name of ['postgres', 'kafka', 'schema-registry', 'connect']) expect(services[name]).toBeDefined();
+  });
+
+  it('runs Postgres with logical WAL and the init.sql the native stack uses', () => {
+    const postgres = service('postgres');
+    expect((postgres.command as string[]).join(' ')).toContain('wal_level=logical');
+    expect(postgres.volumes).toContainEqual(expect.stringMatching(/^\.\/tools\/local-stack\/postgres\/init\.sql:\/docker-entrypoint-initdb\.d\/[\w-]+\.sql(:ro)?$/));
+  });
+
+  it('runs Kafka in KRaft mode (no ZooKeeper)', () => {
+    const env = environmentOf(service('kafka'));
+    expect(env['KAFKA_PROCESS_ROLES']).toBe('broker,controller');
+    expect(Object.keys(services).some((name) => /zookeeper/i.test(name))).toBe(false);
+  });
+
+  describe.each(APPS)('%s', (app) => {
+    it('is built from the Dockerfile for this app, as the image the chart deploys by default', () => {
+      const s = service(app);
+      const build = must(s.build, `a build section for ${app}`);
+      expect(build).toMatchObject({ context: '.', args: { APP: app } });
+      expect(existsSync(join(repoRoot(), build.dockerfile ?? 'Dockerfile'))).toBe(true);
+      // The default target is the app image (the last stage); a target, if named, must exist.
+      expect(stage(dockerfile, build.target).name).toBe('app');
+      const declared = stage(dockerfile).instructions.filter((i) => i.keyword === 'ARG').map((i) => i.args.split('=')[0]);
+      expect(Object.keys(build.args ?? {}).filter((arg) => !declared.includes(arg))).toEqual([]);
+      const values = parse(readRepoFile('helm/cqrs/values.yaml')) as Record<string, { image?: { repository: string } }>;
+      const chartRepositories = Object.values(values).flatMap((v) => (v?.image?.repository ? [v.image.repository] : []));
+      expect(chartRepositories).toContain(must(s.image, `an image name for ${app}`).split(':')[0]);
+    });
+
+    it("sets only variables the app reads, and they pass the app's own validation", async () => {
+      const config = await appConfig(app);
+      const env = containerEnv(app);
+      const set = Object.keys(environmentOf(service(app)));
+      expect(set.filter((name) => !config.variables.includes(name) && !isStandardVariable(name))).toEqual([]);
+      // Least privilege: a service never gets the owner role's credentials.
+      expect(set.filter(isOwnerCredential)).toEqual([]);
+      // Traces name the service, not the image's directory (/app).
+      expect(environmentOf(service(app))['OTEL_SERVICE_NAME']).toBe(app);
+      const result = config.load(env);
+      expect(result.ok ? [] : result.issues).toEqual([]);
+    });
+
+    it('overrides every local default: nothing points at 127.0.0.1 inside a container', async () => {
+      const config = await appConfig(app);
+      const result = config.load(containerEnv(app));
+      const loopback = result.ok ? loopbackSettings(result.config) : ['(invalid config)'];
+      expect(loopback).toEqual([]);
+    });
+
+    it('addresses the compose services on the ports they answer on inside the network, after they are healthy', async () => {
+      const config = await appConfig(app);
+      const result = config.load(containerEnv(app));
+      if (!result.ok) throw new Error(`${app}: invalid config: ${redact(JSON.stringify(result.issues))}`);
+      const targets = Object.entries(result.config)
+        .filter(([key]) => !isOwnerCredential(key))
+        .flatMap(([, value]) => addressesOf(value));
+      expect(targets.length).toBeGreaterThan(0);
+      for (const { host, port } of targets) {
+        expect([host, services[host] !== undefined]).toEqual([host, true]);
+        expect([host, networkPorts(host)]).toEqual([host, expect.arrayContaining([port])]);
+        expect([host, service(app).depends_on?.[host]?.condition]).toEqual([host, 'service_healthy']);
+      }
+    });
+
+    it('connects as its own database role, to its own database, as in the local defaults', async () => {
+      const config = await appConfig(app);
+      const local = new URL(String(config.defaults()['DATABASE_URL']));
+      const result = config.load(containerEnv(app));
+      const url = new URL(String(result.ok && result.config['DATABASE_URL']));
+      expect([url.username, url.pathname]).toEqual([local.username, local.pathname]);
+      const database = url.pathname.slice(1);
+      expect(databases.roles).toContain(url.username);
+      expect(databases.connect.get(database)).toContain(url.username);
+    });
+
+    it('publishes and health-checks the port the app listens on, and starts after the migrations', async () => {
+      const config = await appConfig(app);
+      const result = config.load(containerEnv(app));
+      const port = Number(result.ok && result.config['PORT']);
+      expect(port).toBe(config.defaults()['PORT']);
+      expect((service(app).ports ?? []).map((p) => parsePort(p).containerPort)).toEqual([port]);
+      expect(service(app).healthcheck?.test).toEqual(['CMD', 'node', 'healthcheck.mjs', '/health/ready']);
+      expect(service(app).depends_on?.['migrations']?.condition).toBe('service_completed_successfully');
+    });
+
+    it('runs hardened: read-only root filesystem with a /tmp, no capabilities, no privilege escalation', () => {
+      const s = service(app);
+      expect(s.read_only).toBe(true);
+      expect(s.tmpfs).toContain('/tmp');
+      expect(s.cap_drop).toEqual(['ALL']);
+      expect(s.security_opt).toContain('no-new-privileges:true');
+    });
+  });
+
+  describe('the one-shot migrations job', () => {
+    const migrations = service('migrations');
+    const env = environmentOf(migrations);
+
+    it('is the migrations image, run once, after Postgres and the registry are healthy', () => {
+      expect(stage(dockerfile, migrations.build?.target).name).toBe('migrations');
+      expect(migrations.restart).toBe('no');
+      expect(migrations.depends_on).toEqual({
+        postgres: { condition: 'service_healthy' },
+        'schema-registry': { condition: 'service_healthy' },
+      });
+    });
+
+    it('migrates both databases as their owner role and registers schemas where the apps read them', async () => {
+      for (const name of ['MIGRATIONS_WRITE_DATABASE_URL', 'MIGRATIONS_READ_DATABASE_URL']) {
+        const url = new URL(env[name]);
+        const database = url.pathname.slice(1);
+        expect([name, url.username]).toEqual([name, databases.owners.get(database)]);
+        expect([name, url.host]).toEqual([name, `postgres:${networkPorts('postgres')[0]}`]);
+      }
+      const write = new URL(env['MIGRATIONS_WRITE_DATABASE_URL']).pathname;
+      const read = new URL(env['MIGRATIONS_READ_DATABASE_URL']).pathname;
+      const appDatabases = await Promise.all(APPS.map(async (app) => new URL(String((await appConfig(app)).defaults()['DATABASE_URL'])).pathname));
+      expect(new Set(appDatabases)).toEqual(new Set([write, read]));
+      expect(env['SCHEMA_REGISTRY_URL']).toBe(environmentOf(service('command-service'))['SCHEMA_REGISTRY_URL']);
+    });
+  });
+
+  describe('the one-shot topics job', () => {
+    it("creates the projector's topics with the partition count the relay would give them, before either starts", async () => {
+      const topics = service('topics');
+      const env = environmentOf(topics);
+      const projector = (await appConfig('projector')).load(containerEnv('projector'));
+      const relay = (await appConfig('outbox-relay')).load(containerEnv('outbox-relay'));
+      if (!projector.ok || !relay.ok) throw new Error('invalid app config; see the tests above');
+      expect(env['TOPICS'].split(',')).toEqual(projector.config['PROJECTOR_TOPICS']);
+      expect(Number(env['PARTITIONS'])).toBe(relay.config['OUTBOX_TOPIC_PARTITIONS']);
+      const script = (topics.command as string[]).join('\n');
+      expect(script).toContain('--if-not-exists');
+      const bootstrap = must(/--bootstrap-server (\S+)/.exec(script), 'a --bootstrap-server in the topics command')[1];
+      expect(`kafka:${networkPorts('kafka')[0]}`).toBe(bootstrap);
+      expect(topics.depends_on).toEqual({ kafka: { condition: 'service_healthy' } });
+      for (const app of ['projector', 'outbox-relay']) {
+        expect([app, service(app).depends_on?.['topics']?.condition]).toEqual([app, 'service_completed_successfully']);
+      }
+    });
+  });
+
+  describe('the Debezium profile', () => {
+    it('holds Kafka Connect and the connector registration, which the default `up` leaves out', () => {
+      expect(service('connect').profiles).toEqual(['debezium']);
+      expect(service('connect-register').profiles).toEqual(['debezium']);
+      const withoutProfile = Object.entries(services).filter(([, s]) => !s.profiles);
+      for (const [name, s] of withoutProfile) {
+        const needsProfiled = Object.keys(s.depends_on ?? {}).filter((dep) => service(dep).profiles);
+        expect([name, needsProfiled]).toEqual([name, []]);
+      }
+    });
+
+    it("registers connect/'s connector, after Connect is healthy and the migrations made the publication", () => {
+      const register = service('connect-register');
+      const entrypoint = register.entrypoint as string[];
+      expect(entrypoint.slice(0, 2)).toEqual(['node', 'connect/register.mts']);
+      expect(existsSync(join(repoRoot(), entrypoint[1]))).toBe(true);
+      expect(register.depends_on).toEqual({
+        connect: { condition: 'service_healthy' },
+        migrations: { condition: 'service_completed_successfully' },
+      });
+      // Debezium reads the outbox as the relay's replication role, where the relay would.
+      const env = environmentOf(register);
+      expect(env['DEBEZIUM_DATABASE_URL']).toBe(environmentOf(service('outbox-relay'))['DATABASE_URL']);
+      expect(new URL(env['KAFKA_CONNECT_URL']).port).toBe(String(networkPorts('connect')[0]));
+    });
+  });
+
+  it('orders start-up with health checks: every service_healthy dependency has a health check, no cycles', () => {
+    const problems: string[] = [];
+    for (const [name, s] of Object.entries(services)) {
+      for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
+        if (!services[dep]) problems.push(`${name} depends on missing ${dep}`);
+        else if (condition === 'service_healthy' && !services[dep].healthcheck) problems.push(`${name} waits for ${dep} to be healthy, but ${dep} has no healthcheck`);
+        else if (condition === 'service_completed_successfully' && services[dep].restart !== 'no') problems.push(`${name} waits for ${dep} to complete, but ${dep} restarts`);
+      }
+    }
+    const visiting = new Set<string>();
+    const visit = (name: string, path: string[]) => {
+      if (path.includes(name)) {
+        problems.push(`cycle: ${[...path, name].join(' -> ')}`);
+        return;
+      }
+      if (visiting.has(name)) return;
+      visiting.add(name);
+      for (const dep of Object.keys(services[name]?.depends_on ?? {})) visit(dep, [...path, name]);
+    };
+    Object.keys(services).forEach((name) => visit(name, []));
+    expect(problems).toEqual([]);
+  });
+
+  it('lets `docker compose up --wait` succeed: every one-shot job in the default set is awaited by a long-running service', () => {
+    const defaults = Object.entries(services).filter(([, s]) => !s.profiles);
+    const oneShots = defaults.filter(([, s]) => s.restart === 'no').map(([name]) => name);
+    expect(oneShots.length).toBeGreaterThan(0);
+    for (const job of oneShots) {
+      const awaitedBy = defaults.filter(([, s]) => s.restart !== 'no' && s.depends_on?.[job]?.condition === 'service_completed_successfully');
+      expect([job, awaitedBy.length > 0]).toEqual([job, true]);
+    }
+  });
+
+  it('holds no secret but the documented local passwords', () => {
+    const passwords = Object.values(services).flatMap((s) =>
+      Object.values(environmentOf(s)).flatMap((v) => [...v.matchAll(/\/\/[^:/@\s]+:([^@/\s]+)@/g)].map((m) => m[1])),
+    );
+    expect(passwords.length).toBeGreaterThan(0);
+    expect(new Set(passwords)).toEqual(new Set(['cqrs']));
+  });
+});

@@ -1,0 +1,468 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { APPS, AppName, appConfig, isOwnerCredential, isStandardVariable, loopbackSettings, redact } from './lib/app-config';
+import {
+  CHART, Container, Manifest, NAMESPACE, RELEASE, RenderOptions, componentOf, containersOf, ensureHelm, isHook, lint, named, ofKind,
+  render, renderNotes, resolveEnv, secretPlaceholder, template,
+} from './lib/helm';
+import { must } from './lib/must';
+import { readRepoFile, repoRoot } from './lib/repo';
+
+// `helm lint --strict` and `helm template` on the chart, with its defaults and with each option
+// set (helm/cqrs/ci/*-values.yaml, the chart-testing convention), and assertions on what it
+// renders, checked against the apps' real configuration. Helm comes from
+// tools/scripts/ensure-helm.sh: built with `go install` on a machine's first run (minutes), cached after.
+
+const values = parse(readRepoFile(`${CHART}/values.yaml`)) as ChartValues;
+const optionFiles = readdirSync(join(repoRoot(), CHART, 'ci'))
+  .filter((f) => f.endsWith('-values.yaml'))
+  .sort()
+  .map((f) => `${CHART}/ci/${f}`);
+const scenarios: [string, RenderOptions][] = [['default values', {}], ...optionFiles.map((f): [string, RenderOptions] => [f.replace(/^.*\//, ''), { files: [f] }])];
+
+interface Credentials {
+  existingSecret: string;
+  usernameKey?: string;
+  passwordKey?: string;
+  uriKey?: string;
+  readUriKey?: string;
+}
+interface ChartValues {
+  postgres: { host: string; port: number; databases: { write: string; read: string }; credentials: Record<string, Credentials> };
+  kafka: { brokers: string[]; topicPartitions: number; topics: { names: string[] } };
+  schemaRegistry: { url: string };
+  outbox: { publication: string; relay: { slotName: string }; debezium: { slotName: string; topicPrefix: string; topicReplacement: string } };
+  [key: string]: unknown;
+}
+
+const fullName = (component: string) => `${RELEASE}-cqrs-${component}`;
+const appsOf = (manifests: Manifest[]): AppName[] =>
+  ofKind(manifests, 'Deployment').map((d) => componentOf(d) as AppName);
+
+/** The merged values of a scenario, as far as the tests need them (defaults + its values file). */
+const valuesOf = (options: RenderOptions): ChartValues => {
+  const merge = (base: unknown, over: unknown): unknown =>
+    over && typeof over === 'object' && !Array.isArray(over) && base && typeof base === 'object' && !Array.isArray(base)
+      ? Object.fromEntries([...new Set([...Object.keys(base), ...Object.keys(over)])].map((k) => [k, merge((base as never)[k], (over as never)[k])]))
+      : (over ?? base);
+  return (options.files ?? []).reduce((v, f) => merge(v, parse(readRepoFile(f))) as ChartValues, values);
+};
+
+// The first call builds Helm when the machine has none (tools/scripts/ensure-helm.sh): minutes.
+const HELM_SETUP_MS = 20 * 60_000;
+beforeAll(() => {
+  ensureHelm();
+}, HELM_SETUP_MS);
+
+describe('helm lint --strict', () => {
+  it.each(scenarios)('passes with %s', (_name, options) => {
+    const result = lint(options);
+    expect(result.stderr + result.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
+    expect(result.status).toBe(0);
+  });
+});
+
+describe.each(scenarios)('helm template with %s', (_name, options) => {
+  let manifests: Manifest[] = [];
+  let workloads: Manifest[] = [];
+  const v = valuesOf(options);
+  beforeAll(() => {
+    manifests = render(options);
+    workloads = [...ofKind(manifests, 'Deployment'), ...ofKind(manifests, 'Job')];
+  });
+
+  it('gives every container resources and the restricted security context', () => {
+    expect(workloads.length).toBeGreaterThanOrEqual(4);
+    for (const workload of workloads) {
+      const pod = workload.spec.template.spec;
+      expect([workload.metadata.name, pod.securityContext]).toEqual([workload.metadata.name, expect.objectContaining({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } })]);
+      expect(pod.securityContext.runAsUser ?? 1).toBeGreaterThan(0);
+      expect(pod.automountServiceAccountToken).toBe(false);
+      for (const c of containersOf(workload)) {
+        const where = `${workload.kind}/${workload.metadata.name}/${c.name}`;
+        expect([where, c['securityContext']]).toEqual([where, expect.objectContaining({
+          runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] },
+        })]);
+        expect([where, c['resources']]).toEqual([where, {
+          requests: expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }),
+          limits: expect.objectContaining({ memory: expect.anything() }),
+        }]);
+        // A read-only root needs a writable /tmp for Node and npm.
+        expect([where, c['volumeMounts']]).toEqual([where, expect.arrayContaining([expect.objectContaining({ mountPath: '/tmp' })])]);
+      }
+    }
+  });
+
+  it("gives every app container startup, liveness and readiness probes on the app's health endpoints", () => {
+    for (const deployment of ofKind(manifests, 'Deployment')) {
+      const [c] = containersOf(deployment) as [Container];
+      const port = c['ports'].find((p: { name: string }) => p.name === 'http');
+      expect(port).toBeDefined();
+      const probes = [['startupProbe', '/health/live'], ['livenessProbe', '/health/live'], ['readinessProbe', '/health/ready']] as const;
+      for (const [probe, path] of probes) {
+        expect([c.name, probe, c[probe]?.httpGet]).toEqual([c.name, probe, { path, port: 'http' }]);
+      }
+    }
+  });
+
+  it.each(APPS)("%s: its environment is what its config.ts reads, valid, and points at the cluster's services", async (app) => {
+    const deployment = ofKind(manifests, 'Deployment').find((d) => componentOf(d) === app);
+    if (!deployment) {
+      // Only the relay may be absent, and only when Debezium does its job.
+      expect([app, manifests.some((m) => m.kind === 'KafkaConnector')]).toEqual(['outbox-relay', true]);
+      return;
+    }
+    const config = await appConfig(app);
+    const [container] = containersOf(deployment) as [Container];
+    const env = resolveEnv(container, manifests);
+    const names = Object.keys(env.values);
+    // Every variable is read by the app, is a standard one, or only feeds another's $(VAR).
+    expect(names.filter((n) => !config.variables.includes(n) && !isStandardVariable(n) && !env.referenced.has(n))).toEqual([]);
+    expect(names.filter(isOwnerCredential)).toEqual([]);
+    const result = config.load(env.values);
+    if (!result.ok) throw new Error(`${app}: the chart's environment fails its config: ${redact(JSON.stringify(result.issues))}`);
+    expect(loopbackSettings(result.config)).toEqual([]);
+
+    // The port it listens on is the container port the probes and the Service use.
+    const port = container['ports'].find((p: { name: string }) => p.name === 'http').containerPort;
+    expect(result.config['PORT']).toBe(port);
+    const service = named(manifests, 'Service', fullName(app));
+    expect(service.spec.ports).toEqual([expect.objectContaining({ port, targetPort: 'http' })]);
+    expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
+
+    // Its database: the role and database of its local default, credentials from that role's Secret.
+    const local = new URL(String(config.defaults()['DATABASE_URL']));
+    const role = local.username.replace(/^cqrs_/, '');
+    const credentials = v.postgres.credentials[role];
+    const database = local.pathname.slice(1) === 'cqrs_write' ? v.postgres.databases.write : v.postgres.databases.read;
+    const url = String(result.config['DATABASE_URL']);
+    if (credentials.uriKey) {
+      expect(env.secrets['DATABASE_URL']).toEqual({ name: credentials.existingSecret, key: credentials.uriKey });
+    } else {
+      const parsed = new URL(url);
+      expect(parsed.username).toBe(secretPlaceholder(credentials.existingSecret, credentials.usernameKey ?? ''));
+      expect(parsed.password).toBe(secretPlaceholder(credentials.existingSecret, credentials.passwordKey ?? ''));
+      expect(`${parsed.hostname}:${parsed.port}${parsed.pathname}`).toBe(`${v.postgres.host}:${v.postgres.port}/${database}`);
+    }
+    if (config.variables.includes('KAFKA_BROKERS')) expect(result.config['KAFKA_BROKERS']).toEqual(v.kafka.brokers);
+    if (config.variables.includes('SCHEMA_REGISTRY_URL')) expect(result.config['SCHEMA_REGISTRY_URL']).toBe(v.schemaRegistry.url);
+    if (app === 'outbox-relay') {
+      // Topics it creates get the partition count the projector's autoscaling is held to; with
+      // KafkaTopic resources it creates none. Its slot is never Debezium's.
+      expect(result.config['OUTBOX_TOPIC_PARTITIONS']).toBe(v.kafka.topicPartitions);
+      expect(result.config['OUTBOX_TOPIC_AUTOCREATE']).toBe(!(v.kafka.topics as { create?: boolean }).create);
+      expect(result.config['OUTBOX_PUBLICATION']).toBe(v.outbox.publication);
+      expect(result.config['OUTBOX_SLOT_NAME']).toBe(v.outbox.relay.slotName);
+      expect(v.outbox.relay.slotName).not.toBe(v.outbox.debezium.slotName);
+    }
+  });
+
+  it('lets each app reach only what its config addresses (NetworkPolicy egress), when policies are on', async () => {
+    const policies = ofKind(manifests, 'NetworkPolicy').filter((p) => !isHook(p));
+    if ((valuesOf(options)['networkPolicy'] as { enabled: boolean }).enabled === false) {
+      expect(policies).toEqual([]);
+      return;
+    }
+    for (const app of appsOf(manifests)) {
+      const config = await appConfig(app);
+      const selecting = policies.filter((p) => p.spec.podSelector.matchLabels['app.kubernetes.io/component'] === app);
+      expect([app, selecting.length]).toEqual([app, 1]);
+      const ports = new Set<number>(selecting[0].spec.egress.flatMap((rule: { ports: { port: number }[] }) => rule.ports.map((p) => p.port)));
+      const expected = [53, v.postgres.port];
+      if (config.variables.includes('KAFKA_BROKERS')) expected.push(...v.kafka.brokers.map((b) => Number(b.split(':').pop())));
+      if (config.variables.includes('SCHEMA_REGISTRY_URL')) {
+        const registry = new URL(v.schemaRegistry.url);
+        expected.push(Number(registry.port || (registry.protocol === 'https:' ? 443 : 80)));
+      }
+      expect([app, [...ports].sort()]).toEqual([app, expect.arrayContaining([...new Set(expected)].sort())]);
+      if (!config.variables.includes('KAFKA_BROKERS')) expect([app, ports.has(9092)]).toEqual([app, false]);
+    }
+  });
+
+  it('runs migrations then schema registration as pre-install/pre-upgrade hooks, with only what exists by then', () => {
+    const hooks = manifests.filter(isHook);
+    const weight = (m: Manifest) => Number(m.metadata.annotations?.['helm.sh/hook-weight'] ?? 0);
+    for (const hook of hooks) expect([hook.metadata.name, hook.metadata.annotations?.['helm.sh/hook']]).toEqual([hook.metadata.name, 'pre-install,pre-upgrade']);
+    const jobs = ofKind(hooks, 'Job').sort((a, b) => weight(a) - weight(b));
+    expect(jobs.map((j) => containersOf(j)[0]['args'])).toEqual([['database'], ['schemas']]);
+    expect(weight(jobs[0])).toBeLessThan(weight(jobs[1]));
+    // Every Job is a hook: none can race the Deployments.
+    expect(ofKind(manifests, 'Job').every(isHook)).toBe(true);
+    expect(ofKind(manifests, 'Deployment').some(isHook)).toBe(false);
+
+    const secretsFromValues = new Set(Object.values(v.postgres.credentials).map((c) => c.existingSecret));
+    for (const job of jobs) {
+      const pod = job.spec.template.spec;
+      expect(pod.restartPolicy).toBe('Never');
+      // Pre-install hooks run before the release's own resources exist: a Job may use a hook of
+      // a lower weight, or something that existed before the install (the database Secrets).
+      const account = hooks.find((h) => h.kind === 'ServiceAccount' && h.metadata.name === pod.serviceAccountName);
+      expect([job.metadata.name, account && weight(account) < weight(job)]).toEqual([job.metadata.name, true]);
+      const [container] = containersOf(job) as [Container];
+      expect(container.envFrom ?? []).toEqual([]);
+      const secrets = Object.values(resolveEnv(container, manifests).secrets).map((s) => s.name);
+      expect(secrets.filter((s) => !secretsFromValues.has(s) && s !== (v as { otel?: { headersSecret?: { name?: string } } }).otel?.headersSecret?.name)).toEqual([]);
+    }
+    const policy = hooks.find((h) => h.kind === 'NetworkPolicy');
+    if (policy) expect(weight(policy)).toBeLessThan(weight(jobs[0]));
+  });
+
+  it('migrates both databases as the owner role, and registers schemas in the registry the apps use', () => {
+    const [database, schemas] = ofKind(manifests, 'Job').sort((a, b) => containersOf(a)[0]['args'][0].localeCompare(containersOf(b)[0]['args'][0])) as [Manifest, Manifest];
+    const env = resolveEnv(containersOf(database)[0], manifests);
+    const owner = v.postgres.credentials['owner'];
+    if (owner.uriKey) {
+      expect(env.secrets['MIGRATIONS_WRITE_DATABASE_URL']).toEqual({ name: owner.existingSecret, key: owner.uriKey });
+      expect(env.secrets['MIGRATIONS_READ_DATABASE_URL']).toEqual({ name: owner.existingSecret, key: owner.readUriKey });
+    } else {
+      for (const [name, db] of [['MIGRATIONS_WRITE_DATABASE_URL', v.postgres.databases.write], ['MIGRATIONS_READ_DATABASE_URL', v.postgres.databases.read]] as const) {
+        const url = new URL(env.values[name]);
+        expect([name, url.username, url.pathname]).toEqual([name, secretPlaceholder(owner.existingSecret, owner.usernameKey ?? ''), `/${db}`]);
+      }
+    }
+    expect(resolveEnv(containersOf(schemas)[0], manifests).values['SCHEMA_REGISTRY_URL']).toBe(v.schemaRegistry.url);
+    // The args are the steps tools/deploy/image/migrations.sh knows.
+    const script = readRepoFile('tools/deploy/image/migrations.sh');
+    for (const step of ['database', 'schemas']) expect(script).toMatch(new RegExp(`^\\s*${step}\\) `, 'm'));
+  });
+
+  it('scales command-service, query-service and the projector (never past the partition count), not the relay', () => {
+    const hpas = ofKind(manifests, 'HorizontalPodAutoscaler');
+    for (const hpa of hpas) {
+      const target = named(manifests, 'Deployment', hpa.spec.scaleTargetRef.name);
+      expect(target.spec.replicas).toBeUndefined();
+      expect(hpa.spec.minReplicas).toBeLessThanOrEqual(hpa.spec.maxReplicas);
+    }
+    const scaled = hpas.map((h) => componentOf(h));
+    expect(scaled).not.toContain('outbox-relay');
+    const projector = hpas.find((h) => componentOf(h) === 'projector');
+    if (projector) expect(projector.spec.maxReplicas).toBeLessThanOrEqual(v.kafka.topicPartitions);
+    else expect(named(manifests, 'Deployment', fullName('projector')).spec.replicas).toBeLessThanOrEqual(v.kafka.topicPartitions);
+    const fixed = ofKind(manifests, 'Deployment').filter((d) => d.spec.replicas !== undefined).map(componentOf);
+    expect(new Set([...scaled, ...fixed])).toEqual(new Set(appsOf(manifests)));
+  });
+
+  it('keeps a disruption budget for every app', () => {
+    const pdbs = ofKind(manifests, 'PodDisruptionBudget');
+    for (const deployment of ofKind(manifests, 'Deployment')) {
+      const pdb = pdbs.find((p) => JSON.stringify(p.spec.selector.matchLabels) === JSON.stringify(deployment.spec.selector.matchLabels));
+      expect([deployment.metadata.name, pdb?.spec.maxUnavailable]).toEqual([deployment.metadata.name, 1]);
+    }
+  });
+
+  it('sends OpenTelemetry data only where configured', () => {
+    const otel = (v as unknown as { otel: { enabled: boolean; endpoint: string; protocol: string } }).otel;
+    for (const workload of workloads) {
+      const env = resolveEnv(containersOf(workload)[0], manifests).values;
+      expect(env['OTEL_SDK_DISABLED']).toBe(String(!otel.enabled));
+      expect(env['OTEL_SERVICE_NAME']).toBe(componentOf(workload));
+      expect(env['OTEL_EXPORTER_OTLP_ENDPOINT']).toBe(otel.enabled ? otel.endpoint : undefined);
+      if (otel.enabled) {
+        expect(env['OTEL_EXPORTER_OTLP_PROTOCOL']).toBe(otel.protocol);
+        expect(env['OTEL_RESOURCE_ATTRIBUTES']).toContain('k8s.pod.name=field.metadata.name');
+      }
+    }
+  });
+});
+
+describe('the outbox-relay (outbox.mode=relay, the default)', () => {
+  let manifests: Manifest[] = [];
+  let relay: Manifest;
+  beforeAll(() => {
+    manifests = render();
+    relay = named(manifests, 'Deployment', fullName('outbox-relay'));
+  });
+
+  it('runs two replicas, one holding the slot and one on standby, with no autoscaler', () => {
+    expect(relay.spec.replicas).toBe(2);
+    expect(ofKind(manifests, 'HorizontalPodAutoscaler').map(componentOf)).not.toContain('outbox-relay');
+  });
+
+  it('keeps one replica through a drain and never runs a third during a rollout', () => {
+    const pdb = named(manifests, 'PodDisruptionBudget', fullName('outbox-relay'));
+    expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: relay.spec.selector });
+    expect(relay.spec.strategy.rollingUpdate).toEqual({ maxSurge: 0, maxUnavailable: 1 });
+  });
+
+  it('spreads the two replicas over nodes, so the standby survives the active one\'s node', () => {
+    const terms = relay.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution;
+    expect(terms).toEqual([expect.objectContaining({ podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: relay.spec.selector } })]);
+  });
+
+  it('refuses an autoscaling block for the relay (the schema says why)', () => {
+    const result = template({ set: { 'outboxRelay.autoscaling': { enabled: true, minReplicas: 2, maxReplicas: 4, targetCPUUtilizationPercentage: 70 } } });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/outboxRelay/);
+  });
+});
+
+describe('the projector and the partition count', () => {
+  it('fails to render an HPA that could outgrow the partitions, saying why', () => {
+    const result = template({ set: { 'kafka.topicPartitions': 4 } });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('projector.autoscaling.maxReplicas (6) exceeds kafka.topicPartitions (4)');
+  });
+
+  it('fails to render fixed replicas beyond the partitions', () => {
+    const result = template({ set: { 'projector.autoscaling.enabled': false, 'projector.replicas': 8 } });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('projector.replicas (8) exceeds kafka.topicPartitions (6)');
+  });
+
+  it("uses the same count for the KafkaTopics, which cover the projector's topics and their dead-letter topics", async () => {
+    const manifests = render({ set: { 'kafka.topics.create': true, 'kafka.topicPartitions': 9 } });
+    const topics = ofKind(manifests, 'KafkaTopic');
+    const projector = named(manifests, 'Deployment', fullName('projector'));
+    const loaded = (await appConfig('projector')).load(resolveEnv(containersOf(projector)[0], manifests).values);
+    const consumed = (loaded.ok ? loaded.config['PROJECTOR_TOPICS'] : []) as string[];
+    expect(consumed.length).toBeGreaterThan(0);
+    expect(topics.map((t) => t.spec.topicName).sort()).toEqual(consumed.flatMap((t) => [t, `${t}.dlq`]).sort());
+    expect(topics.map((t) => t.spec.partitions)).toEqual(topics.map(() => 9));
+    // Uninstalling must not delete the events.
+    expect(topics.every((t) => t.metadata.annotations?.['helm.sh/resource-policy'] === 'keep')).toBe(true);
+  });
+});
+
+describe('outbox.mode=debezium', () => {
+  const options = { files: [`${CHART}/ci/debezium-values.yaml`] };
+  const v = valuesOf(options);
+  let manifests: Manifest[] = [];
+  beforeAll(() => {
+    manifests = render(options);
+  });
+  const connectFile = readRepoFile('connect/outbox-connector.json');
+
+  it('runs no outbox-relay', () => {
+    expect(manifests.filter((m) => componentOf(m) === 'outbox-relay')).toEqual([]);
+  });
+
+  it("ships connect/'s connector unchanged (helm/cqrs/files is a copy kept equal to it)", () => {
+    const copy = readFileSync(join(repoRoot(), CHART, 'files/outbox-connector.json'), 'utf8');
+    if (copy !== connectFile) {
+      throw new Error('helm/cqrs/files/outbox-connector.json differs from connect/outbox-connector.json: cp connect/outbox-connector.json helm/cqrs/files/');
+    }
+  });
+
+  it("renders a Strimzi KafkaConnector with connect/'s routing, placeholders filled from the values", () => {
+    const connector = ofKind(manifests, 'KafkaConnector');
+    expect(connector).toHaveLength(1);
+    const { metadata, spec } = connector[0];
+    const relay = v.postgres.credentials['relay'];
+    const secret = (key: string) => `\${secrets:${NAMESPACE}/${relay.existingSecret}:${key}}`;
+    const vars: Record<string, string> = {
+      CONNECTOR_NAME: metadata.name,
+      DATABASE_HOST: v.postgres.host,
+      DATABASE_PORT: String(v.postgres.port),
+      DATABASE_USER: secret(relay.usernameKey ?? ''),
+      DATABASE_PASSWORD: secret(relay.passwordKey ?? ''),
+      DATABASE_NAME: v.postgres.databases.write,
+      SLOT_NAME: v.outbox.debezium.slotName,
+      PUBLICATION_NAME: v.outbox.publication,
+      TOPIC_PREFIX: v.outbox.debezium.topicPrefix,
+      TOPIC_REPLACEMENT: v.outbox.debezium.topicReplacement,
+      TOPIC_PARTITIONS: String(v.kafka.topicPartitions),
+    };
+    // As connect/register.mts fills them: upper-case ${NAME}s only, Debezium's ${routedByValue} stays.
+    const expected = JSON.parse(connectFile.replace(/\$\{([A-Z][A-Z0-9_]*)\}/g, (_m, name: string) => {
+      if (!(name in vars)) throw new Error(`connect/outbox-connector.json has a new placeholder \${${name}}: teach the chart and this test`);
+      return vars[name];
+    })) as { config: Record<string, string> };
+    const { 'connector.class': connectorClass, 'tasks.max': tasksMax, ...config } = expected.config;
+    expect(metadata.labels?.['strimzi.io/cluster']).toBe('my-connect');
+    expect(spec.class).toBe(connectorClass);
+    expect(spec.tasksMax).toBe(Number(tasksMax));
+    expect(spec.config).toEqual(config);
+    expect(spec.config['transforms.outbox.route.topic.replacement']).toBe('${routedByValue}.events');
+  });
+
+  it('never writes a database password into the resource, and lets Connect read just the relay Secret', () => {
+    const connector = ofKind(manifests, 'KafkaConnector')[0];
+    expect(connector.spec.config['database.password']).toMatch(/^\$\{secrets:[^}]+\}$/);
+    const role = ofKind(manifests, 'Role')[0];
+    expect(role['rules']).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: [v.postgres.credentials['relay'].existingSecret], verbs: ['get'] }]);
+    const binding = ofKind(manifests, 'RoleBinding')[0];
+    expect(binding['subjects']).toEqual([{ kind: 'ServiceAccount', name: 'my-connect-connect', namespace: NAMESPACE }]);
+  });
+
+  it('refuses URL-only relay credentials, which Debezium cannot use', () => {
+    const result = template({ files: options.files, set: { 'postgres.credentials.relay': { existingSecret: 'db-relay', uriKey: 'uri' } } });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('outbox.mode=debezium needs postgres.credentials.relay.usernameKey and passwordKey');
+  });
+});
+
+describe('monitoring', () => {
+  let manifests: Manifest[] = [];
+  beforeAll(() => {
+    manifests = render({ files: [`${CHART}/ci/monitoring-values.yaml`] });
+  });
+
+  it('scrapes /metrics of every app Service through one ServiceMonitor', () => {
+    const monitor = must(ofKind(manifests, 'ServiceMonitor')[0], 'a ServiceMonitor');
+    const selects = (service: Manifest) =>
+      Object.entries(monitor.spec.selector.matchLabels).every(([k, val]) => service.metadata.labels?.[k] === val) &&
+      monitor.spec.selector.matchExpressions.every((e: { key: string; values: string[] }) => e.values.includes(service.metadata.labels?.[e.key] ?? ''));
+    expect(ofKind(manifests, 'Service').filter(selects).map(componentOf).sort()).toEqual([...APPS].sort());
+    expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
+    expect(monitor.metadata.labels?.['release']).toBe('kube-prometheus-stack');
+  });
+
+  it("renders the alert rules from the chart's rule file, or the groups given in values", () => {
+    const rules = parse(readRepoFile(`${CHART}/files/prometheus-rules.yaml`)) as { groups: unknown[] };
+    expect(ofKind(manifests, 'PrometheusRule')[0].spec.groups).toEqual(rules.groups);
+    const custom = [{ name: 'mine', rules: [{ alert: 'Custom', expr: 'vector(1)' }] }];
+    const replaced = render({ files: [`${CHART}/ci/monitoring-values.yaml`], set: { 'metrics.prometheusRule.groups': custom } });
+    expect(ofKind(replaced, 'PrometheusRule')[0].spec.groups).toEqual(custom);
+  });
+});
+
+describe('app settings (<app>.env)', () => {
+  it('reach the app through its ConfigMap', () => {
+    const manifests = render({ set: { 'commandService.env': { SNAPSHOT_EVERY: 50 } } });
+    expect(named(manifests, 'ConfigMap', fullName('command-service')).data?.['SNAPSHOT_EVERY']).toBe('50');
+  });
+
+  it("can't silently override what the chart sets itself", () => {
+    const result = template({ set: { 'projector.env': { KAFKA_BROKERS: 'elsewhere:9092' } } });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('projector.env.KAFKA_BROKERS: the chart sets KAFKA_BROKERS itself');
+  });
+});
+
+describe('values.schema.json', () => {
+  it('rejects a bad values file at install time, naming each wrong value', () => {
+    const result = template({ files: ['tools/deploy/src/fixtures/bad-values.yaml'] });
+    expect(result.status).not.toBe(0);
+    const message = result.stderr;
+    expect(message).toContain("values don't meet the specifications of the schema");
+    expect(message).toMatch(/outbox\/mode.*'relay', 'debezium'/);
+    expect(message).toMatch(/kafka\/brokers\/0.*broker-without-port/);
+    expect(message).toMatch(/comandService/);
+    expect(message).toMatch(/kafka\/topicPartitions.*1/);
+    expect(message).toMatch(/postgres\/sslMode.*'require'/);
+  });
+});
+
+describe('NOTES.txt', () => {
+  it('tells how to reach the APIs and watch the rollout of every app', () => {
+    const notes = renderNotes();
+    const manifests = render();
+    for (const app of ['command-service', 'query-service'] as const) {
+      const service = named(manifests, 'Service', fullName(app));
+      const port = service.spec.ports[0].port;
+      expect(notes).toContain(`kubectl -n ${NAMESPACE} port-forward svc/${service.metadata.name} ${port}:${port}`);
+      expect(notes).toContain(`http://127.0.0.1:${port}/docs`);
+    }
+    for (const deployment of ofKind(manifests, 'Deployment')) {
+      expect(notes).toContain(`kubectl -n ${NAMESPACE} rollout status deployment/${deployment.metadata.name}`);
+    }
+    for (const job of ofKind(manifests, 'Job')) expect(notes).toContain(`logs job/${job.metadata.name}`);
+  });
+
+  it('in Debezium mode, tells how to check the connector instead of a relay', () => {
+    const notes = renderNotes({ files: [`${CHART}/ci/debezium-values.yaml`] });
+    expect(notes).toContain(`get kafkaconnector ${fullName('outbox')}`);
+    expect(notes).not.toContain('deployment/' + fullName('outbox-relay'));
+  });
+});

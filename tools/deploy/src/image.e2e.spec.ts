@@ -1,0 +1,317 @@
+import { ChildProcess, execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { APPS, AppName, appConfig } from './lib/app-config';
+import { environmentOf, loadCompose } from './lib/compose';
+import { environment, execForm, healthcheckCommand, instruction, loadDockerfile, stage } from './lib/dockerfile';
+import { must } from './lib/must';
+import { repoRoot } from './lib/repo';
+
+// There is no Docker engine here, so this runs what the app image runs, the way it runs it: the
+// /app layout built by the Dockerfile's own script (tools/deploy/image/app-layout.sh) from the
+// built app, the Dockerfile's CMD and HEALTHCHECK in its WORKDIR with its ENV, the environment
+// docker-compose.yml gives the service (addresses mapped to the test infrastructure), as the
+// image's non-root user on a read-only copy. Only tini (the ENTRYPOINT) and the kernel-level
+// read-only mount are not reproduced.
+
+const dockerfile = loadDockerfile();
+const appStage = stage(dockerfile);
+const [imageUser = 0, imageGroup] = instruction(dockerfile, appStage, 'USER').split(':').map(Number);
+const workdirOf = (s: ReturnType<typeof stage>) => instruction(dockerfile, s, 'WORKDIR');
+const compose = loadCompose();
+const layout = join(repoRoot(), 'tools/deploy/image/app-layout.sh');
+const execFileAsync = promisify(execFile);
+
+/** Production dependencies whose install scripts the image skips (--ignore-scripts), and why that's safe. */
+const SKIPPED_INSTALL_SCRIPTS: Record<string, string> = {
+  '@scarf/scarf': 'usage analytics ping (swagger-ui-dist)',
+  protobufjs: 'postinstall only checks the optional pbjs CLI dependencies',
+};
+
+/** The test infrastructure: exported by `npm test` (tools/scripts/provision-infra.ts) or the native stack's env file. */
+function infrastructure(): Record<string, string> {
+  const fromFile = (): Record<string, string> => {
+    const file = join(repoRoot(), '.local-stack/env');
+    if (!existsSync(file)) return {};
+    return Object.fromEntries(
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]),
+    );
+  };
+  const env = process.env['KAFKA_BROKERS'] ? (process.env as Record<string, string>) : fromFile();
+  if (!env['KAFKA_BROKERS']) throw new Error('no test infrastructure: run `npm test`, or `npm run stack:up` first');
+  return env;
+}
+
+/** docker-compose.yml's environment for a service, with the compose network's addresses replaced by the infrastructure's. */
+function composeEnvOnInfra(serviceName: string, infra: Record<string, string>): Record<string, string> {
+  const databaseUrls = Object.entries(infra).filter(([k]) => k.endsWith('DATABASE_URL')).map(([, v]) => new URL(v));
+  const addresses: Record<string, string> = {
+    'kafka:29092': infra['KAFKA_BROKERS'],
+    'http://schema-registry:8080/apis/ccompat/v7': infra['SCHEMA_REGISTRY_URL'],
+  };
+  const mapped = Object.entries(environmentOf(compose.services[serviceName])).map(([name, value]) => {
+    if (value.startsWith('postgres://')) {
+      // The same role on the same database, with the infrastructure's host and password.
+      const wanted = new URL(value);
+      const match = databaseUrls.find((u) => u.username === wanted.username && u.pathname === wanted.pathname);
+      if (!match) throw new Error(`${serviceName}.${name}: the infrastructure has no URL for ${wanted.username}@${wanted.pathname}`);
+      return [name, match.href];
+    }
+    return [name, addresses[value] ?? value];
+  });
+  const env = Object.fromEntries(mapped) as Record<string, string>;
+  const left = Object.entries(env).filter(([, v]) => /\b(postgres|kafka|schema-registry|connect):\d+/.test(v.replace(/^postgres:\/\//, '')));
+  if (left.length) throw new Error(`${serviceName}: compose addresses this test can't map: ${left.map(([k]) => k).join(', ')}`);
+  return env;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Runs as the image's user when this test runs as root (so permissions bite as in the image). */
+const asImageUser = () => (process.getuid?.() === 0 ? { uid: imageUser, gid: imageGroup ?? imageUser } : {});
+
+/** Every file under a directory with its size and mtime: to prove nothing was written. */
+function snapshot(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else {
+        const s = statSync(path);
+        out.push(`${relative(dir, path)} ${s.size} ${s.mtimeMs}`);
+      }
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/**
+ * The projector consumes the shared event topic into the shared read database; here it gets a
+ * topic and consumer group of its own instead (as `docker run -e ...` would), created for the
+ * test and deleted after it. Returns the overrides and the cleanup.
+ */
+async function isolate(app: AppName, infra: Record<string, string>): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
+  if (app !== 'projector') return { env: {}, cleanup: async () => undefined };
+  const variables = (await appConfig(app)).variables;
+  for (const name of ['PROJECTOR_TOPICS', 'PROJECTOR_GROUP_PREFIX']) {
+    if (!variables.includes(name)) throw new Error(`the projector no longer reads ${name}: update this test's isolation`);
+  }
+  const id = randomUUID().slice(0, 8);
+  const topic = `deploy-e2e.${id}.events`;
+  const admin = new Kafka({ clientId: 'deploy-e2e', brokers: infra['KAFKA_BROKERS'].split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+  return {
+    env: { PROJECTOR_TOPICS: topic, PROJECTOR_GROUP_PREFIX: `deploy-e2e-${id}` },
+    cleanup: async () => {
+      const existing = await admin.listTopics();
+      await admin.deleteTopics({ topics: [topic, `${topic}.dlq`].filter((t) => existing.includes(t)) });
+      await admin.disconnect();
+    },
+  };
+}
+
+/** `node` in an image command is the image's Node 24; here, the Node 24 running this test. */
+const resolveCommand = (argv: string[]): [string, string[]] => [argv[0] === 'node' ? process.execPath : argv[0], argv.slice(1)];
+
+/**
+ * Each app's /app as its image holds it, made read-only (for the image's user too: we run as it).
+ * All four are laid out at once when the file loads: `npm install` dominates this test's time.
+ */
+const layouts = Object.fromEntries(
+  APPS.map((app) => {
+    const made = (async () => {
+      const dist = join(repoRoot(), 'dist/apps', app);
+      if (!existsSync(join(dist, 'main.js'))) throw new Error(`${dist}/main.js is missing: nx run ${app}:build`);
+      const root = mkdtempSync(join(tmpdir(), `cqrs-image-${app}-`));
+      chmodSync(root, 0o755);
+      const dir = join(root, workdirOf(appStage).replace(/^\//, ''));
+      await execFileAsync('sh', [layout, 'files', dist, dir]);
+      await execFileAsync('sh', [layout, 'deps', dir, join(repoRoot(), 'package-lock.json')], { timeout: 280_000 });
+      await execFileAsync('chmod', ['-R', 'a-w', dir]);
+      return { root, dir };
+    })();
+    made.catch(() => undefined); // reported by the describe that awaits it
+    return [app, made];
+  }),
+) as Record<AppName, Promise<{ root: string; dir: string }>>;
+
+afterAll(async () => {
+  for (const made of await Promise.allSettled(Object.values(layouts))) {
+    if (made.status !== 'fulfilled') continue;
+    execFileSync('chmod', ['-R', 'u+w', made.value.root]);
+    rmSync(made.value.root, { recursive: true, force: true });
+  }
+}, 60_000);
+
+describe.each(APPS)('the %s image, run as its Dockerfile runs it', (app) => {
+  let dir = '';
+  let env: Record<string, string> = {};
+  let child: ChildProcess | undefined;
+  let output = '';
+  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  let before: string[] = [];
+  let cleanup: () => Promise<void> = async () => undefined;
+
+  const run = (argv: string[]) => {
+    const [command, args] = resolveCommand(argv);
+    return spawnSync(command, args, { cwd: dir, env, encoding: 'utf8', timeout: 10_000, ...asImageUser() });
+  };
+
+  beforeAll(async () => {
+    ({ dir } = await layouts[app]);
+    before = snapshot(dir);
+
+    const port = await freePort();
+    const composeService = compose.services[app];
+    const infra = infrastructure();
+    const isolation = await isolate(app, infra);
+    cleanup = isolation.cleanup;
+    env = {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      ...environment(dockerfile, appStage, composeService.build?.args ?? {}),
+      ...composeEnvOnInfra(app, infra),
+      ...isolation.env,
+      // As `docker run -e PORT=...`: a free port instead of the image's, which may be taken here.
+      PORT: String(port),
+      // The OpenTelemetry SDK on (compose leaves it off until a collector runs), exporting nowhere:
+      // instrumentation.js must load from the image's own node_modules, as a non-root user.
+      OTEL_SDK_DISABLED: 'false',
+      OTEL_TRACES_EXPORTER: 'none',
+      LOG_LEVEL: 'warn',
+    };
+    const [command, args] = resolveCommand(execForm(instruction(dockerfile, appStage, 'CMD'), 'CMD'));
+    const started = spawn(command, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], ...asImageUser() });
+    started.stdout.on('data', (chunk) => (output += chunk));
+    started.stderr.on('data', (chunk) => (output += chunk));
+    exited = new Promise((resolve) => started.on('exit', (code, signal) => resolve({ code, signal })));
+    child = started;
+  }, 300_000);
+
+  afterAll(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await cleanup();
+  });
+
+  it('holds every module its bundle requires, production dependencies only, none needing an install script', () => {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const bundles = readdirSync(dir).filter((f) => f.endsWith('.js'));
+    const required = new Set<string>();
+    for (const bundle of bundles) {
+      for (const m of readFileSync(join(dir, bundle), 'utf8').matchAll(/require\(\s*["']([^"'.][^"']*)["']\s*\)|import\(\s*["']([^"'.][^"']*)["']\s*\)/g)) {
+        const spec = m[1] ?? m[2] ?? '';
+        if (spec.startsWith('node:') || builtinModules.includes(spec)) continue;
+        required.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
+      }
+    }
+    expect(required.size).toBeGreaterThan(0);
+    expect([...required].filter((name) => !(name in pkg.dependencies))).toEqual([]);
+    expect([...required].filter((name) => !existsSync(join(dir, 'node_modules', name, 'package.json')))).toEqual([]);
+    for (const dev of ['typescript', 'jest', 'nx', 'webpack', '@swc/core', 'testcontainers']) {
+      expect([dev, existsSync(join(dir, 'node_modules', dev))]).toEqual([dev, false]);
+    }
+    const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean; dev?: boolean }> };
+    const scripted = Object.entries(lock.packages)
+      .filter(([path, p]) => path && p.hasInstallScript && !p.dev && existsSync(join(dir, path)))
+      .map(([path]) => path.replace(/^.*node_modules\//, ''));
+    expect(scripted.filter((name) => !(name in SKIPPED_INSTALL_SCRIPTS))).toEqual([]);
+  });
+
+  it('starts from its CMD as a non-root user on a read-only copy, and becomes ready', async () => {
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const exitCode = must(child, `the ${app} process`).exitCode;
+      if (exitCode !== null) throw new Error(`${app} exited with ${exitCode}:\n${output}`);
+      const ready = await fetch(`http://127.0.0.1:${env['PORT']}/health/ready`, {
+        headers: { connection: 'close' },
+        signal: AbortSignal.timeout(2000),
+      }).catch(() => undefined);
+      if (ready?.ok) break;
+      if (Date.now() > deadline) throw new Error(`${app} not ready in 90 s (last: ${ready?.status ?? 'no answer'}):\n${output}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(readFileSync(join(dir, 'instrumentation.js'), 'utf8').length).toBeGreaterThan(0);
+  }, 120_000);
+
+  it("passes the image's HEALTHCHECK and compose's readiness check", () => {
+    const image = run(healthcheckCommand(dockerfile, appStage));
+    expect([image.status, image.stderr]).toEqual([0, '']);
+    const composeCheck = must(compose.services[app]?.healthcheck, `a healthcheck for ${app} in docker-compose.yml`).test as string[];
+    const ready = run(composeCheck.slice(1));
+    expect([ready.status, ready.stderr]).toEqual([0, '']);
+  });
+
+  it('wrote nothing to its own files', () => {
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('stops on SIGTERM within the grace period, and its HEALTHCHECK then fails', async () => {
+    const running = must(child, `the ${app} process`);
+    running.kill('SIGTERM');
+    const timer = setTimeout(() => running.kill('SIGKILL'), 10_000);
+    const { code, signal } = await exited;
+    clearTimeout(timer);
+    expect([code, signal]).toEqual(code === 0 ? [0, null] : [null, 'SIGTERM']);
+    expect(run(healthcheckCommand(dockerfile, appStage)).status).toBe(1);
+  }, 30_000);
+});
+
+describe('the migrations image, run as docker compose runs it', () => {
+  it('migrates both databases and registers the schemas, as its non-root user, idempotently', () => {
+    const migrations = stage(dockerfile, 'migrations');
+    const home = mkdtempSync(join(tmpdir(), 'cqrs-migrations-home-'));
+    chmodSync(home, 0o777);
+    try {
+      const env = {
+        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+        ...environment(dockerfile, migrations),
+        ...composeEnvOnInfra('migrations', infrastructure()),
+        // The image's HOME and npm cache are /tmp; a private directory here.
+        HOME: home,
+        NPM_CONFIG_CACHE: join(home, '.npm'),
+      };
+      const entrypoint = execForm(instruction(dockerfile, migrations, 'ENTRYPOINT'), 'ENTRYPOINT');
+      const cmd = execForm(instruction(dockerfile, migrations, 'CMD'), 'CMD');
+      const user = instruction(dockerfile, migrations, 'USER').split(':').map(Number);
+      const asUser = process.getuid?.() === 0 ? { uid: user[0], gid: user[1] ?? user[0] } : {};
+      for (const attempt of [1, 2]) {
+        const result = spawnSync(entrypoint[0], [...entrypoint.slice(1), ...cmd], {
+          cwd: repoRoot(), // WORKDIR /workspace: the repository
+          env,
+          encoding: 'utf8',
+          timeout: 180_000,
+          ...asUser,
+        });
+        const log = `${result.stdout}\n${result.stderr}`;
+        expect([attempt, result.status, result.status === 0 ? '' : log]).toEqual([attempt, 0, '']);
+        for (const step of ['db:migrate', 'db:migrate:read', 'schemas:register']) expect(log).toContain(`==> npm run ${step}\n`);
+      }
+      expect(workdirOf(migrations)).toBe('/workspace');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 400_000);
+});
