@@ -17,6 +17,9 @@
 #   kafka-console-producer <args> org.apache.kafka.tools.ConsoleProducer
 #   kafka-console-consumer <args> org.apache.kafka.tools.consumer.ConsoleConsumer
 #   kafka-run-class <main> <args> any main class on the broker classpath
+#   restart-kafka       stop (SIGTERM) and start only the Kafka broker, for fault tests
+#   stop-service <postgres|kafka>   stop one service, the others keep running (fault tests)
+#   start-service <postgres|kafka>  start it again and wait until it answers
 #
 # See tools/local-stack/README.md for ports, environment variables and versions.
 set -euo pipefail
@@ -673,6 +676,36 @@ cmd_status() {
   return $rc
 }
 
+# Stops and starts only the broker (fault tests); Postgres, the registry and Connect keep running.
+cmd_restart_kafka() {
+  ensure_state_dirs
+  init_java
+  fetch_kafka
+  local pid t0; t0="$(now)"
+  if pid="$(kafka_pid)"; then info "stopping kafka (pid $pid)"; stop_pid kafka "$pid"; fi
+  kafka_start
+  kafka_wait
+  info "kafka restarted in $(($(now) - t0))s"
+}
+
+# One service down and up again (readiness tests); the rest of the stack keeps running.
+cmd_stop_service() {
+  local pid
+  case "${1:-}" in
+    postgres) pg_down ;;
+    kafka) if pid="$(kafka_pid)"; then info "stopping kafka (pid $pid)"; stop_pid kafka "$pid"; fi ;;
+    *) die "usage: $0 stop-service <postgres|kafka>" ;;
+  esac
+}
+cmd_start_service() {
+  ensure_state_dirs
+  case "${1:-}" in
+    postgres) pg_up ;;
+    kafka) init_java; fetch_kafka; kafka_start; kafka_wait ;;
+    *) die "usage: $0 start-service <postgres|kafka>" ;;
+  esac
+}
+
 has_bootstrap() { local a; for a in "$@"; do [[ $a == --bootstrap-server* ]] && return 0; done; return 1; }
 
 main() {
@@ -697,8 +730,11 @@ main() {
     kafka-console-consumer)
       if has_bootstrap "$@"; then kafka_java org.apache.kafka.tools.consumer.ConsoleConsumer "$@"
       else kafka_java org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$HOST:$KAFKA_PORT" "$@"; fi ;;
+    restart-kafka) cmd_restart_kafka ;;
+    stop-service) with_lock cmd_stop_service "$@" ;;
+    start-service) with_lock cmd_start_service "$@" ;;
     kafka-run-class) [[ -n ${1:-} ]] || die "usage: $0 kafka-run-class <main class> [args]"; kafka_java "$@" ;;
-    -h | --help | help | "") sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h | --help | help | "") sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command '$cmd' (try: up, down [--purge], reset, status, env, logs, psql, kafka-topics)" ;;
   esac
 }

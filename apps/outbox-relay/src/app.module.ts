@@ -1,11 +1,14 @@
-import { HealthModule, kafkaCheck, postgresCheck } from '@cqrs/http';
+import { HealthModule, postgresCheck } from '@cqrs/http';
 import { ObservabilityModule } from '@cqrs/observability';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { OutboxRelayConfig } from './config';
+import { OutboxRelayService } from './relay/outbox-relay.service';
+import { relayReadinessChecks } from './relay/relay-health';
 
 @Module({})
 export class AppModule {
   static forRoot(config: OutboxRelayConfig): DynamicModule {
+    const relay = new OutboxRelayService(config);
     return {
       module: AppModule,
       imports: [
@@ -16,12 +19,10 @@ export class AppModule {
           prettyLogs: config.LOG_PRETTY,
         }),
         HealthModule.forRoot({
-          useFactory: () => [
-            postgresCheck('postgres', config.DATABASE_URL),
-            kafkaCheck(config.KAFKA_BROKERS),
-          ],
+          useFactory: () => [postgresCheck('postgres', config.DATABASE_URL), ...relayReadinessChecks(relay.relay, config.KAFKA_BROKERS)],
         }),
       ],
+      providers: [{ provide: OutboxRelayService, useValue: relay }],
     };
   }
 }

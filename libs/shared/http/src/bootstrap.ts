@@ -1,4 +1,5 @@
 import { ConfigError } from '@cqrs/config';
+import { serviceIdentity } from '@cqrs/observability';
 import type { DynamicModule } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { createHttpApp } from './create-http-app';
@@ -32,7 +33,7 @@ export async function bootstrap<C extends { PORT: number; HTTP_BODY_LIMIT?: stri
   const root = definition.module(config);
   const app = await createHttpApp(root.module, {
     service: definition.service,
-    version: process.env['npm_package_version'] ?? '0.0.0',
+    version: serviceIdentity(definition.service).version,
     description: definition.description,
     bodyLimit: config.HTTP_BODY_LIMIT,
     dynamicModule: root,

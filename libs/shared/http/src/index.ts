@@ -1,4 +1,4 @@
-export { ProblemDetailsFilter, problemTypeUri } from './problem-details.filter';
+export { ProblemDetailsFilter, problemOf, problemTypeUri } from './problem-details.filter';
 export type { ProblemDetails, FieldError } from './problem-details.filter';
 export { createValidationPipe, RequestValidationError } from './validation';
 export { HealthModule, READINESS_CHECKS } from './health.module';

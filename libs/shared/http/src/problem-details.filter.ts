@@ -59,7 +59,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const response = http.getResponse<Response>();
     const request = http.getRequest<{ url?: string }>();
-    const problem = this.toProblem(exception);
+    const problem = problemOf(exception);
     // Only the unexpected is an error worth a stack trace; a 503 (dependency down) is reported by health.
     if (problem.status === 500) this.logger.error({ err: exception, code: problem.code }, problem.detail);
     const headers = (exception as { headers?: Record<string, string> }).headers;
@@ -69,56 +69,60 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       .type('application/problem+json')
       .send(JSON.stringify({ ...problem, instance: request.url }));
   }
+}
 
-  private toProblem(exception: unknown): ProblemDetails {
-    if (isCodedError(exception)) {
-      const status = kindToStatus[exception.kind] ?? HttpStatus.INTERNAL_SERVER_ERROR;
-      return {
-        type: problemTypeUri(exception.code),
-        title: titleOf(status),
-        status,
-        detail: exception.message,
-        code: exception.code,
-        ...(exception.details ?? {}),
-      };
-    }
-    if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const body = exception.getResponse();
-      const fromBody = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-      const code = typeof fromBody['code'] === 'string' ? fromBody['code'] : codeOfStatus(status, exception);
-      const detail =
-        typeof fromBody['detail'] === 'string'
-          ? fromBody['detail']
-          : typeof fromBody['message'] === 'string'
-            ? fromBody['message']
-            : exception.message;
-      return {
-        type: problemTypeUri(code),
-        title: titleOf(status),
-        status,
-        detail,
-        code,
-        ...(Array.isArray(fromBody['errors']) ? { errors: fromBody['errors'] as FieldError[] } : {}),
-        // terminus' 503 body: keep each dependency's state so operators see which one is down
-        ...(fromBody['status'] === 'error' && typeof fromBody['details'] === 'object' ? { checks: fromBody['details'] } : {}),
-      };
-    }
-    // body-parser errors arrive as plain errors carrying a status (e.g. entity.too.large).
-    const parserStatus = (exception as { status?: number; type?: string })?.status;
-    if (typeof parserStatus === 'number' && parserStatus >= 400 && parserStatus < 500) {
-      const type = (exception as { type?: string }).type;
-      const code = type === 'entity.too.large' ? 'PAYLOAD_TOO_LARGE' : type === 'entity.parse.failed' ? 'MALFORMED_JSON' : codeOfStatus(parserStatus);
-      return { type: problemTypeUri(code), title: titleOf(parserStatus), status: parserStatus, detail: (exception as Error).message, code };
-    }
+/**
+ * The problem an error becomes (status, stable code, detail): what the filter sends, and what
+ * metrics and logs report as the outcome of a failed request.
+ */
+export function problemOf(exception: unknown): ProblemDetails {
+  if (isCodedError(exception)) {
+    const status = kindToStatus[exception.kind] ?? HttpStatus.INTERNAL_SERVER_ERROR;
     return {
-      type: problemTypeUri('INTERNAL'),
-      title: titleOf(500),
-      status: 500,
-      detail: 'An unexpected error occurred; it has been logged.',
-      code: 'INTERNAL',
+      type: problemTypeUri(exception.code),
+      title: titleOf(status),
+      status,
+      detail: exception.message,
+      code: exception.code,
+      ...(exception.details ?? {}),
     };
   }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const body = exception.getResponse();
+    const fromBody = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+    const code = typeof fromBody['code'] === 'string' ? fromBody['code'] : codeOfStatus(status, exception);
+    const detail =
+      typeof fromBody['detail'] === 'string'
+        ? fromBody['detail']
+        : typeof fromBody['message'] === 'string'
+          ? fromBody['message']
+          : exception.message;
+    return {
+      type: problemTypeUri(code),
+      title: titleOf(status),
+      status,
+      detail,
+      code,
+      ...(Array.isArray(fromBody['errors']) ? { errors: fromBody['errors'] as FieldError[] } : {}),
+      // terminus' 503 body: keep each dependency's state so operators see which one is down
+      ...(fromBody['status'] === 'error' && typeof fromBody['details'] === 'object' ? { checks: fromBody['details'] } : {}),
+    };
+  }
+  // body-parser errors arrive as plain errors carrying a status (e.g. entity.too.large).
+  const parserStatus = (exception as { status?: number; type?: string })?.status;
+  if (typeof parserStatus === 'number' && parserStatus >= 400 && parserStatus < 500) {
+    const type = (exception as { type?: string }).type;
+    const code = type === 'entity.too.large' ? 'PAYLOAD_TOO_LARGE' : type === 'entity.parse.failed' ? 'MALFORMED_JSON' : codeOfStatus(parserStatus);
+    return { type: problemTypeUri(code), title: titleOf(parserStatus), status: parserStatus, detail: (exception as Error).message, code };
+  }
+  return {
+    type: problemTypeUri('INTERNAL'),
+    title: titleOf(500),
+    status: 500,
+    detail: 'An unexpected error occurred; it has been logged.',
+    code: 'INTERNAL',
+  };
 }
 
 function codeOfStatus(status: number, exception?: HttpException): string {

@@ -1,3 +1,4 @@
+import { metricsRegistry } from '@cqrs/observability';
 import { replay } from '@cqrs/util';
 // Integration tests take their servers from @cqrs/testing (CONVENTIONS §5); the tag matrix has no spec-file exception yet.
 import { getTestInfra } from '@cqrs/testing';
@@ -367,5 +368,38 @@ describe('PostgresEventStore: snapshots', () => {
     expect(rows).toHaveLength(1);
     expect(Number(rows[0].version)).toBeGreaterThanOrEqual(200);
     expect((await aggregate(store, id)).snapshotVersion).toBe(Number(rows[0].version));
+  });
+});
+
+describe('PostgresEventStore: metrics', () => {
+  // A series of the Prometheus text (e.g. `x_count` of histogram `x`), summed over the label sets containing `match`.
+  const value = async (series: string, match = '') => {
+    const text = await metricsRegistry.getSingleMetricAsString(series.replace(/_count$/, ''));
+    return text
+      .split('\n')
+      .filter((line) => line.startsWith(`${series}{`) && line.includes(match))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  };
+
+  it('counts conflicts and snapshots by stream type, and times replays with and without a snapshot', async () => {
+    const store = new PostgresEventStore(db.dataSource, { snapshotEvery: 2 });
+    const id = stream();
+    const [conflicts, snapshots, fromSnapshot, fromScratch] = await Promise.all([
+      value('event_store_conflicts_total', 'stream_type="test.counter"'),
+      value('event_snapshots_created_total', 'stream_type="test.counter"'),
+      value('event_replay_duration_seconds_count', 'from_snapshot="true"'),
+      value('event_replay_duration_seconds_count', 'from_snapshot="false"'),
+    ]);
+    await store.aggregateStream(id, { ...counterDecider, stateSchemaVersion: 1 });
+    await store.appendToStream(id, [added(1), added(2)], base(0, {
+      snapshot: { stateSchemaVersion: 1, lastSnapshotVersion: 0, state: () => ({ total: 3, count: 2, digest: 1 }) },
+    }));
+    await expect(store.appendToStream(id, [added(3)], base(1))).rejects.toBeInstanceOf(ConcurrencyError);
+    await store.aggregateStream(id, { ...counterDecider, stateSchemaVersion: 1 });
+
+    expect(await value('event_store_conflicts_total', 'stream_type="test.counter"')).toBe(conflicts + 1);
+    expect(await value('event_snapshots_created_total', 'stream_type="test.counter"')).toBe(snapshots + 1);
+    expect(await value('event_replay_duration_seconds_count', 'from_snapshot="false"')).toBe(fromScratch + 1);
+    expect(await value('event_replay_duration_seconds_count', 'from_snapshot="true"')).toBe(fromSnapshot + 1);
   });
 });

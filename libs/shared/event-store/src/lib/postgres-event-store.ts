@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { cqrsMetric, withSpan } from '@cqrs/observability';
 import type { EventEnvelope } from '@cqrs/util';
 import type { ClientBase } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
@@ -139,6 +140,10 @@ const SAVE_IDEMPOTENCY_KEY: Statement = { name: 'cqrs_es_save_idempotency_key_v1
     WHERE idempotency_keys.expires_at <= now()
   RETURNING 1` };
 
+const conflicts = cqrsMetric('event_store_conflicts_total');
+const snapshotsCreated = cqrsMetric('event_snapshots_created_total');
+const replayDuration = cqrsMetric('event_replay_duration_seconds');
+
 interface EventRow {
   global_position: string;
   event_id: string;
@@ -201,10 +206,17 @@ export class PostgresEventStore implements EventStore {
     );
   }
 
-  async aggregateStream<S, E extends EventEnvelope>(
-    streamId: string,
-    options: AggregateOptions<S, E>,
-  ): Promise<AggregateResult<S>> {
+  aggregateStream<S, E extends EventEnvelope>(streamId: string, options: AggregateOptions<S, E>): Promise<AggregateResult<S>> {
+    return withSpan('event_store.load', async (span) => {
+      const started = performance.now();
+      const result = await this.load(streamId, options);
+      replayDuration.observe({ from_snapshot: String(result.snapshotVersion > 0) }, (performance.now() - started) / 1000);
+      span.setAttributes({ 'cqrs.stream.version': result.version, 'cqrs.stream.snapshot_version': result.snapshotVersion });
+      return result;
+    }, { attributes: { 'cqrs.stream.id': streamId } });
+  }
+
+  private async load<S, E extends EventEnvelope>(streamId: string, options: AggregateOptions<S, E>): Promise<AggregateResult<S>> {
     // One round trip for the newest usable snapshot (if any) and the events after it.
     const rows = await this.once<LoadRow>(LOAD, [streamId, options.stateSchemaVersion ?? null]);
     let state = options.initialState();
@@ -222,7 +234,28 @@ export class PostgresEventStore implements EventStore {
     return { state, version, snapshotVersion };
   }
 
-  async appendToStream<E extends EventEnvelope>(
+  appendToStream<E extends EventEnvelope>(streamId: string, events: readonly NewEvent<E>[], options: AppendOptions<E>): Promise<AppendResult> {
+    const attributes = {
+      'cqrs.stream.id': streamId,
+      'cqrs.stream.type': options.streamType,
+      'cqrs.stream.expected_version': options.expectedVersion,
+      'cqrs.events.count': events.length,
+    };
+    // The span covers encoding and the transaction (whose statements are the pg instrumentation's spans).
+    return withSpan('event_store.append', async (span) => {
+      try {
+        const result = await this.append(streamId, events, options);
+        if (result.snapshotWritten) snapshotsCreated.inc({ stream_type: options.streamType });
+        span.setAttribute('cqrs.snapshot.written', result.snapshotWritten);
+        return result;
+      } catch (error) {
+        if (error instanceof ConcurrencyError) conflicts.inc({ stream_type: options.streamType });
+        throw error;
+      }
+    }, { attributes });
+  }
+
+  private async append<E extends EventEnvelope>(
     streamId: string,
     events: readonly NewEvent<E>[],
     options: AppendOptions<E>,

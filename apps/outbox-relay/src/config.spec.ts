@@ -1,0 +1,42 @@
+import { ConfigError } from '@cqrs/config';
+import { DEFAULT_HEADER_PLACEMENT, loadOutboxRelayConfig } from './config';
+
+describe('outbox-relay configuration', () => {
+  it('defaults to the local stack, the relay slot and the Debezium-compatible routing', () => {
+    const config = loadOutboxRelayConfig({});
+    expect(config).toMatchObject({
+      DATABASE_URL: 'postgres://cqrs_relay:cqrs@127.0.0.1:5433/cqrs_write',
+      KAFKA_BROKERS: ['127.0.0.1:9092'],
+      OUTBOX_SLOT_NAME: 'cqrs_outbox_relay',
+      OUTBOX_PUBLICATION: 'cqrs_outbox',
+      OUTBOX_TOPIC_AUTOCREATE: true,
+      OUTBOX_TOPIC_PARTITIONS: 6,
+      OUTBOX_SLOT_AUTOCREATE: true,
+    });
+    expect(config.OUTBOX_TOPIC_REPLACEMENT.text).toBe('${aggregatetype}.events');
+    expect(config.OUTBOX_HEADER_PLACEMENT.text).toBe(DEFAULT_HEADER_PLACEMENT);
+    expect(config.OUTBOX_HEADER_PLACEMENT.value.map((p) => p.header)).toEqual(['aggregateVersion', 'traceparent', 'tracestate', 'correlationId']);
+  });
+
+  it('reports every bad variable at once, by name, with what is wrong', () => {
+    let error: unknown;
+    try {
+      loadOutboxRelayConfig({
+        OUTBOX_SLOT_NAME: 'Relay-Slot',
+        OUTBOX_HEADER_PLACEMENT: 'traceparent:envelope',
+        OUTBOX_TOPIC_REPLACEMENT: '${aggregate}.events',
+        OUTBOX_TOPIC_PARTITIONS: '0',
+        OUTBOX_TOPIC_AUTOCREATE: 'maybe',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('OUTBOX_SLOT_NAME: a slot name is 1-63 lower-case letters');
+    expect(message).toContain('OUTBOX_HEADER_PLACEMENT: "traceparent:envelope" places traceparent in "envelope"');
+    expect(message).toContain('OUTBOX_TOPIC_REPLACEMENT: unknown placeholder ${aggregate}');
+    expect(message).toContain('OUTBOX_TOPIC_PARTITIONS');
+    expect(message).toContain('OUTBOX_TOPIC_AUTOCREATE');
+  });
+});

@@ -1,0 +1,166 @@
+import { Kafka, logLevel, type Admin, type Message, type Producer, type LogEntry } from 'kafkajs';
+import { installRecordEncoder } from './kafkajs-record-encoder';
+import type { OutboxRecord } from './outbox-routing';
+import { partitionForKey } from './partitioner';
+import type { RelayLogger } from './relay-logger';
+
+/** Settings of {@link KafkaPublisher}. */
+export interface KafkaPublisherOptions {
+  brokers: string[];
+  clientId: string;
+  /** Create a missing topic (with `topicPartitions`) instead of failing. @default true */
+  topicAutoCreate: boolean;
+  /** Partitions of a topic the relay creates. @default 6 */
+  topicPartitions: number;
+  /** Replication factor of a topic the relay creates; -1 = the broker's default. @default -1 */
+  topicReplicationFactor: number;
+  logger: RelayLogger;
+}
+
+/** A topic the relay must write to does not exist and it may not create it. */
+export class TopicMissingError extends Error {
+  constructor(topic: string) {
+    super(
+      `topic ${topic} does not exist and OUTBOX_TOPIC_AUTOCREATE=false: create it (with the partitions you want) or enable auto-creation`,
+    );
+    this.name = 'TopicMissingError';
+  }
+}
+
+/** A record with the partition it will be written to. */
+export interface PartitionedRecord {
+  record: OutboxRecord;
+  partition: number;
+}
+
+// Errors after which an idempotent producer's sequence state is unusable: start a new producer.
+const FATAL_PRODUCER_ERRORS = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
+const TOPIC_METADATA_TTL_MS = 5 * 60_000;
+
+/**
+ * Writes batches of outbox records with an idempotent producer (acks=all, one request in flight,
+ * so a retried batch can neither reorder nor, within one producer session, duplicate records).
+ * Partitions are chosen here with Kafka's Java partitioner, so batches can be sized per partition.
+ */
+export class KafkaPublisher {
+  private readonly kafka: Kafka;
+  private admin: Admin | undefined;
+  private producer: Producer | undefined;
+  private readonly topics = new Map<string, { partitions: number; checkedAt: number }>();
+  private nullKeyCounter = 0;
+
+  constructor(private readonly options: KafkaPublisherOptions) {
+    const logger = options.logger;
+    if (!installRecordEncoder()) {
+      logger.warn({}, 'kafkajs is not 2.2.4 or loaded its record encoder first: a row with a null header column will fail to publish');
+    }
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      connectionTimeout: 3000,
+      requestTimeout: 30_000,
+      // Our own loop retries whole batches with backoff; kafkajs only rides out short blips.
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+      logLevel: logLevel.WARN,
+      logCreator:
+        () =>
+        ({ level, log }: LogEntry) => {
+          const { message, ...extra } = log;
+          // Expected with our own retry loop around the idempotent producer: not worth a warning.
+          if (/Limiting retries for the idempotent producer/.test(message)) return;
+          if (level <= logLevel.ERROR) logger.warn({ kafkajs: extra }, `kafka: ${message}`);
+          else logger.debug({ kafkajs: extra }, `kafka: ${message}`);
+        },
+    });
+  }
+
+  /** Partition count of `topic`, creating it when missing and allowed; cached for a few minutes. */
+  async partitionsOf(topic: string): Promise<number> {
+    const known = this.topics.get(topic);
+    if (known && Date.now() - known.checkedAt < TOPIC_METADATA_TTL_MS) return known.partitions;
+    const admin = await this.connectedAdmin();
+    if (!(await admin.listTopics()).includes(topic)) {
+      if (!this.options.topicAutoCreate) throw new TopicMissingError(topic);
+      const created = await admin.createTopics({
+        topics: [{ topic, numPartitions: this.options.topicPartitions, replicationFactor: this.options.topicReplicationFactor }],
+        waitForLeaders: true,
+      });
+      if (created) this.options.logger.log({ topic, partitions: this.options.topicPartitions }, `created topic ${topic}`);
+    }
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    const partitions = metadata.topics[0]?.partitions.length ?? 0;
+    if (partitions < 1) throw new Error(`topic ${topic} reports no partitions`);
+    this.topics.set(topic, { partitions, checkedAt: Date.now() });
+    return partitions;
+  }
+
+  /** The partition a record goes to (the Java producer's choice for its key; round robin without one). */
+  partitionFor(record: OutboxRecord, partitions: number): number {
+    if (record.key === null) return this.nullKeyCounter++ % partitions;
+    return partitionForKey(Buffer.from(record.key, 'utf8'), partitions);
+  }
+
+  /** Writes one batch; resolves when Kafka acknowledged every record (acks=all). */
+  async send(batch: PartitionedRecord[]): Promise<void> {
+    const producer = await this.connectedProducer();
+    const byTopic = new Map<string, Message[]>();
+    for (const { record, partition } of batch) {
+      let messages = byTopic.get(record.topic);
+      if (!messages) byTopic.set(record.topic, (messages = []));
+      messages.push({
+        key: record.key,
+        value: record.value,
+        partition,
+        // kafkajs writes an undefined header value as a null header, as Debezium does for a null column.
+        headers: record.headers as Message['headers'],
+        timestamp: record.timestampMs === null ? undefined : String(record.timestampMs),
+      });
+    }
+    try {
+      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    } catch (error) {
+      // A topic may have been deleted or repartitioned: look it up again before the retry.
+      this.topics.clear();
+      const type = (error as { type?: string; cause?: { type?: string } }).type ?? (error as { cause?: { type?: string } }).cause?.type;
+      if (type && FATAL_PRODUCER_ERRORS.has(type)) await this.resetProducer(`producer state lost (${type})`);
+      throw error;
+    }
+  }
+
+  /** Drops the producer so the next send starts a new producer id (after repeated failures). */
+  async resetProducer(reason: string): Promise<void> {
+    if (this.producer) this.options.logger.warn({ reason }, `restarting the Kafka producer: ${reason}`);
+    await this.dropProducer();
+  }
+
+  async close(): Promise<void> {
+    await this.dropProducer();
+    const admin = this.admin;
+    this.admin = undefined;
+    await admin?.disconnect().catch(() => undefined);
+  }
+
+  private async dropProducer(): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    await producer?.disconnect().catch(() => undefined);
+  }
+
+  private async connectedProducer(): Promise<Producer> {
+    if (!this.producer) {
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      await producer.connect();
+      this.producer = producer;
+    }
+    return this.producer;
+  }
+
+  private async connectedAdmin(): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    return this.admin;
+  }
+}
