@@ -1,11 +1,14 @@
-import { HealthModule, httpCheck, kafkaCheck, postgresCheck } from '@cqrs/http';
+import { HealthModule, httpCheck, kafkaCheck, postgresCheck, type ReadinessCheck } from '@cqrs/http';
 import { ObservabilityModule } from '@cqrs/observability';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { ProjectorConfig } from './config';
+import { ProjectionModule } from './projection/projection.module';
+import { ProjectionRunner } from './projection/projection-runner';
 
 @Module({})
 export class AppModule {
   static forRoot(config: ProjectorConfig): DynamicModule {
+    const projection = ProjectionModule.forRoot(config);
     return {
       module: AppModule,
       imports: [
@@ -15,11 +18,22 @@ export class AppModule {
           logLevel: config.LOG_LEVEL,
           prettyLogs: config.LOG_PRETTY,
         }),
+        projection,
         HealthModule.forRoot({
-          useFactory: () => [
+          imports: [projection],
+          inject: [ProjectionRunner],
+          useFactory: (runner: ProjectionRunner): ReadinessCheck[] => [
             postgresCheck('postgres', config.DATABASE_URL),
             kafkaCheck(config.KAFKA_BROKERS),
             httpCheck('schema-registry', `${config.SCHEMA_REGISTRY_URL}/subjects`),
+            {
+              name: 'projection',
+              check: async () => {
+                const status = runner.status();
+                if (!status.running) throw new Error(status.problem ?? 'starting');
+                return { generation: status.generation, groupId: status.groupId };
+              },
+            },
           ],
         }),
       ],

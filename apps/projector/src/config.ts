@@ -1,17 +1,50 @@
 import { env, loadConfig } from '@cqrs/config';
 import { commonServiceConfig } from '@cqrs/http';
 
+const shape = {
+  ...commonServiceConfig(3002),
+  /** The read database as a role with DML only (`cqrs_projector`). */
+  DATABASE_URL: env.url('postgres://cqrs_projector:cqrs@127.0.0.1:5433/cqrs_read'),
+  DATABASE_POOL_SIZE: env.int(6, 2),
+  KAFKA_BROKERS: env.list('127.0.0.1:9092'),
+  SCHEMA_REGISTRY_URL: env.url('http://127.0.0.1:8081/apis/ccompat/v7'),
+  /** Topics projected (each event type's topic, `${aggregatetype}.events`). */
+  PROJECTOR_TOPICS: env.list('tasks.task.events'),
+  /**
+   * Create a missing topic (with PROJECTOR_TOPIC_PARTITIONS, as the relay would) instead of
+   * waiting for the first event: `npm start` on an empty system then comes up ready.
+   */
+  PROJECTOR_TOPIC_AUTOCREATE: env.bool(true),
+  PROJECTOR_TOPIC_PARTITIONS: env.int(6, 1),
+  /** Consumer groups are `<prefix>.g<generation>`: a rebuild consumes under a new group. */
+  PROJECTOR_GROUP_PREFIX: env.string('tasks-projector'),
+  /** Partitions applied at once by one instance. */
+  PROJECTOR_CONCURRENCY: env.int(2, 1),
+  /** Largest fetch per partition, i.e. the most bytes one batch (one transaction) holds. */
+  PROJECTOR_MAX_BATCH_BYTES: env.int(1_048_576, 1024),
+  /** Attempts at a batch whose events are ahead of their stream before they are parked. */
+  PROJECTOR_GAP_RETRIES: env.int(3, 0),
+  PROJECTOR_RETRY_MIN_MS: env.int(100, 1),
+  PROJECTOR_RETRY_MAX_MS: env.int(10_000, 1),
+  /** How often the projector checks whether a rebuild activated another generation. */
+  PROJECTOR_GENERATION_CHECK_MS: env.int(2_000, 50),
+  /** The read database as its owner (DDL): only the CLI's `migrate` and `rebuild` use it. */
+  MIGRATIONS_READ_DATABASE_URL: env.url('postgres://cqrs_owner:cqrs@127.0.0.1:5433/cqrs_read'),
+};
+
 /** Read once at start-up; the defaults match `npm start` on the local stack. */
-export const loadProjectorConfig = (source: NodeJS.ProcessEnv = process.env) =>
-  loadConfig(
-    'projector',
-    {
-      ...commonServiceConfig(3002),
-      DATABASE_URL: env.url('postgres://cqrs_projector:cqrs@127.0.0.1:5433/cqrs_read'),
-      KAFKA_BROKERS: env.list('127.0.0.1:9092'),
-      SCHEMA_REGISTRY_URL: env.url('http://127.0.0.1:8081/apis/ccompat/v7'),
-    },
-    source,
-  );
+export const loadProjectorConfig = (source: NodeJS.ProcessEnv = process.env) => loadConfig('projector', shape, source);
 
 export type ProjectorConfig = ReturnType<typeof loadProjectorConfig>;
+
+/** The projection settings a config describes. */
+export const projectionSettings = (config: ProjectorConfig) => ({
+  topics: config.PROJECTOR_TOPICS,
+  /** Partitions of a topic the projector creates; undefined = wait for the producer to create it. */
+  createTopicsWithPartitions: config.PROJECTOR_TOPIC_AUTOCREATE ? config.PROJECTOR_TOPIC_PARTITIONS : undefined,
+  groupPrefix: config.PROJECTOR_GROUP_PREFIX,
+  concurrency: config.PROJECTOR_CONCURRENCY,
+  maxBatchBytes: config.PROJECTOR_MAX_BATCH_BYTES,
+  gapRetries: config.PROJECTOR_GAP_RETRIES,
+  retry: { minTimeoutMs: config.PROJECTOR_RETRY_MIN_MS, maxTimeoutMs: config.PROJECTOR_RETRY_MAX_MS },
+});

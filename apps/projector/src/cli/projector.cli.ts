@@ -1,0 +1,245 @@
+import { ConfigError } from '@cqrs/config';
+import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
+import { createKafka, DeadLetterPublisher, type ConsumerLogger } from '@cqrs/messaging/consumer';
+import { tasksTaskEventsContracts } from '@cqrs/tasks-contracts';
+import { migrateReadModel } from '@cqrs/tasks-read-model';
+import { Command, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Pool } from 'pg';
+import { loadProjectorConfig, projectionSettings, type ProjectorConfig } from '../config';
+import { OperationError, ProjectorOperations, type ProjectorStatus } from '../projection/projector-operations';
+import { TaskRecordDecoder } from '../projection/task-record.decoder';
+
+// The projector's operations as a CLI (`npm run projector -- <command>`): it talks to the same
+// Kafka, registry and read database as the running projector, configured by the same variables.
+
+const stderrLogger: ConsumerLogger = {
+  info: () => undefined,
+  warn: (details, message) => process.stderr.write(`warn: ${message} ${JSON.stringify(details)}\n`),
+  error: (details, message) => process.stderr.write(`error: ${message} ${JSON.stringify(details)}\n`),
+};
+
+interface Session {
+  operations: ProjectorOperations;
+  close(): Promise<void>;
+}
+
+async function open(config: ProjectorConfig, options: { owner?: boolean } = {}): Promise<Session> {
+  const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE, application_name: 'projector-cli' });
+  const ownerPool = options.owner ? new Pool({ connectionString: config.MIGRATIONS_READ_DATABASE_URL, max: 2, application_name: 'projector-cli' }) : undefined;
+  const kafka = createKafka({ clientId: 'projector-cli', brokers: config.KAFKA_BROKERS, logger: stderrLogger });
+  const admin = kafka.admin();
+  const dlq = new DeadLetterPublisher(kafka);
+  await Promise.all([admin.connect(), dlq.connect()]);
+  const decoder = new TaskRecordDecoder(
+    new AvroSerde({ registry: createSchemaRegistry({ url: config.SCHEMA_REGISTRY_URL }), contracts: tasksTaskEventsContracts }),
+  );
+  const operations = new ProjectorOperations({ pool, kafka, decoder, dlq, logger: stderrLogger }, projectionSettings(config), admin, ownerPool);
+  return {
+    operations,
+    close: async () => {
+      await Promise.allSettled([admin.disconnect(), dlq.disconnect(), pool.end(), ownerPool?.end()]);
+    },
+  };
+}
+
+const table = (rows: Record<string, unknown>[]): string => {
+  if (rows.length === 0) return '(none)';
+  const columns = Object.keys(rows[0] ?? {});
+  const cell = (v: unknown) => (v instanceof Date ? v.toISOString() : v === null || v === undefined ? '-' : String(v));
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(columns), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
+};
+
+const print = (json: boolean, value: unknown, human: () => string) => console.log(json ? JSON.stringify(value, null, 2) : human());
+
+const positiveInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('not a non-negative integer');
+  return n;
+};
+
+function describeStatus(s: ProjectorStatus): string {
+  return [
+    `active generation ${s.activeGeneration} (consumer group ${s.groupId}, ${s.members} member(s)); total lag ${s.totalLag}`,
+    '',
+    table(
+      s.partitions.map((p) => ({
+        topic: p.topic,
+        partition: p.partition,
+        committed: p.committedOffset,
+        end: p.highWatermark,
+        lag: p.lag,
+        'last applied': p.lastAppliedOffset,
+        'applied at': p.appliedAt,
+      })),
+    ),
+    '',
+    `parked aggregates: ${s.parked.length}`,
+    ...(s.parked.length > 0
+      ? [table(s.parked.map((p) => ({ stream: p.streamId, events: p.count, head: `#${p.headId}`, reason: p.reason, code: p.errorCode, since: p.since })))]
+      : []),
+    '',
+    table(s.generations.map((g) => ({ generation: g.generation, status: g.status, created: g.createdAt, activated: g.activatedAt }))),
+  ].join('\n');
+}
+
+function program(config: () => ProjectorConfig): Command {
+  const cli = new Command('projector').description('Operate the tasks projector: status, dead letters, rebuilds, migrations.');
+  cli.showHelpAfterError();
+
+  cli
+    .command('migrate')
+    .description('apply pending read-model migrations (as MIGRATIONS_READ_DATABASE_URL, the owner role)')
+    .action(async () => {
+      const applied = await migrateReadModel(config().MIGRATIONS_READ_DATABASE_URL);
+      console.log(applied.length === 0 ? 'read model: up to date' : `read model: applied ${applied.join(', ')}`);
+    });
+
+  cli
+    .command('status')
+    .description('per-partition lag and last applied position, parked aggregates, generations')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { json?: boolean }) => {
+      const session = await open(config());
+      try {
+        const status = await session.operations.status();
+        print(!!options.json, status, () => describeStatus(status));
+      } finally {
+        await session.close();
+      }
+    });
+
+  const dlq = cli.command('dlq').description('the dead-letter queue: records parked instead of applied (also on <topic>.dlq)');
+  dlq
+    .command('list')
+    .description('parked records, oldest first')
+    .option('--stream <id>', 'only this aggregate')
+    .option('--limit <n>', 'at most n records', positiveInt, 100)
+    .option('--json', 'machine-readable output')
+    .action(async (options: { stream?: string; limit: number; json?: boolean }) => {
+      const session = await open(config());
+      try {
+        const records = await session.operations.listDeadLetters({ streamId: options.stream, limit: options.limit });
+        print(!!options.json, records, () =>
+          table(
+            records.map((r) => ({
+              id: `#${r.id}`,
+              stream: r.streamId,
+              version: r.aggregateVersion,
+              type: r.eventType,
+              source: `${r.sourceTopic}/${r.sourcePartition}@${r.sourceOffset}`,
+              reason: r.reason,
+              code: r.errorCode,
+              attempts: r.attempts,
+              'first failure': r.firstFailedAt,
+            })),
+          ),
+        );
+      } finally {
+        await session.close();
+      }
+    });
+
+  dlq
+    .command('show <id>')
+    .description('one parked record: error, headers, key and value (base64)')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, options: { json?: boolean }) => {
+      const session = await open(config());
+      try {
+        const r = await session.operations.showDeadLetter(positiveInt(id));
+        const shown = { ...r, key: r.key?.toString('utf8') ?? null, value: r.value?.toString('base64') ?? null };
+        print(!!options.json, shown, () =>
+          Object.entries(shown)
+            .map(([k, v]) => `${k.padEnd(16)} ${typeof v === 'object' && v !== null && !(v instanceof Date) ? JSON.stringify(v) : v instanceof Date ? v.toISOString() : String(v)}`)
+            .join('\n'),
+        );
+      } finally {
+        await session.close();
+      }
+    });
+
+  dlq
+    .command('redrive [id]')
+    .description('apply a parked record and the ones behind it in its stream, in order (or --all streams)')
+    .option('--all', 'every parked stream, in the order they were parked')
+    .option('--value-file <path>', 'replace the record’s value with these bytes (a corrected event), one id only')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string | undefined, options: { all?: boolean; valueFile?: string; json?: boolean }) => {
+      if (!!id === !!options.all) throw new OperationError('give a record id or --all');
+      if (options.valueFile && !id) throw new OperationError('--value-file needs a record id');
+      const session = await open(config());
+      try {
+        const results = id
+          ? [await session.operations.redriveOne(positiveInt(id), options.valueFile ? readFileSync(options.valueFile) : undefined)]
+          : await session.operations.redriveAll();
+        print(!!options.json, results, () =>
+          table(results.map((r) => ({ stream: r.streamId, released: r.released, 'still parked': r.stillParked, error: r.error ? `${r.error.code}: ${r.error.message}` : '' }))),
+        );
+        if (results.some((r) => r.stillParked > 0)) process.exitCode = 1;
+      } finally {
+        await session.close();
+      }
+    });
+
+  cli
+    .command('rebuild')
+    .description('rebuild the projection into fresh tables from the beginning of the topic; queries switch when it has caught up')
+    .option('--max-lag <n>', 'switch once at most n records are left to apply', positiveInt, 100)
+    .option('--handoff-timeout <ms>', 'keep applying until a projector joins the new group, at most this long', positiveInt, 30_000)
+    .option('--keep <n>', 'retired generations to keep (older ones are dropped)', positiveInt, 1)
+    .option('--json', 'machine-readable output')
+    .action(async (options: { maxLag: number; handoffTimeout: number; keep: number; json?: boolean }) => {
+      const session = await open(config(), { owner: true });
+      const abort = new AbortController();
+      process.once('SIGINT', () => abort.abort());
+      try {
+        const report = await session.operations.rebuild({
+          maxLag: options.maxLag,
+          handoffTimeoutMs: options.handoffTimeout,
+          keep: options.keep,
+          signal: abort.signal,
+          onProgress: options.json ? undefined : (p) => process.stderr.write(`\rgeneration ${p.generation}: ${p.phase}, lag ${p.lag}, ${Math.round(p.elapsedMs / 1000)} s   `),
+        });
+        if (!options.json) process.stderr.write('\n');
+        print(!!options.json, report, () =>
+          [
+            `generation ${report.generation} is active (was ${report.previous ?? 'none'}): ${report.events} events in ${(report.durationMs / 1000).toFixed(1)} s (${report.eventsPerSecond}/s)`,
+            report.handedOff ? 'a running projector took over its consumer group' : 'no projector joined its consumer group yet; the next one to start will',
+            report.dropped.length > 0 ? `dropped retired generation(s) ${report.dropped.join(', ')}` : '',
+          ]
+            .filter(Boolean)
+            .join('\n'),
+        );
+      } finally {
+        await session.close();
+      }
+    });
+  return cli;
+}
+
+async function main(): Promise<void> {
+  // kafkajs schedules a negative timeout on Node 24 (harmless); keep the CLI's output clean of it.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    if (warning.name !== 'TimeoutNegativeWarning') process.stderr.write(`${warning.name}: ${warning.message}\n`);
+  });
+  let config: ProjectorConfig | undefined;
+  const lazyConfig = () => (config ??= loadProjectorConfig());
+  try {
+    await program(lazyConfig).parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    // Known failures (operations, coded errors such as READ_MODEL_NOT_MIGRATED) read best as their message.
+    const known = error instanceof OperationError || typeof (error as { code?: unknown }).code === 'string';
+    console.error(`error: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}`);
+    process.exit(1);
+  }
+}
+
+void main();

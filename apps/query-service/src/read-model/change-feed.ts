@@ -1,0 +1,112 @@
+import { decodeChangeNotices, TASKS_CHANGED_CHANNEL, TASKS_PROJECTION_SWITCHED_CHANNEL, type StreamChangedNotice } from '@cqrs/tasks-read-model';
+import { Logger } from '@nestjs/common';
+import { Client } from 'pg';
+import pRetry from 'p-retry';
+
+/** What the change feed reports. */
+export interface ChangeFeedHandlers {
+  /** The projector committed these stream changes. */
+  onChanges(changes: StreamChangedNotice[]): void;
+  /**
+   * Notifications may have been missed (the feed (re)connected) or everything changed at once
+   * (another generation was activated): caches must be dropped and waiters must look again.
+   */
+  onReset(reason: 'connected' | 'generation-switched'): void;
+}
+
+/**
+ * The projector's commits as they happen: one dedicated Postgres connection LISTENing on
+ * `tasks_changed` and `tasks_projection_switched`. It reconnects with backoff forever, so the
+ * service starts (and serves uncached reads) even while the database is down.
+ */
+export class ChangeFeed {
+  private readonly logger = new Logger('ChangeFeed');
+  private client: Client | undefined;
+  private stopped = false;
+  private abort = new AbortController();
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly handlers: ChangeFeedHandlers,
+  ) {}
+
+  /** True while LISTENing; the readiness check reports it. */
+  get connected(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** Starts connecting in the background; resolves at once. */
+  start(): void {
+    this.running ??= this.connectForever();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+    await this.running?.catch(() => undefined);
+  }
+
+  private async connectForever(): Promise<void> {
+    await pRetry(() => this.connectOnce(), {
+      retries: Infinity,
+      unref: true,
+      minTimeout: 200,
+      maxTimeout: 5_000,
+      randomize: true,
+      signal: this.abort.signal,
+      onFailedAttempt: ({ error, attemptNumber }) => {
+        if (!this.stopped) this.logger.warn({ err: error, attempt: attemptNumber }, `change feed cannot LISTEN yet: ${error.message}`);
+      },
+    }).catch(() => undefined); // only when stopped
+  }
+
+  private async connectOnce(): Promise<void> {
+    if (this.stopped) return;
+    const client = new Client({ connectionString: this.url, application_name: 'query-service-change-feed', keepAlive: true });
+    client.on('notification', (n) => this.dispatch(n.channel, n.payload ?? ''));
+    const lost = (error?: Error) => {
+      if (this.client !== client) return;
+      this.client = undefined;
+      client.removeAllListeners('end');
+      void client.end().catch(() => undefined);
+      if (this.stopped) return;
+      this.logger.warn({ err: error }, 'change feed connection lost; reconnecting');
+      this.running = this.connectForever();
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${TASKS_CHANGED_CHANNEL}`);
+      await client.query(`LISTEN ${TASKS_PROJECTION_SWITCHED_CHANNEL}`);
+    } catch (error) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    if (this.stopped) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    this.logger.log('change feed listening');
+    this.handlers.onReset('connected');
+  }
+
+  private dispatch(channel: string, payload: string): void {
+    if (channel === TASKS_PROJECTION_SWITCHED_CHANNEL) {
+      this.logger.log({ payload }, 'another read-model generation was activated; dropping caches');
+      this.handlers.onReset('generation-switched');
+      return;
+    }
+    try {
+      this.handlers.onChanges(decodeChangeNotices(payload).changes);
+    } catch (error) {
+      this.logger.warn({ err: error, channel }, 'ignoring a malformed change notification');
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import type { TaskReadRepository, TaskView } from '@cqrs/tasks-read-model';
+import { VersionWaiter } from '../consistency/version-waiter';
+import { TaskQueries } from './task-queries';
+
+const policy = { freshMs: 60_000, cacheMs: 60_000, emptyMs: 60_000, maxEntries: 100 };
+const view = (version: number, status: TaskView['status'] = 'open'): TaskView =>
+  ({ taskId: 't', ownerId: 'u', title: `v${version}`, status, version }) as TaskView;
+
+function setup() {
+  const db = { task: view(1) as TaskView | undefined, version: 1, reads: 0 };
+  const repository = {
+    findTask: async () => {
+      db.reads++;
+      return db.task;
+    },
+    streamVersions: async (ids: string[]) => new Map(ids.map((id) => [id, db.version])),
+  } as unknown as TaskReadRepository;
+  const waiter = new VersionWaiter((ids) => repository.streamVersions(ids), 500);
+  const queries = new TaskQueries(repository, waiter, { task: policy, taskList: policy, userStats: policy });
+  return { db, queries };
+}
+
+describe('TaskQueries', () => {
+  it('reads past a cached view older than the required version, even before the NOTIFY arrives', async () => {
+    const { db, queries } = setup();
+    expect((await queries.task('t')).value.version).toBe(1); // cached at v1
+    db.task = view(2);
+    db.version = 2; // committed; its notification has not been delivered yet
+    const answer = await queries.task('t', [{ streamId: 't', version: 2 }]);
+    expect(answer).toMatchObject({ value: { version: 2 }, cache: 'bypass' });
+  });
+
+  it('answers from the cache when the cached view already reflects the required version', async () => {
+    const { db, queries } = setup();
+    await queries.task('t');
+    const answer = await queries.task('t', [{ streamId: 't', version: 1 }]);
+    expect(answer.cache).toBe('hit');
+    expect(db.reads).toBe(1);
+  });
+
+  it('drops the task, the owner’s lists and stats on a change notice', async () => {
+    const { db, queries } = setup();
+    await queries.task('t');
+    db.task = view(2, 'started');
+    queries.onChanges([{ streamId: 't', version: 2, ownerId: 'u' }]);
+    expect((await queries.task('t')).value.status).toBe('started');
+  });
+
+  it('answers 404 TASK_NOT_FOUND for a deleted task', async () => {
+    const { db, queries } = setup();
+    db.task = view(3, 'deleted');
+    await expect(queries.task('t')).rejects.toMatchObject({ code: 'TASK_NOT_FOUND', message: 'task t was deleted' });
+  });
+});

@@ -1,0 +1,246 @@
+import { createHttpApp } from '@cqrs/http';
+import { getTestInfra } from '@cqrs/testing';
+import { TaskReadModelWriter } from '@cqrs/tasks-read-model';
+import { createReadModelTestDatabase, taskEvents, taskRecord, type ReadModelTestDatabase } from '@cqrs/tasks-read-model/testing';
+import type { INestApplication } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
+import { AppModule } from '../app.module';
+import { loadQueryServiceConfig } from '../config';
+
+// The query service in-process over HTTP, on a real read database that a real projector writer
+// changes: routes, problem+json, cache invalidation by NOTIFY, and read-your-writes.
+describe('query service (HTTP, real PostgreSQL)', () => {
+  let db: ReadModelTestDatabase;
+  let projectorPool: Pool;
+  let writer: TaskReadModelWriter;
+  let app: INestApplication;
+  let base: string;
+
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { headers });
+  const json = async (path: string, headers: Record<string, string> = {}) => {
+    const response = await get(path, headers);
+    return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  beforeAll(async () => {
+    const infra = await getTestInfra();
+    db = await createReadModelTestDatabase({
+      adminUrl: infra.postgres.adminUrl,
+      ownerUrl: infra.postgres.ownerReadUrl,
+      projectorUrl: infra.postgres.readUrl,
+      queryUrl: infra.postgres.queryUrl,
+      prefix: 'qs_test',
+    });
+    projectorPool = new Pool({ connectionString: db.projectorUrl, max: 2 });
+    writer = new TaskReadModelWriter(projectorPool, 1);
+    // Fresh and cache times far longer than the test: only a NOTIFY can explain a changed answer.
+    const config = loadQueryServiceConfig({
+      DATABASE_URL: db.queryUrl,
+      LOG_LEVEL: 'silent',
+      CACHE_TASK_FRESH_MS: '600000',
+      CACHE_TASK_TIME_MS: '600000',
+      CACHE_TASK_LIST_FRESH_MS: '600000',
+      CACHE_TASK_LIST_TIME_MS: '600000',
+      CACHE_USER_STATS_FRESH_MS: '600000',
+      CACHE_USER_STATS_TIME_MS: '600000',
+      CACHE_EMPTY_MS: '600000',
+      READ_YOUR_WRITES_TIMEOUT_MS: '1500',
+      READ_YOUR_WRITES_RETRY_AFTER_S: '2',
+    });
+    const root = AppModule.forRoot(config);
+    app = await createHttpApp(root.module, { service: 'query-service', version: 'test', description: 'test', dynamicModule: root });
+    await app.listen(0, '127.0.0.1');
+    base = await app.getUrl();
+    for (let i = 0; (await get('/health/ready')).status !== 200; i++) {
+      if (i > 100) throw new Error('query service never became ready');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await projectorPool?.end();
+    await db?.drop();
+  });
+
+  describe('GET /tasks/:id', () => {
+    it('answers a task’s details with its version as ETag', async () => {
+      const id = randomUUID();
+      const e = taskEvents(id, 'u-get');
+      await writer.applyBatch([taskRecord(e.created('Read me'), 1), taskRecord(e.started(), 2)]);
+      const { status, headers, body } = await json(`/tasks/${id}`);
+      expect(status).toBe(200);
+      expect(headers.get('etag')).toBe('"2"');
+      expect(body).toMatchObject({ taskId: id, ownerId: 'u-get', title: 'Read me', status: 'started', version: 2, description: null });
+    });
+
+    it('answers 404 problem+json for an unknown task, and for a deleted one says so', async () => {
+      const unknown = await json(`/tasks/${randomUUID()}`);
+      expect(unknown.status).toBe(404);
+      expect(unknown.headers.get('content-type')).toContain('application/problem+json');
+      expect(unknown.body).toMatchObject({ code: 'TASK_NOT_FOUND', detail: expect.stringContaining('does not exist') });
+
+      const id = randomUUID();
+      const e = taskEvents(id, 'u-del');
+      await writer.applyBatch([taskRecord(e.created(), 1), taskRecord(e.deleted(), 2)]);
+      expect((await json(`/tasks/${id}`)).body).toMatchObject({ status: 404, code: 'TASK_NOT_FOUND', detail: `task ${id} was deleted` });
+    });
+
+    it('rejects a malformed id, a malformed minVersion and unknown query fields with 400', async () => {
+      expect((await json('/tasks/not-a-uuid')).body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', errors: [{ field: 'id' }] });
+      expect((await json(`/tasks/${randomUUID()}?minVersion=abc`)).body).toMatchObject({ status: 400, errors: [{ field: 'minVersion' }] });
+      expect((await json(`/tasks/${randomUUID()}?color=red`)).body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    });
+  });
+
+  describe('GET /users/:userId/tasks', () => {
+    const owner = `u-list-${randomUUID()}`;
+    beforeAll(async () => {
+      const records = [];
+      for (let i = 0; i < 5; i++) {
+        const e = taskEvents(randomUUID(), owner, new Date(Date.UTC(2025, 0, 1, 9, i)).toISOString());
+        records.push(taskRecord(e.created(`task ${i}`), 1));
+        if (i % 2 === 0) records.push(taskRecord(e.completed(), 2));
+      }
+      await writer.applyBatch(records);
+    });
+
+    it('pages through a user’s tasks newest first with an opaque cursor', async () => {
+      const first = await json(`/users/${owner}/tasks?limit=2`);
+      expect((first.body['items'] as { title: string }[]).map((t) => t.title)).toEqual(['task 4', 'task 3']);
+      const second = await json(`/users/${owner}/tasks?limit=2&cursor=${first.body['nextCursor'] as string}`);
+      expect((second.body['items'] as { title: string }[]).map((t) => t.title)).toEqual(['task 2', 'task 1']);
+      const third = await json(`/users/${owner}/tasks?limit=2&cursor=${second.body['nextCursor'] as string}`);
+      expect(third.body).toMatchObject({ items: [{ title: 'task 0' }], nextCursor: null });
+    });
+
+    it('filters by status', async () => {
+      const { body } = await json(`/users/${owner}/tasks?status=completed`);
+      expect((body['items'] as { title: string }[]).map((t) => t.title)).toEqual(['task 4', 'task 2', 'task 0']);
+    });
+
+    it('rejects an unknown status, a limit out of range and a forged cursor', async () => {
+      expect((await json(`/users/${owner}/tasks?status=done`)).body).toMatchObject({ status: 400, errors: [{ field: 'status' }] });
+      expect((await json(`/users/${owner}/tasks?limit=1000`)).body).toMatchObject({ status: 400, errors: [{ field: 'limit' }] });
+      expect((await json(`/users/${owner}/tasks?cursor=forged`)).body).toMatchObject({ status: 400, code: 'INVALID_CURSOR' });
+    });
+  });
+
+  describe('GET /users/:userId/stats', () => {
+    it('counts a user’s tasks per status with the completion rate; zeros for a user without tasks', async () => {
+      const owner = `u-stats-${randomUUID()}`;
+      const [a, b, c] = [taskEvents(randomUUID(), owner), taskEvents(randomUUID(), owner), taskEvents(randomUUID(), owner)];
+      await writer.applyBatch([
+        taskRecord(a.created(), 1),
+        taskRecord(a.completed(), 2),
+        taskRecord(b.created(), 1),
+        taskRecord(b.started(), 2),
+        taskRecord(c.created(), 1),
+        taskRecord(c.abandoned(), 2),
+      ]);
+      expect((await json(`/users/${owner}/stats`)).body).toEqual({
+        ownerId: owner,
+        total: 3,
+        byStatus: { open: 0, started: 1, completed: 1, abandoned: 1 },
+        deleted: 0,
+        completionRate: 0.3333,
+      });
+      expect((await json(`/users/nobody-${randomUUID()}/stats`)).body).toMatchObject({ total: 0, completionRate: 0 });
+    });
+  });
+
+  describe('cache', () => {
+    it('serves repeated reads from the cache and drops the entry when the projector commits a change', async () => {
+      const id = randomUUID();
+      const owner = `u-cache-${randomUUID()}`;
+      const e = taskEvents(id, owner);
+      await writer.applyBatch([taskRecord(e.created('before'), 1)]);
+      expect((await get(`/tasks/${id}`)).headers.get('cache-status')).toBe('query-service; fwd=miss');
+      expect((await get(`/tasks/${id}`)).headers.get('cache-status')).toBe('query-service; hit');
+      await json(`/users/${owner}/stats`);
+      await json(`/users/${owner}/tasks`);
+
+      await writer.applyBatch([taskRecord(e.updated({ title: 'after' }), 2), taskRecord(e.started(), 3)]);
+      // Fresh for ten minutes, so only the NOTIFY can make these answers change.
+      await eventually(async () => expect((await json(`/tasks/${id}`)).body).toMatchObject({ title: 'after', version: 3 }));
+      await eventually(async () => expect((await json(`/users/${owner}/stats`)).body).toMatchObject({ byStatus: { open: 0, started: 1 } }));
+      await eventually(async () => expect((await json(`/users/${owner}/tasks`)).body).toMatchObject({ items: [{ status: 'started' }] }));
+    });
+
+    it('caches an unknown id briefly, and drops that 404 as soon as the task appears', async () => {
+      const id = randomUUID();
+      const burst = await Promise.all(Array.from({ length: 5 }, () => get(`/tasks/${id}`)));
+      expect(burst.map((r) => r.status)).toEqual([404, 404, 404, 404, 404]);
+      expect((await get(`/tasks/${id}`)).headers.get('cache-status')).toBe('query-service; hit');
+      // ...and the task appearing (NOTIFY) replaces the cached 404 at once.
+      const e = taskEvents(id, 'u-late');
+      await writer.applyBatch([taskRecord(e.created(), 1)]);
+      await eventually(async () => expect((await get(`/tasks/${id}`)).status).toBe(200));
+    });
+  });
+
+  describe('read-your-writes', () => {
+    it('waits for the version, woken by the projector’s commit, then answers with it', async () => {
+      const id = randomUUID();
+      const e = taskEvents(id, 'u-ryw');
+      await writer.applyBatch([taskRecord(e.created(), 1)]);
+      await json(`/tasks/${id}`); // cached at version 1
+
+      const pending = json(`/tasks/${id}`, { 'X-Min-Version': '2' });
+      await new Promise((r) => setTimeout(r, 200));
+      await writer.applyBatch([taskRecord(e.started(), 2)]);
+      const { status, body, headers } = await pending;
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ version: 2, status: 'started' });
+      expect(Number(headers.get('x-read-your-writes-waited-ms'))).toBeGreaterThanOrEqual(150);
+    });
+
+    it('answers 503 READ_MODEL_BEHIND with Retry-After instead of stale data when the version does not come', async () => {
+      const id = randomUUID();
+      const e = taskEvents(id, 'u-ryw-late');
+      await writer.applyBatch([taskRecord(e.created(), 1)]);
+      const started = Date.now();
+      const { status, headers, body } = await json(`/tasks/${id}?minVersion=7`);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+      expect(status).toBe(503);
+      expect(headers.get('retry-after')).toBe('2');
+      expect(headers.get('content-type')).toContain('application/problem+json');
+      expect(body).toMatchObject({ code: 'READ_MODEL_BEHIND', behind: [{ taskId: id, minVersion: 7, currentVersion: 1 }] });
+    });
+
+    it('on a user’s list and stats, waits for the named task’s version and bypasses older cache entries', async () => {
+      const owner = `u-ryw-list-${randomUUID()}`;
+      const first = taskEvents(randomUUID(), owner);
+      await writer.applyBatch([taskRecord(first.created('first'), 1)]);
+      await json(`/users/${owner}/tasks`); // cached with one task
+      const id = randomUUID();
+      const second = taskEvents(id, owner, '2025-06-01T00:00:00.000Z');
+      const list = json(`/users/${owner}/tasks`, { 'X-Min-Version': `${id}:1` });
+      const stats = json(`/users/${owner}/stats?minVersion=${id}:1`);
+      await new Promise((r) => setTimeout(r, 100));
+      await writer.applyBatch([taskRecord(second.created('second'), 1)]);
+      expect((await list).body).toMatchObject({ items: [{ title: 'second' }, { title: 'first' }] });
+      expect((await stats).body).toMatchObject({ total: 2 });
+      expect((await json(`/users/${owner}/tasks`, { 'X-Min-Version': '1' })).body).toMatchObject({ status: 400, errors: [{ field: 'X-Min-Version' }] });
+    });
+  });
+
+  it('describes its routes in /openapi.json and serves /docs', async () => {
+    const doc = (await json('/openapi.json')).body as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/tasks/{id}', '/users/{userId}/tasks', '/users/{userId}/stats']));
+    expect((await get('/docs')).status).toBe(200);
+  });
+});
+
+async function eventually(assertion: () => Promise<void>, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await assertion();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}

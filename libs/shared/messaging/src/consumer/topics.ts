@@ -1,0 +1,18 @@
+import type { Admin } from 'kafkajs';
+
+/**
+ * Creates those of `topics` that do not exist yet, with `partitions` partitions each (the
+ * broker's default replication). Safe to race: a topic created meanwhile by someone else is fine.
+ * Returns the topics it created.
+ */
+export async function createMissingTopics(admin: Admin, topics: readonly string[], partitions: number): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t));
+  if (missing.length === 0) return [];
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions })) });
+  } catch (error) {
+    if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error;
+  }
+  return missing;
+}

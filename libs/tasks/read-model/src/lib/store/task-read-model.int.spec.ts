@@ -1,0 +1,246 @@
+import { getTestInfra } from '@cqrs/testing';
+import { Client, Pool } from 'pg';
+import { migrateReadModel } from '../migrate';
+import { replayTask } from '../projection/task-view.projection';
+import { activeGeneration, GenerationAdmin } from '../schema/generations';
+import { TASKS_CHANGED_CHANNEL, decodeChangeNotices } from '../notifications';
+import { createReadModelTestDatabase, poisonRecord, taskEvents, taskRecord, type ReadModelTestDatabase } from '../../testing';
+import { ConcurrentStreamWriteError, StreamGapError, TaskReadModelWriter } from './task-read-model.writer';
+import { TaskReadRepository } from './task-read.repository';
+import { RecordOverrides } from './record-overrides';
+
+// The read model on a real PostgreSQL, reached as the roles production uses: the projector
+// writes with DML only, the query side reads with SELECT only, the owner migrates.
+describe('tasks read model on PostgreSQL', () => {
+  let db: ReadModelTestDatabase;
+  let projectorPool: Pool;
+  let queryPool: Pool;
+  let writer: TaskReadModelWriter;
+  let reader: TaskReadRepository;
+
+  beforeAll(async () => {
+    const infra = await getTestInfra();
+    db = await createReadModelTestDatabase({
+      adminUrl: infra.postgres.adminUrl,
+      ownerUrl: infra.postgres.ownerReadUrl,
+      projectorUrl: infra.postgres.readUrl,
+      queryUrl: infra.postgres.queryUrl,
+    });
+    projectorPool = new Pool({ connectionString: db.projectorUrl, max: 4 });
+    queryPool = new Pool({ connectionString: db.queryUrl, max: 2 });
+    writer = new TaskReadModelWriter(projectorPool, 1);
+    reader = new TaskReadRepository(queryPool);
+  });
+
+  afterAll(async () => {
+    await projectorPool?.end();
+    await queryPool?.end();
+    await db?.drop();
+  });
+
+  describe('migrations', () => {
+    it('are idempotent: a second run applies nothing', async () => {
+      expect(await migrateReadModel(db.ownerUrl)).toEqual([]);
+    });
+
+    it('let the query role read the views but not write anything', async () => {
+      await expect(queryPool.query(`SELECT count(*) FROM task_view`)).resolves.toBeTruthy();
+      await expect(queryPool.query(`INSERT INTO task_view_g1 (task_id) VALUES ('x')`)).rejects.toThrow(/permission denied/);
+    });
+
+    it('leave generation 1 active', async () => {
+      expect(await activeGeneration(projectorPool)).toBe(1);
+    });
+  });
+
+  describe('applying batches', () => {
+    it('applies a task’s history so the details equal a replay of its events', async () => {
+      const e = taskEvents('t-apply', 'u-apply');
+      const history = [e.created('Plan'), e.updated({ description: 'with details', dueDate: '2026-02-01' }), e.started(), e.completed()];
+      const { plan } = await writer.applyBatch(history.map((event, i) => taskRecord(event, i + 1)));
+      expect(plan.applied).toHaveLength(4);
+      expect(await reader.findTask('t-apply')).toEqual(replayTask(history));
+      expect(await reader.userStats('u-apply')).toMatchObject({ total: 1, byStatus: { completed: 1, open: 0 }, completionRate: 1 });
+      expect((await reader.streamVersions(['t-apply', 'unknown'])).get('t-apply')).toBe(4);
+    });
+
+    it('applies redelivered records once: a replayed batch changes neither the view nor the statistics', async () => {
+      const e = taskEvents('t-dup', 'u-dup');
+      const records = [taskRecord(e.created(), 1), taskRecord(e.started(), 2)];
+      await writer.applyBatch(records);
+      const before = { view: await reader.findTask('t-dup'), stats: await reader.userStats('u-dup') };
+      const { plan } = await writer.applyBatch([...records, ...records]);
+      expect(plan.duplicates).toHaveLength(4);
+      expect(plan.applied).toHaveLength(0);
+      expect(await reader.findTask('t-dup')).toEqual(before.view);
+      expect(await reader.userStats('u-dup')).toEqual(before.stats);
+      expect(before.stats).toMatchObject({ total: 1, byStatus: { started: 1 } });
+    });
+
+    it('rolls back a batch with a gap, then parks the gap (and what follows) when told to', async () => {
+      const e = taskEvents('t-gap', 'u-gap');
+      const other = taskEvents('t-gap-other', 'u-gap');
+      await writer.applyBatch([taskRecord(e.created(), 1)]);
+      const batch = [taskRecord(other.created(), 1), taskRecord(e.completed(), 3), taskRecord(e.deleted(), 4)];
+      await expect(writer.applyBatch(batch)).rejects.toBeInstanceOf(StreamGapError);
+      expect(await reader.findTask('t-gap-other')).toBeUndefined(); // nothing of the batch committed
+
+      const { plan } = await writer.applyBatch(batch, { parkGaps: true, attempts: 4 });
+      expect(plan.parked.map((p) => p.reason)).toEqual(['GAP', 'PARKED_BEHIND']);
+      expect(await reader.findTask('t-gap-other')).toMatchObject({ version: 1 });
+      expect(await reader.findTask('t-gap')).toMatchObject({ version: 1, status: 'open' });
+      const parked = await writer.listParked({ streamId: 't-gap' });
+      expect(parked.map((p) => [p.reason, p.aggregateVersion, p.attempts])).toEqual([
+        ['GAP', 3, 4],
+        ['PARKED_BEHIND', 4, 4],
+      ]);
+    });
+
+    it('parks a poison record and everything behind it, keeps other streams flowing, and redrives in order', async () => {
+      const e = taskEvents('t-poison', 'u-poison');
+      const other = taskEvents('t-flowing', 'u-poison');
+      const poison = poisonRecord('t-poison', 2);
+      const completed = taskRecord(e.completed(), 3);
+      const deleted = taskRecord(e.deleted(), 4);
+      await writer.applyBatch([taskRecord(e.created(), 1), poison, taskRecord(other.created(), 1), completed, taskRecord(other.started(), 2)]);
+      await writer.applyBatch([deleted]); // a later batch: parked behind as well
+      expect(await reader.findTask('t-poison')).toMatchObject({ status: 'open', version: 1 });
+      expect(await reader.findTask('t-flowing')).toMatchObject({ status: 'started', version: 2 });
+      expect((await writer.parkedStreams()).find((s) => s.streamId === 't-poison')).toMatchObject({ count: 3, reason: 'UNKNOWN_SCHEMA' });
+
+      // What a redrive decodes: the stored bytes, or an operator's corrected value for the head.
+      const stored = new Map([completed, deleted].map((r) => [r.source.offset, r]));
+      const decode = async (source: typeof poison.source) => {
+        if (source.offset !== poison.source.offset) return { ...stored.get(source.offset)!, source };
+        if (source.value?.toString() === 'fixed') return { source, decoded: { ok: true as const, streamId: 't-poison', version: 2, event: e.started() } };
+        return { ...poison, source };
+      };
+
+      const failing = await writer.redriveStream('t-poison', decode);
+      expect(failing).toMatchObject({ released: 0, stillParked: 3, error: { code: 'UNKNOWN_SCHEMA_ID' } });
+      expect((await writer.listParked({ streamId: 't-poison' }))[0]!.attempts).toBe(2);
+      expect(await reader.findTask('t-poison')).toMatchObject({ version: 1 });
+
+      const fixed = await writer.redriveStream('t-poison', decode, Buffer.from('fixed'));
+      expect(fixed).toEqual({ streamId: 't-poison', released: 3, stillParked: 0 });
+      expect(await reader.findTask('t-poison')).toEqual(replayTask([e.created(), e.started(), e.completed(), e.deleted()]));
+      expect(await writer.listParked({ streamId: 't-poison' })).toEqual([]);
+      // The correction is kept by position, for rebuilds that meet the poison again.
+      const fixes = await new RecordOverrides(projectorPool).forRange(poison.source.topic, 0, poison.source.offset, poison.source.offset);
+      expect(fixes.get(poison.source.offset)?.toString()).toBe('fixed');
+      expect(await reader.userStats('u-poison')).toMatchObject({ total: 1, byStatus: { started: 1 }, deleted: 1 });
+    });
+
+    it('lets exactly one of two concurrent writers create a new stream; the loser retries onto the winner’s state', async () => {
+      const e = taskEvents('t-race', 'u-race');
+      const records = [taskRecord(e.created(), 1)];
+      const outcomes = await Promise.allSettled([writer.applyBatch(records), writer.applyBatch(records)]);
+      const failures = outcomes.filter((o) => o.status === 'rejected') as PromiseRejectedResult[];
+      for (const f of failures) expect(f.reason).toBeInstanceOf(ConcurrentStreamWriteError);
+      // the retry of a loser finds the stream applied and counts a duplicate
+      const retry = await writer.applyBatch(records);
+      expect(retry.plan.duplicates).toHaveLength(1);
+      expect(await reader.userStats('u-race')).toMatchObject({ total: 1, byStatus: { open: 1 } });
+    });
+
+    it('notifies tasks_changed with stream, version and owner only once the transaction committed', async () => {
+      const listener = new Client({ connectionString: db.queryUrl });
+      await listener.connect();
+      try {
+        const received: string[] = [];
+        listener.on('notification', (n) => received.push(n.payload ?? ''));
+        await listener.query(`LISTEN ${TASKS_CHANGED_CHANNEL}`);
+        const e = taskEvents('t-notify', 'u-notify');
+        await expect(
+          writer.applyBatch([taskRecord(e.created(), 1)], { beforeCommit: () => Promise.reject(new Error('DLQ unreachable')) }),
+        ).rejects.toThrow('DLQ unreachable');
+        await writer.applyBatch([taskRecord(e.created(), 1), taskRecord(e.started(), 2)]);
+        await waitFor(() => received.length > 0);
+        expect(received.map((p) => decodeChangeNotices(p))).toEqual([{ generation: 1, changes: [{ streamId: 't-notify', version: 2, ownerId: 'u-notify' }] }]);
+      } finally {
+        await listener.end();
+      }
+    });
+  });
+
+  describe('a user’s task list', () => {
+    beforeAll(async () => {
+      // 7 tasks of one user, created a minute apart; 2 started, 1 deleted.
+      const records = [];
+      for (let i = 0; i < 7; i++) {
+        const e = taskEvents(`t-list-${i}`, 'u-list', new Date(Date.UTC(2025, 0, 1, 9, i)).toISOString());
+        records.push(taskRecord(e.created(`task ${i}`), 1));
+        if (i === 2 || i === 4) records.push(taskRecord(e.started(), 2));
+        if (i === 5) records.push(taskRecord(e.deleted(), 2));
+      }
+      await writer.applyBatch(records);
+    });
+
+    it('pages newest first with a cursor, never repeating or skipping a task, deleted ones left out', async () => {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await reader.listUserTasks('u-list', { limit: 2, cursor });
+        seen.push(...page.items.map((t) => t.taskId));
+        cursor = page.nextCursor ?? undefined;
+        pages++;
+      } while (cursor);
+      expect(seen).toEqual(['t-list-6', 't-list-4', 't-list-3', 't-list-2', 't-list-1', 't-list-0']);
+      expect(pages).toBe(3);
+    });
+
+    it('filters by status', async () => {
+      const page = await reader.listUserTasks('u-list', { status: 'started', limit: 10 });
+      expect(page.items.map((t) => t.taskId)).toEqual(['t-list-4', 't-list-2']);
+      expect(page.nextCursor).toBeNull();
+    });
+
+    it('counts statuses for the user', async () => {
+      expect(await reader.userStats('u-list')).toEqual({
+        ownerId: 'u-list',
+        total: 6,
+        byStatus: { open: 4, started: 2, completed: 0, abandoned: 0 },
+        deleted: 1,
+        completionRate: 0,
+      });
+    });
+  });
+
+  describe('generations', () => {
+    it('builds a new generation beside the active one and switches queries to it in one step', async () => {
+      const ownerPool = new Pool({ connectionString: db.ownerUrl, max: 2 });
+      try {
+        const admin = new GenerationAdmin(ownerPool);
+        const generation = await admin.startBuilding();
+        expect(generation).toBe(2);
+        const next = new TaskReadModelWriter(projectorPool, generation, false);
+        const e = taskEvents('t-gen', 'u-gen');
+        await next.applyBatch([taskRecord(e.created('only in generation 2'), 1)]);
+        expect(await reader.findTask('t-gen')).toBeUndefined(); // queries still read generation 1
+        expect(await reader.findTask('t-apply')).toBeDefined();
+
+        await admin.createIndexes(generation);
+        expect(await admin.activate(generation)).toEqual({ previous: 1 });
+        expect(await activeGeneration(projectorPool)).toBe(2);
+        expect(await reader.findTask('t-gen')).toMatchObject({ title: 'only in generation 2' });
+        expect(await reader.findTask('t-apply')).toBeUndefined();
+
+        // The previous generation is kept once, then dropped by the next rebuild's clean-up.
+        expect(await admin.dropRetired(1)).toEqual([]);
+        expect(await admin.dropRetired(0)).toEqual([1]);
+        await expect(projectorPool.query(`SELECT 1 FROM task_view_g1`)).rejects.toThrow(/does not exist/);
+      } finally {
+        await ownerPool.end();
+      }
+    });
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
