@@ -3,6 +3,7 @@ import { ObservabilityModule } from '@cqrs/observability';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { ProjectorConfig } from './config';
 import { ProjectionModule } from './projection/projection.module';
+import { projectionReadiness } from './projection/projection-health';
 import { ProjectionRunner } from './projection/projection-runner';
 
 @Module({})
@@ -14,7 +15,6 @@ export class AppModule {
       imports: [
         ObservabilityModule.forRoot({
           service: 'projector',
-          version: process.env['npm_package_version'] ?? '0.0.0',
           logLevel: config.LOG_LEVEL,
           prettyLogs: config.LOG_PRETTY,
         }),
@@ -26,14 +26,7 @@ export class AppModule {
             postgresCheck('postgres', config.DATABASE_URL),
             kafkaCheck(config.KAFKA_BROKERS),
             httpCheck('schema-registry', `${config.SCHEMA_REGISTRY_URL}/subjects`),
-            {
-              name: 'projection',
-              check: async () => {
-                const status = runner.status();
-                if (!status.running) throw new Error(status.problem ?? 'starting');
-                return { generation: status.generation, groupId: status.groupId };
-              },
-            },
+            projectionReadiness(runner, config.PROJECTOR_READY_MAX_LAG),
           ],
         }),
       ],

@@ -28,6 +28,11 @@ const shape = {
   PROJECTOR_RETRY_MAX_MS: env.int(10_000, 1),
   /** How often the projector checks whether a rebuild activated another generation. */
   PROJECTOR_GENERATION_CHECK_MS: env.int(2_000, 50),
+  /**
+   * Readiness turns false while the group is more than this many records behind on its topics
+   * (a projector catching up is alive, but its read models are stale); 0 turns the check off.
+   */
+  PROJECTOR_READY_MAX_LAG: env.int(10_000, 0),
   /** The read database as its owner (DDL): only the CLI's `migrate` and `rebuild` use it. */
   MIGRATIONS_READ_DATABASE_URL: env.url('postgres://cqrs_owner:cqrs@127.0.0.1:5433/cqrs_read'),
 };

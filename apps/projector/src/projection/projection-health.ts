@@ -1,0 +1,32 @@
+import type { ReadinessCheck } from '@cqrs/http';
+import { totalLag, type PartitionLag } from '@cqrs/messaging/consumer';
+
+/** What readiness needs of the projection (ProjectionRunner). */
+export interface ProjectionProbe {
+  status(): { generation: number | null; groupId: string | null; running: boolean; problem?: string };
+  lag(): Promise<PartitionLag[]>;
+}
+
+/**
+ * The projector's own readiness: its consumer runs, and its group is at most `maxLag` records
+ * behind (0: not checked). The lag lookup is bounded by `timeoutMs`, so a broker that stopped
+ * answering fails the probe instead of hanging it.
+ */
+export function projectionReadiness(runner: ProjectionProbe, maxLag: number, timeoutMs = 3000): ReadinessCheck {
+  return {
+    name: 'projection',
+    check: async () => {
+      const status = runner.status();
+      if (!status.running) throw new Error(status.problem ?? 'starting');
+      const details = { generation: status.generation, groupId: status.groupId };
+      if (maxLag === 0) return details;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`consumer lag unknown: no answer within ${timeoutMs} ms`)), timeoutMs);
+      });
+      const lag = totalLag(await Promise.race([runner.lag(), timeout]).finally(() => clearTimeout(timer)));
+      if (lag > maxLag) throw new Error(`${lag} records behind, over PROJECTOR_READY_MAX_LAG=${maxLag}: read models are stale`);
+      return { ...details, lag };
+    },
+  };
+}
