@@ -43,9 +43,9 @@ export default [
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  // Tests may use the testing libs (fixtures, infrastructure) whatever the layer they test.
+  // Tests and their helpers may use the testing libs (fixtures, infrastructure) whatever the layer they test.
   {
-    files: ['**/*.spec.ts'],
+    files: ['**/*.spec.ts', '**/src/testing/**/*.ts', '**/src/testing.ts', '**/e2e/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',

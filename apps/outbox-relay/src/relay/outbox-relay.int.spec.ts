@@ -109,13 +109,15 @@ describe('outbox relay (real Postgres and Kafka)', () => {
     const topic = `${prefix}-c.tasks.task.events`;
     relay = startInProcessRelay({ databaseUrl: db.relayUrl, brokers: infra.kafka.brokers, slotName: slot, topicReplacement: `${prefix}-c.\${aggregatetype}.events`, topicAutoCreate: false });
     await eventually('the relay to hold the slot', () => relay!.relay.status().role === 'leader');
-    const before = parseLsn((await slotOf(slot))!.confirmed);
+    // The idle relay may confirm keepalive positions of other databases' WAL until the row comes,
+    // so the bound is where the WAL ended before the insert, not what the slot said earlier.
+    const beforeInsert = await currentLsn();
     await db.insert([{ aggregateType: 'tasks.task', aggregateId: 'task-1', payload: fakeAvroPayload(300), aggregateVersion: 1 }]);
 
     const error = await eventually('the producer error', () => relay!.relay.status().producerError);
     expect(error).toBe(`topic ${topic} does not exist and OUTBOX_TOPIC_AUTOCREATE=false: create it (with the partitions you want) or enable auto-creation`);
     await new Promise((r) => setTimeout(r, 1500));
-    expect(parseLsn((await slotOf(slot))!.confirmed)).toBe(before); // nothing confirmed past the stuck row
+    expect(parseLsn((await slotOf(slot))!.confirmed)).toBeLessThanOrEqual(beforeInsert); // nothing confirmed past the stuck row
 
     const admin = new Kafka({ clientId: 'relay-int', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
