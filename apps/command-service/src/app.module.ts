@@ -12,7 +12,6 @@ export class AppModule {
       imports: [
         ObservabilityModule.forRoot({
           service: 'command-service',
-          version: process.env['npm_package_version'] ?? '0.0.0',
           logLevel: config.LOG_LEVEL,
           prettyLogs: config.LOG_PRETTY,
         }),

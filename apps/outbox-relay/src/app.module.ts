@@ -14,7 +14,6 @@ export class AppModule {
       imports: [
         ObservabilityModule.forRoot({
           service: 'outbox-relay',
-          version: process.env['npm_package_version'] ?? '0.0.0',
           logLevel: config.LOG_LEVEL,
           prettyLogs: config.LOG_PRETTY,
         }),

@@ -60,10 +60,10 @@ export const loadOutboxRelayConfig = (source: NodeJS.ProcessEnv = process.env) =
       OUTBOX_RETRY_MAX_MS: env.int(30_000, 100),
       OUTBOX_DRAIN_TIMEOUT_MS: env.int(10_000, 0),
       /**
-       * Binary column values from pgoutput (PostgreSQL 14+) instead of text (hex bytea). Measured no
-       * faster here (hex decoding is native; rendering uuids and timestamps is not), so off.
+       * Binary column values from pgoutput (PostgreSQL 14+): payload bytes arrive raw, not as hex
+       * text, which costs the walsender and the relay less per row. `false` for older servers.
        */
-      OUTBOX_BINARY_TUPLES: env.bool(false),
+      OUTBOX_BINARY_TUPLES: env.bool(true),
     },
     source,
   );

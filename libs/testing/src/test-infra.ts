@@ -75,7 +75,11 @@ export function getTestInfra(): Promise<TestInfra> {
 
 async function resolveInfra(): Promise<TestInfra> {
   const fromEnv = readEnv(process.env);
-  if (fromEnv) return exportToEnv({ ...fromEnv, source: 'env' });
+  // `npm test` provisions once and exports the settings with where they came from, so a test
+  // that must restart a server (fault tests) still knows it is the native stack or Docker.
+  const provisioned = process.env['CQRS_INFRA_SOURCE'];
+  const source = provisioned === 'native' || provisioned === 'docker' ? provisioned : 'env';
+  if (fromEnv) return exportToEnv({ ...fromEnv, source });
   const root = repoRoot();
   if (process.env['CQRS_INFRA'] !== 'native' && (await dockerEngineAvailable())) {
     return exportToEnv({ ...(await startCompose(root)), source: 'docker' });
@@ -113,6 +117,7 @@ function readEnv(env: NodeJS.ProcessEnv): Omit<TestInfra, 'source'> | undefined 
 }
 
 function exportToEnv(infra: TestInfra): TestInfra {
+  process.env['CQRS_INFRA_SOURCE'] = infra.source;
   process.env[ENV.brokers] = infra.kafka.brokers.join(',');
   process.env[ENV.registry] = infra.schemaRegistry.url;
   process.env[ENV.connect] = infra.connect.url;

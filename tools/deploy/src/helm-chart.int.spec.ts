@@ -415,6 +415,14 @@ describe('monitoring', () => {
     const replaced = render({ files: [`${CHART}/ci/monitoring-values.yaml`], set: { 'metrics.prometheusRule.groups': custom } });
     expect(ofKind(replaced, 'PrometheusRule')[0].spec.groups).toEqual(custom);
   });
+
+  it("ships the Grafana dashboard docker-compose provisions, labelled for Grafana's sidecar, only when asked", () => {
+    const dashboard = named(manifests, 'ConfigMap', `${RELEASE}-cqrs-dashboard`);
+    expect(dashboard.metadata.labels?.['grafana_dashboard']).toBe('1');
+    expect(dashboard.metadata.annotations?.['grafana_folder']).toBe('CQRS');
+    expect(JSON.parse(dashboard.data?.['cqrs-starter.json'] ?? '')).toEqual(JSON.parse(readRepoFile(`${CHART}/files/grafana-dashboard.json`)));
+    expect(ofKind(render({}), 'ConfigMap').filter((c) => c.metadata.name.endsWith('-dashboard'))).toEqual([]);
+  });
 });
 
 describe('app settings (<app>.env)', () => {

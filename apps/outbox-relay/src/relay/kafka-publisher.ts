@@ -1,3 +1,4 @@
+import { contextFromCarrier, recordError, SpanKind, startSpan, type Span } from '@cqrs/observability';
 import { Kafka, logLevel, type Admin, type Message, type Producer, type LogEntry } from 'kafkajs';
 import { installRecordEncoder } from './kafkajs-record-encoder';
 import type { OutboxRecord } from './outbox-routing';
@@ -102,6 +103,18 @@ export class KafkaPublisher {
 
   /** Writes one batch; resolves when Kafka acknowledged every record (acks=all). */
   async send(batch: PartitionedRecord[]): Promise<void> {
+    const spans = publishSpans(batch);
+    try {
+      await this.write(batch);
+    } catch (error) {
+      for (const span of spans) recordError(span, error);
+      throw error;
+    } finally {
+      for (const span of spans) span.end();
+    }
+  }
+
+  private async write(batch: PartitionedRecord[]): Promise<void> {
     const producer = await this.connectedProducer();
     const byTopic = new Map<string, Message[]>();
     for (const { record, partition } of batch) {
@@ -163,4 +176,36 @@ export class KafkaPublisher {
     }
     return this.admin;
   }
+}
+
+/**
+ * An `outbox.publish` span per record that carries a trace, as a child of the context its outbox
+ * row stored (the command's span): each record of a batch has its own parent, so no link is
+ * needed, and every span covers the same produce request, to the brokers' acknowledgement. The
+ * record's `traceparent` header itself is forwarded untouched, as Debezium does, so consumers
+ * continue the command's trace whichever relay published it. Untraced rows get no span.
+ */
+function publishSpans(batch: PartitionedRecord[]): Span[] {
+  const spans: Span[] = [];
+  for (const { record, partition } of batch) {
+    const traceparent = record.headers['traceparent'];
+    if (!traceparent) continue;
+    spans.push(
+      startSpan('outbox.publish', {
+        kind: SpanKind.PRODUCER,
+        parent: contextFromCarrier({ traceparent, tracestate: record.headers['tracestate'] ?? undefined }),
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': record.topic,
+          'messaging.destination.partition.id': String(partition),
+          ...(record.key === null ? {} : { 'messaging.kafka.message.key': record.key }),
+          ...(record.headers['id'] ? { 'messaging.message.id': record.headers['id'] } : {}),
+          ...(record.headers['eventType'] ? { 'cqrs.event.type': record.headers['eventType'] } : {}),
+          'messaging.batch.message_count': batch.length,
+        },
+      }),
+    );
+  }
+  return spans;
 }

@@ -3,18 +3,27 @@ import type { OutboxRelay } from './outbox-relay';
 
 /**
  * Readiness of the relay. `replication`: up while this replica streams the slot (with its
- * position and lag) or waits on standby behind a live leader; down while it cannot do either.
- * `kafka`: for the leader, the producer itself (down after a failed write until one succeeds);
- * for a standby, whether the cluster answers, so it is ready to take over.
+ * position and lag) and the slot advances, or waits on standby behind a live leader; down while
+ * it cannot do either, or while rows wait but the confirmed position has not moved for `stallMs`.
+ * `kafka`: whether the cluster answers (a standby must be ready to take over, a quiet leader may
+ * not have written anything that could fail), and for the leader its producer (down after a
+ * failed write until one succeeds).
  */
-export function relayReadinessChecks(relay: OutboxRelay, brokers: string[]): ReadinessCheck[] {
+export function relayReadinessChecks(relay: OutboxRelay, brokers: string[], stallMs = 60_000, now = () => Date.now()): ReadinessCheck[] {
   const cluster = kafkaCheck(brokers);
+  // The confirmed position last seen to move (or to have nothing waiting behind it), and when.
+  let progress = { lsn: null as string | null, at: now() };
   return [
     {
       name: 'replication',
       check: async () => {
         const state = relay.status();
         if (state.role === 'leader') {
+          if (state.confirmedLsn !== progress.lsn || state.pending === 0) progress = { lsn: state.confirmedLsn, at: now() };
+          const stalled = now() - progress.at;
+          if (stalled > stallMs) {
+            throw new Error(`slot ${state.slot} not advancing: ${state.pending} rows waiting, confirmed position ${state.confirmedLsn} for ${Math.round(stalled / 1000)} s`);
+          }
           return { role: 'leader', slot: state.slot, confirmedLsn: state.confirmedLsn, slotLagBytes: state.slotLagBytes, pending: state.pending };
         }
         if (state.role === 'standby') return { role: 'standby', slot: state.slot, holderPid: state.slotHolderPid };
@@ -27,7 +36,8 @@ export function relayReadinessChecks(relay: OutboxRelay, brokers: string[]): Rea
         const state = relay.status();
         if (state.role !== 'leader') return cluster.check();
         if (state.producerError) throw new Error(`producer failing: ${state.producerError}`);
-        return { producer: 'ok' };
+        // A quiet leader writes nothing that could fail: ask the cluster too.
+        return { producer: 'ok', ...(await cluster.check()) };
       },
     },
   ];

@@ -36,7 +36,7 @@ export function startInProcessRelay(options: {
     maxBufferedEvents: 20_000,
     statusIntervalMs: 500,
     retryMaxMs: 2000,
-    binaryTuples: false,
+    binaryTuples: true,
     applicationName: 'outbox-relay-test',
     router: new OutboxRouter(options.topicReplacement, parseHeaderPlacement(DEFAULT_HEADER_PLACEMENT)),
     publisher: new KafkaPublisher({

@@ -1,10 +1,13 @@
 import { DynamicModule, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { MetricsModule } from './metrics';
+import { serviceIdentity } from './service-identity';
 
 export interface ObservabilityOptions {
-  service: string;
-  version: string;
+  /** Logged as `service`. @default the name in the package.json beside main.js ({@link serviceIdentity}) */
+  service?: string;
+  /** Logged as `version`. @default the version in the package.json beside main.js */
+  version?: string;
   /** Deployment environment name, logged as `env`. @default process.env.NODE_ENV ?? 'development' */
   env?: string;
   /** pino level. @default 'info' */
@@ -21,10 +24,16 @@ class TelemetryShutdown implements OnApplicationShutdown {
   }
 }
 
-/** Structured JSON logs (pino) with the service's identity on every line, and `/metrics`. */
+/**
+ * Structured JSON logs (pino) and `/metrics`. Every line carries `service`, `version`, `env`, a
+ * level name, and, when a span is active, its `trace_id` and `span_id` (added by the pino
+ * instrumentation that instrumentation.ts starts). Call sites add the fields of ARCHITECTURE.md:
+ * `bus, type, handler, cache_key, cache_hit, retries, duration_ms, error_code`.
+ */
 @Module({})
 export class ObservabilityModule {
-  static forRoot(options: ObservabilityOptions): DynamicModule {
+  static forRoot(options: ObservabilityOptions = {}): DynamicModule {
+    const identity = serviceIdentity(options.service);
     return {
       module: ObservabilityModule,
       global: true,
@@ -33,11 +42,18 @@ export class ObservabilityModule {
         LoggerModule.forRoot({
           pinoHttp: {
             level: options.logLevel ?? 'info',
-            base: { service: options.service, version: options.version, env: options.env ?? process.env['NODE_ENV'] ?? 'development' },
+            base: {
+              service: options.service ?? identity.name,
+              version: options.version ?? identity.version,
+              env: options.env ?? process.env['NODE_ENV'] ?? 'development',
+            },
             messageKey: 'msg',
             // Health probes every few seconds would drown the request log.
             autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') },
-            ...(options.prettyLogs ? { transport: { target: 'pino-pretty' } } : {}),
+            ...(options.prettyLogs
+              ? { transport: { target: 'pino-pretty' } }
+              : // "level":"warn" rather than 40: what log backends (Loki, OpenObserve, Elastic) index on.
+                { formatters: { level: (label: string) => ({ level: label }) } }),
           },
         }),
       ],

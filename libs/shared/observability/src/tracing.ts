@@ -1,6 +1,18 @@
-import { context, propagation, SpanStatusCode, trace, type Attributes, type Context, type Link, type Span } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Link, type Span, type TimeInput } from '@opentelemetry/api';
 
 const tracer = () => trace.getTracer('cqrs-starter');
+
+/** Where a span sits and what it points at; every field is optional. */
+export interface SpanOptions {
+  attributes?: Attributes;
+  /** The parent context; @default the active one. */
+  parent?: Context;
+  links?: Link[];
+  /** @default SpanKind.INTERNAL */
+  kind?: SpanKind;
+  startTime?: TimeInput;
+}
 
 /** W3C trace context headers of the active span (what the outbox stores and Kafka carries). */
 export interface TraceCarrier {
@@ -34,12 +46,9 @@ export function linkFromCarrier(carrier: TraceCarrier): Link | undefined {
  * context or of `parent`. A thrown error is recorded on the span (exception event, error status)
  * and rethrown.
  */
-export async function withSpan<T>(
-  name: string,
-  fn: (span: Span) => Promise<T> | T,
-  options: { attributes?: Attributes; parent?: Context; links?: Link[] } = {},
-): Promise<T> {
-  return tracer().startActiveSpan(name, { attributes: options.attributes, links: options.links }, options.parent ?? context.active(), async (span) => {
+export async function withSpan<T>(name: string, fn: (span: Span) => Promise<T> | T, options: SpanOptions = {}): Promise<T> {
+  const { parent, ...spanOptions } = options;
+  return tracer().startActiveSpan(name, spanOptions, parent ?? context.active(), async (span) => {
     try {
       return await fn(span);
     } catch (error) {
@@ -49,6 +58,29 @@ export async function withSpan<T>(
       span.end();
     }
   });
+}
+
+/**
+ * Starts a span without making it active, for work that is not one call: one span per record of a
+ * batch, each under its own trace. The caller ends it (and records an error on it) itself.
+ */
+export function startSpan(name: string, options: SpanOptions = {}): Span {
+  const { parent, ...spanOptions } = options;
+  return tracer().startSpan(name, spanOptions, parent ?? context.active());
+}
+
+/** Runs `fn` with `span` as the active span (so spans and log lines inside are its children). */
+export function withActiveSpan<T>(span: Span, fn: () => T): T {
+  return context.with(trace.setSpan(context.active(), span), fn);
+}
+
+/**
+ * Runs `fn` with tracing suppressed: no spans start inside it, and instrumentations inject no
+ * trace headers. For sends that must keep the headers they were given, e.g. a dead letter that
+ * carries its original record's `traceparent` (the kafkajs instrumentation would replace it).
+ */
+export function withoutTracing<T>(fn: () => T): T {
+  return context.with(suppressTracing(context.active()), fn);
 }
 
 /** Marks a span failed with the error (and its stable `code`, when it has one). */

@@ -1,4 +1,4 @@
-import { cqrsMetric } from '@cqrs/observability';
+import { cqrsMetric, withoutTracing } from '@cqrs/observability';
 import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
 import type { ConsumedRecord } from './consumed-record';
 import { createMissingTopics } from './topics';
@@ -93,7 +93,9 @@ export class DeadLetterPublisher {
       const topic = letter.record.topic + DLQ_SUFFIX;
       byTopic.set(topic, [...(byTopic.get(topic) ?? []), letter]);
     }
-    await this.producer.sendBatch({
+    // Untraced: the kafkajs instrumentation would replace each letter's `traceparent` with its own
+    // send span's, losing the way back to the command that wrote the event.
+    await withoutTracing(() => this.producer.sendBatch({
       acks: -1,
       topicMessages: [...byTopic].map(([topic, group]) => ({
         topic,
@@ -113,7 +115,7 @@ export class DeadLetterPublisher {
           },
         })),
       })),
-    });
+    }));
     for (const l of letters) published.inc({ topic: l.record.topic, reason: l.reason });
   }
 }

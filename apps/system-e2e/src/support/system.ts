@@ -1,0 +1,128 @@
+import { createThrowawayDatabase, getTestInfra, registerSchemas, repoRoot, startApp, type AppProcess, type ThrowawayDatabase } from '@cqrs/testing';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+
+const exec = promisify(execFile);
+
+export const APP_NAMES = ['command-service', 'outbox-relay', 'projector', 'query-service'] as const;
+export type AppName = (typeof APP_NAMES)[number];
+
+/** The four built apps on databases, a slot, a topic and a consumer group of their own. */
+export interface RunningSystem {
+  apps: Record<AppName, AppProcess>;
+  topic: string;
+  /** POST/PATCH a command; throws on a non-2xx answer. */
+  command(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ taskId: string; version: number }>;
+  /** GET from the query service. */
+  query(path: string, headers?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>;
+  stop(): Promise<void>;
+}
+
+/** Applies migrations with the CLI an operator runs (`npm run db:migrate`, `db:migrate:read`). */
+async function migrate(cli: string, url: string): Promise<void> {
+  await exec(process.execPath, ['-r', '@swc-node/register', cli, '--url', url], {
+    cwd: repoRoot(),
+    env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.base.json' },
+    timeout: 120_000,
+  });
+}
+
+/**
+ * Starts the whole system as real processes on the real stack, isolated from `npm start` and
+ * other tests: throwaway write and read databases (migrated by the CLIs), the relay on a slot and
+ * a topic of this run, the projector in a consumer group of this run. `env` is added to every
+ * app's environment (e.g. the OTLP exporter's), `perApp` to one app's.
+ */
+export async function startSystem(options: { env?: Record<string, string>; perApp?: Partial<Record<AppName, Record<string, string>>> } = {}): Promise<RunningSystem> {
+  const infra = await getTestInfra();
+  const run = randomUUID().slice(0, 8);
+  const [write, read] = await Promise.all([
+    createThrowawayDatabase(infra.postgres.adminUrl, 'obs_write'),
+    createThrowawayDatabase(infra.postgres.adminUrl, 'obs_read'),
+  ]);
+  const databases: ThrowawayDatabase[] = [write, read];
+  const apps: Partial<Record<AppName, AppProcess>> = {};
+  const stop = async () => {
+    await Promise.all(Object.values(apps).map((app) => app.stop()));
+    await Promise.all(databases.map((db) => db.drop().catch(() => undefined)));
+  };
+  try {
+    await Promise.all([
+      migrate('libs/shared/event-store/src/cli/migrate.cli.ts', write.url),
+      migrate('libs/tasks/read-model/src/cli/migrate.cli.ts', read.url),
+      registerSchemas(infra.schemaRegistry.url),
+    ]);
+    const topic = `e2e.obs${run}.tasks.task.events`;
+    const admin = new Kafka({ clientId: 'system-e2e', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    await admin.disconnect();
+
+    // The throwaway databases' URLs are the superuser's: enough privileges for every role's work.
+    const common = { KAFKA_BROKERS: infra.kafka.brokers.join(','), SCHEMA_REGISTRY_URL: infra.schemaRegistry.url, LOG_LEVEL: 'info', ...options.env };
+    const envOf: Record<AppName, Record<string, string>> = {
+      'command-service': { DATABASE_URL: write.url },
+      'outbox-relay': { DATABASE_URL: write.url, OUTBOX_SLOT_NAME: `obs_${run}`, OUTBOX_TOPIC_REPLACEMENT: `e2e.obs${run}.\${aggregatetype}.events` },
+      projector: { DATABASE_URL: read.url, MIGRATIONS_READ_DATABASE_URL: read.url, PROJECTOR_TOPICS: topic, PROJECTOR_GROUP_PREFIX: `obs-projector-${run}` },
+      'query-service': { DATABASE_URL: read.url },
+    };
+    await Promise.all(
+      APP_NAMES.map(async (name) => {
+        apps[name] = await startApp(name, { ...common, ...envOf[name], ...options.perApp?.[name] });
+      }),
+    );
+    const running = apps as Record<AppName, AppProcess>;
+    return {
+      apps: running,
+      topic,
+      async command(method, path, body, headers = {}) {
+        const response = await fetch(running['command-service'].url + path, {
+          method,
+          headers: { 'content-type': 'application/json', ...headers },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const json = (await response.json()) as { taskId: string; version: number };
+        if (response.status >= 300) throw new Error(`${method} ${path} answered ${response.status}: ${JSON.stringify(json)}`);
+        return json;
+      },
+      async query(path, headers = {}) {
+        const response = await fetch(running['query-service'].url + path, { headers });
+        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The JSON log lines an app wrote (pino), skipping anything else on its stdout/stderr. */
+export function logLines(app: AppProcess): Record<string, unknown>[] {
+  return app
+    .output()
+    .split('\n')
+    .flatMap((line) => {
+      if (!line.startsWith('{')) return [];
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/** Retries `check` until it stops throwing or `timeoutMs` passes (then throws its last error). */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  }
+}

@@ -1,0 +1,151 @@
+import { otlpEnv, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@cqrs/testing';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { eventually, logLines, startSystem, type RunningSystem } from './support/system';
+
+// One command and one read through the four built apps, each exporting its spans over OTLP
+// (http/protobuf, the default) to a receiver inside this test. The test plays a traced client:
+// both requests carry a traceparent of one trace, so that trace must hold every hop.
+describe('one trace across every service', () => {
+  let receiver: OtlpReceiver;
+  let system: RunningSystem;
+  const traceId = randomBytes(16).toString('hex');
+  const commandClientSpan = randomBytes(8).toString('hex');
+  const readClientSpan = randomBytes(8).toString('hex');
+  const traceparent = (spanId: string) => `00-${traceId}-${spanId}-01`;
+  let taskId: string;
+  let spans: ReceivedSpan[];
+
+  const SPAN_KIND = { internal: 1, server: 2, client: 3, producer: 4, consumer: 5 } as const;
+  const inTrace = () => receiver.spans().filter((s) => s.traceId === traceId);
+  const one = (service: string, name: string | RegExp) => {
+    const found = spans.filter((s) => s.service === service && (typeof name === 'string' ? s.name === name : name.test(s.name)));
+    if (found.length !== 1) throw new Error(`expected one ${service} span ${name}, found ${found.length}: ${spans.map((s) => `${s.service}:${s.name}`).join(', ')}`);
+    return found[0]!;
+  };
+  const byId = (spanId: string) => spans.find((s) => s.spanId === spanId);
+  /** The span's ancestors inside the trace, nearest first. */
+  const ancestors = (span: ReceivedSpan): ReceivedSpan[] => {
+    const parent = byId(span.parentSpanId);
+    return parent ? [parent, ...ancestors(parent)] : [];
+  };
+
+  /** The SQL of the pg instrumentation's query spans directly under `parent`, in the order they started. */
+  const statementsUnder = (parent: ReceivedSpan) =>
+    spans
+      .filter((s) => s.parentSpanId === parent.spanId && typeof s.attributes['db.query.text'] === 'string')
+      .sort((a, b) => (a.startTimeUnixNano < b.startTimeUnixNano ? -1 : 1))
+      .map((s) => String(s.attributes['db.query.text']).trim());
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    system = await startSystem({
+      env: otlpEnv(receiver),
+      // The projector logs each applied event at debug level.
+      perApp: { projector: { LOG_LEVEL: 'debug' } },
+    });
+    ({ taskId } = await system.command('POST', '/tasks', { title: 'Traced end to end', ownerId: `owner-${randomUUID()}` }, { traceparent: traceparent(commandClientSpan) }));
+    // Read-your-writes: the query service waits until the projector applied version 1.
+    const read = await system.query(`/tasks/${taskId}`, { 'X-Min-Version': '1', traceparent: traceparent(readClientSpan) });
+    expect(read).toMatchObject({ status: 200, body: { taskId, version: 1 } });
+    spans = await receiver.waitFor(
+      () => ['command-service', 'outbox-relay', 'projector', 'query-service'].every((service) => inTrace().some((s) => s.service === service && /^(command|outbox|event|query)\./.test(s.name))),
+      30_000,
+    );
+    // Late children (pg statements after the commit) arrive in the next export batch.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    spans = inTrace();
+  });
+
+  afterAll(async () => {
+    await system?.stop();
+    await receiver?.close();
+  });
+
+  it('spans all four services under one trace id, exported as OTLP http/protobuf', () => {
+    expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['command-service', 'outbox-relay', 'projector', 'query-service']));
+    expect(Object.keys(receiver.requests())).toEqual(['application/x-protobuf']);
+    for (const span of spans) expect(span.resource['service.version']).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('POST /tasks -> command.CreateTask -> event_store.append -> the Postgres transaction', () => {
+    const server = one('command-service', 'POST /tasks');
+    expect(server).toMatchObject({ kind: SPAN_KIND.server, parentSpanId: commandClientSpan });
+    const command = one('command-service', 'command.CreateTask');
+    expect(ancestors(command)).toContainEqual(server);
+    expect(command.attributes).toMatchObject({ 'cqrs.command.type': 'CreateTask', 'cqrs.stream.id': taskId });
+    const append = one('command-service', 'event_store.append');
+    expect(append.parentSpanId).toBe(command.spanId);
+    const texts = statementsUnder(append);
+    expect(texts[0]).toMatch(/^START TRANSACTION|^BEGIN/);
+    expect(texts.some((t) => t.includes('INSERT INTO outbox'))).toBe(true);
+    expect(texts.at(-1)).toBe('COMMIT');
+  });
+
+  it("the relay's publish span is a child of the command span: the outbox row's traceparent, forwarded verbatim", () => {
+    const command = one('command-service', 'command.CreateTask');
+    const publish = one('outbox-relay', 'outbox.publish');
+    expect(publish).toMatchObject({ kind: SPAN_KIND.producer, parentSpanId: command.spanId });
+    expect(publish.attributes).toMatchObject({
+      'messaging.system': 'kafka',
+      'messaging.destination.name': system.topic,
+      'messaging.kafka.message.key': taskId,
+      'cqrs.event.type': 'TaskCreated',
+    });
+  });
+
+  it('the projector continues the trace from the Kafka header: event.TaskCreated, then the read-model transaction', () => {
+    const command = one('command-service', 'command.CreateTask');
+    const event = one('projector', 'event.TaskCreated');
+    // The header holds the command span's context (Debezium parity), so the event is its child too.
+    expect(event).toMatchObject({ kind: SPAN_KIND.consumer, parentSpanId: command.spanId });
+    expect(event.attributes).toMatchObject({ 'messaging.destination.name': system.topic, 'cqrs.stream.id': taskId, 'cqrs.event.version': 1, 'cqrs.event.outcome': 'applied' });
+    const transaction = one('projector', 'read_model.transaction');
+    // A batch of one event: the transaction is that event's child; a batch of several links to each.
+    expect(transaction.parentSpanId).toBe(event.spanId);
+    const texts = statementsUnder(transaction);
+    expect(texts[0]).toMatch(/^START TRANSACTION|^BEGIN/);
+    expect(texts.at(-1)).toBe('COMMIT');
+  });
+
+  it('the read gets a query.GetTask span with its cache outcome, under the GET request', () => {
+    const server = one('query-service', /^GET /);
+    expect(server).toMatchObject({ kind: SPAN_KIND.server, parentSpanId: readClientSpan });
+    const query = one('query-service', 'query.GetTask');
+    expect(ancestors(query)).toContainEqual(server);
+    expect(typeof query.attributes['cqrs.cache.hit']).toBe('boolean');
+  });
+
+  it('no span of the trace failed', () => {
+    expect(spans.filter((s) => s.status.code === 2).map((s) => `${s.service}:${s.name}`)).toEqual([]);
+  });
+
+  it("logs that request's lines with its trace id, in every service it crossed", async () => {
+    const withTrace = (name: keyof RunningSystem['apps']) => logLines(system.apps[name]).filter((line) => line['trace_id'] === traceId);
+    await eventually(() => {
+      const command = withTrace('command-service');
+      expect(command).toContainEqual(expect.objectContaining({ bus: 'command', type: 'CreateTask', handler: expect.any(String), duration_ms: expect.any(Number), service: 'command-service' }));
+      expect(command.every((line) => typeof line['span_id'] === 'string' && line['version'] && line['env'])).toBe(true);
+      expect(withTrace('projector')).toContainEqual(expect.objectContaining({ bus: 'event', type: 'TaskCreated', handler: expect.any(String), duration_ms: expect.any(Number) }));
+      expect(withTrace('query-service')).toContainEqual(
+        expect.objectContaining({ bus: 'query', type: 'GetTask', cache_key: expect.any(String), cache_hit: expect.any(Boolean), duration_ms: expect.any(Number) }),
+      );
+    }, 5000);
+  });
+
+  it('records a failed command on its span (exception, error status) and logs the failure with the trace id', async () => {
+    const failedTrace = randomBytes(16).toString('hex');
+    const response = await fetch(`${system.apps['command-service'].url}/tasks/${randomUUID()}/start`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: `00-${failedTrace}-${randomBytes(8).toString('hex')}-01` },
+      body: '{}',
+    });
+    expect(response.status).toBe(404);
+    const [command] = (await receiver.waitFor((all) => all.some((s) => s.traceId === failedTrace && s.name === 'command.StartTask'))).filter(
+      (s) => s.traceId === failedTrace && s.name === 'command.StartTask',
+    );
+    expect(command!.status.code).toBe(2);
+    expect(command!.attributes['error.code']).toBe('TASK_NOT_FOUND');
+    expect(command!.events).toContainEqual(expect.objectContaining({ name: 'exception', attributes: expect.objectContaining({ 'exception.message': expect.stringContaining('does not exist') }) }));
+    expect(logLines(system.apps['command-service'])).toContainEqual(expect.objectContaining({ trace_id: failedTrace, error_code: 'TASK_NOT_FOUND', type: 'StartTask' }));
+  });
+});
