@@ -22,7 +22,7 @@ ensure_node24() {
 # Waits for an HTTP URL to answer 2xx, up to $2 seconds.
 wait_http() {
   local url=$1 timeout=${2:-60} start=$SECONDS
-  until curl -fsS -o /dev/null --max-time 2 "$url"; do
+  until curl -fs -o /dev/null --max-time 2 "$url"; do
     if (( SECONDS - start > timeout )); then return 1; fi
     sleep 0.5
   done
