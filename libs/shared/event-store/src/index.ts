@@ -9,5 +9,5 @@ export {
   eventStoreDataSourceOptions,
   type EventStoreConnectionOptions,
 } from './lib/data-source';
-export { runEventStoreMigrations, migrateEventStore, describeDatabaseError, redactUrl } from './lib/migrate';
+export { runEventStoreMigrations, runMigrationsLocked, migrateEventStore, describeDatabaseError, redactUrl } from './lib/migrate';
 export { EVENT_STORE_MIGRATIONS, EVENT_STORE_MIGRATIONS_TABLE, OUTBOX_PUBLICATION } from './lib/migrations';

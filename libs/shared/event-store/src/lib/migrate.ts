@@ -11,20 +11,29 @@ const MIGRATION_LOCK = 'cqrs.event-store.migrations';
  * Run it as the role that should own the tables (`cqrs_owner`), never as the app role.
  */
 export async function runEventStoreMigrations(dataSource: DataSource): Promise<string[]> {
-  const lock = dataSource.createQueryRunner();
-  await lock.connect();
+  return runMigrationsLocked(dataSource, MIGRATION_LOCK);
+}
+
+/**
+ * Applies a DataSource's pending migrations while holding a Postgres advisory lock named `lock`,
+ * so concurrent runs (several services, a deploy and a test) wait instead of racing: TypeORM
+ * does not lock. Returns the names applied. Any lib with its own migrations can use it.
+ */
+export async function runMigrationsLocked(dataSource: DataSource, lock: string): Promise<string[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
   try {
     // A session-level advisory lock on its own connection: the migrations run beside it.
-    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [MIGRATION_LOCK]);
+    await runner.query('SELECT pg_advisory_lock(hashtext($1))', [lock]);
     try {
       const applied = await dataSource.runMigrations({ transaction: 'each' });
       return applied.map((migration) => migration.name);
     } finally {
       // If this fails the session is gone, and a dead session's advisory locks are gone with it.
-      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [MIGRATION_LOCK]).catch(() => undefined);
+      await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [lock]).catch(() => undefined);
     }
   } finally {
-    await lock.release();
+    await runner.release();
   }
 }
 

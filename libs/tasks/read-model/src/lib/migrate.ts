@@ -1,3 +1,4 @@
+import { runMigrationsLocked } from '@cqrs/event-store';
 import { DataSource } from 'typeorm';
 import { READ_MODEL_MIGRATIONS, READ_MODEL_MIGRATIONS_TABLE } from './migrations';
 
@@ -26,18 +27,9 @@ export async function migrateReadModel(url: string, options: { connectTimeoutMs?
     logging: false,
   });
   await dataSource.initialize();
-  const lock = dataSource.createQueryRunner();
   try {
-    await lock.connect();
-    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [MIGRATION_LOCK]);
-    try {
-      const applied = await dataSource.runMigrations({ transaction: 'each' });
-      return applied.map((migration) => migration.name);
-    } finally {
-      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [MIGRATION_LOCK]).catch(() => undefined);
-    }
+    return await runMigrationsLocked(dataSource, MIGRATION_LOCK);
   } finally {
-    await lock.release();
     await dataSource.destroy();
   }
 }
