@@ -14,6 +14,11 @@ export const loadCommandServiceConfig = (source: NodeJS.ProcessEnv = process.env
       SNAPSHOT_EVERY: env.int(100, 0),
       /** Delete outbox rows in the transaction that wrote them (CDC reads the WAL, not the table). */
       OUTBOX_DELETE_ROWS: env.bool(true),
+      /**
+       * Aggregates (folded task states) kept in memory between commands; 0 turns the cache off.
+       * Safe with many replicas: a stale entry fails the append's version guard and is reloaded.
+       */
+      AGGREGATE_CACHE_SIZE: env.int(10_000, 0),
       /** How long an Idempotency-Key is remembered. */
       IDEMPOTENCY_TTL_MS: env.int(86_400_000, 1000),
     },

@@ -8,6 +8,8 @@ export interface CommandContext {
   idempotencyKey?: string;
   /** Hash of the HTTP request (route, params, body): a repeated key must come with the same one. */
   requestHash: string;
+  /** The server made the stream id up just now (a create): there is nothing to load. */
+  newStream?: boolean;
   /** Stream version from `If-Match`, if the client pinned one (412 when stale). */
   expectedVersion?: number;
   correlationId: string;

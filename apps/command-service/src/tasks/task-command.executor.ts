@@ -1,4 +1,4 @@
-import { handleCommand, type EventStore, type OutboxEncodeInput } from '@cqrs/event-store';
+import { handleCommand, type AggregateCache, type EventStore, type OutboxEncodeInput } from '@cqrs/event-store';
 import { STATE_SCHEMA_VERSION, taskDecider, type TaskCommand, type TaskEvent } from '@cqrs/tasks-domain';
 import { currentTraceCarrier, withSpan } from '@cqrs/observability';
 import { Inject, Injectable } from '@nestjs/common';
@@ -9,6 +9,8 @@ import { TaskEventEncoder } from './task-event.encoder';
 /** Aggregate type of tasks: the outbox `aggregatetype`, so the topic is `tasks.task.events`. */
 export const TASK_STREAM_TYPE = 'tasks.task';
 export const EVENT_STORE = Symbol('EVENT_STORE');
+/** The {@link AggregateCache} of task aggregates, or `null` when caching is off. */
+export const AGGREGATE_CACHE = Symbol('AGGREGATE_CACHE');
 
 /** What every task command answers: the stream and its version afterwards (also the ETag). */
 export interface TaskCommandResponse {
@@ -39,6 +41,7 @@ export class TaskCommandExecutor {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly encoder: TaskEventEncoder,
+    @Inject(AGGREGATE_CACHE) private readonly cache: AggregateCache | null,
   ) {}
 
   execute(command: TaskCommand, context: CommandContext): Promise<TaskCommandResult> {
@@ -65,6 +68,8 @@ export class TaskCommandExecutor {
       command,
       stateSchemaVersion: STATE_SCHEMA_VERSION,
       expectedVersion: context.expectedVersion,
+      cache: this.cache ?? undefined,
+      newStream: context.newStream,
       metadata,
       toNewEvent: (event) => ({ ...event, schemaVersion: this.encoder.schemaVersionOf(event.type) }),
       outbox: {

@@ -79,7 +79,7 @@ export class TasksController {
   @problem(409, 'A task with this id exists (TASK_ALREADY_EXISTS)')
   async create(@Body() body: CreateTaskDto, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
     const taskId = randomUUID();
-    const result = await this.dispatch(CreateTaskCommand, { type: 'CreateTask', data: { ...body, taskId }, metadata: this.now() }, 'POST /tasks', {}, body, headers, res);
+    const result = await this.dispatch(CreateTaskCommand, { type: 'CreateTask', data: { ...body, taskId }, metadata: this.now() }, 'POST /tasks', {}, body, headers, res, true);
     res.setHeader('Location', `/tasks/${result.taskId}`);
     return result;
   }
@@ -146,6 +146,7 @@ export class TasksController {
     body: object,
     headers: RequestHeaders,
     res: Response,
+    newStream = false,
   ): Promise<TaskCommandResponse> {
     const correlationId = headers['x-correlation-id'] || randomUUID();
     const context: CommandContext = {
@@ -154,6 +155,7 @@ export class TasksController {
       // the HTTP request, not the command: a retried create must match although its id is new
       requestHash: hashRequest({ route, params, body }),
       expectedVersion: parseIfMatch(headers['if-match']),
+      newStream,
       correlationId,
       causationId: headers['x-causation-id'],
       traceparent: headers['traceparent'],

@@ -1,4 +1,4 @@
-import { createEventStoreDataSource, PostgresEventStore, type EventStore } from '@cqrs/event-store';
+import { createEventStoreDataSource, LruAggregateCache, PostgresEventStore, type EventStore } from '@cqrs/event-store';
 import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { PinoLogger } from 'nestjs-pino';
@@ -10,7 +10,7 @@ import { CompleteTaskHandler } from './complete-task/complete-task.handler';
 import { CreateTaskHandler } from './create-task/create-task.handler';
 import { DeleteTaskHandler } from './delete-task/delete-task.handler';
 import { StartTaskHandler } from './start-task/start-task.handler';
-import { EVENT_STORE, TaskCommandExecutor } from './task-command.executor';
+import { AGGREGATE_CACHE, EVENT_STORE, TaskCommandExecutor } from './task-command.executor';
 import { TaskEventEncoder } from './task-event.encoder';
 import { TasksController } from './tasks.controller';
 import { UpdateTaskHandler } from './update-task/update-task.handler';
@@ -67,6 +67,10 @@ export class TasksModule {
               deleteOutboxRows: config.OUTBOX_DELETE_ROWS,
               idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
             }),
+        },
+        {
+          provide: AGGREGATE_CACHE,
+          useFactory: () => (config.AGGREGATE_CACHE_SIZE > 0 ? new LruAggregateCache({ max: config.AGGREGATE_CACHE_SIZE }) : null),
         },
         { provide: TaskEventEncoder, useFactory: () => TaskEventEncoder.create(config.SCHEMA_REGISTRY_URL) },
         EventStoreLifecycle,

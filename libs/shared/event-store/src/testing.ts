@@ -105,7 +105,13 @@ function quoteIdent(identifier: string): string {
 
 /** A tiny aggregate for store tests: a running total whose digest depends on event order. */
 export type CounterEvent = { type: 'Added'; data: { amount: number } } | { type: 'Reset'; data: Record<string, never> };
-export type CounterCommand = { type: 'Add'; amount: number } | { type: 'Reset' };
+export type CounterCommand =
+  | { type: 'Add'; amount: number }
+  | { type: 'Reset' }
+  /** Rejected (`OVER_MAX`) when the total would exceed `max`: a rule that depends on state. */
+  | { type: 'AddUpTo'; amount: number; max: number }
+  /** Decides nothing. */
+  | { type: 'Touch' };
 export interface CounterState {
   total: number;
   count: number;
@@ -123,6 +129,17 @@ export const counterDecider = {
       digest: (state.digest * 31 + amount + 1_000_003) % 2_147_483_647,
     };
   },
-  decide: (command: CounterCommand): CounterEvent[] =>
-    command.type === 'Add' ? [{ type: 'Added', data: { amount: command.amount } }] : [{ type: 'Reset', data: {} }],
+  decide: (command: CounterCommand, state: CounterState): CounterEvent[] => {
+    switch (command.type) {
+      case 'Add':
+        return [{ type: 'Added', data: { amount: command.amount } }];
+      case 'Reset':
+        return [{ type: 'Reset', data: {} }];
+      case 'AddUpTo':
+        if (state.total + command.amount > command.max) throw new Error(`OVER_MAX: ${state.total} + ${command.amount} > ${command.max}`);
+        return [{ type: 'Added', data: { amount: command.amount } }];
+      case 'Touch':
+        return [];
+    }
+  },
 };

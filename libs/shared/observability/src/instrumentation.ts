@@ -3,7 +3,11 @@
  * (CONVENTIONS §7). Configured only by the standard OTEL_* environment variables: OTLP over
  * HTTP/protobuf to OTEL_EXPORTER_OTLP_ENDPOINT by default, OTEL_SDK_DISABLED=true turns it off,
  * OTEL_SERVICE_NAME defaults to the app's name (its package.json). Metrics stay with prom-client (/metrics)
- * and logs with pino (stdout), so their OTLP exporters default to none.
+ * and logs with pino (stdout), so their OTLP exporters default to none. With every exporter set to
+ * none (OTEL_TRACES_EXPORTER=none) the SDK is not started at all: its instrumentations would still
+ * wrap every request and statement and record spans nobody exports (a third of the command
+ * service's throughput, bench/results/commands.json). Incoming W3C trace context is then passed on
+ * as it came (see the command service's executor).
  */
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -47,7 +51,11 @@ const instrumentations: [string, () => Instrumentation][] = [
   ['pino', () => new PinoInstrumentation()],
 ];
 
-if (env['OTEL_SDK_DISABLED'] !== 'true') {
+const exportsNothing = ['OTEL_TRACES_EXPORTER', 'OTEL_METRICS_EXPORTER', 'OTEL_LOGS_EXPORTER'].every((name) =>
+  (env[name] ?? '').split(',').every((exporter) => exporter.trim() === 'none'),
+);
+
+if (env['OTEL_SDK_DISABLED'] !== 'true' && !exportsNothing) {
   const sdk = new NodeSDK({
     instrumentations: instrumentations.filter(([name]) => !disabled.has(name)).map(([, create]) => create()),
   });

@@ -10,6 +10,7 @@ import {
   fakeWireEncoder,
 } from '../testing';
 import { ConcurrencyError, IdempotencyKeyReusedError } from './event-store.errors';
+import { LruAggregateCache } from './aggregate-cache';
 import { handleCommand, type HandleCommandOptions } from './handle-command';
 import { hashRequest } from './idempotency';
 import { PostgresEventStore } from './postgres-event-store';
@@ -178,5 +179,88 @@ describe('handleCommand: idempotency', () => {
     expect(await store.purgeExpiredIdempotencyKeys()).toBeGreaterThanOrEqual(1);
     const left = await db.dataSource.query('SELECT key FROM idempotency_keys WHERE key = ANY($1)', [[key, live]]);
     expect(left).toEqual([{ key: live }]);
+  });
+});
+
+describe('handleCommand: the aggregate cache, with two instances writing one stream', () => {
+  /** One command-service replica: its own cache, the shared database, a count of its loads. */
+  const instance = () => {
+    const cache = new LruAggregateCache({ max: 100 });
+    const loads = { count: 0 };
+    const counted: PostgresEventStore = Object.create(store, {
+      aggregateStream: { value: (...args: Parameters<PostgresEventStore['aggregateStream']>) => (loads.count++, store.aggregateStream(...args)) },
+    });
+    const exec = (streamId: string, command: CounterCommand, extra: Partial<HandleCommandOptions<CounterState, CounterCommand, CounterEvent, Response>> = {}) =>
+      handleCommand<CounterState, CounterCommand, CounterEvent, Response>(counted, {
+        streamId,
+        streamType: 'test.counter',
+        decider: counterDecider,
+        command,
+        stateSchemaVersion: 1,
+        outbox: { aggregateType: 'test.counter', encode: fakeWireEncoder() },
+        respond: ({ state, version }) => ({ status: 200, body: { total: state.total, version } }),
+        cache,
+        ...extra,
+      });
+    return { exec, loads };
+  };
+
+  it('skips the load for a stream the instance wrote last', async () => {
+    const a = instance();
+    const id = randomUUID();
+    await a.exec(id, add(1), { newStream: true });
+    await a.exec(id, add(2));
+    await a.exec(id, add(3));
+    expect(a.loads.count).toBe(0);
+    expect((await store.aggregateStream(id, counterDecider)).state.total).toBe(6);
+  });
+
+  it('loses no update when another instance wrote since: the stale entry fails the guard and is reloaded', async () => {
+    const [a, b] = [instance(), instance()];
+    const id = randomUUID();
+    await a.exec(id, add(1), { newStream: true });
+    await b.exec(id, add(10));
+    await b.exec(id, add(100));
+    const result = await a.exec(id, add(1000));
+    expect(result).toMatchObject({ version: 4, response: { body: { total: 1111, version: 4 } } });
+    expect(await eventCount(id)).toBe(4);
+    expect((await store.aggregateStream(id, counterDecider)).state.total).toBe(1111);
+  });
+
+  it('never rejects a command on stale state: it decides again on the stored stream', async () => {
+    const [a, b] = [instance(), instance()];
+    const id = randomUUID();
+    await a.exec(id, add(5), { newStream: true }); // a caches total 5
+    await b.exec(id, { type: 'Reset' }); // the total is 0 now
+    // On a's stale state 5 + 8 > 10 would be rejected; on the stored one it is allowed.
+    const result = await a.exec(id, { type: 'AddUpTo', amount: 8, max: 10 });
+    expect(result).toMatchObject({ version: 3, response: { body: { total: 8, version: 3 } } });
+    // and a rejection on current state still comes through
+    await expect(a.exec(id, { type: 'AddUpTo', amount: 3, max: 10 })).rejects.toThrow('OVER_MAX: 8 + 3 > 10');
+  });
+
+  it('answers a no-op with the stored version, not the cached one', async () => {
+    const [a, b] = [instance(), instance()];
+    const id = randomUUID();
+    await a.exec(id, add(1), { newStream: true });
+    await b.exec(id, add(1));
+    await expect(a.exec(id, { type: 'Touch' })).resolves.toMatchObject({ version: 2, events: [] });
+  });
+
+  it('checks If-Match against the stored version when the cached one differs', async () => {
+    const [a, b] = [instance(), instance()];
+    const id = randomUUID();
+    await a.exec(id, add(1), { newStream: true }); // a caches version 1
+    await b.exec(id, add(1)); // the client saw version 2 from b
+    await expect(a.exec(id, add(1), { expectedVersion: 2 })).resolves.toMatchObject({ version: 3 });
+    await expect(a.exec(id, add(1), { expectedVersion: 2 })).rejects.toMatchObject({ code: 'VERSION_MISMATCH', actualVersion: 3 });
+  });
+
+  it('treats a newStream hint on an existing stream as a lost race and decides on the stored stream', async () => {
+    const a = instance();
+    const id = randomUUID();
+    await run(id, add(4));
+    await expect(a.exec(id, add(1), { newStream: true })).resolves.toMatchObject({ version: 2, response: { body: { total: 5, version: 2 } } });
+    expect(await eventCount(id)).toBe(2);
   });
 });

@@ -1,8 +1,9 @@
 import type { Decider, EventEnvelope } from '@cqrs/util';
 import pRetry from 'p-retry';
+import type { AggregateCache } from './aggregate-cache';
 import { ConcurrencyError, IdempotencyKeyInUseError } from './event-store.errors';
 import type { EventStore } from './postgres-event-store';
-import type { EventMetadata, IdempotencyOptions, OutboxOptions } from './event-store.types';
+import type { AggregateResult, EventMetadata, IdempotencyOptions, OutboxOptions } from './event-store.types';
 
 /** What a successful command did, for building its response. */
 export interface CommandOutcome<S, E> {
@@ -38,6 +39,17 @@ export interface HandleCommandOptions<S, C, E extends EventEnvelope, R> {
   conflictRetries?: number;
   /** Maps a domain event to what is appended (e.g. to set `schemaVersion`). @default identity */
   toNewEvent?: (event: E) => E & { schemaVersion?: number; eventId?: string };
+  /**
+   * Aggregates kept between commands: a hit saves the load. Entries are hints checked by the
+   * append's guard (see {@link AggregateCache}); no client ever sees a decision on stale state.
+   */
+  cache?: AggregateCache;
+  /**
+   * The caller just made the stream id up (a server-generated UUID), so the stream is assumed
+   * empty and not loaded. Should it exist after all, the append's guard says so and the command
+   * is decided again on the loaded stream.
+   */
+  newStream?: boolean;
 }
 
 /** The result of {@link handleCommand}: either freshly decided, or replayed for a repeated key. */
@@ -66,21 +78,56 @@ export async function handleCommand<S, C, E extends EventEnvelope, R = { version
     return stored ? { replayed: true, response: stored.response as R, version: stored.streamVersion } : undefined;
   };
 
-  const attempt = async (): Promise<CommandResult<S, E, R>> => {
-    const repeated = await replay();
-    if (repeated) return repeated;
-
+  const { cache } = options;
+  const cacheKey = `${options.streamType}/${options.stateSchemaVersion ?? 0}/${streamId}`;
+  const load = async (): Promise<AggregateResult<S>> => {
     const loaded = await store.aggregateStream<S, E>(streamId, {
       evolve: decider.evolve,
       initialState: decider.initialState,
       stateSchemaVersion: options.stateSchemaVersion,
     });
-    if (expectedVersion !== undefined && expectedVersion !== loaded.version) {
-      throw new ConcurrencyError(streamId, expectedVersion, loaded.version, 'precondition');
+    cache?.set(cacheKey, loaded);
+    return loaded;
+  };
+  // Only a first attempt trusts a hint: a retry follows a lost race, so it loads.
+  const hint = (): AggregateResult<S> | undefined =>
+    (cache?.get(cacheKey) as AggregateResult<S> | undefined) ??
+    (options.newStream ? { state: decider.initialState(), version: 0, snapshotVersion: 0 } : undefined);
+  type Decision = { events: E[]; error?: undefined } | { events?: undefined; error: unknown };
+  const decideOn = (loaded: AggregateResult<S>): Decision => {
+    try {
+      if (expectedVersion !== undefined && expectedVersion !== loaded.version) {
+        throw new ConcurrencyError(streamId, expectedVersion, loaded.version, 'precondition');
+      }
+      return { events: decider.decide(options.command, loaded.state) };
+    } catch (error) {
+      return { error };
     }
-    const events = decider.decide(options.command, loaded.state);
+  };
+
+  const attempt = async (attemptNumber: number): Promise<CommandResult<S, E, R>> => {
+    const repeated = await replay();
+    if (repeated) return repeated;
+
+    let loaded = attemptNumber === 1 ? hint() : undefined;
+    let decision: Decision;
+    if (loaded) {
+      decision = decideOn(loaded);
+      // New events are checked by the append's guard; a rejection, a no-op or a 412 decided on
+      // a hint is not checked by anything, so it is decided again on the stream as stored.
+      if (!decision.events?.length) {
+        loaded = await load();
+        decision = decideOn(loaded);
+      }
+    } else {
+      loaded = await load();
+      decision = decideOn(loaded);
+    }
+    if (!decision.events) throw decision.error;
+    const events = decision.events;
+    const from = loaded;
     let after: S | undefined;
-    const stateAfter = () => (after ??= events.reduce(decider.evolve, loaded.state));
+    const stateAfter = () => (after ??= events.reduce(decider.evolve, from.state));
     const outcomeOf = (version: number, globalPositions: number[]): CommandOutcome<S, E> => ({
       state: stateAfter(),
       events,
@@ -93,21 +140,34 @@ export async function handleCommand<S, C, E extends EventEnvelope, R = { version
       return { replayed: false, response: respond(unchanged), ...unchanged };
     }
     let stored: { value: R } | undefined;
-    const result = await store.appendToStream(streamId, events.map(options.toNewEvent ?? ((e) => e)), {
-      streamType: options.streamType,
-      expectedVersion: loaded.version,
-      metadata: options.metadata,
-      outbox: options.outbox,
-      snapshot:
-        options.stateSchemaVersion === undefined
-          ? undefined
-          : { stateSchemaVersion: options.stateSchemaVersion, lastSnapshotVersion: loaded.snapshotVersion, state: stateAfter },
-      idempotency: idempotency && {
-        ...idempotency,
-        response: (r) => (stored = { value: respond(outcomeOf(r.nextExpectedVersion, r.globalPositions)) }).value,
-      },
-    });
+    let result;
+    try {
+      result = await store.appendToStream(streamId, events.map(options.toNewEvent ?? ((e) => e)), {
+        streamType: options.streamType,
+        expectedVersion: loaded.version,
+        metadata: options.metadata,
+        outbox: options.outbox,
+        snapshot:
+          options.stateSchemaVersion === undefined
+            ? undefined
+            : { stateSchemaVersion: options.stateSchemaVersion, lastSnapshotVersion: loaded.snapshotVersion, state: stateAfter },
+        idempotency: idempotency && {
+          ...idempotency,
+          response: (r) => (stored = { value: respond(outcomeOf(r.nextExpectedVersion, r.globalPositions)) }).value,
+        },
+      });
+    } catch (error) {
+      cache?.delete(cacheKey);
+      throw error;
+    }
     const outcome = outcomeOf(result.nextExpectedVersion, result.globalPositions);
+    if (events.length > 0) {
+      cache?.set(cacheKey, {
+        state: outcome.state,
+        version: result.nextExpectedVersion,
+        snapshotVersion: result.snapshotWritten ? result.nextExpectedVersion : loaded.snapshotVersion,
+      });
+    }
     // respond runs once: what the client gets now is exactly what a repeat will get.
     return { replayed: false, response: stored ? stored.value : respond(outcome), ...outcome };
   };

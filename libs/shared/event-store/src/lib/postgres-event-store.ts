@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { cqrsMetric, withSpan } from '@cqrs/observability';
 import type { EventEnvelope } from '@cqrs/util';
-import type { ClientBase } from 'pg';
+import type { ClientBase, Pool } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { ConcurrencyError, IdempotencyKeyInUseError, IdempotencyKeyReusedError } from './event-store.errors';
 import type {
@@ -16,6 +16,7 @@ import type {
   StoredResponse,
 } from './event-store.types';
 import { isSnapshotDue } from './snapshot-policy';
+import { APPEND_FUNCTION } from './migrations';
 
 /** Options of {@link PostgresEventStore}. */
 export interface EventStoreOptions {
@@ -69,37 +70,17 @@ export interface EventStore {
 const UNIQUE_VIOLATION = '23505';
 const STREAM_VERSION_KEY = 'events_stream_id_version_key';
 
-// One statement appends the events, guarded so they land only on top of `expectedVersion`
-// (a gap would otherwise be possible), and inserts their outbox rows in version order
-// (the WAL order is the order CDC publishes them in).
-const appendSql = (withOutbox: boolean) => `
-  WITH appended AS (
-    INSERT INTO events (event_id, stream_id, stream_type, version, type, schema_version, data, metadata)
-    SELECT e.event_id, $1, $2, $3::bigint + e.ord, e.type, e.schema_version, e.data, $4::jsonb
-    FROM unnest($5::uuid[], $6::text[], $7::int[], $8::jsonb[]) WITH ORDINALITY AS e(event_id, type, schema_version, data, ord)
-    WHERE (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1) = $3::bigint
-    ORDER BY e.ord
-    RETURNING global_position, event_id, version, type, recorded_at
-  )${
-    withOutbox
-      ? `, outboxed AS (
-    INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, "timestamp", aggregateversion, traceparent, tracestate, correlationid)
-    SELECT a.event_id, $9, $10, a.type, p.payload, a.recorded_at, a.version, $11, $12, $13
-    FROM appended a JOIN unnest($5::uuid[], $14::bytea[]) AS p(event_id, payload) USING (event_id)
-    ORDER BY a.version
-  )`
-      : ''
-  }
-  SELECT global_position, version FROM appended ORDER BY version`;
-
 /** A fixed statement of the store; `name` identifies it as a prepared statement. */
 interface Statement {
   name: string;
   text: string;
 }
-const APPEND: Statement = { name: 'cqrs_es_append_v1', text: appendSql(false) };
-const APPEND_WITH_OUTBOX: Statement = { name: 'cqrs_es_append_outbox_v1', text: appendSql(true) };
-const DELETE_OUTBOX: Statement = { name: 'cqrs_es_delete_outbox_v1', text: 'DELETE FROM outbox WHERE id = ANY($1::uuid[])' };
+// The whole append (events, outbox rows and their deletion, a due snapshot) is one call of the
+// function the migrations create: one round trip, atomic on its own (see its migration).
+const APPEND: Statement = {
+  name: 'cqrs_es_append_v2',
+  text: `SELECT global_position, version FROM ${APPEND_FUNCTION}($1, $2, $3, $4::jsonb, $5::uuid[], $6::text[], $7::int[], $8::jsonb[], $9::bytea[], $10, $11, $12, $13, $14, $15, $16, $17::jsonb)`,
+};
 const STREAM_VERSION: Statement = {
   name: 'cqrs_es_stream_version_v1',
   text: 'SELECT coalesce(max(version), 0) AS version FROM events WHERE stream_id = $1',
@@ -123,12 +104,6 @@ const LOAD: Statement = { name: 'cqrs_es_load_v1', text: `
   (SELECT version, type, data FROM events
    WHERE stream_id = $1 AND version > coalesce((SELECT version FROM snapshot), 0)
    ORDER BY version)` };
-
-const SAVE_SNAPSHOT: Statement = { name: 'cqrs_es_save_snapshot_v1', text: `
-  INSERT INTO snapshots (stream_id, state_schema_version, version, state) VALUES ($1, $2, $3, $4::jsonb)
-  ON CONFLICT (stream_id, state_schema_version) DO UPDATE
-    SET version = EXCLUDED.version, state = EXCLUDED.state, created_at = now()
-    WHERE snapshots.version < EXCLUDED.version` };
 
 // An expired key may be taken over; a live one (committed by a concurrent duplicate) returns no row.
 const SAVE_IDEMPOTENCY_KEY: Statement = { name: 'cqrs_es_save_idempotency_key_v1', text: `
@@ -292,70 +267,70 @@ export class PostgresEventStore implements EventStore {
           )
         : undefined;
 
+    const snapshotDue =
+      snapshot !== undefined && events.length > 0 && isSnapshotDue(nextExpectedVersion, snapshot.lastSnapshotVersion, this.snapshotEvery);
+    const params: unknown[] = [
+      streamId,
+      options.streamType,
+      expectedVersion,
+      JSON.stringify(metadata),
+      eventIds,
+      events.map((event) => event.type),
+      schemaVersions,
+      events.map((event) => JSON.stringify(event.data)),
+      payloads ?? null,
+      outbox?.aggregateType ?? null,
+      aggregateId,
+      metadata.traceparent ?? null,
+      metadata.tracestate ?? null,
+      metadata.correlationId ?? null,
+      this.deleteOutboxRows,
+      snapshotDue ? snapshot.stateSchemaVersion : null,
+      snapshotDue ? JSON.stringify(snapshot.state()) : null,
+    ];
+    const done = (rows: { global_position: string }[]): AppendResult => ({
+      nextExpectedVersion,
+      globalPositions: rows.map((row) => Number(row.global_position)),
+      eventIds,
+      snapshotWritten: snapshotDue,
+    });
+
+    if (!idempotency) {
+      // One statement, its own transaction.
+      try {
+        const rows = await this.once<{ global_position: string; version: string }>(APPEND, params);
+        if (rows.length !== events.length) {
+          // The guard matched nothing: the stream is not at expectedVersion.
+          throw new ConcurrencyError(streamId, expectedVersion, await this.streamVersion(streamId));
+        }
+        return done(rows);
+      } catch (error) {
+        throw await this.asConflict(error, streamId, expectedVersion, () => this.streamVersion(streamId));
+      }
+    }
+
+    // The idempotency record must commit with the events, and its response may depend on them.
     const runner = this.dataSource.createQueryRunner();
     try {
       await runner.startTransaction();
-      let globalPositions: number[] = [];
+      let result = done([]);
       if (events.length > 0) {
-        const params: unknown[] = [
-          streamId,
-          options.streamType,
-          expectedVersion,
-          JSON.stringify(metadata),
-          eventIds,
-          events.map((event) => event.type),
-          schemaVersions,
-          events.map((event) => JSON.stringify(event.data)),
-        ];
-        if (outbox && payloads) {
-          params.push(
-            outbox.aggregateType,
-            aggregateId,
-            metadata.traceparent ?? null,
-            metadata.tracestate ?? null,
-            metadata.correlationId ?? null,
-            payloads,
-          );
-        }
-        const rows = await this.execute<{ global_position: string; version: string }>(
-          runner,
-          payloads ? APPEND_WITH_OUTBOX : APPEND,
-          params,
-        );
+        const rows = await this.execute<{ global_position: string; version: string }>(runner, APPEND, params);
         if (rows.length !== events.length) {
-          // The guard matched nothing: the stream is not at expectedVersion.
           throw new ConcurrencyError(streamId, expectedVersion, await this.versionOn(runner, streamId));
         }
-        globalPositions = rows.map((row) => Number(row.global_position));
-        if (payloads && this.deleteOutboxRows) {
-          await this.execute(runner, DELETE_OUTBOX, [eventIds]);
-        }
+        result = done(rows);
       }
-
-      let snapshotWritten = false;
-      if (snapshot && events.length > 0 && isSnapshotDue(nextExpectedVersion, snapshot.lastSnapshotVersion, this.snapshotEvery)) {
-        await this.execute(runner, SAVE_SNAPSHOT, [
-          streamId,
-          snapshot.stateSchemaVersion,
-          nextExpectedVersion,
-          JSON.stringify(snapshot.state()),
-        ]);
-        snapshotWritten = true;
-      }
-
-      const result: AppendResult = { nextExpectedVersion, globalPositions, eventIds, snapshotWritten };
-      if (idempotency) {
-        const stored = await this.execute(runner, SAVE_IDEMPOTENCY_KEY, [
-          idempotency.scope,
-          idempotency.key,
-          idempotency.requestHash,
-          JSON.stringify(idempotency.response(result) ?? null),
-          streamId,
-          nextExpectedVersion,
-          idempotency.ttlMs ?? this.idempotencyTtlMs,
-        ]);
-        if (stored.length === 0) throw new IdempotencyKeyInUseError(idempotency.scope, idempotency.key);
-      }
+      const stored = await this.execute(runner, SAVE_IDEMPOTENCY_KEY, [
+        idempotency.scope,
+        idempotency.key,
+        idempotency.requestHash,
+        JSON.stringify(idempotency.response(result) ?? null),
+        streamId,
+        nextExpectedVersion,
+        idempotency.ttlMs ?? this.idempotencyTtlMs,
+      ]);
+      if (stored.length === 0) throw new IdempotencyKeyInUseError(idempotency.scope, idempotency.key);
       await runner.commitTransaction();
       return result;
     } catch (error) {
@@ -363,14 +338,17 @@ export class PostgresEventStore implements EventStore {
         // A dead connection (e.g. terminated backend) cannot roll back, but its transaction is gone anyway.
         await runner.rollbackTransaction().catch(() => undefined);
       }
-      if (isUniqueViolation(error, STREAM_VERSION_KEY)) {
-        const actual = await this.versionOn(runner, streamId).catch(() => undefined);
-        throw new ConcurrencyError(streamId, expectedVersion, actual, 'conflict', error);
-      }
-      throw error;
+      throw await this.asConflict(error, streamId, expectedVersion, () => this.versionOn(runner, streamId));
     } finally {
       await runner.release();
     }
+  }
+
+  /** A lost race on `(stream_id, version)` as a {@link ConcurrencyError}; any other error as it is. */
+  private async asConflict(error: unknown, streamId: string, expectedVersion: number, version: () => Promise<number>): Promise<unknown> {
+    if (!isUniqueViolation(error, STREAM_VERSION_KEY)) return error;
+    const actual = await version().catch(() => undefined);
+    return new ConcurrencyError(streamId, expectedVersion, actual, 'conflict', error);
   }
 
   async streamVersion(streamId: string): Promise<number> {
@@ -415,8 +393,16 @@ export class PostgresEventStore implements EventStore {
     return (await client.query({ name: statement.name, text: statement.text, values })).rows as T[];
   }
 
-  /** {@link execute} on a connection borrowed for this one statement. */
+  /**
+   * {@link execute} on a connection borrowed for this one statement: straight from the driver's pg
+   * pool when there is one (a query runner per statement costs more CPU than the statement).
+   */
   private async once<T = unknown>(statement: Statement, values: unknown[]): Promise<T[]> {
+    const pool = (this.dataSource.driver as { master?: Pool }).master;
+    if (pool && typeof pool.query === 'function') {
+      const config = this.preparedStatements ? { name: statement.name, text: statement.text, values } : { text: statement.text, values };
+      return (await pool.query(config)).rows as T[];
+    }
     const runner = this.dataSource.createQueryRunner();
     try {
       return await this.execute<T>(runner, statement, values);
