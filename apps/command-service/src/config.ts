@@ -19,6 +19,12 @@ export const loadCommandServiceConfig = (source: NodeJS.ProcessEnv = process.env
        * Safe with many replicas: a stale entry fails the append's version guard and is reloaded.
        */
       AGGREGATE_CACHE_SIZE: env.int(10_000, 0),
+      /**
+       * Group commit: appends arriving while this many append calls are in flight wait and go
+       * together in the next one (one round trip and one commit); 0 sends each alone. Keep it
+       * below DATABASE_POOL_SIZE, which loads share.
+       */
+      APPENDS_IN_FLIGHT: env.int(4, 0),
       /** How long an Idempotency-Key is remembered. */
       IDEMPOTENCY_TTL_MS: env.int(86_400_000, 1000),
     },

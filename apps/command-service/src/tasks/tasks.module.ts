@@ -66,6 +66,7 @@ export class TasksModule {
               snapshotEvery: config.SNAPSHOT_EVERY,
               deleteOutboxRows: config.OUTBOX_DELETE_ROWS,
               idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
+              appendsInFlight: config.APPENDS_IN_FLIGHT,
             }),
         },
         {

@@ -1,6 +1,6 @@
 export * from './lib/event-store.types';
 export * from './lib/event-store.errors';
-export { PostgresEventStore, type EventStore, type EventStoreOptions } from './lib/postgres-event-store';
+export { AppendFailedError, PostgresEventStore, type EventStore, type EventStoreOptions } from './lib/postgres-event-store';
 export { handleCommand, type HandleCommandOptions, type CommandResult, type CommandOutcome } from './lib/handle-command';
 export { LruAggregateCache, type AggregateCache } from './lib/aggregate-cache';
 export { hashRequest } from './lib/idempotency';

@@ -29,7 +29,12 @@ afterAll(() => Promise.all(databases.map((db) => db.drop())));
 describe('event-store migrations', () => {
   it('create the documented tables, with the outbox Debezium expects and a publication of its inserts', async () => {
     const db = await throwaway();
-    expect(await migrateEventStore(db.url)).toEqual(['CreateEventStore1764000000000', 'CreateOutboxPublication1764000000001', 'CreateAppendFunction1764000000002']);
+    expect(await migrateEventStore(db.url)).toEqual([
+      'CreateEventStore1764000000000',
+      'CreateOutboxPublication1764000000001',
+      'CreateAppendFunction1764000000002',
+      'CreateAppendBatchFunction1764000000003',
+    ]);
 
     await withClient(db.url, async (client) => {
       const columns = async (table: string) =>
@@ -76,7 +81,12 @@ describe('event-store migrations', () => {
   it('are idempotent, and concurrent runs apply each migration exactly once', async () => {
     const db = await throwaway();
     const runs = await Promise.all([migrateEventStore(db.url), migrateEventStore(db.url), migrateEventStore(db.url)]);
-    expect(runs.flat().sort()).toEqual(['CreateAppendFunction1764000000002', 'CreateEventStore1764000000000', 'CreateOutboxPublication1764000000001']);
+    expect(runs.flat().sort()).toEqual([
+      'CreateAppendBatchFunction1764000000003',
+      'CreateAppendFunction1764000000002',
+      'CreateEventStore1764000000000',
+      'CreateOutboxPublication1764000000001',
+    ]);
     expect(await migrateEventStore(db.url)).toEqual([]);
   });
 
@@ -85,7 +95,7 @@ describe('event-store migrations', () => {
     await migrateEventStore(db.url);
     const dataSource = await createEventStoreDataSource({ url: db.url, poolSize: 2 }).initialize();
     try {
-      for (let i = 0; i < 3; i++) await dataSource.undoLastMigration();
+      for (let i = 0; i < 4; i++) await dataSource.undoLastMigration();
       const tables = await dataSource.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'event_store_migrations'`);
       expect(tables).toEqual([]);
       const functions = await dataSource.query(`SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace`);
@@ -93,7 +103,7 @@ describe('event-store migrations', () => {
     } finally {
       await dataSource.destroy();
     }
-    expect(await migrateEventStore(db.url)).toHaveLength(3);
+    expect(await migrateEventStore(db.url)).toHaveLength(4);
   });
 
   it('keep events append-only, even for a role with UPDATE and DELETE privileges', async () => {

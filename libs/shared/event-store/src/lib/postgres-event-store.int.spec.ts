@@ -13,7 +13,7 @@ import {
 } from '../testing';
 import { ConcurrencyError } from './event-store.errors';
 import type { AppendOptions, NewEvent, OutboxEncodeInput } from './event-store.types';
-import { PostgresEventStore } from './postgres-event-store';
+import { AppendFailedError, PostgresEventStore } from './postgres-event-store';
 
 type Db = Awaited<ReturnType<typeof createEventStoreTestDatabase>>;
 let db: Db;
@@ -401,5 +401,70 @@ describe('PostgresEventStore: metrics', () => {
     expect(await value('event_snapshots_created_total', 'stream_type="test.counter"')).toBe(snapshots + 1);
     expect(await value('event_replay_duration_seconds_count', 'from_snapshot="false"')).toBe(fromScratch + 1);
     expect(await value('event_replay_duration_seconds_count', 'from_snapshot="true"')).toBe(fromSnapshot + 1);
+  });
+});
+
+describe('PostgresEventStore: group commit', () => {
+  const outbox = { aggregateType: 'test.counter', encode: fakeWireEncoder() };
+  /**
+   * How many transactions wrote these streams' events: `recorded_at` defaults to now(), the start
+   * time of the top-level transaction (xmin would not do: each append has its own subtransaction).
+   */
+  const transactions = async (ids: string[]) =>
+    Number((await sql<{ n: string }>('SELECT count(DISTINCT recorded_at) AS n FROM events WHERE stream_id = ANY($1)', [ids]))[0].n);
+
+  it('commits appends that queued up together in one transaction, each at its own versions with its outbox rows', async () => {
+    const store = new PostgresEventStore(db.dataSource, { appendsInFlight: 1, deleteOutboxRows: false });
+    const ids = Array.from({ length: 30 }, stream);
+    const results = await Promise.all(ids.map((id) => store.appendToStream(id, [added(1), added(2)], base(0, { outbox: { ...outbox, aggregateId: id } }))));
+    expect(results.map((r) => r.nextExpectedVersion)).toEqual(ids.map(() => 2));
+    for (const id of ids) {
+      expect((await store.readStream(id)).map((e) => e.version)).toEqual([1, 2]);
+      expect(await sql('SELECT aggregateversion FROM outbox WHERE aggregateid = $1 ORDER BY aggregateversion', [id])).toEqual([
+        { aggregateversion: '1' },
+        { aggregateversion: '2' },
+      ]);
+    }
+    expect(await transactions(ids)).toBeLessThan(ids.length);
+  });
+
+  it('sends each append alone with appendsInFlight: 0', async () => {
+    const store = new PostgresEventStore(db.dataSource, { appendsInFlight: 0 });
+    const ids = Array.from({ length: 10 }, stream);
+    await Promise.all(ids.map((id) => store.appendToStream(id, [added(1)], base(0))));
+    expect(await transactions(ids)).toBe(ids.length);
+  });
+
+  it.each([1, 0])('rolls back only the append that failed; the others commit (appendsInFlight: %i)', async (appendsInFlight) => {
+    const store = new PostgresEventStore(db.dataSource, { appendsInFlight, deleteOutboxRows: false });
+    await sql(`CREATE OR REPLACE FUNCTION fail_doomed() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN IF NEW.stream_id LIKE 'doomed-%' THEN RAISE EXCEPTION 'disk full (simulated)'; END IF; RETURN NEW; END $$`);
+    await sql(`CREATE TRIGGER fail_doomed BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION fail_doomed()`);
+    try {
+      const ids = [...Array.from({ length: 5 }, stream), `doomed-${randomUUID()}`, ...Array.from({ length: 5 }, stream)];
+      const settled = await Promise.allSettled(ids.map((id) => store.appendToStream(id, [added(1)], base(0, { outbox: { ...outbox, aggregateId: id } }))));
+      const rejected = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ id: ids[i], reason: s.reason as Error }] : []));
+      expect(rejected).toEqual([{ id: ids[5], reason: expect.objectContaining({ message: 'disk full (simulated)' }) }]);
+      if (appendsInFlight > 0) expect(rejected[0].reason).toBeInstanceOf(AppendFailedError);
+      for (const [i, id] of ids.entries()) {
+        const expected = i === 5 ? 0 : 1;
+        expect([id, (await sql('SELECT 1 FROM events WHERE stream_id = $1', [id])).length]).toEqual([id, expected]);
+        expect([id, (await sql('SELECT 1 FROM outbox WHERE aggregateid = $1', [id])).length]).toEqual([id, expected]);
+      }
+    } finally {
+      await sql('DROP TRIGGER fail_doomed ON events');
+    }
+  });
+
+  it.each([1, 0])('lets one of many appends at the same version win; the rest are conflicts (appendsInFlight: %i)', async (appendsInFlight) => {
+    const store = new PostgresEventStore(db.dataSource, { appendsInFlight });
+    const id = stream();
+    const settled = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => store.appendToStream(id, [added(i)], base(0))));
+    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(1);
+    for (const s of settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected')) {
+      expect(s.reason).toBeInstanceOf(ConcurrencyError);
+      expect(s.reason).toMatchObject({ kind: 'conflict', expectedVersion: 0, actualVersion: 1 });
+    }
+    expect(await store.readStream(id)).toHaveLength(1);
   });
 });

@@ -16,7 +16,7 @@ import type {
   StoredResponse,
 } from './event-store.types';
 import { isSnapshotDue } from './snapshot-policy';
-import { APPEND_FUNCTION } from './migrations';
+import { APPEND_BATCH_FUNCTION, APPEND_FUNCTION } from './migrations';
 
 /** Options of {@link PostgresEventStore}. */
 export interface EventStoreOptions {
@@ -35,6 +35,16 @@ export interface EventStoreOptions {
    * keep prepared statements (PgBouncer in transaction mode before 1.21). @default true
    */
   preparedStatements?: boolean;
+  /**
+   * Group commit: at most this many append calls are in flight at once; appends arriving
+   * meanwhile queue and go together in the next call (one round trip, one commit), each in its own
+   * subtransaction. A lone append is sent at once, so this costs no latency when idle. Each call
+   * holds one pooled connection: keep it below the pool size. 0 sends every append on its own.
+   * Appends with an idempotency key always go alone. @default 4
+   */
+  appendsInFlight?: number;
+  /** Most appends per group-commit call (at most 60, see the batch function's migration). @default 32 */
+  maxAppendBatch?: number;
 }
 
 /** Reads and appends event streams; the port the command side depends on. */
@@ -81,6 +91,42 @@ const APPEND: Statement = {
   name: 'cqrs_es_append_v2',
   text: `SELECT global_position, version FROM ${APPEND_FUNCTION}($1, $2, $3, $4::jsonb, $5::uuid[], $6::text[], $7::int[], $8::jsonb[], $9::bytea[], $10, $11, $12, $13, $14, $15, $16, $17::jsonb)`,
 };
+const APPEND_BATCH: Statement = {
+  name: 'cqrs_es_append_batch_v1',
+  text: `SELECT append_index, global_positions, error_code, error_message, error_constraint FROM ${APPEND_BATCH_FUNCTION}(
+    $1::text[], $2::text[], $3::bigint[], $4::jsonb[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+    $11::int[], $12::jsonb[], $13::uuid[], $14::text[], $15::int[], $16::jsonb[], $17::bytea[], $18)`,
+};
+const MAX_APPEND_BATCH = 60;
+
+/** One append waiting for a group-commit call: the single-append function's first 17 arguments. */
+interface QueuedAppend {
+  params: unknown[];
+  eventCount: number;
+  resolve(outcome: BatchOutcome): void;
+  reject(error: unknown): void;
+}
+interface BatchOutcome {
+  append_index: number;
+  global_positions: string[] | null;
+  error_code: string | null;
+  error_message: string | null;
+  error_constraint: string | null;
+}
+
+/** An append the database rolled back for a reason other than a lost race (e.g. a trigger raised). */
+export class AppendFailedError extends Error {
+  constructor(
+    message: string,
+    /** SQLSTATE, e.g. `P0001` for a RAISE EXCEPTION. */
+    readonly code: string,
+    readonly constraint?: string,
+  ) {
+    super(message);
+    this.name = 'AppendFailedError';
+  }
+}
+
 const STREAM_VERSION: Statement = {
   name: 'cqrs_es_stream_version_v1',
   text: 'SELECT coalesce(max(version), 0) AS version FROM events WHERE stream_id = $1',
@@ -141,6 +187,10 @@ export class PostgresEventStore implements EventStore {
   private readonly deleteOutboxRows: boolean;
   private readonly idempotencyTtlMs: number;
   private readonly preparedStatements: boolean;
+  private readonly appendsInFlight: number;
+  private readonly maxAppendBatch: number;
+  private readonly queued: QueuedAppend[] = [];
+  private inFlight = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -150,6 +200,14 @@ export class PostgresEventStore implements EventStore {
     this.deleteOutboxRows = options.deleteOutboxRows ?? true;
     this.idempotencyTtlMs = options.idempotencyTtlMs ?? 86_400_000;
     this.preparedStatements = options.preparedStatements ?? true;
+    this.appendsInFlight = options.appendsInFlight ?? 4;
+    this.maxAppendBatch = options.maxAppendBatch ?? 32;
+    if (!Number.isInteger(this.appendsInFlight) || this.appendsInFlight < 0) {
+      throw new RangeError(`appendsInFlight must be a non-negative integer, got ${options.appendsInFlight}`);
+    }
+    if (!Number.isInteger(this.maxAppendBatch) || this.maxAppendBatch < 1 || this.maxAppendBatch > MAX_APPEND_BATCH) {
+      throw new RangeError(`maxAppendBatch must be an integer from 1 to ${MAX_APPEND_BATCH}, got ${options.maxAppendBatch}`);
+    }
     if (!Number.isInteger(this.snapshotEvery) || this.snapshotEvery < 0) {
       throw new RangeError(`snapshotEvery must be a non-negative integer, got ${options.snapshotEvery}`);
     }
@@ -296,6 +354,7 @@ export class PostgresEventStore implements EventStore {
     });
 
     if (!idempotency) {
+      if (this.appendsInFlight > 0) return done(await this.appendQueued(streamId, expectedVersion, params, events.length));
       // One statement, its own transaction.
       try {
         const rows = await this.once<{ global_position: string; version: string }>(APPEND, params);
@@ -341,6 +400,56 @@ export class PostgresEventStore implements EventStore {
       throw await this.asConflict(error, streamId, expectedVersion, () => this.versionOn(runner, streamId));
     } finally {
       await runner.release();
+    }
+  }
+
+  /** Appends through the group-commit queue; resolves with the events' rows, or throws as {@link append}. */
+  private async appendQueued(streamId: string, expectedVersion: number, params: unknown[], eventCount: number) {
+    const outcome = await new Promise<BatchOutcome>((resolve, reject) => {
+      this.queued.push({ params, eventCount, resolve, reject });
+      this.drainQueue();
+    });
+    if (outcome.error_code !== null) {
+      if (outcome.error_code === UNIQUE_VIOLATION && outcome.error_constraint === STREAM_VERSION_KEY) {
+        throw new ConcurrencyError(streamId, expectedVersion, await this.streamVersion(streamId).catch(() => undefined), 'conflict');
+      }
+      throw new AppendFailedError(outcome.error_message ?? 'append failed', outcome.error_code, outcome.error_constraint ?? undefined);
+    }
+    if (outcome.global_positions === null) {
+      // The guard matched nothing: the stream is not at expectedVersion.
+      throw new ConcurrencyError(streamId, expectedVersion, await this.streamVersion(streamId));
+    }
+    return outcome.global_positions.map((position) => ({ global_position: position }));
+  }
+
+  /** Starts group-commit calls while fewer than `appendsInFlight` are running. */
+  private drainQueue(): void {
+    while (this.inFlight < this.appendsInFlight && this.queued.length > 0) {
+      const batch = this.queued.splice(0, this.maxAppendBatch);
+      this.inFlight += 1;
+      void this.appendBatch(batch).finally(() => {
+        this.inFlight -= 1;
+        this.drainQueue();
+      });
+    }
+  }
+
+  private async appendBatch(batch: QueuedAppend[]): Promise<void> {
+    const column = (i: number) => batch.map((append) => append.params[i]);
+    const flat = (i: number) => batch.flatMap((append) => (append.params[i] as unknown[] | null) ?? Array<null>(append.eventCount).fill(null));
+    // The single-append argument order: see APPEND.
+    const params = [
+      column(0), column(1), column(2), column(3), batch.map((append) => append.eventCount),
+      column(9), column(10), column(11), column(12), column(13), column(15), column(16),
+      flat(4), flat(5), flat(6), flat(7), flat(8), this.deleteOutboxRows,
+    ];
+    try {
+      const rows = await this.once<BatchOutcome>(APPEND_BATCH, params);
+      for (const row of rows) batch[row.append_index - 1]?.resolve(row);
+      if (rows.length !== batch.length) throw new Error(`append batch answered ${rows.length} of ${batch.length} appends`);
+    } catch (error) {
+      // Whatever has not been answered shares the call's fate (a settled promise ignores this).
+      for (const append of batch) append.reject(error);
     }
   }
 
