@@ -34,7 +34,7 @@ const spread = (values: number[]) => (values.length ? Math.round(((Math.max(...v
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /** POST /tasks; the new task's id, or undefined when it was not a 201. */
-async function create(client: Pool, ownerId: string, title: string): Promise<string | undefined> {
+async function createTask(client: Pool, ownerId: string, title: string): Promise<string | undefined> {
   const res = await client.request({ path: '/tasks', method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ ownerId, title }) });
   if (res.statusCode !== 201) {
     await res.body.dump();
@@ -43,7 +43,7 @@ async function create(client: Pool, ownerId: string, title: string): Promise<str
   return ((await res.body.json()) as { taskId: string }).taskId;
 }
 
-async function start(client: Pool, taskId: string): Promise<boolean> {
+async function startTask(client: Pool, taskId: string): Promise<boolean> {
   const res = await client.request({ path: `/tasks/${taskId}/start`, method: 'POST' });
   await res.body.dump();
   return res.statusCode === 200;
@@ -51,8 +51,8 @@ async function start(client: Pool, taskId: string): Promise<boolean> {
 
 async function command(client: Pool, i: number): Promise<boolean> {
   // alternate creates and starts so both new and existing streams are exercised
-  const taskId = await create(client, `bench-${i % 50}`, `bench task ${i}`);
-  return taskId !== undefined && (await start(client, taskId));
+  const taskId = await createTask(client, `bench-${i % 50}`, `bench task ${i}`);
+  return taskId !== undefined && (await startTask(client, taskId));
 }
 
 /** Closed loop: as fast as CONCURRENCY clients can go; each iteration is two commands. */
@@ -81,12 +81,12 @@ async function fixedRate(client: Pool, rate: number): Promise<Sample> {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     inFlight.push(
       (async () => {
-        const taskId = await create(client, `rate-${n % 50}`, `rate task ${n}`).catch(() => undefined);
+        const taskId = await createTask(client, `rate-${n % 50}`, `rate task ${n}`).catch(() => undefined);
         const created = performance.now();
         sample.latencies.push(created - scheduled);
         if (taskId === undefined) return void sample.errors++;
         sample.ok++;
-        const ok = await start(client, taskId).catch(() => false);
+        const ok = await startTask(client, taskId).catch(() => false);
         sample.latencies.push(performance.now() - created);
         if (ok) sample.ok++;
         else sample.errors++;

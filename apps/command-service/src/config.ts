@@ -9,6 +9,11 @@ export const loadCommandServiceConfig = (source: NodeJS.ProcessEnv = process.env
       ...commonServiceConfig(3000),
       DATABASE_URL: env.url('postgres://cqrs_command:cqrs@127.0.0.1:5433/cqrs_write'),
       DATABASE_POOL_SIZE: env.int(10, 1),
+      /**
+       * How long a command waits for a pooled connection (or a new one to connect) before it is
+       * answered 503 EVENT_STORE_UNAVAILABLE with Retry-After: overload sheds instead of queueing.
+       */
+      DATABASE_ACQUIRE_TIMEOUT_MS: env.int(2_000, 1),
       SCHEMA_REGISTRY_URL: env.url('http://127.0.0.1:8081/apis/ccompat/v7'),
       /** Write a snapshot every N events of a stream; 0 turns snapshots off. */
       SNAPSHOT_EVERY: env.int(100, 0),

@@ -56,7 +56,12 @@ export class TasksModule {
         {
           provide: DataSource,
           useFactory: () =>
-            createEventStoreDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'command-service' }).initialize(),
+            createEventStoreDataSource({
+              url: config.DATABASE_URL,
+              poolSize: config.DATABASE_POOL_SIZE,
+              connectTimeoutMs: config.DATABASE_ACQUIRE_TIMEOUT_MS,
+              applicationName: 'command-service',
+            }).initialize(),
         },
         {
           provide: EVENT_STORE,

@@ -9,7 +9,10 @@ export interface EventStoreConnectionOptions {
   poolSize?: number;
   /** Shown in `pg_stat_activity`, so a DBA can tell the services apart. @default 'cqrs-event-store' */
   applicationName?: string;
-  /** Give up connecting after this long. @default 10000 */
+  /**
+   * Give up after this long waiting for a connection: connecting a new one, or (pg-pool applies
+   * the same limit) waiting for a busy pool to free one. @default 10000
+   */
   connectTimeoutMs?: number;
 }
 

@@ -10,6 +10,8 @@ export const EventStoreErrorCode = {
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
   /** 409: a request with this Idempotency-Key is still being processed. */
   IDEMPOTENCY_KEY_IN_USE: 'IDEMPOTENCY_KEY_IN_USE',
+  /** 503: no database connection within the acquire timeout (overload) or the database is down. */
+  EVENT_STORE_UNAVAILABLE: 'EVENT_STORE_UNAVAILABLE',
 } as const;
 
 /**
@@ -67,5 +69,38 @@ export class IdempotencyKeyInUseError extends DomainError {
       { details: { idempotencyKey: key } },
     );
     this.name = 'IdempotencyKeyInUseError';
+  }
+}
+
+// Errors that say "the database cannot take this now", not "this request is wrong": pg-pool's
+// wait for a connection timing out (every connection busy, i.e. overload), refused or dropped
+// connections, and PostgreSQL's own admin_shutdown, cannot_connect_now and too_many_connections.
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_MESSAGES = [/timeout exceeded when trying to connect/i, /connection terminated/i, /Connection terminated unexpectedly/i];
+
+/**
+ * The write database could not serve the request in time: every pooled connection stayed busy
+ * for the acquire timeout, or the database is unreachable (HTTP 503 with `Retry-After`). Telling
+ * this apart from a 500 lets clients and load balancers back off instead of paging anyone.
+ */
+export class EventStoreUnavailableError extends DomainError {
+  /** Sent as HTTP headers by the problem filter. */
+  readonly headers: Record<string, string>;
+
+  constructor(cause: unknown, retryAfterSeconds = 1) {
+    super(EventStoreErrorCode.EVENT_STORE_UNAVAILABLE, 'unavailable', 'the event store cannot take requests right now; retry shortly', {
+      cause,
+    });
+    this.name = 'EventStoreUnavailableError';
+    this.headers = { 'Retry-After': String(retryAfterSeconds) };
+  }
+
+  /** Whether `error` (from pg, pg-pool or TypeORM) means the database is overloaded or unreachable. */
+  static matches(error: unknown): boolean {
+    const e = error as { code?: unknown; message?: unknown; driverError?: unknown } | undefined;
+    if (!e || typeof e !== 'object') return false;
+    if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+    if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(e.message as string))) return true;
+    return e.driverError !== undefined && e.driverError !== error && EventStoreUnavailableError.matches(e.driverError);
   }
 }

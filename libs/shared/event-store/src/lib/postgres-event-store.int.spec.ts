@@ -11,7 +11,8 @@ import {
   fakeWireEncoder,
   withClient,
 } from '../testing';
-import { ConcurrencyError } from './event-store.errors';
+import { createEventStoreDataSource } from './data-source';
+import { ConcurrencyError, EventStoreUnavailableError } from './event-store.errors';
 import type { AppendOptions, NewEvent, OutboxEncodeInput } from './event-store.types';
 import { AppendFailedError, PostgresEventStore } from './postgres-event-store';
 
@@ -466,5 +467,29 @@ describe('PostgresEventStore: group commit', () => {
       expect(s.reason).toMatchObject({ kind: 'conflict', expectedVersion: 0, actualVersion: 1 });
     }
     expect(await store.readStream(id)).toHaveLength(1);
+  });
+});
+
+describe('PostgresEventStore: overload', () => {
+  it('answers EVENT_STORE_UNAVAILABLE (503, Retry-After) when no connection frees up within the acquire timeout, and recovers', async () => {
+    const dataSource = await createEventStoreDataSource({ url: db.url, poolSize: 1, connectTimeoutMs: 300 }).initialize();
+    const store = new PostgresEventStore(dataSource);
+    const blocker = dataSource.createQueryRunner();
+    try {
+      await blocker.connect(); // holds the pool's only connection
+      const started = performance.now();
+      const appendError = await store.appendToStream(stream(), [added(1)], base(0)).catch((error: unknown) => error);
+      const loadError = await store.aggregateStream(stream(), counterDecider).catch((error: unknown) => error);
+      expect(performance.now() - started).toBeLessThan(5_000);
+      for (const error of [appendError, loadError]) {
+        expect(error).toBeInstanceOf(EventStoreUnavailableError);
+        expect(error).toMatchObject({ code: 'EVENT_STORE_UNAVAILABLE', httpStatus: 503, headers: { 'Retry-After': '1' } });
+      }
+      await blocker.release();
+      await expect(store.appendToStream(stream(), [added(1)], base(0))).resolves.toMatchObject({ nextExpectedVersion: 1 });
+    } finally {
+      if (!blocker.isReleased) await blocker.release();
+      await dataSource.destroy();
+    }
   });
 });

@@ -3,7 +3,7 @@ import { cqrsMetric, withSpan } from '@cqrs/observability';
 import type { EventEnvelope } from '@cqrs/util';
 import type { ClientBase, Pool } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
-import { ConcurrencyError, IdempotencyKeyInUseError, IdempotencyKeyReusedError } from './event-store.errors';
+import { ConcurrencyError, EventStoreUnavailableError, IdempotencyKeyInUseError, IdempotencyKeyReusedError } from './event-store.errors';
 import type {
   AggregateOptions,
   AggregateResult,
@@ -242,7 +242,7 @@ export class PostgresEventStore implements EventStore {
   aggregateStream<S, E extends EventEnvelope>(streamId: string, options: AggregateOptions<S, E>): Promise<AggregateResult<S>> {
     return withSpan('event_store.load', async (span) => {
       const started = performance.now();
-      const result = await this.load(streamId, options);
+      const result = await this.load(streamId, options).catch(unavailableOrRethrow);
       replayDuration.observe({ from_snapshot: String(result.snapshotVersion > 0) }, (performance.now() - started) / 1000);
       span.setAttributes({ 'cqrs.stream.version': result.version, 'cqrs.stream.snapshot_version': result.snapshotVersion });
       return result;
@@ -283,7 +283,7 @@ export class PostgresEventStore implements EventStore {
         return result;
       } catch (error) {
         if (error instanceof ConcurrencyError) conflicts.inc({ stream_type: options.streamType });
-        throw error;
+        return unavailableOrRethrow(error);
       }
     }, { attributes });
   }
@@ -469,7 +469,7 @@ export class PostgresEventStore implements EventStore {
     const [row] = await this.once<{ request_hash: string; response: unknown; stream_id: string; stream_version: string }>(
       FIND_IDEMPOTENCY_KEY,
       [scope, key],
-    );
+    ).catch(unavailableOrRethrow);
     if (!row) return undefined;
     if (row.request_hash !== requestHash) throw new IdempotencyKeyReusedError(scope, key);
     return { response: row.response, streamId: row.stream_id, streamVersion: Number(row.stream_version) };
@@ -534,6 +534,12 @@ function inVersionOrder(rows: LoadRow[]): LoadRow[] {
     }
   }
   return rows;
+}
+
+/** Rethrows `error`, as an {@link EventStoreUnavailableError} (503) when it means overload or an unreachable database. */
+function unavailableOrRethrow(error: unknown): never {
+  if (EventStoreUnavailableError.matches(error)) throw new EventStoreUnavailableError(error);
+  throw error;
 }
 
 function isUniqueViolation(error: unknown, constraint: string): boolean {
