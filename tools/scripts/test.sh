@@ -21,6 +21,8 @@ t0=$SECONDS
 echo "==> provisioning test infrastructure"
 eval "$(node tools/scripts/provision-infra.ts)"
 echo "    infrastructure from: $CQRS_INFRA_SOURCE ($((SECONDS - t0))s)"
+echo "==> removing leftovers of interrupted test runs (throwaway databases and their replication slots)"
+node --disable-warning=MODULE_TYPELESS_PACKAGE_JSON tools/scripts/clean-test-leftovers.ts
 
 echo "==> lint, typecheck, unit tests"
 nx run-many -t lint typecheck test --output-style=static --parallel=2

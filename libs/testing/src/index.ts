@@ -6,3 +6,5 @@ export { createThrowawayDatabase } from './throwaway-database';
 export type { ThrowawayDatabase } from './throwaway-database';
 export { startOtlpReceiver, otlpEnv } from './otlp-receiver';
 export type { OtlpReceiver, ReceivedSpan } from './otlp-receiver';
+export { cleanTestLeftovers, dropDatabase, isTestDatabase, TEST_DATABASE_PREFIXES } from './database-cleanup';
+export type { CleanupReport, TestDatabaseState } from './database-cleanup';

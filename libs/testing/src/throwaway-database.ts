@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { dropDatabase } from './database-cleanup';
 
 /** A database created for one test file and dropped after it, with its own name and URL. */
 export interface ThrowawayDatabase {
@@ -11,10 +12,14 @@ export interface ThrowawayDatabase {
 }
 
 /**
- * Creates a uniquely named database through the admin URL; `drop()` also drops its replication slots.
+ * Creates a uniquely named database through the admin URL; `drop()` also drops its replication
+ * slots (ending any walsender still streaming from one) and throws when it cannot, since a slot
+ * left behind pins WAL for the whole server. Add a new `prefix` to TEST_DATABASE_PREFIXES, so the
+ * pre-flight of `npm test` removes what an interrupted run leaves.
  * Holds no connection between calls, so a test that restarts PostgreSQL under it can still drop it.
  */
 export async function createThrowawayDatabase(adminUrl: string, prefix: string): Promise<ThrowawayDatabase> {
+  if (!/^[a-z][a-z0-9_]*$/.test(prefix)) throw new Error(`database prefix ${JSON.stringify(prefix)}: use lower-case letters, digits and _`);
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
@@ -34,14 +39,6 @@ export async function createThrowawayDatabase(adminUrl: string, prefix: string):
     name,
     url: url.toString(),
     query: <T>(sql: string, params?: unknown[]) => withClient(url.toString(), async (client) => (await client.query(sql, params)).rows as T[]),
-    drop: () =>
-      withClient(adminUrl, async (admin) => {
-        // a slot left behind would pin WAL forever and block DROP DATABASE
-        await admin.query(
-          'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active',
-          [name],
-        );
-        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      }),
+    drop: () => dropDatabase(adminUrl, name),
   };
 }

@@ -1,4 +1,5 @@
 import { migrateEventStore } from '@cqrs/event-store';
+import { dropDatabase } from '@cqrs/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 
@@ -86,15 +87,10 @@ export async function createOutboxTestDb(infra: { adminUrl: string; ownerWriteUr
     async drop() {
       await writer.end().catch(() => undefined);
       await dbAdmin.end().catch(() => undefined);
-      // A slot left behind pins WAL for everyone on this server; wait for streaming sessions to end.
-      for (let i = 0; i < 100; i++) {
-        const { rows } = await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_replication_slots WHERE database = $1 AND active', [name]);
-        if (rows[0]?.n === '0') break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      await admin.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active', [name]);
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
+      await admin.end().catch(() => undefined);
+      // A slot left behind pins WAL for everyone on this server: this ends whatever still streams
+      // from the database's slots, drops them and the database, and throws if it cannot.
+      await dropDatabase(infra.adminUrl, name);
     },
   };
 }

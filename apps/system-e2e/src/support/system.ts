@@ -46,7 +46,10 @@ export async function startSystem(options: { env?: Record<string, string>; perAp
   const apps: Partial<Record<AppName, AppProcess>> = {};
   const stop = async () => {
     await Promise.all(Object.values(apps).map((app) => app.stop()));
-    await Promise.all(databases.map((db) => db.drop().catch(() => undefined)));
+    // Each drop also removes the relay's slot; a database left behind would keep it pinning WAL
+    // for the whole server, so a failed drop fails the caller (after trying all of them).
+    const failed = (await Promise.allSettled(databases.map((db) => db.drop()))).flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+    if (failed.length) throw new AggregateError(failed, `system-e2e cleanup: ${failed.map((e) => e.message).join('; ')}`);
   };
   try {
     await Promise.all([
@@ -94,7 +97,9 @@ export async function startSystem(options: { env?: Record<string, string>; perAp
       stop,
     };
   } catch (error) {
-    await stop();
+    await stop().catch((cleanup: Error) => {
+      throw new AggregateError([error, cleanup], `${(error as Error).message} (and then ${cleanup.message})`);
+    });
     throw error;
   }
 }

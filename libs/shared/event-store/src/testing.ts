@@ -2,6 +2,7 @@
  * Test-only entry of the event store (`@cqrs/event-store/testing`): throwaway migrated
  * databases on a real PostgreSQL and a stand-in outbox encoder. Never import it from app code.
  */
+import { dropDatabase } from '@cqrs/testing';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
@@ -16,7 +17,7 @@ export interface ThrowawayDatabase {
   url: string;
   /** The same database, reached as another role's URL (e.g. the app role). */
   urlAs(roleUrl: string): string;
-  /** Drops the database, closing whatever connections are still open. */
+  /** Drops the database and its replication slots, closing whatever connections are still open. */
   drop(): Promise<void>;
 }
 
@@ -52,7 +53,8 @@ export async function createThrowawayDatabase(options: {
     name,
     url,
     urlAs,
-    drop: () => withClient(options.adminUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    // Its replication slots too (a slot left behind pins WAL server-wide); throws if it cannot.
+    drop: () => dropDatabase(options.adminUrl, name),
   };
 }
 
