@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { getTestInfra, registerSchemas, repoRoot, startApp } from '@cqrs/testing';
 import { Pool } from 'undici';
 
-const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
 const RATES = [200, 500, 1000];
 const CONCURRENCY = 64;
