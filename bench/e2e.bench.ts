@@ -353,8 +353,11 @@ async function throughputAndRebuild(infra: TestInfra, topic: string, events: num
   const admin = new Kafka({ clientId: 'bench-lag', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    const projector = await startApp('projector', env);
-    const readyAt = performance.now();
+    // Not `/health/ready`: the projector is ready only once its lag is under
+    // PROJECTOR_READY_MAX_LAG, i.e. after it has caught up most of the backlog being timed.
+    const startedAt = performance.now();
+    const projector = await startApp('projector', env, { waitFor: '/health/live' });
+    const readyAt = startedAt;
     let firstProgressAt: number | undefined;
     await waitForLag(admin, `bench-backlog-${run}.g1`, topic, (lag) => {
       if (firstProgressAt === undefined && lag < events) firstProgressAt = performance.now();
