@@ -275,7 +275,10 @@ describe('PostgresEventStore: events and outbox commit or roll back together', (
         return false;
       });
       expect(terminated).toBe(true);
-      expect(await append).toEqual(expect.objectContaining({ message: expect.stringMatching(/terminat/i) }));
+      // A dropped connection is the database being unavailable (503), with the termination as its cause.
+      const error = await append;
+      expect(error).toBeInstanceOf(EventStoreUnavailableError);
+      expect((error as EventStoreUnavailableError).cause).toEqual(expect.objectContaining({ message: expect.stringMatching(/terminat/i) }));
       expect(await counts(id)).toEqual({ events: 0, outbox: 0 });
       // The pool replaced the dead connection: the store keeps working.
       await store.appendToStream(stream(), [added(1)], base(0));
