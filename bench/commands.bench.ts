@@ -16,7 +16,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { getTestInfra, registerSchemas, repoRoot, startApp } from '@cqrs/testing';
+import { migrateEventStore } from '@cqrs/event-store';
+import { createThrowawayDatabase, getTestInfra, registerSchemas, repoRoot, startApp } from '@cqrs/testing';
 import { Pool } from 'undici';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
@@ -100,8 +101,12 @@ async function fixedRate(client: Pool, rate: number): Promise<Sample> {
 async function main() {
   const infra = await getTestInfra();
   await registerSchemas(infra.schemaRegistry.url);
+  // A write database of its own: the stack's cqrs_write feeds `npm start`'s relay slot, which would
+  // otherwise retain (and later publish) every benchmark command.
+  const write = await createThrowawayDatabase(infra.postgres.adminUrl, 'bench_write');
+  await migrateEventStore(write.url);
   const app = await startApp('command-service', {
-    DATABASE_URL: infra.postgres.writeUrl,
+    DATABASE_URL: write.url,
     SCHEMA_REGISTRY_URL: infra.schemaRegistry.url,
     DATABASE_POOL_SIZE: '20',
     LOG_LEVEL: 'warn',
@@ -164,6 +169,7 @@ async function main() {
   } finally {
     await client.close();
     await app.stop();
+    await write.drop();
   }
 }
 

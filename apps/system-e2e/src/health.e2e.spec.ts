@@ -1,25 +1,22 @@
-import { AppProcess, exitOf, getTestInfra, startApp } from '@cqrs/testing';
+import { AppProcess, exitOf, startApp } from '@cqrs/testing';
+import { startSystem, type RunningSystem } from './support/system';
 
 // The four built apps as real processes against the real stack: each must come up, report its
 // dependencies ready, and describe itself; a bad configuration must stop it with a clear message.
+// They run on databases, a slot, a topic and a group of their own (startSystem): on the shared
+// ones, whatever the stack's slot retained from earlier runs would flood a fresh broker's topic
+// and put the projector over its readiness lag limit.
 describe('the four apps', () => {
-  const apps: AppProcess[] = [];
+  let system: RunningSystem;
+  let apps: AppProcess[] = [];
 
   beforeAll(async () => {
-    const infra = await getTestInfra();
-    const common = { KAFKA_BROKERS: infra.kafka.brokers.join(','), SCHEMA_REGISTRY_URL: infra.schemaRegistry.url, LOG_LEVEL: 'warn' };
-    apps.push(
-      ...(await Promise.all([
-        startApp('command-service', { ...common, DATABASE_URL: infra.postgres.writeUrl }),
-        startApp('query-service', { ...common, DATABASE_URL: infra.postgres.queryUrl }),
-        startApp('projector', { ...common, DATABASE_URL: infra.postgres.readUrl }),
-        startApp('outbox-relay', { ...common, DATABASE_URL: infra.postgres.relayUrl }),
-      ])),
-    );
+    system = await startSystem({ env: { LOG_LEVEL: 'warn' } });
+    apps = [system.apps['command-service'], system.apps['query-service'], system.apps.projector, system.apps['outbox-relay']];
   });
 
   afterAll(async () => {
-    await Promise.all(apps.map((app) => app.stop()));
+    await system?.stop();
   });
 
   it.each(['command-service', 'query-service', 'projector', 'outbox-relay'])('%s is live and ready with every dependency up', async (name) => {
