@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import { dropDatabase } from './database-cleanup';
+import { withClient } from './pg-client';
 
 /** A database created for one test file and dropped after it, with its own name and URL. */
 export interface ThrowawayDatabase {
@@ -23,17 +23,7 @@ export async function createThrowawayDatabase(adminUrl: string, prefix: string):
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const withClient = async <T>(connectionString: string, work: (client: Client) => Promise<T>): Promise<T> => {
-    const client = new Client({ connectionString });
-    // A server going away mid-test must fail the call, not crash the test process.
-    client.on('error', () => undefined);
-    await client.connect();
-    try {
-      return await work(client);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  };
+
   await withClient(adminUrl, (admin) => admin.query(`CREATE DATABASE ${name}`));
   return {
     name,

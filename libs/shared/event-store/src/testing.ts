@@ -2,9 +2,8 @@
  * Test-only entry of the event store (`@cqrs/event-store/testing`): throwaway migrated
  * databases on a real PostgreSQL and a stand-in outbox encoder. Never import it from app code.
  */
-import { dropDatabase } from '@cqrs/testing';
+import { dropDatabase, quoteIdent, withClient } from '@cqrs/testing';
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { createEventStoreDataSource } from './lib/data-source';
 import type { OutboxEncodeInput } from './lib/event-store.types';
@@ -90,20 +89,7 @@ export function fakeWireEncoder(schemaId = 1) {
   };
 }
 
-/** Runs `work` on a short-lived pg client. */
-export async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-function quoteIdent(identifier: string): string {
-  return `"${identifier.replace(/"/g, '""')}"`;
-}
+export { withClient };
 
 /** A tiny aggregate for store tests: a running total whose digest depends on event order. */
 export type CounterEvent = { type: 'Added'; data: { amount: number } } | { type: 'Reset'; data: Record<string, never> };

@@ -3,7 +3,7 @@
  * databases with production privileges, and record builders. Never import it from app code.
  */
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { dropDatabase, quoteIdent, withClient } from '@cqrs/testing';
 import type { TaskEvent } from '@cqrs/tasks-domain';
 import { migrateReadModel } from './lib/migrate';
 import type { SequencedRecord } from './lib/sequencing/stream-sequencer';
@@ -19,18 +19,6 @@ export interface ReadModelTestDatabase {
   queryUrl: string;
   /** Drops the database, closing whatever connections are still open. */
   drop(): Promise<void>;
-}
-
-const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
-async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /**
@@ -69,7 +57,7 @@ export async function createReadModelTestDatabase(options: {
     ownerUrl,
     projectorUrl: urlAs(options.projectorUrl),
     queryUrl: urlAs(options.queryUrl),
-    drop: () => withClient(options.adminUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    drop: () => dropDatabase(options.adminUrl, name),
   };
 }
 

@@ -39,8 +39,4 @@ export class LruAggregateCache implements AggregateCache {
   delete(key: string) {
     this.lru.delete(key);
   }
-
-  get size(): number {
-    return this.lru.size;
-  }
 }

@@ -76,7 +76,7 @@ export class IdempotencyKeyInUseError extends DomainError {
 // wait for a connection timing out (every connection busy, i.e. overload), refused or dropped
 // connections, and PostgreSQL's own admin_shutdown, cannot_connect_now and too_many_connections.
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
-const UNAVAILABLE_MESSAGES = [/timeout exceeded when trying to connect/i, /connection terminated/i, /Connection terminated unexpectedly/i];
+const UNAVAILABLE_MESSAGES = [/timeout exceeded when trying to connect/i, /connection terminated/i];
 
 /**
  * The write database could not serve the request in time: every pooled connection stayed busy

@@ -99,10 +99,53 @@ const APPEND_BATCH: Statement = {
 };
 const MAX_APPEND_BATCH = 60;
 
-/** One append waiting for a group-commit call: the single-append function's first 17 arguments. */
+/** One append's arguments, as the append functions take them. */
+interface AppendCall {
+  streamId: string;
+  streamType: string;
+  expectedVersion: number;
+  /** JSON */
+  metadata: string;
+  eventIds: string[];
+  types: string[];
+  schemaVersions: number[];
+  /** JSON, one per event */
+  data: string[];
+  /** null: no outbox rows */
+  payloads: Buffer[] | null;
+  aggregateType: string | null;
+  aggregateId: string;
+  traceparent: string | null;
+  tracestate: string | null;
+  correlationId: string | null;
+  snapshotSchemaVersion: number | null;
+  /** JSON; null when no snapshot is due */
+  snapshotState: string | null;
+}
+
+/** {@link APPEND}'s parameters. */
+const appendParams = (c: AppendCall, deleteOutbox: boolean): unknown[] => [
+  c.streamId, c.streamType, c.expectedVersion, c.metadata, c.eventIds, c.types, c.schemaVersions, c.data, c.payloads,
+  c.aggregateType, c.aggregateId, c.traceparent, c.tracestate, c.correlationId, deleteOutbox, c.snapshotSchemaVersion, c.snapshotState,
+];
+
+/** {@link APPEND_BATCH}'s parameters: one array element per append, or per event for the event columns. */
+const appendBatchParams = (calls: AppendCall[], deleteOutbox: boolean): unknown[] => {
+  const each = <T>(field: (c: AppendCall) => T) => calls.map(field);
+  const perEvent = (field: (c: AppendCall) => readonly unknown[] | null): unknown[] =>
+    calls.flatMap((c) => field(c) ?? Array<null>(c.eventIds.length).fill(null));
+  return [
+    each((c) => c.streamId), each((c) => c.streamType), each((c) => c.expectedVersion), each((c) => c.metadata),
+    each((c) => c.eventIds.length), each((c) => c.aggregateType), each((c) => c.aggregateId), each((c) => c.traceparent),
+    each((c) => c.tracestate), each((c) => c.correlationId), each((c) => c.snapshotSchemaVersion), each((c) => c.snapshotState),
+    perEvent((c) => c.eventIds), perEvent((c) => c.types), perEvent((c) => c.schemaVersions), perEvent((c) => c.data),
+    perEvent((c) => c.payloads), deleteOutbox,
+  ];
+};
+
+/** One append waiting for a group-commit call. */
 interface QueuedAppend {
-  params: unknown[];
-  eventCount: number;
+  call: AppendCall;
   resolve(outcome: BatchOutcome): void;
   reject(error: unknown): void;
 }
@@ -327,42 +370,36 @@ export class PostgresEventStore implements EventStore {
 
     const snapshotDue =
       snapshot !== undefined && events.length > 0 && isSnapshotDue(nextExpectedVersion, snapshot.lastSnapshotVersion, this.snapshotEvery);
-    const params: unknown[] = [
+    const call: AppendCall = {
       streamId,
-      options.streamType,
+      streamType: options.streamType,
       expectedVersion,
-      JSON.stringify(metadata),
+      metadata: JSON.stringify(metadata),
       eventIds,
-      events.map((event) => event.type),
+      types: events.map((event) => event.type),
       schemaVersions,
-      events.map((event) => JSON.stringify(event.data)),
-      payloads ?? null,
-      outbox?.aggregateType ?? null,
+      data: events.map((event) => JSON.stringify(event.data)),
+      payloads: payloads ?? null,
+      aggregateType: outbox?.aggregateType ?? null,
       aggregateId,
-      metadata.traceparent ?? null,
-      metadata.tracestate ?? null,
-      metadata.correlationId ?? null,
-      this.deleteOutboxRows,
-      snapshotDue ? snapshot.stateSchemaVersion : null,
-      snapshotDue ? JSON.stringify(snapshot.state()) : null,
-    ];
-    const done = (rows: { global_position: string }[]): AppendResult => ({
-      nextExpectedVersion,
-      globalPositions: rows.map((row) => Number(row.global_position)),
-      eventIds,
-      snapshotWritten: snapshotDue,
-    });
+      traceparent: metadata.traceparent ?? null,
+      tracestate: metadata.tracestate ?? null,
+      correlationId: metadata.correlationId ?? null,
+      snapshotSchemaVersion: snapshotDue ? snapshot.stateSchemaVersion : null,
+      snapshotState: snapshotDue ? JSON.stringify(snapshot.state()) : null,
+    };
+    const done = (globalPositions: number[]): AppendResult => ({ nextExpectedVersion, globalPositions, eventIds, snapshotWritten: snapshotDue });
+    // The guard matched nothing: the stream is not at expectedVersion.
+    const notAtExpectedVersion = async (version: () => Promise<number>) => new ConcurrencyError(streamId, expectedVersion, await version());
+    const positionsOf = (rows: { global_position: string }[]) => rows.map((row) => Number(row.global_position));
 
     if (!idempotency) {
-      if (this.appendsInFlight > 0) return done(await this.appendQueued(streamId, expectedVersion, params, events.length));
+      if (this.appendsInFlight > 0) return done(await this.appendQueued(call));
       // One statement, its own transaction.
       try {
-        const rows = await this.once<{ global_position: string; version: string }>(APPEND, params);
-        if (rows.length !== events.length) {
-          // The guard matched nothing: the stream is not at expectedVersion.
-          throw new ConcurrencyError(streamId, expectedVersion, await this.streamVersion(streamId));
-        }
-        return done(rows);
+        const rows = await this.once<{ global_position: string }>(APPEND, appendParams(call, this.deleteOutboxRows));
+        if (rows.length !== events.length) throw await notAtExpectedVersion(() => this.streamVersion(streamId));
+        return done(positionsOf(rows));
       } catch (error) {
         throw await this.asConflict(error, streamId, expectedVersion, () => this.streamVersion(streamId));
       }
@@ -374,11 +411,9 @@ export class PostgresEventStore implements EventStore {
       await runner.startTransaction();
       let result = done([]);
       if (events.length > 0) {
-        const rows = await this.execute<{ global_position: string; version: string }>(runner, APPEND, params);
-        if (rows.length !== events.length) {
-          throw new ConcurrencyError(streamId, expectedVersion, await this.versionOn(runner, streamId));
-        }
-        result = done(rows);
+        const rows = await this.execute<{ global_position: string }>(runner, APPEND, appendParams(call, this.deleteOutboxRows));
+        if (rows.length !== events.length) throw await notAtExpectedVersion(() => this.versionOn(runner, streamId));
+        result = done(positionsOf(rows));
       }
       const stored = await this.execute(runner, SAVE_IDEMPOTENCY_KEY, [
         idempotency.scope,
@@ -403,10 +438,11 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  /** Appends through the group-commit queue; resolves with the events' rows, or throws as {@link append}. */
-  private async appendQueued(streamId: string, expectedVersion: number, params: unknown[], eventCount: number) {
+  /** Appends through the group-commit queue; resolves with the events' global positions, or throws as {@link append}. */
+  private async appendQueued(call: AppendCall): Promise<number[]> {
+    const { streamId, expectedVersion } = call;
     const outcome = await new Promise<BatchOutcome>((resolve, reject) => {
-      this.queued.push({ params, eventCount, resolve, reject });
+      this.queued.push({ call, resolve, reject });
       this.drainQueue();
     });
     if (outcome.error_code !== null) {
@@ -419,7 +455,7 @@ export class PostgresEventStore implements EventStore {
       // The guard matched nothing: the stream is not at expectedVersion.
       throw new ConcurrencyError(streamId, expectedVersion, await this.streamVersion(streamId));
     }
-    return outcome.global_positions.map((position) => ({ global_position: position }));
+    return outcome.global_positions.map(Number);
   }
 
   /** Starts group-commit calls while fewer than `appendsInFlight` are running. */
@@ -435,14 +471,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async appendBatch(batch: QueuedAppend[]): Promise<void> {
-    const column = (i: number) => batch.map((append) => append.params[i]);
-    const flat = (i: number) => batch.flatMap((append) => (append.params[i] as unknown[] | null) ?? Array<null>(append.eventCount).fill(null));
-    // The single-append argument order: see APPEND.
-    const params = [
-      column(0), column(1), column(2), column(3), batch.map((append) => append.eventCount),
-      column(9), column(10), column(11), column(12), column(13), column(15), column(16),
-      flat(4), flat(5), flat(6), flat(7), flat(8), this.deleteOutboxRows,
-    ];
+    const params = appendBatchParams(batch.map((append) => append.call), this.deleteOutboxRows);
     try {
       const rows = await this.once<BatchOutcome>(APPEND_BATCH, params);
       for (const row of rows) batch[row.append_index - 1]?.resolve(row);

@@ -1,5 +1,6 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { TASKS_PROJECTION_SWITCHED_CHANNEL } from '../notifications';
+import { inTransaction } from '../store/in-transaction';
 import {
   createGenerationIndexes,
   createGenerationTables,
@@ -62,20 +63,6 @@ export async function listGenerations(sql: SqlRunner): Promise<GenerationInfo[]>
   }));
 }
 
-async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-}
 
 /**
  * Owner-only operations on generations (DDL): `ownerPool` must connect as the role that owns the

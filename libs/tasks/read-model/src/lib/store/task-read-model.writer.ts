@@ -3,6 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { encodeChangeNotices, TASKS_CHANGED_CHANNEL, type StreamChangedNotice } from '../notifications';
 import { emptyCounts, stateFromView, statsDelta, taskProjection, taskViewFromRow, type StatusCounts, type TaskViewRow } from '../projection/task-view.projection';
 import { generationTables, type GenerationTables } from '../schema/read-model.schema';
+import { inTransaction } from './in-transaction';
 import { planBatch, type BatchPlan, type Checkpoint, type ParkedRecord, type SequencedRecord } from '../sequencing/stream-sequencer';
 
 /** Some events are ahead of their stream; the batch was rolled back so it can be retried. */
@@ -148,7 +149,7 @@ export class TaskReadModelWriter {
    */
   async applyBatch(records: readonly SequencedRecord<TaskEvent>[], options: ApplyBatchOptions = {}): Promise<BatchOutcome> {
     const streamIds = [...new Set(records.map((r) => r.decoded.streamId).filter((s): s is string => s !== null))].sort();
-    return this.transaction(async (client) => {
+    return inTransaction(this.pool, async (client) => {
       const { checkpoints, states } = await this.load(client, streamIds);
       const plan = planBatch(records, checkpoints, states, taskProjection, { parkGaps: options.parkGaps });
       if (plan.gaps.length > 0) {
@@ -175,7 +176,7 @@ export class TaskReadModelWriter {
     decode: (record: SequencedRecord<never>['source']) => Promise<SequencedRecord<TaskEvent>>,
     replaceHead?: Buffer,
   ): Promise<RedriveResult> {
-    return this.transaction(async (client) => {
+    return inTransaction(this.pool, async (client) => {
       const { checkpoints, states } = await this.load(client, [streamId]);
       const parked = await client.query<ParkedRow>(
         `SELECT * FROM ${this.t.parked_events} WHERE stream_id = $1 ORDER BY ${STREAM_ORDER} FOR UPDATE`,
@@ -296,21 +297,6 @@ export class TaskReadModelWriter {
       `SELECT topic, partition, last_offset, applied_at FROM ${this.t.partition_positions} ORDER BY topic, partition`,
     );
     return result.rows.map((r) => ({ topic: r.topic, partition: r.partition, lastOffset: r.last_offset, appliedAt: r.applied_at }));
-  }
-
-  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
   }
 
   private async load(client: PoolClient, streamIds: string[]) {
