@@ -1,6 +1,7 @@
 // Dropping test databases and what tests leave on the server. Imports nothing but `pg`, so
-// tools/scripts/clean-test-leftovers.ts can load this file directly with Node's type stripping.
-import { quoteIdent, withClient } from './pg-client';
+// tools/scripts/clean-test-leftovers.ts can load this file directly with Node's type stripping
+// (which resolves no extension-less relative import): the pg helpers of @cqrs/testing live here too.
+import { Client } from 'pg';
 
 /**
  * Name prefixes of the throwaway databases tests create (`<prefix>_<8-12 hex digits>`). The
@@ -148,4 +149,22 @@ export async function cleanTestLeftovers(
     }
   }
   return report;
+}
+
+/** Runs `work` on a short-lived pg client to `url`, closing it afterwards. */
+export async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  // A server going away mid-call must fail the call, not crash the process.
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** A SQL identifier, double-quoted. */
+export function quoteIdent(identifier: string): string {
+  return `"${identifier.replace(/"/g, '""')}"`;
 }

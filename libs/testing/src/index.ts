@@ -8,4 +8,4 @@ export { startOtlpReceiver, otlpEnv } from './otlp-receiver';
 export type { OtlpReceiver, ReceivedSpan } from './otlp-receiver';
 export { cleanTestLeftovers, dropDatabase, isTestDatabase, TEST_DATABASE_PREFIXES } from './database-cleanup';
 export type { CleanupReport, TestDatabaseState } from './database-cleanup';
-export { quoteIdent, withClient } from './pg-client';
+export { quoteIdent, withClient } from './database-cleanup';

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { dropDatabase } from './database-cleanup';
-import { withClient } from './pg-client';
+import { dropDatabase, withClient } from './database-cleanup';
 
 /** A database created for one test file and dropped after it, with its own name and URL. */
 export interface ThrowawayDatabase {
