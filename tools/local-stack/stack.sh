@@ -225,7 +225,10 @@ fetch_unpack() { # name artifact dest [plugin]
   [[ -f $dest/.complete && "$(<"$dest/.complete")" == "$key" ]] && return 0
   info "fetching $artifact from Maven Central into $dest"
   rm -rf "$dest.tmp"
-  mvn_run "$name" "$plugin:unpack" -Dartifact="$artifact" -DoutputDirectory="$dest.tmp"
+  # Without a pom the plugin writes its "already unpacked" markers under a literal
+  # `${project.basedir}/target` in the working directory: run it in the cache, and unpack
+  # regardless of old markers (the .complete key above is what decides).
+  (cd "$(dirname "$dest")" && mvn_run "$name" "$plugin:unpack" -Dartifact="$artifact" -DoutputDirectory="$dest.tmp" -Dmdep.overWriteReleases=true)
   rm -rf "$dest.tmp/PaxHeaders.X" # tar pax-header debris some plexus-archiver versions leave behind
   rm -rf "$dest" && mv "$dest.tmp" "$dest" && echo "$key" >"$dest/.complete"
 }

@@ -31,7 +31,7 @@ start() {
     [ -f "dist/apps/$app/main.js" ] || { echo "error: dist/apps/$app/main.js missing; run 'npm run build'" >&2; exit 1; }
     # the container image's command: OpenTelemetry first, then the app (OTEL_* from the environment)
     (cd "dist/apps/$app" && env $(app_env "$app") PORT="${PORTS[$app]}" NODE_ENV=production \
-      setsid nohup node --import ./instrumentation.js main.js >"$LOGS/$app.log" 2>&1 < /dev/null & echo $! >"$RUN/$app.pid")
+      setsid nohup node --enable-source-maps --import ./instrumentation.js main.js >"$LOGS/$app.log" 2>&1 < /dev/null & echo $! >"$RUN/$app.pid")
   done
   for app in "${APPS[@]}"; do
     if ! wait_http "http://127.0.0.1:${PORTS[$app]}/health/ready" 90; then

@@ -12,7 +12,10 @@ if [ -z "${KAFKA_BROKERS:-}" ] && ! bash tools/local-stack/stack.sh status >/dev
 cleanup() {
   local rc=$?
   bash tools/scripts/apps.sh stop >/dev/null 2>&1 || true
-  if [ "$started_stack" = 1 ] && [ "${KEEP_STACK:-0}" != 1 ]; then bash tools/local-stack/stack.sh down || true; fi
+  if [ "$started_stack" = 1 ] && [ "${KEEP_STACK:-0}" != 1 ]; then
+    if [ "${CQRS_INFRA_SOURCE:-}" = docker ]; then docker compose -p cqrs-test down -v || true
+    else bash tools/local-stack/stack.sh down || true; fi
+  fi
   exit $rc
 }
 trap cleanup EXIT

@@ -56,6 +56,17 @@ export const loadOutboxRelayConfig = (source: NodeJS.ProcessEnv = process.env) =
       OUTBOX_MAX_BUFFERED_EVENTS: env.int(20_000, 1),
       /** Standby status updates to Postgres; well under wal_sender_timeout (60 s). */
       OUTBOX_STATUS_INTERVAL_MS: env.int(1000, 100),
+      /**
+       * At most this often an acknowledged position is reported to Postgres (it may then recycle
+       * that WAL); 0 reports every acknowledgement at once. Debezium reports on each offset flush.
+       */
+      OUTBOX_CONFIRM_INTERVAL_MS: z.coerce.number().int().min(0).default(100),
+      /**
+       * After an idle moment, wait this long for more rows before a send, so rows of concurrent
+       * transactions share one request (the Kafka producer's linger.ms, 5 ms by default since
+       * Kafka 4.0). 0 sends at once.
+       */
+      OUTBOX_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(5),
       OUTBOX_STANDBY_POLL_MS: env.int(1000, 100),
       OUTBOX_RETRY_MAX_MS: env.int(30_000, 100),
       OUTBOX_DRAIN_TIMEOUT_MS: env.int(10_000, 0),

@@ -18,8 +18,11 @@ const shape = {
   PROJECTOR_TOPIC_PARTITIONS: env.int(6, 1),
   /** Consumer groups are `<prefix>.g<generation>`: a rebuild consumes under a new group. */
   PROJECTOR_GROUP_PREFIX: env.string('tasks-projector'),
-  /** Partitions applied at once by one instance. */
-  PROJECTOR_CONCURRENCY: env.int(2, 1),
+  /**
+   * Partitions worked at once by one instance; the batches of one fetch share a transaction, so
+   * at least the partitions an instance holds (6 by default) lets each fetch cost one transaction.
+   */
+  PROJECTOR_CONCURRENCY: env.int(6, 1),
   /** Largest fetch per partition, i.e. the most bytes one batch (one transaction) holds. */
   PROJECTOR_MAX_BATCH_BYTES: env.int(1_048_576, 1024),
   /** Attempts at a batch whose events are ahead of their stream before they are parked. */

@@ -32,7 +32,7 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Starts `dist/apps/<name>/main.js` (with `--import ./instrumentation.js`) (build it first: the e2e targets depend on the apps' build)
+ * Starts `dist/apps/<name>/main.js` as the image's CMD runs it (`node --enable-source-maps --import ./instrumentation.js main.js`) (build it first: the e2e targets depend on the apps' build)
  * on a free port with the given environment, and waits until `waitFor` answers 2xx.
  */
 export async function startApp(
@@ -44,7 +44,7 @@ export async function startApp(
   if (!existsSync(join(dir, 'main.js'))) throw new Error(`${dir}/main.js is missing: build ${name} first (nx run ${name}:build)`);
   const port = Number(env['PORT'] ?? (await freePort()));
   // Exactly the container image's command (see Dockerfile), OpenTelemetry loaded first.
-  const child = spawn(process.execPath, ['--import', './instrumentation.js', 'main.js'], {
+  const child = spawn(process.execPath, ['--enable-source-maps', '--import', './instrumentation.js', 'main.js'], {
     cwd: dir,
     // No tracing unless a test asks for it (it then sets OTEL_EXPORTER_OTLP_ENDPOINT etc.).
     env: { ...process.env, NODE_ENV: 'production', OTEL_TRACES_EXPORTER: 'none', ...env, PORT: String(port) },

@@ -141,6 +141,10 @@ async function dockerEngineAvailable(): Promise<boolean> {
 }
 
 async function startCompose(root: string): Promise<Omit<TestInfra, 'source'>> {
+  // The environment must outlive this process (npm test provisions once, in a short-lived
+  // process, for every tier after it), so testcontainers' reaper must not remove it when this
+  // process ends; tools/scripts/test.sh takes it down at the end instead.
+  process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
   // Loaded lazily: testcontainers is only needed where an engine exists.
   const { DockerComposeEnvironment, Wait } = await import('testcontainers');
   await new DockerComposeEnvironment(root, 'docker-compose.yml')

@@ -31,6 +31,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       batchMaxPartitionBytes: config.OUTBOX_BATCH_MAX_PARTITION_BYTES,
       maxBufferedEvents: config.OUTBOX_MAX_BUFFERED_EVENTS,
       statusIntervalMs: config.OUTBOX_STATUS_INTERVAL_MS,
+      confirmIntervalMs: config.OUTBOX_CONFIRM_INTERVAL_MS,
+      lingerMs: config.OUTBOX_LINGER_MS,
       retryMaxMs: config.OUTBOX_RETRY_MAX_MS,
       binaryTuples: config.OUTBOX_BINARY_TUPLES,
       applicationName,

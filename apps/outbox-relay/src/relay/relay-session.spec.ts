@@ -63,7 +63,7 @@ class FakeKafka implements SessionPublisher {
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
-function startSession(options: { maxBufferedEvents?: number } = {}) {
+function startSession(options: { maxBufferedEvents?: number; confirmIntervalMs?: number; lingerMs?: number } = {}) {
   const stream = new FakeStream();
   const kafka = new FakeKafka();
   const failures: unknown[] = [];
@@ -71,7 +71,7 @@ function startSession(options: { maxBufferedEvents?: number } = {}) {
     stream,
     new OutboxRouter('${aggregatetype}.events', []),
     kafka,
-    { slot: 's', publication: 'p', batchMaxEvents: 100, batchMaxPartitionBytes: 1 << 20, maxBufferedEvents: options.maxBufferedEvents ?? 100, statusIntervalMs: 60_000, retryMaxMs: 1, binaryTuples: true },
+    { slot: 's', publication: 'p', batchMaxEvents: 100, batchMaxPartitionBytes: 1 << 20, maxBufferedEvents: options.maxBufferedEvents ?? 100, statusIntervalMs: 60_000, confirmIntervalMs: options.confirmIntervalMs ?? 0, lingerMs: options.lingerMs ?? 0, retryMaxMs: 1, binaryTuples: true },
     0x100n,
     { started: () => undefined, confirmed: () => undefined, published: () => undefined, publishFailed: (e) => failures.push(e) },
     { debug: () => undefined, log: () => undefined, warn: () => undefined, error: () => undefined },
@@ -145,13 +145,49 @@ describe('RelaySession', () => {
     await running;
   });
 
+  it('reports acknowledged positions at most once per confirm interval, always with the latest', async () => {
+    const { stream, session, running } = startSession({ confirmIntervalMs: 150 });
+    stream.handlers.message({ tag: 'relation', relation });
+    const commit = (i: number) => {
+      const end = BigInt(0x1000 + i * 0x100);
+      stream.handlers.message({ tag: 'begin', finalLsn: end, xid: i });
+      stream.handlers.message(row(`e${i}`));
+      stream.handlers.message({ tag: 'commit', commitLsn: end - 1n, endLsn: end });
+    };
+    commit(1);
+    await settle();
+    expect(stream.flushed).toBe(0x1100n); // the first one goes at once
+    for (let i = 2; i <= 5; i++) {
+      commit(i);
+      await settle();
+    }
+    expect(stream.flushed).toBe(0x1100n); // the rest wait for the interval...
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(stream.flushed).toBe(0x1500n); // ...and then go as one update with the latest position
+    expect(stream.statuses.filter((s) => s.flushed > 0x100n).map((s) => s.flushed)).toEqual([0x1100n, 0x1500n]);
+    await session.drainAndClose(100);
+    await running;
+  });
+
+  it('lingers after an idle moment so rows of transactions committed together share one send', async () => {
+    const { stream, kafka, session, running } = startSession({ lingerMs: 30 });
+    stream.handlers.message({ tag: 'relation', relation });
+    stream.handlers.message(row('e1', 'a'));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    stream.handlers.message(row('e2', 'b'));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(kafka.sent).toEqual([['e1', 'e2']]);
+    await session.drainAndClose(100);
+    await running;
+  });
+
   it('ends when the connection ends, reporting why', async () => {
     const stream = new FakeStream();
     const session = new RelaySession(
       stream,
       new OutboxRouter('${aggregatetype}.events', []),
       new FakeKafka(),
-      { slot: 's', publication: 'p', batchMaxEvents: 1, batchMaxPartitionBytes: 1024, maxBufferedEvents: 1, statusIntervalMs: 60_000, retryMaxMs: 1, binaryTuples: true },
+      { slot: 's', publication: 'p', batchMaxEvents: 1, batchMaxPartitionBytes: 1024, maxBufferedEvents: 1, statusIntervalMs: 60_000, confirmIntervalMs: 0, lingerMs: 0, retryMaxMs: 1, binaryTuples: true },
       0n,
       { started: () => undefined, confirmed: () => undefined, published: () => undefined, publishFailed: () => undefined },
       { debug: () => undefined, log: () => undefined, warn: () => undefined, error: () => undefined },

@@ -20,6 +20,13 @@ export interface SessionSettings {
   batchMaxPartitionBytes: number;
   maxBufferedEvents: number;
   statusIntervalMs: number;
+  /**
+   * At most this often a newly acknowledged position is reported to Postgres (the status
+   * update that lets it recycle WAL); 0 reports each acknowledgement at once.
+   */
+  confirmIntervalMs: number;
+  /** After the queue was empty, wait this long for more rows before sending (Kafka's linger.ms). */
+  lingerMs: number;
   retryMaxMs: number;
   /** Ask pgoutput for binary column values (PostgreSQL 14+): raw payload bytes, no hex. */
   binaryTuples: boolean;
@@ -50,7 +57,10 @@ export class RelaySession {
   private ended = false;
   private draining = false;
   private wake: (() => void) | undefined;
-  private lastReported: Lsn = 0n;
+  /** The slot starts at `startLsn`, so that much is confirmed already. */
+  private lastReported: Lsn;
+  private lastStatusAt = 0;
+  private statusTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly stream: SessionStream,
@@ -63,6 +73,7 @@ export class RelaySession {
   ) {
     this.tracker = new AckTracker(startLsn);
     this.received = startLsn;
+    this.lastReported = startLsn;
   }
 
   /** Rows received and not yet acknowledged by Kafka. */
@@ -85,6 +96,7 @@ export class RelaySession {
     } finally {
       this.ended = true;
       clearInterval(status);
+      clearTimeout(this.statusTimer);
       this.wake?.();
       await publishing;
     }
@@ -147,10 +159,17 @@ export class RelaySession {
     if (lsn <= this.lastReported) return;
     this.lastReported = lsn;
     this.observer.confirmed(lsn);
-    this.sendStatus(false);
+    // One status update per interval carries the latest position: a socket write per
+    // acknowledged batch would cost the relay and the walsender more than the rows themselves.
+    const wait = this.lastStatusAt + this.settings.confirmIntervalMs - Date.now();
+    if (wait <= 0) this.sendStatus(false);
+    else this.statusTimer ??= setTimeout(() => this.sendStatus(false), wait);
   }
 
   private sendStatus(askForKeepalive: boolean): void {
+    clearTimeout(this.statusTimer);
+    this.statusTimer = undefined;
+    this.lastStatusAt = Date.now();
     this.stream.sendStatus(this.received, this.tracker.confirmed, askForKeepalive);
   }
 
@@ -159,6 +178,9 @@ export class RelaySession {
       if (this.queue.length === 0) {
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = undefined;
+        // Rows arrive a transaction at a time: waiting a moment for the next ones sends them in
+        // one request, which costs the relay, the broker and the consumers less per row.
+        if (this.settings.lingerMs > 0 && !this.draining && this.queue.length < this.settings.batchMaxEvents) await sleep(this.settings.lingerMs);
         continue;
       }
       const batch = await this.retrying(() => this.assemble());

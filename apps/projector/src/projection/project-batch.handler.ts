@@ -10,6 +10,8 @@ const duplicates = cqrsMetric('cqrs_duplicate_events_total');
 
 export interface ProjectBatchOptions {
   writer: TaskReadModelWriter;
+  /** Applies the batches; @default writer (a BatchGroupWriter shares transactions between partitions). */
+  batches?: Pick<TaskReadModelWriter, 'applyBatch'>;
   decoder: TaskRecordDecoder;
   dlq: DeadLetterPublisher;
   /** Operators' corrected values for parked records, read at their positions. */
@@ -49,7 +51,7 @@ export function projectBatch(options: ProjectBatchOptions): BatchHandler {
     const fixes = await options.overrides.forRange(first.topic, first.partition, first.offset, last.offset);
     const records = fixes.size === 0 ? consumed : consumed.map((r) => ({ ...r, value: fixes.get(r.offset) ?? r.value }));
     const sequenced = await options.decoder.decodeAll(records);
-    const traced = new Map(sequenced.map((record) => [record.source, startEventSpan(record)]));
+    const traced = new Map(sequenced.map((record) => [record.source, startEventSpan(record, sequenced.length)]));
     const failedAt = firstFailedAt ?? new Date();
     const spans = [...traced.values()].flatMap((t) => (t.span ? [t.span] : []));
     const [only] = spans;
@@ -58,15 +60,16 @@ export function projectBatch(options: ProjectBatchOptions): BatchHandler {
         ? undefined
         : spans.length === 1 && only
           ? withActiveSpan(only, () => startSpan('read_model.transaction'))
-          : startSpan('read_model.transaction', { links: spans.map((span) => ({ context: span.spanContext() })) });
+          : // a root of its own (not the consumer's batch span), linked to every event it commits
+            startSpan('read_model.transaction', { root: true, links: spans.map((span) => ({ context: span.spanContext() })) });
     const apply = () =>
-      options.writer.applyBatch(sequenced, {
+      (options.batches ?? options.writer).applyBatch(sequenced, {
         // A gap may close by itself (another writer is mid-batch on that stream); park it only
         // once retries did not close it, so no stream ever applies out of order.
         parkGaps: attempt > options.gapRetries,
         attempts: attempt,
         firstFailedAt: failedAt,
-        position: { topic: last.topic, partition: last.partition, offset: last.offset },
+        positions: [{ topic: last.topic, partition: last.partition, offset: last.offset }],
         beforeCommit: (plan) =>
           options.dlq.publish(
             plan.parked.map((p) => ({
@@ -142,7 +145,7 @@ export function projectBatch(options: ProjectBatchOptions): BatchHandler {
  * The record's event type, and an `event.<Type>` span continuing the trace its headers carry.
  * Records without trace headers get no span: a span per untraced record would only cost.
  */
-function startEventSpan(record: SequencedRecord<TaskEvent>): TracedRecord {
+function startEventSpan(record: SequencedRecord<TaskEvent>, batchSize: number): TracedRecord {
   const { source, decoded } = record;
   const type = decoded.ok ? decoded.event.type : (source.headers['eventType'] ?? 'unknown');
   const { traceparent, tracestate } = source.headers;
@@ -155,6 +158,8 @@ function startEventSpan(record: SequencedRecord<TaskEvent>): TracedRecord {
       'messaging.destination.name': source.topic,
       'messaging.kafka.destination.partition': source.partition,
       'messaging.kafka.message.offset': Number(source.offset),
+      // the records of its partition's batch (one read-model transaction, maybe with other partitions')
+      'messaging.batch.message_count': batchSize,
       'cqrs.event.type': type,
       ...(decoded.streamId !== null ? { 'cqrs.stream.id': decoded.streamId } : {}),
       ...(decoded.version !== null ? { 'cqrs.event.version': decoded.version } : {}),

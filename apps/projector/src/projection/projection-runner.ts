@@ -1,6 +1,6 @@
 import { BatchConsumer, consumerGroupLag, createMissingTopics, type ConsumerLogger, type DeadLetterPublisher, type PartitionLag } from '@cqrs/messaging/consumer';
 import { cqrsMetric } from '@cqrs/observability';
-import { activeGeneration, RecordOverrides, TaskReadModelWriter } from '@cqrs/tasks-read-model';
+import { activeGeneration, BatchGroupWriter, RecordOverrides, TaskReadModelWriter } from '@cqrs/tasks-read-model';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import { projectBatch } from './project-batch.handler';
@@ -45,6 +45,8 @@ export function createProjectionConsumer(deps: ProjectionDeps, settings: Project
     logger: deps.logger,
     handler: projectBatch({
       writer,
+      // Partitions handed over together (one fetch) share one transaction.
+      batches: new BatchGroupWriter(writer),
       decoder: deps.decoder,
       dlq: deps.dlq,
       overrides: new RecordOverrides(deps.pool),

@@ -44,12 +44,30 @@ const instrumentations: [string, () => Instrumentation][] = [
   // spans, and spans are what tracing costs (bench/tracing.bench.ts).
   ['express', () => new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.REQUEST_HANDLER, ExpressLayerType.ROUTER] })],
   ['nestjs-core', () => new NestInstrumentation()],
-  // Statements only: a pool checkout per statement is noise in every trace.
-  ['pg', () => new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true })],
+  // Statements only: a pool checkout per statement is noise in every trace. Statements sent as
+  // text with their values inline (the projector's two-round-trip batches) would put the data
+  // itself (titles, owners) into every trace: their literals become `?`, as the semantic
+  // conventions ask of db.query.text.
+  [
+    'pg',
+    () =>
+      new PgInstrumentation({
+        requireParentSpan: true,
+        ignoreConnectSpans: true,
+        requestHook: (span, { query }) => {
+          if (query.text.includes("'")) span.setAttribute('db.query.text', withoutLiterals(query.text));
+        },
+      }),
+  ],
   ['kafkajs', () => new KafkaJsInstrumentation()],
   // puts trace_id / span_id of the active span on every log line
   ['pino', () => new PinoInstrumentation()],
 ];
+
+/** SQL with every string literal ('…', E'…', quotes doubled inside) replaced by `?`. */
+function withoutLiterals(sql: string): string {
+  return sql.replace(/\bE'(?:[^']|'')*'|'(?:[^']|'')*'/g, '?');
+}
 
 const exportsNothing = ['OTEL_TRACES_EXPORTER', 'OTEL_METRICS_EXPORTER', 'OTEL_LOGS_EXPORTER'].every((name) =>
   (env[name] ?? '').split(',').every((exporter) => exporter.trim() === 'none'),

@@ -8,6 +8,8 @@ export interface SpanOptions {
   attributes?: Attributes;
   /** The parent context; @default the active one. */
   parent?: Context;
+  /** Start a new trace, ignoring any parent. @default false */
+  root?: boolean;
   links?: Link[];
   /** @default SpanKind.INTERNAL */
   kind?: SpanKind;

@@ -14,3 +14,4 @@ export * from './lib/sequencing/stream-sequencer';
 export * from './lib/store/task-read-model.writer';
 export * from './lib/store/task-read.repository';
 export * from './lib/store/record-overrides';
+export * from './lib/store/batch-group';

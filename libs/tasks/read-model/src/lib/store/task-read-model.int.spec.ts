@@ -6,6 +6,7 @@ import { activeGeneration, GenerationAdmin } from '../schema/generations';
 import { TASKS_CHANGED_CHANNEL, decodeChangeNotices } from '../notifications';
 import { createReadModelTestDatabase, poisonRecord, taskEvents, taskRecord, type ReadModelTestDatabase } from '../../testing';
 import { ConcurrentStreamWriteError, StreamGapError, TaskReadModelWriter } from './task-read-model.writer';
+import { BatchGroupWriter } from './batch-group';
 import { TaskReadRepository } from './task-read.repository';
 import { RecordOverrides } from './record-overrides';
 
@@ -131,6 +132,19 @@ describe('tasks read model on PostgreSQL', () => {
       expect(await reader.userStats('u-poison')).toMatchObject({ total: 1, byStatus: { started: 1 }, deleted: 1 });
     });
 
+    it('stores text exactly as the events carry it, whatever quotes, backslashes or array syntax it holds', async () => {
+      // Batches go to PostgreSQL as SQL literals (simple protocol, one round trip with BEGIN or COMMIT).
+      const awkward = `It's "quoted" \\ back\\slashed {a,b} NULL, 'x'); DROP TABLE task_view_g1; -- ünïcødé ✓\nnew line`;
+      const taskId = `t-awkward-'"\\{}`;
+      const owner = `u-awkward "${awkward.slice(0, 10)}"`;
+      const e = taskEvents(taskId, owner);
+      const history = [e.created(awkward), e.updated({ description: awkward, title: 'NULL' })];
+      await writer.applyBatch(history.map((event, i) => taskRecord(event, i + 1)));
+      expect(await reader.findTask(taskId)).toEqual(replayTask(history));
+      expect(await reader.findTask(taskId)).toMatchObject({ title: 'NULL', description: awkward, ownerId: owner });
+      expect(await reader.userStats(owner)).toMatchObject({ total: 1 });
+    });
+
     it('lets exactly one of two concurrent writers create a new stream; the loser retries onto the winner’s state', async () => {
       const e = taskEvents('t-race', 'u-race');
       const records = [taskRecord(e.created(), 1)];
@@ -151,15 +165,70 @@ describe('tasks read model on PostgreSQL', () => {
         listener.on('notification', (n) => received.push(n.payload ?? ''));
         await listener.query(`LISTEN ${TASKS_CHANGED_CHANNEL}`);
         const e = taskEvents('t-notify', 'u-notify');
+        const gap = taskEvents('t-notify-gap', 'u-notify');
+        // The batch parks a record (a gap), so its DLQ hook runs before COMMIT; the hook fails.
         await expect(
-          writer.applyBatch([taskRecord(e.created(), 1)], { beforeCommit: () => Promise.reject(new Error('DLQ unreachable')) }),
+          writer.applyBatch([taskRecord(e.created(), 1), taskRecord(gap.started(), 2)], {
+            parkGaps: true,
+            beforeCommit: () => Promise.reject(new Error('DLQ unreachable')),
+          }),
         ).rejects.toThrow('DLQ unreachable');
+        expect(await reader.findTask('t-notify')).toBeUndefined();
+        expect(await writer.listParked({ streamId: 't-notify-gap' })).toEqual([]);
         await writer.applyBatch([taskRecord(e.created(), 1), taskRecord(e.started(), 2)]);
         await waitFor(() => received.length > 0);
         expect(received.map((p) => decodeChangeNotices(p))).toEqual([{ generation: 1, changes: [{ streamId: 't-notify', version: 2, ownerId: 'u-notify' }] }]);
       } finally {
         await listener.end();
       }
+    });
+  });
+
+  describe('batches of several partitions (group commit)', () => {
+    const at = (topic: string, partition: number, offset: string) => ({ topic, partition, offset });
+    const positionsOf = async (topic: string) =>
+      (await projectorPool.query<{ partition: number; last_offset: string; applied_at: Date }>(
+        `SELECT partition, last_offset, applied_at FROM partition_positions_g1 WHERE topic = $1 ORDER BY partition`,
+        [topic],
+      )).rows;
+
+    it('applies batches handed over together in one transaction and gives each caller its own outcome', async () => {
+      const group = new BatchGroupWriter(writer);
+      const a = taskEvents('t-group-a', 'u-group');
+      const b = taskEvents('t-group-b', 'u-group');
+      const fromA = [taskRecord(a.created(), 1, at('grouped', 0, '7')), taskRecord(a.started(), 2, at('grouped', 0, '8'))];
+      const fromB = [taskRecord(b.created(), 1, at('grouped', 1, '3'))];
+      const [outA, outB] = await Promise.all([
+        group.applyBatch(fromA, { positions: [at('grouped', 0, '8')] }),
+        group.applyBatch(fromB, { positions: [at('grouped', 1, '3')] }),
+      ]);
+      expect(outA.plan.applied.map((r) => r.source.offset)).toEqual(['7', '8']);
+      expect(outA.notices).toEqual([{ streamId: 't-group-a', version: 2, ownerId: 'u-group' }]);
+      expect(outB.plan.applied.map((r) => r.source.offset)).toEqual(['3']);
+      expect(outB.notices).toEqual([{ streamId: 't-group-b', version: 1, ownerId: 'u-group' }]);
+      expect(await reader.findTask('t-group-a')).toEqual(replayTask([a.created(), a.started()]));
+      expect(await reader.findTask('t-group-b')).toEqual(replayTask([b.created()]));
+      // One transaction: both positions carry the same transaction timestamp (now()).
+      const positions = await positionsOf('grouped');
+      expect(positions.map((p) => [p.partition, p.last_offset])).toEqual([[0, '8'], [1, '3']]);
+      expect(positions[0]!.applied_at.getTime()).toBe(positions[1]!.applied_at.getTime());
+      // Redelivered together: each caller sees only its own duplicates.
+      const [againA, againB] = await Promise.all([group.applyBatch(fromA), group.applyBatch(fromB)]);
+      expect([againA.plan.duplicates.length, againB.plan.duplicates.length]).toEqual([2, 1]);
+    });
+
+    it('does not let one partition’s gap hold back the others', async () => {
+      const group = new BatchGroupWriter(writer);
+      const gap = taskEvents('t-group-gap', 'u-group2');
+      const ok = taskEvents('t-group-ok', 'u-group2');
+      const [gapped, fine] = await Promise.allSettled([
+        group.applyBatch([taskRecord(gap.started(), 2, at('gapped', 0, '1'))]),
+        group.applyBatch([taskRecord(ok.created(), 1, at('gapped', 1, '1'))], { positions: [at('gapped', 1, '1')] }),
+      ]);
+      expect(gapped.status === 'rejected' && gapped.reason).toBeInstanceOf(StreamGapError);
+      expect(fine).toMatchObject({ status: 'fulfilled' });
+      expect(await reader.findTask('t-group-ok')).toEqual(replayTask([ok.created()]));
+      expect(await reader.findTask('t-group-gap')).toBeUndefined();
     });
   });
 

@@ -1,9 +1,10 @@
 import type { Task, TaskEvent } from '@cqrs/tasks-domain';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { encodeChangeNotices, TASKS_CHANGED_CHANNEL, type StreamChangedNotice } from '../notifications';
 import { emptyCounts, stateFromView, statsDelta, taskProjection, taskViewFromRow, type StatusCounts, type TaskViewRow } from '../projection/task-view.projection';
 import { generationTables, type GenerationTables } from '../schema/read-model.schema';
 import { inTransaction } from './in-transaction';
+import { sqlLiteral, type SqlValue } from './sql-literal';
 import { planBatch, type BatchPlan, type Checkpoint, type ParkedRecord, type SequencedRecord } from '../sequencing/stream-sequencer';
 
 /** Some events are ahead of their stream; the batch was rolled back so it can be retried. */
@@ -34,12 +35,20 @@ export interface ApplyBatchOptions {
   /** When this batch first failed, recorded with parked records. @default now */
   firstFailedAt?: Date;
   /**
-   * Runs after the plan is written and before COMMIT (e.g. publishing parked records to the DLQ),
-   * so nothing is committed that the hook did not get to handle. Throwing rolls the batch back.
+   * Runs, for a plan that parks records, after the plan is written and before COMMIT (e.g.
+   * publishing the parked records to the DLQ), so nothing is committed that the hook did not get
+   * to handle. Throwing rolls the batch back. A plan that parks nothing commits in the same round
+   * trip as its write, without the hook.
    */
   beforeCommit?: (plan: BatchPlan<Task, TaskEvent>) => Promise<void>;
-  /** The partition position this batch reaches, recorded for `status`. */
-  position?: { topic: string; partition: number; offset: string };
+  /** The partition positions this batch reaches (one per partition it holds), recorded for `status`. */
+  positions?: PartitionPosition[];
+}
+
+export interface PartitionPosition {
+  topic: string;
+  partition: number;
+  offset: string;
 }
 
 export interface BatchOutcome {
@@ -149,16 +158,28 @@ export class TaskReadModelWriter {
    */
   async applyBatch(records: readonly SequencedRecord<TaskEvent>[], options: ApplyBatchOptions = {}): Promise<BatchOutcome> {
     const streamIds = [...new Set(records.map((r) => r.decoded.streamId).filter((s): s is string => s !== null))].sort();
-    return inTransaction(this.pool, async (client) => {
-      const { checkpoints, states } = await this.load(client, streamIds);
+    // Two round trips: BEGIN with the load, then the write with COMMIT. On this kind of machine
+    // a round trip (two socket writes and wake-ups on each side) costs more than the SQL in it.
+    const client = await this.pool.connect();
+    try {
+      const { checkpoints, states } = await this.load(client, streamIds, { begin: true });
       const plan = planBatch(records, checkpoints, states, taskProjection, { parkGaps: options.parkGaps });
       if (plan.gaps.length > 0) {
         throw new StreamGapError(plan.gaps.map((g) => ({ streamId: g.decoded.streamId ?? '', version: g.decoded.ok ? g.decoded.version : 0 })));
       }
-      const notices = await this.write(client, plan, new Set(checkpoints.keys()), options);
-      await options.beforeCommit?.(plan);
+      const hook = plan.parked.length > 0 ? options.beforeCommit : undefined;
+      const notices = await this.write(client, plan, new Set(checkpoints.keys()), options, { commit: !hook });
+      if (hook) {
+        await hook(plan);
+        await client.query('COMMIT');
+      }
       return { plan, notices };
-    });
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   /**
@@ -177,7 +198,7 @@ export class TaskReadModelWriter {
     replaceHead?: Buffer,
   ): Promise<RedriveResult> {
     return inTransaction(this.pool, async (client) => {
-      const { checkpoints, states } = await this.load(client, [streamId]);
+      const { checkpoints, states } = await this.load(client, [streamId], { begin: false });
       const parked = await client.query<ParkedRow>(
         `SELECT * FROM ${this.t.parked_events} WHERE stream_id = $1 ORDER BY ${STREAM_ORDER} FOR UPDATE`,
         [streamId],
@@ -206,7 +227,7 @@ export class TaskReadModelWriter {
       const keyOf = (topic: string, partition: number, offset: string) => `${topic}/${partition}/${offset}`;
       const stillParked = new Set(plan.parked.map((p) => keyOf(p.source.topic, p.source.partition, p.source.offset)));
       const released = parked.rows.filter((r) => !stillParked.has(keyOf(r.source_topic, r.source_partition, r.source_offset)));
-      await this.write(client, { ...plan, parked: [] }, new Set(checkpoints.keys()), {});
+      await this.write(client, { ...plan, parked: [] }, new Set(checkpoints.keys()), {}, { commit: false });
       const head = parked.rows[0];
       if (head && replaceHead && released.some((r) => r.id === head.id)) {
         // The correction applied: keep it, so a rebuild reads it at that position too.
@@ -299,21 +320,24 @@ export class TaskReadModelWriter {
     return result.rows.map((r) => ({ topic: r.topic, partition: r.partition, lastOffset: r.last_offset, appliedAt: r.applied_at }));
   }
 
-  private async load(client: PoolClient, streamIds: string[]) {
+  private async load(client: PoolClient, streamIds: string[], { begin }: { begin: boolean }) {
     const checkpoints = new Map<string, Checkpoint>();
     const states = new Map<string, Task>();
-    if (streamIds.length === 0) return { checkpoints, states };
-    // One round trip: lock the streams' checkpoints (in id order, so two writers never
-    // deadlock; a concurrent writer waits here, then reads what the other committed) and read
-    // their views beside them.
-    const rows = await client.query<TaskViewRow & { cp_stream: string; cp_version: string; cp_parked: boolean }>(
-      `WITH locked AS MATERIALIZED (
-         SELECT stream_id, version, parked FROM ${this.t.stream_checkpoints} WHERE stream_id = ANY($1::text[]) ORDER BY stream_id FOR UPDATE
+    if (streamIds.length === 0) {
+      if (begin) await client.query('BEGIN');
+      return { checkpoints, states };
+    }
+    // One round trip (with BEGIN in front when asked): lock the streams' checkpoints (in id
+    // order, so two writers never deadlock; a concurrent writer waits here, then reads what the
+    // other committed) and read their views beside them.
+    const results = await client.query<TaskViewRow & { cp_stream: string; cp_version: string; cp_parked: boolean }>(
+      `${begin ? 'BEGIN;\n' : ''}WITH locked AS MATERIALIZED (
+         SELECT stream_id, version, parked FROM ${this.t.stream_checkpoints} WHERE stream_id = ANY(${sqlLiteral(streamIds, 'text[]')}) ORDER BY stream_id FOR UPDATE
        )
        SELECT l.stream_id AS cp_stream, l.version AS cp_version, l.parked AS cp_parked, v.*
          FROM locked l LEFT JOIN ${this.t.task_view} v ON v.task_id = l.stream_id`,
-      [streamIds],
     );
+    const rows = lastResult(results);
     for (const r of rows.rows) {
       checkpoints.set(r.cp_stream, { version: Number(r.cp_version), parked: r.cp_parked });
       if (r.task_id !== null) states.set(r.task_id, stateFromView(taskViewFromRow(r)));
@@ -323,27 +347,29 @@ export class TaskReadModelWriter {
 
   /**
    * Writes a plan as ONE statement of data-modifying CTEs (checkpoints, views, statistics,
-   * parked records, partition position, NOTIFY): a batch costs the same few round trips
-   * whatever its size, which is what keeps both latency and throughput up.
+   * parked records, partition position, NOTIFY), with COMMIT behind it in the same round trip
+   * when `commit`: a batch costs the same two round trips whatever its size, which is what keeps
+   * both latency and throughput up. Values go in as literals (see {@link sqlLiteral}).
    */
   private async write(
     client: PoolClient,
     plan: BatchPlan<Task, TaskEvent>,
     existing: ReadonlySet<string>,
     options: ApplyBatchOptions,
+    { commit }: { commit: boolean },
   ): Promise<StreamChangedNotice[]> {
-    const q = new StatementParams();
     const parts: string[] = [];
     const created: [string, number, boolean][] = [];
     const updated: [string, number, boolean][] = [];
     for (const [streamId, c] of plan.checkpoints) (existing.has(streamId) ? updated : created).push([streamId, c.version, c.parked]);
     const cp = (rows: [string, number, boolean][]) =>
-      `${q.add(rows.map((c) => c[0]), 'text[]')}, ${q.add(rows.map((c) => c[1]), 'bigint[]')}, ${q.add(rows.map((c) => c[2]), 'boolean[]')}`;
+      `${sqlLiteral(rows.map((c) => c[0]), 'text[]')}, ${sqlLiteral(rows.map((c) => c[1]), 'bigint[]')}, ${sqlLiteral(rows.map((c) => c[2]), 'boolean[]')}`;
     if (created.length > 0) {
-      // New streams have no row to lock: insert-if-absent, and if another writer got there
-      // first, the batch rolls back and its retry reads what that writer committed.
+      // New streams have no row to lock: a plain insert, so if another writer got there first
+      // the statement fails (unique violation, after waiting for that writer to commit), the
+      // COMMIT behind it never runs, and the retry reads what that writer committed.
       parts.push(`created AS (INSERT INTO ${this.t.stream_checkpoints} (stream_id, version, parked)
-        SELECT * FROM unnest(${cp(created)}) ON CONFLICT (stream_id) DO NOTHING RETURNING stream_id)`);
+        SELECT * FROM unnest(${cp(created)}) RETURNING 1)`);
     }
     if (updated.length > 0) {
       parts.push(`updated AS (UPDATE ${this.t.stream_checkpoints} AS c SET version = u.version, parked = u.parked
@@ -351,8 +377,8 @@ export class TaskReadModelWriter {
     }
     const changes = [...plan.changes.values()].filter((c) => c.after.status !== 'none');
     if (changes.length > 0) {
-      const col = <T>(cast: string, pick: (task: Exclude<Task, { status: 'none' }>, version: number) => T) =>
-        q.add(
+      const col = (cast: string, pick: (task: Exclude<Task, { status: 'none' }>, version: number) => SqlValue) =>
+        sqlLiteral(
           changes.map((c) => pick(c.after as Exclude<Task, { status: 'none' }>, c.toVersion)),
           cast,
         );
@@ -373,21 +399,22 @@ export class TaskReadModelWriter {
       for (const c of changes) statsDelta(c.before, c.after, deltas);
       const owners = [...deltas.keys()].sort();
       if (owners.length > 0) {
-        const of = (k: keyof StatusCounts) => q.add(owners.map((o) => (deltas.get(o) ?? emptyCounts())[k]), 'bigint[]');
+        const of = (k: keyof StatusCounts) => sqlLiteral(owners.map((o) => (deltas.get(o) ?? emptyCounts())[k]), 'bigint[]');
         // Sorted by owner: concurrent batches touching the same users lock their rows in one order.
         parts.push(`counted AS (INSERT INTO ${this.t.user_task_stats} AS s (owner_id, open_count, started_count, completed_count, abandoned_count, deleted_count)
-          SELECT * FROM unnest(${q.add(owners, 'text[]')}, ${of('open')}, ${of('started')}, ${of('completed')}, ${of('abandoned')}, ${of('deleted')}) ORDER BY 1
+          SELECT * FROM unnest(${sqlLiteral(owners, 'text[]')}, ${of('open')}, ${of('started')}, ${of('completed')}, ${of('abandoned')}, ${of('deleted')}) ORDER BY 1
           ON CONFLICT (owner_id) DO UPDATE SET open_count = s.open_count + EXCLUDED.open_count,
             started_count = s.started_count + EXCLUDED.started_count, completed_count = s.completed_count + EXCLUDED.completed_count,
             abandoned_count = s.abandoned_count + EXCLUDED.abandoned_count, deleted_count = s.deleted_count + EXCLUDED.deleted_count
           RETURNING 1)`);
       }
     }
-    if (plan.parked.length > 0) parts.push(this.parkedPart(q, plan.parked, options));
-    if (options.position) {
-      const { topic, partition, offset } = options.position;
+    if (plan.parked.length > 0) parts.push(this.parkedPart(plan.parked, options));
+    const positions = latestPositions(options.positions ?? []);
+    if (positions.length > 0) {
       parts.push(`positioned AS (INSERT INTO ${this.t.partition_positions} AS p (topic, partition, last_offset)
-        VALUES (${q.add(topic, 'text')}, ${q.add(partition, 'int')}, ${q.add(offset, 'bigint')})
+        SELECT * FROM unnest(${sqlLiteral(positions.map((p) => p.topic), 'text[]')}, ${sqlLiteral(positions.map((p) => p.partition), 'int[]')},
+          ${sqlLiteral(positions.map((p) => p.offset), 'bigint[]')})
         ON CONFLICT (topic, partition) DO UPDATE SET last_offset = GREATEST(p.last_offset, EXCLUDED.last_offset), applied_at = now()
         RETURNING 1)`);
     }
@@ -398,26 +425,30 @@ export class TaskReadModelWriter {
     }));
     const notify = this.notify && notices.length > 0;
     if (notify) {
-      parts.push(`notified AS (SELECT pg_notify(${q.add(TASKS_CHANGED_CHANNEL, 'text')}, p)
-        FROM unnest(${q.add(encodeChangeNotices(this.generation, notices), 'text[]')}) AS p)`);
+      parts.push(`notified AS (SELECT pg_notify(${sqlLiteral(TASKS_CHANGED_CHANNEL, 'text')}, p)
+        FROM unnest(${sqlLiteral(encodeChangeNotices(this.generation, notices), 'text[]')}) AS p)`);
     }
-    if (parts.length === 0) return notices;
-    const result = await client.query<{ created: string[] | null }>(
-      `WITH ${parts.join(',\n')}
-       SELECT ${created.length > 0 ? '(SELECT array_agg(stream_id) FROM created)' : 'NULL::text[]'} AS created,
-              ${notify ? '(SELECT count(*) FROM notified)' : '0'} AS notified`,
-      q.values,
-    );
-    const won = new Set(result.rows[0]?.created ?? []);
-    if (won.size !== created.length) throw new ConcurrentStreamWriteError(created.map((c) => c[0]).filter((id) => !won.has(id)));
+    if (parts.length === 0) {
+      if (commit) await client.query('COMMIT');
+      return notices;
+    }
+    try {
+      // Data-modifying CTEs run whether or not they are referenced; `notified` is a plain SELECT
+      // and runs only because it is counted here.
+      await client.query(`WITH ${parts.join(',\n')}\nSELECT ${notify ? '(SELECT count(*) FROM notified)' : '0'} AS notified${commit ? ';\nCOMMIT' : ''}`);
+    } catch (error) {
+      const e = error as { code?: string; table?: string };
+      if (e.code === '23505' && e.table === this.t.stream_checkpoints) throw new ConcurrentStreamWriteError(created.map((c) => c[0]));
+      throw error;
+    }
     return notices;
   }
 
-  private parkedPart(q: StatementParams, parked: ParkedRecord[], options: ApplyBatchOptions): string {
-    const col = <T>(cast: string, pick: (p: ParkedRecord) => T) => q.add(parked.map(pick), cast);
+  private parkedPart(parked: ParkedRecord[], options: ApplyBatchOptions): string {
+    const col = (cast: string, pick: (p: ParkedRecord) => SqlValue) => sqlLiteral(parked.map(pick), cast);
     return `parked AS (INSERT INTO ${this.t.parked_events} (stream_id, aggregate_version, source_topic, source_partition, source_offset,
         message_key, message_value, headers, reason, error_code, error_message, attempts, first_failed_at)
-      SELECT s, v, t, p, o, k, val, h::jsonb, r, c, m, ${q.add(options.attempts ?? 1, 'int')}, ${q.add((options.firstFailedAt ?? new Date()).toISOString(), 'timestamptz')}
+      SELECT s, v, t, p, o, k, val, h::jsonb, r, c, m, ${sqlLiteral(options.attempts ?? 1, 'int')}, ${sqlLiteral((options.firstFailedAt ?? new Date()).toISOString(), 'timestamptz')}
         FROM unnest(${col('text[]', (p) => p.streamId)}, ${col('bigint[]', (p) => p.version)}, ${col('text[]', (p) => p.source.topic)},
           ${col('int[]', (p) => p.source.partition)}, ${col('bigint[]', (p) => p.source.offset)}, ${col('bytea[]', (p) => p.source.key)},
           ${col('bytea[]', (p) => p.source.value)}, ${col('text[]', (p) => JSON.stringify(p.source.headers))}, ${col('text[]', (p) => p.reason)},
@@ -427,12 +458,18 @@ export class TaskReadModelWriter {
   }
 }
 
-/** Positional parameters of one statement: `add` returns the `$n::type` placeholder. */
-class StatementParams {
-  readonly values: unknown[] = [];
-
-  add(value: unknown, cast: string): string {
-    this.values.push(value);
-    return `$${this.values.length}::${cast}`;
+/** The furthest offset per partition (one row each: an upsert may not touch a row twice). */
+function latestPositions(positions: readonly PartitionPosition[]): PartitionPosition[] {
+  const latest = new Map<string, PartitionPosition>();
+  for (const p of positions) {
+    const key = `${p.topic}\u0000${p.partition}`;
+    const seen = latest.get(key);
+    if (!seen || BigInt(p.offset) > BigInt(seen.offset)) latest.set(key, p);
   }
+  return [...latest.values()];
+}
+
+/** The result of the last statement of a (possibly multi-statement) simple query. */
+function lastResult<R extends QueryResultRow>(results: QueryResult<R> | QueryResult<R>[]): QueryResult<R> {
+  return Array.isArray(results) ? results[results.length - 1]! : results;
 }

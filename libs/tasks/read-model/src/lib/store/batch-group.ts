@@ -1,0 +1,88 @@
+import type { Task, TaskEvent } from '@cqrs/tasks-domain';
+import type { BatchPlan, SequencedRecord } from '../sequencing/stream-sequencer';
+import type { ApplyBatchOptions, BatchOutcome, TaskReadModelWriter } from './task-read-model.writer';
+
+interface Member {
+  records: readonly SequencedRecord<TaskEvent>[];
+  options: ApplyBatchOptions;
+  resolve: (outcome: BatchOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The part of a group's outcome that concerns one member's records (and their streams). */
+function memberOutcome(outcome: BatchOutcome, records: readonly SequencedRecord<TaskEvent>[]): BatchOutcome {
+  const sources = new Set(records.map((r) => r.source));
+  const streams = new Set(records.map((r) => r.decoded.streamId));
+  const { plan } = outcome;
+  const mine: BatchPlan<Task, TaskEvent> = {
+    changes: new Map([...plan.changes].filter(([streamId]) => streams.has(streamId))),
+    checkpoints: new Map([...plan.checkpoints].filter(([streamId]) => streams.has(streamId))),
+    duplicates: plan.duplicates.filter((r) => sources.has(r.source)),
+    parked: plan.parked.filter((p) => sources.has(p.source)),
+    gaps: plan.gaps.filter((r) => sources.has(r.source)),
+    applied: plan.applied.filter((r) => sources.has(r.source)),
+  };
+  return { plan: mine, notices: outcome.notices.filter((n) => streams.has(n.streamId)) };
+}
+
+/**
+ * Group commit for the projector: the batches of different partitions handed over in the same
+ * turn of the event loop (a consumer working several partitions at once gets them from one
+ * fetch) are applied in ONE read-model transaction, then each caller gets the part of the
+ * outcome that is its own. A partition's events are other streams than another partition's, so
+ * merging never reorders a stream. At low rates each partition's batch holds an event or two,
+ * and a transaction per batch would cost more round trips and commits than the events do.
+ *
+ * Only first attempts without gap parking are grouped; retries (which may park gaps) run alone,
+ * and when a group fails, each member is tried alone at once, so one stream's gap or conflict
+ * never holds back the other partitions.
+ */
+export class BatchGroupWriter {
+  private pending: Member[] = [];
+
+  constructor(private readonly writer: TaskReadModelWriter) {}
+
+  get generation(): number {
+    return this.writer.generation;
+  }
+
+  /** As {@link TaskReadModelWriter.applyBatch}, possibly sharing the transaction with other calls. */
+  applyBatch(records: readonly SequencedRecord<TaskEvent>[], options: ApplyBatchOptions = {}): Promise<BatchOutcome> {
+    if (options.parkGaps || (options.attempts ?? 1) > 1) return this.writer.applyBatch(records, options);
+    return new Promise((resolve, reject) => {
+      if (this.pending.push({ records, options, resolve, reject }) === 1) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const members = this.pending;
+    this.pending = [];
+    if (members.length === 1) return this.alone(members[0]!);
+    let outcome: BatchOutcome;
+    try {
+      outcome = await this.writer.applyBatch(
+        members.flatMap((m) => m.records),
+        {
+          attempts: 1,
+          firstFailedAt: members[0]!.options.firstFailedAt,
+          positions: members.flatMap((m) => m.options.positions ?? []),
+          beforeCommit: async (plan) => {
+            for (const m of members) {
+              const { plan: own } = memberOutcome({ plan, notices: [] }, m.records);
+              if (own.parked.length > 0) await m.options.beforeCommit?.(own);
+            }
+          },
+        },
+      );
+    } catch {
+      // Whatever failed the group (a gap, a conflict, a DLQ outage) is some member's own problem.
+      await Promise.all(members.map((m) => this.alone(m)));
+      return;
+    }
+    for (const m of members) m.resolve(memberOutcome(outcome, m.records));
+  }
+
+  private alone(member: Member): Promise<void> {
+    return this.writer.applyBatch(member.records, member.options).then(member.resolve, member.reject);
+  }
+}
