@@ -37,8 +37,6 @@ export function startInProcessRelay(options: {
     statusIntervalMs: 500,
     confirmIntervalMs: 100,
     lingerMs: 5,
-    confirmIntervalMs: 100,
-    lingerMs: 5,
     retryMaxMs: 2000,
     binaryTuples: true,
     applicationName: 'outbox-relay-test',
