@@ -62,9 +62,10 @@ export const loadOutboxRelayConfig = (source: NodeJS.ProcessEnv = process.env) =
        */
       OUTBOX_CONFIRM_INTERVAL_MS: z.coerce.number().int().min(0).default(100),
       /**
-       * After an idle moment, wait this long for more rows before a send, so rows of concurrent
-       * transactions share one request (the Kafka producer's linger.ms, 5 ms by default since
-       * Kafka 4.0). 0 sends at once.
+       * While rows arrive within this long of the last send, wait this long for more before the
+       * next one, so rows of concurrent transactions share one request (the Kafka producer's
+       * linger.ms, 5 ms by default since Kafka 4.0); a row after a quiet moment goes at once.
+       * 0 never waits.
        */
       OUTBOX_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(5),
       OUTBOX_STANDBY_POLL_MS: env.int(1000, 100),

@@ -169,14 +169,21 @@ describe('RelaySession', () => {
     await running;
   });
 
-  it('lingers after an idle moment so rows of transactions committed together share one send', async () => {
-    const { stream, kafka, session, running } = startSession({ lingerMs: 30 });
+  it('lingers while rows keep coming, so rows of transactions committed together share one send', async () => {
+    const { stream, kafka, session, running } = startSession({ lingerMs: 40 });
     stream.handlers.message({ tag: 'relation', relation });
-    stream.handlers.message(row('e1', 'a'));
+    stream.handlers.message(row('e0', 'a'));
+    await new Promise((resolve) => setTimeout(resolve, 10)); // the first row after a quiet moment: sent at once
+    expect(kafka.sent).toEqual([['e0']]);
+    stream.handlers.message(row('e1', 'a')); // soon after that send: traffic is busy, the relay lingers
     await new Promise((resolve) => setTimeout(resolve, 10));
     stream.handlers.message(row('e2', 'b'));
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(kafka.sent).toEqual([['e1', 'e2']]);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(kafka.sent).toEqual([['e0'], ['e1', 'e2']]);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // quiet again
+    stream.handlers.message(row('e3', 'a'));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(kafka.sent).toEqual([['e0'], ['e1', 'e2'], ['e3']]);
     await session.drainAndClose(100);
     await running;
   });

@@ -25,7 +25,10 @@ export interface SessionSettings {
    * update that lets it recycle WAL); 0 reports each acknowledgement at once.
    */
   confirmIntervalMs: number;
-  /** After the queue was empty, wait this long for more rows before sending (Kafka's linger.ms). */
+  /**
+   * When a row arrives within this long of the last send (busy traffic), wait this long for more
+   * rows before sending (Kafka's linger.ms); a row after a quiet moment goes at once.
+   */
   lingerMs: number;
   retryMaxMs: number;
   /** Ask pgoutput for binary column values (PostgreSQL 14+): raw payload bytes, no hex. */
@@ -60,6 +63,8 @@ export class RelaySession {
   /** The slot starts at `startLsn`, so that much is confirmed already. */
   private lastReported: Lsn;
   private lastStatusAt = 0;
+  /** When the last batch was acknowledged (what tells lingering traffic from a quiet moment). */
+  private lastSendAt = 0;
   private statusTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -178,9 +183,12 @@ export class RelaySession {
       if (this.queue.length === 0) {
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = undefined;
-        // Rows arrive a transaction at a time: waiting a moment for the next ones sends them in
-        // one request, which costs the relay, the broker and the consumers less per row.
-        if (this.settings.lingerMs > 0 && !this.draining && this.queue.length < this.settings.batchMaxEvents) await sleep(this.settings.lingerMs);
+        // Rows arrive a transaction at a time. While they come faster than one per linger
+        // interval, waiting a moment for the next ones sends them in one request, which costs
+        // the relay, the broker and the consumers less per row; a row after a quiet moment goes
+        // at once, so light traffic pays no latency for it.
+        const busy = Date.now() - this.lastSendAt < this.settings.lingerMs;
+        if (busy && !this.draining && this.queue.length < this.settings.batchMaxEvents) await sleep(this.settings.lingerMs);
         continue;
       }
       const batch = await this.retrying(() => this.assemble());
@@ -191,6 +199,7 @@ export class RelaySession {
         return true;
       });
       if (!sent) return;
+      this.lastSendAt = Date.now();
       this.acknowledge(batch);
       this.logger.debug({ events: batch.length, ms: Date.now() - startedAt, queued: this.queue.length }, 'batch acknowledged');
     }

@@ -33,14 +33,30 @@ function memberOutcome(outcome: BatchOutcome, records: readonly SequencedRecord<
  * merging never reorders a stream. At low rates each partition's batch holds an event or two,
  * and a transaction per batch would cost more round trips and commits than the events do.
  *
- * Only first attempts without gap parking are grouped; retries (which may park gaps) run alone,
+ * Only small first attempts without gap parking are grouped (a catching-up consumer's large
+ * batches gain nothing from sharing); retries (which may park gaps) run alone,
  * and when a group fails, each member is tried alone at once, so one stream's gap or conflict
  * never holds back the other partitions.
  */
 export class BatchGroupWriter {
   private pending: Member[] = [];
 
-  constructor(private readonly writer: TaskReadModelWriter) {}
+  private large = 0;
+  private readonly waitingLarge: (() => void)[] = [];
+
+  /**
+   * @param maxRecords batches at least this large go alone: they hold enough to pay for their
+   *   own transaction, and a backlog's partitions then commit side by side instead of in one
+   *   serial transaction. @default 500
+   * @param maxLargeInFlight how many such large batches are applied at once; more only contend
+   *   for the same cores (catching up 1,000,000 events took 46 s with 6 at once, 29 s with 2).
+   *   @default 2
+   */
+  constructor(
+    private readonly writer: TaskReadModelWriter,
+    private readonly maxRecords = 500,
+    private readonly maxLargeInFlight = 2,
+  ) {}
 
   get generation(): number {
     return this.writer.generation;
@@ -48,6 +64,7 @@ export class BatchGroupWriter {
 
   /** As {@link TaskReadModelWriter.applyBatch}, possibly sharing the transaction with other calls. */
   applyBatch(records: readonly SequencedRecord<TaskEvent>[], options: ApplyBatchOptions = {}): Promise<BatchOutcome> {
+    if (records.length >= this.maxRecords) return this.applyLarge(records, options);
     if (options.parkGaps || (options.attempts ?? 1) > 1) return this.writer.applyBatch(records, options);
     return new Promise((resolve, reject) => {
       if (this.pending.push({ records, options, resolve, reject }) === 1) setImmediate(() => void this.flush());
@@ -80,6 +97,19 @@ export class BatchGroupWriter {
       return;
     }
     for (const m of members) m.resolve(memberOutcome(outcome, m.records));
+  }
+
+  private async applyLarge(records: readonly SequencedRecord<TaskEvent>[], options: ApplyBatchOptions): Promise<BatchOutcome> {
+    if (this.large >= this.maxLargeInFlight) await new Promise<void>((resolve) => this.waitingLarge.push(resolve));
+    else this.large++;
+    try {
+      return await this.writer.applyBatch(records, options);
+    } finally {
+      // hand the slot straight to the next waiter, or free it
+      const next = this.waitingLarge.shift();
+      if (next) next();
+      else this.large--;
+    }
   }
 
   private alone(member: Member): Promise<void> {
