@@ -28,10 +28,16 @@ env['OTEL_RESOURCE_ATTRIBUTES'] ??= `service.version=${identity.version}`;
 env['OTEL_METRICS_EXPORTER'] ??= 'none';
 env['OTEL_LOGS_EXPORTER'] ??= 'none';
 
-// The relay forwards each outbox row's trace headers verbatim, exactly as Debezium does, so
-// the producer-side kafkajs instrumentation (which would overwrite `traceparent`) is off there.
+// Off by default, each for a reason (OTEL_NODE_DISABLED_INSTRUMENTATIONS replaces the list):
+// - nestjs-core: its controller/handler spans repeat the `command.<Type>` and `query.<Type>` spans
+//   the apps start themselves; spans are what tracing costs (bench/tracing.bench.ts);
+// - kafkajs in the relay: the relay forwards each outbox row's trace headers verbatim, exactly as
+//   Debezium does, and the producer-side instrumentation would overwrite `traceparent`;
+// - kafkajs in the projector: its per-message consumer spans repeat the `event.<Type>` spans the
+//   projector starts from the same headers.
+const defaultDisabled = ['nestjs-core', ...(service === 'outbox-relay' || service === 'projector' ? ['kafkajs'] : [])].join(',');
 const disabled = new Set(
-  (env['OTEL_NODE_DISABLED_INSTRUMENTATIONS'] ?? (service === 'outbox-relay' ? 'kafkajs' : ''))
+  (env['OTEL_NODE_DISABLED_INSTRUMENTATIONS'] ?? defaultDisabled)
     .split(',')
     .map((name) => name.trim())
     .filter(Boolean),
