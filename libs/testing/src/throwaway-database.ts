@@ -22,7 +22,6 @@ export async function createThrowawayDatabase(adminUrl: string, prefix: string):
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-
   await withClient(adminUrl, (admin) => admin.query(`CREATE DATABASE ${name}`));
   return {
     name,

@@ -63,7 +63,6 @@ export async function listGenerations(sql: SqlRunner): Promise<GenerationInfo[]>
   }));
 }
 
-
 /**
  * Owner-only operations on generations (DDL): `ownerPool` must connect as the role that owns the
  * read database's tables (`MIGRATIONS_READ_DATABASE_URL`), so that default privileges give the

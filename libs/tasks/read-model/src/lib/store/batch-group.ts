@@ -4,17 +4,17 @@ import type { ApplyBatchOptions, BatchOutcome, TaskReadModelWriter } from './tas
 
 interface Member {
   records: readonly SequencedRecord<TaskEvent>[];
+  /** The member's records and streams, to pick its part out of the group's outcome. */
+  sources: ReadonlySet<SequencedRecord<TaskEvent>['source']>;
+  streams: ReadonlySet<string | null>;
   options: ApplyBatchOptions;
   resolve: (outcome: BatchOutcome) => void;
   reject: (error: unknown) => void;
 }
 
-/** The part of a group's outcome that concerns one member's records (and their streams). */
-function memberOutcome(outcome: BatchOutcome, records: readonly SequencedRecord<TaskEvent>[]): BatchOutcome {
-  const sources = new Set(records.map((r) => r.source));
-  const streams = new Set(records.map((r) => r.decoded.streamId));
-  const { plan } = outcome;
-  const mine: BatchPlan<Task, TaskEvent> = {
+/** The part of a group's plan that concerns one member's records (and their streams). */
+function memberPlan(plan: BatchPlan<Task, TaskEvent>, { sources, streams }: Member): BatchPlan<Task, TaskEvent> {
+  return {
     changes: new Map([...plan.changes].filter(([streamId]) => streams.has(streamId))),
     checkpoints: new Map([...plan.checkpoints].filter(([streamId]) => streams.has(streamId))),
     duplicates: plan.duplicates.filter((r) => sources.has(r.source)),
@@ -22,7 +22,6 @@ function memberOutcome(outcome: BatchOutcome, records: readonly SequencedRecord<
     gaps: plan.gaps.filter((r) => sources.has(r.source)),
     applied: plan.applied.filter((r) => sources.has(r.source)),
   };
-  return { plan: mine, notices: outcome.notices.filter((n) => streams.has(n.streamId)) };
 }
 
 /**
@@ -58,16 +57,14 @@ export class BatchGroupWriter {
     private readonly maxLargeInFlight = 2,
   ) {}
 
-  get generation(): number {
-    return this.writer.generation;
-  }
-
   /** As {@link TaskReadModelWriter.applyBatch}, possibly sharing the transaction with other calls. */
   applyBatch(records: readonly SequencedRecord<TaskEvent>[], options: ApplyBatchOptions = {}): Promise<BatchOutcome> {
     if (records.length >= this.maxRecords) return this.applyLarge(records, options);
     if (options.parkGaps || (options.attempts ?? 1) > 1) return this.writer.applyBatch(records, options);
     return new Promise((resolve, reject) => {
-      if (this.pending.push({ records, options, resolve, reject }) === 1) setImmediate(() => void this.flush());
+      const sources = new Set(records.map((r) => r.source));
+      const streams = new Set(records.map((r) => r.decoded.streamId));
+      if (this.pending.push({ records, sources, streams, options, resolve, reject }) === 1) setImmediate(() => void this.flush());
     });
   }
 
@@ -85,7 +82,7 @@ export class BatchGroupWriter {
           positions: members.flatMap((m) => m.options.positions ?? []),
           beforeCommit: async (plan) => {
             for (const m of members) {
-              const { plan: own } = memberOutcome({ plan, notices: [] }, m.records);
+              const own = memberPlan(plan, m);
               if (own.parked.length > 0) await m.options.beforeCommit?.(own);
             }
           },
@@ -96,7 +93,7 @@ export class BatchGroupWriter {
       await Promise.all(members.map((m) => this.alone(m)));
       return;
     }
-    for (const m of members) m.resolve(memberOutcome(outcome, m.records));
+    for (const m of members) m.resolve({ plan: memberPlan(outcome.plan, m), notices: outcome.notices.filter((n) => m.streams.has(n.streamId)) });
   }
 
   private async applyLarge(records: readonly SequencedRecord<TaskEvent>[], options: ApplyBatchOptions): Promise<BatchOutcome> {

@@ -3,7 +3,7 @@ import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { encodeChangeNotices, TASKS_CHANGED_CHANNEL, type StreamChangedNotice } from '../notifications';
 import { emptyCounts, stateFromView, statsDelta, taskProjection, taskViewFromRow, type StatusCounts, type TaskViewRow } from '../projection/task-view.projection';
 import { generationTables, type GenerationTables } from '../schema/read-model.schema';
-import { inTransaction } from './in-transaction';
+import { inTransaction, withPooledClient } from './in-transaction';
 import { sqlLiteral, type SqlValue } from './sql-literal';
 import { planBatch, type BatchPlan, type Checkpoint, type ParkedRecord, type SequencedRecord } from '../sequencing/stream-sequencer';
 
@@ -160,8 +160,7 @@ export class TaskReadModelWriter {
     const streamIds = [...new Set(records.map((r) => r.decoded.streamId).filter((s): s is string => s !== null))].sort();
     // Two round trips: BEGIN with the load, then the write with COMMIT. On this kind of machine
     // a round trip (two socket writes and wake-ups on each side) costs more than the SQL in it.
-    const client = await this.pool.connect();
-    try {
+    return withPooledClient(this.pool, async (client) => {
       const { checkpoints, states } = await this.load(client, streamIds, { begin: true });
       const plan = planBatch(records, checkpoints, states, taskProjection, { parkGaps: options.parkGaps });
       if (plan.gaps.length > 0) {
@@ -174,12 +173,7 @@ export class TaskReadModelWriter {
         await client.query('COMMIT');
       }
       return { plan, notices };
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /**
