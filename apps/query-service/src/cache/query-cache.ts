@@ -134,6 +134,17 @@ export class QueryCache<V> {
     this.untag(key);
   }
 
+  /**
+   * Drops `key` unless the value it holds is already current: a change notice can arrive after a
+   * read that already saw the change (the NOTIFY travels on another connection), and dropping
+   * that entry would only cost the next read a trip to the database.
+   */
+  deleteUnlessCurrent(key: string, isCurrent: (value: V) => boolean): void {
+    const entry = this.lru?.peek(key, { allowStale: true });
+    if (entry && isCurrent(entry.value)) return;
+    this.delete(key);
+  }
+
   /** Drops every key stored with `tag` (e.g. all pages of one user's list). */
   deleteTag(tag: string): void {
     const keys = this.tagged.get(tag);

@@ -46,6 +46,15 @@ describe('TaskQueries', () => {
     expect((await queries.task('t')).value.status).toBe('started');
   });
 
+  it('keeps a cached task that already holds the version a late change notice announces', async () => {
+    const { db, queries } = setup();
+    db.task = view(2);
+    await queries.task('t'); // read after the commit, before its NOTIFY arrived
+    queries.onChanges([{ streamId: 't', version: 2, ownerId: 'u' }]);
+    expect((await queries.task('t')).cache).toBe('hit');
+    expect(db.reads).toBe(1);
+  });
+
   it('answers 404 TASK_NOT_FOUND for a deleted task', async () => {
     const { db, queries } = setup();
     db.task = view(3, 'deleted');

@@ -103,7 +103,7 @@ export class TaskQueries {
   /** The projector committed changes: drop what they make outdated, wake who waits for them. */
   onChanges(changes: readonly StreamChangedNotice[]): void {
     for (const change of changes) {
-      this.taskCache.delete(change.streamId);
+      this.taskCache.deleteUnlessCurrent(change.streamId, (task) => task !== null && task.version >= change.version);
       this.listCache.deleteTag(change.ownerId);
       this.statsCache.delete(change.ownerId);
     }
