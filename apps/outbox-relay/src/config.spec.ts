@@ -39,4 +39,12 @@ describe('outbox-relay configuration', () => {
     expect(message).toContain('OUTBOX_TOPIC_PARTITIONS');
     expect(message).toContain('OUTBOX_TOPIC_AUTOCREATE');
   });
+
+  it('lingers 5 ms and confirms at most every 100 ms by default, and rejects negative or huge values by name', () => {
+    expect(loadOutboxRelayConfig({})).toMatchObject({ OUTBOX_LINGER_MS: 5, OUTBOX_CONFIRM_INTERVAL_MS: 100 });
+    expect(loadOutboxRelayConfig({ OUTBOX_LINGER_MS: '0', OUTBOX_CONFIRM_INTERVAL_MS: '0' })).toMatchObject({ OUTBOX_LINGER_MS: 0, OUTBOX_CONFIRM_INTERVAL_MS: 0 });
+    expect(() => loadOutboxRelayConfig({ OUTBOX_LINGER_MS: '5000', OUTBOX_CONFIRM_INTERVAL_MS: '-1' })).toThrow(
+      expect.objectContaining({ message: expect.stringMatching(/OUTBOX_LINGER_MS[\s\S]*OUTBOX_CONFIRM_INTERVAL_MS|OUTBOX_CONFIRM_INTERVAL_MS[\s\S]*OUTBOX_LINGER_MS/) }),
+    );
+  });
 });
