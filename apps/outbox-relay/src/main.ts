@@ -1,3 +1,5 @@
+// First: replaces parts of kafkajs before anything loads it.
+import './kafkajs-preload';
 import { bootstrap } from '@cqrs/http';
 import { AppModule } from './app.module';
 import { loadOutboxRelayConfig } from './config';

@@ -1,6 +1,6 @@
 import { contextFromCarrier, recordError, SpanKind, startSpan, type Span } from '@cqrs/observability';
 import { Kafka, logLevel, type Admin, type Message, type Producer, type LogEntry } from 'kafkajs';
-import { installRecordEncoder } from './kafkajs-record-encoder';
+import { installKafkajsFastPath } from './kafkajs-fast-path';
 import type { OutboxRecord } from './outbox-routing';
 import { partitionForKey } from './partitioner';
 import type { RelayLogger } from './relay-logger';
@@ -52,8 +52,11 @@ export class KafkaPublisher {
 
   constructor(private readonly options: KafkaPublisherOptions) {
     const logger = options.logger;
-    if (!installRecordEncoder()) {
+    const fastPath = installKafkajsFastPath();
+    if (!fastPath.records) {
       logger.warn({}, 'kafkajs is not 2.2.4 or loaded its record encoder first: a row with a null header column will fail to publish');
+    } else if (!fastPath.produce || !fastPath.grouping) {
+      logger.debug({ kafkajsFastPath: fastPath }, 'kafkajs was loaded before the relay could replace all of its produce path: publishing works, with more CPU per event');
     }
     this.kafka = new Kafka({
       clientId: options.clientId,

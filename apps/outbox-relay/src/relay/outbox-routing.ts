@@ -190,6 +190,16 @@ const PG_TIMESTAMP = /^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6
  */
 export function parsePgTimestamp(text: string | null): number | null {
   if (text === null) return null;
+  // The rows of one transaction share its timestamp: the last one parsed is remembered.
+  if (text === lastParsed.text) return lastParsed.ms;
+  const ms = parsePgTimestampOnce(text);
+  lastParsed = { text, ms };
+  return ms;
+}
+
+let lastParsed: { text: string | null; ms: number | null } = { text: null, ms: null };
+
+function parsePgTimestampOnce(text: string): number | null {
   const m = PG_TIMESTAMP.exec(text);
   if (!m) {
     const parsed = Date.parse(text);

@@ -168,8 +168,18 @@ export function decodeBinary(column: RelationColumn | undefined, buf: Buffer, st
   }
 }
 
+// The rows of one transaction share its timestamp (now()): the last one formatted is remembered.
+let lastTimestamp = { micros: -1n, withZone: false, text: '' };
+
 /** Microseconds since 2000-01-01 as Postgres prints a timestamp in ISO style and UTC. */
 function formatPgTimestamp(micros: bigint, withZone: boolean): string {
+  if (micros === lastTimestamp.micros && withZone === lastTimestamp.withZone) return lastTimestamp.text;
+  const text = formatPgTimestampOnce(micros, withZone);
+  lastTimestamp = { micros, withZone, text };
+  return text;
+}
+
+function formatPgTimestampOnce(micros: bigint, withZone: boolean): string {
   if (micros === 0x7fffffffffffffffn) return 'infinity';
   if (micros === -0x8000000000000000n) return '-infinity';
   let seconds = micros / 1_000_000n;
