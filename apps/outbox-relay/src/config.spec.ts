@@ -41,7 +41,8 @@ describe('outbox-relay configuration', () => {
   });
 
   it('lingers 5 ms and confirms at most every 100 ms by default, and rejects negative or huge values by name', () => {
-    expect(loadOutboxRelayConfig({})).toMatchObject({ OUTBOX_LINGER_MS: 5, OUTBOX_CONFIRM_INTERVAL_MS: 100 });
+    expect(loadOutboxRelayConfig({})).toMatchObject({ OUTBOX_LINGER_MS: 5, OUTBOX_CONFIRM_INTERVAL_MS: 100, OUTBOX_PRODUCERS: 2 });
+    expect(() => loadOutboxRelayConfig({ OUTBOX_PRODUCERS: '0' })).toThrow(expect.objectContaining({ message: expect.stringMatching(/OUTBOX_PRODUCERS/) }));
     expect(loadOutboxRelayConfig({ OUTBOX_LINGER_MS: '0', OUTBOX_CONFIRM_INTERVAL_MS: '0' })).toMatchObject({ OUTBOX_LINGER_MS: 0, OUTBOX_CONFIRM_INTERVAL_MS: 0 });
     expect(() => loadOutboxRelayConfig({ OUTBOX_LINGER_MS: '5000', OUTBOX_CONFIRM_INTERVAL_MS: '-1' })).toThrow(
       expect.objectContaining({ message: expect.stringMatching(/OUTBOX_LINGER_MS[\s\S]*OUTBOX_CONFIRM_INTERVAL_MS|OUTBOX_CONFIRM_INTERVAL_MS[\s\S]*OUTBOX_LINGER_MS/) }),

@@ -15,6 +15,12 @@ export interface KafkaPublisherOptions {
   topicPartitions: number;
   /** Replication factor of a topic the relay creates; -1 = the broker's default. @default -1 */
   topicReplicationFactor: number;
+  /**
+   * Idempotent producers writing side by side, partition p to producer p mod n: each keeps one
+   * request in flight (per-partition order), and together they keep the broker busy while the
+   * relay encodes. @default 2
+   */
+  producers: number;
   logger: RelayLogger;
 }
 
@@ -39,18 +45,27 @@ const FATAL_PRODUCER_ERRORS = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_
 const TOPIC_METADATA_TTL_MS = 5 * 60_000;
 
 /**
- * Writes batches of outbox records with an idempotent producer (acks=all, one request in flight,
- * so a retried batch can neither reorder nor, within one producer session, duplicate records).
- * Partitions are chosen here with Kafka's Java partitioner, so batches can be sized per partition.
+ * Writes batches of outbox records with idempotent producers (acks=all). Each partition belongs to
+ * one producer (partition mod `producers`), and each producer keeps one request in flight, so a
+ * retried write can neither reorder a partition nor, within one producer session, duplicate its
+ * records; the producers of one batch write side by side. Partitions are chosen here with Kafka's
+ * Java partitioner, so batches can be sized per partition.
  */
 export class KafkaPublisher {
-  private readonly kafka: Kafka;
+  private readonly kafka: Pick<Kafka, 'producer' | 'admin'>;
   private admin: Admin | undefined;
-  private producer: Producer | undefined;
+  private readonly producers: (Producer | undefined)[];
+  /** The producers (lanes) whose part of a batch is on Kafka, while the batch is being retried. */
+  private readonly written = new WeakMap<PartitionedRecord[], Set<number>>();
   private readonly topics = new Map<string, { partitions: number; checkedAt: number }>();
   private nullKeyCounter = 0;
 
-  constructor(private readonly options: KafkaPublisherOptions) {
+  /** `kafka` replaces the client built from `options` (tests). */
+  constructor(
+    private readonly options: KafkaPublisherOptions,
+    kafka?: Pick<Kafka, 'producer' | 'admin'>,
+  ) {
+    this.producers = new Array<Producer | undefined>(Math.max(1, options.producers)).fill(undefined);
     const logger = options.logger;
     const fastPath = installKafkajsFastPath();
     if (!fastPath.records) {
@@ -58,7 +73,7 @@ export class KafkaPublisher {
     } else if (!fastPath.produce || !fastPath.grouping) {
       logger.debug({ kafkajsFastPath: fastPath }, 'kafkajs was loaded before the relay could replace all of its produce path: publishing works, with more CPU per event');
     }
-    this.kafka = new Kafka({
+    this.kafka = kafka ?? new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
       connectionTimeout: 3000,
@@ -104,11 +119,41 @@ export class KafkaPublisher {
     return partitionForKey(Buffer.from(record.key, 'utf8'), partitions);
   }
 
-  /** Writes one batch; resolves when Kafka acknowledged every record (acks=all). */
+  /**
+   * Writes one batch; resolves when Kafka acknowledged every record (acks=all). When a producer's
+   * part fails, the others' parts still complete, and a retry of the same batch writes only the
+   * parts not yet acknowledged.
+   */
   async send(batch: PartitionedRecord[]): Promise<void> {
-    const spans = publishSpans(batch);
+    const lanes = this.producers.length;
+    const parts = new Map<number, PartitionedRecord[]>();
+    for (const entry of batch) {
+      const lane = entry.partition % lanes;
+      let part = parts.get(lane);
+      if (!part) parts.set(lane, (part = []));
+      part.push(entry);
+    }
+    let written = this.written.get(batch);
+    const results = await Promise.allSettled(
+      [...parts].filter(([lane]) => !written?.has(lane)).map(async ([lane, part]) => {
+        await this.sendPart(lane, part);
+        return lane;
+      }),
+    );
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (!failure) {
+      this.written.delete(batch);
+      return;
+    }
+    if (!written) this.written.set(batch, (written = new Set()));
+    for (const result of results) if (result.status === 'fulfilled') written.add(result.value);
+    throw failure.reason;
+  }
+
+  private async sendPart(lane: number, part: PartitionedRecord[]): Promise<void> {
+    const spans = publishSpans(part);
     try {
-      await this.write(batch);
+      await this.write(lane, part);
     } catch (error) {
       for (const span of spans) recordError(span, error);
       throw error;
@@ -117,8 +162,8 @@ export class KafkaPublisher {
     }
   }
 
-  private async write(batch: PartitionedRecord[]): Promise<void> {
-    const producer = await this.connectedProducer();
+  private async write(lane: number, batch: PartitionedRecord[]): Promise<void> {
+    const producer = await this.connectedProducer(lane);
     const byTopic = new Map<string, Message[]>();
     for (const { record, partition } of batch) {
       let messages = byTopic.get(record.topic);
@@ -138,37 +183,39 @@ export class KafkaPublisher {
       // A topic may have been deleted or repartitioned: look it up again before the retry.
       this.topics.clear();
       const type = (error as { type?: string; cause?: { type?: string } }).type ?? (error as { cause?: { type?: string } }).cause?.type;
-      if (type && FATAL_PRODUCER_ERRORS.has(type)) await this.resetProducer(`producer state lost (${type})`);
+      if (type && FATAL_PRODUCER_ERRORS.has(type)) await this.dropProducer(lane, `producer state lost (${type})`);
       throw error;
     }
   }
 
-  /** Drops the producer so the next send starts a new producer id (after repeated failures). */
+  /** Drops the producers so the next send starts new producer ids (after repeated failures). */
   async resetProducer(reason: string): Promise<void> {
-    if (this.producer) this.options.logger.warn({ reason }, `restarting the Kafka producer: ${reason}`);
-    await this.dropProducer();
+    await Promise.all(this.producers.map((_, lane) => this.dropProducer(lane, reason)));
   }
 
   async close(): Promise<void> {
-    await this.dropProducer();
+    await Promise.all(this.producers.map((_, lane) => this.dropProducer(lane)));
     const admin = this.admin;
     this.admin = undefined;
     await admin?.disconnect().catch(() => undefined);
   }
 
-  private async dropProducer(): Promise<void> {
-    const producer = this.producer;
-    this.producer = undefined;
-    await producer?.disconnect().catch(() => undefined);
+  private async dropProducer(lane: number, reason?: string): Promise<void> {
+    const producer = this.producers[lane];
+    if (!producer) return;
+    if (reason) this.options.logger.warn({ reason, producer: lane }, `restarting Kafka producer ${lane}: ${reason}`);
+    this.producers[lane] = undefined;
+    await producer.disconnect().catch(() => undefined);
   }
 
-  private async connectedProducer(): Promise<Producer> {
-    if (!this.producer) {
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  private async connectedProducer(lane: number): Promise<Producer> {
+    let producer = this.producers[lane];
+    if (!producer) {
+      producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
       await producer.connect();
-      this.producer = producer;
+      this.producers[lane] = producer;
     }
-    return this.producer;
+    return producer;
   }
 
   private async connectedAdmin(): Promise<Admin> {

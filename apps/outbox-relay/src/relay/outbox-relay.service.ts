@@ -43,6 +43,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         topicAutoCreate: config.OUTBOX_TOPIC_AUTOCREATE,
         topicPartitions: config.OUTBOX_TOPIC_PARTITIONS,
         topicReplicationFactor: config.OUTBOX_TOPIC_REPLICATION_FACTOR,
+        producers: config.OUTBOX_PRODUCERS,
         logger,
       }),
       logger,

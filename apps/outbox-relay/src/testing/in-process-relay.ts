@@ -47,6 +47,7 @@ export function startInProcessRelay(options: {
       topicAutoCreate: options.topicAutoCreate ?? true,
       topicPartitions: 6,
       topicReplicationFactor: -1,
+      producers: 2,
       logger,
     }),
     logger,
