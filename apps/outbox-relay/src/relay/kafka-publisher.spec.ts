@@ -1,5 +1,25 @@
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Kafka, Producer, ProducerBatch } from 'kafkajs';
 import { KafkaPublisher, type PartitionedRecord } from './kafka-publisher';
+
+// The publish spans against a real SDK (W3C propagation), ended spans kept in memory.
+const exporter = new InMemorySpanExporter();
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+beforeAll(() => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(provider);
+});
+afterAll(async () => {
+  await provider.shutdown();
+  trace.disable();
+  propagation.disable();
+  context.disable();
+});
+beforeEach(() => exporter.reset());
 
 /** Producers that record what they were asked to write, and fail a write when told to. */
 function fakeKafka() {
@@ -33,8 +53,16 @@ const logger = { debug: () => undefined, log: () => undefined, warn: () => undef
 const publisher = (kafka: Pick<Kafka, 'producer' | 'admin'>, producers = 2) =>
   new KafkaPublisher({ brokers: [], clientId: 'test', topicAutoCreate: false, topicPartitions: 6, topicReplicationFactor: -1, producers, logger }, kafka);
 
-const batchOf = (partitions: number[]): PartitionedRecord[] =>
-  partitions.map((partition, i) => ({ partition, record: { topic: 't', key: `k${i}`, value: Buffer.from([i]), headers: { id: `e${i}` }, timestampMs: null } }));
+const batchOf = (partitions: number[], traceparents: (string | null)[] = []): PartitionedRecord[] =>
+  partitions.map((partition, i) => ({
+    partition,
+    record: { topic: 't', key: `k${i}`, value: Buffer.from([i]), headers: { id: `e${i}`, eventType: 'TaskCreated', traceparent: traceparents[i] ?? null }, timestampMs: null },
+  }));
+const TRACES = [
+  { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' },
+  { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' },
+];
+const traceparent = (t: { traceId: string; spanId: string }) => `00-${t.traceId}-${t.spanId}-01`;
 
 describe('KafkaPublisher', () => {
   it('writes each partition through one producer (partition mod producers), in batch order', async () => {
@@ -93,5 +121,45 @@ describe('KafkaPublisher', () => {
     expect(producers.map((p) => p.disconnected)).toEqual([true, true]);
     await relay.send(batchOf([0, 1]));
     expect(producers).toHaveLength(4);
+  });
+
+  describe('outbox.publish spans', () => {
+    it('a request with one traced record: a child of the context its row stored, with the record', async () => {
+      const { kafka } = fakeKafka();
+      await publisher(kafka, 1).send(batchOf([3, 4], [traceparent(TRACES[0]!), null]));
+      const spans = exporter.getFinishedSpans();
+      expect(spans).toHaveLength(1);
+      expect(spans[0]!.spanContext().traceId).toBe(TRACES[0]!.traceId);
+      expect(spans[0]!.parentSpanContext?.spanId).toBe(TRACES[0]!.spanId);
+      expect(spans[0]!.kind).toBe(SpanKind.PRODUCER);
+      expect(spans[0]!.attributes).toMatchObject({ 'messaging.destination.name': 't', 'messaging.destination.partition.id': '3', 'messaging.kafka.message.key': 'k0', 'messaging.message.id': 'e0', 'cqrs.event.type': 'TaskCreated', 'messaging.batch.message_count': 2 });
+    });
+
+    it('a request with several: one root span linked to each record context', async () => {
+      const { kafka } = fakeKafka();
+      await publisher(kafka, 1).send(batchOf([0, 1, 2], [traceparent(TRACES[0]!), traceparent(TRACES[1]!), null]));
+      const spans = exporter.getFinishedSpans();
+      expect(spans).toHaveLength(1);
+      expect(spans[0]!.parentSpanContext).toBeUndefined();
+      expect(TRACES.map((t) => t.traceId)).not.toContain(spans[0]!.spanContext().traceId);
+      expect(spans[0]!.links.map((l) => [l.context.traceId, l.context.spanId])).toEqual(TRACES.map((t) => [t.traceId, t.spanId]));
+      expect(spans[0]!.attributes).toEqual({ 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.destination.name': 't', 'messaging.batch.message_count': 3 });
+    });
+
+    it('one span per producer request, failed ones marked; untraced records get none', async () => {
+      const { kafka, producers } = fakeKafka();
+      const relay = publisher(kafka);
+      await relay.send(batchOf([0, 1], [null, null]));
+      expect(exporter.getFinishedSpans()).toEqual([]);
+      producers[1]!.failNext = true;
+      await expect(relay.send(batchOf([0, 1], [traceparent(TRACES[0]!), traceparent(TRACES[1]!)]))).rejects.toThrow();
+      const spans = exporter.getFinishedSpans();
+      expect(spans.map((s) => [s.spanContext().traceId, s.status.code])).toEqual(
+        expect.arrayContaining([
+          [TRACES[0]!.traceId, 0],
+          [TRACES[1]!.traceId, 2],
+        ]),
+      );
+    });
   });
 });

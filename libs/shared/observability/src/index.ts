@@ -1,4 +1,5 @@
 export { ObservabilityModule } from './observability.module';
+export { HttpRouteInterceptor } from './http-route.interceptor';
 export type { ObservabilityOptions } from './observability.module';
 export { MetricsModule, metricsRegistry, counter, gauge, histogram, MS_BUCKETS, SECONDS_BUCKETS } from './metrics';
 export { currentTraceCarrier, contextFromCarrier, linkFromCarrier, withSpan, startSpan, withActiveSpan, withoutTracing, recordError, activeTraceIds } from './tracing';

@@ -31,11 +31,13 @@ env['OTEL_LOGS_EXPORTER'] ??= 'none';
 // Off by default, each for a reason (OTEL_NODE_DISABLED_INSTRUMENTATIONS replaces the list):
 // - nestjs-core: its controller/handler spans repeat the `command.<Type>` and `query.<Type>` spans
 //   the apps start themselves; spans are what tracing costs (bench/tracing.bench.ts);
+// - express: it was only there to name the request span after its route, and it wraps every layer
+//   of every request to do so; ObservabilityModule's HttpRouteInterceptor names it once per request;
 // - kafkajs in the relay: the relay forwards each outbox row's trace headers verbatim, exactly as
 //   Debezium does, and the producer-side instrumentation would overwrite `traceparent`;
 // - kafkajs in the projector: its per-message consumer spans repeat the `event.<Type>` spans the
 //   projector starts from the same headers.
-const defaultDisabled = ['nestjs-core', ...(service === 'outbox-relay' || service === 'projector' ? ['kafkajs'] : [])].join(',');
+const defaultDisabled = ['nestjs-core', 'express', ...(service === 'outbox-relay' || service === 'projector' ? ['kafkajs'] : [])].join(',');
 const disabled = new Set(
   (env['OTEL_NODE_DISABLED_INSTRUMENTATIONS'] ?? defaultDisabled)
     .split(',')

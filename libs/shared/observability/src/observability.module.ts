@@ -1,5 +1,7 @@
 import { DynamicModule, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
+import { HttpRouteInterceptor } from './http-route.interceptor';
 import { MetricsModule } from './metrics';
 import { serviceIdentity } from './service-identity';
 
@@ -57,7 +59,8 @@ export class ObservabilityModule {
           },
         }),
       ],
-      providers: [TelemetryShutdown],
+      // Names each HTTP server span after its route (what the express instrumentation did).
+      providers: [TelemetryShutdown, { provide: APP_INTERCEPTOR, useClass: HttpRouteInterceptor }],
       exports: [LoggerModule],
     };
   }
