@@ -9,3 +9,4 @@ export type { OtlpReceiver, ReceivedSpan } from './otlp-receiver';
 export { cleanTestLeftovers, dropDatabase, isTestDatabase, TEST_DATABASE_PREFIXES } from './database-cleanup';
 export type { CleanupReport, TestDatabaseState } from './database-cleanup';
 export { quoteIdent, withClient } from './database-cleanup';
+export { useInMemoryTracing } from './in-memory-tracing';

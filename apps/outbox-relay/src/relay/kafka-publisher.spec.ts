@@ -1,25 +1,10 @@
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { useInMemoryTracing } from '@cqrs/testing';
+import { SpanKind } from '@opentelemetry/api';
 import type { Kafka, Producer, ProducerBatch } from 'kafkajs';
 import { KafkaPublisher, type PartitionedRecord } from './kafka-publisher';
 
 // The publish spans against a real SDK (W3C propagation), ended spans kept in memory.
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(provider);
-});
-afterAll(async () => {
-  await provider.shutdown();
-  trace.disable();
-  propagation.disable();
-  context.disable();
-});
-beforeEach(() => exporter.reset());
+const exporter = useInMemoryTracing();
 
 /** Producers that record what they were asked to write, and fail a write when told to. */
 function fakeKafka() {

@@ -1,7 +1,6 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type SpanContext } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { context, SpanKind, SpanStatusCode, trace, type SpanContext } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { useInMemoryTracing } from '@cqrs/testing';
 import type { ConsumedRecord, ConsumerLogger, DeadLetterPublisher } from '@cqrs/messaging/consumer';
 import type { TaskEvent } from '@cqrs/tasks-domain';
 import type { BatchOutcome, ParkedRecord, RecordOverrides, SequencedRecord, TaskReadModelWriter } from '@cqrs/tasks-read-model';
@@ -10,20 +9,7 @@ import type { TaskRecordDecoder } from './task-record.decoder';
 
 // The handler's spans against a real SDK (async context, W3C propagation), ended spans kept in
 // memory; its dependencies are fakes, so what is checked is how the spans of a batch relate.
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(provider);
-});
-afterAll(async () => {
-  await provider.shutdown();
-  trace.disable();
-  propagation.disable();
-  context.disable();
-});
-beforeEach(() => exporter.reset());
+const exporter = useInMemoryTracing();
 
 // Two commands' traces, as the outbox forwards them into the Kafka headers.
 const TRACE_A = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
