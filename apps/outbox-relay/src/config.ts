@@ -51,8 +51,9 @@ export const loadOutboxRelayConfig = (source: NodeJS.ProcessEnv = process.env) =
       OUTBOX_TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(-1).default(-1),
       OUTBOX_BATCH_MAX_EVENTS: env.int(2000, 1),
       /**
-       * Idempotent producers writing one batch side by side (partition p by producer p mod n, each
-       * with one request in flight, so every partition keeps its order). 1 = one request at a time.
+       * Idempotent producers writing a large batch (a backlog) side by side, split by partition
+       * (partition p by producer p mod n, each with one request in flight, so every partition keeps
+       * its order); a small batch is one request. 1 = one request at a time.
        */
       OUTBOX_PRODUCERS: z.coerce.number().int().min(1).max(16).default(2),
       /** Per partition per request; below the broker's default message.max.bytes (1 MiB). */

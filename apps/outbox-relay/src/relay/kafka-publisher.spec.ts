@@ -1,7 +1,7 @@
 import { useInMemoryTracing } from '@cqrs/testing';
 import { SpanKind } from '@opentelemetry/api';
 import type { Kafka, Producer, ProducerBatch } from 'kafkajs';
-import { KafkaPublisher, type PartitionedRecord } from './kafka-publisher';
+import { KafkaPublisher, SPLIT_BATCHES_FROM, type PartitionedRecord } from './kafka-publisher';
 
 // The publish spans against a real SDK (W3C propagation), ended spans kept in memory.
 const exporter = useInMemoryTracing();
@@ -43,6 +43,9 @@ const batchOf = (partitions: number[], traceparents: (string | null)[] = []): Pa
     partition,
     record: { topic: 't', key: `k${i}`, value: Buffer.from([i]), headers: { id: `e${i}`, eventType: 'TaskCreated', traceparent: traceparents[i] ?? null }, timestampMs: null },
   }));
+/** `partitions`, then records on partition 0 up to the size from which batches are split across producers. */
+const largeBatchOf = (partitions: number[], traceparents: (string | null)[] = []) =>
+  batchOf([...partitions, ...Array<number>(SPLIT_BATCHES_FROM - partitions.length).fill(0)], traceparents);
 const TRACES = [
   { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' },
   { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' },
@@ -50,18 +53,21 @@ const TRACES = [
 const traceparent = (t: { traceId: string; spanId: string }) => `00-${t.traceId}-${t.spanId}-01`;
 
 describe('KafkaPublisher', () => {
-  it('writes each partition through one producer (partition mod producers), in batch order', async () => {
+  // The padding records of largeBatchOf are on partition 0 (producer 0), after the listed ones.
+  const listed = (sent: { partition: number; key: string }[], count: number) => sent.filter((m) => Number(m.key.slice(1)) < count);
+
+  it('splits a large batch by partition (partition mod producers), each part in batch order', async () => {
     const { kafka, producers } = fakeKafka();
-    await publisher(kafka).send(batchOf([0, 1, 2, 3, 0, 5, 4]));
+    await publisher(kafka).send(largeBatchOf([0, 1, 2, 3, 0, 5, 4]));
     expect(producers).toHaveLength(2);
-    expect(producers[0]!.sent).toEqual([
-      [
-        { partition: 0, key: 'k0' },
-        { partition: 2, key: 'k2' },
-        { partition: 0, key: 'k4' },
-        { partition: 4, key: 'k6' },
-      ],
+    expect(producers[0]!.sent).toHaveLength(1);
+    expect(listed(producers[0]!.sent[0]!, 7)).toEqual([
+      { partition: 0, key: 'k0' },
+      { partition: 2, key: 'k2' },
+      { partition: 0, key: 'k4' },
+      { partition: 4, key: 'k6' },
     ]);
+    expect(producers[0]!.sent[0]).toHaveLength(SPLIT_BATCHES_FROM - 3);
     expect(producers[1]!.sent).toEqual([
       [
         { partition: 1, key: 'k1' },
@@ -71,12 +77,19 @@ describe('KafkaPublisher', () => {
     ]);
   });
 
+  it('sends a small batch (light traffic) as one request, through the first producer', async () => {
+    const { kafka, producers } = fakeKafka();
+    await publisher(kafka).send(batchOf([0, 1, 2, 3]));
+    expect(producers).toHaveLength(1);
+    expect(producers[0]!.sent.map((request) => request.map((m) => m.partition))).toEqual([[0, 1, 2, 3]]);
+  });
+
   it('fails the batch when one producer fails, and a retry writes only the part not yet acknowledged', async () => {
     const { kafka, producers } = fakeKafka();
     const relay = publisher(kafka);
-    await relay.send(batchOf([0, 1])); // connects both producers
+    await relay.send(largeBatchOf([0, 1])); // connects both producers
     producers[1]!.failNext = true;
-    const batch = batchOf([0, 1, 2, 3]);
+    const batch = largeBatchOf([0, 1, 2, 3]);
     await expect(relay.send(batch)).rejects.toThrow('broker not available');
     expect(producers[0]!.sent).toHaveLength(2); // its part went through
     expect(producers[1]!.sent).toHaveLength(1); // only the first batch
@@ -87,24 +100,25 @@ describe('KafkaPublisher', () => {
       { partition: 3, key: 'k3' },
     ]);
     // A new batch goes to both again.
-    await relay.send(batchOf([0, 1]));
+    await relay.send(largeBatchOf([0, 1]));
     expect(producers.map((p) => p.sent.length)).toEqual([3, 3]);
   });
 
-  it('with one producer, writes the whole batch in one request', async () => {
+  it('with one producer, writes even a large batch in one request', async () => {
     const { kafka, producers } = fakeKafka();
-    await publisher(kafka, 1).send(batchOf([0, 1, 2]));
+    await publisher(kafka, 1).send(largeBatchOf([0, 1, 2]));
     expect(producers).toHaveLength(1);
-    expect(producers[0]!.sent[0]!.map((m) => m.partition)).toEqual([0, 1, 2]);
+    expect(listed(producers[0]!.sent[0]!, 3).map((m) => m.partition)).toEqual([0, 1, 2]);
+    expect(producers[0]!.sent[0]).toHaveLength(SPLIT_BATCHES_FROM);
   });
 
   it('restarts every producer when asked', async () => {
     const { kafka, producers } = fakeKafka();
     const relay = publisher(kafka);
-    await relay.send(batchOf([0, 1]));
+    await relay.send(largeBatchOf([0, 1]));
     await relay.resetProducer('5 failed attempts in a row');
     expect(producers.map((p) => p.disconnected)).toEqual([true, true]);
-    await relay.send(batchOf([0, 1]));
+    await relay.send(largeBatchOf([0, 1]));
     expect(producers).toHaveLength(4);
   });
 
@@ -134,10 +148,10 @@ describe('KafkaPublisher', () => {
     it('one span per producer request, failed ones marked; untraced records get none', async () => {
       const { kafka, producers } = fakeKafka();
       const relay = publisher(kafka);
-      await relay.send(batchOf([0, 1], [null, null]));
+      await relay.send(largeBatchOf([0, 1]));
       expect(exporter.getFinishedSpans()).toEqual([]);
       producers[1]!.failNext = true;
-      await expect(relay.send(batchOf([0, 1], [traceparent(TRACES[0]!), traceparent(TRACES[1]!)]))).rejects.toThrow();
+      await expect(relay.send(largeBatchOf([0, 1], [traceparent(TRACES[0]!), traceparent(TRACES[1]!)]))).rejects.toThrow();
       const spans = exporter.getFinishedSpans();
       expect(spans.map((s) => [s.spanContext().traceId, s.status.code])).toEqual(
         expect.arrayContaining([

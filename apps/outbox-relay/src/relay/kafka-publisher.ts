@@ -43,12 +43,15 @@ export interface PartitionedRecord {
 // Errors after which an idempotent producer's sequence state is unusable: start a new producer.
 const FATAL_PRODUCER_ERRORS = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
 const TOPIC_METADATA_TTL_MS = 5 * 60_000;
+/** Batches of this many records or more are split across the producers; smaller ones go as one request. */
+export const SPLIT_BATCHES_FROM = 256;
 
 /**
- * Writes batches of outbox records with idempotent producers (acks=all). Each partition belongs to
- * one producer (partition mod `producers`), and each producer keeps one request in flight, so a
- * retried write can neither reorder a partition nor, within one producer session, duplicate its
- * records; the producers of one batch write side by side. Partitions are chosen here with Kafka's
+ * Writes batches of outbox records with idempotent producers (acks=all). A large batch (a backlog)
+ * is split by partition across the producers (partition mod `producers`), which write their parts
+ * side by side; a small one goes through the first producer as one request. One batch is in flight
+ * at a time and each producer has one request in flight, so a retried write can neither reorder a
+ * partition nor, within one producer session, duplicate its records. Partitions are chosen here with Kafka's
  * Java partitioner, so batches can be sized per partition.
  */
 export class KafkaPublisher {
@@ -125,7 +128,10 @@ export class KafkaPublisher {
    * parts not yet acknowledged.
    */
   async send(batch: PartitionedRecord[]): Promise<void> {
-    const lanes = this.producers.length;
+    // A small batch (light traffic) is one request: splitting it would only add requests. Only one
+    // batch is in flight at a time, so a partition may change producers between batches without
+    // losing its order; a retry of the same batch splits it the same way.
+    const lanes = batch.length < SPLIT_BATCHES_FROM ? 1 : this.producers.length;
     const parts = new Map<number, PartitionedRecord[]>();
     for (const entry of batch) {
       const lane = entry.partition % lanes;
