@@ -257,11 +257,12 @@ function publishSpans(batch: PartitionedRecord[]): Span[] {
   };
   const carrierOf = ({ record }: PartitionedRecord): TraceCarrier => ({ traceparent: record.headers['traceparent']!, tracestate: record.headers['tracestate'] ?? undefined });
   if (traced.length === 1) {
-    const [{ record, partition }] = traced as [PartitionedRecord];
+    const only = traced[0]!;
+    const { record, partition } = only;
     return [
       startSpan('outbox.publish', {
         kind: SpanKind.PRODUCER,
-        parent: contextFromCarrier(carrierOf(traced[0]!)),
+        parent: contextFromCarrier(carrierOf(only)),
         attributes: {
           ...common,
           'messaging.destination.name': record.topic,

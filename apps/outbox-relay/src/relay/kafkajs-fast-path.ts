@@ -30,10 +30,17 @@ const nodeModule = () => (process as unknown as { getBuiltinModule(id: 'node:mod
  * - the grouping of messages by partition, in the module cache: this one only takes effect when
  *   installed before kafkajs itself is loaded, which is why the app's entry imports
  *   `kafkajs-preload` first.
- * Idempotent. With another kafkajs version nothing is replaced: the relay still works, slower,
- * and a row with a null header column fails to publish, loudly (it is retried, never skipped).
+ * Installs once per process (the entry's preload, then the publisher asks what took effect).
+ * With another kafkajs version nothing is replaced: the relay still works, slower, and a row
+ * with a null header column fails to publish, loudly (it is retried, never skipped).
  */
-export function installKafkajsFastPath(from = require.main?.filename ?? `${process.cwd()}/`): KafkajsFastPath {
+export function installKafkajsFastPath(): KafkajsFastPath {
+  return (installed ??= install(require.main?.filename ?? `${process.cwd()}/`));
+}
+
+let installed: KafkajsFastPath | undefined;
+
+function install(from: string): KafkajsFastPath {
   const Module = nodeModule();
   const nodeRequire = Module.createRequire(from);
   const version = (nodeRequire('kafkajs/package.json') as { version: string }).version;
