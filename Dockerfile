@@ -22,9 +22,8 @@ FROM ${NODE_IMAGE} AS workspace
 WORKDIR /workspace
 ENV NX_DAEMON=false NX_NO_CLOUD=true NX_SKIP_NX_CACHE_CHECK=true NX_TUI=false CI=true
 COPY package.json package-lock.json ./
-# `npm install` from the lock file, as .ci/run does: npm 11 (this image's) rejects the lock in `npm ci`
-# over sass-embedded's optional platform packages it omits (npm/cli's optional-dependency bug).
-RUN --mount=type=cache,target=/root/.npm,sharing=locked npm install --no-audit --no-fund --loglevel=error
+# `npm ci`: exactly the lock file, as .ci/run installs it.
+RUN --mount=type=cache,target=/root/.npm,sharing=locked npm ci --no-audit --no-fund --loglevel=error
 COPY . .
 
 # ---- an Nx build of one app, laid out as /app will hold it -----------------------------------

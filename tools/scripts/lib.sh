@@ -1,11 +1,11 @@
 # Shared by the scripts behind `npm start`, `npm test` and .ci/run. Source it from the repo root.
 
-# Installs dependencies when missing or stale, then makes sure the `node` on PATH is Node 24
+# Installs dependencies (from the lock file) when missing or stale, then makes sure the `node` on PATH is Node 24
 # (the `node` devDependency puts a real Node 24 binary in node_modules/.bin).
 ensure_node24() {
   if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    echo "==> installing dependencies (npm install)"
-    npm install --no-audit --no-fund --loglevel=error
+    echo "==> installing dependencies (npm ci: exactly the lock file)"
+    npm ci --no-audit --no-fund --loglevel=error
   fi
   export PATH="$PWD/node_modules/.bin:$PATH"
   local major
@@ -18,12 +18,3 @@ ensure_node24() {
   export NX_DAEMON=false NX_NO_CLOUD=true NX_SKIP_NX_CACHE_CHECK=true
 }
 
-
-# Waits for an HTTP URL to answer 2xx, up to $2 seconds.
-wait_http() {
-  local url=$1 timeout=${2:-60} start=$SECONDS
-  until curl -fs -o /dev/null --max-time 2 "$url"; do
-    if (( SECONDS - start > timeout )); then return 1; fi
-    sleep 0.5
-  done
-}
