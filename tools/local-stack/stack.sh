@@ -214,6 +214,7 @@ fetch_libs() { # name pom dest
   [[ -f $dest/.complete && "$(<"$dest/.complete")" == "$key" ]] && return 0
   info "fetching $name jars from Maven Central into $dest"
   rm -rf "$dest.tmp"
+  mkdir -p "$(dirname "$dest")"
   mvn_run "$name" -f "$pom" "$MVN_DEP_PLUGIN:copy-dependencies" -DincludeScope=runtime \
     -DoutputDirectory="$dest.tmp"
   rm -rf "$dest" && mv "$dest.tmp" "$dest" && echo "$key" >"$dest/.complete"
@@ -225,6 +226,7 @@ fetch_unpack() { # name artifact dest [plugin]
   [[ -f $dest/.complete && "$(<"$dest/.complete")" == "$key" ]] && return 0
   info "fetching $artifact from Maven Central into $dest"
   rm -rf "$dest.tmp"
+  mkdir -p "$(dirname "$dest")"
   # Without a pom the plugin writes its "already unpacked" markers under a literal
   # `${project.basedir}/target` in the working directory: run it in the cache, and unpack
   # regardless of old markers (the .complete key above is what decides).

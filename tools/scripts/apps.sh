@@ -2,17 +2,74 @@
 # Starts, stops and reports on the four built apps as background processes against the stack
 # whose settings are in .local-stack/env (or the environment). Used by `npm start` / `npm stop`.
 #   apps.sh start | stop | status
+#
+# Each app runs as `node ... main.js` in dist/apps/<app>, in a session of its own; its pid file
+# holds that node process's pid (the launcher execs node, so the pid it writes is node's). A pid
+# counts only while that process is alive AND is this checkout's app (its working directory is
+# dist/apps/<app> here and it runs main.js): a stale file, or a recycled pid, is never trusted.
+#
+# Settings: COMMAND_SERVICE_PORT, QUERY_SERVICE_PORT, PROJECTOR_PORT, OUTBOX_RELAY_PORT (3000-3003),
+# CQRS_STACK_STATE (pid files in run/, logs in logs/), APP_READY_TIMEOUT (s, 90),
+# APP_STOP_TIMEOUT (s between SIGTERM and SIGKILL, 20).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source tools/scripts/lib.sh
 
-STATE=${CQRS_STACK_STATE:-$PWD/.local-stack}
+ROOT=$PWD
+STATE=${CQRS_STACK_STATE:-$ROOT/.local-stack}
 RUN=$STATE/run LOGS=$STATE/logs
-mkdir -p "$RUN" "$LOGS"
 APPS=(command-service query-service projector outbox-relay)
 declare -A PORTS=([command-service]=${COMMAND_SERVICE_PORT:-3000} [query-service]=${QUERY_SERVICE_PORT:-3001} [projector]=${PROJECTOR_PORT:-3002} [outbox-relay]=${OUTBOX_RELAY_PORT:-3003})
+READY_TIMEOUT=${APP_READY_TIMEOUT:-90}
+STOP_TIMEOUT=${APP_STOP_TIMEOUT:-20}
 
-pid_of() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null && cat "$RUN/$1.pid"; }
+pid_file() { echo "$RUN/$1.pid"; }
+
+# True if pid $2 is alive and is app $1 of this checkout: node running main.js in
+# dist/apps/<app>, or in the folder a rebuild has since replaced (cwd shows " (deleted)").
+is_app_process() {
+  local app=$1 pid=$2 cwd
+  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || return 1
+  [[ $cwd == "$ROOT/dist/apps/$app" || $cwd == "$ROOT/dist/apps/$app (deleted)" ]] || return 1
+  local cmdline
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmdline == *" main.js "* ]]
+}
+
+# The app's pid from its pid file, if that process is the app; a stale file is removed (and said).
+pid_of() {
+  local app=$1 file pid
+  file=$(pid_file "$app")
+  [ -f "$file" ] || return 1
+  pid=$(<"$file")
+  if is_app_process "$app" "$pid"; then echo "$pid"; return 0; fi
+  rm -f "$file"
+  echo "$app: stale pid file removed (pid ${pid:-?} is not running this app)" >&2
+  return 1
+}
+
+# The identity of an app's current build, recorded at launch in run/<app>.build. Nx (without its
+# daemon) restores dist/ from its cache on every build, so the folder is always "new": what
+# tells whether the code changed is the bundle's content.
+build_id() { sha256sum "dist/apps/$1/main.js" 2>/dev/null | cut -c1-64; }
+is_stale_build() { [ "$(cat "$RUN/$1.build" 2>/dev/null)" != "$(build_id "$1")" ]; }
+
+# The pid listening on a TCP port (any local address), if any; prints nothing otherwise.
+listener_of() {
+  local line
+  line=$(ss -ltnpH "sport = :$1" 2>/dev/null) || true
+  [[ $line =~ pid=([0-9]+) ]] && echo "${BASH_REMATCH[1]}"
+  return 0
+}
+
+# The app's process: from its pid file, or found on its port without one (a process an older
+# script, or a lost pid file, left behind).
+find_app() {
+  local app=$1 pid
+  if pid=$(pid_of "$app"); then echo "$pid"; return 0; fi
+  pid=$(listener_of "${PORTS[$app]}")
+  [ -n "$pid" ] && is_app_process "$app" "$pid" && echo "$pid"
+}
 
 # Each app gets the role-specific database URL of the stack it runs against.
 app_env() {
@@ -24,47 +81,120 @@ app_env() {
   esac
 }
 
+launch() {
+  local app=$1 port=${PORTS[$1]} holder
+  [ -f "dist/apps/$app/main.js" ] || { echo "error: dist/apps/$app/main.js missing; run 'npm run build'" >&2; return 1; }
+  holder=$(listener_of "$port")
+  if [ -n "$holder" ]; then
+    echo "error: $app cannot start: port $port is taken by pid $holder ($(tr '\0' ' ' <"/proc/$holder/cmdline" 2>/dev/null | cut -c1-100)); stop it or choose another port ($(port_var "$app"))" >&2
+    return 1
+  fi
+  printf '\n===== %s: starting %s on port %s =====\n' "$(date -Is)" "$app" "$port" >>"$LOGS/$app.log"
+  build_id "$app" >"$RUN/$app.build"
+  # The container image's command: OpenTelemetry first, then the app (OTEL_* from the environment).
+  # setsid: a session of its own (no terminal hang-up, stop signals the whole group); the launcher
+  # writes its own pid and execs node, so the pid file holds node's pid.
+  (cd "dist/apps/$app" && exec env $(app_env "$app") PORT="$port" NODE_ENV=production \
+    setsid bash -c 'echo $$ >"$0" && exec "$@"' "$(pid_file "$app")" \
+    node --enable-source-maps --import ./instrumentation.js main.js >>"$LOGS/$app.log" 2>&1 </dev/null &)
+  for _ in $(seq 1 50); do [ -s "$(pid_file "$app")" ] && break; sleep 0.1; done
+}
+
+port_var() {
+  case $1 in
+    command-service) echo COMMAND_SERVICE_PORT ;; query-service) echo QUERY_SERVICE_PORT ;;
+    projector) echo PROJECTOR_PORT ;; outbox-relay) echo OUTBOX_RELAY_PORT ;;
+  esac
+}
+
 start() {
-  [ -f "$STATE/env" ] && set -a && source "$STATE/env" && set +a
+  mkdir -p "$RUN" "$LOGS"
+  if [ -f "$STATE/env" ]; then set -a; source "$STATE/env"; set +a; fi
+  local app pid failed=0
   for app in "${APPS[@]}"; do
-    if pid=$(pid_of "$app"); then echo "$app already running (pid $pid)"; continue; fi
-    [ -f "dist/apps/$app/main.js" ] || { echo "error: dist/apps/$app/main.js missing; run 'npm run build'" >&2; exit 1; }
-    # the container image's command: OpenTelemetry first, then the app (OTEL_* from the environment)
-    (cd "dist/apps/$app" && env $(app_env "$app") PORT="${PORTS[$app]}" NODE_ENV=production \
-      setsid nohup node --enable-source-maps --import ./instrumentation.js main.js >"$LOGS/$app.log" 2>&1 < /dev/null & echo $! >"$RUN/$app.pid")
-  done
-  for app in "${APPS[@]}"; do
-    if ! wait_http "http://127.0.0.1:${PORTS[$app]}/health/ready" 90; then
-      echo "error: $app did not become ready; last lines of $LOGS/$app.log:" >&2
-      tail -n 20 "$LOGS/$app.log" >&2
-      exit 1
+    if pid=$(find_app "$app"); then
+      if is_stale_build "$app"; then
+        echo "$app runs an older build: restarting it"
+        stop_app "$app" "$pid" || { failed=1; continue; }
+      else
+        echo "$app already running (pid $pid)"
+        echo "$pid" >"$(pid_file "$app")"
+        continue
+      fi
     fi
+    launch "$app" || failed=1
+  done
+  [ "$failed" = 0 ] || exit 1
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  for app in "${APPS[@]}"; do
+    until curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:${PORTS[$app]}/health/ready"; do
+      if ! pid_of "$app" >/dev/null 2>&1; then
+        echo "error: $app exited during start-up; last lines of $LOGS/$app.log:" >&2
+        tail -n 20 "$LOGS/$app.log" >&2
+        exit 1
+      fi
+      if ((SECONDS > deadline)); then
+        echo "error: $app did not become ready within ${READY_TIMEOUT}s (it keeps running; npm stop stops it); last lines of $LOGS/$app.log:" >&2
+        tail -n 20 "$LOGS/$app.log" >&2
+        exit 1
+      fi
+      sleep 0.5
+    done
   done
   status
 }
 
-stop() {
-  for app in "${APPS[@]}"; do
-    if pid=$(pid_of "$app"); then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-      kill -KILL "$pid" 2>/dev/null || true
-      echo "$app stopped"
-    fi
-    rm -f "$RUN/$app.pid"
+# SIGTERM to the app's process group, SIGKILL after STOP_TIMEOUT; says what happened.
+stop_app() {
+  local app=$1 pid=$2 t0=$SECONDS
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 $((STOP_TIMEOUT * 5))); do
+    kill -0 "$pid" 2>/dev/null || { echo "$app stopped (pid $pid, $((SECONDS - t0))s)"; return 0; }
+    sleep 0.2
   done
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 1 25); do
+    kill -0 "$pid" 2>/dev/null || { echo "$app killed (pid $pid did not stop within ${STOP_TIMEOUT}s of SIGTERM)"; return 0; }
+    sleep 0.2
+  done
+  echo "error: $app (pid $pid) is still running after SIGKILL" >&2
+  return 1
 }
 
-status() {
-  local all=0
+stop() {
+  local app pid rc=0
+  mkdir -p "$RUN"
   for app in "${APPS[@]}"; do
-    if pid=$(pid_of "$app"); then
-      printf '%-16s up    http://127.0.0.1:%s  (pid %s, log %s)\n' "$app" "${PORTS[$app]}" "$pid" "$LOGS/$app.log"
+    if pid=$(find_app "$app"); then
+      stop_app "$app" "$pid" || rc=1
     else
-      printf '%-16s down\n' "$app"; all=1
+      echo "$app was not running"
+    fi
+    rm -f "$(pid_file "$app")" "$RUN/$app.build"
+  done
+  return $rc
+}
+
+# up: the app's process is alive and listens on its port; starting: alive, not listening yet;
+# down: no process (a port held by something else is named).
+status() {
+  local app pid port holder rc=0
+  for app in "${APPS[@]}"; do
+    port=${PORTS[$app]}
+    holder=$(listener_of "$port")
+    if pid=$(find_app "$app" 2>/dev/null); then
+      if [ "$holder" = "$pid" ]; then
+        printf '%-16s up        http://127.0.0.1:%s  (pid %s, log %s)\n' "$app" "$port" "$pid" "$LOGS/$app.log"
+      else
+        printf '%-16s starting  port %s not listening yet (pid %s, log %s)\n' "$app" "$port" "$pid" "$LOGS/$app.log"; rc=1
+      fi
+    elif [ -n "$holder" ]; then
+      printf '%-16s down      port %s is taken by another process (pid %s)\n' "$app" "$port" "$holder"; rc=1
+    else
+      printf '%-16s down\n' "$app"; rc=1
     fi
   done
-  return $all
+  return $rc
 }
 
 case ${1:-status} in

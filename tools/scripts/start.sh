@@ -12,7 +12,8 @@ if [ -z "${KAFKA_BROKERS:-}" ]; then
   set -a; source .local-stack/env; set +a
 fi
 for step in db:migrate db:migrate:read schemas:register; do
-  if npm run | grep -q "^  $step$"; then echo "==> npm run $step"; npm run --silent "$step"; fi
+  echo "==> npm run $step"
+  npm run --silent "$step"
 done
 echo "==> building the apps"
 nx run-many -t build --projects=tag:type:app --output-style=static
