@@ -165,6 +165,11 @@ describe('CreateTask', () => {
       .then([taskCreated({ dueDate: '2025-06-30T17:00:00+02:00' })]);
   });
 
+  it('accepts a multi-line description with tabs', () => {
+    const description = 'Steps:\r\n\t1. draft\n\t2. review';
+    given([]).when(createTask({ description }, T.created)).then([taskCreated({ description })]);
+  });
+
   it('accepts a title of exactly 200 characters, counting an emoji as one', () => {
     const title = '✅'.repeat(200);
     given([]).when(createTask({ title }, T.created)).then([taskCreated({ title })]);
@@ -181,6 +186,11 @@ describe('CreateTask', () => {
     ['an unknown priority', { priority: 'URGENT' as never }, 'priority', 'must be one of LOW, NORMAL, HIGH'],
     ['a blank owner', { ownerId: ' ' }, 'ownerId', 'must be a non-blank identifier'],
     ['a blank task id', { taskId: '' }, 'taskId', 'must be a non-blank identifier'],
+    ['a title holding NUL', { title: 'a\u0000b' }, 'title', expect.stringContaining('control characters')],
+    ['a title holding a lone surrogate', { title: 'a\ud800' }, 'title', expect.stringContaining('well-formed Unicode')],
+    ['a description holding NUL', { description: 'a\u0000b' }, 'description', expect.stringContaining('control characters')],
+    ['an owner id holding a line feed', { ownerId: 'al\nice' }, 'ownerId', expect.stringContaining('control characters')],
+    ['an owner id of 201 emoji', { ownerId: '😀'.repeat(201) }, 'ownerId', 'must be at most 200 characters'],
   ])('rejects %s', (_, data, field, message) => {
     const error = given([]).when(createTask(data as never)).thenThrows('VALIDATION_FAILED');
     expect(error.kind).toBe('validation');

@@ -1,4 +1,4 @@
-import { DomainError, type FieldError } from '@cqrs/util';
+import { DomainError, identifierProblem, textProblem, type FieldError } from '@cqrs/util';
 import { TASK_PRIORITIES, type TaskPriority } from './task.events';
 
 /** Limits a user can rely on (and the HTTP schema mirrors), counted in Unicode code points. */
@@ -8,9 +8,6 @@ export const TASK_LIMITS = Object.freeze({
   reasonMaxLength: 500,
   idMaxLength: 200,
 });
-
-// Code points, not UTF-16 units, so an emoji counts as one character as a user would count it.
-const lengthOf = (text: string) => [...text].length;
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
@@ -38,11 +35,11 @@ export class FieldChecks {
       return '';
     }
     const trimmed = value.trim();
-    if (lengthOf(trimmed) > maxLength) this.errors.push({ field, message: `must be at most ${maxLength} characters` });
+    this.check(field, textProblem(trimmed, { maxLength, kind: 'line' }));
     return trimmed;
   }
 
-  /** An optional bounded text; blank means "no value" (null). Kept untrimmed: whitespace may be formatting. */
+  /** An optional bounded multi-line text; blank means "no value" (null). Kept untrimmed: whitespace may be formatting. */
   optionalText(field: string, value: unknown, maxLength: number): string | null {
     if (value === null || value === undefined) return null;
     if (typeof value !== 'string') {
@@ -50,7 +47,7 @@ export class FieldChecks {
       return null;
     }
     if (value.trim() === '') return null;
-    if (lengthOf(value) > maxLength) this.errors.push({ field, message: `must be at most ${maxLength} characters` });
+    this.check(field, textProblem(value, { maxLength, kind: 'multiline' }));
     return value;
   }
 
@@ -72,16 +69,16 @@ export class FieldChecks {
 
   /** An identifier (task id, owner id): a non-blank string without surrounding whitespace. */
   id(field: string, value: unknown): string {
-    if (typeof value !== 'string' || value.trim() === '' || value !== value.trim()) {
-      this.errors.push({ field, message: 'must be a non-blank identifier' });
-    } else if (lengthOf(value) > TASK_LIMITS.idMaxLength) {
-      this.errors.push({ field, message: `must be at most ${TASK_LIMITS.idMaxLength} characters` });
-    }
+    this.check(field, identifierProblem(value, TASK_LIMITS.idMaxLength));
     return String(value);
   }
 
   fail(field: string, message: string): void {
     this.errors.push({ field, message });
+  }
+
+  private check(field: string, problem: string | null): void {
+    if (problem) this.errors.push({ field, message: problem });
   }
 
   /** Throws VALIDATION_FAILED if any check failed. */
