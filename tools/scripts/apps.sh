@@ -36,16 +36,21 @@ is_app_process() {
   [[ $cmdline == *" main.js "* ]]
 }
 
-# The app's pid from its pid file, if that process is the app; a stale file is removed (and said).
+# The app's pid from its pid file, if that process is the app.
 pid_of() {
-  local app=$1 file pid
-  file=$(pid_file "$app")
-  [ -f "$file" ] || return 1
+  local pid
+  pid=$(cat "$(pid_file "$1")" 2>/dev/null) || return 1
+  is_app_process "$1" "$pid" && echo "$pid"
+}
+
+# A pid file whose process is not the app (it died, or the pid was reused): removed, and said.
+drop_stale_pid_file() {
+  local file pid
+  file=$(pid_file "$1")
+  [ -f "$file" ] || return 0
   pid=$(<"$file")
-  if is_app_process "$app" "$pid"; then echo "$pid"; return 0; fi
   rm -f "$file"
-  echo "$app: stale pid file removed (pid ${pid:-?} is not running this app)" >&2
-  return 1
+  echo "$1: stale pid file removed (pid ${pid:-?} is not running this app)"
 }
 
 # The identity of an app's current build, recorded at launch in run/<app>.build. Nx (without its
@@ -81,7 +86,8 @@ app_env() {
   esac
 }
 
-launch() {
+# Whether app $1 can be launched: its build exists and no other process holds its port.
+can_launch() {
   local app=$1 port=${PORTS[$1]} holder
   [ -f "dist/apps/$app/main.js" ] || { echo "error: dist/apps/$app/main.js missing; run 'npm run build'" >&2; return 1; }
   holder=$(listener_of "$port")
@@ -89,6 +95,10 @@ launch() {
     echo "error: $app cannot start: port $port is taken by pid $holder ($(tr '\0' ' ' <"/proc/$holder/cmdline" 2>/dev/null | cut -c1-100)); stop it or choose another port ($(port_var "$app"))" >&2
     return 1
   fi
+}
+
+launch() {
+  local app=$1 port=${PORTS[$1]}
   printf '\n===== %s: starting %s on port %s =====\n' "$(date -Is)" "$app" "$port" >>"$LOGS/$app.log"
   build_id "$app" >"$RUN/$app.build"
   # The container image's command: OpenTelemetry first, then the app (OTEL_* from the environment).
@@ -110,7 +120,7 @@ port_var() {
 start() {
   mkdir -p "$RUN" "$LOGS"
   if [ -f "$STATE/env" ]; then set -a; source "$STATE/env"; set +a; fi
-  local app pid failed=0
+  local app pid failed=0 to_launch=()
   for app in "${APPS[@]}"; do
     if pid=$(find_app "$app"); then
       if is_stale_build "$app"; then
@@ -121,14 +131,19 @@ start() {
         echo "$pid" >"$(pid_file "$app")"
         continue
       fi
+    else
+      drop_stale_pid_file "$app"
     fi
-    launch "$app" || failed=1
+    to_launch+=("$app")
   done
+  # Every port is checked before anything starts: a start that cannot finish starts nothing.
+  for app in "${to_launch[@]}"; do can_launch "$app" || failed=1; done
   [ "$failed" = 0 ] || exit 1
+  for app in "${to_launch[@]}"; do launch "$app"; done
   local deadline=$((SECONDS + READY_TIMEOUT))
   for app in "${APPS[@]}"; do
     until curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:${PORTS[$app]}/health/ready"; do
-      if ! pid_of "$app" >/dev/null 2>&1; then
+      if ! pid_of "$app" >/dev/null; then
         echo "error: $app exited during start-up; last lines of $LOGS/$app.log:" >&2
         tail -n 20 "$LOGS/$app.log" >&2
         exit 1
@@ -161,17 +176,21 @@ stop_app() {
   return 1
 }
 
+# All apps at once (each one's SIGTERM-then-SIGKILL runs beside the others').
 stop() {
-  local app pid rc=0
+  local app pid rc=0 jobs=()
   mkdir -p "$RUN"
   for app in "${APPS[@]}"; do
     if pid=$(find_app "$app"); then
-      stop_app "$app" "$pid" || rc=1
+      stop_app "$app" "$pid" &
+      jobs+=($!)
     else
+      drop_stale_pid_file "$app"
       echo "$app was not running"
     fi
-    rm -f "$(pid_file "$app")" "$RUN/$app.build"
   done
+  for pid in "${jobs[@]}"; do wait "$pid" || rc=1; done
+  for app in "${APPS[@]}"; do rm -f "$(pid_file "$app")" "$RUN/$app.build"; done
   return $rc
 }
 
@@ -182,7 +201,7 @@ status() {
   for app in "${APPS[@]}"; do
     port=${PORTS[$app]}
     holder=$(listener_of "$port")
-    if pid=$(find_app "$app" 2>/dev/null); then
+    if pid=$(find_app "$app"); then
       if [ "$holder" = "$pid" ]; then
         printf '%-16s up        http://127.0.0.1:%s  (pid %s, log %s)\n' "$app" "$port" "$pid" "$LOGS/$app.log"
       else
@@ -190,6 +209,8 @@ status() {
       fi
     elif [ -n "$holder" ]; then
       printf '%-16s down      port %s is taken by another process (pid %s)\n' "$app" "$port" "$holder"; rc=1
+    elif [ -f "$(pid_file "$app")" ]; then
+      printf '%-16s down      (stale pid file: pid %s is not running this app)\n' "$app" "$(<"$(pid_file "$app")")"; rc=1
     else
       printf '%-16s down\n' "$app"; rc=1
     fi

@@ -6,7 +6,7 @@ describe('projector config', () => {
     const config = loadProjectorConfig({});
     expect(config.DATABASE_URL).toContain('cqrs_projector');
     expect(config.MIGRATIONS_READ_DATABASE_URL).toContain('cqrs_owner');
-    expect(projectionSettings(config)).toMatchObject({ topics: ['tasks.task.events'], groupPrefix: 'tasks-projector', gapRetries: 3, createTopicsWithPartitions: 6 });
+    expect(projectionSettings(config)).toMatchObject({ topics: ['tasks.task.events'], groupPrefix: 'tasks-projector', gapRetries: 3, createTopicsWithPartitions: 6, sessionTimeoutMs: 10_000 });
   });
 
   it('reads lists and numbers from the environment', () => {

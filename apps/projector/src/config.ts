@@ -29,6 +29,13 @@ const shape = {
   PROJECTOR_GAP_RETRIES: env.int(3, 0),
   PROJECTOR_RETRY_MIN_MS: env.int(100, 1),
   PROJECTOR_RETRY_MAX_MS: env.int(10_000, 1),
+  /**
+   * How long the group waits for a silent member before handing its partitions to the others: a
+   * crashed projector's partitions (and a restarted one's start) wait this long. Kafka's classic
+   * 10 s; the projector heartbeats after every batch, so only a batch longer than this would cost
+   * a rebalance.
+   */
+  PROJECTOR_SESSION_TIMEOUT_MS: env.int(10_000, 6_000),
   /** How often the projector checks whether a rebuild activated another generation. */
   PROJECTOR_GENERATION_CHECK_MS: env.int(2_000, 50),
   /**
@@ -55,4 +62,5 @@ export const projectionSettings = (config: ProjectorConfig) => ({
   maxBatchBytes: config.PROJECTOR_MAX_BATCH_BYTES,
   gapRetries: config.PROJECTOR_GAP_RETRIES,
   retry: { minTimeoutMs: config.PROJECTOR_RETRY_MIN_MS, maxTimeoutMs: config.PROJECTOR_RETRY_MAX_MS },
+  sessionTimeoutMs: config.PROJECTOR_SESSION_TIMEOUT_MS,
 });

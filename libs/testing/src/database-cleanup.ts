@@ -13,6 +13,7 @@ export const TEST_DATABASE_PREFIXES = [
   // @cqrs/testing createThrowawayDatabase
   'obs_write', 'obs_read', // apps/system-e2e/src/support/system.ts (relay slot obs_<run>)
   'sys_write', // apps/query-service/e2e/system.e2e.spec.ts (relay slot sys_<run>)
+  'readme_write', 'readme_read', // apps/system-e2e/src/readme.e2e.spec.ts (relay slot readme_<run>)
   'cmd_http', // apps/command-service/src/tasks/tasks.int.spec.ts
   'smoke_repl', 'smoke_dbz', // libs/testing/src/smoke (slots smoke_slot, slot_<suffix>)
   'drop_test', 'cleanup_probe', // libs/testing/src/database-cleanup.int.spec.ts

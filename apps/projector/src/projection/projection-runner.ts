@@ -21,6 +21,8 @@ export interface ProjectionSettings {
   maxBatchBytes: number;
   gapRetries: number;
   retry: { minTimeoutMs: number; maxTimeoutMs: number };
+  /** Kafka group session timeout. @default 10000 */
+  sessionTimeoutMs?: number;
 }
 
 export interface ProjectionDeps {
@@ -42,6 +44,7 @@ export function createProjectionConsumer(deps: ProjectionDeps, settings: Project
     partitionsConsumedConcurrently: settings.concurrency,
     maxBytesPerPartition: settings.maxBatchBytes,
     retry: settings.retry,
+    sessionTimeoutMs: settings.sessionTimeoutMs ?? 10_000,
     logger: deps.logger,
     handler: projectBatch({
       writer,
