@@ -11,8 +11,9 @@ started_stack=0
 if [ -z "${KAFKA_BROKERS:-}" ] && ! bash tools/local-stack/stack.sh status >/dev/null 2>&1; then started_stack=1; fi
 cleanup() {
   local rc=$?
-  bash tools/scripts/apps.sh stop >/dev/null 2>&1 || true
   if [ "$started_stack" = 1 ] && [ "${KEEP_STACK:-0}" != 1 ]; then
+    # apps an `npm start` left on this stack would lose it: stop them first (never otherwise)
+    bash tools/scripts/apps.sh stop >/dev/null 2>&1 || true
     if [ "${CQRS_INFRA_SOURCE:-}" = docker ]; then docker compose -p cqrs-test down -v || true
     else bash tools/local-stack/stack.sh down || true; fi
   fi
