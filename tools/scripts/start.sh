@@ -11,10 +11,18 @@ if [ -z "${KAFKA_BROKERS:-}" ]; then
   bash tools/local-stack/stack.sh up
   set -a; source .local-stack/env; set +a
 fi
-for step in db:migrate db:migrate:read schemas:register; do
-  echo "==> npm run $step"
-  npm run --silent "$step"
+# The two migrations and the schema registration touch different things: run them side by side,
+# then show each one's output in turn (and fail if any failed).
+echo "==> npm run db:migrate, db:migrate:read, schemas:register"
+steps=(db:migrate db:migrate:read schemas:register) pids=() out=$(mktemp -d)
+for step in "${steps[@]}"; do npm run --silent "$step" >"$out/$step" 2>&1 & pids+=($!); done
+failed=0
+for i in "${!steps[@]}"; do
+  if ! wait "${pids[$i]}"; then failed=1; echo "error: npm run ${steps[$i]} failed:" >&2; fi
+  sed 's/^/    /' "$out/${steps[$i]}"
 done
+rm -rf "$out"
+[ "$failed" = 0 ] || exit 1
 echo "==> building the apps"
 nx run-many -t build --projects=tag:type:app --output-style=static
 echo "==> starting the apps"
