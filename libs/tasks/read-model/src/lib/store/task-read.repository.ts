@@ -54,7 +54,7 @@ export function decodeCursor(cursor: string): TaskListCursor {
   }
   if (!Array.isArray(parsed) || parsed.length !== 2) throw invalid();
   const [createdAt, taskId] = parsed as unknown[];
-  if (typeof createdAt !== 'string' || identifierProblem(taskId, TASK_LIMITS.idMaxLength) !== null) throw invalid();
+  if (typeof createdAt !== 'string' || typeof taskId !== 'string' || identifierProblem(taskId, TASK_LIMITS.idMaxLength) !== null) throw invalid();
   const time = Date.parse(createdAt);
   // The round trip refuses impossible dates (2025-02-30) that the pattern lets through.
   if (!CURSOR_INSTANT.test(createdAt) || Number.isNaN(time) || new Date(time).toISOString() !== createdAt) throw invalid();
