@@ -6,6 +6,13 @@ const shape = {
   /** The read database as a role with SELECT only (`cqrs_query`). */
   DATABASE_URL: env.url('postgres://cqrs_query:cqrs@127.0.0.1:5433/cqrs_read'),
   DATABASE_POOL_SIZE: env.int(10, 1),
+  /**
+   * How long a query waits for a pooled connection (or a new one to connect) before it is
+   * answered 503 READ_MODEL_UNAVAILABLE with Retry-After: overload sheds instead of queueing.
+   */
+  DATABASE_ACQUIRE_TIMEOUT_MS: env.int(2_000, 1),
+  /** Longest one SQL statement may run (PostgreSQL `statement_timeout`); beyond it, 503 as above. */
+  DATABASE_STATEMENT_TIMEOUT_MS: env.int(5_000, 1),
   /** Longest a query with X-Min-Version / minVersion waits for the read model. */
   READ_YOUR_WRITES_TIMEOUT_MS: env.int(2_000, 0),
   /** Retry-After (seconds) sent when that wait times out. */

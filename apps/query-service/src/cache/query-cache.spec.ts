@@ -18,6 +18,10 @@ function deferred<T>() {
 
 const policy: CachePolicy = { freshMs: 1_000, cacheMs: 10_000, emptyMs: 200, maxEntries: 100 };
 const flush = () => new Promise((r) => setImmediate(r));
+// Until reads that just failed or finished have been looked at (a few turns of the event loop).
+const settle = async () => {
+  for (let i = 0; i < 3; i++) await flush();
+};
 
 function setup(p: CachePolicy = policy) {
   const clock = new FakeClock();
@@ -141,6 +145,45 @@ describe('QueryCache', () => {
     await cache.get('u1|page1', load, { tag: 'u1' });
     await cache.get('u2|page1', load, { tag: 'u2' });
     expect(reads()).toBe(4); // u1|page1 read again, u2 served from cache
+  });
+
+  it('forgets the key of every failed read: failing requests cannot grow the tag index', async () => {
+    const { cache } = setup();
+    const failing = () => Promise.reject(new Error('bad cursor'));
+    for (let i = 0; i < 200; i++) await expect(cache.get(`u1|page${i}`, failing, { tag: 'u1' })).rejects.toThrow('bad cursor');
+    await settle();
+    expect(cache.indexedKeys).toBe(0);
+    expect(cache.size).toBe(0);
+  });
+
+  it('forgets a key whose background refresh failed, and keeps one a read is still in flight for', async () => {
+    const { cache, clock } = setup();
+    await cache.get('u1|page1', async () => 'v1', { tag: 'u1' });
+    clock.advance(1_500);
+    const refresh = deferred<string>();
+    expect(await cache.get('u1|page1', () => refresh.promise.then(() => Promise.reject(new Error('timeout'))), { tag: 'u1' })).toEqual({
+      value: 'v1',
+      outcome: 'stale',
+    });
+    const slow = deferred<string>();
+    const inFlight = cache.get('u1|page2', () => slow.promise, { tag: 'u1' });
+    refresh.resolve('');
+    await settle();
+    expect(cache.indexedKeys).toBe(1); // page2, still being read: an invalidation must still reach it
+    cache.deleteTag('u1');
+    slow.resolve('before the change');
+    await inFlight;
+    await settle();
+    expect(cache.indexedKeys).toBe(0);
+    expect(cache.size).toBe(0); // not stored: the tag was dropped while it was read
+  });
+
+  it('keeps the tag index within the entries held when many keys come and go', async () => {
+    const { cache, load } = setup({ ...policy, maxEntries: 10 });
+    for (let i = 0; i < 500; i++) await cache.get(`u${i % 7}|page${i}`, load, { tag: `u${i % 7}` });
+    await settle();
+    expect(cache.size).toBe(10);
+    expect(cache.indexedKeys).toBe(10);
   });
 
   it('refuses a fresh time longer than the cache time', () => {

@@ -59,11 +59,17 @@ const invalidations = counter('cqrs_cache_invalidations_total', 'Query cache ent
  * de-duplication (concurrent misses of a key share one database read) and stale-while-revalidate
  * (a stale entry is returned while exactly one background fetch refreshes it). This class only
  * adds the policy above, tags (to drop every entry of a user at once) and metrics.
+ *
+ * The tag index only ever holds keys that lru-cache holds (at most `maxEntries`) or that a read
+ * is in flight for: a failed read, an evicted read and a failed background refresh leave nothing
+ * behind, so clients cannot grow it by sending requests that fail (e.g. forged cursors).
  */
 export class QueryCache<V> {
   private readonly lru: LRUCache<string, Entry<V>, FetchContext<V>> | undefined;
   private readonly tagged = new Map<string, Set<string>>();
   private readonly tagOfKey = new Map<string, string>();
+  /** Reads (calls of get, and loads) in flight per key. */
+  private readonly inFlight = new Map<string, number>();
 
   /**
    * @param query the query type's name (metric label), e.g. `task`
@@ -91,11 +97,18 @@ export class QueryCache<V> {
       // A read that was in flight when its key was invalidated still answers its own caller,
       // but lru-cache does not store its (possibly outdated) result.
       ignoreFetchAbort: true,
-      fetchMethod: async (_key, _stale, { options, context }) => {
-        const value = await context.load();
-        const empty = this.isEmpty(value);
-        if (empty) options.ttl = Math.max(1, policy.emptyMs);
-        return { value, fetchedAt: this.clock.now(), maxAgeMs: empty ? policy.emptyMs : policy.cacheMs };
+      fetchMethod: async (key, _stale, { options, context }) => {
+        this.begin(key);
+        try {
+          const value = await context.load();
+          const empty = this.isEmpty(value);
+          if (empty) options.ttl = Math.max(1, policy.emptyMs);
+          return { value, fetchedAt: this.clock.now(), maxAgeMs: empty ? policy.emptyMs : policy.cacheMs };
+        } finally {
+          // lru-cache stores the result, or drops the key of a failed read without a dispose
+          // call, only after this returns: look at the key once it has.
+          setImmediate(() => this.end(key));
+        }
       },
       dispose: (_value, key, reason) => {
         if (reason !== 'set') this.untag(key);
@@ -116,16 +129,21 @@ export class QueryCache<V> {
     const age = current ? this.clock.now() - current.fetchedAt : Infinity;
     const tooOld = current !== undefined && age > current.maxAgeMs;
     if (options.tag !== undefined) this.tag(key, options.tag);
-    const status: LRUCache.Status<string, Entry<V>, FetchContext<V>> = {};
-    const entry = await this.lru.fetch(key, { context: { load }, allowStale: !tooOld, status });
-    if (!entry) {
-      // Only when the key was dropped while its read was in flight and nothing older is left.
-      requests.inc({ query: this.query, outcome: 'miss' });
-      return { value: await load(), outcome: 'miss' };
+    this.begin(key);
+    try {
+      const status: LRUCache.Status<string, Entry<V>, FetchContext<V>> = {};
+      const entry = await this.lru.fetch(key, { context: { load }, allowStale: !tooOld, status });
+      if (!entry) {
+        // Only when the key was dropped while its read was in flight and nothing older is left.
+        requests.inc({ query: this.query, outcome: 'miss' });
+        return { value: await load(), outcome: 'miss' };
+      }
+      const outcome: CacheOutcome = status.fetch === 'hit' ? 'hit' : status.returnedStale ? 'stale' : 'miss';
+      requests.inc({ query: this.query, outcome });
+      return { value: entry.value, outcome };
+    } finally {
+      this.end(key);
     }
-    const outcome: CacheOutcome = status.fetch === 'hit' ? 'hit' : status.returnedStale ? 'stale' : 'miss';
-    requests.inc({ query: this.query, outcome });
-    return { value: entry.value, outcome };
   }
 
   /** Drops one key (and cancels storing a read in flight for it). */
@@ -166,6 +184,26 @@ export class QueryCache<V> {
   /** Entries held, for tests and diagnostics. */
   get size(): number {
     return this.lru?.size ?? 0;
+  }
+
+  /** Keys in the tag index, for tests and diagnostics. */
+  get indexedKeys(): number {
+    return this.tagOfKey.size;
+  }
+
+  private begin(key: string): void {
+    this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+  }
+
+  /** A read of `key` settled: once none is left and nothing is stored, the key leaves the tag index. */
+  private end(key: string): void {
+    const left = (this.inFlight.get(key) ?? 1) - 1;
+    if (left > 0) {
+      this.inFlight.set(key, left);
+      return;
+    }
+    this.inFlight.delete(key);
+    if (this.lru?.peek(key, { allowStale: true }) === undefined) this.untag(key);
   }
 
   private tag(key: string, tag: string): void {

@@ -1,4 +1,5 @@
 import { RequestValidationError } from '@cqrs/http';
+import { UUID_PATTERN } from '@cqrs/util';
 
 /** "The read model must reflect at least `version` of stream `streamId`." */
 export interface VersionRequirement {
@@ -6,16 +7,18 @@ export interface VersionRequirement {
   version: number;
 }
 
-const MAX_REQUIREMENTS = 20;
+/** Most requirements one header or query parameter may carry. */
+export const MAX_REQUIREMENTS = 20;
 const VERSION = /^[1-9]\d{0,15}$/;
 
 /**
  * Parses read-your-writes requirements from the `X-Min-Version` header and the `minVersion`
  * query parameter (either or both). Each is a comma-separated list of `<taskId>:<version>`; on a
- * route about one task a bare `<version>` means that task. Several requirements on one stream
- * keep the highest version.
+ * route about one task a bare `<version>` means that task. Task ids are UUIDs (the command
+ * service issues nothing else), versions positive safe integers. Several requirements on one
+ * stream keep the highest version.
  *
- * @param defaultStream the task the route is about, if any
+ * @param defaultStream the task the route is about, if any (already validated)
  * @throws {RequestValidationError} (400) for a malformed value, naming the field
  */
 export function parseMinVersion(
@@ -30,12 +33,15 @@ export function parseMinVersion(
     if (raw === undefined || raw.trim() === '') continue;
     const parts = raw.split(',').map((p) => p.trim());
     if (parts.length > MAX_REQUIREMENTS) throw invalid(field, `at most ${MAX_REQUIREMENTS} requirements`);
-    for (const part of parts) {
+    for (const [index, part] of parts.entries()) {
       const colon = part.lastIndexOf(':');
       const streamId = colon === -1 ? defaultStream : part.slice(0, colon);
       const version = colon === -1 ? part : part.slice(colon + 1);
       if (streamId === undefined) throw invalid(field, 'name the task: <taskId>:<version> (the version alone only works on /tasks/:id)');
-      if (streamId === '' || !VERSION.test(version)) throw invalid(field, `'${part}' is not <taskId>:<version> with a positive version`);
+      if (!UUID_PATTERN.test(streamId) || !VERSION.test(version) || !Number.isSafeInteger(Number(version))) {
+        // Not echoed: the value may be anything, of any length.
+        throw invalid(field, `requirement ${index + 1} is not <taskId>:<version> with a task UUID and a positive safe integer version`);
+      }
       byStream.set(streamId, Math.max(byStream.get(streamId) ?? 0, Number(version)));
     }
   }

@@ -1,31 +1,63 @@
 import { RequestValidationError } from '@cqrs/http';
+import { decodeCursor } from '@cqrs/tasks-read-model';
 import { TASK_LIMITS } from '@cqrs/tasks-domain';
-import { Controller, Get, Headers, Param, ParseUUIDPipe, Query, Res } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { identifierProblem } from '@cqrs/util';
+import { applyDecorators, Controller, Get, Headers, Param, ParseUUIDPipe, Query, Res } from '@nestjs/common';
+import { ApiExtraModels, ApiHeader, ApiOkResponse, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { cacheStatus } from '../cache/query-cache';
 import { parseMinVersion } from '../consistency/min-version';
-import { TaskPageDto, TaskQueryDto, TaskViewDto, UserStatsQueryDto, UserTaskStatsDto, UserTasksQueryDto } from './tasks.dto';
+import {
+  MIN_VERSION_PATTERN,
+  ProblemDto,
+  TASK_MIN_VERSION_PATTERN,
+  TaskPageDto,
+  TaskQueryDto,
+  TaskViewDto,
+  USER_ID_PATTERN,
+  UserStatsQueryDto,
+  UserTaskStatsDto,
+  UserTasksQueryDto,
+} from './tasks.dto';
 import { TaskQueries, type QueryAnswer } from './task-queries';
 
 const TaskId = () =>
   Param('id', new ParseUUIDPipe({ exceptionFactory: () => new RequestValidationError([{ field: 'id', message: 'must be a UUID' }]) }));
 
-function userId(value: string): string {
-  if (value.length > TASK_LIMITS.idMaxLength) {
-    throw new RequestValidationError([{ field: 'userId', message: `must be at most ${TASK_LIMITS.idMaxLength} characters` }]);
-  }
-  return value;
-}
+/** The `:userId` path parameter, under the same rules as the owner ids the command side accepts. */
+const UserId = () =>
+  Param('userId', {
+    transform: (value: string) => {
+      const problem = identifierProblem(value, TASK_LIMITS.idMaxLength);
+      if (problem) throw new RequestValidationError([{ field: 'userId', message: problem }]);
+      return value;
+    },
+  });
 
-const minVersionHeader = ApiHeader({
-  name: 'X-Min-Version',
-  required: false,
-  description: 'Read-your-writes: `<version>` (on /tasks/:id) or `<taskId>:<version>[,...]`; waits until the read model reflects it.',
+const userIdParam = ApiParam({
+  name: 'userId',
+  description: `The owner id tasks were created with: at most ${TASK_LIMITS.idMaxLength} characters (code points), no control characters, no surrounding whitespace.`,
+  schema: { type: 'string', minLength: 1, maxLength: TASK_LIMITS.idMaxLength, pattern: USER_ID_PATTERN },
 });
-const problem = (status: number, description: string) =>
-  ApiResponse({ status, description, content: { 'application/problem+json': { schema: { type: 'object' } } } });
-const behind = problem(503, 'The read model did not reach X-Min-Version in time (READ_MODEL_BEHIND); Retry-After set');
+const minVersionHeader = (pattern: string) =>
+  ApiHeader({
+    name: 'X-Min-Version',
+    required: false,
+    description: 'Read-your-writes: `<version>` (on /tasks/:id) or `<taskId>:<version>[,...]`; waits until the read model reflects it.',
+    schema: { type: 'string', pattern },
+  });
+const problem = (status: number, description: string, headers?: Record<string, { description: string; schema: object }>) =>
+  ApiResponse({ status, description, headers, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } } } });
+/** What every route may answer besides its own: 400 for any bad parameter, 503 when the read side cannot answer in time. */
+const commonResponses = applyDecorators(
+  ApiResponse({ status: 304, description: 'Not modified: If-None-Match matched the ETag.' }),
+  problem(400, 'A path, query or header parameter is invalid (VALIDATION_FAILED, INVALID_CURSOR); `errors` names it'),
+  problem(
+    503,
+    'The read model did not reach X-Min-Version in time (READ_MODEL_BEHIND), or the read database did not answer in time (READ_MODEL_UNAVAILABLE)',
+    { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } } },
+  ),
+);
 
 function answer<T>(res: Response, result: QueryAnswer<T>): T {
   res.setHeader('Cache-Status', cacheStatus(result.cache));
@@ -35,16 +67,16 @@ function answer<T>(res: Response, result: QueryAnswer<T>): T {
 
 /** The read API over the tasks read models. */
 @ApiTags('tasks')
+@ApiExtraModels(ProblemDto)
 @Controller()
 export class TasksController {
   constructor(private readonly queries: TaskQueries) {}
 
   @Get('tasks/:id')
-  @minVersionHeader
+  @minVersionHeader(TASK_MIN_VERSION_PATTERN)
   @ApiOkResponse({ type: TaskViewDto, description: 'The task; ETag is its version.' })
-  @problem(400, 'Invalid id or minVersion (VALIDATION_FAILED)')
   @problem(404, 'No such task, or it was deleted (TASK_NOT_FOUND)')
-  @behind
+  @commonResponses
   async task(@TaskId() id: string, @Query() query: TaskQueryDto, @Headers('x-min-version') header: string | undefined, @Res({ passthrough: true }) res: Response) {
     const result = await this.queries.task(id, parseMinVersion({ header, query: query.minVersion }, id));
     res.setHeader('ETag', `"${result.value.version}"`);
@@ -52,33 +84,35 @@ export class TasksController {
   }
 
   @Get('users/:userId/tasks')
-  @minVersionHeader
+  @userIdParam
+  @minVersionHeader(MIN_VERSION_PATTERN)
   @ApiOkResponse({ type: TaskPageDto, description: 'A page of the user’s tasks, newest first.' })
-  @problem(400, 'Invalid status, limit, cursor (INVALID_CURSOR) or minVersion')
-  @behind
+  @commonResponses
   async userTasks(
-    @Param('userId') user: string,
+    @UserId() userId: string,
     @Query() query: UserTasksQueryDto,
     @Headers('x-min-version') header: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
     const requirements = parseMinVersion({ header, query: query.minVersion });
-    const result = await this.queries.userTasks(userId(user), { status: query.status, limit: query.limit ?? 20, cursor: query.cursor }, requirements);
+    // Checked here, before the cache and the database see it.
+    if (query.cursor !== undefined) decodeCursor(query.cursor);
+    const result = await this.queries.userTasks(userId, { status: query.status, limit: query.limit ?? 20, cursor: query.cursor }, requirements);
     return answer(res, result);
   }
 
   @Get('users/:userId/stats')
-  @minVersionHeader
+  @userIdParam
+  @minVersionHeader(MIN_VERSION_PATTERN)
   @ApiOkResponse({ type: UserTaskStatsDto, description: 'Counts per status and completion rate.' })
-  @problem(400, 'Invalid minVersion')
-  @behind
+  @commonResponses
   async userStats(
-    @Param('userId') user: string,
+    @UserId() userId: string,
     @Query() query: UserStatsQueryDto,
     @Headers('x-min-version') header: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const result = await this.queries.userStats(userId(user), parseMinVersion({ header, query: query.minVersion }));
+    const result = await this.queries.userStats(userId, parseMinVersion({ header, query: query.minVersion }));
     return answer(res, result);
   }
 }

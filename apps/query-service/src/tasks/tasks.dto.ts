@@ -1,16 +1,36 @@
 import { LISTABLE_STATUSES, type ListableStatus } from '@cqrs/tasks-read-model';
 import { TASK_LIMITS, TASK_PRIORITIES } from '@cqrs/tasks-domain';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { MAX_REQUIREMENTS } from '../consistency/min-version';
+
+// The documents describe what the service accepts, so that a client (or a fuzzer) generating
+// values from them gets answers, not 400s. ECMA-262 patterns, as OpenAPI specifies.
+
+/** `identifierProblem`'s rules: no control characters, no surrounding whitespace (lengths are in the schema). */
+export const USER_ID_PATTERN = String.raw`^[^\s\u0000-\u001F\u007F-\u009F](?:[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F])?$`;
+const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+const VERSION = '[1-9][0-9]{0,15}';
+const requirementList = (item: string) => String.raw`^\s*(?:${item}(?:\s*,\s*${item}){0,${MAX_REQUIREMENTS - 1}}\s*)?$`;
+/** `minVersion` / `X-Min-Version` on /tasks/:id, where a bare version means that task. */
+export const TASK_MIN_VERSION_PATTERN = requirementList(`(?:${UUID}:)?${VERSION}`);
+/** `minVersion` / `X-Min-Version` on a user's routes: every requirement names its task. */
+export const MIN_VERSION_PATTERN = requirementList(`${UUID}:${VERSION}`);
 
 const MIN_VERSION_DOC =
   'Read-your-writes: the version from a command response. The query waits (bounded) until the read model reflects it, ' +
-  'else answers 503 READ_MODEL_BEHIND with Retry-After. Same syntax as the X-Min-Version header.';
+  `else answers 503 READ_MODEL_BEHIND with Retry-After. Same syntax as the X-Min-Version header; at most ${MAX_REQUIREMENTS} ` +
+  'requirements, versions up to 2^53 - 1.';
 
 /** Query of `GET /tasks/:id`. */
 export class TaskQueryDto {
-  @ApiPropertyOptional({ description: `${MIN_VERSION_DOC} A bare version refers to this task.`, example: '3' })
+  @ApiPropertyOptional({
+    description: `${MIN_VERSION_DOC} A bare version refers to this task.`,
+    example: '3',
+    maxLength: 2_000,
+    pattern: TASK_MIN_VERSION_PATTERN,
+  })
   @IsOptional()
   @IsString()
   @MaxLength(2_000)
@@ -24,21 +44,27 @@ export class UserTasksQueryDto {
   @IsIn(LISTABLE_STATUSES)
   status?: ListableStatus;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20 })
   @IsOptional()
-  @Type(() => Number)
+  // Decimal digits only: `1e1`, `0x10` or ` 5` are not limits.
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value))
   @IsInt()
   @Min(1)
   @Max(100)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page.' })
+  @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page, as it was.', maxLength: 1_200, pattern: '^[A-Za-z0-9_-]+$' })
   @IsOptional()
   @IsString()
-  @MaxLength(1_000)
+  @MaxLength(1_200)
   cursor?: string;
 
-  @ApiPropertyOptional({ description: `${MIN_VERSION_DOC} Name the task: <taskId>:<version>[,...].`, example: '7d0f7c3e-2f0b-4a53-9a59-3a3d4c0e9b11:2' })
+  @ApiPropertyOptional({
+    description: `${MIN_VERSION_DOC} Name the task: <taskId>:<version>[,...].`,
+    example: '7d0f7c3e-2f0b-4a53-9a59-3a3d4c0e9b11:2',
+    maxLength: 2_000,
+    pattern: MIN_VERSION_PATTERN,
+  })
   @IsOptional()
   @IsString()
   @MaxLength(2_000)
@@ -47,11 +73,27 @@ export class UserTasksQueryDto {
 
 /** Query of `GET /users/:userId/stats`. */
 export class UserStatsQueryDto {
-  @ApiPropertyOptional({ description: `${MIN_VERSION_DOC} Name the task: <taskId>:<version>[,...].` })
+  @ApiPropertyOptional({
+    description: `${MIN_VERSION_DOC} Name the task: <taskId>:<version>[,...].`,
+    maxLength: 2_000,
+    pattern: MIN_VERSION_PATTERN,
+  })
   @IsOptional()
   @IsString()
   @MaxLength(2_000)
   minVersion?: string;
+}
+
+/** An RFC 9457 problem, as every error is answered. */
+export class ProblemDto {
+  @ApiProperty() type!: string;
+  @ApiProperty() title!: string;
+  @ApiProperty() status!: number;
+  @ApiProperty() detail!: string;
+  @ApiProperty({ example: 'VALIDATION_FAILED' }) code!: string;
+  @ApiProperty({ required: false }) instance?: string;
+  @ApiProperty({ required: false, type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } })
+  errors?: { field: string; message: string }[];
 }
 
 export class TaskViewDto {

@@ -226,6 +226,89 @@ describe('query service (HTTP, real PostgreSQL)', () => {
     });
   });
 
+  describe('hostile input: a 400 naming the parameter, never a 500', () => {
+    const id = randomUUID();
+    const expectBadParameter = async (path: string, field: string, headers: Record<string, string> = {}) => {
+      const { status, headers: answer, body } = await json(path, headers);
+      const fields = [...new Set((body['errors'] as { field: string }[] | undefined)?.map((e) => e.field))];
+      expect({ path, status, type: answer.get('content-type'), fields }).toEqual({
+        path,
+        status: 400,
+        type: expect.stringContaining('application/problem+json'),
+        fields: [field],
+      });
+    };
+
+    it.each([
+      ['a NUL user id (lists)', '/users/%00/tasks', 'userId'],
+      ['a NUL user id (stats)', '/users/%00/stats', 'userId'],
+      ['a control character in the user id', '/users/a%1Fb/stats', 'userId'],
+      ['a blank user id', '/users/%20/tasks', 'userId'],
+      ['a user id with surrounding whitespace', '/users/%20alice/stats', 'userId'],
+      ['a user id of 201 characters', `/users/${'😀'.repeat(201)}/tasks`, 'userId'],
+      ['a NUL task id in minVersion (lists)', '/users/u/tasks?minVersion=%00:1', 'minVersion'],
+      ['a NUL task id in minVersion (stats)', '/users/u/stats?minVersion=%00:1', 'minVersion'],
+      ['a task id that is not a UUID in minVersion', `/tasks/${id}?minVersion=task-1:1`, 'minVersion'],
+      ['a version beyond 2^53 - 1', `/users/u/tasks?minVersion=${id}:9007199254740993`, 'minVersion'],
+      ['a cursor that decodes to ["1","x"]', `/users/u/tasks?cursor=${Buffer.from('["1","x"]').toString('base64url')}`, 'cursor'],
+      ['a cursor with a NUL task id', `/users/u/tasks?cursor=${Buffer.from('["2025-01-01T09:00:00.000Z","\\u0000"]').toString('base64url')}`, 'cursor'],
+      ['a limit in exponent notation', '/users/u/tasks?limit=1e1', 'limit'],
+      ['a limit of 0', '/users/u/tasks?limit=0', 'limit'],
+      ['a repeated status', '/users/u/tasks?status=open&status=started', 'status'],
+      ['a repeated cursor', '/users/u/tasks?cursor=a&cursor=b', 'cursor'],
+      ['a task id that is not a UUID', '/tasks/%00', 'id'],
+    ])('%s', async (_, path, field) => {
+      await expectBadParameter(path, field);
+    });
+
+    it.each([
+      ['a NUL task id', '%00:1', '/users/u/tasks'],
+      ['a task id that is not a UUID', 'x:1', '/users/u/stats'],
+      ['a version of 0', `${id}:0`, `/tasks/${id}`],
+    ])('rejects X-Min-Version with %s', async (_, header, path) => {
+      await expectBadParameter(path, 'X-Min-Version', { 'X-Min-Version': header });
+    });
+
+    it('rejects a path that is not valid percent-encoding as a problem, not a 500', async () => {
+      const { status, headers } = await json('/users/%E0%A4%A/tasks');
+      expect(status).toBe(400);
+      expect(headers.get('content-type')).toContain('application/problem+json');
+    });
+
+    it('lists and counts the tasks of an owner id of 101 to 200 emoji, as the write side accepts them', async () => {
+      const owner = '😀'.repeat(150); // 300 UTF-16 units, 150 characters
+      const e = taskEvents(randomUUID(), owner);
+      await writer.applyBatch([taskRecord(e.created('emoji owner'), 1)]);
+      expect((await json(`/users/${encodeURIComponent(owner)}/tasks`)).body).toMatchObject({ items: [{ title: 'emoji owner', ownerId: owner }] });
+      expect((await json(`/users/${encodeURIComponent(owner)}/stats`)).body).toMatchObject({ ownerId: owner, total: 1 });
+      expect((await json(`/users/${encodeURIComponent('😀'.repeat(200))}/stats`)).status).toBe(200);
+    });
+  });
+
+  it('declares 400 and 503 with Retry-After on every route of /openapi.json', async () => {
+    type Operation = { responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, unknown> }> };
+    const doc = (await json('/openapi.json')).body as { paths: Record<string, Record<string, Operation>> };
+    const routes = ['/tasks/{id}', '/users/{userId}/tasks', '/users/{userId}/stats'];
+    for (const route of routes) {
+      const get = doc.paths[route]?.['get'];
+      expect({ route, codes: Object.keys(get?.responses ?? {}) }).toEqual({ route, codes: expect.arrayContaining(['200', '304', '400', '503']) });
+      expect(get?.responses['503']?.headers).toHaveProperty('Retry-After');
+      for (const status of ['400', '503']) expect(Object.keys(get?.responses[status]?.content ?? {})).toEqual(['application/problem+json']);
+    }
+  });
+
+  it('answers 304 to a matching If-None-Match on every route, as documented', async () => {
+    const id = randomUUID();
+    await writer.applyBatch([taskRecord(taskEvents(id, 'u-304').created(), 1)]);
+    // fetch would add Cache-Control: no-cache to a conditional request, which forces a 200.
+    const conditional = (etag: string) => ({ 'If-None-Match': etag, 'Cache-Control': 'max-age=0' });
+    expect((await get(`/tasks/${id}`, conditional('"1"'))).status).toBe(304);
+    for (const path of ['/users/u-304/tasks', '/users/u-304/stats']) {
+      const etag = (await get(path)).headers.get('etag') ?? '';
+      expect({ path, status: (await get(path, conditional(etag))).status }).toEqual({ path, status: 304 });
+    }
+  });
+
   it('describes its routes in /openapi.json and serves /docs', async () => {
     const doc = (await json('/openapi.json')).body as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/tasks/{id}', '/users/{userId}/tasks', '/users/{userId}/stats']));

@@ -39,7 +39,14 @@ export class TasksModule {
         {
           provide: READ_POOL,
           useFactory: () => {
-            const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE, application_name: 'query-service' });
+            const pool = new Pool({
+              connectionString: config.DATABASE_URL,
+              max: config.DATABASE_POOL_SIZE,
+              application_name: 'query-service',
+              // Both make TaskReadRepository answer 503 READ_MODEL_UNAVAILABLE instead of piling up requests.
+              connectionTimeoutMillis: config.DATABASE_ACQUIRE_TIMEOUT_MS,
+              statement_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS,
+            });
             // An idle client's error (e.g. the server restarted) must not crash the process.
             pool.on('error', () => undefined);
             return pool;

@@ -13,5 +13,6 @@ export * from './lib/projection/task-event.from-contract';
 export * from './lib/sequencing/stream-sequencer';
 export * from './lib/store/task-read-model.writer';
 export * from './lib/store/task-read.repository';
+export * from './lib/store/read-model-unavailable.error';
 export * from './lib/store/record-overrides';
 export * from './lib/store/batch-group';

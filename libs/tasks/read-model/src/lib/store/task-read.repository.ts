@@ -1,5 +1,7 @@
-import { DomainError } from '@cqrs/util';
-import type { Pool } from 'pg';
+import { TASK_LIMITS } from '@cqrs/tasks-domain';
+import { DomainError, identifierProblem } from '@cqrs/util';
+import type { Pool, QueryResult, QueryResultRow } from 'pg';
+import { ReadModelUnavailableError } from './read-model-unavailable.error';
 import { emptyCounts, taskViewFromRow, userTaskStats, type TaskView, type TaskViewRow, type UserTaskStats } from '../projection/task-view.projection';
 
 /** Statuses a user's task list can be filtered by (deleted tasks are never listed). */
@@ -24,8 +26,16 @@ export function encodeCursor(cursor: TaskListCursor): string {
   return Buffer.from(JSON.stringify([cursor.createdAt, cursor.taskId])).toString('base64url');
 }
 
+// What encodeCursor can produce, and nothing else: canonical base64url of a JSON pair of a
+// `toISOString()` instant (years 0001-9999, the ones PostgreSQL's timestamptz parses back) and a
+// task id under the domain's identifier rules (so every task the read model holds can be paged
+// past). The longest such cursor (a 200-emoji id) is about 1,100 characters.
+const CURSOR_TEXT = /^[A-Za-z0-9_-]{1,1200}$/;
+const CURSOR_INSTANT = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 /**
- * Decodes a client's cursor.
+ * Decodes a client's cursor, strictly: a tampered or foreign cursor is refused here, before it
+ * reaches SQL.
  * @throws {DomainError} `INVALID_CURSOR` (400) for anything this service did not hand out
  */
 export function decodeCursor(cursor: string): TaskListCursor {
@@ -33,28 +43,36 @@ export function decodeCursor(cursor: string): TaskListCursor {
     new DomainError('INVALID_CURSOR', 'validation', 'cursor is not one this service handed out; start again without it', {
       details: { errors: [{ field: 'cursor', message: 'invalid cursor' }] },
     });
+  if (!CURSOR_TEXT.test(cursor)) throw invalid();
+  const bytes = Buffer.from(cursor, 'base64url');
+  if (bytes.toString('base64url') !== cursor) throw invalid();
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    parsed = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw invalid();
   }
   if (!Array.isArray(parsed) || parsed.length !== 2) throw invalid();
   const [createdAt, taskId] = parsed as unknown[];
-  if (typeof createdAt !== 'string' || typeof taskId !== 'string' || Number.isNaN(Date.parse(createdAt))) throw invalid();
+  if (typeof createdAt !== 'string' || typeof taskId !== 'string' || identifierProblem(taskId, TASK_LIMITS.idMaxLength) !== null) throw invalid();
+  const time = Date.parse(createdAt);
+  // The round trip refuses impossible dates (2025-02-30) that the pattern lets through.
+  if (!CURSOR_INSTANT.test(createdAt) || Number.isNaN(time) || new Date(time).toISOString() !== createdAt) throw invalid();
   return { createdAt, taskId };
 }
 
 /**
  * Reads the tasks read models through the stable views (so it always reads the active
  * generation, also during and after a rebuild). Needs only SELECT (the `cqrs_query` role).
+ * A read the database cannot serve in time (pool acquire or statement timeout, connection lost)
+ * fails with {@link ReadModelUnavailableError} (503); anything else is rethrown as it is.
  */
 export class TaskReadRepository {
   constructor(private readonly pool: Pool) {}
 
   /** The task's details, or undefined when there is no such task. Deleted tasks are returned (status `deleted`). */
   async findTask(taskId: string): Promise<TaskView | undefined> {
-    const result = await this.pool.query<TaskViewRow>(`SELECT * FROM task_view WHERE task_id = $1`, [taskId]);
+    const result = await this.query<TaskViewRow>(`SELECT * FROM task_view WHERE task_id = $1`, [taskId]);
     const row = result.rows[0];
     return row ? taskViewFromRow(row) : undefined;
   }
@@ -78,7 +96,7 @@ export class TaskReadRepository {
       where += ` AND (created_at, task_id) < ($${params.length - 1}::timestamptz, $${params.length})`;
     }
     params.push(options.limit + 1);
-    const result = await this.pool.query<TaskViewRow>(
+    const result = await this.query<TaskViewRow>(
       `SELECT * FROM task_view WHERE ${where} ORDER BY created_at DESC, task_id DESC LIMIT $${params.length}`,
       params,
     );
@@ -92,7 +110,7 @@ export class TaskReadRepository {
 
   /** A user's statistics; all zero for a user without tasks. */
   async userStats(ownerId: string): Promise<UserTaskStats> {
-    const result = await this.pool.query<{
+    const result = await this.query<{
       open_count: string;
       started_count: string;
       completed_count: string;
@@ -116,11 +134,17 @@ export class TaskReadRepository {
   async streamVersions(streamIds: readonly string[]): Promise<Map<string, number>> {
     const versions = new Map(streamIds.map((id) => [id, 0]));
     if (streamIds.length === 0) return versions;
-    const result = await this.pool.query<{ stream_id: string; version: string }>(
+    const result = await this.query<{ stream_id: string; version: string }>(
       `SELECT stream_id, version FROM stream_checkpoints WHERE stream_id = ANY($1::text[])`,
       [streamIds],
     );
     for (const r of result.rows) versions.set(r.stream_id, Number(r.version));
     return versions;
+  }
+
+  private query<R extends QueryResultRow>(sql: string, params: unknown[]): Promise<QueryResult<R>> {
+    return this.pool.query<R>(sql, params).catch((error: unknown) => {
+      throw ReadModelUnavailableError.matches(error) ? new ReadModelUnavailableError(error) : error;
+    });
   }
 }
