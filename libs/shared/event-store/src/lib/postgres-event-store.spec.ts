@@ -24,7 +24,12 @@ function heldPool() {
       });
     });
   const dataSource = { driver: { master: { query } } } as unknown as DataSource;
-  return { dataSource, calls };
+  const call = (index: number) => {
+    const found = calls.at(index);
+    if (!found) throw new Error(`no call #${index} (of ${calls.length})`);
+    return found;
+  };
+  return { dataSource, calls, call };
 }
 
 const added: NewEvent<CounterEvent>[] = [{ type: 'Added', data: { amount: 1 } }];
@@ -32,7 +37,7 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('PostgresEventStore group commit (fake pool)', () => {
   it('sheds an append with EVENT_STORE_UNAVAILABLE (503, Retry-After) when maxQueuedAppends are waiting, and takes appends again once they drain', async () => {
-    const { dataSource, calls } = heldPool();
+    const { dataSource, calls, call } = heldPool();
     const store = new PostgresEventStore(dataSource, { appendsInFlight: 1, maxQueuedAppends: 2 });
     const append = (id: string) => store.appendToStream(id, added, { streamType: 'test.counter', expectedVersion: 0 });
 
@@ -45,53 +50,54 @@ describe('PostgresEventStore group commit (fake pool)', () => {
     expect(shed).toMatchObject({ code: 'EVENT_STORE_UNAVAILABLE', httpStatus: 503, headers: { 'Retry-After': '1' } });
     expect(calls.map((c) => c.streams)).toEqual([['a']]);
 
-    calls[0]!.answer();
+    call(0).answer();
     await settle();
     expect(calls.map((c) => c.streams)).toEqual([['a'], ['b', 'c']]);
-    calls[1]!.answer();
+    call(1).answer();
     await expect(Promise.all([inFlight, ...queued])).resolves.toHaveLength(3);
 
     const again = append('e');
     await settle();
-    calls[2]!.answer();
+    call(2).answer();
     await expect(again).resolves.toMatchObject({ nextExpectedVersion: 1 });
   });
 
   it('retries the members of a batch PostgreSQL refused as a whole one by one, so only the culprit fails', async () => {
-    const { dataSource, calls } = heldPool();
+    const { dataSource, calls, call } = heldPool();
     const store = new PostgresEventStore(dataSource, { appendsInFlight: 1 });
     const append = (id: string) => store.appendToStream(id, added, { streamType: 'test.counter', expectedVersion: 0 });
     const refused = () => Object.assign(new DatabaseError('unsupported Unicode escape sequence', 0, 'error'), { code: '22P05' });
 
     const results = ['first', 'good', 'bad', 'also-good'].map((id) => append(id).catch((error: unknown) => error));
     await settle();
-    calls[0]!.answer();
+    call(0).answer();
     await settle();
-    expect(calls[1]!.streams).toEqual(['good', 'bad', 'also-good']);
-    calls[1]!.fail(refused());
+    expect(call(1).streams).toEqual(['good', 'bad', 'also-good']);
+    call(1).fail(refused());
     for (const id of ['good', 'bad', 'also-good']) {
       await settle();
-      const call = calls.at(-1)!;
-      expect(call.streams).toEqual([id]);
-      if (id === 'bad') call.fail(refused());
-      else call.answer();
+      const last = call(-1);
+      expect(last.streams).toEqual([id]);
+      if (id === 'bad') last.fail(refused());
+      else last.answer();
     }
     const [first, good, bad, alsoGood] = await Promise.all(results);
     expect([first, good, alsoGood]).toEqual(Array(3).fill(expect.objectContaining({ nextExpectedVersion: 1 })));
     expect(bad).toBeInstanceOf(AppendFailedError);
     expect(bad).toMatchObject({ code: '22P05', message: 'unsupported Unicode escape sequence' });
+    expect(calls.map((c) => c.streams)).toEqual([['first'], ['good', 'bad', 'also-good'], ['good'], ['bad'], ['also-good']]);
   });
 
   it('fails every member of a batch whose connection broke (its fate is unknown): 503, no retries', async () => {
-    const { dataSource, calls } = heldPool();
+    const { dataSource, calls, call } = heldPool();
     const store = new PostgresEventStore(dataSource, { appendsInFlight: 1 });
     const append = (id: string) => store.appendToStream(id, added, { streamType: 'test.counter', expectedVersion: 0 });
 
     const results = ['first', 'x', 'y'].map((id) => append(id).catch((error: unknown) => error));
     await settle();
-    calls[0]!.answer();
+    call(0).answer();
     await settle();
-    calls[1]!.fail(Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' }));
+    call(1).fail(Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' }));
     const [, x, y] = await Promise.all(results);
     expect(x).toBeInstanceOf(EventStoreUnavailableError);
     expect(y).toBeInstanceOf(EventStoreUnavailableError);
