@@ -30,6 +30,11 @@ export const loadCommandServiceConfig = (source: NodeJS.ProcessEnv = process.env
        * below DATABASE_POOL_SIZE, which loads share.
        */
       APPENDS_IN_FLIGHT: env.int(4, 0),
+      /**
+       * Most appends waiting for a group-commit call; one more is answered 503
+       * EVENT_STORE_UNAVAILABLE with Retry-After at once (load is shed, not queued without bound).
+       */
+      APPENDS_QUEUED_MAX: env.int(1024, 1),
       /** How long an Idempotency-Key is remembered. */
       IDEMPOTENCY_TTL_MS: env.int(86_400_000, 1000),
     },

@@ -1,5 +1,5 @@
 import { handleCommand, type AggregateCache, type EventStore, type OutboxEncodeInput } from '@cqrs/event-store';
-import { STATE_SCHEMA_VERSION, taskDecider, type TaskCommand, type TaskEvent } from '@cqrs/tasks-domain';
+import { STATE_SCHEMA_VERSION, taskDecider, validateTaskCommand, type TaskCommand, type TaskEvent } from '@cqrs/tasks-domain';
 import { currentTraceCarrier, withSpan } from '@cqrs/observability';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ICommandHandler } from '@nestjs/cqrs';
@@ -53,7 +53,7 @@ export class TaskCommandExecutor {
   private async run(command: TaskCommand, context: CommandContext): Promise<TaskCommandResult> {
     const taskId = command.data.taskId;
     // The command span's context rides in the outbox row, so the relay, Kafka and the projector
-    // continue this trace. Without tracing, an incoming traceparent is passed on as it came.
+    // continue this trace. Without tracing, a valid incoming traceparent is passed on (normalised).
     const carrier = currentTraceCarrier();
     const metadata = {
       correlationId: context.correlationId,
@@ -66,6 +66,7 @@ export class TaskCommandExecutor {
       streamType: TASK_STREAM_TYPE,
       decider: taskDecider,
       command,
+      validate: validateTaskCommand,
       stateSchemaVersion: STATE_SCHEMA_VERSION,
       expectedVersion: context.expectedVersion,
       cache: this.cache ?? undefined,

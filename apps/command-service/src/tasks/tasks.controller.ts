@@ -3,12 +3,12 @@ import { RequestValidationError } from '@cqrs/http';
 import type { TaskCommand } from '@cqrs/tasks-domain';
 import { Body, Controller, Delete, Headers, HttpCode, Param, ParseUUIDPipe, Patch, Post, Res, UseInterceptors } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBody, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiParam, ApiProperty, ApiResponse, ApiTags, type ApiResponseCommonMetadata } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
 import { AbandonTaskDto } from './abandon-task/abandon-task.dto';
 import { AbandonTaskCommand } from './abandon-task/abandon-task.handler';
-import { CommandContext, etagOf, parseIdempotencyKey, parseIfMatch } from './command-context';
+import { CommandContext, etagOf, HEADER_ID_MAX_LENGTH, parseIdempotencyKey, parseIfMatch, parseOptionalId, parseTraceContext } from './command-context';
 import { CommandMetricsInterceptor, CommandType } from './command-metrics.interceptor';
 import { CompleteTaskCommand } from './complete-task/complete-task.handler';
 import { CreateTaskDto } from './create-task/create-task.dto';
@@ -42,23 +42,34 @@ const TaskId = () =>
   Param('id', new ParseUUIDPipe({ exceptionFactory: () => new RequestValidationError([{ field: 'id', message: 'must be a UUID' }]) }));
 type MessageClass = new (command: never, context: CommandContext) => TaskCommandMessage;
 
-const problem = (status: number, description: string) =>
-  ApiResponse({ status, description, type: ProblemDto, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } } } });
+const problem = (status: number, description: string, headers?: ApiResponseCommonMetadata['headers']) =>
+  ApiResponse({ status, description, type: ProblemDto, headers, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } } } });
+// The rule of parseIdempotencyKey/parseOptionalId as a schema: up to 255 visible ASCII characters
+// (an empty correlation or causation id counts as absent).
+const headerId = { type: 'string', minLength: 1, maxLength: HEADER_ID_MAX_LENGTH, pattern: '^[!-~]+$' } as const;
+const optionalHeaderId = { ...headerId, minLength: 0, pattern: '^[!-~]*$' } as const;
 const commandHeaders = [
-  ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeat-safe retries: the same key and body return the first response; another body is 422.' }),
-  ApiHeader({ name: 'If-Match', required: false, description: 'ETag of the version the client saw; 412 if the task changed since.' }),
-  ApiHeader({ name: 'X-Correlation-Id', required: false }),
+  ApiHeader({ name: 'Idempotency-Key', required: false, schema: headerId, description: 'Repeat-safe retries: the same key and body return the first response; another body is 422. 1-255 visible ASCII characters, else 400.' }),
+  ApiHeader({ name: 'If-Match', required: false, schema: { type: 'string', pattern: '^(W/)?"[0-9]{1,15}"$' }, description: 'ETag of the version the client saw (e.g. "3"); 412 if the task changed since, 400 if it is not such a tag.' }),
+  ApiHeader({ name: 'X-Correlation-Id', required: false, schema: optionalHeaderId, description: 'Carried with the events and echoed back; a new UUID when absent or empty. 1-255 visible ASCII characters, else 400.' }),
+  ApiHeader({ name: 'X-Causation-Id', required: false, schema: optionalHeaderId, description: 'What caused this command, stored with its events. 1-255 visible ASCII characters, else 400.' }),
+  ApiHeader({ name: 'traceparent', required: false, schema: { type: 'string' }, description: 'W3C Trace Context; a malformed one is ignored (a new trace starts), never an error.' }),
+  ApiHeader({ name: 'tracestate', required: false, schema: { type: 'string' }, description: 'W3C Trace Context; only well-formed members are kept, and only with a valid traceparent.' }),
 ];
 const applyAll = (...decorators: MethodDecorator[]): MethodDecorator => (target, key, descriptor) => {
   for (const decorator of decorators) decorator(target, key, descriptor);
 };
 const commonResponses = applyAll(
   ...commandHeaders,
-  problem(400, 'Invalid request (VALIDATION_FAILED with per-field errors, MALFORMED_JSON)'),
+  problem(400, 'Invalid request (VALIDATION_FAILED with per-field or per-header errors, MALFORMED_JSON)'),
   problem(413, 'Body over the size limit (PAYLOAD_TOO_LARGE)'),
   problem(422, 'Idempotency-Key reused with another request (IDEMPOTENCY_KEY_REUSED)'),
+  problem(503, 'Overloaded or the write database is unreachable (EVENT_STORE_UNAVAILABLE); retry after Retry-After', {
+    'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } },
+  }),
 );
 const existingTaskResponses = applyAll(
+  ApiParam({ name: 'id', schema: { type: 'string', format: 'uuid' }, description: 'The task id (a UUID, else 400).' }),
   problem(404, 'No such task, or it was deleted (TASK_NOT_FOUND)'),
   problem(409, 'Not allowed in the task\'s status (INVALID_TRANSITION), or a concurrent change won (CONCURRENCY_CONFLICT)'),
   problem(412, 'If-Match is stale (VERSION_MISMATCH)'),
@@ -148,7 +159,7 @@ export class TasksController {
     res: Response,
     newStream = false,
   ): Promise<TaskCommandResponse> {
-    const correlationId = headers['x-correlation-id'] || randomUUID();
+    const correlationId = parseOptionalId('X-Correlation-Id', headers['x-correlation-id']) ?? randomUUID();
     const context: CommandContext = {
       route,
       idempotencyKey: parseIdempotencyKey(headers['idempotency-key']),
@@ -157,9 +168,8 @@ export class TasksController {
       expectedVersion: parseIfMatch(headers['if-match']),
       newStream,
       correlationId,
-      causationId: headers['x-causation-id'],
-      traceparent: headers['traceparent'],
-      tracestate: headers['tracestate'],
+      causationId: parseOptionalId('X-Causation-Id', headers['x-causation-id']),
+      ...parseTraceContext(headers['traceparent'], headers['tracestate']),
     };
     const { response, replayed } = await this.bus.execute<TaskCommandMessage, TaskCommandResult>(new Message(command as never, context));
     res.setHeader('ETag', etagOf(response.version));

@@ -49,6 +49,10 @@ describe('command-service over HTTP', () => {
   };
   const create = (body: Record<string, unknown> = {}, headers?: Record<string, string>) =>
     send('POST', '/tasks', { ownerId: 'user-1', title: 'Write the docs', ...body }, headers);
+  const eventCount = async () => {
+    const [row] = await db.query<{ n: string }>('SELECT count(*) AS n FROM events');
+    return Number(row?.n);
+  };
 
   describe('the task lifecycle', () => {
     it('creates a task: 201, Location, ETag, and the stream version', async () => {
@@ -180,6 +184,210 @@ describe('command-service over HTTP', () => {
       if (field) expect(res.body.errors?.map((e) => e.field)).toContain(field);
       const after = await db.query<{ n: string }>('SELECT count(*) AS n FROM events');
       expect(after).toEqual(before);
+    });
+  });
+
+  describe('hostile input on every route: 400 naming the field or header, nothing stored', () => {
+    let taskId: string;
+    beforeAll(async () => {
+      taskId = (await create()).body.taskId;
+    });
+    const expectRefused = async (request: () => ReturnType<typeof send>, field: string) => {
+      const before = await eventCount();
+      const res = await request();
+      expect([res.status, res.headers.get('content-type')]).toEqual([400, expect.stringContaining('application/problem+json')]);
+      expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [expect.objectContaining({ field })] });
+      expect(await eventCount()).toBe(before);
+    };
+
+    // Text a client can put in JSON that PostgreSQL cannot store or the rules refuse.
+    const hostileText: [string, string][] = [
+      ['NUL', 'a\u0000b'],
+      ['a lone high surrogate', 'a\ud800b'],
+      ['a lone low surrogate', '\udc00'],
+      ['an escape character', 'a\u001bb'],
+      ['a C1 control', 'a\u0085b'],
+    ];
+    const bodyFields: [string, string, (value: string) => Promise<Awaited<ReturnType<typeof send>>>][] = [
+      ['POST /tasks', 'title', (v) => create({ title: v })],
+      ['POST /tasks', 'ownerId', (v) => create({ ownerId: v })],
+      ['POST /tasks', 'description', (v) => create({ description: v })],
+      ['POST /tasks', 'dueDate', (v) => create({ dueDate: v })],
+      ['PATCH /tasks/:id', 'title', (v) => send('PATCH', `/tasks/${taskId}`, { title: v })],
+      ['PATCH /tasks/:id', 'description', (v) => send('PATCH', `/tasks/${taskId}`, { description: v })],
+      ['PATCH /tasks/:id', 'dueDate', (v) => send('PATCH', `/tasks/${taskId}`, { dueDate: v })],
+      ['POST /tasks/:id/abandon', 'reason', (v) => send('POST', `/tasks/${taskId}/abandon`, { reason: v })],
+    ];
+    it.each(bodyFields.flatMap(([route, field, request]) => hostileText.map(([what, value]) => [route, field, what, value, request] as const)))(
+      '%s: %s with %s',
+      async (_route, field, _what, value, request) => {
+        await expectRefused(() => request(value), field);
+      },
+    );
+
+    it.each([
+      ['an owner id with surrounding spaces', () => create({ ownerId: ' user-1 ' }), 'ownerId'],
+      ['an owner id over 200 characters', () => create({ ownerId: 'u'.repeat(201) }), 'ownerId'],
+      ['a title of 201 emoji (code points, not UTF-16 units)', () => create({ title: '🙂'.repeat(201) }), 'title'],
+      ['a description over 2000 characters', () => create({ description: 'd'.repeat(2001) }), 'description'],
+      ['a reason over 500 characters', () => send('POST', `/tasks/${taskId}/abandon`, { reason: 'r'.repeat(501) }), 'reason'],
+      ['a description that is not a string', () => send('PATCH', `/tasks/${taskId}`, { description: { $gt: '' } }), 'description'],
+    ])('%s', async (_name, request, field) => {
+      await expectRefused(request, field);
+    });
+
+    it('accepts text at the limits: 200 emoji as a title, tabs and line breaks in a description', async () => {
+      const res = await create({ title: '🙂'.repeat(200), description: 'one\ttwo\r\nthree' });
+      expect(res.status).toBe(201);
+    });
+
+    const idRoutes: [string, string, unknown][] = [
+      ['PATCH', '', { title: 'x' }],
+      ['POST', '/start', undefined],
+      ['POST', '/complete', undefined],
+      ['POST', '/abandon', { reason: 'x' }],
+      ['DELETE', '', undefined],
+    ];
+    const hostileIds: [string, string, string][] = [
+      ['NUL', '%00', 'id'],
+      ['a UUID with a NUL', `6f1e1f5e-3a4b-4c5d-8e9f-0a1b2c3d4e5f%00`, 'id'],
+      ['8 KB', 'x'.repeat(8192), 'id'],
+      // the router cannot decode it, before any parameter is named
+      ['a lone surrogate (invalid UTF-8)', '%ED%A0%80', 'path'],
+    ];
+    it.each(idRoutes.flatMap(([method, suffix, body]) => hostileIds.map(([what, id, field]) => [`${method} /tasks/:id${suffix}`, what, method, `/tasks/${id}${suffix}`, body, field] as const)))(
+      '%s: a path id with %s',
+      async (_route, _what, method, path, body, field) => {
+        await expectRefused(() => send(method, path, body), field);
+      },
+    );
+
+    const routes: [string, () => string, unknown][] = [
+      ['POST /tasks', () => '/tasks', { ownerId: 'user-1', title: 'headers' }],
+      ['PATCH /tasks/:id', () => `/tasks/${taskId}`, { title: 'headers' }],
+      ['POST /tasks/:id/start', () => `/tasks/${taskId}/start`, undefined],
+      ['POST /tasks/:id/complete', () => `/tasks/${taskId}/complete`, undefined],
+      ['POST /tasks/:id/abandon', () => `/tasks/${taskId}/abandon`, { reason: 'headers' }],
+      ['DELETE /tasks/:id', () => `/tasks/${taskId}`, undefined],
+    ];
+    const hostileHeaders: [string, string, string][] = [
+      ['X-Correlation-Id', 'over 255 characters', 'c'.repeat(256)],
+      ['X-Correlation-Id', '8 KB', 'c'.repeat(8192)],
+      ['X-Correlation-Id', 'a space', 'corr 1'],
+      ['X-Causation-Id', 'a Latin-1 byte', 'caus\u00e9'],
+      ['X-Causation-Id', 'a C1 control byte', 'caus\u0085'],
+      ['Idempotency-Key', '8 KB', 'k'.repeat(8192)],
+      ['If-Match', '8 KB', `"${'9'.repeat(8192)}"`],
+    ];
+    it.each(routes.flatMap(([route, path, body]) => hostileHeaders.map(([header, what, value]) => [route, header, what, path, body, value] as const)))(
+      '%s: %s with %s',
+      async (route, header, _what, path, body, value) => {
+        await expectRefused(() => send(route.slice(0, route.indexOf(' ')), path(), body, { [header]: value }), header);
+      },
+    );
+  });
+
+  describe('trace context and ids from headers', () => {
+    const outboxOf = async (taskId: string) =>
+      (await db.query<{ traceparent: string | null; tracestate: string | null }>('SELECT traceparent, tracestate FROM outbox WHERE aggregateid = $1', [taskId]))[0];
+    const metadataOf = async (taskId: string) =>
+      (await db.query<{ metadata: Record<string, unknown> }>('SELECT metadata FROM events WHERE stream_id = $1', [taskId]))[0]?.metadata;
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+    it.each([
+      ['junk', 'not a traceparent'],
+      ['upper-case hex', traceparent.toUpperCase()],
+      ['8 KB', 'x'.repeat(8192)],
+    ])('ignores a malformed traceparent (%s) and its tracestate: nothing stored, the command succeeds', async (_name, value) => {
+      const res = await create({ title: 'Untraced' }, { traceparent: value, tracestate: 'rojo=00f067aa0ba902b7' });
+      expect(res.status).toBe(201);
+      expect(await outboxOf(res.body.taskId)).toMatchObject({ traceparent: null, tracestate: null });
+      const metadata = await metadataOf(res.body.taskId);
+      expect(metadata).not.toHaveProperty('traceparent');
+      expect(metadata).not.toHaveProperty('tracestate');
+    });
+
+    it('stores a valid trace context normalised: tracestate keeps its well-formed members only', async () => {
+      const res = await create({ title: 'Traced' }, { traceparent: `${traceparent.replace(/^00/, 'cc')}-${'f'.repeat(4096)}`, tracestate: `rojo=1,BAD=2,${'x'.repeat(8192)}` });
+      expect(res.status).toBe(201);
+      expect(await outboxOf(res.body.taskId)).toMatchObject({ traceparent, tracestate: 'rojo=1' });
+    });
+
+    it('stores valid correlation and causation ids, echoes the correlation id, and makes one up when it is empty', async () => {
+      const res = await create({ title: 'Correlated' }, { 'x-correlation-id': 'corr-42', 'x-causation-id': 'cmd-41' });
+      expect(res.headers.get('x-correlation-id')).toBe('corr-42');
+      expect(await metadataOf(res.body.taskId)).toMatchObject({ correlationId: 'corr-42', causationId: 'cmd-41' });
+      const empty = await create({ title: 'Uncorrelated' }, { 'x-correlation-id': '' });
+      expect(empty.status).toBe(201);
+      expect(empty.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
+    });
+  });
+
+  describe('one client\'s bad input is no other client\'s failure', () => {
+    it('answers 5 hostile creates among 200 concurrent good ones with 400 each, and stores every good one', async () => {
+      const before = await eventCount();
+      const hostile = ['a\u0000b', '\ud800', 'x\udfff', '\u0000', 'lone \ud83d'];
+      const requests = Array.from({ length: 205 }, (_, i) => (i % 41 === 40 ? create({ title: hostile[(i - 40) / 41] }) : create({ title: `Good ${i}` })));
+      const results = await Promise.all(requests);
+      const statuses = results.map((r) => r.status);
+      expect(statuses.filter((s) => s === 400)).toHaveLength(5);
+      expect(statuses.filter((s) => s === 201)).toHaveLength(200);
+      expect((await eventCount()) - before).toBe(200);
+    });
+  });
+
+  describe('overload', () => {
+    it('sheds what the group-commit queue cannot hold with 503 EVENT_STORE_UNAVAILABLE and Retry-After, never a 500', async () => {
+      const infra = await getTestInfra();
+      const config = loadCommandServiceConfig({
+        DATABASE_URL: db.url,
+        SCHEMA_REGISTRY_URL: infra.schemaRegistry.url,
+        APPENDS_IN_FLIGHT: '1',
+        APPENDS_QUEUED_MAX: '1',
+        LOG_LEVEL: 'silent',
+      });
+      const tight = await createHttpApp(AppModule, { service: 'command-service', version: 'test', description: '', dynamicModule: AppModule.forRoot(config) });
+      try {
+        await tight.listen(0, '127.0.0.1');
+        const url = await tight.getUrl();
+        const results = await Promise.all(
+          Array.from({ length: 100 }, async (_, i) => {
+            const response = await fetch(`${url}/tasks`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ ownerId: 'user-1', title: `Burst ${i}` }),
+            });
+            return { status: response.status, retryAfter: response.headers.get('retry-after'), type: response.headers.get('content-type'), body: (await response.json()) as { taskId: string; code: string } };
+          }),
+        );
+        const shed = results.filter((r) => r.status === 503);
+        expect(results.filter((r) => r.status !== 201 && r.status !== 503)).toEqual([]);
+        expect(shed.length).toBeGreaterThan(0);
+        for (const r of shed) {
+          expect(r).toMatchObject({ retryAfter: '1', type: expect.stringContaining('application/problem+json'), body: { code: 'EVENT_STORE_UNAVAILABLE', status: 503 } });
+        }
+        const created = results.filter((r) => r.status === 201).map((r) => r.body.taskId);
+        const stored = await db.query('SELECT 1 FROM events WHERE stream_id = ANY($1)', [created]);
+        expect(stored).toHaveLength(created.length);
+      } finally {
+        await tight.close();
+      }
+    });
+  });
+
+  describe('the OpenAPI document', () => {
+    it('declares 400 and 503 with Retry-After on every command route', async () => {
+      const document = (await send('GET', '/openapi.json')).body as { paths: Record<string, Record<string, { responses: Record<string, { headers?: Record<string, unknown> }> }>> };
+      const operations = Object.entries(document.paths)
+        .filter(([path]) => path.startsWith('/tasks'))
+        .flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => [`${method} ${path}`, operation.responses] as const));
+      expect(operations.map(([name]) => name).sort()).toEqual([
+        'delete /tasks/{id}', 'patch /tasks/{id}', 'post /tasks', 'post /tasks/{id}/abandon', 'post /tasks/{id}/complete', 'post /tasks/{id}/start',
+      ]);
+      for (const [name, responses] of operations) {
+        expect([name, Object.keys(responses)]).toEqual([name, expect.arrayContaining(['400', '503'])]);
+        expect([name, responses['503']?.headers]).toEqual([name, { 'Retry-After': expect.objectContaining({ schema: { type: 'integer', minimum: 0 } }) }]);
+      }
     });
   });
 });

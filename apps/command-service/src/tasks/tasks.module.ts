@@ -72,6 +72,7 @@ export class TasksModule {
               deleteOutboxRows: config.OUTBOX_DELETE_ROWS,
               idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
               appendsInFlight: config.APPENDS_IN_FLIGHT,
+              maxQueuedAppends: config.APPENDS_QUEUED_MAX,
             }),
         },
         {

@@ -76,4 +76,11 @@ describe('ProblemDetailsFilter', () => {
     expect(sent.body).toMatchObject({ code: 'INTERNAL', detail: 'An unexpected error occurred; it has been logged.' });
     expect(JSON.stringify(sent.body)).not.toContain('secret');
   });
+
+  it('answers a path the router cannot percent-decode with a 400 VALIDATION_FAILED naming the path', () => {
+    // what Nest makes of the router's URIError
+    const sent = render(new BadRequestException("Failed to decode param '%ED%A0%80'"));
+    expect(sent.status).toBe(400);
+    expect(sent.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'path', message: 'must be valid percent-encoded UTF-8' }] });
+  });
 });

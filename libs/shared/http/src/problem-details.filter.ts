@@ -1,4 +1,4 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 
 /** One invalid field of a request, as reported in a problem's `errors`. */
@@ -85,6 +85,18 @@ export function problemOf(exception: unknown): ProblemDetails {
       detail: exception.message,
       code: exception.code,
       ...(exception.details ?? {}),
+    };
+  }
+  // The router could not percent-decode a path parameter (%ED%A0%80, a lone surrogate, is not
+  // UTF-8); Nest passes its URIError on as this 400, which does not say which parameter.
+  if (exception instanceof BadRequestException && exception.message.startsWith('Failed to decode param ')) {
+    return {
+      type: problemTypeUri('VALIDATION_FAILED'),
+      title: titleOf(400),
+      status: 400,
+      detail: 'The request is invalid; see errors.',
+      code: 'VALIDATION_FAILED',
+      errors: [{ field: 'path', message: 'must be valid percent-encoded UTF-8' }],
     };
   }
   if (exception instanceof HttpException) {

@@ -123,4 +123,20 @@ describe('handleCommand (decision logic)', () => {
     await expect(failing).rejects.toThrow('rule broken');
     expect(calls).toMatchObject({ load: 1, append: 0 });
   });
+
+  it('rejects a command that fails validate before any database call, even with an idempotency key', async () => {
+    const { store, calls } = scriptedStore({ stored: [{ response: { ok: 1 }, streamId: 's', streamVersion: 9 }] });
+    const invalid = handleCommand(store, {
+      streamId: 's',
+      streamType: 't',
+      decider: counterDecider,
+      command: { type: 'Add', amount: -1 } as CounterCommand,
+      validate: (command) => {
+        if (command.type === 'Add' && command.amount < 0) throw new Error('amount must be positive');
+      },
+      idempotency: { scope: 'x', key: 'k', requestHash: 'h' },
+    });
+    await expect(invalid).rejects.toThrow('amount must be positive');
+    expect(calls).toMatchObject({ load: 0, append: 0, lookup: 0 });
+  });
 });

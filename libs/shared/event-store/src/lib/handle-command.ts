@@ -22,6 +22,11 @@ export interface HandleCommandOptions<S, C, E extends EventEnvelope, R> {
   streamType: string;
   decider: Decider<S, C, E>;
   command: C;
+  /**
+   * The command's input rules (throwing, e.g., VALIDATION_FAILED), checked before any database
+   * call: a malformed command costs no load and no key lookup. `decide` may check them again.
+   */
+  validate?: (command: C) => void;
   /** Enables snapshots (the domain's `STATE_SCHEMA_VERSION`). */
   stateSchemaVersion?: number;
   /**
@@ -71,6 +76,7 @@ export async function handleCommand<S, C, E extends EventEnvelope, R = { version
   options: HandleCommandOptions<S, C, E, R>,
 ): Promise<CommandResult<S, E, R>> {
   const { streamId, decider, idempotency, expectedVersion } = options;
+  options.validate?.(options.command);
   const respond = options.respond ?? ((outcome: CommandOutcome<S, E>) => ({ version: outcome.version }) as R);
 
   const replay = async (): Promise<CommandResult<S, E, R> | undefined> => {

@@ -460,6 +460,53 @@ describe('PostgresEventStore: group commit', () => {
     }
   });
 
+  it('isolates an append PostgreSQL refuses from its batch mates: they are stored and acknowledged, it fails alone', async () => {
+    const store = new PostgresEventStore(db.dataSource, { appendsInFlight: 1, deleteOutboxRows: false });
+    const pool = (db.dataSource.driver as unknown as { master: { query: (config: { values?: unknown[] }) => unknown } }).master;
+    const sent = jest.spyOn(pool, 'query');
+    // Payloads the domain would have refused, sent straight to the store: each makes PostgreSQL
+    // refuse the parameters of the whole call they travel in, before any append runs.
+    const refused: Record<string, { events: NewEvent<CounterEvent>[]; options?: Partial<AppendOptions<CounterEvent>>; code: string; message: RegExp }> = {
+      [`nul-json-${randomUUID()}`]: { events: [{ type: 'Added', data: { amount: 'a\u0000b' as unknown as number } }], code: '22P05', message: /unsupported Unicode escape sequence/ },
+      [`surrogate-json-${randomUUID()}`]: { events: [{ type: 'Added', data: { amount: '\ud800' as unknown as number } }], code: '22P02', message: /invalid input syntax for type json/ },
+      [`nul-text-${randomUUID()}`]: { events: [added(1)], options: { streamType: 'test.counter\u0000' }, code: '22021', message: /invalid byte sequence/ },
+    };
+    const bad = Object.keys(refused);
+    // The first append goes alone; the others queue behind it and travel together.
+    const ids = [stream(), ...bad.flatMap((id) => [...Array.from({ length: 8 }, stream), id])];
+    try {
+      const settled = await Promise.all(
+        ids.map((id) =>
+          store
+            .appendToStream(id, refused[id]?.events ?? [added(1)], base(0, { outbox: { ...outbox, aggregateId: id }, ...refused[id]?.options }))
+            .then((value) => ({ id, status: 'fulfilled', value }), (reason: unknown) => ({ id, status: 'rejected', reason })),
+        ),
+      );
+      // They did travel together: some call carried good and bad appends alike.
+      const batches = sent.mock.calls.map(([config]) => config.values?.[0]).filter((v): v is string[] => Array.isArray(v));
+      expect(batches.some((streams) => streams.length > 1 && bad.some((id) => streams.includes(id)))).toBe(true);
+
+      for (const outcome of settled) {
+        const { id } = outcome;
+        const stored = (await sql('SELECT 1 FROM events WHERE stream_id = $1', [id])).length;
+        const outboxed = (await sql('SELECT 1 FROM outbox WHERE aggregateid = $1', [id])).length;
+        const expected = refused[id];
+        if (expected) {
+          expect([id, outcome.status, stored, outboxed]).toEqual([id, 'rejected', 0, 0]);
+          const reason = 'reason' in outcome ? outcome.reason : undefined;
+          expect(reason).toBeInstanceOf(AppendFailedError);
+          expect(reason).toMatchObject({ code: expected.code, message: expect.stringMatching(expected.message) });
+        } else {
+          expect([id, outcome.status, stored, outboxed]).toEqual([id, 'fulfilled', 1, 1]);
+          expect(outcome).toMatchObject({ value: { nextExpectedVersion: 1 } });
+        }
+      }
+      await expect(store.appendToStream(stream(), [added(1)], base(0))).resolves.toMatchObject({ nextExpectedVersion: 1 });
+    } finally {
+      sent.mockRestore();
+    }
+  });
+
   it.each([1, 0])('lets one of many appends at the same version win; the rest are conflicts (appendsInFlight: %i)', async (appendsInFlight) => {
     const store = new PostgresEventStore(db.dataSource, { appendsInFlight });
     const id = stream();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { cqrsMetric, withSpan } from '@cqrs/observability';
 import type { EventEnvelope } from '@cqrs/util';
-import type { ClientBase, Pool } from 'pg';
+import { DatabaseError, type ClientBase, type Pool } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { ConcurrencyError, EventStoreUnavailableError, IdempotencyKeyInUseError, IdempotencyKeyReusedError } from './event-store.errors';
 import type {
@@ -45,6 +45,13 @@ export interface EventStoreOptions {
   appendsInFlight?: number;
   /** Most appends per group-commit call (at most 60, see the batch function's migration). @default 32 */
   maxAppendBatch?: number;
+  /**
+   * Most appends waiting for a group-commit call. One more is shed at once with
+   * {@link EventStoreUnavailableError} (503, Retry-After) instead of waiting behind a backlog the
+   * database is not draining; 1,024 is about eight rounds of `appendsInFlight` full batches at
+   * the defaults. @default 1024
+   */
+  maxQueuedAppends?: number;
 }
 
 /** Reads and appends event streams; the port the command side depends on. */
@@ -232,6 +239,7 @@ export class PostgresEventStore implements EventStore {
   private readonly preparedStatements: boolean;
   private readonly appendsInFlight: number;
   private readonly maxAppendBatch: number;
+  private readonly maxQueuedAppends: number;
   private readonly queued: QueuedAppend[] = [];
   private inFlight = 0;
 
@@ -245,11 +253,15 @@ export class PostgresEventStore implements EventStore {
     this.preparedStatements = options.preparedStatements ?? true;
     this.appendsInFlight = options.appendsInFlight ?? 4;
     this.maxAppendBatch = options.maxAppendBatch ?? 32;
+    this.maxQueuedAppends = options.maxQueuedAppends ?? 1024;
     if (!Number.isInteger(this.appendsInFlight) || this.appendsInFlight < 0) {
       throw new RangeError(`appendsInFlight must be a non-negative integer, got ${options.appendsInFlight}`);
     }
     if (!Number.isInteger(this.maxAppendBatch) || this.maxAppendBatch < 1 || this.maxAppendBatch > MAX_APPEND_BATCH) {
       throw new RangeError(`maxAppendBatch must be an integer from 1 to ${MAX_APPEND_BATCH}, got ${options.maxAppendBatch}`);
+    }
+    if (!Number.isInteger(this.maxQueuedAppends) || this.maxQueuedAppends < 1) {
+      throw new RangeError(`maxQueuedAppends must be a positive integer, got ${options.maxQueuedAppends}`);
     }
     if (!Number.isInteger(this.snapshotEvery) || this.snapshotEvery < 0) {
       throw new RangeError(`snapshotEvery must be a non-negative integer, got ${options.snapshotEvery}`);
@@ -441,6 +453,9 @@ export class PostgresEventStore implements EventStore {
   /** Appends through the group-commit queue; resolves with the events' global positions, or throws as {@link append}. */
   private async appendQueued(call: AppendCall): Promise<number[]> {
     const { streamId, expectedVersion } = call;
+    if (this.queued.length >= this.maxQueuedAppends) {
+      throw new EventStoreUnavailableError(new Error(`group-commit queue full: ${this.queued.length} appends waiting`));
+    }
     const outcome = await new Promise<BatchOutcome>((resolve, reject) => {
       this.queued.push({ call, resolve, reject });
       this.drainQueue();
@@ -472,14 +487,30 @@ export class PostgresEventStore implements EventStore {
 
   private async appendBatch(batch: QueuedAppend[]): Promise<void> {
     const params = appendBatchParams(batch.map((append) => append.call), this.deleteOutboxRows);
+    let rows: BatchOutcome[];
     try {
-      const rows = await this.once<BatchOutcome>(APPEND_BATCH, params);
-      for (const row of rows) batch[row.append_index - 1]?.resolve(row);
-      if (rows.length !== batch.length) throw new Error(`append batch answered ${rows.length} of ${batch.length} appends`);
+      rows = await this.once<BatchOutcome>(APPEND_BATCH, params);
     } catch (error) {
-      // Whatever has not been answered shares the call's fate (a settled promise ignores this).
-      for (const append of batch) append.reject(error);
+      // An ErrorResponse from PostgreSQL rolled the call back; anything else may have left it
+      // undecided (a connection lost before the commit's answer).
+      if (EventStoreUnavailableError.matches(error) || !(error instanceof DatabaseError)) {
+        // The database is out of reach (or the call's fate is unknown): every member shares it.
+        for (const append of batch) append.reject(error);
+      } else if (batch.length > 1) {
+        // PostgreSQL refused the call as a whole, before any append ran (e.g. one append's
+        // parameters cannot be stored), so nothing of it committed. One by one, only the
+        // append that cannot be stored fails; its batch mates are not another caller's victims.
+        for (const append of batch) await this.appendBatch([append]);
+      } else {
+        const { code = 'XX000', message, constraint = null } = error;
+        batch[0]?.resolve({ append_index: 1, global_positions: null, error_code: code, error_message: message, error_constraint: constraint });
+      }
+      return;
     }
+    for (const row of rows) batch[row.append_index - 1]?.resolve(row);
+    // A settled promise ignores this: only appends left unanswered fail.
+    const unanswered = new Error(`append batch answered ${rows.length} of ${batch.length} appends`);
+    for (const append of batch) append.reject(unanswered);
   }
 
   /** A lost race on `(stream_id, version)` as a {@link ConcurrencyError}; any other error as it is. */

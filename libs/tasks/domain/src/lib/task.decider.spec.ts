@@ -1,6 +1,7 @@
 import { replay } from '@cqrs/util';
 import type { TaskCommand } from './task.commands';
-import { decide, taskDecider } from './task.decider';
+import { decide, taskDecider, validateTaskCommand } from './task.decider';
+import { DomainError } from '@cqrs/util';
 import type { TaskEvent } from './task.events';
 import {
   abandonTask,
@@ -283,6 +284,46 @@ describe('AbandonTask', () => {
   it('accepts a reason of exactly 500 characters', () => {
     const reason = 'r'.repeat(500);
     given(HISTORY.open).when(abandonTask(reason, T.abandoned)).then([taskAbandoned(reason, T.abandoned)]);
+  });
+});
+
+describe('validateTaskCommand: the input rules alone, before any state is loaded', () => {
+  const fieldsOf = (command: TaskCommand) => {
+    try {
+      validateTaskCommand(command);
+    } catch (error) {
+      expect(error).toBeInstanceOf(DomainError);
+      expect(error).toMatchObject({ code: 'VALIDATION_FAILED', kind: 'validation' });
+      return ((error as DomainError).details?.['errors'] as { field: string }[]).map((e) => e.field);
+    }
+    return [];
+  };
+  const withTaskId = <C extends TaskCommand>(command: C, taskId: string): C => ({ ...command, data: { ...command.data, taskId } });
+
+  it('accepts every well-formed command, whatever the state it would meet', () => {
+    for (const command of Object.values(commands)) expect(fieldsOf(command())).toEqual([]);
+  });
+
+  it.each([
+    ['a title with NUL', createTask({ title: 'a\u0000b' }), ['title']],
+    ['a title with a lone surrogate', createTask({ title: 'a\ud800' }), ['title']],
+    ['an owner id with a line feed', createTask({ ownerId: 'user\n1' }), ['ownerId']],
+    ['a description with NUL', createTask({ description: 'x\u0000' }), ['description']],
+    ['an update title with a C1 control', updateTask({ title: 'a\u0085b' }), ['title']],
+    ['an update description with a lone low surrogate', updateTask({ description: '\udc00' }), ['description']],
+    ['an update with an impossible due date', updateTask({ dueDate: '2026-02-30' }), ['dueDate']],
+    ['a reason with NUL', abandonTask('stop\u0000'), ['reason']],
+    ['a reason over 500 characters', abandonTask('r'.repeat(501)), ['reason']],
+    ['a start of a task id with NUL', withTaskId(startTask(), 'id\u0000'), ['taskId']],
+    ['a completion of a blank task id', withTaskId(completeTask(), ' '), ['taskId']],
+    ['a deletion of a task id with a lone surrogate', withTaskId(deleteTask(), '\ud800'), ['taskId']],
+    ['an abandonment of a blank task id', withTaskId(abandonTask(), ''), ['taskId']],
+  ])('refuses %s, naming the field', (_name, command, fields) => {
+    expect(fieldsOf(command)).toEqual(fields);
+  });
+
+  it('is what decide applies first: a malformed start is a 400 even for a task that does not exist', () => {
+    given([]).when(withTaskId(startTask(), 'id\u0000')).thenThrows('VALIDATION_FAILED');
   });
 });
 

@@ -62,16 +62,74 @@ export function decide(command: TaskCommand, state: Task): TaskEvent[] {
 /** The Task aggregate as one value, for generic helpers (event store, spec harness). */
 export const taskDecider: Decider<Task, TaskCommand, TaskEvent> = { decide, evolve, initialState };
 
-function create({ data, metadata }: CreateTask, state: Task): TaskEvent[] {
-  const checks = new FieldChecks();
-  const taskId = checks.id('taskId', data.taskId);
-  const ownerId = checks.id('ownerId', data.ownerId);
-  const title = checks.requiredText('title', data.title, TASK_LIMITS.titleMaxLength);
-  const description = checks.optionalText('description', data.description, TASK_LIMITS.descriptionMaxLength);
-  const dueDate = checks.optionalDate('dueDate', data.dueDate);
-  const priority = data.priority === undefined ? DEFAULT_TASK_PRIORITY : checks.priority('priority', data.priority);
-  checks.throwIfInvalid();
+/**
+ * The command's input rules alone, without its task's state: throws VALIDATION_FAILED naming
+ * every bad field. `decide` applies them first too; the write side calls this before it loads
+ * anything, so malformed input never costs (or reaches) the database.
+ */
+export function validateTaskCommand(command: TaskCommand): void {
+  switch (command.type) {
+    case 'CreateTask':
+      return void createInput(command.data);
+    case 'UpdateTask':
+      return void updateInput(command.data);
+    case 'AbandonTask':
+      return void abandonInput(command.data);
+    case 'StartTask':
+    case 'CompleteTask':
+    case 'DeleteTask':
+      return void taskIdInput(command.data);
+    default:
+      return assertNever(command, 'task command');
+  }
+}
 
+function createInput(data: CreateTask['data']) {
+  const checks = new FieldChecks();
+  const input = {
+    taskId: checks.id('taskId', data.taskId),
+    ownerId: checks.id('ownerId', data.ownerId),
+    title: checks.requiredText('title', data.title, TASK_LIMITS.titleMaxLength),
+    description: checks.optionalText('description', data.description, TASK_LIMITS.descriptionMaxLength),
+    dueDate: checks.optionalDate('dueDate', data.dueDate),
+    priority: data.priority === undefined ? DEFAULT_TASK_PRIORITY : checks.priority('priority', data.priority),
+  };
+  checks.throwIfInvalid();
+  return input;
+}
+
+function updateInput(data: UpdateTask['data']) {
+  const checks = new FieldChecks();
+  const { title, description, dueDate } = data;
+  checks.id('taskId', data.taskId);
+  if (title === undefined && description === undefined && dueDate === undefined) {
+    checks.fail('body', 'name at least one of title, description, dueDate');
+  }
+  const input = {
+    title: title === undefined ? undefined : checks.requiredText('title', title, TASK_LIMITS.titleMaxLength),
+    description: description === undefined ? undefined : checks.optionalText('description', description, TASK_LIMITS.descriptionMaxLength),
+    dueDate: dueDate === undefined ? undefined : checks.optionalDate('dueDate', dueDate),
+  };
+  checks.throwIfInvalid();
+  return input;
+}
+
+function abandonInput(data: AbandonTask['data']) {
+  const checks = new FieldChecks();
+  checks.id('taskId', data.taskId);
+  const reason = checks.requiredText('reason', data.reason, TASK_LIMITS.reasonMaxLength);
+  checks.throwIfInvalid();
+  return { reason };
+}
+
+function taskIdInput(data: { taskId: string }): void {
+  const checks = new FieldChecks();
+  checks.id('taskId', data.taskId);
+  checks.throwIfInvalid();
+}
+
+function create({ data, metadata }: CreateTask, state: Task): TaskEvent[] {
+  const { taskId, ownerId, title, description, dueDate, priority } = createInput(data);
   if (state.status !== 'none') throw taskAlreadyExists(taskId);
   const created: TaskCreated['data'] = { taskId, ownerId, title, priority, createdAt: metadata.now };
   // Optional fields are left out rather than set to undefined: events are stored as JSON.
@@ -81,20 +139,7 @@ function create({ data, metadata }: CreateTask, state: Task): TaskEvent[] {
 }
 
 function update({ type, data, metadata }: UpdateTask, state: Task): TaskEvent[] {
-  const checks = new FieldChecks();
-  const { title, description, dueDate } = data;
-  if (title === undefined && description === undefined && dueDate === undefined) {
-    checks.fail('body', 'name at least one of title, description, dueDate');
-  }
-  const newTitle =
-    title === undefined ? undefined : checks.requiredText('title', title, TASK_LIMITS.titleMaxLength);
-  const newDescription =
-    description === undefined
-      ? undefined
-      : checks.optionalText('description', description, TASK_LIMITS.descriptionMaxLength);
-  const newDueDate = dueDate === undefined ? undefined : checks.optionalDate('dueDate', dueDate);
-  checks.throwIfInvalid();
-
+  const { title: newTitle, description: newDescription, dueDate: newDueDate } = updateInput(data);
   const task = accepting(type, data.taskId, state);
   // Only real changes are recorded; an update that changes nothing records nothing.
   const changes: TaskUpdated['data'] = { taskId: task.taskId, updatedAt: metadata.now };
@@ -106,24 +151,25 @@ function update({ type, data, metadata }: UpdateTask, state: Task): TaskEvent[] 
 }
 
 function start({ type, data, metadata }: StartTask, state: Task): TaskEvent[] {
+  taskIdInput(data);
   const task = accepting(type, data.taskId, state);
   return [{ type: 'TaskStarted', data: { taskId: task.taskId, startedAt: metadata.now } }];
 }
 
 function complete({ type, data, metadata }: CompleteTask, state: Task): TaskEvent[] {
+  taskIdInput(data);
   const task = accepting(type, data.taskId, state);
   return [{ type: 'TaskCompleted', data: { taskId: task.taskId, completedAt: metadata.now } }];
 }
 
 function abandon({ type, data, metadata }: AbandonTask, state: Task): TaskEvent[] {
-  const checks = new FieldChecks();
-  const reason = checks.requiredText('reason', data.reason, TASK_LIMITS.reasonMaxLength);
-  checks.throwIfInvalid();
+  const { reason } = abandonInput(data);
   const task = accepting(type, data.taskId, state);
   return [{ type: 'TaskAbandoned', data: { taskId: task.taskId, reason, abandonedAt: metadata.now } }];
 }
 
 function remove({ type, data, metadata }: DeleteTask, state: Task): TaskEvent[] {
+  taskIdInput(data);
   const task = accepting(type, data.taskId, state);
   return [{ type: 'TaskDeleted', data: { taskId: task.taskId, deletedAt: metadata.now } }];
 }
