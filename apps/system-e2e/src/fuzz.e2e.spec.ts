@@ -1,0 +1,107 @@
+import { repoRoot } from '@cqrs/testing';
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startSystem, type RunningSystem } from './support/system';
+
+// API fuzzing: schemathesis generates requests from each HTTP service's own /openapi.json (valid and
+// invalid paths, queries, headers and bodies, plus the strings in apps/system-e2e/fuzz/*.dict) and
+// checks every answer with all of its checks: no 5xx, status codes, content types, headers and
+// bodies as the document declares them, valid input accepted, invalid input rejected, 405 for
+// undeclared methods. Its stateful phase chains the operations through links it infers (create a
+// task, then start, patch, delete it). Settings and the reasons for each: fuzz/schemathesis.toml.
+//
+// Budget (environment): FUZZ_MAX_EXAMPLES test cases per operation and phase (50 here, 500 for
+// `npm run fuzz`), FUZZ_MAX_TIME seconds per service to keep fuzzing once those are done (unset:
+// stop), FUZZ_SEED to replay a run (each run prints its seed).
+const MAX_EXAMPLES = Number(process.env['FUZZ_MAX_EXAMPLES'] ?? 50);
+const MAX_TIME = process.env['FUZZ_MAX_TIME'];
+const SEED = process.env['FUZZ_SEED'];
+const FUZZ_DIR = join(repoRoot(), 'apps/system-e2e/fuzz');
+// Where schemathesis keeps its example database (failing examples are tried first next time).
+const WORK_DIR = join(repoRoot(), '.cache/schemathesis');
+
+const exec = promisify(execFile);
+
+/** The pinned schemathesis CLI, installed on first use by the project's script. */
+async function ensureSchemathesis(): Promise<string> {
+  const { stdout } = await exec(
+    'bash',
+    [join(repoRoot(), 'tools/scripts/ensure-schemathesis.sh')],
+    { timeout: 300_000 },
+  );
+  return stdout.trim();
+}
+
+/** Runs `st run` against a service; resolves with its exit code and everything it printed. */
+function fuzz(
+  st: string,
+  baseUrl: string,
+): Promise<{ code: number | null; output: string }> {
+  const args = [
+    '--config-file',
+    join(FUZZ_DIR, 'schemathesis.toml'),
+    'run',
+    `${baseUrl}/openapi.json`,
+  ];
+  args.push(
+    '--checks',
+    'all',
+    '--max-examples',
+    String(MAX_EXAMPLES),
+    '--workers',
+    '2',
+    '--no-color',
+  );
+  if (MAX_TIME) args.push('--max-time', MAX_TIME);
+  if (SEED) args.push('--seed', SEED);
+  return new Promise((resolve, reject) => {
+    // Nx sets FORCE_COLOR, which would make schemathesis draw live progress bars into the log.
+    const { FORCE_COLOR: _, ...env } = process.env;
+    const child = spawn(st, args, {
+      cwd: WORK_DIR,
+      env: { ...env, NO_COLOR: '1', TERM: 'dumb', COLUMNS: '120' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+describe('API fuzzing (schemathesis, every check)', () => {
+  let system: RunningSystem;
+  let st: string;
+
+  beforeAll(async () => {
+    mkdirSync(WORK_DIR, { recursive: true });
+    st = await ensureSchemathesis();
+    system = await startSystem({
+      env: { LOG_LEVEL: 'warn' },
+      // Fuzzed minVersion values name versions that never come; a short read-your-writes wait keeps
+      // each such request (a declared 503 READ_MODEL_BEHIND) from eating the budget.
+      perApp: { 'query-service': { READ_YOUR_WRITES_TIMEOUT_MS: '200' } },
+    });
+  }, 600_000);
+
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it.each(['command-service', 'query-service'] as const)(
+    '%s answers every generated request as its OpenAPI document says',
+    async (name) => {
+      const { code, output } = await fuzz(st, system.apps[name].url);
+      // schemathesis exits 1 on a failed check, 2 on an error of its own (schema not loadable, ...).
+      // Its report lists each failing operation with the check and a curl reproducer.
+      if (code !== 0)
+        throw new Error(
+          `schemathesis against ${name} exited with ${code}:\n${output}`,
+        );
+    },
+    30 * 60_000,
+  );
+});
