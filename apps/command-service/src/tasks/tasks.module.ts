@@ -89,6 +89,7 @@ export class TasksModule {
         AbandonTaskHandler,
         DeleteTaskHandler,
       ],
+      exports: [DataSource, TaskEventEncoder],
     };
   }
 }

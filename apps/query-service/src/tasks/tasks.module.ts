@@ -77,7 +77,7 @@ export class TasksModule {
         },
         ReadSideLifecycle,
       ],
-      exports: [ChangeFeed],
+      exports: [ChangeFeed, READ_POOL],
     };
   }
 }
