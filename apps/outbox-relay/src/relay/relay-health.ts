@@ -12,7 +12,7 @@ import type { OutboxRelay } from './outbox-relay';
  */
 export function relayReadinessChecks(relay: OutboxRelay, brokers: string[], stallMs = 60_000, now = () => Date.now()): ReadinessCheck[] {
   // The publisher's producers are not ours to probe with: one client of its own, kept for readiness.
-  const cluster = kafkaCheck(new Kafka({ clientId: 'outbox-relay-readiness', brokers, connectionTimeout: 2000, requestTimeout: 2000, logLevel: logLevel.NOTHING }));
+  const cluster = kafkaCheck(new Kafka({ clientId: 'outbox-relay-readiness', brokers, connectionTimeout: 2000, requestTimeout: 2000, retry: { retries: 0 }, logLevel: logLevel.NOTHING }));
   // The confirmed position last seen to move (or to have nothing waiting behind it), and when.
   let progress = { lsn: null as string | null, at: now() };
   return [
