@@ -1,12 +1,15 @@
-import { HealthModule, httpCheck, postgresCheck } from '@cqrs/http';
+import { HealthModule, postgresCheck, type ReadinessCheck } from '@cqrs/http';
 import { ObservabilityModule } from '@cqrs/observability';
 import { DynamicModule, Module } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import type { CommandServiceConfig } from './config';
+import { TaskEventEncoder } from './tasks/task-event.encoder';
 import { TasksModule } from './tasks/tasks.module';
 
 @Module({})
 export class AppModule {
   static forRoot(config: CommandServiceConfig): DynamicModule {
+    const tasks = TasksModule.forRoot(config);
     return {
       module: AppModule,
       imports: [
@@ -15,13 +18,17 @@ export class AppModule {
           logLevel: config.LOG_LEVEL,
           prettyLogs: config.LOG_PRETTY,
         }),
+        tasks,
         HealthModule.forRoot({
-          useFactory: () => [
-            postgresCheck('postgres', config.DATABASE_URL),
-            httpCheck('schema-registry', `${config.SCHEMA_REGISTRY_URL}/subjects`),
+          imports: [tasks],
+          inject: [DataSource, TaskEventEncoder],
+          useFactory: (db: DataSource, encoder: TaskEventEncoder): ReadinessCheck[] => [
+            postgresCheck('postgres', db),
+            // Not the registry itself: warm encoders never ask it, so its outage must not take us out of service.
+            { name: 'encoders', check: () => encoder.warm() },
           ],
+          cacheMs: config.READINESS_CACHE_MS,
         }),
-        TasksModule.forRoot(config),
       ],
     };
   }

@@ -19,6 +19,7 @@ export class AppModule {
         }),
         HealthModule.forRoot({
           useFactory: () => [postgresCheck('postgres', config.DATABASE_URL), ...relayReadinessChecks(relay.relay, config.KAFKA_BROKERS)],
+          cacheMs: config.READINESS_CACHE_MS,
         }),
       ],
       providers: [{ provide: OutboxRelayService, useValue: relay }],

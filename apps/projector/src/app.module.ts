@@ -1,4 +1,6 @@
 import { HealthModule, httpCheck, kafkaCheck, postgresCheck, type ReadinessCheck } from '@cqrs/http';
+import type { Kafka } from 'kafkajs';
+import { Pool } from 'pg';
 import { ObservabilityModule } from '@cqrs/observability';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { ProjectorConfig } from './config';
@@ -21,13 +23,14 @@ export class AppModule {
         projection,
         HealthModule.forRoot({
           imports: [projection],
-          inject: [ProjectionRunner],
-          useFactory: (runner: ProjectionRunner): ReadinessCheck[] => [
-            postgresCheck('postgres', config.DATABASE_URL),
-            kafkaCheck(config.KAFKA_BROKERS),
+          inject: [ProjectionRunner, Pool, 'KAFKA'],
+          useFactory: (runner: ProjectionRunner, pool: Pool, kafka: Kafka): ReadinessCheck[] => [
+            postgresCheck('postgres', pool),
+            kafkaCheck(kafka),
             httpCheck('schema-registry', `${config.SCHEMA_REGISTRY_URL}/subjects`),
             projectionReadiness(runner, config.PROJECTOR_READY_MAX_LAG),
           ],
+          cacheMs: config.READINESS_CACHE_MS,
         }),
       ],
     };

@@ -3,7 +3,8 @@ import { ObservabilityModule } from '@cqrs/observability';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { QueryServiceConfig } from './config';
 import { ChangeFeed } from './read-model/change-feed';
-import { TasksModule } from './tasks/tasks.module';
+import { READ_POOL, TasksModule } from './tasks/tasks.module';
+import type { Pool } from 'pg';
 
 @Module({})
 export class AppModule {
@@ -20,9 +21,9 @@ export class AppModule {
         tasks,
         HealthModule.forRoot({
           imports: [tasks],
-          inject: [ChangeFeed],
-          useFactory: (feed: ChangeFeed): ReadinessCheck[] => [
-            postgresCheck('postgres', config.DATABASE_URL),
+          inject: [ChangeFeed, READ_POOL],
+          useFactory: (feed: ChangeFeed, pool: Pool): ReadinessCheck[] => [
+            postgresCheck('postgres', pool),
             {
               // Without the feed, caches cannot learn about changes and read-your-writes waits are not woken.
               name: 'change-feed',
@@ -31,6 +32,7 @@ export class AppModule {
               },
             },
           ],
+          cacheMs: config.READINESS_CACHE_MS,
         }),
       ],
     };

@@ -1,5 +1,40 @@
-import { AppProcess, exitOf, startApp } from '@cqrs/testing';
-import { startSystem, type RunningSystem } from './support/system';
+import { AppProcess, exitOf, getTestInfra, startApp } from '@cqrs/testing';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { logLines, startSystem, type RunningSystem } from './support/system';
+
+/** An HTTP proxy to `target` that a test can take away (connections refused) and bring back on the same port. */
+async function outageProxy(target: string) {
+  const upstream = new URL(target);
+  const server: Server = createServer((req, res) => {
+    const forward = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forward.on('error', () => res.destroy());
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    /** The target's URL with the proxy's origin. */
+    url: target.replace(upstream.origin, `http://127.0.0.1:${port}`),
+    down: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+    up: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+  };
+}
+
+const readiness = async (app: AppProcess) => {
+  const response = await fetch(`${app.url}/health/ready`);
+  return { status: response.status, text: await response.text() };
+};
 
 // The four built apps as real processes against the real stack: each must come up, report its
 // dependencies ready, and describe itself; a bad configuration must stop it with a clear message.
@@ -9,17 +44,26 @@ import { startSystem, type RunningSystem } from './support/system';
 describe('the four apps', () => {
   let system: RunningSystem;
   let apps: AppProcess[] = [];
+  let registry: Awaited<ReturnType<typeof outageProxy>>;
 
   beforeAll(async () => {
-    system = await startSystem({ env: { LOG_LEVEL: 'warn' } });
+    // The command service reaches the registry through a proxy this test can take away.
+    registry = await outageProxy((await getTestInfra()).schemaRegistry.url);
+    system = await startSystem({ env: { LOG_LEVEL: 'warn' }, perApp: { 'command-service': { SCHEMA_REGISTRY_URL: registry.url } } });
     apps = [system.apps['command-service'], system.apps['query-service'], system.apps.projector, system.apps['outbox-relay']];
   });
 
   afterAll(async () => {
     await system?.stop();
+    await registry?.down();
   });
 
-  it.each(['command-service', 'query-service', 'projector', 'outbox-relay'])('%s is live and ready with every dependency up', async (name) => {
+  it.each([
+    ['command-service', ['postgres', 'encoders']],
+    ['query-service', ['postgres', 'change-feed']],
+    ['projector', ['postgres', 'kafka', 'schema-registry', 'projection']],
+    ['outbox-relay', ['postgres', 'replication', 'kafka']],
+  ])('%s is live and ready with every dependency up, saying up and nothing more', async (name, dependencies) => {
     const app = apps.find((a) => a.name === name)!;
     const live = await fetch(`${app.url}/health/live`);
     expect(live.status).toBe(200);
@@ -27,8 +71,52 @@ describe('the four apps', () => {
     const body = (await ready.json()) as { status: string; info: Record<string, { status: string }> };
     expect(ready.status).toBe(200);
     expect(body.status).toBe('ok');
-    expect(Object.values(body.info).every((d) => d.status === 'up')).toBe(true);
-    expect(Object.keys(body.info)).toContain('postgres');
+    expect(body.info).toEqual(Object.fromEntries(dependencies.map((d) => [d, { status: 'up' }])));
+  });
+
+  it('keeps the command service ready, and taking commands, while the registry is away and its encoders are warm', async () => {
+    const command = system.apps['command-service'];
+    await system.command('POST', '/tasks', { title: 'before the outage', ownerId: 'health' });
+    await registry.down();
+    try {
+      // Past the readiness cache (1 s by default): these answers come from checks run during the outage.
+      await new Promise((r) => setTimeout(r, 1500));
+      for (let i = 0; i < 3; i++) {
+        expect(await readiness(command)).toEqual({ status: 200, text: expect.stringContaining('"encoders":{"status":"up"}') });
+        await new Promise((r) => setTimeout(r, 600));
+      }
+      const { taskId } = await system.command('POST', '/tasks', { title: 'during the outage', ownerId: 'health' });
+      expect((await system.query(`/tasks/${taskId}`, { 'X-Min-Version': '1' })).status).toBe(200);
+    } finally {
+      await registry.up();
+    }
+  });
+
+  it('turns a command service that never reached the registry not ready, telling why in its log only', async () => {
+    const unreachable = await outageProxy((await getTestInfra()).schemaRegistry.url);
+    await unreachable.down();
+    const app = await startApp('command-service', { SCHEMA_REGISTRY_URL: unreachable.url, LOG_LEVEL: 'warn' }, { waitFor: '/health/live' });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const ready = await fetch(`${app.url}/health/ready`);
+        expect(ready.status).toBe(503);
+        expect(await ready.json()).toEqual({
+          type: expect.any(String),
+          title: 'Service Unavailable',
+          status: 503,
+          detail: expect.any(String),
+          code: 'SERVICE_UNAVAILABLE',
+          instance: '/health/ready',
+          checks: { postgres: { status: 'up' }, encoders: { status: 'down' } },
+        });
+        await new Promise((r) => setTimeout(r, 600));
+      }
+      const down = logLines(app).filter((l) => String(l['msg']).startsWith('readiness: encoders is down'));
+      expect(down).toHaveLength(1);
+      expect(down[0]).toMatchObject({ level: 'warn', dependency: 'encoders', msg: expect.stringContaining('ECONNREFUSED') });
+    } finally {
+      await app.stop();
+    }
   });
 
   it('serves its OpenAPI document', async () => {
@@ -45,13 +133,17 @@ describe('the four apps', () => {
     expect(await response.json()).toMatchObject({ status: 404, code: 'ROUTE_NOT_FOUND', instance: '/no-such-route' });
   });
 
-  it('reports not ready, with the failing dependency, when Postgres is unreachable', async () => {
+  it('reports not ready, naming the failing dependency but not the error, when Postgres is unreachable', async () => {
     const app = await startApp('query-service', { DATABASE_URL: 'postgres://cqrs_query:cqrs@127.0.0.1:1/cqrs_read', LOG_LEVEL: 'warn' }, { waitFor: '/health/live' });
     try {
       const ready = await fetch(`${app.url}/health/ready`);
       expect(ready.status).toBe(503);
       expect(ready.headers.get('content-type')).toContain('application/problem+json');
-      expect(await ready.json()).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE', checks: { postgres: { status: 'down' } } });
+      const text = await ready.text();
+      expect(JSON.parse(text)).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE', checks: { postgres: { status: 'down' }, 'change-feed': { status: 'down' } } });
+      for (const leak of ['127.0.0.1', 'ECONNREFUSED', 'cqrs_query', 'stack']) expect(text).not.toContain(leak);
+      // Operators still learn why, from the log.
+      expect(logLines(app)).toContainEqual(expect.objectContaining({ dependency: 'postgres', msg: expect.stringMatching(/^readiness: postgres is down: .*ECONNREFUSED/) }));
     } finally {
       await app.stop();
     }

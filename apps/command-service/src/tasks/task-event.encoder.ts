@@ -24,6 +24,14 @@ export class TaskEventEncoder {
     return this.versions.get(type) ?? 1;
   }
 
+  /**
+   * Resolves once every event type can be encoded: the first call asks the registry for the
+   * schema ids, later ones find them cached and ask nothing (readiness calls this).
+   */
+  async warm(): Promise<void> {
+    await Promise.all(tasksTaskEventsContracts.map((c) => this.serde.encoderFor(tasksTaskEventsTopic, c.eventType)));
+  }
+
   encode(input: OutboxEncodeInput<TaskEvent>, metadata: EventMetadata): Promise<Buffer> {
     const record = toContractRecord(input.event, {
       eventId: input.eventId,

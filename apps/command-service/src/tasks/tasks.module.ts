@@ -90,6 +90,7 @@ export class TasksModule {
         AbandonTaskHandler,
         DeleteTaskHandler,
       ],
+      exports: [DataSource, TaskEventEncoder],
     };
   }
 }

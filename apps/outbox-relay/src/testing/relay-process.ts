@@ -5,14 +5,16 @@ export function startRelayProcess(env: Record<string, string>): Promise<AppProce
   return startApp('outbox-relay', { LOG_LEVEL: 'warn', OUTBOX_STANDBY_POLL_MS: '300', OUTBOX_RETRY_MAX_MS: '2000', ...env }, { waitFor: '/health/live' });
 }
 
-/** The replica's role as its readiness reports it ('leader', 'standby', or 'down'). */
+/**
+ * The replica's role: 'down' while its readiness says so, otherwise 'leader' or 'standby' as its
+ * `cqrs_outbox_relay_leader` gauge says (readiness tells up or down only, never the role).
+ */
 export async function roleOf(app: AppProcess): Promise<string> {
   try {
-    const body = (await (await fetch(`${app.url}/health/ready`, { signal: AbortSignal.timeout(3000) })).json()) as {
-      details?: { replication?: { role?: string } };
-      checks?: { replication?: { role?: string } };
-    };
-    return body.details?.replication?.role ?? body.checks?.replication?.role ?? 'down';
+    const ready = await fetch(`${app.url}/health/ready`, { signal: AbortSignal.timeout(3000) });
+    if (ready.status !== 200) return 'down';
+    const text = await (await fetch(`${app.url}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+    return /^cqrs_outbox_relay_leader\{[^}]*\} 1$/m.test(text) ? 'leader' : 'standby';
   } catch {
     return 'down';
   }

@@ -41,9 +41,9 @@ export function contractRecordOf(event: TaskEvent, version: number, eventId: str
 
 /** A raw record to produce as is (e.g. poison). */
 export interface RawRecord {
-  key: string | null;
+  key: string | Buffer | null;
   value: Buffer | null;
-  headers?: Record<string, string>;
+  headers?: Record<string, string | Buffer>;
 }
 
 export class TaskTopic {

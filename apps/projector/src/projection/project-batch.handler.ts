@@ -51,6 +51,8 @@ export function projectBatch(options: ProjectBatchOptions): BatchHandler {
     const fixes = await options.overrides.forRange(first.topic, first.partition, first.offset, last.offset);
     const records = fixes.size === 0 ? consumed : consumed.map((r) => ({ ...r, value: fixes.get(r.offset) ?? r.value }));
     const sequenced = await options.decoder.decodeAll(records);
+    // A dead letter carries the headers exactly as they came, which the parked row keeps only as text.
+    const rawHeaders = new Map(consumed.map((r) => [r.offset, r.rawHeaders]));
     const traced = new Map(sequenced.map((record) => [record.source, startEventSpan(record, sequenced.length)]));
     const failedAt = firstFailedAt ?? new Date();
     const spans = [...traced.values()].flatMap((t) => (t.span ? [t.span] : []));
@@ -73,7 +75,7 @@ export function projectBatch(options: ProjectBatchOptions): BatchHandler {
         beforeCommit: (plan) =>
           options.dlq.publish(
             plan.parked.map((p) => ({
-              record: p.source,
+              record: { ...p.source, rawHeaders: rawHeaders.get(p.source.offset) },
               reason: p.reason,
               errorCode: p.code,
               errorMessage: p.message,

@@ -72,7 +72,7 @@ export class ProjectionModule {
         },
         ProjectionLifecycle,
       ],
-      exports: [ProjectionRunner],
+      exports: [ProjectionRunner, Pool, 'KAFKA'],
     };
   }
 }

@@ -8,7 +8,7 @@ import { createReadModelTestDatabase, type ReadModelTestDatabase } from '@cqrs/t
 import type { Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import { TaskTopic, taskEventsFor } from '../../e2e/support/task-topic';
+import { TaskTopic, taskEventsFor, type RawRecord } from '../../e2e/support/task-topic';
 import { ProjectionRunner, type ProjectionSettings } from './projection-runner';
 import { ProjectorOperations } from './projector-operations';
 import { TaskRecordDecoder } from './task-record.decoder';
@@ -202,7 +202,7 @@ describe('projector (Kafka → read model)', () => {
     await topic.append(a.created(), b.created());
     const fixedA = await topic.withhold(a.started());
     const fixedB = await topic.withhold(b.started());
-    const broken = (r: { key: string | null; headers?: Record<string, string> }) => ({ ...r, value: Buffer.from([0, 0x7f, 0xff, 0xff, 0xfd, 1]) });
+    const broken = (r: RawRecord) => ({ ...r, value: Buffer.from([0, 0x7f, 0xff, 0xff, 0xfd, 1]) });
     // One after the other: a is parked first (they may sit on different partitions).
     await topic.sendRaw(broken(fixedA[0]!));
     await caughtUp();

@@ -62,6 +62,27 @@ describe('TaskRecordDecoder', () => {
     expect((await decoder.decode(record(await encodeStarted(), 'another-task'))).decoded).toMatchObject({ reason: 'INVARIANT_VIOLATED', code: 'KEY_MISMATCH' });
   });
 
+  it('calls a key that is no identifier poison of no stream, showing the key escaped', async () => {
+    const bad = { ...record(await encodeStarted()), key: Buffer.from([0x74, 0x00, 0xff]) };
+    expect((await decoder.decode(bad)).decoded).toMatchObject({ ok: false, streamId: null, reason: 'UNDECODABLE', code: 'INVALID_KEY', message: 'the record key is no task id (it must be valid UTF-8): "t\\x00\\xff"' });
+    const blank = { ...record(await encodeStarted()), key: Buffer.from(' ') };
+    expect((await decoder.decode(blank)).decoded).toMatchObject({ streamId: null, code: 'INVALID_KEY' });
+  });
+
+  it('calls a record whose headers are not text poison of its stream, whatever its value', async () => {
+    const bad = { ...record(await encodeStarted()), headerProblem: { code: 'HEADER_NOT_TEXT' as const, message: 'header "x" is not valid UTF-8' } };
+    expect((await decoder.decode(bad)).decoded).toMatchObject({ ok: false, streamId: taskId, version: 2, reason: 'UNDECODABLE', code: 'HEADER_NOT_TEXT' });
+  });
+
+  it('calls an event holding text Postgres cannot store (NUL, a lone surrogate) poison, naming the field', async () => {
+    const updated = { ...started, title: 'a\u0000b', description: null, dueDate: null };
+    const nul = record(await serde.encode(tasksTaskEventsTopic, 'TaskUpdated', updated));
+    expect((await decoder.decode(nul)).decoded).toMatchObject({ reason: 'INVARIANT_VIOLATED', code: 'UNSTORABLE_TEXT', message: 'TaskUpdated field "title" holds U+0000 (NUL), which Postgres text cannot store' });
+    // Not reachable from Avro bytes (Node decodes an encoded surrogate as U+FFFD), but a serde that let one through is still refused.
+    const lenient = { decode: async () => ({ eventType: 'TaskUpdated', value: { ...updated, title: 'x\ud800' } }) } as unknown as AvroSerde;
+    expect((await new TaskRecordDecoder(lenient).decode(nul)).decoded).toMatchObject({ code: 'UNSTORABLE_TEXT', message: expect.stringContaining('a lone UTF-16 surrogate') });
+  });
+
   it('throws when the registry is unreachable, so the batch is retried rather than parked', async () => {
     const offline = new TaskRecordDecoder(new AvroSerde({ registry: registry({ down: true }), contracts: tasksTaskEventsContracts }));
     await expect(offline.decode(record(Buffer.from([0, 0, 0, 0, 3, 1])))).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE', retriable: true });

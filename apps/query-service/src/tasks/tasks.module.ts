@@ -84,7 +84,7 @@ export class TasksModule {
         },
         ReadSideLifecycle,
       ],
-      exports: [ChangeFeed],
+      exports: [ChangeFeed, READ_POOL],
     };
   }
 }

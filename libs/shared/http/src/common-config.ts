@@ -7,4 +7,6 @@ export const commonServiceConfig = (port: number) => ({
   HTTP_BODY_LIMIT: env.string('64kb'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: env.bool(false),
+  /** How long one readiness evaluation answers every `/health/ready` probe (ms; 0: every probe checks). */
+  READINESS_CACHE_MS: env.int(1000, 0),
 });

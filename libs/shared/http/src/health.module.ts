@@ -1,12 +1,9 @@
-import { Controller, DynamicModule, Get, Inject, Module, ModuleMetadata } from '@nestjs/common';
+import { Controller, DynamicModule, Get, Inject, Logger, Module, ModuleMetadata, type OnApplicationShutdown } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
+import { Readiness, type ReadinessCheck, type ReadinessOptions } from './readiness';
 
-/** One readiness dependency. `check` resolves (optionally with details) when healthy, rejects when not. */
-export interface ReadinessCheck {
-  name: string;
-  check: () => Promise<Record<string, unknown> | void>;
-}
+export type { ReadinessCheck } from './readiness';
 
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
@@ -16,7 +13,7 @@ class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
-    @Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[],
+    @Inject(Readiness) private readonly readiness: Readiness,
   ) {}
 
   /** Liveness: the process is up and its event loop answers. Never checks dependencies. */
@@ -26,31 +23,42 @@ class HealthController {
     return this.health.check([]);
   }
 
-  /** Readiness: every dependency this app needs to serve answers now. */
+  /** Readiness: every dependency this app needs to serve answers now (up or down each, no details). */
   @Get('ready')
   @HealthCheck()
-  ready() {
+  async ready() {
+    const verdict = await this.readiness.verdict();
     return this.health.check(
-      this.checks.map((c) => async () => {
-        const session = this.indicators.check(c.name);
-        try {
-          return session.up((await c.check()) ?? {});
-        } catch (error) {
-          return session.down({ message: error instanceof Error ? error.message : String(error) });
-        }
+      Object.entries(verdict).map(([name, state]) => async () => {
+        const session = this.indicators.check(name);
+        return state === 'up' ? session.up() : session.down();
       }),
     );
   }
 }
 
-/** `/health/live` and `/health/ready` (terminus), readiness made of the checks the app provides. */
+/** Options of {@link HealthModule.forRoot}: the app's checks (built from its own pools and clients) and how readiness runs them. */
+export interface HealthModuleOptions extends ReadinessOptions {
+  imports?: ModuleMetadata['imports'];
+  inject?: unknown[];
+  useFactory: (...deps: never[]) => ReadinessCheck[];
+}
+
+/**
+ * `/health/live` and `/health/ready` (terminus), readiness made of the checks the app provides.
+ * Readiness answers up/down per dependency, from one evaluation per `cacheMs`; the reasons are
+ * logged (warn) when a dependency's state changes.
+ */
 @Module({})
-export class HealthModule {
-  static forRoot(options: {
-    imports?: ModuleMetadata['imports'];
-    inject?: unknown[];
-    useFactory: (...deps: never[]) => ReadinessCheck[];
-  }): DynamicModule {
+export class HealthModule implements OnApplicationShutdown {
+  constructor(@Inject(Readiness) private readonly readiness: Readiness) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.readiness.close();
+  }
+
+  static forRoot(options: HealthModuleOptions): DynamicModule {
+    const { cacheMs, checkTimeoutMs } = options;
     return {
       module: HealthModule,
       imports: [TerminusModule.forRoot({ logger: false }), ...(options.imports ?? [])],
@@ -60,6 +68,14 @@ export class HealthModule {
           provide: READINESS_CHECKS,
           inject: (options.inject ?? []) as never[],
           useFactory: options.useFactory as (...deps: unknown[]) => ReadinessCheck[],
+        },
+        {
+          provide: Readiness,
+          inject: [READINESS_CHECKS],
+          useFactory: (checks: ReadinessCheck[]) => {
+            const logger = new Logger('Readiness');
+            return new Readiness(checks, { warn: (details, message) => logger.warn(details, message), log: (details, message) => logger.log(details, message) }, { cacheMs, checkTimeoutMs });
+          },
         },
       ],
     };

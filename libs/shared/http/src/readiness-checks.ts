@@ -1,51 +1,68 @@
-import { Kafka, logLevel } from 'kafkajs';
-import { Client } from 'pg';
-import type { ReadinessCheck } from './health.module';
+import type { Admin, Kafka } from 'kafkajs';
+import { Pool } from 'pg';
+import type { ReadinessCheck } from './readiness';
 
-// Each probe opens and closes its own connection: a probe must not depend on (or exhaust)
-// the pools the app serves traffic with, and a reconnect is exactly what it should test.
+// Checks reuse what the app already holds (its pool, its Kafka client), so a probe costs a query
+// or a request, never a new connection; readiness bounds each check's time (checkTimeoutMs).
 
-/** Postgres accepts a connection and answers a trivial query. */
-export const postgresCheck = (name: string, connectionString: string, timeoutMs = 2000): ReadinessCheck => ({
+/** A database handle the app already has: a pg `Pool`, a TypeORM `DataSource`, ... */
+export interface Queryable {
+  query(sql: string): Promise<unknown>;
+}
+
+/**
+ * Postgres answers a trivial query through `db`, the app's own pool (so readiness also notices a
+ * pool that cannot hand out connections). Given a URL instead, for an app without a pool, the
+ * check keeps one connection of its own, closed on shutdown.
+ */
+export function postgresCheck(name: string, db: Queryable | string): ReadinessCheck {
+  const own = typeof db === 'string' ? new Pool({ connectionString: db, max: 1, allowExitOnIdle: true, application_name: 'readiness' }) : undefined;
+  const pool = own ?? (db as Queryable);
+  return {
+    name,
+    check: async () => {
+      await pool.query('SELECT 1');
+    },
+    ...(own ? { close: () => own.end() } : {}),
+  };
+}
+
+/**
+ * The Kafka cluster answers a metadata request, asked through one admin client of the app's
+ * `kafka` client, connected on first use and kept (dropped after a failure, to reconnect).
+ */
+export function kafkaCheck(kafka: Kafka): ReadinessCheck {
+  let admin: Promise<Admin> | undefined;
+  const drop = () => {
+    const stale = admin;
+    admin = undefined;
+    void stale?.then((a) => a.disconnect()).catch(() => undefined);
+  };
+  return {
+    name: 'kafka',
+    check: async () => {
+      admin ??= (async () => {
+        // No retries: readiness asks again next time, and a retrying request would outlive the probe.
+        const a = kafka.admin({ retry: { retries: 0 } });
+        await a.connect();
+        return a;
+      })();
+      try {
+        await (await admin).describeCluster();
+      } catch (error) {
+        drop();
+        throw error;
+      }
+    },
+    close: async () => drop(),
+  };
+}
+
+/** An HTTP dependency (e.g. the schema registry) answers 2xx on the given URL (fetch keeps its connections alive). */
+export const httpCheck = (name: string, url: string): ReadinessCheck => ({
   name,
   check: async () => {
-    const client = new Client({ connectionString, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
-    try {
-      await client.connect();
-      await client.query('SELECT 1');
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  },
-});
-
-/** The Kafka cluster answers a metadata request and names a controller. */
-export const kafkaCheck = (brokers: string[], timeoutMs = 2000): ReadinessCheck => ({
-  name: 'kafka',
-  check: async () => {
-    const admin = new Kafka({
-      clientId: 'readiness',
-      brokers,
-      connectionTimeout: timeoutMs,
-      requestTimeout: timeoutMs,
-      retry: { retries: 0 },
-      logLevel: logLevel.NOTHING,
-    }).admin();
-    try {
-      await admin.connect();
-      const cluster = await admin.describeCluster();
-      return { brokers: cluster.brokers.length, controller: cluster.controller };
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
-  },
-});
-
-/** An HTTP dependency (e.g. the schema registry) answers 2xx on the given URL. */
-export const httpCheck = (name: string, url: string, timeoutMs = 2000): ReadinessCheck => ({
-  name,
-  check: async () => {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(url);
     if (!response.ok) throw new Error(`${url} answered ${response.status}`);
   },
 });

@@ -1,6 +1,6 @@
 import { cqrsMetric, withoutTracing } from '@cqrs/observability';
 import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
-import type { ConsumedRecord } from './consumed-record';
+import { printableText, type ConsumedRecord } from './consumed-record';
 import { createMissingTopics } from './topics';
 
 /**
@@ -27,8 +27,11 @@ export const DLQ_SUFFIX = '.dlq';
 
 /** A record that will not be applied, and why. */
 export interface DeadLetter {
-  /** The original record (its timestamp is not carried over: the DLQ record gets its own). */
-  record: Pick<ConsumedRecord, 'topic' | 'partition' | 'offset' | 'key' | 'value' | 'headers'>;
+  /**
+   * The original record (its timestamp is not carried over: the DLQ record gets its own). Its
+   * `rawHeaders`, when known, are published as they came; otherwise its text `headers`.
+   */
+  record: Pick<ConsumedRecord, 'topic' | 'partition' | 'offset' | 'key' | 'value' | 'headers' | 'rawHeaders'>;
   reason: string;
   errorCode: string;
   errorMessage: string;
@@ -103,10 +106,10 @@ export class DeadLetterPublisher {
           key: l.record.key,
           value: l.record.value,
           headers: {
-            ...l.record.headers,
+            ...(l.record.rawHeaders ?? l.record.headers),
             [DLQ_HEADERS.reason]: l.reason,
             [DLQ_HEADERS.errorCode]: l.errorCode,
-            [DLQ_HEADERS.errorMessage]: l.errorMessage.slice(0, 2_000),
+            [DLQ_HEADERS.errorMessage]: printableText([...l.errorMessage].slice(0, 2_000).join('')),
             [DLQ_HEADERS.sourceTopic]: l.record.topic,
             [DLQ_HEADERS.sourcePartition]: String(l.record.partition),
             [DLQ_HEADERS.sourceOffset]: l.record.offset,

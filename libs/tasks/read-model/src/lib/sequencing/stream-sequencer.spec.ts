@@ -85,9 +85,9 @@ describe('planBatch', () => {
     expect(result.checkpoints.get('a')).toEqual({ expectedVersion: 0, version: 0, parked: true });
   });
 
-  it('parks a record without a key without blocking any stream', () => {
+  it('parks a record of no stream without blocking any, with the decoder’s reason', () => {
     const result = plan([poison(null), ev('a', 1)]);
-    expect(result.parked).toMatchObject([{ streamId: null, reason: 'NO_KEY' }]);
+    expect(result.parked).toMatchObject([{ streamId: null, reason: 'UNDECODABLE', code: 'BODY_MISMATCH' }]);
     expect(result.changes.get('a')).toMatchObject({ toVersion: 1 });
   });
 

@@ -149,7 +149,9 @@ export function planBatch<S, E>(
   for (const record of inVersionOrder(records)) {
     const d = record.decoded;
     if (d.streamId === null) {
-      park(record, null, d.ok ? d.version : d.version, 'NO_KEY', 'NO_KEY', 'the record has no key, so it belongs to no stream');
+      // Parked alone, with the decoder's verdict: it belongs to no stream (no key, or a key that is no stream id).
+      if (d.ok) park(record, null, d.version, 'NO_KEY', 'NO_KEY', 'the record has no key, so it belongs to no stream');
+      else park(record, null, d.version, d.reason, d.code, d.message);
       continue;
     }
     const c = cursor(d.streamId);
