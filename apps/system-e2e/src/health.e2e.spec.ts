@@ -114,6 +114,18 @@ describe('the four apps', () => {
       const down = logLines(app).filter((l) => String(l['msg']).startsWith('readiness: encoders is down'));
       expect(down).toHaveLength(1);
       expect(down[0]).toMatchObject({ level: 'warn', dependency: 'encoders', msg: expect.stringContaining('ECONNREFUSED') });
+      // A command it cannot encode is a 503 the client may retry, nothing stored, no registry detail.
+      const created = await fetch(`${app.url}/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ownerId: 'health', title: 'while the registry is away' }),
+      });
+      expect(created.status).toBe(503);
+      expect(created.headers.get('retry-after')).toBe('5');
+      expect(created.headers.get('content-type')).toContain('application/problem+json');
+      const problem = await created.text();
+      expect(JSON.parse(problem)).toMatchObject({ status: 503, code: 'SCHEMA_REGISTRY_UNAVAILABLE' });
+      expect(problem).not.toContain('ECONNREFUSED');
     } finally {
       await app.stop();
     }

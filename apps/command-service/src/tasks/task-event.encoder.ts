@@ -1,8 +1,23 @@
 import type { EventMetadata, OutboxEncodeInput } from '@cqrs/event-store';
-import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
+import { AvroSerde, createSchemaRegistry, RegistryUnavailableError } from '@cqrs/messaging';
 import { tasksTaskEventsContracts, tasksTaskEventsTopic } from '@cqrs/tasks-contracts';
 import type { TaskEvent, TaskEventType } from '@cqrs/tasks-domain';
+import { DomainError } from '@cqrs/util';
 import { toContractRecord } from './task-event.mapping';
+
+/**
+ * 503 with Retry-After: an event type's schema id was not cached yet and the registry did not
+ * answer. Nothing was stored (encoding happens before the append); the client may retry.
+ */
+export class SchemaRegistryUnavailableError extends DomainError {
+  /** Sent as HTTP headers by the problem filter. */
+  readonly headers = { 'Retry-After': '5' };
+
+  constructor(cause: unknown) {
+    super('SCHEMA_REGISTRY_UNAVAILABLE', 'unavailable', 'the schema registry cannot be reached to encode this event; retry shortly', { cause });
+    this.name = 'SchemaRegistryUnavailableError';
+  }
+}
 
 /**
  * Turns a task event into its outbox payload: the public contract record, Avro-encoded in the
@@ -40,6 +55,8 @@ export class TaskEventEncoder {
       correlationId: metadata.correlationId,
       causationId: metadata.causationId,
     });
-    return this.serde.encode(tasksTaskEventsTopic, record.eventType, record.value);
+    return this.serde.encode(tasksTaskEventsTopic, record.eventType, record.value).catch((error: unknown) => {
+      throw error instanceof RegistryUnavailableError ? new SchemaRegistryUnavailableError(error) : error;
+    });
   }
 }
