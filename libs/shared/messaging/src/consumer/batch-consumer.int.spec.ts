@@ -55,6 +55,35 @@ describe('BatchConsumer and DeadLetterPublisher (real Kafka)', () => {
     expect((await counterValue('cqrs_retry_attempts_total')) - retriedBefore).toBe(2);
   });
 
+  it('keeps its group membership through a batch longer than the session timeout: nothing redelivered, no rebalance', async () => {
+    const groupId = `g-${randomUUID()}`;
+    const handled: string[] = [];
+    const joins: unknown[] = [];
+    const logger = { info: (details: object, message: string) => message === 'partitions assigned' && joins.push(details), warn: () => undefined, error: () => undefined };
+    let slow = true;
+    const c = new BatchConsumer({
+      kafka,
+      groupId,
+      topics: [topic],
+      name: 'test',
+      logger,
+      sessionTimeoutMs: 6_000, // the broker's minimum
+      handler: async (records) => {
+        if (slow) {
+          slow = false;
+          await new Promise((r) => setTimeout(r, 9_000)); // one and a half session timeouts
+        }
+        for (const r of records) handled.push(`${r.partition}/${r.offset}`);
+      },
+    });
+    await c.start();
+    await eventually(async () => expect(totalLag(await consumerGroupLag(admin, groupId, [topic]))).toBe(0));
+    await c.stop();
+    expect(handled).toHaveLength(20);
+    expect(new Set(handled).size).toBe(20);
+    expect(joins).toHaveLength(1);
+  });
+
   it('leaves a batch uncommitted when stopped mid-batch, so the next member gets it again', async () => {
     const groupId = `g-${randomUUID()}`;
     let release!: () => void;

@@ -62,6 +62,9 @@ const retries = cqrsMetric('cqrs_retry_attempts_total');
 const batches = histogram('cqrs_consumer_batch_duration_ms', 'Time to apply and commit one batch, by consumer.', MS_BUCKETS, ['consumer']);
 const consumed = counter('cqrs_consumer_records_total', 'Records handled and committed, by consumer and topic.', ['consumer', 'topic']);
 
+/** How often a running batch asks kafkajs to heartbeat (it sends once per heartbeat interval, 3 s). */
+const HEARTBEAT_TICK_MS = 1_000;
+
 const codeOf = (error: unknown) => {
   const code = (error as { code?: unknown })?.code;
   return typeof code === 'string' ? code : error instanceof Error ? error.name : 'UNKNOWN';
@@ -174,6 +177,11 @@ export class BatchConsumer {
     const signal = this.abort.signal;
     let firstFailedAt: Date | undefined;
     const { minTimeoutMs = 100, maxTimeoutMs = 10_000, factor = 2 } = this.options.retry ?? {};
+    // kafkajs heartbeats only between fetches or when asked: a batch (with its retries and their
+    // backoff) longer than the session timeout would otherwise cost the partition, a rebalance
+    // and a redelivery. heartbeat() itself sends at most one request per heartbeat interval.
+    const heartbeats = setInterval(() => void payload.heartbeat().catch(() => undefined), HEARTBEAT_TICK_MS);
+    heartbeats.unref();
     try {
       await pRetry(
         (attempt) => {
@@ -195,8 +203,6 @@ export class BatchConsumer {
               { err: error, retries: attemptNumber, error_code: codeOf(error), topic: batch.topic, partition: batch.partition, offset: batch.firstOffset() },
               `batch failed, retrying: ${error.message}`,
             );
-            // Keep the group membership alive while backing off.
-            await payload.heartbeat().catch(() => undefined);
           },
         },
       );
@@ -204,6 +210,8 @@ export class BatchConsumer {
       // Stopped or revoked: leave the batch uncommitted for whoever consumes the partition next.
       this.logger.info({ topic: batch.topic, partition: batch.partition, reason: (error as Error).message }, 'batch abandoned');
       return;
+    } finally {
+      clearInterval(heartbeats);
     }
     const last = batch.lastOffset();
     payload.resolveOffset(last);
