@@ -309,7 +309,11 @@ class Load {
         if (!this.running) break;
         const started = Date.now();
         const record = await this.send(kind, task, false, budgetMs);
-        if (record.outcome !== 'acked' || record.version === null) break; // an unresolved task is left alone
+        if (record.outcome !== 'acked' || record.version === null) {
+          // An unresolved task is left alone; the next one waits, as a client would after an error.
+          await sleep(Math.max(500, gapMs));
+          break;
+        }
         task.taskId = record.taskId;
         task.version = record.version;
         await sleep(Math.max(0, gapMs * (0.5 + random()) - (Date.now() - started)));

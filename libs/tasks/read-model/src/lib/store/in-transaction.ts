@@ -7,12 +7,17 @@ import type { Pool, PoolClient } from 'pg';
  */
 export async function withPooledClient<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A checked-out client has no pool listener: a server shutdown between two statements would
+  // emit an unhandled 'error' and end the process. The next statement rejects instead.
+  const lost = () => undefined;
+  client.on('error', lost);
   try {
     return await work(client);
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
+    client.off('error', lost);
     client.release();
   }
 }
