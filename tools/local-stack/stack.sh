@@ -18,8 +18,8 @@
 #   kafka-console-consumer <args> org.apache.kafka.tools.consumer.ConsoleConsumer
 #   kafka-run-class <main> <args> any main class on the broker classpath
 #   restart-kafka       stop (SIGTERM) and start only the Kafka broker, for fault tests
-#   stop-service <postgres|kafka>   stop one service, the others keep running (fault tests)
-#   start-service <postgres|kafka>  start it again and wait until it answers
+#   stop-service <postgres|kafka|schema-registry>   stop one service, the others keep running (fault tests)
+#   start-service <postgres|kafka|schema-registry>  start it again and wait until it answers
 #
 # See tools/local-stack/README.md for ports, environment variables and versions.
 set -euo pipefail
@@ -705,7 +705,8 @@ cmd_stop_service() {
   case "${1:-}" in
     postgres) pg_down ;;
     kafka) if pid="$(kafka_pid)"; then info "stopping kafka (pid $pid)"; stop_pid kafka "$pid"; fi ;;
-    *) die "usage: $0 stop-service <postgres|kafka>" ;;
+    schema-registry) if pid="$(registry_pid)"; then info "stopping schema-registry (pid $pid)"; stop_pid schema-registry "$pid"; fi ;;
+    *) die "usage: $0 stop-service <postgres|kafka|schema-registry>" ;;
   esac
 }
 cmd_start_service() {
@@ -713,7 +714,8 @@ cmd_start_service() {
   case "${1:-}" in
     postgres) pg_up ;;
     kafka) init_java; fetch_kafka; kafka_start; kafka_wait ;;
-    *) die "usage: $0 start-service <postgres|kafka>" ;;
+    schema-registry) init_java; fetch_apicurio; registry_start; registry_wait ;;
+    *) die "usage: $0 start-service <postgres|kafka|schema-registry>" ;;
   esac
 }
 

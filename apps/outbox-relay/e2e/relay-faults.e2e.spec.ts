@@ -83,6 +83,69 @@ describe('outbox-relay under faults', () => {
     expect(report.received).toBe(10_000 + report.duplicates);
   });
 
+  // Takeover bounds. A kill -9 on a live host closes the relay's socket, so Postgres ends the
+  // walsender and frees the slot at once: the restarted relay's own start-up (a few seconds on
+  // two busy cores) is the outage. A leader that stops answering without closing anything (frozen,
+  // partitioned, its host gone) keeps the slot until wal_sender_timeout, which the relay sets for
+  // its own session (OUTBOX_WAL_SENDER_TIMEOUT_MS, 10 s) instead of the server's 60 s. The bounds
+  // below are generous for a loaded CI machine and still far below what 60 s would give.
+  it('streams again within 20 s when the leader is killed -9 and restarted', async () => {
+    const slot = `faults_${id}_restart`;
+    const env = relayEnv(slot, 'restart');
+    const first = await start(env);
+    await eventually('the relay to lead', async () => (await roleOf(first)) === 'leader');
+    const before = await writeEvents(db.ownerUrl, { total: 200, aggregates: 20, perSecond: 1000, aggregateType: 'tasks.task' });
+    await confirmedAtLeast(slot, before.endLsn);
+
+    await first.kill();
+    const killedAt = Date.now();
+    const restarted = await start(env);
+    const after = await writeEvents(db.ownerUrl, { total: 50, aggregates: 20, perSecond: 1000, aggregateType: 'tasks.task', aggregatePrefix: 'after' });
+    await confirmedAtLeast(slot, after.endLsn);
+    const outageMs = Date.now() - killedAt;
+    process.stdout.write(`[relay-faults] kill -9 and restart: events flow again after ${outageMs} ms\n`);
+    expect(await roleOf(restarted)).toBe('leader');
+    expect(outageMs).toBeLessThan(20_000);
+
+    const records = await readTopics(infra.kafka.brokers, [`${topicPrefix}-restart.tasks.task.events`], 250, { timeoutMs: 60_000, settleMs: 1000 });
+    expect(checkDelivery(new Map([...before.versions, ...after.versions]), records)).toMatchObject({ written: 250, missing: 0, orderViolations: 0 });
+  });
+
+  it('takes the slot from a frozen leader within its wal_sender_timeout, and the leader then stands by', async () => {
+    const slot = `faults_${id}_frozen`;
+    const env = relayEnv(slot, 'frozen');
+    const frozen = await start(env);
+    await eventually('the relay to lead', async () => (await roleOf(frozen)) === 'leader');
+    const before = await writeEvents(db.ownerUrl, { total: 200, aggregates: 20, perSecond: 1000, aggregateType: 'tasks.task' });
+    await confirmedAtLeast(slot, before.endLsn);
+    const holder = (await db.query<{ pid: number }>('SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1', [slot]))[0]?.pid;
+    expect(holder).toEqual(expect.any(Number));
+
+    // SIGSTOP: the process and its socket stay, it just never answers again (like a lost host).
+    frozen.process.kill('SIGSTOP');
+    const frozenAt = Date.now();
+    try {
+      const successor = await start(env);
+      const after = await writeEvents(db.ownerUrl, { total: 50, aggregates: 20, perSecond: 1000, aggregateType: 'tasks.task', aggregatePrefix: 'after' });
+      await confirmedAtLeast(slot, after.endLsn);
+      const takeoverMs = Date.now() - frozenAt;
+      process.stdout.write(`[relay-faults] frozen leader: a new relay streams after ${takeoverMs} ms\n`);
+      expect(await roleOf(successor)).toBe('leader');
+      // 10 s of timeout, then the next standby poll and the session start; 60 s by the server's default.
+      expect(takeoverMs).toBeLessThan(30_000);
+      const newHolder = (await db.query<{ pid: number }>('SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1', [slot]))[0]?.pid;
+      expect(newHolder).not.toBe(holder);
+
+      frozen.process.kill('SIGCONT');
+      await eventually('the thawed relay to find its session gone and stand by', async () => (await roleOf(frozen)) === 'standby', 60_000);
+      expect(await roleOf(successor)).toBe('leader');
+      const records = await readTopics(infra.kafka.brokers, [`${topicPrefix}-frozen.tasks.task.events`], 250, { timeoutMs: 60_000, settleMs: 1000 });
+      expect(checkDelivery(new Map([...before.versions, ...after.versions]), records)).toMatchObject({ written: 250, missing: 0, orderViolations: 0 });
+    } finally {
+      frozen.process.kill('SIGCONT');
+    }
+  });
+
   it('loses nothing when the Kafka broker restarts while it publishes', async () => {
     const slot = `faults_${id}_broker`;
     const relay = await start(relayEnv(slot, 'broker'));

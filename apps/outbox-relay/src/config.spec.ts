@@ -18,6 +18,14 @@ describe('outbox-relay configuration', () => {
     expect(config.OUTBOX_HEADER_PLACEMENT.value.map((p) => p.header)).toEqual(['aggregateVersion', 'traceparent', 'tracestate', 'correlationId']);
   });
 
+  it('keeps the leader session\'s wal_sender_timeout several status intervals long', () => {
+    expect(loadOutboxRelayConfig({}).OUTBOX_WAL_SENDER_TIMEOUT_MS).toBe(10_000);
+    expect(loadOutboxRelayConfig({ OUTBOX_WAL_SENDER_TIMEOUT_MS: '3000', OUTBOX_STATUS_INTERVAL_MS: '1000' }).OUTBOX_WAL_SENDER_TIMEOUT_MS).toBe(3000);
+    expect(() => loadOutboxRelayConfig({ OUTBOX_WAL_SENDER_TIMEOUT_MS: '5000', OUTBOX_STATUS_INTERVAL_MS: '2000' })).toThrow(
+      'OUTBOX_WAL_SENDER_TIMEOUT_MS: must be at least 3 x OUTBOX_STATUS_INTERVAL_MS (2000 ms)',
+    );
+  });
+
   it('reports every bad variable at once, by name, with what is wrong', () => {
     let error: unknown;
     try {

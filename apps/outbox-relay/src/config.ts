@@ -1,4 +1,4 @@
-import { env, loadConfig } from '@cqrs/config';
+import { ConfigError, env, loadConfig } from '@cqrs/config';
 import { commonServiceConfig } from '@cqrs/http';
 import { z } from 'zod';
 import { compileTopicReplacement, parseHeaderPlacement } from './relay/outbox-routing';
@@ -25,7 +25,9 @@ const parsed = <T>(fallback: string, parse: (value: string) => T) =>
  * The relay's environment, read once at start-up; the defaults match `npm start` on the local
  * stack. A bad value stops the process with exit status 2 and a message naming the variable.
  */
-export const loadOutboxRelayConfig = (source: NodeJS.ProcessEnv = process.env) =>
+export const loadOutboxRelayConfig = (source: NodeJS.ProcessEnv = process.env) => checkTimeouts(loadSettings(source));
+
+const loadSettings = (source: NodeJS.ProcessEnv) =>
   loadConfig(
     'outbox-relay',
     {
@@ -60,8 +62,15 @@ export const loadOutboxRelayConfig = (source: NodeJS.ProcessEnv = process.env) =
       OUTBOX_BATCH_MAX_PARTITION_BYTES: env.int(900_000, 1024),
       /** Rows read ahead of Kafka before the replication socket is paused. */
       OUTBOX_MAX_BUFFERED_EVENTS: env.int(20_000, 1),
-      /** Standby status updates to Postgres; well under wal_sender_timeout (60 s). */
+      /** Standby status updates to Postgres; well under OUTBOX_WAL_SENDER_TIMEOUT_MS. */
       OUTBOX_STATUS_INTERVAL_MS: env.int(1000, 100),
+      /**
+       * The leader session's wal_sender_timeout: a leader silent this long (frozen, partitioned,
+       * its host gone) loses the slot, and a standby or a restarted relay takes over. The server's
+       * default is 60 s; shorter is safe while it is several status intervals (the relay answers
+       * every OUTBOX_STATUS_INTERVAL_MS, and the server asks for a reply at half the timeout).
+       */
+      OUTBOX_WAL_SENDER_TIMEOUT_MS: env.int(10_000, 2000),
       /**
        * At most this often an acknowledged position is reported to Postgres (it may then recycle
        * that WAL); 0 reports every acknowledgement at once. Debezium reports on each offset flush.
@@ -86,4 +95,17 @@ export const loadOutboxRelayConfig = (source: NodeJS.ProcessEnv = process.env) =
     source,
   );
 
-export type OutboxRelayConfig = ReturnType<typeof loadOutboxRelayConfig>;
+export type OutboxRelayConfig = ReturnType<typeof loadSettings>;
+
+/** The walsender asks for a reply at half its timeout: status updates must come well within that. */
+function checkTimeouts(config: OutboxRelayConfig): OutboxRelayConfig {
+  if (config.OUTBOX_WAL_SENDER_TIMEOUT_MS < 3 * config.OUTBOX_STATUS_INTERVAL_MS) {
+    throw new ConfigError('outbox-relay', [
+      {
+        variable: 'OUTBOX_WAL_SENDER_TIMEOUT_MS',
+        message: `must be at least 3 x OUTBOX_STATUS_INTERVAL_MS (${config.OUTBOX_STATUS_INTERVAL_MS} ms), or a busy leader could lose the slot`,
+      },
+    ]);
+  }
+  return config;
+}

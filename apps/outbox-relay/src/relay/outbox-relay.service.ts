@@ -27,6 +27,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       slotAutoCreate: config.OUTBOX_SLOT_AUTOCREATE,
       standbyPollMs: config.OUTBOX_STANDBY_POLL_MS,
       drainTimeoutMs: config.OUTBOX_DRAIN_TIMEOUT_MS,
+      walSenderTimeoutMs: config.OUTBOX_WAL_SENDER_TIMEOUT_MS,
       batchMaxEvents: config.OUTBOX_BATCH_MAX_EVENTS,
       batchMaxPartitionBytes: config.OUTBOX_BATCH_MAX_PARTITION_BYTES,
       maxBufferedEvents: config.OUTBOX_MAX_BUFFERED_EVENTS,

@@ -19,6 +19,8 @@ export interface OutboxRelayOptions extends Omit<SessionSettings, 'slot' | 'publ
   standbyPollMs: number;
   /** How long a graceful stop waits for buffered rows to reach Kafka. */
   drainTimeoutMs: number;
+  /** `wal_sender_timeout` of the leader's replication session: how long a silent leader keeps the slot. */
+  walSenderTimeoutMs: number;
   applicationName: string;
   router: OutboxRouter;
   publisher: KafkaPublisher;
@@ -142,8 +144,8 @@ export class OutboxRelay {
 
   /** One leader session: stream, publish, confirm, until the connection ends. */
   private async lead(slotConfirmed: Lsn): Promise<void> {
-    const { logger, slotName, publication, databaseUrl, applicationName } = this.options;
-    const stream = await ReplicationStream.connect(databaseUrl, applicationName);
+    const { logger, slotName, publication, databaseUrl, applicationName, walSenderTimeoutMs } = this.options;
+    const stream = await ReplicationStream.connect(databaseUrl, applicationName, walSenderTimeoutMs);
     if (this.stopping) {
       await stream.close();
       return;

@@ -39,14 +39,21 @@ export class ReplicationStream {
     this.client = client;
   }
 
-  /** Opens a replication connection (`replication=database`) with deterministic output settings. */
-  static async connect(connectionString: string, applicationName: string): Promise<ReplicationStream> {
+  /**
+   * Opens a replication connection (`replication=database`) with deterministic output settings.
+   * `walSenderTimeoutMs` becomes this session's `wal_sender_timeout` (a user-settable parameter
+   * since PostgreSQL 12, so no privilege is needed): how long the server keeps the walsender, and
+   * with it the slot, after this client stops answering. A kill -9 on a live host closes the
+   * socket and frees the slot at once; a frozen process, a lost host or a network partition
+   * closes nothing, and only this timeout frees the slot for the next leader.
+   */
+  static async connect(connectionString: string, applicationName: string, walSenderTimeoutMs: number): Promise<ReplicationStream> {
     const client = new Client({
       connectionString,
       replication: 'database',
       application_name: applicationName,
       // Fixed text formats for the walsender's output functions: hex bytea, ISO UTC timestamps.
-      options: '-c bytea_output=hex -c DateStyle=ISO -c TimeZone=UTC -c extra_float_digits=3',
+      options: `-c bytea_output=hex -c DateStyle=ISO -c TimeZone=UTC -c extra_float_digits=3 -c wal_sender_timeout=${walSenderTimeoutMs}`,
       connectionTimeoutMillis: 10_000,
       keepAlive: true,
     } as ConstructorParameters<typeof Client>[0]);

@@ -31,6 +31,7 @@ export function startInProcessRelay(options: {
     slotAutoCreate: true,
     standbyPollMs: 500,
     drainTimeoutMs: 5000,
+    walSenderTimeoutMs: 10_000,
     batchMaxEvents: 2000,
     batchMaxPartitionBytes: 900_000,
     maxBufferedEvents: 20_000,

@@ -13,6 +13,10 @@ export type AppName = (typeof APP_NAMES)[number];
 export interface RunningSystem {
   apps: Record<AppName, AppProcess>;
   topic: string;
+  /** Superuser URLs of this run's write (event store) and read (read models) databases. */
+  databases: { write: string; read: string };
+  /** Starts `name` again with the environment it had (after the test stopped or killed it). */
+  restart(name: AppName): Promise<AppProcess>;
   /** POST/PATCH a command; throws on a non-2xx answer. */
   command(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ taskId: string; version: number }>;
   /** GET from the query service. */
@@ -80,6 +84,11 @@ export async function startSystem(options: { env?: Record<string, string>; perAp
     return {
       apps: running,
       topic,
+      databases: { write: write.url, read: read.url },
+      async restart(name) {
+        running[name] = await startApp(name, { ...common, ...envOf[name], ...options.perApp?.[name] });
+        return running[name];
+      },
       async command(method, path, body, headers = {}) {
         const response = await fetch(running['command-service'].url + path, {
           method,

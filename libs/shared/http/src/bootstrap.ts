@@ -4,7 +4,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { createHttpApp } from './create-http-app';
 
-export interface ServiceDefinition<C extends { PORT: number; HTTP_BODY_LIMIT?: string }> {
+export interface ServiceDefinition<C extends { PORT: number; HTTP_BODY_LIMIT?: string; HTTP_SHUTDOWN_DRAIN_MS?: number }> {
   service: string;
   description: string;
   /** Reads and validates the environment (throws ConfigError). */
@@ -17,7 +17,7 @@ export interface ServiceDefinition<C extends { PORT: number; HTTP_BODY_LIMIT?: s
  * The whole entry point of a service: config read once (a bad value exits with status 2 and a
  * readable list of problems, not a stack trace), then the HTTP app on `PORT`.
  */
-export async function bootstrap<C extends { PORT: number; HTTP_BODY_LIMIT?: string }>(
+export async function bootstrap<C extends { PORT: number; HTTP_BODY_LIMIT?: string; HTTP_SHUTDOWN_DRAIN_MS?: number }>(
   definition: ServiceDefinition<C>,
 ): Promise<void> {
   let config: C;
@@ -36,6 +36,7 @@ export async function bootstrap<C extends { PORT: number; HTTP_BODY_LIMIT?: stri
     version: serviceIdentity(definition.service).version,
     description: definition.description,
     bodyLimit: config.HTTP_BODY_LIMIT,
+    shutdownDrainMs: config.HTTP_SHUTDOWN_DRAIN_MS,
     dynamicModule: root,
   });
   await app.listen(config.PORT, '0.0.0.0');

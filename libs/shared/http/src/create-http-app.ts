@@ -15,6 +15,8 @@ export interface HttpAppOptions {
   bodyLimit?: string;
   /** Root module built for a config (`AppModule.forRoot(config)`); used instead of `module`. */
   dynamicModule?: DynamicModule;
+  /** On shutdown, how long requests are still answered before the server stops listening. @default 1000 */
+  shutdownDrainMs?: number;
 }
 
 /**
@@ -28,6 +30,21 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
+  // server.close() alone waits forever on keep-alive connections that stay busy, and resets idle
+  // ones a request may be travelling on. So on shutdown every response closes its connection and
+  // the server keeps answering for a moment before it closes (then waits for in-flight requests).
+  let closing = false;
+  app.use((_req: unknown, res: { setHeader(name: string, value: string): void }, next: () => void) => {
+    if (closing) res.setHeader('connection', 'close');
+    next();
+  });
+  const adapter = app.getHttpAdapter();
+  const close = adapter.close.bind(adapter);
+  adapter.close = async () => {
+    closing = true;
+    await new Promise((resolve) => setTimeout(resolve, options.shutdownDrainMs ?? 1000));
+    return close();
+  };
   app.getHttpAdapter().getInstance().disable('x-powered-by');
 
   const document = SwaggerModule.createDocument(

@@ -1,5 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 
+const guarded = new WeakSet<PoolClient>();
+
 /**
  * Runs `work` on one pooled connection and releases it; if `work` throws, whatever transaction
  * it opened is rolled back first. For work that sends BEGIN and COMMIT itself (inside other
@@ -7,6 +9,13 @@ import type { Pool, PoolClient } from 'pg';
  */
 export async function withPooledClient<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A checked-out client has no pool listener: a server shutdown between two statements (or its
+  // "connection terminated" just after the release) would emit an unhandled 'error' and end the
+  // process. Each connection gets one listener for life; the next statement rejects instead.
+  if (!guarded.has(client)) {
+    client.on('error', () => undefined);
+    guarded.add(client);
+  }
   try {
     return await work(client);
   } catch (error) {
