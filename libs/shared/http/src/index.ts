@@ -12,4 +12,4 @@ export { postgresCheck, kafkaCheck, httpCheck } from './readiness-checks';
 export { bootstrap } from './bootstrap';
 export type { ServiceDefinition } from './bootstrap';
 export { commonServiceConfig } from './common-config';
-export { IDENTIFIER_PATTERN, ISO_DATE_PATTERN, LINE_TEXT_PATTERN, MULTILINE_TEXT_PATTERN, WHITESPACE } from './text-patterns';
+export { IDENTIFIER_PATTERN, ISO_DATE_PATTERN, lineTextPattern, multilineTextPattern, WHITESPACE } from './text-patterns';

@@ -12,10 +12,19 @@ const MULTILINE_CONTROL = String.raw`\u0000-\u0008\u000B\u000C\u000E-\u001F\u007
 
 /** `identifierProblem`: no surrounding whitespace, no control characters (lengths go in the schema). */
 export const IDENTIFIER_PATTERN = `^[^${WHITESPACE}${CONTROL}](?:[^${CONTROL}]*[^${WHITESPACE}${CONTROL}])?$`;
-/** A required single-line text that is trimmed (title, reason): something not blank, no control characters inside. */
-export const LINE_TEXT_PATTERN = `^[${WHITESPACE}]*[^${WHITESPACE}${CONTROL}](?:[^${CONTROL}]*[^${WHITESPACE}${CONTROL}])?[${WHITESPACE}]*$`;
-/** An optional multi-line text (description): blank (means none), or no control characters but tab, LF and CR. */
-export const MULTILINE_TEXT_PATTERN = `^(?:[${WHITESPACE}]*|[^${MULTILINE_CONTROL}]*)$`;
+/**
+ * A required single-line text that is trimmed (title, reason): something not blank, no control
+ * characters inside, at most `maxLength` characters once trimmed. The length is in the pattern, not
+ * in `maxLength`, which would count the whitespace the service trims away.
+ */
+export const lineTextPattern = (maxLength: number) =>
+  `^[${WHITESPACE}]*[^${WHITESPACE}${CONTROL}](?:[^${CONTROL}]{0,${maxLength - 2}}[^${WHITESPACE}${CONTROL}])?[${WHITESPACE}]*$`;
+/**
+ * An optional multi-line text (description): blank (means none, whatever its length), or at most
+ * `maxLength` characters without control characters but tab, LF and CR. The length is in the
+ * pattern because a blank text of any length is accepted.
+ */
+export const multilineTextPattern = (maxLength: number) => `^(?:[${WHITESPACE}]*|[^${MULTILINE_CONTROL}]{0,${maxLength}})$`;
 
 const YEAR = '(?:0[1-9]|[1-9][0-9])[0-9]{2}';
 const LEAP_YEAR = '(?:(?:0[1-9]|[1-9][0-9])(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)';

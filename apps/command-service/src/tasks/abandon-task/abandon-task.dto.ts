@@ -1,14 +1,13 @@
-import { LINE_TEXT_PATTERN } from '@cqrs/http';
+import { lineTextPattern } from '@cqrs/http';
 import { TASK_LIMITS } from '@cqrs/tasks-domain';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString } from 'class-validator';
 
 export class AbandonTaskDto {
   @ApiProperty({
-    description: 'Trimmed; not blank, no control characters.',
+    description: `Trimmed; not blank, no control characters, at most ${TASK_LIMITS.reasonMaxLength} characters.`,
     minLength: 1,
-    maxLength: TASK_LIMITS.reasonMaxLength,
-    pattern: LINE_TEXT_PATTERN,
+    pattern: lineTextPattern(TASK_LIMITS.reasonMaxLength),
     example: 'No longer needed',
   })
   @IsString()

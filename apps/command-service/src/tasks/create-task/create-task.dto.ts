@@ -1,4 +1,4 @@
-import { IDENTIFIER_PATTERN, ISO_DATE_PATTERN, LINE_TEXT_PATTERN, MULTILINE_TEXT_PATTERN } from '@cqrs/http';
+import { IDENTIFIER_PATTERN, ISO_DATE_PATTERN, lineTextPattern, multilineTextPattern } from '@cqrs/http';
 import { TASK_LIMITS, TASK_PRIORITIES, type TaskPriority } from '@cqrs/tasks-domain';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString } from 'class-validator';
@@ -18,19 +18,17 @@ export class CreateTaskDto {
   ownerId!: string;
 
   @ApiProperty({
-    description: 'Trimmed; not blank, no control characters.',
+    description: `Trimmed; not blank, no control characters, at most ${TASK_LIMITS.titleMaxLength} characters.`,
     minLength: 1,
-    maxLength: TASK_LIMITS.titleMaxLength,
-    pattern: LINE_TEXT_PATTERN,
+    pattern: lineTextPattern(TASK_LIMITS.titleMaxLength),
     example: 'Write the release notes',
   })
   @IsString()
   title!: string;
 
   @ApiPropertyOptional({
-    description: 'Multi-line: no control characters but tab, line feed and carriage return; blank means none.',
-    maxLength: TASK_LIMITS.descriptionMaxLength,
-    pattern: MULTILINE_TEXT_PATTERN,
+    description: `Multi-line, at most ${TASK_LIMITS.descriptionMaxLength} characters: no control characters but tab, line feed and carriage return; blank means none.`,
+    pattern: multilineTextPattern(TASK_LIMITS.descriptionMaxLength),
   })
   @IsOptional()
   @IsString()

@@ -1,4 +1,4 @@
-import { ISO_DATE_PATTERN, LINE_TEXT_PATTERN, MULTILINE_TEXT_PATTERN } from '@cqrs/http';
+import { ISO_DATE_PATTERN, lineTextPattern, multilineTextPattern } from '@cqrs/http';
 import { TASK_LIMITS } from '@cqrs/tasks-domain';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, ValidateIf } from 'class-validator';
@@ -8,7 +8,7 @@ import { IsOptional, IsString, ValidateIf } from 'class-validator';
  * rules are CreateTaskDto's; at least one field is required (`minProperties` in the controller).
  */
 export class UpdateTaskDto {
-  @ApiPropertyOptional({ description: 'Trimmed; not blank, no control characters.', minLength: 1, maxLength: TASK_LIMITS.titleMaxLength, pattern: LINE_TEXT_PATTERN })
+  @ApiPropertyOptional({ description: `Trimmed; not blank, no control characters, at most ${TASK_LIMITS.titleMaxLength} characters.`, minLength: 1, pattern: lineTextPattern(TASK_LIMITS.titleMaxLength) })
   @IsOptional()
   @IsString()
   title?: string;
@@ -16,9 +16,8 @@ export class UpdateTaskDto {
   @ApiPropertyOptional({
     type: String,
     nullable: true,
-    description: 'Multi-line: no control characters but tab, line feed and carriage return; blank or null clears it.',
-    maxLength: TASK_LIMITS.descriptionMaxLength,
-    pattern: MULTILINE_TEXT_PATTERN,
+    description: `Multi-line, at most ${TASK_LIMITS.descriptionMaxLength} characters: no control characters but tab, line feed and carriage return; blank or null clears it.`,
+    pattern: multilineTextPattern(TASK_LIMITS.descriptionMaxLength),
   })
   @ValidateIf((_, value) => value !== null && value !== undefined)
   @IsString()
