@@ -1,9 +1,10 @@
 import { migrateEventStore } from '@cqrs/event-store';
-import { createHttpApp } from '@cqrs/http';
+import { createHttpApp, UUID_PATTERN } from '@cqrs/http';
 import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
 import { tasksTaskEventsContracts } from '@cqrs/tasks-contracts';
 import { createThrowawayDatabase, getTestInfra, registerSchemas, type ThrowawayDatabase } from '@cqrs/testing';
 import type { INestApplication } from '@nestjs/common';
+import { request as httpRequest } from 'node:http';
 import { AppModule } from '../app.module';
 import { loadCommandServiceConfig } from '../config';
 
@@ -388,6 +389,88 @@ describe('command-service over HTTP', () => {
         expect([name, Object.keys(responses)]).toEqual([name, expect.arrayContaining(['400', '503'])]);
         expect([name, responses['503']?.headers]).toEqual([name, { 'Retry-After': expect.objectContaining({ schema: { type: 'integer', minimum: 0 } }) }]);
       }
+    });
+  });
+
+  // fetch refuses TRACE and some header sizes: plain node:http, as any client could send.
+  const raw = (method: string, path: string, headers: Record<string, string> = {}) =>
+    new Promise<{ status: number; headers: Record<string, unknown>; body: Record<string, unknown> | undefined }>((resolve, reject) => {
+      const req = httpRequest(base + path, { method, headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : undefined }));
+      });
+      req.on('error', reject).end();
+    });
+
+  describe('the HTTP edge', () => {
+    it.each([
+      ['TRACE', '/tasks', 'POST'],
+      ['GET', '/tasks', 'POST'],
+      ['PUT', '/tasks/6f1e1f5e-3a4b-4c5d-8e9f-0a1b2c3d4e5f', 'DELETE, PATCH'],
+      ['TRACE', '/tasks/6f1e1f5e-3a4b-4c5d-8e9f-0a1b2c3d4e5f/start', 'POST'],
+      ['TRACE', '/health/live', 'GET, HEAD'],
+    ])('answers %s %s, a method the path does not have, 405 problem+json with Allow: %s', async (method, path, allow) => {
+      const res = await raw(method, path);
+      expect(res.status).toBe(405);
+      expect(res.headers['allow']).toBe(allow);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({ status: 405, code: 'METHOD_NOT_ALLOWED' });
+    });
+
+    it('still answers 404 ROUTE_NOT_FOUND for a path no route has', async () => {
+      const res = await raw('TRACE', '/nowhere');
+      expect(res.status).toBe(404);
+      expect(res.body).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
+    });
+
+    it('answers headers over 32 KiB 431 problem+json, and lets a 20 KB header reach validation (400 naming it)', async () => {
+      const huge = await raw('POST', '/tasks', { 'x-correlation-id': 'a'.repeat(40_000) });
+      expect(huge.status).toBe(431);
+      expect(huge.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(huge.body).toMatchObject({ status: 431, code: 'REQUEST_HEADER_FIELDS_TOO_LARGE' });
+      const long = await send('POST', '/tasks', { ownerId: 'user-1', title: 'long header' }, { 'x-correlation-id': 'a'.repeat(20_000) });
+      expect(long.status).toBe(400);
+      expect(long.body.errors).toEqual([{ field: 'X-Correlation-Id', message: expect.any(String) }]);
+    });
+
+    it('answers an If-Match on a create 412 VERSION_MISMATCH, as declared: a new task has no version to match', async () => {
+      const res = await create({}, { 'if-match': '"1"' });
+      expect(res.status).toBe(412);
+      expect(res.body).toMatchObject({ code: 'VERSION_MISMATCH' });
+      // the version a stream has before its first event
+      expect((await create({}, { 'if-match': '"0"' })).status).toBe(201);
+    });
+  });
+
+  describe('the OpenAPI document states what the service enforces', () => {
+    type Operation = {
+      parameters?: { name: string; in: string; schema: { pattern?: string } }[];
+      requestBody?: unknown;
+      responses: Record<string, { content?: Record<string, unknown> }>;
+    };
+    let document: { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, { additionalProperties?: unknown }> } };
+    const operations = () => Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => [`${method} ${path}`, op] as const));
+    beforeAll(async () => {
+      document = (await send('GET', '/openapi.json')).body;
+    });
+
+    it('declares every error answer of every route, health included, as application/problem+json', () => {
+      for (const [name, op] of operations()) {
+        for (const [status, response] of Object.entries(op.responses).filter(([status]) => Number(status) >= 400)) {
+          expect([name, status, Object.keys(response.content ?? {})]).toEqual([name, status, ['application/problem+json']]);
+        }
+        expect([name, Object.keys(op.responses)]).toEqual([name, expect.arrayContaining(['431'])]);
+      }
+    });
+
+    it('refuses unknown body fields, declares 412 on POST /tasks, and states the id and If-Match rules', () => {
+      for (const dto of ['CreateTaskDto', 'UpdateTaskDto', 'AbandonTaskDto']) expect([dto, document.components.schemas[dto]?.additionalProperties]).toEqual([dto, false]);
+      expect(Object.keys(document.paths['/tasks']?.['post']?.responses ?? {})).toContain('412');
+      const start = document.paths['/tasks/{id}/start']?.['post'];
+      expect(start?.parameters?.find((p) => p.name === 'id')?.schema.pattern).toBe(UUID_PATTERN);
+      const ifMatch = new RegExp(start?.parameters?.find((p) => p.name === 'If-Match')?.schema.pattern ?? '', 'u');
+      expect(['"3"', 'W/"3"', '0', '"x"', '3', ''].map((value) => ifMatch.test(value))).toEqual([true, true, false, false, false, false]);
     });
   });
 });

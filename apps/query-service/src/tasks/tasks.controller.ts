@@ -1,15 +1,14 @@
-import { RequestValidationError } from '@cqrs/http';
+import { ApiProblemResponse as problem, ApiUuidParam, RequestValidationError, UuidParam } from '@cqrs/http';
 import { decodeCursor } from '@cqrs/tasks-read-model';
 import { TASK_LIMITS } from '@cqrs/tasks-domain';
 import { identifierProblem } from '@cqrs/util';
-import { applyDecorators, Controller, Get, Headers, Param, ParseUUIDPipe, Query, Res } from '@nestjs/common';
-import { ApiExtraModels, ApiHeader, ApiOkResponse, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { applyDecorators, Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { cacheStatus } from '../cache/query-cache';
 import { parseMinVersion } from '../consistency/min-version';
 import {
   MIN_VERSION_PATTERN,
-  ProblemDto,
   TASK_MIN_VERSION_PATTERN,
   TaskPageDto,
   TaskQueryDto,
@@ -21,8 +20,7 @@ import {
 } from './tasks.dto';
 import { TaskQueries, type QueryAnswer } from './task-queries';
 
-const TaskId = () =>
-  Param('id', new ParseUUIDPipe({ exceptionFactory: () => new RequestValidationError([{ field: 'id', message: 'must be a UUID' }]) }));
+const TaskId = () => UuidParam('id');
 
 /** The `:userId` path parameter, under the same rules as the owner ids the command side accepts. */
 const UserId = () =>
@@ -46,8 +44,6 @@ const minVersionHeader = (pattern: string) =>
     description: 'Read-your-writes: `<version>` (on /tasks/:id) or `<taskId>:<version>[,...]`; waits until the read model reflects it.',
     schema: { type: 'string', pattern },
   });
-const problem = (status: number, description: string, headers?: Record<string, { description: string; schema: object }>) =>
-  ApiResponse({ status, description, headers, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } } } });
 /** What every route may answer besides its own: 400 for any bad parameter, 503 when the read side cannot answer in time. */
 const commonResponses = applyDecorators(
   ApiResponse({ status: 304, description: 'Not modified: If-None-Match matched the ETag.' }),
@@ -67,12 +63,12 @@ function answer<T>(res: Response, result: QueryAnswer<T>): T {
 
 /** The read API over the tasks read models. */
 @ApiTags('tasks')
-@ApiExtraModels(ProblemDto)
 @Controller()
 export class TasksController {
   constructor(private readonly queries: TaskQueries) {}
 
   @Get('tasks/:id')
+  @ApiUuidParam('id', 'The task id (a UUID, else 400).')
   @minVersionHeader(TASK_MIN_VERSION_PATTERN)
   @ApiOkResponse({ type: TaskViewDto, description: 'The task; ETag is its version.' })
   @problem(404, 'No such task, or it was deleted (TASK_NOT_FOUND)')

@@ -16,7 +16,7 @@ const accepts = (parse: () => unknown) => {
 };
 
 describe('documented parameter patterns', () => {
-  it.each(['alice', 'user-1', '😀'.repeat(200), 'a b', 'é', '\u0000', ' alice', 'alice ', ' ', '', 'a\u001Fb', 'a\u0085b', '\u00A0a', 'a\tb', 'a\u2028'])(
+  it.each(['alice', 'user-1', '😀'.repeat(200), 'a b', 'é', '\u0000', ' alice', 'alice ', ' ', '', 'a\u001Fb', 'a\u0085b', '\u00A0a', 'a\tb', 'a\u2028', '\uFEFFa', 'a\u3000'])(
     'userId %j: the pattern and identifierProblem agree',
     (value) => {
       expect(new RegExp(USER_ID_PATTERN, 'u').test(value)).toBe(identifierProblem(value, TASK_LIMITS.idMaxLength) === null);
@@ -37,6 +37,14 @@ describe('documented parameter patterns', () => {
     '  ',
     Array.from({ length: 20 }, () => `${A}:1`).join(','),
     Array.from({ length: 21 }, () => `${A}:1`).join(','),
+    `${A}:9007199254740991`,
+    `${A}:9007199254740992`,
+    `${A}:9472589585605110`,
+    '999999999999999',
+    '1000000000000000',
+    '\u00A03\uFEFF',
+    '\u001C3',
+    '3\u0085',
   ])('minVersion %j: the patterns and parseMinVersion agree', (value) => {
     expect(new RegExp(TASK_MIN_VERSION_PATTERN, 'u').test(value)).toBe(accepts(() => parseMinVersion({ query: value }, A)));
     expect(new RegExp(MIN_VERSION_PATTERN, 'u').test(value)).toBe(accepts(() => parseMinVersion({ query: value })));

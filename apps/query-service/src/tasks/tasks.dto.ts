@@ -1,3 +1,4 @@
+import { IDENTIFIER_PATTERN, WHITESPACE } from '@cqrs/http';
 import { LISTABLE_STATUSES, type ListableStatus } from '@cqrs/tasks-read-model';
 import { TASK_LIMITS, TASK_PRIORITIES } from '@cqrs/tasks-domain';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
@@ -9,10 +10,27 @@ import { MAX_REQUIREMENTS } from '../consistency/min-version';
 // values from them gets answers, not 400s. ECMA-262 patterns, as OpenAPI specifies.
 
 /** `identifierProblem`'s rules: no control characters, no surrounding whitespace (lengths are in the schema). */
-export const USER_ID_PATTERN = String.raw`^[^\s\u0000-\u001F\u007F-\u009F](?:[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F])?$`;
+export const USER_ID_PATTERN = IDENTIFIER_PATTERN;
 const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
-const VERSION = '[1-9][0-9]{0,15}';
-const requirementList = (item: string) => String.raw`^\s*(?:${item}(?:\s*,\s*${item}){0,${MAX_REQUIREMENTS - 1}}\s*)?$`;
+
+/** Decimal 1 … `max` without leading zeros (no anchors): one alternative per digit that can be lower. */
+export function positiveUpTo(max: number): string {
+  const digits = String(max);
+  const alternatives = digits.length > 1 ? [`[1-9][0-9]{0,${digits.length - 2}}`] : [];
+  for (let i = 0; i < digits.length; i++) {
+    const low = i === 0 ? 1 : 0;
+    const digit = Number(digits[i]);
+    if (digit > low) alternatives.push(`${digits.slice(0, i)}[${low}-${digit - 1}][0-9]{${digits.length - i - 1}}`);
+  }
+  return `(?:${[...alternatives, digits].join('|')})`;
+}
+/** A version: a positive safe integer, as parseMinVersion reads it. */
+const VERSION = positiveUpTo(Number.MAX_SAFE_INTEGER);
+// `trim()`'s whitespace, spelled out: `\s` means other sets in other regex engines.
+const requirementList = (item: string) => {
+  const ws = `[${WHITESPACE}]*`;
+  return `^${ws}(?:${item}(?:${ws},${ws}${item}){0,${MAX_REQUIREMENTS - 1}}${ws})?$`;
+};
 /** `minVersion` / `X-Min-Version` on /tasks/:id, where a bare version means that task. */
 export const TASK_MIN_VERSION_PATTERN = requirementList(`(?:${UUID}:)?${VERSION}`);
 /** `minVersion` / `X-Min-Version` on a user's routes: every requirement names its task. */
@@ -82,18 +100,6 @@ export class UserStatsQueryDto {
   @IsString()
   @MaxLength(2_000)
   minVersion?: string;
-}
-
-/** An RFC 9457 problem, as every error is answered. */
-export class ProblemDto {
-  @ApiProperty() type!: string;
-  @ApiProperty() title!: string;
-  @ApiProperty() status!: number;
-  @ApiProperty() detail!: string;
-  @ApiProperty({ example: 'VALIDATION_FAILED' }) code!: string;
-  @ApiProperty({ required: false }) instance?: string;
-  @ApiProperty({ required: false, type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } })
-  errors?: { field: string; message: string }[];
 }
 
 export class TaskViewDto {

@@ -1,9 +1,10 @@
-import { createHttpApp } from '@cqrs/http';
+import { createHttpApp, UUID_PATTERN } from '@cqrs/http';
 import { getTestInfra } from '@cqrs/testing';
 import { TaskReadModelWriter } from '@cqrs/tasks-read-model';
 import { createReadModelTestDatabase, taskEvents, taskRecord, type ReadModelTestDatabase } from '@cqrs/tasks-read-model/testing';
 import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { Pool } from 'pg';
 import { AppModule } from '../app.module';
 import { loadQueryServiceConfig } from '../config';
@@ -307,6 +308,59 @@ describe('query service (HTTP, real PostgreSQL)', () => {
       const etag = (await get(path)).headers.get('etag') ?? '';
       expect({ path, status: (await get(path, conditional(etag))).status }).toEqual({ path, status: 304 });
     }
+  });
+
+  describe('the HTTP edge', () => {
+    // fetch refuses TRACE: plain node:http, as any client could send.
+    const raw = (method: string, path: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; headers: Record<string, unknown>; body: Record<string, unknown> | undefined }>((resolve, reject) => {
+        const req = httpRequest(base + path, { method, headers }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : undefined }));
+        });
+        req.on('error', reject).end();
+      });
+
+    it.each([
+      ['TRACE', `/tasks/${randomUUID()}`, 'GET, HEAD'],
+      ['POST', '/users/u-1/tasks', 'GET, HEAD'],
+      ['DELETE', '/users/u-1/stats', 'GET, HEAD'],
+      ['TRACE', '/health/ready', 'GET, HEAD'],
+    ])('answers %s %s, a method the path does not have, 405 problem+json with Allow: %s', async (method, path, allow) => {
+      const res = await raw(method, path);
+      expect(res.status).toBe(405);
+      expect(res.headers['allow']).toBe(allow);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({ status: 405, code: 'METHOD_NOT_ALLOWED' });
+    });
+
+    it('still answers 404 ROUTE_NOT_FOUND for a path no route has', async () => {
+      expect((await raw('GET', '/nowhere')).body).toMatchObject({ status: 404, code: 'ROUTE_NOT_FOUND' });
+    });
+
+    it('answers a 40 KB header 431 problem+json, and a 24 KB minVersion (2001 emoji) 400 naming it', async () => {
+      const huge = await raw('GET', `/tasks/${randomUUID()}`, { 'x-min-version': '1'.repeat(40_000) });
+      expect(huge.status).toBe(431);
+      expect(huge.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(huge.body).toMatchObject({ status: 431, code: 'REQUEST_HEADER_FIELDS_TOO_LARGE' });
+      const long = await json(`/tasks/${randomUUID()}?minVersion=${encodeURIComponent('😀'.repeat(2001))}`);
+      expect(long.status).toBe(400);
+      expect(long.body['errors']).toEqual([expect.objectContaining({ field: 'minVersion' })]);
+    });
+  });
+
+  it('declares every error answer of every route in /openapi.json as problem+json, and the id as a UUID pattern', async () => {
+    type Operation = { parameters?: { name: string; schema: { pattern?: string } }[]; responses: Record<string, { content?: Record<string, unknown> }> };
+    const doc = (await json('/openapi.json')).body as { paths: Record<string, Record<string, Operation>> };
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        for (const [status, response] of Object.entries(op.responses).filter(([status]) => Number(status) >= 400)) {
+          expect([method, path, status, Object.keys(response.content ?? {})]).toEqual([method, path, status, ['application/problem+json']]);
+        }
+      }
+    }
+    expect(doc.paths['/tasks/{id}']?.['get']?.parameters?.find((p) => p.name === 'id')?.schema.pattern).toBe(UUID_PATTERN);
   });
 
   it('describes its routes in /openapi.json and serves /docs', async () => {

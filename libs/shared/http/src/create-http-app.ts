@@ -3,6 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { answerClientErrorsWithProblems, DEFAULT_MAX_HEADER_SIZE } from './http-server-errors';
+import { completeDocument, ProblemDto } from './openapi';
 import { ProblemDetailsFilter } from './problem-details.filter';
 import { createValidationPipe } from './validation';
 
@@ -13,6 +15,11 @@ export interface HttpAppOptions {
   description: string;
   /** Largest accepted JSON body, e.g. `64kb`. @default '64kb' */
   bodyLimit?: string;
+  /**
+   * Largest request line plus headers, in bytes; a larger request is answered 431 problem+json.
+   * @default 32768 (twice Node's default)
+   */
+  maxHeaderSize?: number;
   /** Root module built for a config (`AppModule.forRoot(config)`); used instead of `module`. */
   dynamicModule?: DynamicModule;
   /** On shutdown, how long requests are still answered before the server stops listening. @default 1000 */
@@ -21,7 +28,9 @@ export interface HttpAppOptions {
 
 /**
  * Builds a Nest HTTP app the way every service here needs it: pino logs, strict JSON bodies with
- * a size limit, validation, problem+json errors, `/openapi.json` and `/docs`, graceful shutdown.
+ * a size limit, validation, problem+json errors (also for a method a path does not have, 405, and
+ * for requests Node cannot parse or whose headers are too large), `/openapi.json` and `/docs`,
+ * graceful shutdown.
  */
 export async function createHttpApp(module: Type<unknown>, options: HttpAppOptions): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(options.dynamicModule ?? module, { bufferLogs: true, bodyParser: false });
@@ -46,10 +55,14 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
     return close();
   };
   app.getHttpAdapter().getInstance().disable('x-powered-by');
+  answerClientErrorsWithProblems(app.getHttpServer(), options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE);
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder().setTitle(options.service).setDescription(options.description).setVersion(options.version).build(),
+  const document = completeDocument(
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder().setTitle(options.service).setDescription(options.description).setVersion(options.version).build(),
+      { extraModels: [ProblemDto] },
+    ),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json' });
   return app;

@@ -4,6 +4,9 @@ export { createValidationPipe, RequestValidationError } from './validation';
 export { HealthModule, READINESS_CHECKS } from './health.module';
 export type { ReadinessCheck } from './health.module';
 export { createHttpApp } from './create-http-app';
+export { DEFAULT_MAX_HEADER_SIZE } from './http-server-errors';
+export { allowedMethods } from './allowed-methods';
+export { ApiProblemResponse, ApiUuidParam, completeDocument, PROBLEM_JSON, ProblemDto, UUID_PATTERN, UuidParam } from './openapi';
 export type { HttpAppOptions } from './create-http-app';
 export { postgresCheck, kafkaCheck, httpCheck } from './readiness-checks';
 export type { Queryable } from './readiness-checks';
@@ -12,3 +15,4 @@ export type { ReadinessLogger, ReadinessOptions, ReadinessVerdict } from './read
 export { bootstrap } from './bootstrap';
 export type { ServiceDefinition } from './bootstrap';
 export { commonServiceConfig } from './common-config';
+export { IDENTIFIER_PATTERN, ISO_DATE_PATTERN, lineTextPattern, multilineTextPattern, WHITESPACE } from './text-patterns';

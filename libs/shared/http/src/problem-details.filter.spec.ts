@@ -1,9 +1,10 @@
 import { ArgumentsHost, BadRequestException, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import express from 'express';
 import { ProblemDetailsFilter, problemTypeUri } from './problem-details.filter';
 import { RequestValidationError } from './validation';
 
 // The filter decides what every client sees on failure: status, content type and a stable code.
-function render(exception: unknown) {
+function render(exception: unknown, request: Record<string, unknown> = { url: '/tasks/1' }) {
   const sent: { status?: number; type?: string; body?: Record<string, unknown>; headers: Record<string, string> } = { headers: {} };
   const response = {
     status(code: number) { sent.status = code; return this; },
@@ -11,7 +12,7 @@ function render(exception: unknown) {
     setHeader(name: string, value: string) { sent.headers[name] = value; },
     send(body: string) { sent.body = JSON.parse(body); },
   };
-  const host = { switchToHttp: () => ({ getResponse: () => response, getRequest: () => ({ url: '/tasks/1' }) }) } as unknown as ArgumentsHost;
+  const host = { switchToHttp: () => ({ getResponse: () => response, getRequest: () => request }) } as unknown as ArgumentsHost;
   new ProblemDetailsFilter().catch(exception, host);
   return sent;
 }
@@ -82,5 +83,29 @@ describe('ProblemDetailsFilter', () => {
     const sent = render(new BadRequestException("Failed to decode param '%ED%A0%80'"));
     expect(sent.status).toBe(400);
     expect(sent.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'path', message: 'must be valid percent-encoded UTF-8' }] });
+  });
+
+  describe('a request no route took', () => {
+    const app = express();
+    app.post('/tasks', (_req, res) => res.end());
+    app.get('/health/live', (_req, res) => res.end());
+    // what Nest's route-not-found handler throws
+    const notFound = (method: string, url: string) => render(new NotFoundException(`Cannot ${method} ${url}`), { app, method, url, path: url.split('?')[0] });
+
+    it('is a 405 METHOD_NOT_ALLOWED with Allow when the path has other methods', () => {
+      const sent = notFound('TRACE', '/health/live?x=1');
+      expect(sent.status).toBe(405);
+      expect(sent.type).toBe('application/problem+json');
+      expect(sent.headers['Allow']).toBe('GET, HEAD');
+      expect(sent.body).toMatchObject({ status: 405, code: 'METHOD_NOT_ALLOWED', type: problemTypeUri('METHOD_NOT_ALLOWED') });
+      expect(notFound('GET', '/tasks').headers['Allow']).toBe('POST');
+    });
+
+    it('stays a 404 ROUTE_NOT_FOUND for a path no route has', () => {
+      const sent = notFound('TRACE', '/nowhere');
+      expect(sent.status).toBe(404);
+      expect(sent.headers['Allow']).toBeUndefined();
+      expect(sent.body).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
+    });
   });
 });

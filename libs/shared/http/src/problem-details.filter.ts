@@ -1,5 +1,6 @@
-import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, HttpStatus, Logger, NotFoundException } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { allowedMethods } from './allowed-methods';
 
 /** One invalid field of a request, as reported in a problem's `errors`. */
 export interface FieldError {
@@ -58,8 +59,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const response = http.getResponse<Response>();
-    const request = http.getRequest<{ url?: string }>();
-    const problem = problemOf(exception);
+    const request = http.getRequest<Request>();
+    // Nest's catch-all for a request no route took: a path that exists under other methods is a
+    // 405 naming them (RFC 9110 §15.5.6), an unknown path stays a 404.
+    const allow = isRouteNotFound(exception, request) ? allowedMethods(request) : [];
+    if (allow.length > 0) response.setHeader('Allow', allow.join(', '));
+    const problem = allow.length > 0 ? methodNotAllowed(request, allow) : problemOf(exception);
     // Only the unexpected is an error worth a stack trace; a 503 (dependency down) is reported by health.
     if (problem.status === 500) this.logger.error({ err: exception, code: problem.code }, problem.detail);
     const headers = (exception as { headers?: Record<string, string> }).headers;
@@ -70,6 +75,17 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       .send(JSON.stringify({ ...problem, instance: request.url }));
   }
 }
+
+const isRouteNotFound = (exception: unknown, request: Request) =>
+  exception instanceof NotFoundException && exception.message === `Cannot ${request.method} ${request.url}`;
+
+const methodNotAllowed = (request: Request, allow: string[]): ProblemDetails => ({
+  type: problemTypeUri('METHOD_NOT_ALLOWED'),
+  title: titleOf(HttpStatus.METHOD_NOT_ALLOWED),
+  status: HttpStatus.METHOD_NOT_ALLOWED,
+  detail: `${request.method} is not allowed here; allowed: ${allow.join(', ')}`,
+  code: 'METHOD_NOT_ALLOWED',
+});
 
 /**
  * The problem an error becomes (status, stable code, detail): what the filter sends, and what
