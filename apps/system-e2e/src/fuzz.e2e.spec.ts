@@ -14,10 +14,12 @@ import { startSystem, type RunningSystem } from './support/system';
 //
 // Budget (environment): FUZZ_MAX_EXAMPLES test cases per operation and phase (50 here, 500 for
 // `npm run fuzz`), FUZZ_MAX_TIME seconds per service to keep fuzzing once those are done (unset:
-// stop), FUZZ_SEED to replay a run (each run prints its seed).
+// stop), FUZZ_SEED: the seed (each run prints its own), or `random` for a new one every run.
+// `npm test` replays one fixed seed, so the tier is deterministic: a failure there is a regression,
+// not a new draw. `npm run fuzz` draws a new seed each run (FUZZ_SEED=random) to explore.
 const MAX_EXAMPLES = Number(process.env['FUZZ_MAX_EXAMPLES'] ?? 50);
 const MAX_TIME = process.env['FUZZ_MAX_TIME'];
-const SEED = process.env['FUZZ_SEED'];
+const SEED = process.env['FUZZ_SEED'] ?? '271828182845904523536028747135266249775';
 const FUZZ_DIR = join(repoRoot(), 'apps/system-e2e/fuzz');
 // Where schemathesis keeps its example database (failing examples are tried first next time).
 const WORK_DIR = join(repoRoot(), '.cache/schemathesis');
@@ -50,12 +52,15 @@ function fuzz(
     'all',
     '--max-examples',
     String(MAX_EXAMPLES),
+    // One worker: with two threads, CPython 3.11's ast module (used by schemathesis's coverage
+    // phase) fails now and then with "AST constructor recursion depth mismatch" (fixed in later
+    // Pythons); the machines' python3 is 3.11.
     '--workers',
-    '2',
+    '1',
     '--no-color',
   );
   if (MAX_TIME) args.push('--max-time', MAX_TIME);
-  if (SEED) args.push('--seed', SEED);
+  if (SEED !== 'random') args.push('--seed', SEED);
   return new Promise((resolve, reject) => {
     // Nx sets FORCE_COLOR, which would make schemathesis draw live progress bars into the log.
     const { FORCE_COLOR: _, ...env } = process.env;
