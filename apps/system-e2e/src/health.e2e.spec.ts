@@ -1,7 +1,7 @@
 import { AppProcess, exitOf, getTestInfra, startApp } from '@cqrs/testing';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { logLines, startSystem, type RunningSystem } from './support/system';
+import { eventually, logLines, startSystem, type RunningSystem } from './support/system';
 
 /** An HTTP proxy to `target` that a test can take away (connections refused) and bring back on the same port. */
 async function outageProxy(target: string) {
@@ -154,8 +154,10 @@ describe('the four apps', () => {
       const text = await ready.text();
       expect(JSON.parse(text)).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE', checks: { postgres: { status: 'down' }, 'change-feed': { status: 'down' } } });
       for (const leak of ['127.0.0.1', 'ECONNREFUSED', 'cqrs_query', 'stack']) expect(text).not.toContain(leak);
-      // Operators still learn why, from the log.
-      expect(logLines(app)).toContainEqual(expect.objectContaining({ dependency: 'postgres', msg: expect.stringMatching(/^readiness: postgres is down: .*ECONNREFUSED/) }));
+      // Operators still learn why, from the log (written asynchronously: it may trail the answer).
+      await eventually(() =>
+        expect(logLines(app)).toContainEqual(expect.objectContaining({ dependency: 'postgres', msg: expect.stringMatching(/^readiness: postgres is down: .*ECONNREFUSED/) })),
+      );
     } finally {
       await app.stop();
     }

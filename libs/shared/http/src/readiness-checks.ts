@@ -17,6 +17,9 @@ export interface Queryable {
  */
 export function postgresCheck(name: string, db: Queryable | string): ReadinessCheck {
   const own = typeof db === 'string' ? new Pool({ connectionString: db, max: 1, allowExitOnIdle: true, application_name: 'readiness' }) : undefined;
+  // An idle connection the server drops (a restart, a failover) is an 'error' on the pool, which
+  // without a listener would end the process; the next check simply connects again.
+  own?.on('error', () => undefined);
   const pool = own ?? (db as Queryable);
   return {
     name,
