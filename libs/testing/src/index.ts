@@ -10,3 +10,4 @@ export { cleanTestLeftovers, dropDatabase, isTestDatabase, TEST_DATABASE_PREFIXE
 export type { CleanupReport, TestDatabaseState } from './database-cleanup';
 export { quoteIdent, withClient } from './database-cleanup';
 export { useInMemoryTracing } from './in-memory-tracing';
+export { eventually } from './eventually';

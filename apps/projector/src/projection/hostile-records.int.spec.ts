@@ -1,4 +1,4 @@
-import { getTestInfra } from '@cqrs/testing';
+import { eventually, getTestInfra } from '@cqrs/testing';
 import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
 import { createKafka, DeadLetterPublisher, DLQ_HEADERS, MAX_HEADER_BYTES, totalLag } from '@cqrs/messaging/consumer';
 import { tasksTaskEventsContracts } from '@cqrs/tasks-contracts';
@@ -264,14 +264,3 @@ describe('projector: every record it cannot store is parked, never retried forev
   });
 });
 
-async function eventually(assertion: () => Promise<void>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await assertion();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}

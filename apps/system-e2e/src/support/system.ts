@@ -128,15 +128,4 @@ export function logLines(app: AppProcess): Record<string, unknown>[] {
     });
 }
 
-/** Retries `check` until it stops throwing or `timeoutMs` passes (then throws its last error). */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 30_000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, everyMs));
-    }
-  }
-}
+export { eventually } from '@cqrs/testing';

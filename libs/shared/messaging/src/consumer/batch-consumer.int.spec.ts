@@ -1,4 +1,4 @@
-import { getTestInfra } from '@cqrs/testing';
+import { eventually, getTestInfra } from '@cqrs/testing';
 import { metricsRegistry } from '@cqrs/observability';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
@@ -156,14 +156,3 @@ async function counterValue(name: string): Promise<number> {
   return metric ? (await metric.get()).values.reduce((sum, v) => sum + v.value, 0) : 0;
 }
 
-async function eventually(assertion: () => Promise<void>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await assertion();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
