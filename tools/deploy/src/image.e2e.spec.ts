@@ -106,6 +106,23 @@ function snapshot(dir: string): string[] {
 }
 
 /**
+ * docker-compose.yml starts the apps only after its one-shot `migrations` service completed; here
+ * the same job (the migrations image's entrypoint, database step) runs once on the test
+ * infrastructure with that service's environment, before the first app starts. Migrations are
+ * idempotent, so a database some earlier run migrated is no different from a fresh one.
+ */
+let migrated: Promise<unknown> | undefined;
+function migrateAsComposeDoes(infra: Record<string, string>): Promise<unknown> {
+  migrated ??= execFileAsync('sh', [join(repoRoot(), 'tools/deploy/image/migrations.sh'), 'database'], {
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? tmpdir(), ...composeEnvOnInfra('migrations', infra) },
+    timeout: 120_000,
+  }).catch((err: Error & { stdout?: string; stderr?: string }) => {
+    throw new Error(`the migrations job failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+  });
+  return migrated;
+}
+
+/**
  * The projector consumes the shared event topic into the shared read database; here it gets a
  * topic and consumer group of its own instead (as `docker run -e ...` would), created for the
  * test and deleted after it. Returns the overrides and the cleanup.
@@ -185,6 +202,7 @@ describe.each(APPS)('the %s image, run as its Dockerfile runs it', (app) => {
     const port = await freePort();
     const composeService = compose.services[app];
     const infra = infrastructure();
+    await migrateAsComposeDoes(infra);
     const isolation = await isolate(app, infra);
     cleanup = isolation.cleanup;
     env = {
