@@ -4,10 +4,12 @@
 #   kafka            Apache Kafka 4.1.1, KRaft, single combined broker+controller (Maven Central jars)
 #   schema-registry  Apicurio Registry 3.0.9, Confluent-compatible API at /apis/ccompat/v7
 #   connect          Kafka Connect 4.1.1 distributed worker + Debezium PostgreSQL connector 3.4.3.Final
+#   issuer           the development OIDC issuer (tools/dev-issuer, on node_modules' Node 24): signs the
+#                    access tokens the apps accept locally (`npm run token -- alice --role admin`)
 #
 # Usage: tools/local-stack/stack.sh <command>
 #   up                  start everything (idempotent), wait until each service answers
-#   down [--purge]      stop everything (SIGTERM, wait, SIGKILL); --purge also deletes all data
+#   down [--purge]      stop everything (SIGTERM, wait, SIGKILL); --purge also deletes all data (and the issuer's key)
 #   reset               same as `down --purge`
 #   status              one line per service; exit 0 only if all are up
 #   env                 print the env file for consumers (.local-stack/env)
@@ -18,8 +20,8 @@
 #   kafka-console-consumer <args> org.apache.kafka.tools.consumer.ConsoleConsumer
 #   kafka-run-class <main> <args> any main class on the broker classpath
 #   restart-kafka       stop (SIGTERM) and start only the Kafka broker, for fault tests
-#   stop-service <postgres|kafka|schema-registry>   stop one service, the others keep running (fault tests)
-#   start-service <postgres|kafka|schema-registry>  start it again and wait until it answers
+#   stop-service <postgres|kafka|schema-registry|issuer>   stop one service, the others keep running (fault tests)
+#   start-service <postgres|kafka|schema-registry|issuer>  start it again and wait until it answers
 #
 # See tools/local-stack/README.md for ports, environment variables and versions.
 set -euo pipefail
@@ -38,6 +40,7 @@ KAFKA_PORT="${CQRS_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${CQRS_KAFKA_CONTROLLER_PORT:-9093}"
 CONNECT_PORT="${CQRS_CONNECT_PORT:-8083}"
 REGISTRY_PORT="${CQRS_REGISTRY_PORT:-8081}"
+ISSUER_PORT="${CQRS_ISSUER_PORT:-8090}"
 HOST=127.0.0.1
 
 KAFKA_VERSION=4.1.1                               # keep equal to maven/*/pom.xml and Debezium's version.kafka
@@ -61,8 +64,10 @@ KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION/libs"
 CONNECT_LIBS="$CACHE/connect-$KAFKA_VERSION/libs"
 CONNECT_PLUGINS="$CACHE/connect-plugins/debezium-$DEBEZIUM_VERSION"
 APICURIO_HOME="$CACHE/apicurio-registry-$APICURIO_VERSION"
+# The project's own Node 24 (the `node` devDependency): the issuer is TypeScript that Node runs as is.
+NODE="$REPO_ROOT/node_modules/.bin/node"
 
-SERVICES=(postgres kafka schema-registry connect)
+SERVICES=(postgres kafka schema-registry connect issuer)
 
 # ------------------------------------------------------------------ helpers
 info() { printf '[stack] %s\n' "$*"; }
@@ -73,7 +78,8 @@ now() { date +%s; }
 
 log_file() { printf '%s/%s.log' "$LOG_DIR" "$1"; }
 pid_file() { printf '%s/%s.pid' "$RUN_DIR" "$1"; }
-# A marker on each JVM command line, so a pid is only "ours" if it carries it (no pid-reuse surprises).
+# A marker on the command line of each process we start (a JVM system property; the issuer's CLI
+# ignores it), so a pid is only "ours" if it carries it (no pid-reuse surprises).
 marker() { printf -- '-Dcqrs.local.stack=%s@%s' "$1" "$STATE"; }
 
 port_of() {
@@ -82,6 +88,7 @@ port_of() {
     kafka) echo "$KAFKA_PORT" ;;
     schema-registry) echo "$REGISTRY_PORT" ;;
     connect) echo "$CONNECT_PORT" ;;
+    issuer) echo "$ISSUER_PORT" ;;
   esac
 }
 
@@ -139,8 +146,8 @@ init_java() {
   REGISTRY_JAVA="$(find_java "$floor" "${CQRS_APICURIO_JAVA:-${CQRS_JAVA:-}}")"
 }
 
-# pid of a JVM service if alive and carrying our marker
-java_pid() {
+# pid of a service we started (a JVM, the issuer) if alive and carrying our marker
+marked_pid() {
   local pf pid; pf="$(pid_file "$1")"
   [[ -f $pf ]] || return 1
   pid="$(<"$pf")"
@@ -458,7 +465,7 @@ log.retention.hours=168
 EOF
 }
 
-kafka_pid() { java_pid kafka; }
+kafka_pid() { marked_pid kafka; }
 kafka_tcp() { tcp_open "$KAFKA_PORT"; }
 kafka_metadata_ok() {
   kafka_tcp || return 1
@@ -498,7 +505,7 @@ kafka_wait() {
 }
 
 # ------------------------------------------------------------------ kafka connect + debezium
-connect_pid() { java_pid connect; }
+connect_pid() { marked_pid connect; }
 connect_rest_ok() { http_ok "http://$HOST:$CONNECT_PORT/connectors"; }
 connect_plugin_ok() {
   curl -fsS --max-time 5 "http://$HOST:$CONNECT_PORT/connector-plugins" 2>/dev/null |
@@ -547,7 +554,7 @@ connect_wait() {
 }
 
 # ------------------------------------------------------------------ apicurio registry
-registry_pid() { java_pid schema-registry; }
+registry_pid() { marked_pid schema-registry; }
 registry_ok() { http_ok "http://$HOST:$REGISTRY_PORT/apis/ccompat/v7/subjects"; }
 
 registry_start() {
@@ -588,6 +595,27 @@ registry_wait() {
   info "schema-registry ready on http://$HOST:$REGISTRY_PORT/apis/ccompat/v7 (pid $(registry_pid))"
 }
 
+# ------------------------------------------------------------------ development OIDC issuer
+# tools/dev-issuer, its signing key kept in $STATE/dev-issuer: tokens handed out before a restart
+# still verify after it.
+issuer_pid() { marked_pid issuer; }
+issuer_ok() { http_ok "http://$HOST:$ISSUER_PORT/.well-known/openid-configuration"; }
+
+issuer_start() {
+  local pid
+  if pid="$(issuer_pid)"; then info "issuer already running (pid $pid, port $ISSUER_PORT)"; return 0; fi
+  [[ -x $NODE ]] || die "issuer: $NODE is missing: run npm ci first"
+  refuse_foreign_port issuer "$ISSUER_PORT"
+  info "issuer: starting the development OIDC issuer on $HOST:$ISSUER_PORT"
+  start_detached issuer "$NODE" "$REPO_ROOT/tools/dev-issuer/src/cli.ts" serve --state "$STATE" \
+    --host "$HOST" --port "$ISSUER_PORT" "$(marker issuer)"
+}
+
+issuer_wait() {
+  wait_until issuer issuer_pid issuer_ok "answer on http://$HOST:$ISSUER_PORT/.well-known/openid-configuration"
+  info "issuer ready on http://$HOST:$ISSUER_PORT (pid $(issuer_pid))"
+}
+
 # ------------------------------------------------------------------ env file
 write_env() {
   local pg="$HOST:$PG_PORT" p="$DB_PASSWORD"
@@ -603,6 +631,8 @@ QUERY_DATABASE_URL=postgres://cqrs_query:$p@$pg/cqrs_read
 MIGRATIONS_WRITE_DATABASE_URL=postgres://cqrs_owner:$p@$pg/cqrs_write
 MIGRATIONS_READ_DATABASE_URL=postgres://cqrs_owner:$p@$pg/cqrs_read
 RELAY_DATABASE_URL=postgres://cqrs_relay:$p@$pg/cqrs_write
+OIDC_ISSUER_URL=http://$HOST:$ISSUER_PORT
+OIDC_AUDIENCE=cqrs-api
 EOF
   mv -f "$STATE/env.tmp" "$STATE/env"
 }
@@ -617,6 +647,8 @@ cmd_up() {
   local pg_log="$RUN_DIR/postgres-up.out"
   (pg_up) >"$pg_log" 2>&1 &
   local pg_job=$!
+  # Nor does the issuer: it is ready long before Kafka.
+  issuer_start
   # Downloads run one after another (one maven at a time shares ~/.m2 safely), each service
   # starting as soon as its jars are there: kafka boots while the registry downloads, etc.
   fetch_kafka
@@ -627,6 +659,7 @@ cmd_up() {
   kafka_wait
   connect_start
   registry_wait
+  issuer_wait
   if ! wait "$pg_job"; then cat "$pg_log" >&2; die "postgres failed to start"; fi
   cat "$pg_log"
   connect_wait
@@ -642,25 +675,27 @@ cmd_down() {
   [[ $# -gt 0 && ${1:-} != --purge ]] && die "usage: $0 down [--purge]"
   pg_init_vars
   local svc pid pids=()
-  # Connect first (it is a Kafka client), the registry alongside it, then Kafka and Postgres.
+  # The issuer first (no token is handed out for a stack going down), then Connect (a Kafka
+  # client) with the registry alongside it, then Kafka and Postgres.
+  if pid="$(issuer_pid)"; then info "stopping issuer (pid $pid)"; stop_pid issuer "$pid"; fi
   for svc in connect schema-registry; do
-    if pid="$(java_pid "$svc")"; then info "stopping $svc (pid $pid)"; stop_pid "$svc" "$pid" & pids+=($!); fi
+    if pid="$(marked_pid "$svc")"; then info "stopping $svc (pid $pid)"; stop_pid "$svc" "$pid" & pids+=($!); fi
   done
   ((${#pids[@]})) && wait "${pids[@]}"
   pids=()
-  if pid="$(java_pid kafka)"; then info "stopping kafka (pid $pid)"; stop_pid kafka "$pid" & pids+=($!); fi
+  if pid="$(marked_pid kafka)"; then info "stopping kafka (pid $pid)"; stop_pid kafka "$pid" & pids+=($!); fi
   pg_down & pids+=($!)
   wait "${pids[@]}"
-  # Leftovers from a lost pid file: find our JVMs by their unique marker, stop them by pid.
-  for svc in connect schema-registry kafka; do
+  # Leftovers from a lost pid file: find our processes by their unique marker, stop them by pid.
+  for svc in issuer connect schema-registry kafka; do
     for pid in $(pgrep -f -- "$(marker "$svc")" || true); do
       warn "stopping stray $svc process $pid"; stop_pid "$svc" "$pid"
     done
     rm -f "$(pid_file "$svc")"
   done
   if ((purge)); then
-    info "purging data: $STATE (kafka, connect, registry, logs) and $PG_BASE"
-    rm -rf "${STATE:?}/kafka" "$STATE/connect" "$STATE/registry" "$STATE/logs" "$STATE/run" "$STATE/env"
+    info "purging data: $STATE (kafka, connect, registry, the issuer's key, logs) and $PG_BASE"
+    rm -rf "${STATE:?}/kafka" "$STATE/connect" "$STATE/registry" "$STATE/dev-issuer" "$STATE/logs" "$STATE/run" "$STATE/env"
     rm -rf "${PG_BASE:?}"
   fi
   info "stopped"
@@ -674,6 +709,7 @@ svc_status() { # prints a line; returns 0 if up
     kafka) pid="$(kafka_pid || true)"; [[ -n $pid ]] && kafka_tcp && state=up ;;
     schema-registry) pid="$(registry_pid || true)"; [[ -n $pid ]] && registry_ok && state=up ;;
     connect) pid="$(connect_pid || true)"; [[ -n $pid ]] && connect_rest_ok && state=up ;;
+    issuer) pid="$(issuer_pid || true)"; [[ -n $pid ]] && issuer_ok && state=up ;;
   esac
   [[ -n $pid && $state == down ]] && state="starting/unhealthy"
   printf '%-16s %-16s %-20s %s\n' "$svc" "$HOST:$port" "$state" "${pid:+pid $pid}"
@@ -706,7 +742,8 @@ cmd_stop_service() {
     postgres) pg_down ;;
     kafka) if pid="$(kafka_pid)"; then info "stopping kafka (pid $pid)"; stop_pid kafka "$pid"; fi ;;
     schema-registry) if pid="$(registry_pid)"; then info "stopping schema-registry (pid $pid)"; stop_pid schema-registry "$pid"; fi ;;
-    *) die "usage: $0 stop-service <postgres|kafka|schema-registry>" ;;
+    issuer) if pid="$(issuer_pid)"; then info "stopping issuer (pid $pid)"; stop_pid issuer "$pid"; fi ;;
+    *) die "usage: $0 stop-service <postgres|kafka|schema-registry|issuer>" ;;
   esac
 }
 cmd_start_service() {
@@ -715,7 +752,8 @@ cmd_start_service() {
     postgres) pg_up ;;
     kafka) init_java; fetch_kafka; kafka_start; kafka_wait ;;
     schema-registry) init_java; fetch_apicurio; registry_start; registry_wait ;;
-    *) die "usage: $0 start-service <postgres|kafka|schema-registry>" ;;
+    issuer) issuer_start; issuer_wait ;;
+    *) die "usage: $0 start-service <postgres|kafka|schema-registry|issuer>" ;;
   esac
 }
 
@@ -747,7 +785,7 @@ main() {
     stop-service) with_lock cmd_stop_service "$@" ;;
     start-service) with_lock cmd_start_service "$@" ;;
     kafka-run-class) [[ -n ${1:-} ]] || die "usage: $0 kafka-run-class <main class> [args]"; kafka_java "$@" ;;
-    -h | --help | help | "") sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h | --help | help | "") sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command '$cmd' (try: up, down [--purge], reset, status, env, logs, psql, kafka-topics)" ;;
   esac
 }

@@ -11,3 +11,5 @@ export type { CleanupReport, TestDatabaseState } from './database-cleanup';
 export { quoteIdent, withClient } from './database-cleanup';
 export { useInMemoryTracing } from './in-memory-tracing';
 export { eventually } from './eventually';
+export { devToken, tamperedToken, untrustedToken } from './tokens';
+export type { TokenOptions } from './tokens';

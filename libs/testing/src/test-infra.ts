@@ -30,6 +30,13 @@ export interface TestInfra {
     /** cqrs_relay on cqrs_write: logical replication. */
     relayUrl: string;
   };
+  /** The OIDC issuer whose access tokens the apps accept (locally the development issuer, tools/dev-issuer). */
+  oidc: {
+    /** Issuer identifier: the tokens' `iss`; discovery at `<issuerUrl>/.well-known/openid-configuration`. */
+    issuerUrl: string;
+    /** The audience the apps are (the tokens' `aud`). */
+    audience: string;
+  };
 }
 
 /** Environment variable names, shared with the apps and with `.local-stack/env`. */
@@ -44,6 +51,8 @@ const ENV = {
   ownerWrite: 'MIGRATIONS_WRITE_DATABASE_URL',
   ownerRead: 'MIGRATIONS_READ_DATABASE_URL',
   relay: 'RELAY_DATABASE_URL',
+  issuer: 'OIDC_ISSUER_URL',
+  audience: 'OIDC_AUDIENCE',
 } as const;
 
 /** The monorepo root (the folder holding nx.json), found from this file upwards. */
@@ -113,6 +122,8 @@ function readEnv(env: NodeJS.ProcessEnv): Omit<TestInfra, 'source'> | undefined 
       ownerReadUrl: env[ENV.ownerRead] ?? role('cqrs_owner', 'cqrs_read'),
       relayUrl: env[ENV.relay] ?? role('cqrs_relay', 'cqrs_write'),
     },
+    // The development issuer's defaults, as in tools/local-stack/defaults.env.
+    oidc: { issuerUrl: env[ENV.issuer] ?? 'http://127.0.0.1:8090', audience: env[ENV.audience] ?? 'cqrs-api' },
   };
 }
 
@@ -128,6 +139,8 @@ function exportToEnv(infra: TestInfra): TestInfra {
   process.env[ENV.ownerWrite] = infra.postgres.ownerWriteUrl;
   process.env[ENV.ownerRead] = infra.postgres.ownerReadUrl;
   process.env[ENV.relay] = infra.postgres.relayUrl;
+  process.env[ENV.issuer] = infra.oidc.issuerUrl;
+  process.env[ENV.audience] = infra.oidc.audience;
   return infra;
 }
 
@@ -153,7 +166,8 @@ async function startCompose(root: string): Promise<Omit<TestInfra, 'source'>> {
     .withWaitStrategy('kafka-1', Wait.forHealthCheck())
     .withWaitStrategy('schema-registry-1', Wait.forHealthCheck())
     .withWaitStrategy('connect-1', Wait.forHealthCheck())
-    .up(['postgres', 'kafka', 'schema-registry', 'connect']);
+    .withWaitStrategy('dev-issuer-1', Wait.forHealthCheck())
+    .up(['postgres', 'kafka', 'schema-registry', 'connect', 'dev-issuer']);
   // docker-compose.yml publishes the same host ports as the native stack.
   const settings = readEnv(parseEnvFile(join(root, 'tools/local-stack/defaults.env')));
   if (!settings) throw new Error('tools/local-stack/defaults.env is incomplete');

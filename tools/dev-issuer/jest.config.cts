@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'dev-issuer',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};
