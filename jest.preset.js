@@ -22,6 +22,6 @@ module.exports = {
     ],
   },
   // ESM-only packages we use must be transformed to CommonJS for Jest.
-  transformIgnorePatterns: ['/node_modules/(?!(p-retry|is-network-error)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(p-retry|is-network-error|jose)/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
 };

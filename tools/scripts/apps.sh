@@ -8,6 +8,11 @@
 # counts only while that process is alive AND is this checkout's app (its working directory is
 # dist/apps/<app> here and it runs main.js): a stale file, or a recycled pid, is never trusted.
 #
+# The command and query services serve their API on their port and health, metrics and docs on a
+# management port (COMMAND_SERVICE_MANAGEMENT_PORT 9000, QUERY_SERVICE_MANAGEMENT_PORT 9001); the
+# projector and the relay have no API, their one port is their management port. The apps run in
+# development mode (NODE_ENV=development): in production they refuse the stack's development issuer.
+#
 # Settings: COMMAND_SERVICE_PORT, QUERY_SERVICE_PORT, PROJECTOR_PORT, OUTBOX_RELAY_PORT (3000-3003),
 # CQRS_STACK_STATE (pid files in run/, logs in logs/), APP_READY_TIMEOUT (s, 90),
 # APP_STOP_TIMEOUT (s between SIGTERM and SIGKILL, 20).
@@ -19,6 +24,7 @@ STATE=${CQRS_STACK_STATE:-$ROOT/.local-stack}
 RUN=$STATE/run LOGS=$STATE/logs
 APPS=(command-service query-service projector outbox-relay)
 declare -A PORTS=([command-service]=${COMMAND_SERVICE_PORT:-3000} [query-service]=${QUERY_SERVICE_PORT:-3001} [projector]=${PROJECTOR_PORT:-3002} [outbox-relay]=${OUTBOX_RELAY_PORT:-3003})
+declare -A MANAGEMENT_PORTS=([command-service]=${COMMAND_SERVICE_MANAGEMENT_PORT:-9000} [query-service]=${QUERY_SERVICE_MANAGEMENT_PORT:-9001} [projector]=${PORTS[projector]} [outbox-relay]=${PORTS[outbox-relay]})
 READY_TIMEOUT=${APP_READY_TIMEOUT:-90}
 STOP_TIMEOUT=${APP_STOP_TIMEOUT:-20}
 
@@ -79,8 +85,8 @@ find_app() {
 # Each app gets the role-specific database URL of the stack it runs against.
 app_env() {
   case $1 in
-    command-service) echo "DATABASE_URL=${WRITE_DATABASE_URL:-}" ;;
-    query-service) echo "DATABASE_URL=${QUERY_DATABASE_URL:-}" ;;
+    command-service) echo "DATABASE_URL=${WRITE_DATABASE_URL:-} MANAGEMENT_PORT=${MANAGEMENT_PORTS[$1]}" ;;
+    query-service) echo "DATABASE_URL=${QUERY_DATABASE_URL:-} MANAGEMENT_PORT=${MANAGEMENT_PORTS[$1]}" ;;
     projector) echo "DATABASE_URL=${READ_DATABASE_URL:-}" ;;
     outbox-relay) echo "DATABASE_URL=${RELAY_DATABASE_URL:-}" ;;
   esac
@@ -88,13 +94,15 @@ app_env() {
 
 # Whether app $1 can be launched: its build exists and no other process holds its port.
 can_launch() {
-  local app=$1 port=${PORTS[$1]} holder
+  local app=$1 port holder
   [ -f "dist/apps/$app/main.js" ] || { echo "error: dist/apps/$app/main.js missing; run 'npm run build'" >&2; return 1; }
-  holder=$(listener_of "$port")
-  if [ -n "$holder" ]; then
-    echo "error: $app cannot start: port $port is taken by pid $holder ($(tr '\0' ' ' <"/proc/$holder/cmdline" 2>/dev/null | cut -c1-100)); stop it or choose another port ($(port_var "$app"))" >&2
-    return 1
-  fi
+  for port in $(printf '%s\n' "${PORTS[$app]}" "${MANAGEMENT_PORTS[$app]}" | sort -u); do
+    holder=$(listener_of "$port")
+    if [ -n "$holder" ]; then
+      echo "error: $app cannot start: port $port is taken by pid $holder ($(tr '\0' ' ' <"/proc/$holder/cmdline" 2>/dev/null | cut -c1-100)); stop it or choose another port ($(port_var "$app"))" >&2
+      return 1
+    fi
+  done
 }
 
 launch() {
@@ -104,7 +112,7 @@ launch() {
   # The container image's command: OpenTelemetry first, then the app (OTEL_* from the environment).
   # setsid: a session of its own (no terminal hang-up, stop signals the whole group); the launcher
   # writes its own pid and execs node, so the pid file holds node's pid.
-  (cd "dist/apps/$app" && exec env $(app_env "$app") PORT="$port" NODE_ENV=production \
+  (cd "dist/apps/$app" && exec env $(app_env "$app") PORT="$port" NODE_ENV=development \
     setsid bash -c 'echo $$ >"$0" && exec "$@"' "$(pid_file "$app")" \
     node --enable-source-maps --import ./instrumentation.js main.js >>"$LOGS/$app.log" 2>&1 </dev/null &)
   for _ in $(seq 1 50); do [ -s "$(pid_file "$app")" ] && break; sleep 0.1; done
@@ -112,7 +120,7 @@ launch() {
 
 port_var() {
   case $1 in
-    command-service) echo COMMAND_SERVICE_PORT ;; query-service) echo QUERY_SERVICE_PORT ;;
+    command-service) echo COMMAND_SERVICE_PORT or COMMAND_SERVICE_MANAGEMENT_PORT ;; query-service) echo QUERY_SERVICE_PORT or QUERY_SERVICE_MANAGEMENT_PORT ;;
     projector) echo PROJECTOR_PORT ;; outbox-relay) echo OUTBOX_RELAY_PORT ;;
   esac
 }
@@ -142,7 +150,7 @@ start() {
   for app in "${to_launch[@]}"; do launch "$app"; done
   local deadline=$((SECONDS + READY_TIMEOUT))
   for app in "${APPS[@]}"; do
-    until curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:${PORTS[$app]}/health/ready"; do
+    until curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:${MANAGEMENT_PORTS[$app]}/health/ready"; do
       if ! pid_of "$app" >/dev/null; then
         echo "error: $app exited during start-up; last lines of $LOGS/$app.log:" >&2
         tail -n 20 "$LOGS/$app.log" >&2
@@ -203,7 +211,9 @@ status() {
     holder=$(listener_of "$port")
     if pid=$(find_app "$app"); then
       if [ "$holder" = "$pid" ]; then
-        printf '%-16s up        http://127.0.0.1:%s  (pid %s, log %s)\n' "$app" "$port" "$pid" "$LOGS/$app.log"
+        local management=""
+        [ "${MANAGEMENT_PORTS[$app]}" != "$port" ] && management="  management http://127.0.0.1:${MANAGEMENT_PORTS[$app]}"
+        printf '%-16s up        http://127.0.0.1:%s%s  (pid %s, log %s)\n' "$app" "$port" "$management" "$pid" "$LOGS/$app.log"
       else
         printf '%-16s starting  port %s not listening yet (pid %s, log %s)\n' "$app" "$port" "$pid" "$LOGS/$app.log"; rc=1
       fi

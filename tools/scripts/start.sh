@@ -29,8 +29,13 @@ echo "==> starting the apps"
 bash tools/scripts/apps.sh start
 cat <<'TXT'
 
-The system is up. Try:
-  curl -s http://127.0.0.1:3000/health/ready
-  open http://127.0.0.1:3000/docs
+The system is up. Every API call needs a bearer token from the development issuer:
+  TOKEN=$(npm run --silent token -- alice)
+  curl -s -X POST http://127.0.0.1:3000/tasks -H "authorization: Bearer $TOKEN" \
+    -H 'content-type: application/json' -d '{"title":"Try the API"}'
+  curl -s http://127.0.0.1:3001/me/tasks -H "authorization: Bearer $TOKEN"
+Health, metrics and the API docs are on the management ports:
+  curl -s http://127.0.0.1:9000/health/ready
+  open http://127.0.0.1:9000/docs   (command API; queries: http://127.0.0.1:9001/docs)
 Stop the apps with `npm stop`, the infrastructure with `npm run stack:down`.
 TXT

@@ -1,4 +1,4 @@
-import { HealthModule, postgresCheck, type ReadinessCheck } from '@cqrs/http';
+import { HealthModule, issuerCheck, postgresCheck, type ReadinessCheck, SecurityModule, TokenVerifier } from '@cqrs/http';
 import { ObservabilityModule } from '@cqrs/observability';
 import { DynamicModule, Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -10,6 +10,7 @@ import { TasksModule } from './tasks/tasks.module';
 export class AppModule {
   static forRoot(config: CommandServiceConfig): DynamicModule {
     const tasks = TasksModule.forRoot(config);
+    const security = SecurityModule.forRoot(config);
     return {
       module: AppModule,
       imports: [
@@ -18,14 +19,16 @@ export class AppModule {
           logLevel: config.LOG_LEVEL,
           prettyLogs: config.LOG_PRETTY,
         }),
+        security,
         tasks,
         HealthModule.forRoot({
-          imports: [tasks],
-          inject: [DataSource, TaskEventEncoder],
-          useFactory: (db: DataSource, encoder: TaskEventEncoder): ReadinessCheck[] => [
+          imports: [tasks, security],
+          inject: [DataSource, TaskEventEncoder, TokenVerifier],
+          useFactory: (db: DataSource, encoder: TaskEventEncoder, verifier: TokenVerifier): ReadinessCheck[] => [
             postgresCheck('postgres', db),
             // Not the registry itself: warm encoders never ask it, so its outage must not take us out of service.
             { name: 'encoders', check: () => encoder.warm() },
+            issuerCheck(verifier),
           ],
           cacheMs: config.READINESS_CACHE_MS,
         }),

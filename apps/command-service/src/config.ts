@@ -1,12 +1,12 @@
 import { env, loadConfig } from '@cqrs/config';
-import { commonServiceConfig } from '@cqrs/http';
+import { apiServiceConfig } from '@cqrs/http';
 
 /** Read once at start-up; the defaults match `npm start` on the local stack. */
 export const loadCommandServiceConfig = (source: NodeJS.ProcessEnv = process.env) =>
   loadConfig(
     'command-service',
     {
-      ...commonServiceConfig(3000),
+      ...apiServiceConfig(3000, 9000),
       DATABASE_URL: env.url('postgres://cqrs_command:cqrs@127.0.0.1:5433/cqrs_write'),
       DATABASE_POOL_SIZE: env.int(10, 1),
       /**

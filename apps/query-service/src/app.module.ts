@@ -1,4 +1,4 @@
-import { HealthModule, postgresCheck, type ReadinessCheck } from '@cqrs/http';
+import { HealthModule, issuerCheck, postgresCheck, type ReadinessCheck, SecurityModule, TokenVerifier } from '@cqrs/http';
 import { ObservabilityModule } from '@cqrs/observability';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { QueryServiceConfig } from './config';
@@ -10,6 +10,7 @@ import type { Pool } from 'pg';
 export class AppModule {
   static forRoot(config: QueryServiceConfig): DynamicModule {
     const tasks = TasksModule.forRoot(config);
+    const security = SecurityModule.forRoot(config);
     return {
       module: AppModule,
       imports: [
@@ -18,11 +19,12 @@ export class AppModule {
           logLevel: config.LOG_LEVEL,
           prettyLogs: config.LOG_PRETTY,
         }),
+        security,
         tasks,
         HealthModule.forRoot({
-          imports: [tasks],
-          inject: [ChangeFeed, READ_POOL],
-          useFactory: (feed: ChangeFeed, pool: Pool): ReadinessCheck[] => [
+          imports: [tasks, security],
+          inject: [ChangeFeed, READ_POOL, TokenVerifier],
+          useFactory: (feed: ChangeFeed, pool: Pool, verifier: TokenVerifier): ReadinessCheck[] => [
             postgresCheck('postgres', pool),
             {
               // Without the feed, caches cannot learn about changes and read-your-writes waits are not woken.
@@ -31,6 +33,7 @@ export class AppModule {
                 if (!feed.connected) throw new Error('not LISTENing to the projector’s change notifications');
               },
             },
+            issuerCheck(verifier),
           ],
           cacheMs: config.READINESS_CACHE_MS,
         }),

@@ -1,8 +1,8 @@
 import { ConfigError, env, loadConfig } from '@cqrs/config';
-import { commonServiceConfig } from '@cqrs/http';
+import { apiServiceConfig } from '@cqrs/http';
 
 const shape = {
-  ...commonServiceConfig(3001),
+  ...apiServiceConfig(3001, 9001),
   /** The read database as a role with SELECT only (`cqrs_query`). */
   DATABASE_URL: env.url('postgres://cqrs_query:cqrs@127.0.0.1:5433/cqrs_read'),
   DATABASE_POOL_SIZE: env.int(10, 1),

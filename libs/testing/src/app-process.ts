@@ -7,8 +7,11 @@ import { repoRoot } from './test-infra';
 /** A built app running as a real process, as `npm start` and the container image run it. */
 export interface AppProcess {
   name: string;
+  /** The API (command and query services); for the projector and the relay, their only port. */
   url: string;
   port: number;
+  /** Health, metrics and docs: a port of its own for the command and query services, else `url`. */
+  managementUrl: string;
   process: ChildProcess;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;
@@ -31,9 +34,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The apps with a public API, and so a management port apart from it. */
+const API_APPS = new Set(['command-service', 'query-service']);
+
 /**
  * Starts `dist/apps/<name>/main.js` as the image's CMD runs it (`node --enable-source-maps --import ./instrumentation.js main.js`) (build it first: the e2e targets depend on the apps' build)
- * on a free port with the given environment, and waits until `waitFor` answers 2xx.
+ * on a free port (and a free management port) with the given environment, and waits until
+ * `waitFor` answers 2xx on the management port. NODE_ENV is `test` unless given: in production
+ * the apps refuse the development token issuer the test infrastructure runs.
  */
 export async function startApp(
   name: string,
@@ -43,11 +51,19 @@ export async function startApp(
   const dir = join(repoRoot(), 'dist/apps', name);
   if (!existsSync(join(dir, 'main.js'))) throw new Error(`${dir}/main.js is missing: build ${name} first (nx run ${name}:build)`);
   const port = Number(env['PORT'] ?? (await freePort()));
+  const managementPort = API_APPS.has(name) ? Number(env['MANAGEMENT_PORT'] ?? (await freePort())) : port;
   // Exactly the container image's command (see Dockerfile), OpenTelemetry loaded first.
   const child = spawn(process.execPath, ['--enable-source-maps', '--import', './instrumentation.js', 'main.js'], {
     cwd: dir,
     // No tracing unless a test asks for it (it then sets OTEL_EXPORTER_OTLP_ENDPOINT etc.).
-    env: { ...process.env, NODE_ENV: 'production', OTEL_TRACES_EXPORTER: 'none', ...env, PORT: String(port) },
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      OTEL_TRACES_EXPORTER: 'none',
+      ...env,
+      PORT: String(port),
+      ...(API_APPS.has(name) ? { MANAGEMENT_PORT: String(managementPort) } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -60,6 +76,7 @@ export async function startApp(
     name,
     port,
     url: `http://127.0.0.1:${port}`,
+    managementUrl: `http://127.0.0.1:${managementPort}`,
     process: child,
     output: () => output,
     async stop(graceMs = 10_000) {
@@ -83,7 +100,7 @@ export async function startApp(
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before it was ready:\n${output}`);
       try {
-        const response = await fetch(app.url + waitFor, { signal: AbortSignal.timeout(2000) });
+        const response = await fetch(app.managementUrl + waitFor, { signal: AbortSignal.timeout(2000) });
         if (response.ok) break;
       } catch {
         // not listening yet

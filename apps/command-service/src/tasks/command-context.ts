@@ -3,8 +3,10 @@ import { parseTraceParent, TraceState } from '@opentelemetry/core';
 
 /** What the HTTP edge knows about a command beyond its payload. */
 export interface CommandContext {
-  /** The route template, e.g. `POST /tasks/:id/start`; scopes idempotency keys. */
+  /** The route template, e.g. `POST /tasks/:id/start`; with the subject, scopes idempotency keys. */
   route: string;
+  /** The authenticated caller: one caller's Idempotency-Key never replays another's response. */
+  subject: string;
   /** Client's `Idempotency-Key`, if it sent one. */
   idempotencyKey?: string;
   /** Hash of the HTTP request (route, params, body): a repeated key must come with the same one. */

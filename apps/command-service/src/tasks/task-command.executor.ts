@@ -1,5 +1,5 @@
 import { handleCommand, type AggregateCache, type EventStore, type OutboxEncodeInput } from '@cqrs/event-store';
-import { STATE_SCHEMA_VERSION, taskDecider, validateTaskCommand, type TaskCommand, type TaskEvent } from '@cqrs/tasks-domain';
+import { isVisibleTo, STATE_SCHEMA_VERSION, taskDecider, validateTaskCommand, type TaskCommand, type TaskEvent } from '@cqrs/tasks-domain';
 import { currentTraceCarrier, withSpan } from '@cqrs/observability';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ICommandHandler } from '@nestjs/cqrs';
@@ -69,6 +69,8 @@ export class TaskCommandExecutor {
       validate: validateTaskCommand,
       stateSchemaVersion: STATE_SCHEMA_VERSION,
       expectedVersion: context.expectedVersion,
+      // Someone else's task is decided as one that does not exist: the same 404, or 412 naming version 0.
+      visible: (state) => isVisibleTo(state, command.metadata.actor),
       cache: this.cache ?? undefined,
       newStream: context.newStream,
       metadata,
@@ -79,7 +81,8 @@ export class TaskCommandExecutor {
       },
       idempotency: context.idempotencyKey
         ? {
-            scope: context.route,
+            // Per caller: the same key from two callers is two requests, never a replay.
+            scope: `${context.subject} ${context.route}`,
             key: context.idempotencyKey,
             requestHash: context.requestHash,
           }

@@ -1,5 +1,5 @@
 import { hashRequest } from '@cqrs/event-store';
-import { ApiProblemResponse as problem, ApiUuidParam, UuidParam } from '@cqrs/http';
+import { ApiProblemResponse as problem, ApiUuidParam, CurrentPrincipal, type Principal, UuidParam } from '@cqrs/http';
 import type { TaskCommand } from '@cqrs/tasks-domain';
 import { Body, Controller, Delete, Headers, HttpCode, Patch, Post, Res, UseInterceptors } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
@@ -84,9 +84,10 @@ export class TasksController {
   // RFC 9110 §13.1.1: If-Match is false when there is no current representation, and a task being
   // created has none, so an If-Match naming a version fails the precondition like a stale one.
   @problem(412, 'If-Match sent on a create: the new task has no version to match (VERSION_MISMATCH)')
-  async create(@Body() body: CreateTaskDto, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
+  async create(@CurrentPrincipal() caller: Principal, @Body() body: CreateTaskDto, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
     const taskId = randomUUID();
-    const result = await this.dispatch(CreateTaskCommand, { type: 'CreateTask', data: { ...body, taskId }, metadata: this.now() }, 'POST /tasks', {}, body, headers, res, true);
+    const command: TaskCommand = { type: 'CreateTask', data: { ...body, taskId, ownerId: caller.subject }, metadata: this.now(caller) };
+    const result = await this.dispatch(caller, CreateTaskCommand, command, 'POST /tasks', {}, body, headers, res, true);
     res.setHeader('Location', `/tasks/${result.taskId}`);
     return result;
   }
@@ -97,8 +98,8 @@ export class TasksController {
   @ApiOkResponse({ type: TaskCommandResponseDto })
   @commonResponses
   @existingTaskResponses
-  update(@TaskId() id: string, @Body() body: UpdateTaskDto, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
-    return this.dispatch(UpdateTaskCommand, { type: 'UpdateTask', data: { ...body, taskId: id }, metadata: this.now() }, 'PATCH /tasks/:id', { id }, body, headers, res);
+  update(@CurrentPrincipal() caller: Principal, @TaskId() id: string, @Body() body: UpdateTaskDto, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
+    return this.dispatch(caller, UpdateTaskCommand, { type: 'UpdateTask', data: { ...body, taskId: id }, metadata: this.now(caller) }, 'PATCH /tasks/:id', { id }, body, headers, res);
   }
 
   @Post(':id/start')
@@ -107,8 +108,8 @@ export class TasksController {
   @ApiOkResponse({ type: TaskCommandResponseDto })
   @commonResponses
   @existingTaskResponses
-  start(@TaskId() id: string, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
-    return this.dispatch(StartTaskCommand, { type: 'StartTask', data: { taskId: id }, metadata: this.now() }, 'POST /tasks/:id/start', { id }, {}, headers, res);
+  start(@CurrentPrincipal() caller: Principal, @TaskId() id: string, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
+    return this.dispatch(caller, StartTaskCommand, { type: 'StartTask', data: { taskId: id }, metadata: this.now(caller) }, 'POST /tasks/:id/start', { id }, {}, headers, res);
   }
 
   @Post(':id/complete')
@@ -117,8 +118,8 @@ export class TasksController {
   @ApiOkResponse({ type: TaskCommandResponseDto })
   @commonResponses
   @existingTaskResponses
-  complete(@TaskId() id: string, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
-    return this.dispatch(CompleteTaskCommand, { type: 'CompleteTask', data: { taskId: id }, metadata: this.now() }, 'POST /tasks/:id/complete', { id }, {}, headers, res);
+  complete(@CurrentPrincipal() caller: Principal, @TaskId() id: string, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
+    return this.dispatch(caller, CompleteTaskCommand, { type: 'CompleteTask', data: { taskId: id }, metadata: this.now(caller) }, 'POST /tasks/:id/complete', { id }, {}, headers, res);
   }
 
   @Post(':id/abandon')
@@ -128,8 +129,8 @@ export class TasksController {
   @ApiOkResponse({ type: TaskCommandResponseDto })
   @commonResponses
   @existingTaskResponses
-  abandon(@TaskId() id: string, @Body() body: AbandonTaskDto, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
-    return this.dispatch(AbandonTaskCommand, { type: 'AbandonTask', data: { taskId: id, reason: body.reason }, metadata: this.now() }, 'POST /tasks/:id/abandon', { id }, body, headers, res);
+  abandon(@CurrentPrincipal() caller: Principal, @TaskId() id: string, @Body() body: AbandonTaskDto, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
+    return this.dispatch(caller, AbandonTaskCommand, { type: 'AbandonTask', data: { taskId: id, reason: body.reason }, metadata: this.now(caller) }, 'POST /tasks/:id/abandon', { id }, body, headers, res);
   }
 
   @Delete(':id')
@@ -137,16 +138,17 @@ export class TasksController {
   @ApiOkResponse({ type: TaskCommandResponseDto })
   @commonResponses
   @existingTaskResponses
-  remove(@TaskId() id: string, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
-    return this.dispatch(DeleteTaskCommand, { type: 'DeleteTask', data: { taskId: id }, metadata: this.now() }, 'DELETE /tasks/:id', { id }, {}, headers, res);
+  remove(@CurrentPrincipal() caller: Principal, @TaskId() id: string, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
+    return this.dispatch(caller, DeleteTaskCommand, { type: 'DeleteTask', data: { taskId: id }, metadata: this.now(caller) }, 'DELETE /tasks/:id', { id }, {}, headers, res);
   }
 
-  // Time enters the domain here, at the edge (CONVENTIONS §1).
-  private now() {
-    return { now: new Date().toISOString() };
+  // Time and the caller enter the domain here, at the edge (CONVENTIONS §1).
+  private now(caller: Principal) {
+    return { now: new Date().toISOString(), actor: caller.subject };
   }
 
   private async dispatch(
+    caller: Principal,
     Message: MessageClass,
     command: TaskCommand,
     route: string,
@@ -159,6 +161,7 @@ export class TasksController {
     const correlationId = parseOptionalId('X-Correlation-Id', headers['x-correlation-id']) ?? randomUUID();
     const context: CommandContext = {
       route,
+      subject: caller.subject,
       idempotencyKey: parseIdempotencyKey(headers['idempotency-key']),
       // the HTTP request, not the command: a retried create must match although its id is new
       requestHash: hashRequest({ route, params, body }),

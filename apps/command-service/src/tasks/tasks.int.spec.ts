@@ -2,7 +2,7 @@ import { migrateEventStore } from '@cqrs/event-store';
 import { createHttpApp, UUID_PATTERN } from '@cqrs/http';
 import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
 import { tasksTaskEventsContracts } from '@cqrs/tasks-contracts';
-import { createThrowawayDatabase, getTestInfra, registerSchemas, type ThrowawayDatabase } from '@cqrs/testing';
+import { createThrowawayDatabase, devToken, getTestInfra, registerSchemas, type ThrowawayDatabase } from '@cqrs/testing';
 import type { INestApplication } from '@nestjs/common';
 import { request as httpRequest } from 'node:http';
 import { AppModule } from '../app.module';
@@ -14,6 +14,7 @@ describe('command-service over HTTP', () => {
   let app: INestApplication;
   let base: string;
   let serde: AvroSerde;
+  let token: string;
 
   beforeAll(async () => {
     const infra = await getTestInfra();
@@ -24,6 +25,9 @@ describe('command-service over HTTP', () => {
     const config = loadCommandServiceConfig({
       DATABASE_URL: db.url,
       SCHEMA_REGISTRY_URL: infra.schemaRegistry.url,
+      OIDC_ISSUER_URL: infra.oidc.issuerUrl,
+      OIDC_AUDIENCE: infra.oidc.audience,
+      RATE_LIMIT_REQUESTS: '0', // hundreds of requests as one user; limits have their own spec
       HTTP_BODY_LIMIT: '4kb',
       OUTBOX_DELETE_ROWS: 'false', // keep the rows so the test can read what CDC would publish
       SNAPSHOT_EVERY: '3',
@@ -32,6 +36,7 @@ describe('command-service over HTTP', () => {
     app = await createHttpApp(AppModule, { service: 'command-service', version: 'test', description: '', bodyLimit: config.HTTP_BODY_LIMIT, dynamicModule: AppModule.forRoot(config) });
     await app.listen(0, '127.0.0.1');
     base = await app.getUrl();
+    token = await devToken('user-1');
   });
 
   afterAll(async () => {
@@ -42,14 +47,14 @@ describe('command-service over HTTP', () => {
   const send = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const response = await fetch(base + path, {
       method,
-      headers: { 'content-type': 'application/json', ...headers },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await response.text();
     return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
   };
   const create = (body: Record<string, unknown> = {}, headers?: Record<string, string>) =>
-    send('POST', '/tasks', { ownerId: 'user-1', title: 'Write the docs', ...body }, headers);
+    send('POST', '/tasks', { title: 'Write the docs', ...body }, headers);
   const eventCount = async () => {
     const [row] = await db.query<{ n: string }>('SELECT count(*) AS n FROM events');
     return Number(row?.n);
@@ -164,7 +169,8 @@ describe('command-service over HTTP', () => {
     const cases: [string, () => Promise<{ status: number; body: { code: string; errors?: { field: string }[] } }>, number, string, string | null][] = [
       ['an unknown field', () => create({ colour: 'red' }), 400, 'VALIDATION_FAILED', 'colour'],
       ['a wrong type', () => create({ title: 42 }), 400, 'VALIDATION_FAILED', 'title'],
-      ['a missing title', () => send('POST', '/tasks', { ownerId: 'u' }), 400, 'VALIDATION_FAILED', 'title'],
+      ['a missing title', () => send('POST', '/tasks', {}), 400, 'VALIDATION_FAILED', 'title'],
+      ['an owner in the body (the owner is the caller)', () => create({ ownerId: 'user-2' }), 400, 'VALIDATION_FAILED', 'ownerId'],
       ['an empty title', () => create({ title: '  ' }), 400, 'VALIDATION_FAILED', 'title'],
       ['a title over 200 characters', () => create({ title: 'x'.repeat(201) }), 400, 'VALIDATION_FAILED', 'title'],
       ['an impossible due date', () => create({ dueDate: '2026-02-30' }), 400, 'VALIDATION_FAILED', 'dueDate'],
@@ -211,7 +217,6 @@ describe('command-service over HTTP', () => {
     ];
     const bodyFields: [string, string, (value: string) => Promise<Awaited<ReturnType<typeof send>>>][] = [
       ['POST /tasks', 'title', (v) => create({ title: v })],
-      ['POST /tasks', 'ownerId', (v) => create({ ownerId: v })],
       ['POST /tasks', 'description', (v) => create({ description: v })],
       ['POST /tasks', 'dueDate', (v) => create({ dueDate: v })],
       ['PATCH /tasks/:id', 'title', (v) => send('PATCH', `/tasks/${taskId}`, { title: v })],
@@ -227,8 +232,6 @@ describe('command-service over HTTP', () => {
     );
 
     it.each([
-      ['an owner id with surrounding spaces', () => create({ ownerId: ' user-1 ' }), 'ownerId'],
-      ['an owner id over 200 characters', () => create({ ownerId: 'u'.repeat(201) }), 'ownerId'],
       ['a title of 201 emoji (code points, not UTF-16 units)', () => create({ title: '🙂'.repeat(201) }), 'title'],
       ['a description over 2000 characters', () => create({ description: 'd'.repeat(2001) }), 'description'],
       ['a reason over 500 characters', () => send('POST', `/tasks/${taskId}/abandon`, { reason: 'r'.repeat(501) }), 'reason'],
@@ -264,7 +267,7 @@ describe('command-service over HTTP', () => {
     );
 
     const routes: [string, () => string, unknown][] = [
-      ['POST /tasks', () => '/tasks', { ownerId: 'user-1', title: 'headers' }],
+      ['POST /tasks', () => '/tasks', { title: 'headers' }],
       ['PATCH /tasks/:id', () => `/tasks/${taskId}`, { title: 'headers' }],
       ['POST /tasks/:id/start', () => `/tasks/${taskId}/start`, undefined],
       ['POST /tasks/:id/complete', () => `/tasks/${taskId}/complete`, undefined],
@@ -343,6 +346,8 @@ describe('command-service over HTTP', () => {
       const config = loadCommandServiceConfig({
         DATABASE_URL: db.url,
         SCHEMA_REGISTRY_URL: infra.schemaRegistry.url,
+        OIDC_ISSUER_URL: infra.oidc.issuerUrl,
+        OIDC_AUDIENCE: infra.oidc.audience,
         APPENDS_IN_FLIGHT: '1',
         APPENDS_QUEUED_MAX: '1',
         LOG_LEVEL: 'silent',
@@ -355,8 +360,8 @@ describe('command-service over HTTP', () => {
           Array.from({ length: 100 }, async (_, i) => {
             const response = await fetch(`${url}/tasks`, {
               method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({ ownerId: 'user-1', title: `Burst ${i}` }),
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+              body: JSON.stringify({ title: `Burst ${i}` }),
             });
             return { status: response.status, retryAfter: response.headers.get('retry-after'), type: response.headers.get('content-type'), body: (await response.json()) as { taskId: string; code: string } };
           }),
@@ -429,7 +434,7 @@ describe('command-service over HTTP', () => {
       expect(huge.status).toBe(431);
       expect(huge.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(huge.body).toMatchObject({ status: 431, code: 'REQUEST_HEADER_FIELDS_TOO_LARGE' });
-      const long = await send('POST', '/tasks', { ownerId: 'user-1', title: 'long header' }, { 'x-correlation-id': 'a'.repeat(20_000) });
+      const long = await send('POST', '/tasks', { title: 'long header' }, { 'x-correlation-id': 'a'.repeat(20_000) });
       expect(long.status).toBe(400);
       expect(long.body.errors).toEqual([{ field: 'X-Correlation-Id', message: expect.any(String) }]);
     });

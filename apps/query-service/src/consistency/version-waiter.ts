@@ -47,7 +47,7 @@ export class VersionWaiter {
    * @param retryAfterSeconds the `Retry-After` advertised on a timeout
    */
   constructor(
-    private readonly readVersions: (streamIds: string[]) => Promise<Map<string, number>>,
+    private readonly readVersions: (streamIds: string[], visibleTo?: string) => Promise<Map<string, number>>,
     private readonly timeoutMs: number,
     private readonly retryAfterSeconds = 1,
   ) {}
@@ -72,10 +72,12 @@ export class VersionWaiter {
   }
 
   /**
-   * Resolves once every requirement is met (at once when it already is).
+   * Resolves once every requirement is met (at once when it already is). With `visibleTo`, only
+   * that owner's tasks count: another owner's task is waited for as one that does not exist, so
+   * the wait (and its timeout) tells nothing about it.
    * @throws {ReadModelBehindError} when they are not met within the timeout
    */
-  async waitFor(requirements: readonly VersionRequirement[]): Promise<{ waitedMs: number }> {
+  async waitFor(requirements: readonly VersionRequirement[], visibleTo?: string): Promise<{ waitedMs: number }> {
     if (requirements.length === 0) return { waitedMs: 0 };
     const started = performance.now();
     const ids = requirements.map((r) => r.streamId);
@@ -91,7 +93,7 @@ export class VersionWaiter {
     const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), this.timeoutMs)));
     try {
       for (;;) {
-        const current = await this.readVersions(ids);
+        const current = await this.readVersions(ids, visibleTo);
         const missing = requirements
           .map((r) => ({ ...r, current: current.get(r.streamId) ?? 0 }))
           .filter((r) => r.current < r.version);
@@ -102,7 +104,7 @@ export class VersionWaiter {
         }
         if ((await Promise.race([signal, timedOut])) === 'timeout') {
           // One last look: the change may have committed just as the timer fired.
-          const last = await this.readVersions(ids);
+          const last = await this.readVersions(ids, visibleTo);
           const still = missing.map((m) => ({ ...m, current: last.get(m.streamId) ?? 0 })).filter((m) => m.current < m.version);
           const total = Math.round(performance.now() - started);
           if (still.length === 0) {

@@ -1,5 +1,5 @@
 import { createHttpApp } from '@cqrs/http';
-import { getTestInfra } from '@cqrs/testing';
+import { devToken, getTestInfra } from '@cqrs/testing';
 import { TaskReadModelWriter } from '@cqrs/tasks-read-model';
 import { createReadModelTestDatabase, taskEvents, taskRecord, type ReadModelTestDatabase } from '@cqrs/tasks-read-model/testing';
 import type { INestApplication } from '@nestjs/common';
@@ -20,10 +20,11 @@ describe('query service read pool limits (HTTP, real PostgreSQL)', () => {
   let app: INestApplication;
   let base: string;
   const taskId = randomUUID();
+  let authorization: string;
 
   const timed = async (path: string) => {
     const started = Date.now();
-    const response = await fetch(`${base}${path}`);
+    const response = await fetch(`${base}${path}`, { headers: { authorization } });
     const body = (await response.json()) as Record<string, unknown>;
     return { status: response.status, headers: response.headers, body, ms: Date.now() - started };
   };
@@ -39,8 +40,11 @@ describe('query service read pool limits (HTTP, real PostgreSQL)', () => {
     });
     projectorPool = new Pool({ connectionString: db.projectorUrl, max: 1 });
     await new TaskReadModelWriter(projectorPool, 1).applyBatch([taskRecord(taskEvents(taskId, 'u-limits').created('locked'), 1)]);
+    authorization = `Bearer ${await devToken('u-limits')}`;
     const config = loadQueryServiceConfig({
       DATABASE_URL: db.queryUrl,
+      OIDC_ISSUER_URL: infra.oidc.issuerUrl,
+      OIDC_AUDIENCE: infra.oidc.audience,
       LOG_LEVEL: 'silent',
       DATABASE_POOL_SIZE: '1',
       DATABASE_ACQUIRE_TIMEOUT_MS: String(ACQUIRE_TIMEOUT_MS),

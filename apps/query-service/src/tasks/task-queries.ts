@@ -5,6 +5,15 @@ import { cacheStatus, QueryCache, type CacheOutcome, type CachePolicy } from '..
 import type { VersionRequirement } from '../consistency/min-version';
 import type { VersionWaiter } from '../consistency/version-waiter';
 
+/** Who reads: a task is only visible to its owner, or to an admin. */
+export interface Reader {
+  subject: string;
+  admin: boolean;
+}
+
+/** Whose tasks a read-your-writes wait may see: the reader's own, or all for an admin. */
+const visibleTo = (reader: Reader): string | undefined => (reader.admin ? undefined : reader.subject);
+
 /** An answer and how it was produced (for the Cache-Status header and logs). */
 export interface QueryAnswer<T> {
   value: T;
@@ -51,15 +60,16 @@ export class TaskQueries {
   }
 
   /**
-   * A task's details.
-   * @throws {DomainError} TASK_NOT_FOUND (404) for an unknown or deleted task
+   * A task's details, for its owner or an admin.
+   * @throws {DomainError} TASK_NOT_FOUND (404) for an unknown or deleted task, and for someone
+   *   else's task (worded as an unknown one: ids cannot be probed)
    */
-  task(taskId: string, requirements: readonly VersionRequirement[] = []): Promise<QueryAnswer<TaskView>> {
-    return this.observe('GetTask', `task:${taskId}`, () => this.readTask(taskId, requirements));
+  task(taskId: string, reader: Reader, requirements: readonly VersionRequirement[] = []): Promise<QueryAnswer<TaskView>> {
+    return this.observe('GetTask', `task:${taskId}`, () => this.readTask(taskId, reader, requirements));
   }
 
-  private async readTask(taskId: string, requirements: readonly VersionRequirement[]): Promise<QueryAnswer<TaskView>> {
-    const { waitedMs } = await this.waiter.waitFor(requirements);
+  private async readTask(taskId: string, reader: Reader, requirements: readonly VersionRequirement[]): Promise<QueryAnswer<TaskView>> {
+    const { waitedMs } = await this.waiter.waitFor(requirements, visibleTo(reader));
     const load = async () => (await this.repository.findTask(taskId)) ?? null;
     let answer: { value: TaskView | null; cache: CacheOutcome | 'bypass' } = await this.taskCache
       .get(taskId, load)
@@ -70,33 +80,34 @@ export class TaskQueries {
       // The fresh read is not stored: a newer change's invalidation may already have passed.
       answer = { value: await load(), cache: 'bypass' };
     }
-    const view = answer.value;
-    if (!view || view.status === 'deleted') {
-      const notFound = new DomainError('TASK_NOT_FOUND', 'not_found', view ? `task ${taskId} was deleted` : `task ${taskId} does not exist`, {
+    const visible = answer.value && (reader.admin || answer.value.ownerId === reader.subject) ? answer.value : null;
+    if (!visible || visible.status === 'deleted') {
+      const notFound = new DomainError('TASK_NOT_FOUND', 'not_found', visible ? `task ${taskId} was deleted` : `task ${taskId} does not exist`, {
         details: { taskId },
       });
       // The problem+json filter copies `headers`: a cached 404 says so like a cached 200.
       throw Object.assign(notFound, { headers: { 'Cache-Status': cacheStatus(answer.cache) } });
     }
-    return { value: view, cache: answer.cache, waitedMs };
+    return { value: visible, cache: answer.cache, waitedMs };
   }
 
-  /** A page of a user's tasks, newest first. */
+  /** A page of a user's tasks, newest first (who may ask is the caller's business: see the controller). */
   async userTasks(
     ownerId: string,
     query: { status?: ListableStatus; limit: number; cursor?: string },
+    reader: Reader,
     requirements: readonly VersionRequirement[] = [],
   ): Promise<QueryAnswer<TaskPage>> {
     const key = JSON.stringify([ownerId, query.status ?? null, query.limit, query.cursor ?? null]);
     return this.observe('ListUserTasks', `tasks:${key}`, () =>
-      this.read(this.listCache, key, ownerId, () => this.repository.listUserTasks(ownerId, query), requirements),
+      this.read(this.listCache, key, ownerId, () => this.repository.listUserTasks(ownerId, query), reader, requirements),
     );
   }
 
   /** A user's statistics. */
-  async userStats(ownerId: string, requirements: readonly VersionRequirement[] = []): Promise<QueryAnswer<UserTaskStats>> {
+  async userStats(ownerId: string, reader: Reader, requirements: readonly VersionRequirement[] = []): Promise<QueryAnswer<UserTaskStats>> {
     return this.observe('GetUserStats', `stats:${ownerId}`, () =>
-      this.read(this.statsCache, ownerId, ownerId, () => this.repository.userStats(ownerId), requirements),
+      this.read(this.statsCache, ownerId, ownerId, () => this.repository.userStats(ownerId), reader, requirements),
     );
   }
 
@@ -160,9 +171,10 @@ export class TaskQueries {
     key: string,
     ownerId: string,
     load: () => Promise<T>,
+    reader: Reader,
     requirements: readonly VersionRequirement[],
   ): Promise<QueryAnswer<T>> {
-    const { waitedMs } = await this.waiter.waitFor(requirements);
+    const { waitedMs } = await this.waiter.waitFor(requirements, visibleTo(reader));
     if (requirements.length > 0) {
       // Whether a cached list already includes the awaited change cannot be told from the
       // list, so a read-your-writes query reads the database (and leaves the cache alone).

@@ -1,7 +1,7 @@
-import { ApiProblemResponse as problem, ApiUuidParam, RequestValidationError, UuidParam } from '@cqrs/http';
+import { ApiProblemResponse as problem, ApiUuidParam, CurrentPrincipal, type Principal, RequestValidationError, UuidParam } from '@cqrs/http';
 import { decodeCursor } from '@cqrs/tasks-read-model';
 import { TASK_LIMITS } from '@cqrs/tasks-domain';
-import { identifierProblem } from '@cqrs/util';
+import { DomainError, identifierProblem } from '@cqrs/util';
 import { applyDecorators, Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
@@ -55,6 +55,8 @@ const commonResponses = applyDecorators(
   ),
 );
 
+const notYours = problem(403, 'Another user’s tasks, without the admin role (FORBIDDEN); use /me/... for your own');
+
 function answer<T>(res: Response, result: QueryAnswer<T>): T {
   res.setHeader('Cache-Status', cacheStatus(result.cache));
   if (result.waitedMs > 0) res.setHeader('X-Read-Your-Writes-Waited-Ms', String(result.waitedMs));
@@ -71,44 +73,89 @@ export class TasksController {
   @ApiUuidParam('id', 'The task id (a UUID, else 400).')
   @minVersionHeader(TASK_MIN_VERSION_PATTERN)
   @ApiOkResponse({ type: TaskViewDto, description: 'The task; ETag is its version.' })
-  @problem(404, 'No such task, or it was deleted (TASK_NOT_FOUND)')
+  @problem(404, "No such task, it was deleted, or it is someone else's (TASK_NOT_FOUND)")
   @commonResponses
-  async task(@TaskId() id: string, @Query() query: TaskQueryDto, @Headers('x-min-version') header: string | undefined, @Res({ passthrough: true }) res: Response) {
-    const result = await this.queries.task(id, parseMinVersion({ header, query: query.minVersion }, id));
+  async task(
+    @CurrentPrincipal() caller: Principal,
+    @TaskId() id: string,
+    @Query() query: TaskQueryDto,
+    @Headers('x-min-version') header: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const result = await this.queries.task(id, caller, parseMinVersion({ header, query: query.minVersion }, id));
     res.setHeader('ETag', `"${result.value.version}"`);
     return answer(res, result);
+  }
+
+  @Get('me/tasks')
+  @minVersionHeader(MIN_VERSION_PATTERN)
+  @ApiOkResponse({ type: TaskPageDto, description: 'A page of the caller’s own tasks, newest first.' })
+  @commonResponses
+  myTasks(@CurrentPrincipal() caller: Principal, @Query() query: UserTasksQueryDto, @Headers('x-min-version') header: string | undefined, @Res({ passthrough: true }) res: Response) {
+    return this.listTasks(caller, caller.subject, query, header, res);
   }
 
   @Get('users/:userId/tasks')
   @userIdParam
   @minVersionHeader(MIN_VERSION_PATTERN)
   @ApiOkResponse({ type: TaskPageDto, description: 'A page of the user’s tasks, newest first.' })
+  @notYours
   @commonResponses
-  async userTasks(
+  userTasks(
+    @CurrentPrincipal() caller: Principal,
     @UserId() userId: string,
     @Query() query: UserTasksQueryDto,
     @Headers('x-min-version') header: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const requirements = parseMinVersion({ header, query: query.minVersion });
-    // Checked here, before the cache and the database see it.
-    if (query.cursor !== undefined) decodeCursor(query.cursor);
-    const result = await this.queries.userTasks(userId, { status: query.status, limit: query.limit ?? 20, cursor: query.cursor }, requirements);
-    return answer(res, result);
+    mayRead(caller, userId);
+    return this.listTasks(caller, userId, query, header, res);
+  }
+
+  @Get('me/stats')
+  @minVersionHeader(MIN_VERSION_PATTERN)
+  @ApiOkResponse({ type: UserTaskStatsDto, description: 'Counts of the caller’s tasks per status, and completion rate.' })
+  @commonResponses
+  myStats(@CurrentPrincipal() caller: Principal, @Query() query: UserStatsQueryDto, @Headers('x-min-version') header: string | undefined, @Res({ passthrough: true }) res: Response) {
+    return this.stats(caller, caller.subject, query, header, res);
   }
 
   @Get('users/:userId/stats')
   @userIdParam
   @minVersionHeader(MIN_VERSION_PATTERN)
   @ApiOkResponse({ type: UserTaskStatsDto, description: 'Counts per status and completion rate.' })
+  @notYours
   @commonResponses
-  async userStats(
+  userStats(
+    @CurrentPrincipal() caller: Principal,
     @UserId() userId: string,
     @Query() query: UserStatsQueryDto,
     @Headers('x-min-version') header: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const result = await this.queries.userStats(userId, parseMinVersion({ header, query: query.minVersion }));
+    mayRead(caller, userId);
+    return this.stats(caller, userId, query, header, res);
+  }
+
+  private async listTasks(caller: Principal, ownerId: string, query: UserTasksQueryDto, header: string | undefined, res: Response) {
+    const requirements = parseMinVersion({ header, query: query.minVersion });
+    // Checked here, before the cache and the database see it.
+    if (query.cursor !== undefined) decodeCursor(query.cursor);
+    const result = await this.queries.userTasks(ownerId, { status: query.status, limit: query.limit ?? 20, cursor: query.cursor }, caller, requirements);
     return answer(res, result);
   }
+
+  private async stats(caller: Principal, ownerId: string, query: UserStatsQueryDto, header: string | undefined, res: Response) {
+    const result = await this.queries.userStats(ownerId, caller, parseMinVersion({ header, query: query.minVersion }));
+    return answer(res, result);
+  }
+}
+
+/**
+ * A user's lists are theirs alone, or an admin's. The same 403 whoever `userId` is (existing or
+ * not), so it tells nothing about other users.
+ */
+function mayRead(caller: Principal, userId: string): void {
+  if (caller.admin || caller.subject === userId) return;
+  throw new DomainError('FORBIDDEN', 'forbidden', "Only the user themselves (or an admin) may read a user's tasks; use /me/tasks and /me/stats for your own");
 }

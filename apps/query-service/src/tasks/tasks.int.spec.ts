@@ -1,5 +1,5 @@
 import { createHttpApp, UUID_PATTERN } from '@cqrs/http';
-import { getTestInfra } from '@cqrs/testing';
+import { devToken, getTestInfra } from '@cqrs/testing';
 import { TaskReadModelWriter } from '@cqrs/tasks-read-model';
 import { createReadModelTestDatabase, taskEvents, taskRecord, type ReadModelTestDatabase } from '@cqrs/tasks-read-model/testing';
 import type { INestApplication } from '@nestjs/common';
@@ -17,8 +17,11 @@ describe('query service (HTTP, real PostgreSQL)', () => {
   let writer: TaskReadModelWriter;
   let app: INestApplication;
   let base: string;
+  // These specs are about reading (caches, read-your-writes, input rules) across many owners, so
+  // they read as an admin, who may read them all; who may read what is auth.int.spec.ts's subject.
+  let authorization: string;
 
-  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { headers });
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { headers: { authorization, ...headers } });
   const json = async (path: string, headers: Record<string, string> = {}) => {
     const response = await get(path, headers);
     return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
@@ -36,8 +39,12 @@ describe('query service (HTTP, real PostgreSQL)', () => {
     projectorPool = new Pool({ connectionString: db.projectorUrl, max: 2 });
     writer = new TaskReadModelWriter(projectorPool, 1);
     // Fresh and cache times far longer than the test: only a NOTIFY can explain a changed answer.
+    authorization = `Bearer ${await devToken('operator', { roles: ['admin'] })}`;
     const config = loadQueryServiceConfig({
       DATABASE_URL: db.queryUrl,
+      OIDC_ISSUER_URL: infra.oidc.issuerUrl,
+      OIDC_AUDIENCE: infra.oidc.audience,
+      RATE_LIMIT_REQUESTS: '0', // hundreds of reads as one caller; limits have their own spec
       LOG_LEVEL: 'silent',
       CACHE_TASK_FRESH_MS: '600000',
       CACHE_TASK_TIME_MS: '600000',

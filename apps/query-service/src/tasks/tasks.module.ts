@@ -57,7 +57,7 @@ export class TasksModule {
           provide: VersionWaiter,
           inject: [TaskReadRepository],
           useFactory: (repository: TaskReadRepository) =>
-            new VersionWaiter((ids) => repository.streamVersions(ids), config.READ_YOUR_WRITES_TIMEOUT_MS, config.READ_YOUR_WRITES_RETRY_AFTER_S),
+            new VersionWaiter((ids, visibleTo) => repository.streamVersions(ids, visibleTo), config.READ_YOUR_WRITES_TIMEOUT_MS, config.READ_YOUR_WRITES_RETRY_AFTER_S),
         },
         {
           provide: TaskQueries,

@@ -4,7 +4,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { answerClientErrorsWithProblems, DEFAULT_MAX_HEADER_SIZE } from './http-server-errors';
-import { completeDocument, ProblemDto } from './openapi';
+import { splitManagementPort } from './management-server';
+import { BEARER_SCHEME, completeDocument, ProblemDto } from './openapi';
 import { ProblemDetailsFilter } from './problem-details.filter';
 import { createValidationPipe } from './validation';
 
@@ -24,7 +25,21 @@ export interface HttpAppOptions {
   dynamicModule?: DynamicModule;
   /** On shutdown, how long requests are still answered before the server stops listening. @default 1000 */
   shutdownDrainMs?: number;
+  /**
+   * Health, metrics and docs get a port of their own ({@link listenManagement} opens it); the
+   * API port then serves only the API. @default false (one port serves everything)
+   */
+  managementPort?: boolean;
+  /** The API takes bearer tokens: the document declares the scheme and the 401/429 answers, and the Swagger page can take a token. */
+  bearerAuth?: boolean;
+  /** Browser origins allowed to call the API (CORS): the Swagger page's, when it is on the management port. */
+  corsOrigins?: string[];
+  /** The API's base URL, for the document's `servers` (what the Swagger page calls). */
+  apiUrl?: string;
 }
+
+/** Response headers a browser client may read (CORS). */
+const CORS_EXPOSED_HEADERS = ['ETag', 'Location', 'Retry-After', 'X-Correlation-Id', 'Idempotent-Replayed', 'Cache-Status', 'X-Read-Your-Writes-Waited-Ms'];
 
 /**
  * Builds a Nest HTTP app the way every service here needs it: pino logs, strict JSON bodies with
@@ -55,15 +70,21 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
     return close();
   };
   app.getHttpAdapter().getInstance().disable('x-powered-by');
+  if (options.managementPort) splitManagementPort(app);
+  if (options.corsOrigins?.length) {
+    app.enableCors({ origin: options.corsOrigins, exposedHeaders: CORS_EXPOSED_HEADERS, maxAge: 600 });
+  }
   answerClientErrorsWithProblems(app.getHttpServer(), options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE);
 
-  const document = completeDocument(
-    SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder().setTitle(options.service).setDescription(options.description).setVersion(options.version).build(),
-      { extraModels: [ProblemDto] },
-    ),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json' });
+  const builder = new DocumentBuilder().setTitle(options.service).setDescription(options.description).setVersion(options.version);
+  if (options.apiUrl) builder.addServer(options.apiUrl);
+  if (options.bearerAuth) {
+    builder.addBearerAuth(
+      { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An OAuth 2.0 access token (JWT) of the configured OpenID Connect issuer.' },
+      BEARER_SCHEME,
+    );
+  }
+  const document = completeDocument(SwaggerModule.createDocument(app, builder.build(), { extraModels: [ProblemDto] }), { bearerAuth: options.bearerAuth });
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', swaggerOptions: { persistAuthorization: true } });
   return app;
 }

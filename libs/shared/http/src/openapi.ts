@@ -1,5 +1,6 @@
 import { applyDecorators, Param, ParseUUIDPipe } from '@nestjs/common';
 import { ApiExtraModels, ApiParam, ApiProperty, ApiResponse, getSchemaPath, type OpenAPIObject } from '@nestjs/swagger';
+import { isManagementPath } from './auth/management-paths';
 import { RequestValidationError } from './validation';
 
 /** The media type of every error this project answers (RFC 9457). */
@@ -16,6 +17,9 @@ export class ProblemDto {
   @ApiProperty({ required: false, type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } })
   errors?: { field: string; message: string }[];
 }
+
+/** The name of the bearer security scheme in the documents. */
+export const BEARER_SCHEME = 'bearer';
 
 const problemContent = () => ({ [PROBLEM_JSON]: { schema: { $ref: getSchemaPath(ProblemDto) } } });
 
@@ -54,9 +58,11 @@ const isObject = (value: unknown): value is Json => typeof value === 'object' &&
  *   ProblemDetailsFilter sends it, also on routes whose decorators said `application/json`
  *   (terminus' `/health/ready` 503, for one);
  * - every operation may answer 431 when its request line and headers are over the server's
- *   `maxHeaderSize` (answered by the HTTP server, before any route).
+ *   `maxHeaderSize` (answered by the HTTP server, before any route);
+ * - with `bearerAuth`, every API operation (not health or metrics) requires the bearer scheme and
+ *   may answer 401 (no or a bad token) and 429 (the caller's rate limit).
  */
-export function completeDocument(document: OpenAPIObject): OpenAPIObject {
+export function completeDocument(document: OpenAPIObject, options: { bearerAuth?: boolean } = {}): OpenAPIObject {
   const schemas = (document.components?.schemas ?? {}) as Record<string, Json>;
   const strict = (schema: unknown): void => {
     if (!isObject(schema)) return;
@@ -67,9 +73,10 @@ export function completeDocument(document: OpenAPIObject): OpenAPIObject {
       schema['additionalProperties'] = false;
     }
   };
-  for (const pathItem of Object.values(document.paths)) {
+  for (const [path, pathItem] of Object.entries(document.paths)) {
     for (const operation of Object.values(pathItem as Json)) {
       if (!isObject(operation) || !isObject(operation['responses'])) continue;
+      if (options.bearerAuth && !isManagementPath(path)) authenticated(operation, operation['responses']);
       const body = operation['requestBody'];
       if (isObject(body) && isObject(body['content'])) {
         for (const media of Object.values(body['content'])) if (isObject(media)) strict(media['schema']);
@@ -86,4 +93,23 @@ export function completeDocument(document: OpenAPIObject): OpenAPIObject {
     }
   }
   return document;
+}
+
+function authenticated(operation: Json, responses: Json): void {
+  operation['security'] ??= [{ [BEARER_SCHEME]: [] }];
+  responses['401'] ??= {
+    description: 'No bearer token (AUTHENTICATION_REQUIRED), or one that is expired, badly signed, or not for this API (INVALID_TOKEN); WWW-Authenticate says which',
+    headers: { 'WWW-Authenticate': { description: 'RFC 6750 challenge: `Bearer realm="api"`, with `error="invalid_token"` for a refused token.', schema: { type: 'string' } } },
+    content: problemContent(),
+  };
+  responses['429'] ??= {
+    description: 'The caller is over its rate limit (RATE_LIMITED); retry after Retry-After',
+    headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } } },
+    content: problemContent(),
+  };
+  responses['503'] ??= {
+    description: 'The token issuer’s keys cannot be fetched now (AUTH_UNAVAILABLE); retry after Retry-After',
+    headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } } },
+    content: problemContent(),
+  };
 }

@@ -1,5 +1,6 @@
 import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, HttpStatus, Logger, NotFoundException } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { HTTP_STATUS_BY_ERROR_KIND } from '@cqrs/util';
 import { allowedMethods } from './allowed-methods';
 
 /** One invalid field of a request, as reported in a problem's `errors`. */
@@ -21,14 +22,7 @@ export interface ProblemDetails {
   [extension: string]: unknown;
 }
 
-const kindToStatus: Record<string, number> = {
-  validation: HttpStatus.BAD_REQUEST,
-  not_found: HttpStatus.NOT_FOUND,
-  conflict: HttpStatus.CONFLICT,
-  precondition: HttpStatus.PRECONDITION_FAILED,
-  unprocessable: HttpStatus.UNPROCESSABLE_ENTITY,
-  unavailable: HttpStatus.SERVICE_UNAVAILABLE,
-};
+const kindToStatus: Readonly<Record<string, number>> = HTTP_STATUS_BY_ERROR_KIND;
 
 /** The `type` URI of a problem code; stable so clients can switch on it. */
 export const problemTypeUri = (code: string) => `https://cqrs-starter.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`;

@@ -50,6 +50,11 @@ export class ObservabilityModule {
               env: options.env ?? process.env['NODE_ENV'] ?? 'development',
             },
             messageKey: 'msg',
+            // Credentials never reach a log line: bearer tokens are replayable until they expire.
+            redact: {
+              paths: ['req.headers.authorization', 'req.headers["proxy-authorization"]', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+              censor: '[redacted]',
+            },
             // Health probes every few seconds would drown the request log.
             autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') },
             ...(options.prettyLogs

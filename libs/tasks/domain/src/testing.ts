@@ -38,7 +38,7 @@ export const T = {
   now: '2025-01-05T09:00:00.000Z',
 } as const;
 
-const meta = (now: string = T.now) => ({ now });
+const meta = (now: string = T.now) => ({ now, actor: OWNER_ID });
 
 export const createTask = (data: Partial<CreateTask['data']> = {}, now?: string): CreateTask => ({
   type: 'CreateTask',

@@ -1,4 +1,4 @@
-import { IDENTIFIER_PATTERN, ISO_DATE_PATTERN, lineTextPattern, multilineTextPattern } from '@cqrs/http';
+import { ISO_DATE_PATTERN, lineTextPattern, multilineTextPattern } from '@cqrs/http';
 import { TASK_LIMITS, TASK_PRIORITIES, type TaskPriority } from '@cqrs/tasks-domain';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString } from 'class-validator';
@@ -6,17 +6,9 @@ import { IsIn, IsOptional, IsString } from 'class-validator';
 // DTOs check shape and types (and reject unknown fields, via the global pipe); the domain owns
 // the business limits and text rules, which the OpenAPI schema mirrors from the same constants
 // and as patterns (@cqrs/http), so that every value the schema admits is accepted.
+// The owner is not in the body: it is the authenticated caller (a body `ownerId` is refused,
+// as any unknown field).
 export class CreateTaskDto {
-  @ApiProperty({
-    description: 'Who the task belongs to: no surrounding whitespace, no control characters.',
-    minLength: 1,
-    maxLength: TASK_LIMITS.idMaxLength,
-    pattern: IDENTIFIER_PATTERN,
-    example: 'user-1',
-  })
-  @IsString()
-  ownerId!: string;
-
   @ApiProperty({
     description: `Trimmed; not blank, no control characters, at most ${TASK_LIMITS.titleMaxLength} characters.`,
     minLength: 1,

@@ -50,6 +50,31 @@ const run = (store: EventStore, extra: { expectedVersion?: number; idempotency?:
     idempotency: extra.idempotency ? { scope: 'x', key: 'k', requestHash: 'h' } : undefined,
   });
 
+describe('handleCommand: a stream the caller may not see', () => {
+  const hiddenRun = (store: EventStore, command: CounterCommand, expectedVersion?: number) =>
+    handleCommand<CounterState, CounterCommand, CounterEvent>(store, {
+      streamId: 's',
+      streamType: 'test.counter',
+      decider: counterDecider,
+      command,
+      expectedVersion,
+      conflictRetries: 0,
+      visible: () => false,
+    });
+
+  it('is decided as a stream that does not exist: an If-Match names version 0, not the stored one', async () => {
+    const { store, calls } = scriptedStore({ version: 4 });
+    await expect(hiddenRun(store, { type: 'Touch' }, 3)).rejects.toMatchObject({ code: 'VERSION_MISMATCH', actualVersion: 0 });
+    expect(calls.append).toBe(0);
+  });
+
+  it('never appends to it: what an empty stream would accept is the conflict an existing one meets', async () => {
+    const { store, calls } = scriptedStore({ version: 4 });
+    await expect(hiddenRun(store, { type: 'Add', amount: 1 })).rejects.toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
+    expect(calls.append).toBe(0);
+  });
+});
+
 describe('handleCommand (decision logic)', () => {
   it('answers with the new version by default', async () => {
     const { store } = scriptedStore({ version: 4 });

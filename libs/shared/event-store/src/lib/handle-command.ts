@@ -50,6 +50,13 @@ export interface HandleCommandOptions<S, C, E extends EventEnvelope, R> {
    */
   cache?: AggregateCache;
   /**
+   * Whether the caller may see the loaded stream (e.g. it owns the aggregate). When not, the
+   * command is decided as on a stream that does not exist (initial state, version 0), expected
+   * version included: the caller gets exactly the answer an unknown id gets, and learns nothing
+   * of what the stream holds. @default every stream is visible
+   */
+  visible?: (state: S) => boolean;
+  /**
    * The caller just made the stream id up (a server-generated UUID), so the stream is assumed
    * empty and not loaded. Should it exist after all, the append's guard says so and the command
    * is decided again on the loaded stream.
@@ -100,12 +107,18 @@ export async function handleCommand<S, C, E extends EventEnvelope, R = { version
     (cache?.get(cacheKey) as AggregateResult<S> | undefined) ??
     (options.newStream ? { state: decider.initialState(), version: 0, snapshotVersion: 0 } : undefined);
   type Decision = { events: E[]; error?: undefined } | { events?: undefined; error: unknown };
-  const decideOn = (loaded: AggregateResult<S>): Decision => {
+  const decideOn = (stored: AggregateResult<S>): Decision => {
     try {
+      const hidden = options.visible !== undefined && !options.visible(stored.state);
+      const loaded = hidden ? { state: decider.initialState(), version: 0, snapshotVersion: 0 } : stored;
       if (expectedVersion !== undefined && expectedVersion !== loaded.version) {
         throw new ConcurrencyError(streamId, expectedVersion, loaded.version, 'precondition');
       }
-      return { events: decider.decide(options.command, loaded.state) };
+      const events = decider.decide(options.command, loaded.state);
+      // Nothing is ever appended to a hidden stream: what an empty one would accept (a create)
+      // meets an existing stream, the conflict the append's guard would report.
+      if (hidden && events.length > 0) throw new ConcurrencyError(streamId, 0, stored.version, 'conflict');
+      return { events };
     } catch (error) {
       return { error };
     }

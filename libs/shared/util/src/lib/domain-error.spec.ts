@@ -3,10 +3,13 @@ import { DomainError, HTTP_STATUS_BY_ERROR_KIND, isDomainError } from './domain-
 describe('DomainError', () => {
   it.each([
     ['validation', 400],
+    ['unauthenticated', 401],
+    ['forbidden', 403],
     ['not_found', 404],
     ['conflict', 409],
     ['precondition', 412],
     ['unprocessable', 422],
+    ['rate_limited', 429],
     ['unavailable', 503],
   ] as const)('maps kind %s to HTTP %i', (kind, status) => {
     expect(new DomainError('X', kind, 'x').httpStatus).toBe(status);

@@ -5,15 +5,29 @@
  */
 
 /** How a rejection is classified; each kind maps to exactly one HTTP status. */
-export type ErrorKind = 'validation' | 'not_found' | 'conflict' | 'precondition' | 'unprocessable' | 'unavailable';
+export type ErrorKind =
+  | 'validation'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'precondition'
+  | 'unprocessable'
+  | 'rate_limited'
+  | 'unavailable';
 
 /** HTTP status per {@link ErrorKind}, as the problem+json filter answers it. */
 export const HTTP_STATUS_BY_ERROR_KIND: Readonly<Record<ErrorKind, number>> = Object.freeze({
   validation: 400,
+  // No credentials, or ones that do not verify (RFC 9110 §15.5.2: with a WWW-Authenticate challenge).
+  unauthenticated: 401,
+  // Known caller, not allowed; never for a resource whose existence is itself private (that is a 404).
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   precondition: 412,
   unprocessable: 422,
+  rate_limited: 429,
   // A dependency is down (e.g. the database): the client may retry later.
   unavailable: 503,
 });

@@ -7,6 +7,11 @@ import type { TaskPriority } from './task.events';
 export interface CommandMetadata {
   /** When the command is handled, an ISO-8601 instant (`new Date().toISOString()` at the edge). */
   now: string;
+  /**
+   * Who issues the command: the authenticated subject. Only a task's owner may change it; to
+   * anyone else the task does not exist (TASK_NOT_FOUND, so its existence does not leak).
+   */
+  actor: string;
 }
 
 export interface CreateTask {
@@ -14,6 +19,7 @@ export interface CreateTask {
   data: {
     /** Generated at the edge (the command service) so a retried create can be recognised. */
     taskId: string;
+    /** The creating actor (the edge sets it from the authenticated subject). */
     ownerId: string;
     title: string;
     description?: string;

@@ -128,6 +128,24 @@ describe('Task decider: every command in every state', () => {
   });
 });
 
+describe('ownership: only the owner may change a task', () => {
+  const byAnother = (command: TaskCommand): TaskCommand => ({ ...command, metadata: { ...command.metadata, actor: 'user-7' } });
+  const changes = Object.keys(commands).filter((c) => c !== 'CreateTask');
+
+  it.each(changes.flatMap((command) => (Object.keys(HISTORY) as State[]).filter((s) => s !== 'none').map((state) => [command, state] as const)))(
+    '%s by another user on a %s task is TASK_NOT_FOUND, worded as for a task that never existed',
+    (command, state) => {
+      const error = given(HISTORY[state]).when(byAnother(commands[command]())).thenThrows('TASK_NOT_FOUND');
+      expect(error.message).toBe(`task ${TASK_ID} does not exist`);
+    },
+  );
+
+  it('lets the owner do what the lifecycle allows', () => {
+    expect(OWNER_ID).toBe(startTask().metadata.actor);
+    given(HISTORY.open).when(startTask(T.now)).then([taskStarted(T.now)]);
+  });
+});
+
 describe('CreateTask', () => {
   it('records every field given, stamped with the command time', () => {
     given([])
@@ -276,7 +294,7 @@ describe('AbandonTask', () => {
     ['a reason over 500 characters', 'x'.repeat(501), 'must be at most 500 characters'],
   ])('rejects %s', (_, reason, message) => {
     const error = given(HISTORY.open)
-      .when({ type: 'AbandonTask', data: { taskId: TASK_ID, reason: reason as string }, metadata: { now: T.now } })
+      .when({ type: 'AbandonTask', data: { taskId: TASK_ID, reason: reason as string }, metadata: { now: T.now, actor: OWNER_ID } })
       .thenThrows('VALIDATION_FAILED');
     expect(error.details?.['errors']).toEqual([{ field: 'reason', message }]);
   });

@@ -36,7 +36,8 @@ export const ALLOWED_IN: Readonly<Record<Exclude<TaskCommandType, 'CreateTask'>,
 /**
  * Decides what a command means for a task: the events to record, or a DomainError
  * (VALIDATION_FAILED, TASK_NOT_FOUND, TASK_ALREADY_EXISTS, INVALID_TRANSITION) and no event.
- * Input rules are checked before the task's state, so a malformed command is always a 400.
+ * Input rules are checked before the task's state, so a malformed command is always a 400. Only
+ * the owner (`metadata.actor`) may change a task: for anyone else it does not exist.
  * An update that changes nothing is accepted and records nothing (so retries are harmless);
  * an update naming no field at all is a VALIDATION_FAILED.
  */
@@ -140,7 +141,7 @@ function create({ data, metadata }: CreateTask, state: Task): TaskEvent[] {
 
 function update({ type, data, metadata }: UpdateTask, state: Task): TaskEvent[] {
   const { title: newTitle, description: newDescription, dueDate: newDueDate } = updateInput(data);
-  const task = accepting(type, data.taskId, state);
+  const task = accepting(type, data.taskId, state, metadata.actor);
   // Only real changes are recorded; an update that changes nothing records nothing.
   const changes: TaskUpdated['data'] = { taskId: task.taskId, updatedAt: metadata.now };
   if (newTitle !== undefined && newTitle !== task.title) changes.title = newTitle;
@@ -152,31 +153,42 @@ function update({ type, data, metadata }: UpdateTask, state: Task): TaskEvent[] 
 
 function start({ type, data, metadata }: StartTask, state: Task): TaskEvent[] {
   taskIdInput(data);
-  const task = accepting(type, data.taskId, state);
+  const task = accepting(type, data.taskId, state, metadata.actor);
   return [{ type: 'TaskStarted', data: { taskId: task.taskId, startedAt: metadata.now } }];
 }
 
 function complete({ type, data, metadata }: CompleteTask, state: Task): TaskEvent[] {
   taskIdInput(data);
-  const task = accepting(type, data.taskId, state);
+  const task = accepting(type, data.taskId, state, metadata.actor);
   return [{ type: 'TaskCompleted', data: { taskId: task.taskId, completedAt: metadata.now } }];
 }
 
 function abandon({ type, data, metadata }: AbandonTask, state: Task): TaskEvent[] {
   const { reason } = abandonInput(data);
-  const task = accepting(type, data.taskId, state);
+  const task = accepting(type, data.taskId, state, metadata.actor);
   return [{ type: 'TaskAbandoned', data: { taskId: task.taskId, reason, abandonedAt: metadata.now } }];
 }
 
 function remove({ type, data, metadata }: DeleteTask, state: Task): TaskEvent[] {
   taskIdInput(data);
-  const task = accepting(type, data.taskId, state);
+  const task = accepting(type, data.taskId, state, metadata.actor);
   return [{ type: 'TaskDeleted', data: { taskId: task.taskId, deletedAt: metadata.now } }];
 }
 
-/** The existing task if `command` is allowed in its status; the matching DomainError otherwise. */
-function accepting(command: keyof typeof ALLOWED_IN, taskId: string, state: Task): ExistingTask {
-  if (state.status === 'none') throw taskNotFound(taskId);
+/**
+ * Whether `actor` may see the task at all: it is theirs, or there is none. The write side decides
+ * someone else's task as a task that does not exist, expected version included, so that no answer
+ * (not even a 412 naming the current version) tells it apart from an unknown id.
+ */
+export const isVisibleTo = (state: Task, actor: string): boolean => state.status === 'none' || state.ownerId === actor;
+
+/**
+ * The existing task if `actor` owns it and `command` is allowed in its status; the matching
+ * DomainError otherwise. Someone else's task answers exactly as a missing one (not even "was
+ * deleted"), so ids cannot be probed.
+ */
+function accepting(command: keyof typeof ALLOWED_IN, taskId: string, state: Task, actor: string): ExistingTask {
+  if (state.status === 'none' || state.ownerId !== actor) throw taskNotFound(taskId);
   if (state.status === 'deleted') throw taskNotFound(taskId, true);
   if (!ALLOWED_IN[command].includes(state.status)) throw invalidTransition(state.taskId, command, state.status);
   return state;

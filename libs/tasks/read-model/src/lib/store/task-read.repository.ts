@@ -130,13 +130,20 @@ export class TaskReadRepository {
     return userTaskStats(ownerId, counts);
   }
 
-  /** The version the read model reflects for each stream (0 when it has seen none of it). */
-  async streamVersions(streamIds: readonly string[]): Promise<Map<string, number>> {
+  /**
+   * The version the read model reflects for each stream: 0 when it has seen none of it, or when
+   * `visibleTo` is given and the task is not that owner's.
+   */
+  async streamVersions(streamIds: readonly string[], visibleTo?: string): Promise<Map<string, number>> {
     const versions = new Map(streamIds.map((id) => [id, 0]));
     if (streamIds.length === 0) return versions;
+    // With `visibleTo`, a task of another owner reads as one the read model has not seen (0).
     const result = await this.query<{ stream_id: string; version: string }>(
-      `SELECT stream_id, version FROM stream_checkpoints WHERE stream_id = ANY($1::text[])`,
-      [streamIds],
+      visibleTo === undefined
+        ? `SELECT stream_id, version FROM stream_checkpoints WHERE stream_id = ANY($1::text[])`
+        : `SELECT c.stream_id, c.version FROM stream_checkpoints c JOIN task_view v ON v.task_id = c.stream_id
+            WHERE c.stream_id = ANY($1::text[]) AND v.owner_id = $2`,
+      visibleTo === undefined ? [streamIds] : [streamIds, visibleTo],
     );
     for (const r of result.rows) versions.set(r.stream_id, Number(r.version));
     return versions;
