@@ -2,14 +2,17 @@
 #
 # One parameterised Dockerfile for the four apps and the migrations job (see docs/deployment.md):
 #
-#   docker build --build-arg APP=command-service --build-arg PORT=3000 -t cqrs/command-service:local .
-#   docker build --build-arg APP=query-service   --build-arg PORT=3001 -t cqrs/query-service:local .
+#   docker build --build-arg APP=command-service --build-arg PORT=3000 --build-arg MANAGEMENT_PORT=9000 -t cqrs/command-service:local .
+#   docker build --build-arg APP=query-service   --build-arg PORT=3001 --build-arg MANAGEMENT_PORT=9001 -t cqrs/query-service:local .
 #   docker build --build-arg APP=projector       --build-arg PORT=3002 -t cqrs/projector:local .
 #   docker build --build-arg APP=outbox-relay    --build-arg PORT=3003 -t cqrs/outbox-relay:local .
 #   docker build --target migrations -t cqrs/migrations:local .
 #
 # The app image runs `node --enable-source-maps --import ./instrumentation.js main.js` in /app (under
 # tini) as uid 1000 and writes nothing to its filesystem (read-only root works; the chart mounts /tmp).
+# PORT is the app's port; the API apps (command-service, query-service) also serve health, metrics and
+# docs on MANAGEMENT_PORT, apart from their API. The projector and the relay have one port, which the
+# HEALTHCHECK probes (MANAGEMENT_PORT stays empty in their images).
 # OpenTelemetry: instrumentation.js is the one the app's build emits beside main.js (the shared
 # webpack config adds it), an empty module for an app without one; OTEL_SDK_DISABLED=true turns it off.
 # tools/deploy's e2e test builds the same /app layout with the same script, runs the CMD and the
@@ -64,14 +67,21 @@ RUN apt-get update \
 FROM runtime AS app
 ARG APP
 ARG PORT
+ARG MANAGEMENT_PORT
 RUN test -n "${PORT}" || { echo "error: build with --build-arg PORT=<the app's port, e.g. 3000 for command-service>" >&2; exit 1; }
+RUN case "${APP}:${MANAGEMENT_PORT}" in \
+      command-service:|query-service:) echo "error: build ${APP} with --build-arg MANAGEMENT_PORT=<its health/metrics port, e.g. 9000 for command-service>" >&2; exit 1 ;; \
+      projector:?*|outbox-relay:?*) echo "error: ${APP} has no management port (PORT serves its health and metrics): drop --build-arg MANAGEMENT_PORT" >&2; exit 1 ;; \
+    esac
 LABEL org.opencontainers.image.title="${APP}"
-ENV NODE_ENV=production PORT=${PORT} HOME=/tmp
+ENV NODE_ENV=production PORT=${PORT} MANAGEMENT_PORT=${MANAGEMENT_PORT} HOME=/tmp
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /out/app ./
 USER 1000:1000
-EXPOSE ${PORT}
+# The API apps' management port, else PORT again (a port listed twice is exposed once).
+EXPOSE ${PORT} ${MANAGEMENT_PORT:-${PORT}}
+# /health/live on MANAGEMENT_PORT, or on PORT where that is empty.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 CMD ["node", "healthcheck.mjs"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "--enable-source-maps", "--import", "./instrumentation.js", "main.js"]

@@ -56,22 +56,24 @@ app.kubernetes.io/component: {{ .component }}
 {{/* The apps ---------------------------------------------------------------------------
 
 The four apps, what each needs, and which database role it connects as. `uses` drives the
-environment (KAFKA_BROKERS, SCHEMA_REGISTRY_URL) and the egress NetworkPolicy; tools/deploy's
-tests check it against each app's config.ts. `autoscale`: whether an HPA may scale it. */}}
+environment (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, the OIDC issuer) and the egress NetworkPolicy;
+tools/deploy's tests check it against each app's config.ts. `api`: it serves an API on `port`
+and its health, metrics and docs on `managementPort`; the others have one port, which serves
+those. `autoscale`: whether an HPA may scale it. */}}
 {{- define "cqrs.appTable" -}}
 commandService:
   name: command-service
   api: true
   database: write
   role: command
-  uses: [postgres, schemaRegistry]
+  uses: [postgres, schemaRegistry, issuer]
   autoscale: true
 queryService:
   name: query-service
   api: true
   database: read
   role: query
-  uses: [postgres]
+  uses: [postgres, issuer]
   autoscale: true
 projector:
   name: projector
@@ -111,6 +113,12 @@ outboxRelay:
 {{- else -}}
 {{- printf "%s:%s" $ref $tag -}}
 {{- end -}}
+{{- end -}}
+
+{{/* The port an app's health probes, /metrics and docs answer on (named `management` in its
+pod): the API apps' managementPort, the others' one port. Call with (dict "app" $app "values" $values). */}}
+{{- define "cqrs.managementPort" -}}
+{{- ternary .values.managementPort .values.port (.app.api | default false) -}}
 {{- end -}}
 
 {{/* Addresses -------------------------------------------------------------------------- */}}
@@ -200,6 +208,24 @@ password keys through Kubernetes' $(VAR) expansion of PGUSER / PGPASSWORD (libpq
 - name: OTEL_RESOURCE_ATTRIBUTES
   value: {{ join "," $attrs | quote }}
 {{- end }}
+{{- end -}}
+
+{{/* The TCP ports of the OIDC issuer the API apps fetch keys from: its discovery document's
+(unless auth.oidc.jwksUrl skips it) and the key set's, as a YAML list. */}}
+{{- define "cqrs.issuerPorts" -}}
+{{- $oidc := .Values.auth.oidc -}}
+{{- $ports := list -}}
+{{- if not $oidc.jwksUrl -}}
+{{- $ports = append $ports (int (include "cqrs.urlPort" (include "cqrs.issuerUrl" .))) -}}
+{{- else -}}
+{{- $ports = append $ports (int (include "cqrs.urlPort" $oidc.jwksUrl)) -}}
+{{- end -}}
+{{- toYaml (uniq $ports) -}}
+{{- end -}}
+
+{{/* auth.oidc.issuerUrl, which every install must set: the chart has no issuer to default to. */}}
+{{- define "cqrs.issuerUrl" -}}
+{{- required "auth.oidc.issuerUrl is required: the OIDC issuer whose access tokens command-service and query-service accept, exactly as the tokens' iss (e.g. https://login.example.com/realms/cqrs); see docs/deployment.md" .Values.auth.oidc.issuerUrl -}}
 {{- end -}}
 
 {{/* Security ---------------------------------------------------------------------------- */}}

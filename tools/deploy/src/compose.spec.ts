@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { APPS, AppName, appConfig, isOwnerCredential, isStandardVariable, loopbackSettings, redact } from './lib/app-config';
-import { ComposeService, environmentOf, loadCompose, parsePort } from './lib/compose';
+import { APPS, AppName, appConfig, identifierSettings, isOwnerCredential, isStandardVariable, loopbackSettings, redact } from './lib/app-config';
+import { ComposeService, environmentOf, interpolate, loadCompose, parsePort } from './lib/compose';
 import { environment, loadDockerfile, stage } from './lib/dockerfile';
 import { loadInitSql } from './lib/init-sql';
 import { must } from './lib/must';
@@ -23,10 +23,13 @@ const service = (name: string): ComposeService => {
 };
 
 /** What a container of a compose service gets: the image's ENV, then the service's environment. */
-const containerEnv = (app: AppName): Record<string, string> => {
-  const s = service(app);
+const containerEnv = (app: AppName, from: Record<string, ComposeService> = services): Record<string, string> => {
+  const s = must(from[app], `a compose service ${app}`);
   return { ...environment(dockerfile, stage(dockerfile, s.build?.target), s.build?.args ?? {}), ...environmentOf(s) };
 };
+
+/** The apps with an API (and so a management port and bearer-token authentication). */
+const API_APPS = ['command-service', 'query-service'] as const;
 
 /** host:port pairs an address setting points at. */
 const addressesOf = (value: unknown): { host: string; port: number }[] => {
@@ -56,6 +59,31 @@ const networkPorts = (name: string): number[] => {
   if (advertised.length) return advertised;
   return (s.ports ?? []).map((p) => parsePort(p).containerPort);
 };
+
+describe("compose's variable interpolation (lib/compose.ts)", () => {
+  it.each([
+    ['${A:-d}', {}, 'd'],
+    ['${A:-d}', { A: '' }, 'd'],
+    ['${A:-d}', { A: 'x' }, 'x'],
+    ['${A-d}', { A: '' }, ''],
+    ['${A-d}', {}, 'd'],
+    ['${A:+r}', { A: 'x' }, 'r'],
+    ['${A:+r}', { A: '' }, ''],
+    ['${A+r}', { A: '' }, 'r'],
+    ['${A:-http://h:${B:-8090}/p}', {}, 'http://h:8090/p'],
+    ['${A:-http://h:${B:-8090}/p}', { B: '1' }, 'http://h:1/p'],
+    ['$A-$$A-${A}', { A: 'x' }, 'x-$A-x'],
+    ['$$(echo "$$TOPICS")', {}, '$(echo "$TOPICS")'],
+  ] as [string, Record<string, string>, string][])('%s with %j is %j', (text, vars, expected) => {
+    expect(interpolate(text, vars)).toBe(expected);
+  });
+
+  it('fails on a required variable without a value, and on a malformed expression', () => {
+    expect(() => interpolate('${A:?set A}', { A: '' })).toThrow(/A .*set A/);
+    expect(interpolate('${A?set A}', { A: '' })).toBe('');
+    expect(() => interpolate('${A:-x', {})).toThrow(/invalid interpolation/);
+  });
+});
 
 describe('docker-compose.yml', () => {
   it('keeps the infrastructure services tests start by name', () => {
@@ -113,8 +141,9 @@ describe('docker-compose.yml', () => {
       const config = await appConfig(app);
       const result = config.load(containerEnv(app));
       if (!result.ok) throw new Error(`${app}: invalid config: ${redact(JSON.stringify(result.issues))}`);
+      const identifiers = identifierSettings(result.config);
       const targets = Object.entries(result.config)
-        .filter(([key]) => !isOwnerCredential(key))
+        .filter(([key]) => !isOwnerCredential(key) && !identifiers.includes(key))
         .flatMap(([, value]) => addressesOf(value));
       expect(targets.length).toBeGreaterThan(0);
       for (const { host, port } of targets) {
@@ -135,12 +164,21 @@ describe('docker-compose.yml', () => {
       expect(databases.connect.get(database)).toContain(url.username);
     });
 
-    it('publishes and health-checks the port the app listens on, and starts after the migrations', async () => {
+    it('publishes the ports the app listens on, health-checks its management port, and starts after the migrations', async () => {
       const config = await appConfig(app);
-      const result = config.load(containerEnv(app));
-      const port = Number(result.ok && result.config['PORT']);
+      const env = containerEnv(app);
+      const result = config.load(env);
+      if (!result.ok) throw new Error(`${app}: invalid config: ${redact(JSON.stringify(result.issues))}`);
+      const port = result.config['PORT'];
+      const management = result.config['MANAGEMENT_PORT'];
       expect(port).toBe(config.defaults()['PORT']);
-      expect((service(app).ports ?? []).map((p) => parsePort(p).containerPort)).toEqual([port]);
+      expect(management).toBe(config.defaults()['MANAGEMENT_PORT']);
+      const published = (service(app).ports ?? []).map((p) => parsePort(p).containerPort);
+      expect(published).toEqual(management === undefined ? [port] : [port, management]);
+      // The image's health script probes MANAGEMENT_PORT, else PORT: the API apps' build argument
+      // must be the port their config listens on, and the others must leave it empty.
+      expect(env['MANAGEMENT_PORT'] ?? '').toBe(management === undefined ? '' : String(management));
+      expect(service(app).build?.args?.['MANAGEMENT_PORT']).toBe(management === undefined ? undefined : String(management));
       expect(service(app).healthcheck?.test).toEqual(['CMD', 'node', 'healthcheck.mjs', '/health/ready']);
       expect(service(app).depends_on?.['migrations']?.condition).toBe('service_completed_successfully');
     });
@@ -152,6 +190,56 @@ describe('docker-compose.yml', () => {
       expect(s.cap_drop).toEqual(['ALL']);
       expect(s.security_opt).toContain('no-new-privileges:true');
     });
+  });
+
+  describe.each(API_APPS)('%s and its token issuer', (app) => {
+    const issuerEnv = (vars: Record<string, string>) => containerEnv(app, loadCompose(vars).services);
+
+    it('trusts the `dev-issuer` service by default: tokens carry the issuer URL the host reaches it at', async () => {
+      const env = containerEnv(app);
+      const issuer = service('dev-issuer');
+      const command = (issuer.command as string[]).join(' ');
+      expect(env['NODE_ENV']).toBe('development');
+      expect(command).toContain(`--issuer-url ${env['OIDC_ISSUER_URL']}`);
+      const hostPort = (issuer.ports ?? []).map(parsePort).find((p) => p.containerPort === 8090)?.hostPort;
+      expect(new URL(env['OIDC_ISSUER_URL']).port).toBe(String(hostPort));
+      // Keys come over the compose network (the addresses test above checks host, port and health).
+      expect(new URL(env['OIDC_JWKS_URL']).hostname).toBe('dev-issuer');
+      const result = (await appConfig(app)).load(env);
+      expect(result.ok && [result.config['OIDC_AUDIENCE'], result.config['AUTH_ROLES_CLAIM']]).toEqual(['cqrs-api', 'roles']);
+      // Moving the issuer's host port moves the identifier with it.
+      expect(issuerEnv({ CQRS_ISSUER_PORT: '18090' })['OIDC_ISSUER_URL']).toBe('http://127.0.0.1:18090');
+    });
+
+    it("takes a real issuer's settings, and production, from the environment of `docker compose up`", async () => {
+      const real = {
+        CQRS_NODE_ENV: 'production',
+        OIDC_ISSUER_URL: 'https://login.example.com/realms/cqrs',
+        OIDC_JWKS_URL: 'https://login.example.com/realms/cqrs/protocol/openid-connect/certs',
+        OIDC_AUDIENCE: 'orders-api',
+        AUTH_ROLES_CLAIM: 'realm_access.roles',
+        AUTH_ADMIN_ROLE: 'tasks-admin',
+      };
+      const env = issuerEnv(real);
+      const result = (await appConfig(app)).load(env);
+      if (!result.ok) throw new Error(`${app}: invalid config: ${JSON.stringify(result.issues)}`);
+      expect(result.config).toMatchObject({
+        NODE_ENV: 'production',
+        OIDC_ISSUER_URL: real.OIDC_ISSUER_URL,
+        OIDC_JWKS_URL: real.OIDC_JWKS_URL,
+        OIDC_AUDIENCE: real.OIDC_AUDIENCE,
+        AUTH_ROLES_CLAIM: real.AUTH_ROLES_CLAIM,
+        AUTH_ADMIN_ROLE: real.AUTH_ADMIN_ROLE,
+      });
+      expect(loopbackSettings(result.config)).toEqual([]);
+    });
+  });
+
+  it('gives the projector and the relay no management port: their one port serves health and metrics', () => {
+    for (const app of APPS.filter((a) => !(API_APPS as readonly string[]).includes(a))) {
+      expect([app, containerEnv(app)['MANAGEMENT_PORT']]).toEqual([app, '']);
+      expect([app, Object.keys(environmentOf(service(app))).filter((k) => k.startsWith('OIDC_'))]).toEqual([app, []]);
+    }
   });
 
   describe('the one-shot migrations job', () => {

@@ -2,10 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { APPS, AppName, appConfig, isOwnerCredential, isStandardVariable, loopbackSettings, redact } from './lib/app-config';
-import {
-  CHART, Container, Manifest, NAMESPACE, RELEASE, RenderOptions, componentOf, containersOf, ensureHelm, isHook, lint, named, ofKind,
-  render, renderNotes, resolveEnv, secretPlaceholder, template,
-} from './lib/helm';
+import * as chart from './lib/helm';
+import { CHART, Container, Manifest, NAMESPACE, RELEASE, RenderOptions, componentOf, containersOf, ensureHelm, isHook, named, ofKind, resolveEnv, secretPlaceholder } from './lib/helm';
 import { must } from './lib/must';
 import { readRepoFile, repoRoot } from './lib/repo';
 
@@ -19,7 +17,21 @@ const optionFiles = readdirSync(join(repoRoot(), CHART, 'ci'))
   .filter((f) => f.endsWith('-values.yaml'))
   .sort()
   .map((f) => `${CHART}/ci/${f}`);
-const scenarios: [string, RenderOptions][] = [['default values', {}], ...optionFiles.map((f): [string, RenderOptions] => [f.replace(/^.*\//, ''), { files: [f] }])];
+
+/** What every install must set (the token issuer): the chart's defaults plus this is the smallest install. */
+const REQUIRED_VALUES = 'tools/deploy/src/fixtures/required-values.yaml';
+const requiredValues = parse(readRepoFile(REQUIRED_VALUES)) as { auth: { oidc: { issuerUrl: string } } };
+const installable = (options: RenderOptions = {}): RenderOptions => ({ ...options, files: [REQUIRED_VALUES, ...(options.files ?? [])] });
+// Outside the scenarios, every render starts from the required values; each ci/*-values.yaml
+// renders on its own (chart-testing installs them one by one).
+const render = (options?: RenderOptions) => chart.render(installable(options));
+const template = (options?: RenderOptions) => chart.template(installable(options));
+const renderNotes = (options?: RenderOptions) => chart.renderNotes(installable(options));
+
+const scenarios: [string, RenderOptions][] = [
+  ['default values (and the issuer)', { files: [REQUIRED_VALUES] }],
+  ...optionFiles.map((f): [string, RenderOptions] => [f.replace(/^.*\//, ''), { files: [f] }]),
+];
 
 interface Credentials {
   existingSecret: string;
@@ -28,7 +40,16 @@ interface Credentials {
   uriKey?: string;
   readUriKey?: string;
 }
+interface AuthValues {
+  oidc: { issuerUrl: string; audience: string; jwksUrl: string };
+  rolesClaim: string;
+  adminRole: string;
+  rateLimit: { requests: number; windowMs: number };
+  corsOrigins: string[];
+}
 interface ChartValues {
+  auth: AuthValues;
+  networkPolicy: { enabled: boolean; apiClients: unknown[]; metricsScrapers: unknown[] };
   postgres: { host: string; port: number; databases: { write: string; read: string }; credentials: Record<string, Credentials> };
   kafka: { brokers: string[]; topicPartitions: number; topics: { names: string[] } };
   schemaRegistry: { url: string };
@@ -39,6 +60,10 @@ interface ChartValues {
 const fullName = (component: string) => `${RELEASE}-cqrs-${component}`;
 const appsOf = (manifests: Manifest[]): AppName[] =>
   ofKind(manifests, 'Deployment').map((d) => componentOf(d) as AppName);
+/** The apps with an API: the API on port `http`, health, metrics and docs on port `management`. */
+const API_APPS: readonly AppName[] = ['command-service', 'query-service'];
+const portNamed = (container: Container, name: string): number | undefined =>
+  (container['ports'] as { name: string; containerPort: number }[]).find((p) => p.name === name)?.containerPort;
 
 /** The merged values of a scenario, as far as the tests need them (defaults + its values file). */
 const valuesOf = (options: RenderOptions): ChartValues => {
@@ -57,7 +82,7 @@ beforeAll(() => {
 
 describe('helm lint --strict', () => {
   it.each(scenarios)('passes with %s', (_name, options) => {
-    const result = lint(options);
+    const result = chart.lint(options);
     expect(result.stderr + result.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
     expect(result.status).toBe(0);
   });
@@ -68,7 +93,7 @@ describe.each(scenarios)('helm template with %s', (_name, options) => {
   let workloads: Manifest[] = [];
   const v = valuesOf(options);
   beforeAll(() => {
-    manifests = render(options);
+    manifests = chart.render(options);
     workloads = [...ofKind(manifests, 'Deployment'), ...ofKind(manifests, 'Job')];
   });
 
@@ -94,14 +119,15 @@ describe.each(scenarios)('helm template with %s', (_name, options) => {
     }
   });
 
-  it("gives every app container startup, liveness and readiness probes on the app's health endpoints", () => {
+  it("gives every app container startup, liveness and readiness probes on its management port's health endpoints", () => {
     for (const deployment of ofKind(manifests, 'Deployment')) {
       const [c] = containersOf(deployment) as [Container];
-      const port = c['ports'].find((p: { name: string }) => p.name === 'http');
-      expect(port).toBeDefined();
+      const api = API_APPS.includes(componentOf(deployment) as AppName);
+      // An API app: the API on `http`, health on `management`; the others: one port, `management`.
+      expect([c.name, c['ports'].map((p: { name: string }) => p.name)]).toEqual([c.name, api ? ['http', 'management'] : ['management']]);
       const probes = [['startupProbe', '/health/live'], ['livenessProbe', '/health/live'], ['readinessProbe', '/health/ready']] as const;
       for (const [probe, path] of probes) {
-        expect([c.name, probe, c[probe]?.httpGet]).toEqual([c.name, probe, { path, port: 'http' }]);
+        expect([c.name, probe, c[probe]?.httpGet]).toEqual([c.name, probe, { path, port: 'management' }]);
       }
     }
   });
@@ -124,12 +150,40 @@ describe.each(scenarios)('helm template with %s', (_name, options) => {
     if (!result.ok) throw new Error(`${app}: the chart's environment fails its config: ${redact(JSON.stringify(result.issues))}`);
     expect(loopbackSettings(result.config)).toEqual([]);
 
-    // The port it listens on is the container port the probes and the Service use.
-    const port = container['ports'].find((p: { name: string }) => p.name === 'http').containerPort;
-    expect(result.config['PORT']).toBe(port);
+    // The ports it listens on are the container ports the probes and the Service use: an API
+    // app's API on `http` and its management endpoints on `management`, the others' one port as `management`.
     const service = named(manifests, 'Service', fullName(app));
-    expect(service.spec.ports).toEqual([expect.objectContaining({ port, targetPort: 'http' })]);
+    const management = must(portNamed(container, 'management'), `${app}'s management port`);
+    if (API_APPS.includes(app)) {
+      const port = must(portNamed(container, 'http'), `${app}'s http port`);
+      expect([result.config['PORT'], result.config['MANAGEMENT_PORT']]).toEqual([port, management]);
+      expect(service.spec.ports).toEqual([
+        expect.objectContaining({ name: 'http', port, targetPort: 'http' }),
+        expect.objectContaining({ name: 'management', port: management, targetPort: 'management' }),
+      ]);
+    } else {
+      expect([result.config['PORT'], result.config['MANAGEMENT_PORT']]).toEqual([management, undefined]);
+      expect(service.spec.ports).toEqual([expect.objectContaining({ name: 'management', port: management, targetPort: 'management' })]);
+    }
     expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
+    // Production, whatever the image: the development token issuer is refused.
+    expect(env.values['NODE_ENV']).toBe('production');
+    if (API_APPS.includes(app)) {
+      const { auth } = v;
+      expect(result.config).toMatchObject({
+        NODE_ENV: 'production',
+        OIDC_ISSUER_URL: auth.oidc.issuerUrl,
+        OIDC_AUDIENCE: auth.oidc.audience,
+        AUTH_ROLES_CLAIM: auth.rolesClaim,
+        AUTH_ADMIN_ROLE: auth.adminRole,
+        RATE_LIMIT_REQUESTS: auth.rateLimit.requests,
+        RATE_LIMIT_WINDOW_MS: auth.rateLimit.windowMs,
+      });
+      expect(result.config['OIDC_JWKS_URL']).toBe(auth.oidc.jwksUrl || undefined);
+      expect(env.values['CORS_ORIGINS']).toBe(auth.corsOrigins.length ? auth.corsOrigins.join(',') : undefined);
+    } else {
+      expect([app, Object.keys(env.values).filter((n) => /^(OIDC_|AUTH_|RATE_LIMIT_)/.test(n))]).toEqual([app, []]);
+    }
 
     // Its database: the role and database of its local default, credentials from that role's Secret.
     const local = new URL(String(config.defaults()['DATABASE_URL']));
@@ -171,12 +225,27 @@ describe.each(scenarios)('helm template with %s', (_name, options) => {
       const ports = new Set<number>(selecting[0].spec.egress.flatMap((rule: { ports: { port: number }[] }) => rule.ports.map((p) => p.port)));
       const expected = [53, v.postgres.port];
       if (config.variables.includes('KAFKA_BROKERS')) expected.push(...v.kafka.brokers.map((b) => Number(b.split(':').pop())));
-      if (config.variables.includes('SCHEMA_REGISTRY_URL')) {
-        const registry = new URL(v.schemaRegistry.url);
-        expected.push(Number(registry.port || (registry.protocol === 'https:' ? 443 : 80)));
-      }
+      const portOf = (url: string) => Number(new URL(url).port || (url.startsWith('https:') ? 443 : 80));
+      if (config.variables.includes('SCHEMA_REGISTRY_URL')) expected.push(portOf(v.schemaRegistry.url));
+      // The issuer's keys (and its discovery document, unless jwksUrl skips it).
+      if (config.variables.includes('OIDC_ISSUER_URL')) expected.push(portOf(v.auth.oidc.jwksUrl || v.auth.oidc.issuerUrl));
       expect([app, [...ports].sort()]).toEqual([app, expect.arrayContaining([...new Set(expected)].sort())]);
       if (!config.variables.includes('KAFKA_BROKERS')) expect([app, ports.has(9092)]).toEqual([app, false]);
+    }
+  });
+
+  it('admits API clients to the API port only, and the metrics scrapers to the management port only', () => {
+    const policies = ofKind(manifests, 'NetworkPolicy').filter((p) => !isHook(p));
+    const np = v.networkPolicy;
+    for (const policy of policies) {
+      const app = policy.spec.podSelector.matchLabels['app.kubernetes.io/component'] as AppName;
+      const rules = (policy.spec.ingress ?? []) as { ports: { port: string }[]; from?: unknown[] }[];
+      // Every rule names its sources: a rule without `from` (or with an empty one) admits everyone.
+      expect([app, rules.filter((r) => !r.from?.length)]).toEqual([app, []]);
+      const sources = (port: string) => rules.filter((r) => r.ports.some((p) => p.port === port)).flatMap((r) => r.from);
+      expect([app, sources('management')]).toEqual([app, np.metricsScrapers]);
+      expect([app, sources('http')]).toEqual([app, API_APPS.includes(app) ? np.apiClients : []]);
+      expect([app, rules.flatMap((r) => r.ports.map((p) => p.port)).filter((p) => p !== 'http' && p !== 'management')]).toEqual([app, []]);
     }
   });
 
@@ -398,13 +467,20 @@ describe('monitoring', () => {
     manifests = render({ files: [`${CHART}/ci/monitoring-values.yaml`] });
   });
 
-  it('scrapes /metrics of every app Service through one ServiceMonitor', () => {
+  it("scrapes /metrics on every app Service's management port through one ServiceMonitor", () => {
     const monitor = must(ofKind(manifests, 'ServiceMonitor')[0], 'a ServiceMonitor');
     const selects = (service: Manifest) =>
       Object.entries(monitor.spec.selector.matchLabels).every(([k, val]) => service.metadata.labels?.[k] === val) &&
       monitor.spec.selector.matchExpressions.every((e: { key: string; values: string[] }) => e.values.includes(service.metadata.labels?.[e.key] ?? ''));
-    expect(ofKind(manifests, 'Service').filter(selects).map(componentOf).sort()).toEqual([...APPS].sort());
-    expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
+    const selected = ofKind(manifests, 'Service').filter(selects);
+    expect(selected.map(componentOf).sort()).toEqual([...APPS].sort());
+    // The API port answers /metrics 404: the one endpoint is the management port, which every
+    // selected Service names and which targets the container port the app serves /metrics on.
+    expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'management', path: '/metrics' })]);
+    for (const service of selected) {
+      const port = (service.spec.ports as { name: string; targetPort: string }[]).find((p) => p.name === 'management');
+      expect([service.metadata.name, port?.targetPort]).toEqual([service.metadata.name, 'management']);
+    }
     expect(monitor.metadata.labels?.['release']).toBe('kube-prometheus-stack');
   });
 
@@ -438,6 +514,49 @@ describe('app settings (<app>.env)', () => {
   });
 });
 
+describe('the token issuer and the management port', () => {
+  it('fails to render without auth.oidc.issuerUrl, saying what to set', () => {
+    for (const options of [{}, { files: [`${CHART}/ci/fixed-replicas-values.yaml`] }]) {
+      const result = chart.template({ ...options, set: { 'auth.oidc.issuerUrl': '' } });
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toContain("auth.oidc.issuerUrl is required: the OIDC issuer whose access tokens command-service and query-service accept, exactly as the tokens' iss");
+    }
+  });
+
+  it('refuses a management port equal to the API port', () => {
+    const result = template({ set: { 'queryService.managementPort': 3001 } });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('queryService.managementPort (3001) must differ from queryService.port');
+  });
+
+  it('refuses a management port on an app without an API, and an API app without one', () => {
+    const extra = template({ set: { 'projector.managementPort': 9002 } });
+    expect(extra.status).not.toBe(0);
+    expect(extra.stderr).toMatch(/projector/);
+    const missing = template({ set: { 'commandService.managementPort': null } });
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toMatch(/commandService.*managementPort/s);
+  });
+
+  it('closes a port whose peer list is empty, instead of opening it to every source', () => {
+    const manifests = render({ set: { 'networkPolicy.metricsScrapers': [], 'networkPolicy.apiClients': [] } });
+    for (const policy of ofKind(manifests, 'NetworkPolicy').filter((p) => !isHook(p))) {
+      expect([policy.metadata.name, policy.spec.ingress]).toEqual([policy.metadata.name, []]);
+    }
+  });
+
+  it('lets the API apps fetch keys from the issuer (its discovery port, or the jwksUrl port when set)', () => {
+    const egressPorts = (manifests: Manifest[], app: string) =>
+      named(manifests, 'NetworkPolicy', fullName(app)).spec.egress.flatMap((rule: { ports: { port: number }[] }) => rule.ports.map((p) => p.port));
+    const discovery = render({ set: { 'auth.oidc.issuerUrl': 'https://sso.example.com:8443/realms/cqrs' } });
+    expect(egressPorts(discovery, 'command-service')).toContain(8443);
+    expect(egressPorts(discovery, 'projector')).not.toContain(8443);
+    const keys = render({ set: { 'auth.oidc.issuerUrl': 'https://sso.example.com/realms/cqrs', 'auth.oidc.jwksUrl': 'http://keycloak.identity:8081/certs' } });
+    expect(egressPorts(keys, 'query-service')).toContain(8081);
+    expect(egressPorts(keys, 'query-service')).not.toContain(443);
+  });
+});
+
 describe('values.schema.json', () => {
   it('rejects a bad values file at install time, naming each wrong value', () => {
     const result = template({ files: ['tools/deploy/src/fixtures/bad-values.yaml'] });
@@ -453,15 +572,19 @@ describe('values.schema.json', () => {
 });
 
 describe('NOTES.txt', () => {
-  it('tells how to reach the APIs and watch the rollout of every app', () => {
+  it('tells how to reach the APIs, their docs and their issuer, and watch the rollout of every app', () => {
     const notes = renderNotes();
     const manifests = render();
     for (const app of ['command-service', 'query-service'] as const) {
       const service = named(manifests, 'Service', fullName(app));
-      const port = service.spec.ports[0].port;
-      expect(notes).toContain(`kubectl -n ${NAMESPACE} port-forward svc/${service.metadata.name} ${port}:${port}`);
-      expect(notes).toContain(`http://127.0.0.1:${port}/docs`);
+      const port = (name: string) => (service.spec.ports as { name: string; port: number }[]).find((p) => p.name === name)?.port;
+      const [api, management] = [port('http'), port('management')];
+      expect(notes).toContain(`kubectl -n ${NAMESPACE} port-forward svc/${service.metadata.name} ${api}:${api} ${management}:${management}`);
+      // The docs are on the management port; the API port answers them 404.
+      expect(notes).toContain(`http://127.0.0.1:${management}/docs`);
+      expect(notes).not.toContain(`http://127.0.0.1:${api}/docs`);
     }
+    expect(notes).toContain(`access token from ${requiredValues.auth.oidc.issuerUrl}`);
     for (const deployment of ofKind(manifests, 'Deployment')) {
       expect(notes).toContain(`kubectl -n ${NAMESPACE} rollout status deployment/${deployment.metadata.name}`);
     }

@@ -1,4 +1,4 @@
-import { ChildProcess, execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { createServer } from 'node:net';
@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
+import { createIssuer, type Issuer } from '@cqrs/dev-issuer';
 import { Kafka, logLevel } from 'kafkajs';
 import { APPS, AppName, appConfig } from './lib/app-config';
-import { environmentOf, loadCompose } from './lib/compose';
+import { ComposeFile, environmentOf, loadCompose } from './lib/compose';
 import { environment, execForm, healthcheckCommand, instruction, loadDockerfile, stage } from './lib/dockerfile';
 import { must } from './lib/must';
 import { repoRoot } from './lib/repo';
@@ -18,7 +19,9 @@ import { repoRoot } from './lib/repo';
 // built app, the Dockerfile's CMD and HEALTHCHECK in its WORKDIR with its ENV, the environment
 // docker-compose.yml gives the service (addresses mapped to the test infrastructure), as the
 // image's non-root user on a read-only copy. Only tini (the ENTRYPOINT) and the kernel-level
-// read-only mount are not reproduced.
+// read-only mount are not reproduced. command-service and query-service run as compose runs them
+// in production (CQRS_NODE_ENV=production, a real issuer's OIDC_* variables), against an issuer
+// this test starts, which does not call itself a development issuer.
 
 const dockerfile = loadDockerfile();
 const appStage = stage(dockerfile);
@@ -51,14 +54,26 @@ function infrastructure(): Record<string, string> {
   return env;
 }
 
-/** docker-compose.yml's environment for a service, with the compose network's addresses replaced by the infrastructure's. */
-function composeEnvOnInfra(serviceName: string, infra: Record<string, string>): Record<string, string> {
+/** The API apps: their API on PORT, health, metrics and docs on MANAGEMENT_PORT, bearer tokens required. */
+const API_APPS: readonly AppName[] = ['command-service', 'query-service'];
+
+/**
+ * docker-compose.yml's environment for a service (as `docker compose` reads it with `vars`), with
+ * the compose network's addresses replaced by the infrastructure's, and the `dev-issuer`
+ * service's by `issuer`.
+ */
+function composeEnvOnInfra(serviceName: string, infra: Record<string, string>, from: ComposeFile = compose, issuer?: Issuer): Record<string, string> {
   const databaseUrls = Object.entries(infra).filter(([k]) => k.endsWith('DATABASE_URL')).map(([, v]) => new URL(v));
   const addresses: Record<string, string> = {
     'kafka:29092': infra['KAFKA_BROKERS'],
     'http://schema-registry:8080/apis/ccompat/v7': infra['SCHEMA_REGISTRY_URL'],
   };
-  const mapped = Object.entries(environmentOf(compose.services[serviceName])).map(([name, value]) => {
+  const devIssuer = environmentOf(compose.services['command-service']);
+  if (issuer) {
+    addresses[devIssuer['OIDC_ISSUER_URL']] = issuer.url;
+    addresses[devIssuer['OIDC_JWKS_URL']] = `${issuer.url}/jwks`;
+  }
+  const mapped = Object.entries(environmentOf(from.services[serviceName])).map(([name, value]) => {
     if (value.startsWith('postgres://')) {
       // The same role on the same database, with the infrastructure's host and password.
       const wanted = new URL(value);
@@ -69,7 +84,7 @@ function composeEnvOnInfra(serviceName: string, infra: Record<string, string>): 
     return [name, addresses[value] ?? value];
   });
   const env = Object.fromEntries(mapped) as Record<string, string>;
-  const left = Object.entries(env).filter(([, v]) => /\b(postgres|kafka|schema-registry|connect):\d+/.test(v.replace(/^postgres:\/\//, '')));
+  const left = Object.entries(env).filter(([, v]) => /\b(postgres|kafka|schema-registry|connect|dev-issuer):\d+/.test(v.replace(/^postgres:\/\//, '')));
   if (left.length) throw new Error(`${serviceName}: compose addresses this test can't map: ${left.map(([k]) => k).join(', ')}`);
   return env;
 }
@@ -181,14 +196,48 @@ afterAll(async () => {
   }
 }, 60_000);
 
+/** The image's environment for an app: its ENV, then compose's environment on the test infrastructure, then `overrides`. */
+async function imageEnv(
+  app: AppName,
+  infra: Record<string, string>,
+  from: ComposeFile,
+  issuer: Issuer | undefined,
+  overrides: Record<string, string>,
+): Promise<Record<string, string>> {
+  return {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    ...environment(dockerfile, appStage, from.services[app]?.build?.args ?? {}),
+    ...composeEnvOnInfra(app, infra, from, issuer),
+    // As `docker run -e PORT=... -e MANAGEMENT_PORT=...`: free ports instead of the image's, which may be taken here.
+    PORT: String(await freePort()),
+    ...(API_APPS.includes(app) ? { MANAGEMENT_PORT: String(await freePort()) } : {}),
+    ...overrides,
+  };
+}
+
+/** Starts the image's CMD in `dir` with `env`, as the image's user; collects what it writes. */
+function startImage(dir: string, env: Record<string, string>) {
+  const [command, args] = resolveCommand(execForm(instruction(dockerfile, appStage, 'CMD'), 'CMD'));
+  const child = spawn(command, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], ...asImageUser() });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { child, exited, output: () => stdout + stderr, stderr: () => stderr };
+}
+
 describe.each(APPS)('the %s image, run as its Dockerfile runs it', (app) => {
+  const api = API_APPS.includes(app);
   let dir = '';
   let env: Record<string, string> = {};
-  let child: ChildProcess | undefined;
-  let output = '';
-  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  let running: ReturnType<typeof startImage> | undefined;
   let before: string[] = [];
+  let issuer: Issuer | undefined;
   let cleanup: () => Promise<void> = async () => undefined;
+  const output = () => running?.output() ?? '';
+  /** Where health and metrics answer: the management port, else the app's one port (as healthcheck.mjs decides). */
+  const managementUrl = () => `http://127.0.0.1:${env['MANAGEMENT_PORT'] || env['PORT']}`;
 
   const run = (argv: string[]) => {
     const [command, args] = resolveCommand(argv);
@@ -199,39 +248,35 @@ describe.each(APPS)('the %s image, run as its Dockerfile runs it', (app) => {
     ({ dir } = await layouts[app]);
     before = snapshot(dir);
 
-    const port = await freePort();
-    const composeService = compose.services[app];
     const infra = infrastructure();
     await migrateAsComposeDoes(infra);
     const isolation = await isolate(app, infra);
     cleanup = isolation.cleanup;
-    env = {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-      ...environment(dockerfile, appStage, composeService.build?.args ?? {}),
-      ...composeEnvOnInfra(app, infra),
+    let composed = compose;
+    if (api) {
+      // A production identity provider, as far as the app can tell: no development marker.
+      issuer = await createIssuer({ development: false });
+      composed = loadCompose({ CQRS_NODE_ENV: 'production', OIDC_ISSUER_URL: issuer.url, OIDC_JWKS_URL: `${issuer.url}/jwks` });
+    }
+    env = await imageEnv(app, infra, composed, issuer, {
       ...isolation.env,
-      // As `docker run -e PORT=...`: a free port instead of the image's, which may be taken here.
-      PORT: String(port),
       // The OpenTelemetry SDK on (compose leaves it off until a collector runs), exporting nowhere:
       // instrumentation.js must load from the image's own node_modules, as a non-root user.
       OTEL_SDK_DISABLED: 'false',
       OTEL_TRACES_EXPORTER: 'none',
       LOG_LEVEL: 'warn',
-    };
-    const [command, args] = resolveCommand(execForm(instruction(dockerfile, appStage, 'CMD'), 'CMD'));
-    const started = spawn(command, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], ...asImageUser() });
-    started.stdout.on('data', (chunk) => (output += chunk));
-    started.stderr.on('data', (chunk) => (output += chunk));
-    exited = new Promise((resolve) => started.on('exit', (code, signal) => resolve({ code, signal })));
-    child = started;
+    });
+    running = startImage(dir, env);
   }, 300_000);
 
   afterAll(async () => {
+    const child = running?.child;
     if (child && child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');
-      await exited;
+      await running?.exited;
     }
     await cleanup();
+    await issuer?.close();
   });
 
   it('holds every module its bundle requires, production dependencies only, none needing an install script', () => {
@@ -258,21 +303,49 @@ describe.each(APPS)('the %s image, run as its Dockerfile runs it', (app) => {
     expect(scripted.filter((name) => !(name in SKIPPED_INSTALL_SCRIPTS))).toEqual([]);
   });
 
-  it('starts from its CMD as a non-root user on a read-only copy, and becomes ready', async () => {
+  it(`starts from its CMD as a non-root user on a read-only copy, and becomes ready on its ${api ? 'management port' : 'port'}`, async () => {
     const deadline = Date.now() + 90_000;
     for (;;) {
-      const exitCode = must(child, `the ${app} process`).exitCode;
-      if (exitCode !== null) throw new Error(`${app} exited with ${exitCode}:\n${output}`);
-      const ready = await fetch(`http://127.0.0.1:${env['PORT']}/health/ready`, {
+      const exitCode = must(running, `the ${app} process`).child.exitCode;
+      if (exitCode !== null) throw new Error(`${app} exited with ${exitCode}:\n${output()}`);
+      const ready = await fetch(`${managementUrl()}/health/ready`, {
         headers: { connection: 'close' },
         signal: AbortSignal.timeout(2000),
       }).catch(() => undefined);
       if (ready?.ok) break;
-      if (Date.now() > deadline) throw new Error(`${app} not ready in 90 s (last: ${ready?.status ?? 'no answer'}):\n${output}`);
+      if (Date.now() > deadline) throw new Error(`${app} not ready in 90 s (last: ${ready?.status ?? 'no answer'}):\n${output()}`);
       await new Promise((r) => setTimeout(r, 500));
     }
     expect(readFileSync(join(dir, 'instrumentation.js'), 'utf8').length).toBeGreaterThan(0);
+    if (api) expect(env['NODE_ENV']).toBe('production');
   }, 120_000);
+
+  if (api) {
+    // Past authentication on each API, changing nothing: the query side's own stats, and a create
+    // command with an empty body (refused by validation, after the token was accepted).
+    const call = app === 'query-service' ? { method: 'GET', path: '/me/stats', status: 200 } : { method: 'POST', path: '/tasks', body: '{}', status: 400 };
+    const request = (base: string, path: string, headers: Record<string, string> = {}) =>
+      fetch(`${base}${path}`, {
+        method: path === call.path ? call.method : 'GET',
+        headers: { connection: 'close', 'content-type': 'application/json', ...headers },
+        body: path === call.path ? call.body : undefined,
+        signal: AbortSignal.timeout(5000),
+      });
+
+    it('serves its API on PORT only, to callers with a token from the configured issuer', async () => {
+      const apiUrl = `http://127.0.0.1:${env['PORT']}`;
+      const anonymous = await request(apiUrl, call.path);
+      expect([anonymous.status, anonymous.headers.get('www-authenticate')]).toEqual([401, expect.stringMatching(/^Bearer /)]);
+      const { access_token } = await must(issuer, 'the issuer').issue({ sub: `deploy-e2e-${randomUUID().slice(0, 8)}`, aud: env['OIDC_AUDIENCE'] });
+      const authorised = await request(apiUrl, call.path, { authorization: `Bearer ${access_token}` });
+      expect([authorised.status, authorised.status === call.status ? '' : await authorised.text()]).toEqual([call.status, '']);
+      // Each port answers only its own routes.
+      expect((await request(apiUrl, '/health/ready')).status).toBe(404);
+      expect((await request(apiUrl, '/metrics')).status).toBe(404);
+      expect((await request(managementUrl(), call.path, { authorization: `Bearer ${access_token}` })).status).toBe(404);
+      expect((await request(managementUrl(), '/metrics')).status).toBe(200);
+    });
+  }
 
   it("passes the image's HEALTHCHECK and compose's readiness check", () => {
     const image = run(healthcheckCommand(dockerfile, appStage));
@@ -287,14 +360,45 @@ describe.each(APPS)('the %s image, run as its Dockerfile runs it', (app) => {
   });
 
   it('stops on SIGTERM within the grace period, and its HEALTHCHECK then fails', async () => {
-    const running = must(child, `the ${app} process`);
-    running.kill('SIGTERM');
-    const timer = setTimeout(() => running.kill('SIGKILL'), 10_000);
+    const { child, exited } = must(running, `the ${app} process`);
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     const { code, signal } = await exited;
     clearTimeout(timer);
     expect([code, signal]).toEqual(code === 0 ? [0, null] : [null, 'SIGTERM']);
     expect(run(healthcheckCommand(dockerfile, appStage)).status).toBe(1);
   }, 30_000);
+});
+
+describe('the command-service image in production with the development issuer', () => {
+  let issuer: Issuer | undefined;
+  let running: ReturnType<typeof startImage> | undefined;
+
+  afterAll(async () => {
+    const child = running?.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await running?.exited;
+    }
+    await issuer?.close();
+  });
+
+  it('refuses to start: exit status 2, saying why on stderr', async () => {
+    const { dir } = await layouts['command-service'];
+    const infra = infrastructure();
+    await migrateAsComposeDoes(infra);
+    // `CQRS_NODE_ENV=production docker compose up` and nothing else: the apps would trust the
+    // compose file's `dev-issuer`, here an in-process issuer that says it is one.
+    issuer = await createIssuer({ development: true });
+    const env = await imageEnv('command-service', infra, loadCompose({ CQRS_NODE_ENV: 'production' }), issuer, { LOG_LEVEL: 'warn', OTEL_SDK_DISABLED: 'true' });
+    expect([env['NODE_ENV'], env['OIDC_ISSUER_URL']]).toEqual(['production', issuer.url]);
+    running = startImage(dir, env);
+    const timer = setTimeout(() => running?.child.kill('SIGKILL'), 60_000);
+    const { code } = await running.exited;
+    clearTimeout(timer);
+    expect([code, running.stderr()]).toEqual([2, expect.stringContaining('refusing to start')]);
+    expect(running.stderr()).toContain(issuer.url);
+  }, 120_000);
 });
 
 describe('the migrations image, run as docker compose runs it', () => {

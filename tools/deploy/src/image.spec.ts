@@ -1,7 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { effective, environment, execForm, healthcheckCommand, instruction, instructionsOf, loadDockerfile, stage } from './lib/dockerfile';
+import { loadCompose } from './lib/compose';
+import {
+  effective, environment, execForm, exposedPorts, healthcheckCommand, instruction, instructionsOf, loadDockerfile, parseDockerfile, stage, substitute,
+} from './lib/dockerfile';
 import { loadDockerignore } from './lib/dockerignore';
+import { must } from './lib/must';
 import { readRepoFile, repoRoot } from './lib/repo';
 
 // The images can't be built here (no Docker engine): these check the Dockerfile for what the issue
@@ -78,6 +83,36 @@ describe('the Dockerfile', () => {
     expect(args(app)).toMatch(/test -n "\$\{PORT\}"/);
   });
 
+  // As docker-compose.yml builds them: the API apps with a management port, the others without.
+  const builds = Object.fromEntries(
+    Object.entries(loadCompose().services)
+      .filter(([, s]) => s.build?.args?.['APP'])
+      .map(([name, s]) => [name, s.build?.args ?? {}]),
+  );
+
+  it.each(['command-service', 'query-service', 'projector', 'outbox-relay'])(
+    '%s: MANAGEMENT_PORT (health, metrics, docs) from its build argument, exposed with PORT',
+    (name) => {
+      const buildArgs = builds[name] ?? {};
+      const env = environment(dockerfile, app, buildArgs);
+      expect(env['PORT']).toBe(buildArgs['PORT']);
+      expect(env['MANAGEMENT_PORT']).toBe(buildArgs['MANAGEMENT_PORT'] ?? '');
+      expect(exposedPorts(dockerfile, app, buildArgs)).toEqual([buildArgs['PORT'], buildArgs['MANAGEMENT_PORT']].filter(Boolean).map(Number));
+    },
+  );
+
+  it('refuses to build an API app without MANAGEMENT_PORT, or another app with one', () => {
+    const check = must(instructionsOf(app, 'RUN').find((i) => i.args.includes('MANAGEMENT_PORT')), 'a RUN checking MANAGEMENT_PORT').args;
+    // The RUN line as the build's /bin/sh runs it, with the build arguments in its environment.
+    const build = (buildArgs: Record<string, string>) => spawnSync('sh', ['-c', check], { env: { PATH: process.env['PATH'], ...buildArgs }, encoding: 'utf8' });
+    expect(build({ APP: 'command-service', PORT: '3000', MANAGEMENT_PORT: '9000' }).status).toBe(0);
+    expect(build({ APP: 'projector', PORT: '3002' }).status).toBe(0);
+    const missing = build({ APP: 'query-service', PORT: '3001' });
+    expect([missing.status, missing.stderr]).toEqual([1, expect.stringContaining('--build-arg MANAGEMENT_PORT=')]);
+    const extra = build({ APP: 'outbox-relay', PORT: '3003', MANAGEMENT_PORT: '9003' });
+    expect([extra.status, extra.stderr]).toEqual([1, expect.stringContaining('outbox-relay has no management port')]);
+  });
+
   it('the migrations image runs the one-shot job script with `all` by default', () => {
     const migrations = stage(dockerfile, 'migrations');
     expect(execForm(instruction(dockerfile, migrations, 'ENTRYPOINT'), 'ENTRYPOINT')).toEqual(['sh', 'tools/deploy/image/migrations.sh']);
@@ -89,6 +124,27 @@ describe('the Dockerfile', () => {
     const used = [...readRepoFile('tools/deploy/image/migrations.sh').matchAll(/^\s*run ([\w:-]+)/gm)].map((m) => m[1] ?? '');
     expect(used.length).toBeGreaterThan(0);
     expect(used.filter((name) => !scripts.includes(name))).toEqual([]);
+  });
+});
+
+describe("Docker's variable substitution (lib/dockerfile.ts)", () => {
+  it.each([
+    ['${A}', { A: '1' }, '1'],
+    ['$A/x', { A: '1' }, '1/x'],
+    ['${A:-${B}}', { B: '2' }, '2'],
+    ['${A:-${B}}', { A: '1', B: '2' }, '1'],
+    ['${A:-${B}}', { A: '', B: '2' }, '2'],
+    ['${A:+x}', { A: '1' }, 'x'],
+    ['${A:+x}', {}, ''],
+    ['\\$A', { A: '1' }, '$A'],
+  ] as [string, Record<string, string>, string][])('%s with %j is %j', (text, vars, expected) => {
+    expect(substitute(text, vars)).toBe(expected);
+  });
+
+  it('takes an ENV of the same name over the ARG, and EXPOSEs each port once', () => {
+    const parsed = parseDockerfile('FROM x AS a\nARG P=1\nENV P=2\nENV Q=${P}\nEXPOSE ${P} ${Q} ${R:-${P}}\n');
+    expect(environment(parsed, stage(parsed, 'a'))).toEqual({ P: '2', Q: '2' });
+    expect(exposedPorts(parsed, stage(parsed, 'a'))).toEqual([2]);
   });
 });
 

@@ -174,12 +174,15 @@ describe('docker-compose observability services', () => {
     expect(mounts('prometheus')['/etc/prometheus/prometheus.yml']).toBe('tools/observability/prometheus.yml');
   });
 
-  it.each(APPS)('scrapes %s on its port, as a job the rules and the dashboard select', async (app) => {
+  it.each(APPS)('scrapes %s on its management port, as a job the rules and the dashboard select', async (app) => {
     const job = prometheusConfig.scrape_configs.find((j) => j.dns_sd_configs?.some((d) => d.names.includes(app)));
     expect(job).toBeDefined();
-    const port = (await appConfig(app)).defaults()['PORT'];
+    // The API apps serve /metrics on MANAGEMENT_PORT only; the projector and the relay on their one PORT.
+    const defaults = (await appConfig(app)).defaults();
+    const port = defaults['MANAGEMENT_PORT'] ?? defaults['PORT'];
     expect(job!.dns_sd_configs[0].port).toBe(port);
     expect((services[app]?.ports ?? []).map((p) => parsePort(p).containerPort)).toContain(port);
+    expect(services[app]?.labels).toMatchObject({ 'prometheus.io/path': '/metrics', ...(defaults['MANAGEMENT_PORT'] ? { 'prometheus.io/port': String(port) } : {}) });
     const selector = /job=~"([^"]+)"/.exec(alert('CqrsAppDown').expr)![1];
     expect(new RegExp(`^(?:${selector})$`).test(job!.job_name)).toBe(true);
   });

@@ -111,10 +111,20 @@ export const LOOPBACK = /\b127\.\d+\.\d+\.\d+\b|\blocalhost\b|\[::1\]/;
  */
 export const isOwnerCredential = (name: string): boolean => name.startsWith('MIGRATIONS_');
 
+/**
+ * Keys of a loaded config that name something the app never connects to: the OIDC issuer
+ * identifier once OIDC_JWKS_URL says where the keys are (the app then skips the issuer's discovery
+ * document, and only compares the identifier with the tokens' `iss`).
+ */
+export function identifierSettings(config: Record<string, unknown>): string[] {
+  return 'OIDC_ISSUER_URL' in config && typeof config['OIDC_JWKS_URL'] === 'string' ? ['OIDC_ISSUER_URL'] : [];
+}
+
 /** Keys of a loaded config whose value still points at this machine (a local default). */
 export function loopbackSettings(config: Record<string, unknown>): string[] {
+  const identifiers = identifierSettings(config);
   return Object.entries(config)
-    .filter(([key, value]) => !isOwnerCredential(key) && LOOPBACK.test(JSON.stringify(value) ?? ''))
+    .filter(([key, value]) => !isOwnerCredential(key) && !identifiers.includes(key) && LOOPBACK.test(JSON.stringify(value) ?? ''))
     .map(([key]) => key);
 }
 

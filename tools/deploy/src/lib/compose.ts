@@ -25,20 +25,62 @@ export interface ComposeFile {
 }
 
 /**
- * Compose's variable interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, $$.
- * `vars` plays the shell environment / .env file; the default is an empty one, what a user gets
- * from a plain `docker compose up`.
+ * Compose's variable interpolation (https://docs.docker.com/reference/compose-file/interpolation/):
+ * `$VAR`, `${VAR}`, `${VAR:-default}` / `${VAR-default}`, `${VAR:?error}` / `${VAR?error}`,
+ * `${VAR:+replacement}` / `${VAR+replacement}`, nested (`${A:-${B:-x}}`), and `$$` for a `$`.
+ * With the colon, an empty value counts as unset. `vars` plays the shell environment / .env file;
+ * the default is an empty one, what a user gets from a plain `docker compose up`.
  */
 export function interpolate(value: string, vars: Record<string, string | undefined> = {}): string {
-  return value.replace(/\$\$|\$\{(\w+)(?:(:?[-?])([^}]*))?\}|\$(\w+)/g, (match, name?: string, op?: string, arg?: string, bare?: string) => {
-    if (match === '$$') return '$';
-    const key = name ?? bare ?? '';
-    const current = vars[key];
-    const unset = op?.startsWith(':') ? !current : current === undefined;
-    if (unset && op?.endsWith('?')) throw new Error(`compose: required variable ${key} is missing: ${arg}`);
-    if (unset && op?.endsWith('-')) return arg ?? '';
-    return current ?? '';
-  });
+  let at = 0;
+  const invalid = () => new Error(`compose: invalid interpolation format in ${JSON.stringify(value)}`);
+  const text = (stop?: string): string => {
+    let out = '';
+    while (at < value.length && value[at] !== stop) {
+      if (value.startsWith('$$', at)) {
+        out += '$';
+        at += 2;
+      } else if (value.startsWith('${', at)) {
+        at += 2;
+        out += braced();
+      } else if (value[at] === '$' && /[A-Za-z_]/.test(value[at + 1] ?? '')) {
+        const name = /^[A-Za-z_]\w*/.exec(value.slice(at + 1))?.[0] ?? '';
+        out += vars[name] ?? '';
+        at += 1 + name.length;
+      } else {
+        out += value[at];
+        at += 1;
+      }
+    }
+    return out;
+  };
+  const braced = (): string => {
+    const name = /^[A-Za-z_]\w*/.exec(value.slice(at))?.[0];
+    if (!name) throw invalid();
+    at += name.length;
+    const operator = /^:?[-?+]/.exec(value.slice(at))?.[0];
+    let argument = '';
+    if (operator) {
+      at += operator.length;
+      argument = text('}');
+    }
+    if (value[at] !== '}') throw invalid();
+    at += 1;
+    const current = vars[name];
+    const unset = operator?.startsWith(':') ? !current : current === undefined;
+    switch (operator?.slice(-1)) {
+      case '-':
+        return unset ? argument : (current ?? '');
+      case '?':
+        if (unset) throw new Error(`compose: required variable ${name} is missing a value: ${argument}`);
+        return current ?? '';
+      case '+':
+        return unset ? '' : argument;
+      default:
+        return current ?? '';
+    }
+  };
+  return text();
 }
 
 const interpolateDeep = (node: unknown, vars: Record<string, string | undefined>): unknown => {

@@ -117,24 +117,87 @@ export function execForm(args: string, what: string): string[] {
 }
 
 /**
+ * Docker's variable substitution in an instruction's arguments: `$NAME`, `${NAME}`,
+ * `${NAME:-word}` (word when NAME is unset or empty), `${NAME:+word}` (word when it is set and
+ * not empty); the word may itself hold substitutions (`${A:-${B}}`). Unknown names are empty.
+ */
+export function substitute(text: string, vars: Record<string, string | undefined>): string {
+  let at = 0;
+  const word = (stop?: string): string => {
+    let out = '';
+    while (at < text.length && text[at] !== stop) {
+      if (text[at] === '\\' && text[at + 1] === '$') {
+        out += '$';
+        at += 2;
+      } else if (text.startsWith('${', at)) {
+        at += 2;
+        const name = /^\w*/.exec(text.slice(at))?.[0] ?? '';
+        at += name.length;
+        let value = vars[name] ?? '';
+        const modifier = text.slice(at, at + 2);
+        if (modifier === ':-' || modifier === ':+') {
+          at += 2;
+          const alternative = word('}');
+          value = modifier === ':-' ? value || alternative : value && alternative;
+        }
+        if (!name || text[at] !== '}') throw new Error(`Dockerfile: bad substitution in ${text}`);
+        at += 1;
+        out += value;
+      } else if (text[at] === '$' && /\w/.test(text[at + 1] ?? '')) {
+        const name = /^\w+/.exec(text.slice(at + 1))?.[0] ?? '';
+        out += vars[name] ?? '';
+        at += 1 + name.length;
+      } else {
+        out += text[at];
+        at += 1;
+      }
+    }
+    return out;
+  };
+  return word();
+}
+
+/** The build arguments in scope at each instruction of a stage: its ARGs, from `args` or their defaults. */
+function withArgs(s: Stage, args: Record<string, string>, each: (instruction: Instruction, argValues: Record<string, string>) => void): void {
+  const argValues: Record<string, string> = {};
+  for (const i of s.instructions) {
+    if (i.keyword === 'ARG') {
+      for (const [name, value] of Object.entries(parseArg(i.args))) argValues[name] = args[name] ?? value ?? '';
+    }
+    each(i, argValues);
+  }
+}
+
+/**
  * The ENV of a stage and the stages it is FROM, with ${ARG} references substituted from `args`
  * (build arguments, then ARG defaults).
  */
 export function environment(dockerfile: Dockerfile, s: Stage, args: Record<string, string> = {}): Record<string, string> {
-  const chain = lineage(dockerfile, s).reverse();
   const env: Record<string, string> = {};
-  for (const current of chain) {
-    const argValues: Record<string, string> = {};
-    for (const i of current.instructions) {
-      if (i.keyword === 'ARG') {
-        for (const [name, value] of Object.entries(parseArg(i.args))) argValues[name] = args[name] ?? value ?? '';
-      } else if (i.keyword === 'ENV') {
-        const substitute = (value: string) => value.replace(/\$\{(\w+)\}|\$(\w+)/g, (_m, a: string, b: string) => argValues[a ?? b] ?? env[a ?? b] ?? '');
-        for (const [, name = '', value = ''] of i.args.matchAll(/(\w+)=("[^"]*"|'[^']*'|\S+)/g)) {
-          env[name] = substitute(unquote(value));
-        }
+  for (const current of lineage(dockerfile, s).reverse()) {
+    withArgs(current, args, (i, argValues) => {
+      if (i.keyword !== 'ENV') return;
+      for (const [, name = '', value = ''] of i.args.matchAll(/(\w+)=("[^"]*"|'[^']*'|\S*)/g)) {
+        // An ENV of the same name overrides an ARG (Docker's rule).
+        env[name] = substitute(unquote(value), { ...argValues, ...env });
       }
-    }
+    });
   }
   return env;
+}
+
+/** The ports a stage EXPOSEs (with those of the stages it is FROM), build arguments and ENV substituted. */
+export function exposedPorts(dockerfile: Dockerfile, s: Stage, args: Record<string, string> = {}): number[] {
+  const ports = new Set<number>();
+  for (const current of lineage(dockerfile, s).reverse()) {
+    const env = environment(dockerfile, current, args);
+    withArgs(current, args, (i, argValues) => {
+      if (i.keyword !== 'EXPOSE') return;
+      for (const word of i.args.split(/\s+/)) {
+        const spec = substitute(word, { ...argValues, ...env });
+        if (spec !== '') ports.add(Number(spec.replace(/\/(tcp|udp)$/, '')));
+      }
+    });
+  }
+  return [...ports].sort((a, b) => a - b);
 }
