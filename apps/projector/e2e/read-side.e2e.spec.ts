@@ -1,4 +1,4 @@
-import { getTestInfra, repoRoot, startApp, type AppProcess } from '@cqrs/testing';
+import { devToken, eventually, getTestInfra, repoRoot, startApp, type AppProcess } from '@cqrs/testing';
 import { TaskReadRepository } from '@cqrs/tasks-read-model';
 import { createReadModelTestDatabase, type ReadModelTestDatabase } from '@cqrs/tasks-read-model/testing';
 import { execFile } from 'node:child_process';
@@ -63,8 +63,9 @@ describe('read side end to end (built apps, real Kafka, registry and PostgreSQL)
     await db?.drop();
   });
 
-  const api = async (path: string, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${query.url}${path}`, { headers });
+  /** A GET to the query service as `user` (the owner of the tasks the events name), with a token from the stack's issuer. */
+  const api = async (user: string, path: string, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${query.url}${path}`, { headers: { authorization: `Bearer ${await devToken(user)}`, ...headers } });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
 
@@ -100,20 +101,20 @@ describe('read side end to end (built apps, real Kafka, registry and PostgreSQL)
     ] as const;
     for (const [index, [event, expected]] of steps.entries()) {
       await topic.append(event);
-      const { status, body } = await api(`/tasks/${t.taskId}`, { 'X-Min-Version': String(index + 1) });
+      const { status, body } = await api(owner, `/tasks/${t.taskId}`, { 'X-Min-Version': String(index + 1) });
       expect(status).toBe(200);
       expect(body).toMatchObject({ ...expected, version: index + 1 });
     }
-    expect((await api(`/users/${owner}/stats`, { 'X-Min-Version': `${t.taskId}:4` })).body).toMatchObject({ total: 1, byStatus: { completed: 1 }, completionRate: 1 });
+    expect((await api(owner, `/users/${owner}/stats`, { 'X-Min-Version': `${t.taskId}:4` })).body).toMatchObject({ total: 1, byStatus: { completed: 1 }, completionRate: 1 });
 
     const other = taskEventsFor(randomUUID(), owner);
     await topic.append(other.created(), other.abandoned('duplicate'));
-    expect((await api(`/users/${owner}/tasks?status=abandoned`, { 'X-Min-Version': `${other.taskId}:2` })).body).toMatchObject({
+    expect((await api(owner, `/users/${owner}/tasks?status=abandoned`, { 'X-Min-Version': `${other.taskId}:2` })).body).toMatchObject({
       items: [{ taskId: other.taskId, abandonReason: 'duplicate' }],
     });
     await topic.append(other.deleted());
-    expect(await api(`/tasks/${other.taskId}?minVersion=3`)).toMatchObject({ status: 404, body: { code: 'TASK_NOT_FOUND' } });
-    expect((await api(`/users/${owner}/stats?minVersion=${other.taskId}:3`)).body).toMatchObject({ total: 1, deleted: 1 });
+    expect(await api(owner, `/tasks/${other.taskId}?minVersion=3`)).toMatchObject({ status: 404, body: { code: 'TASK_NOT_FOUND' } });
+    expect((await api(owner, `/users/${owner}/stats?minVersion=${other.taskId}:3`)).body).toMatchObject({ total: 1, deleted: 1 });
   });
 
   it('applies redelivered records once: resetting the group to the start changes no read model', async () => {
@@ -139,7 +140,7 @@ describe('read side end to end (built apps, real Kafka, registry and PostgreSQL)
     await topic.append(p.completed(), q.started());
 
     // Everything else flows: q is visible at once with read-your-writes.
-    expect((await api(`/tasks/${q.taskId}`, { 'X-Min-Version': '2' })).body).toMatchObject({ status: 'started' });
+    expect((await api(owner, `/tasks/${q.taskId}`, { 'X-Min-Version': '2' })).body).toMatchObject({ status: 'started' });
     await caughtUp();
     const parked = (await status()).parked.find((s) => s.streamId === p.taskId);
     expect(parked).toMatchObject({ count: 2 });
@@ -149,7 +150,7 @@ describe('read side end to end (built apps, real Kafka, registry and PostgreSQL)
       [3, 'PARKED_BEHIND', 'PARKED_BEHIND'],
     ]);
     // A reader asking for the parked version gets a clear 503 with Retry-After, not stale data.
-    const behind = await fetch(`${query.url}/tasks/${p.taskId}?minVersion=2`);
+    const behind = await fetch(`${query.url}/tasks/${p.taskId}?minVersion=2`, { headers: { authorization: `Bearer ${await devToken(owner)}` } });
     expect(behind.status).toBe(503);
     expect(behind.headers.get('retry-after')).toBe('1');
     expect(await behind.json()).toMatchObject({ code: 'READ_MODEL_BEHIND', behind: [{ taskId: p.taskId, minVersion: 2, currentVersion: 1 }] });
@@ -158,7 +159,7 @@ describe('read side end to end (built apps, real Kafka, registry and PostgreSQL)
     writeFileSync(fix, intended!.value!);
     const [result] = (await cli('dlq', 'redrive', String(letters[0]!.id), '--value-file', fix)) as { released: number; stillParked: number }[];
     expect(result).toMatchObject({ released: 2, stillParked: 0 });
-    expect((await api(`/tasks/${p.taskId}`, { 'X-Min-Version': '3' })).body).toMatchObject({ status: 'completed', version: 3 });
+    expect((await api(owner, `/tasks/${p.taskId}`, { 'X-Min-Version': '3' })).body).toMatchObject({ status: 'completed', version: 3 });
     expect((await status()).parked).toEqual([]);
     await expectReplayed();
   });
@@ -202,21 +203,9 @@ describe('read side end to end (built apps, real Kafka, registry and PostgreSQL)
 });
 
 async function metric(app: AppProcess, name: string): Promise<number> {
-  const text = await (await fetch(`${app.url}/metrics`)).text();
+  const text = await (await fetch(`${app.managementUrl}/metrics`)).text();
   return text
     .split('\n')
     .filter((line) => line.startsWith(name))
     .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
-}
-
-async function eventually<T>(assertion: () => Promise<T>, timeoutMs = 15_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await assertion();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, everyMs));
-    }
-  }
 }

@@ -2,7 +2,7 @@ import { migrateEventStore } from '@cqrs/event-store';
 import { evolve, initialState, type Task, type TaskEvent } from '@cqrs/tasks-domain';
 import { TaskReadRepository, userTaskStats, emptyCounts, type StatusCounts, type TaskView } from '@cqrs/tasks-read-model';
 import { createReadModelTestDatabase, type ReadModelTestDatabase } from '@cqrs/tasks-read-model/testing';
-import { createThrowawayDatabase, getTestInfra, registerSchemas, startApp, type AppProcess, type ThrowawayDatabase } from '@cqrs/testing';
+import { createThrowawayDatabase, devToken, getTestInfra, registerSchemas, startApp, type AppProcess, type ThrowawayDatabase } from '@cqrs/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { Client, Pool } from 'pg';
@@ -13,6 +13,7 @@ import { Client, Pool } from 'pg';
 // and after any sequence of commands the read models must equal a replay of the event store.
 describe('the whole system: commands in, read models out', () => {
   const run = randomUUID().slice(0, 8);
+  const ADMIN = `admin-${run}`;
   let write: ThrowawayDatabase;
   let read: ReadModelTestDatabase;
   const apps: Record<string, AppProcess> = {};
@@ -68,42 +69,51 @@ describe('the whole system: commands in, read models out', () => {
     await write?.drop();
   });
 
-  const command = async (method: string, path: string, body?: unknown) => {
+  // Each user's token from the stack's development issuer, fetched once; the owner of a task is
+  // the user who created it, and only they (or an admin) read it.
+  const tokens = new Map<string, Promise<string>>();
+  const auth = async (user: string) => {
+    if (!tokens.has(user)) tokens.set(user, devToken(user, { roles: user === ADMIN ? ['admin'] : [] }));
+    return { authorization: `Bearer ${await tokens.get(user)}` };
+  };
+  const command = async (user: string, method: string, path: string, body?: unknown) => {
     const response = await fetch(apps['command-service']!.url + path, {
       method,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(await auth(user)) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const json = (await response.json()) as { taskId: string; version: number; code?: string };
     if (response.status >= 300) throw new Error(`${method} ${path} answered ${response.status}: ${JSON.stringify(json)}`);
     return json;
   };
-  const query = async (path: string, minVersion?: string) => {
-    const response = await fetch(apps['query-service']!.url + path, { headers: minVersion ? { 'X-Min-Version': minVersion } : {} });
+  const query = async (user: string, path: string, minVersion?: string) => {
+    const response = await fetch(apps['query-service']!.url + path, { headers: { ...(await auth(user)), ...(minVersion ? { 'X-Min-Version': minVersion } : {}) } });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
 
   it('creates, updates, starts, completes, abandons and deletes tasks; every read right after a write sees it', async () => {
     const owner = `owner-${run}`;
-    const created = await command('POST', '/tasks', { ownerId: owner, title: 'Ship the read side', priority: 'HIGH' });
-    expect((await query(`/tasks/${created.taskId}`, String(created.version))).body).toMatchObject({ title: 'Ship the read side', status: 'open', version: 1 });
+    const as = (method: string, path: string, body?: unknown) => command(owner, method, path, body);
+    const read = (path: string, minVersion?: string) => query(owner, path, minVersion);
+    const created = await as('POST', '/tasks', { title: 'Ship the read side', priority: 'HIGH' });
+    expect((await read(`/tasks/${created.taskId}`, String(created.version))).body).toMatchObject({ title: 'Ship the read side', status: 'open', version: 1 });
 
-    const updated = await command('PATCH', `/tasks/${created.taskId}`, { description: 'projector and queries', dueDate: '2026-12-31' });
-    expect((await query(`/tasks/${created.taskId}`, String(updated.version))).body).toMatchObject({ description: 'projector and queries', dueDate: '2026-12-31' });
+    const updated = await as('PATCH', `/tasks/${created.taskId}`, { description: 'projector and queries', dueDate: '2026-12-31' });
+    expect((await read(`/tasks/${created.taskId}`, String(updated.version))).body).toMatchObject({ description: 'projector and queries', dueDate: '2026-12-31' });
 
-    const started = await command('POST', `/tasks/${created.taskId}/start`);
-    expect((await query(`/users/${owner}/tasks?status=started`, `${created.taskId}:${started.version}`)).body).toMatchObject({ items: [{ taskId: created.taskId }] });
+    const started = await as('POST', `/tasks/${created.taskId}/start`);
+    expect((await read('/me/tasks?status=started', `${created.taskId}:${started.version}`)).body).toMatchObject({ items: [{ taskId: created.taskId }] });
 
-    const completed = await command('POST', `/tasks/${created.taskId}/complete`);
-    expect((await query(`/users/${owner}/stats`, `${created.taskId}:${completed.version}`)).body).toMatchObject({ total: 1, byStatus: { completed: 1 }, completionRate: 1 });
+    const completed = await as('POST', `/tasks/${created.taskId}/complete`);
+    expect((await read(`/users/${owner}/stats`, `${created.taskId}:${completed.version}`)).body).toMatchObject({ total: 1, byStatus: { completed: 1 }, completionRate: 1 });
 
-    const other = await command('POST', '/tasks', { ownerId: owner, title: 'Write the docs' });
-    const abandoned = await command('POST', `/tasks/${other.taskId}/abandon`, { reason: 'merged into the first' });
-    expect((await query(`/tasks/${other.taskId}`, String(abandoned.version))).body).toMatchObject({ status: 'abandoned', abandonReason: 'merged into the first' });
+    const other = await as('POST', '/tasks', { title: 'Write the docs' });
+    const abandoned = await as('POST', `/tasks/${other.taskId}/abandon`, { reason: 'merged into the first' });
+    expect((await read(`/tasks/${other.taskId}`, String(abandoned.version))).body).toMatchObject({ status: 'abandoned', abandonReason: 'merged into the first' });
 
-    const deleted = await command('DELETE', `/tasks/${other.taskId}`);
-    expect(await query(`/tasks/${other.taskId}`, String(deleted.version))).toMatchObject({ status: 404, body: { code: 'TASK_NOT_FOUND' } });
-    expect((await query(`/users/${owner}/stats`, `${other.taskId}:${deleted.version}`)).body).toMatchObject({ total: 1, deleted: 1, completionRate: 1 });
+    const deleted = await as('DELETE', `/tasks/${other.taskId}`);
+    expect(await read(`/tasks/${other.taskId}`, String(deleted.version))).toMatchObject({ status: 404, body: { code: 'TASK_NOT_FOUND' } });
+    expect((await read(`/users/${owner}/stats`, `${other.taskId}:${deleted.version}`)).body).toMatchObject({ total: 1, deleted: 1, completionRate: 1 });
   });
 
   it('after any sequence of commands, every read model equals a replay of the event store', async () => {
@@ -112,27 +122,31 @@ describe('the whole system: commands in, read models out', () => {
     const random = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % n);
     const owners = [`a-${run}`, `b-${run}`, `c-${run}`];
     const ids: string[] = [];
+    const ownerOf = new Map<string, string>();
     const last = new Map<string, number>();
     for (let i = 0; i < 150; i++) {
       const roll = random(10);
       try {
         if (ids.length === 0 || roll < 3) {
-          const r = await command('POST', '/tasks', { ownerId: owners[random(3)], title: `task ${i}`, ...(random(2) ? { dueDate: '2027-01-01' } : {}) });
+          const owner = owners[random(3)]!;
+          const r = await command(owner, 'POST', '/tasks', { title: `task ${i}`, ...(random(2) ? { dueDate: '2027-01-01' } : {}) });
           ids.push(r.taskId);
+          ownerOf.set(r.taskId, owner);
           last.set(r.taskId, r.version);
           continue;
         }
         const id = ids[random(ids.length)]!;
+        const owner = ownerOf.get(id)!;
         const r =
           roll === 3
-            ? await command('PATCH', `/tasks/${id}`, random(2) ? { title: `renamed ${i}` } : { description: random(2) ? `note ${i}` : null })
+            ? await command(owner, 'PATCH', `/tasks/${id}`, random(2) ? { title: `renamed ${i}` } : { description: random(2) ? `note ${i}` : null })
             : roll < 6
-              ? await command('POST', `/tasks/${id}/start`)
+              ? await command(owner, 'POST', `/tasks/${id}/start`)
               : roll < 8
-                ? await command('POST', `/tasks/${id}/complete`)
+                ? await command(owner, 'POST', `/tasks/${id}/complete`)
                 : roll === 8
-                  ? await command('POST', `/tasks/${id}/abandon`, { reason: `reason ${i}` })
-                  : await command('DELETE', `/tasks/${id}`);
+                  ? await command(owner, 'POST', `/tasks/${id}/abandon`, { reason: `reason ${i}` })
+                  : await command(owner, 'DELETE', `/tasks/${id}`);
         last.set(id, r.version);
       } catch (error) {
         // 404 / 409: the command does not fit the task's status; the domain said no, nothing was written.
@@ -140,7 +154,7 @@ describe('the whole system: commands in, read models out', () => {
       }
     }
     // Wait for the last version of every task through the query side's read-your-writes.
-    for (const [id, version] of last) expect([200, 404]).toContain((await query(`/tasks/${id}`, String(version))).status);
+    for (const [id, version] of last) expect([200, 404]).toContain((await query(ADMIN, `/tasks/${id}`, String(version))).status);
 
     const replayed = await replayEventStore(write.url);
     const counts = new Map<string, StatusCounts>();

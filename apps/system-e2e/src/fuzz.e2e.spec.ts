@@ -1,4 +1,4 @@
-import { repoRoot } from '@cqrs/testing';
+import { devToken, repoRoot } from '@cqrs/testing';
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,8 +9,14 @@ import { startSystem, type RunningSystem } from './support/system';
 // invalid paths, queries, headers and bodies, plus the strings in apps/system-e2e/fuzz/*.dict) and
 // checks every answer with all of its checks: no 5xx, status codes, content types, headers and
 // bodies as the document declares them, valid input accepted, invalid input rejected, 405 for
-// undeclared methods. Its stateful phase chains the operations through links it infers (create a
-// task, then start, patch, delete it). Settings and the reasons for each: fuzz/schemathesis.toml.
+// undeclared methods, authentication enforced where it is declared. Its stateful phase chains the
+// operations through links it infers (create a task, then start, patch, delete it). Settings and
+// the reasons for each: fuzz/schemathesis.toml.
+//
+// The document is on the management port; its API operations are fuzzed on the API port, every
+// request with a valid bearer token (schemathesis still sends its own probes without one, or with
+// a bad one, to check that each operation refuses them), and its health and metrics operations on
+// the management port.
 //
 // Budget (environment): FUZZ_MAX_EXAMPLES test cases per operation and phase (50 here, 500 for
 // `npm run fuzz`), FUZZ_MAX_TIME seconds per service to keep fuzzing once those are done (unset:
@@ -36,17 +42,33 @@ async function ensureSchemathesis(): Promise<string> {
   return stdout.trim();
 }
 
+/** The operations served on the management port (the apps' isManagementPath), as a schemathesis path filter. */
+const MANAGEMENT_PATHS = '^/(health|metrics|docs)(/|$)|^/openapi\\.json$';
+
+interface FuzzTarget {
+  /** The service's OpenAPI document. */
+  schema: string;
+  /** Where the operations are sent. */
+  url: string;
+  /** Which operations: those of the API, or the management endpoints. */
+  operations: 'api' | 'management';
+  /** Sent with every request (schemathesis `-H`). */
+  headers?: Record<string, string>;
+}
+
 /** Runs `st run` against a service; resolves with its exit code and everything it printed. */
-function fuzz(
-  st: string,
-  baseUrl: string,
-): Promise<{ code: number | null; output: string }> {
+function fuzz(st: string, target: FuzzTarget): Promise<{ code: number | null; output: string }> {
   const args = [
     '--config-file',
     join(FUZZ_DIR, 'schemathesis.toml'),
     'run',
-    `${baseUrl}/openapi.json`,
+    target.schema,
+    '--url',
+    target.url,
+    target.operations === 'api' ? '--exclude-path-regex' : '--include-path-regex',
+    MANAGEMENT_PATHS,
   ];
+  for (const [name, value] of Object.entries(target.headers ?? {})) args.push('-H', `${name}: ${value}`);
   args.push(
     '--checks',
     'all',
@@ -84,11 +106,17 @@ describe('API fuzzing (schemathesis, every check)', () => {
   beforeAll(async () => {
     mkdirSync(WORK_DIR, { recursive: true });
     st = await ensureSchemathesis();
+    // schemathesis sends thousands of requests as one user (more with `npm run fuzz`), far over a
+    // user's rate limit: with it, the answers would be 429s instead of what is being fuzzed.
+    const unlimited = { RATE_LIMIT_REQUESTS: '0' };
     system = await startSystem({
       env: { LOG_LEVEL: 'warn' },
-      // Fuzzed minVersion values name versions that never come; a short read-your-writes wait keeps
-      // each such request (a declared 503 READ_MODEL_BEHIND) from eating the budget.
-      perApp: { 'query-service': { READ_YOUR_WRITES_TIMEOUT_MS: '200' } },
+      perApp: {
+        'command-service': unlimited,
+        // Fuzzed minVersion values name versions that never come; a short read-your-writes wait keeps
+        // each such request (a declared 503 READ_MODEL_BEHIND) from eating the budget.
+        'query-service': { ...unlimited, READ_YOUR_WRITES_TIMEOUT_MS: '200' },
+      },
     });
   }, 600_000);
 
@@ -96,15 +124,28 @@ describe('API fuzzing (schemathesis, every check)', () => {
     await system?.stop();
   });
 
-  it.each(['command-service', 'query-service'] as const)(
-    '%s answers every generated request as its OpenAPI document says',
-    async (name) => {
-      const { code, output } = await fuzz(st, system.apps[name].url);
+  it.each([
+    ['command-service', 'api'],
+    ['command-service', 'management'],
+    ['query-service', 'api'],
+    ['query-service', 'management'],
+  ] as const)(
+    '%s answers every generated request to its %s operations as its OpenAPI document says',
+    async (name, operations) => {
+      const app = system.apps[name];
+      // A task's owner is its creator, so the command service is fuzzed as one user; the query
+      // service as an admin, so that /users/{userId}/... reach the database with every generated
+      // id instead of stopping at 403. The token outlasts any fuzzing budget (a day).
+      const where =
+        operations === 'api'
+          ? { url: app.url, headers: { Authorization: `Bearer ${await devToken('fuzzer', { roles: name === 'query-service' ? ['admin'] : [], expiresIn: 86_400 })}` } }
+          : { url: app.managementUrl };
+      const { code, output } = await fuzz(st, { schema: `${app.managementUrl}/openapi.json`, operations, ...where });
       // schemathesis exits 1 on a failed check, 2 on an error of its own (schema not loadable, ...).
       // Its report lists each failing operation with the check and a curl reproducer.
       if (code !== 0)
         throw new Error(
-          `schemathesis against ${name} exited with ${code}:\n${output}`,
+          `schemathesis against ${name} (${operations}) exited with ${code}:\n${output}`,
         );
     },
     30 * 60_000,

@@ -4,7 +4,7 @@ import { tasksTaskEventsContracts, tasksTaskEventsTopic } from '@cqrs/tasks-cont
 import { getTestInfra, otlpEnv, startOtlpReceiver, type OtlpReceiver } from '@cqrs/testing';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { APP_NAMES, eventually, startSystem, type AppName, type RunningSystem } from './support/system';
+import { APP_NAMES, eventually, startSystem, type AppName, type Caller, type RunningSystem } from './support/system';
 
 /** One sample of the Prometheus text format. */
 interface Sample {
@@ -41,9 +41,10 @@ describe('/metrics of every app after traffic', () => {
   let kafka: Kafka;
   let receiver: OtlpReceiver;
   const owner = `metrics-${randomUUID()}`;
+  let user: Caller;
 
   const scrape = async (app: AppName) => {
-    const response = await fetch(`${system.apps[app].url}/metrics`);
+    const response = await fetch(`${system.apps[app].managementUrl}/metrics`);
     expect(response.headers.get('content-type')).toContain('text/plain');
     return parseExposition(await response.text());
   };
@@ -67,23 +68,24 @@ describe('/metrics of every app after traffic', () => {
       },
     });
 
+    user = system.as(owner);
     // Commands: creates, updates (snapshots every 2 events), a race, a rejection, a stale If-Match.
     const tasks = [];
-    for (let i = 0; i < creates; i++) tasks.push(await system.command('POST', '/tasks', { title: `metrics ${i}`, ownerId: owner }));
+    for (let i = 0; i < creates; i++) tasks.push(await user.command('POST', '/tasks', { title: `metrics ${i}` }));
     const [first, second] = tasks as [{ taskId: string; version: number }, { taskId: string; version: number }];
-    await system.command('PATCH', `/tasks/${first.taskId}`, { description: 'snapshot due at version 2' });
-    await system.command('POST', `/tasks/${first.taskId}/start`); // loads from the snapshot
+    await user.command('PATCH', `/tasks/${first.taskId}`, { description: 'snapshot due at version 2' });
+    await user.command('POST', `/tasks/${first.taskId}/start`); // loads from the snapshot
     // Without If-Match a lost race is retried on fresh state (a few times, then 409): some conflict.
-    const raced = await Promise.allSettled(Array.from({ length: racers }, (_, i) => system.command('PATCH', `/tasks/${second.taskId}`, { description: `racer ${i}` })));
+    const raced = await Promise.allSettled(Array.from({ length: racers }, (_, i) => user.command('PATCH', `/tasks/${second.taskId}`, { description: `racer ${i}` })));
     racersOk = raced.filter((r) => r.status === 'fulfilled').length;
-    await expect(system.command('POST', `/tasks/${randomUUID()}/start`)).rejects.toThrow('404');
-    await expect(system.command('PATCH', `/tasks/${first.taskId}`, { description: 'stale' }, { 'if-match': '"1"' })).rejects.toThrow('412');
+    await expect(user.command('POST', `/tasks/${randomUUID()}/start`)).rejects.toThrow('404');
+    await expect(user.command('PATCH', `/tasks/${first.taskId}`, { description: 'stale' }, { 'if-match': '"1"' })).rejects.toThrow('412');
 
     // Queries: a miss, then a hit, on each of the first tasks (after read-your-writes made them visible).
-    for (const t of tasks) expect((await system.query(`/tasks/${t.taskId}`, { 'X-Min-Version': '1' })).status).toBe(200);
+    for (const t of tasks) expect((await user.query(`/tasks/${t.taskId}`, { 'X-Min-Version': '1' })).status).toBe(200);
     for (const t of tasks) {
-      await system.query(`/tasks/${t.taskId}`);
-      await system.query(`/tasks/${t.taskId}`);
+      await user.query(`/tasks/${t.taskId}`);
+      await user.query(`/tasks/${t.taskId}`);
     }
 
     // Records on the topic the relay feeds: a redelivery of an applied event, and an event ahead of its stream.

@@ -1,4 +1,4 @@
-import { getTestInfra, repoRoot } from '@cqrs/testing';
+import { devToken, getTestInfra, repoRoot, startApp } from '@cqrs/testing';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { APP_NAMES, eventually, startSystem, type AppName, type RunningSystem } from './support/system';
@@ -6,7 +6,7 @@ import { APP_NAMES, eventually, startSystem, type AppName, type RunningSystem } 
 const exec = promisify(execFile);
 
 /** Stops or starts one service of the native stack (tools/local-stack/stack.sh). */
-const stack = (command: 'stop-service' | 'start-service', service: 'postgres' | 'kafka') =>
+const stack = (command: 'stop-service' | 'start-service', service: 'postgres' | 'kafka' | 'issuer') =>
   exec('bash', ['tools/local-stack/stack.sh', command, service], { cwd: repoRoot(), timeout: 180_000 });
 
 interface Readiness {
@@ -14,14 +14,15 @@ interface Readiness {
   checks: Record<string, { status: string }>;
 }
 async function readiness(system: RunningSystem, app: AppName): Promise<Readiness> {
-  const response = await fetch(`${system.apps[app].url}/health/ready`, { signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(`${system.apps[app].managementUrl}/health/ready`, { signal: AbortSignal.timeout(10_000) });
   const body = (await response.json()) as { info?: Readiness['checks']; checks?: Readiness['checks'] };
   // 200: terminus' body (info); 503: problem+json carrying terminus' details as `checks`.
   return { status: response.status, checks: body.checks ?? body.info ?? {} };
 }
 
-// The whole system on the native stack while Postgres, then Kafka, goes away and comes back: each
-// app's readiness must turn false, naming the dependency, while it is down, and true again after.
+// The whole system on the native stack while Postgres, then Kafka, then the token issuer goes away
+// and comes back: each app's readiness must turn false, naming the dependency, while it is down (an
+// app that has the issuer's keys needs no issuer), and true again after.
 // The outage is the stack's own (other test projects run e2e one after another, never beside this).
 // Services from the environment (a shared cluster) are not ours to stop: then this is skipped.
 // `npm test` exports the native stack's settings with CQRS_INFRA_SOURCE=native.
@@ -41,7 +42,7 @@ describeNative('readiness follows the dependencies (native stack: stack.sh stops
 
   afterAll(async () => {
     // Whatever happened above, leave the stack as it was found.
-    await Promise.all([stack('start-service', 'postgres'), stack('start-service', 'kafka')]).catch(() => undefined);
+    await Promise.all([stack('start-service', 'postgres'), stack('start-service', 'kafka'), stack('start-service', 'issuer')]).catch(() => undefined);
     await system?.stop();
   });
 
@@ -66,7 +67,7 @@ describeNative('readiness follows the dependencies (native stack: stack.sh stops
     }
     await allReady();
     // And the system works again: a command goes all the way to the read side.
-    const { taskId } = await system.command('POST', '/tasks', { title: 'after the outage', ownerId: 'readiness' });
+    const { taskId } = await system.command('POST', '/tasks', { title: 'after the outage' });
     expect((await system.query(`/tasks/${taskId}`, { 'X-Min-Version': '1' })).status).toBe(200);
   });
 
@@ -86,7 +87,42 @@ describeNative('readiness follows the dependencies (native stack: stack.sh stops
     await allReady();
     // Ready again is not yet caught up: the relay and the projector's consumer group reconnect and
     // rejoin after the broker returns, so the write must come through, but may take a few waits.
-    const { taskId } = await system.command('POST', '/tasks', { title: 'after the Kafka outage', ownerId: 'readiness' });
+    const { taskId } = await system.command('POST', '/tasks', { title: 'after the Kafka outage' });
     await eventually(async () => expect((await system.query(`/tasks/${taskId}`, { 'X-Min-Version': '1' })).status).toBe(200), 60_000, 500);
+  });
+
+  it('keeps the apps that have the issuer’s keys ready and verifying tokens while the issuer is down; one that starts then waits for it', async () => {
+    // A token the apps have never seen: it must be checked against the keys they hold, not a cache of verified tokens.
+    const token = { authorization: `Bearer ${await devToken('issuer-outage')}` };
+    await stack('stop-service', 'issuer');
+    let late: Awaited<ReturnType<typeof startApp>> | undefined;
+    try {
+      for (const app of APP_NAMES) expect([app, (await readiness(system, app)).status]).toEqual([app, 200]);
+      const created = await fetch(`${system.apps['command-service'].url}/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...token },
+        body: JSON.stringify({ title: 'while the issuer is away' }),
+      });
+      expect(created.status).toBe(201);
+      const { taskId } = (await created.json()) as { taskId: string };
+      expect((await fetch(`${system.apps['query-service'].url}/tasks/${taskId}`, { headers: { ...token, 'X-Min-Version': '1' } })).status).toBe(200);
+
+      // A query service starting now cannot load the keys: not ready, naming the issuer, and API requests are a 503 to retry.
+      late = await startApp('query-service', { DATABASE_URL: system.databases.read, LOG_LEVEL: 'warn' }, { waitFor: '/health/live' });
+      const ready = await fetch(`${late.managementUrl}/health/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ checks: { issuer: { status: 'down' } } });
+      const refused = await fetch(`${late.url}/tasks/${taskId}`, { headers: token });
+      expect([refused.status, refused.headers.get('retry-after')]).toEqual([503, '5']);
+      expect(await refused.json()).toMatchObject({ code: 'AUTH_UNAVAILABLE' });
+
+      await stack('start-service', 'issuer');
+      const recovered = late;
+      await eventually(async () => expect((await fetch(`${recovered.managementUrl}/health/ready`)).status).toBe(200), 30_000, 500);
+      expect((await fetch(`${recovered.url}/tasks/${taskId}`, { headers: token })).status).toBe(200);
+    } finally {
+      await stack('start-service', 'issuer');
+      await late?.stop();
+    }
   });
 });

@@ -21,6 +21,14 @@ const PORT_VARIABLES: Record<App, string> = {
   projector: 'PROJECTOR_PORT',
   'outbox-relay': 'OUTBOX_RELAY_PORT',
 };
+/** The apps with an API serve health, metrics and docs on a port of their own. */
+const API_APPS = ['command-service', 'query-service'] as const;
+type ApiApp = (typeof API_APPS)[number];
+const MANAGEMENT_PORT_VARIABLES: Record<ApiApp, string> = {
+  'command-service': 'COMMAND_SERVICE_MANAGEMENT_PORT',
+  'query-service': 'QUERY_SERVICE_MANAGEMENT_PORT',
+};
+const isApiApp = (app: App): app is ApiApp => (API_APPS as readonly App[]).includes(app);
 
 interface Run {
   code: number | null;
@@ -111,7 +119,11 @@ describe('the README commands', () => {
   const state = mkdtempSync(join(tmpdir(), 'cqrs-readme-'));
   const databases: ThrowawayDatabase[] = [];
   const ports = {} as Record<App, number>;
+  const managementPorts = {} as Record<ApiApp, number>;
   let env: NodeJS.ProcessEnv;
+  /** Where an app answers /health/ready: its management port, or its one port (projector, relay). */
+  const healthPort = (app: App) => (isApiApp(app) ? managementPorts[app] : ports[app]);
+  const allPorts = () => [...Object.values(ports), ...Object.values(managementPorts)];
 
   const pidOf = (app: App) => Number(readFileSync(join(state, 'run', `${app}.pid`), 'utf8').trim());
   const npm = (...args: string[]) => run('npm', args, env);
@@ -129,6 +141,7 @@ describe('the README commands', () => {
     await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
     await admin.disconnect();
     for (const app of APPS) ports[app] = await freePort();
+    for (const app of API_APPS) managementPorts[app] = await freePort();
     env = {
       ...process.env,
       // infrastructure given by the environment: `npm start` starts no stack of its own
@@ -149,6 +162,7 @@ describe('the README commands', () => {
       OTEL_TRACES_EXPORTER: 'none',
       LOG_LEVEL: 'warn',
       ...Object.fromEntries(APPS.map((app) => [PORT_VARIABLES[app], String(ports[app])])),
+      ...Object.fromEntries(API_APPS.map((app) => [MANAGEMENT_PORT_VARIABLES[app], String(managementPorts[app])])),
     };
   });
 
@@ -159,11 +173,15 @@ describe('the README commands', () => {
     if (failed.length) throw new AggregateError(failed, `readme e2e cleanup: ${failed.map((e) => e.message).join('; ')}`);
   });
 
+  /** How `npm start` and `apps:status` show an app that is up: its URL and, for an API, its management URL. */
+  const upLine = (app: App) =>
+    `^${app} +up +http://127\\.0\\.0\\.1:${ports[app]}` + (isApiApp(app) ? ` +management http://127\\.0\\.0\\.1:${managementPorts[app]}` : '') + ' +\\(pid';
+
   it('npm start brings the four apps up, saying so without any npm error', async () => {
     const start = await npm('start');
     expect({ code: start.code, output: start.output }).toMatchObject({ code: 0 });
     expect(start.output).not.toContain('npm error');
-    for (const app of APPS) expect(start.output).toMatch(new RegExp(`^${app} +up +http://127\\.0\\.0\\.1:${ports[app]}`, 'm'));
+    for (const app of APPS) expect(start.output).toMatch(new RegExp(upLine(app), 'm'));
   });
 
   it('answers the short session as the README documents it', async () => {
@@ -174,7 +192,11 @@ describe('the README commands', () => {
       'set -euo pipefail',
       ...session.map(
         ({ command }) =>
-          command.replaceAll('127.0.0.1:3000', `127.0.0.1:${ports['command-service']}`).replaceAll('127.0.0.1:3001', `127.0.0.1:${ports['query-service']}`) +
+          command
+            .replaceAll('127.0.0.1:3000', `127.0.0.1:${ports['command-service']}`)
+            .replaceAll('127.0.0.1:3001', `127.0.0.1:${ports['query-service']}`)
+            .replaceAll('127.0.0.1:9000', `127.0.0.1:${managementPorts['command-service']}`)
+            .replaceAll('127.0.0.1:9001', `127.0.0.1:${managementPorts['query-service']}`) +
           `\nprintf '\\n${END}\\n'`,
       ),
     ].join('\n');
@@ -189,7 +211,7 @@ describe('the README commands', () => {
   it('npm run apps:status reports every app up, from its pid and its port', async () => {
     const status = await npm('run', '--silent', 'apps:status');
     expect(status.code).toBe(0);
-    for (const app of APPS) expect(status.output).toMatch(new RegExp(`^${app} +up +http://127\\.0\\.0\\.1:${ports[app]} +\\(pid ${pidOf(app)},`, 'm'));
+    for (const app of APPS) expect(status.output).toMatch(new RegExp(`${upLine(app)} ${pidOf(app)},`, 'm'));
   });
 
   it('npm stop stops every app: ports free, no app process left', async () => {
@@ -198,7 +220,7 @@ describe('the README commands', () => {
     expect(stop.code).toBe(0);
     for (const app of APPS) expect(stop.output).toMatch(new RegExp(`^${app} stopped \\(pid \\d+`, 'm'));
     expect(pids.filter(alive)).toEqual([]);
-    for (const app of APPS) expect(await portOpen(ports[app])).toBe(false);
+    for (const port of allPorts()) expect([port, await portOpen(port)]).toEqual([port, false]);
     expect(appProcessesOn(Object.values(ports))).toEqual([]);
     const status = await npm('run', '--silent', 'apps:status');
     expect(status.code).not.toBe(0);
@@ -208,7 +230,7 @@ describe('the README commands', () => {
   it('npm start works again after npm stop', async () => {
     const start = await npm('start');
     expect({ code: start.code, output: start.output }).toMatchObject({ code: 0 });
-    for (const app of APPS) expect((await fetch(`http://127.0.0.1:${ports[app]}/health/ready`)).status).toBe(200);
+    for (const app of APPS) expect([app, (await fetch(`http://127.0.0.1:${healthPort(app)}/health/ready`)).status]).toEqual([app, 200]);
   });
 
   it('brings back an app killed with SIGKILL on the next npm start, within 30 s, leaving the others running', async () => {
@@ -231,15 +253,18 @@ describe('the README commands', () => {
     expect((await fetch(`http://127.0.0.1:${ports.projector}/health/ready`)).status).toBe(200);
   });
 
-  it('refuses to start, naming the port and its holder, when another process holds an app port, and starts nothing', async () => {
+  it.each([
+    ['query-service', 'API', () => ports['query-service']],
+    ['command-service', 'management', () => managementPorts['command-service']],
+  ] as const)('refuses to start, naming the port and its holder, when another process holds the %s %s port, and starts nothing', async (app, _, port) => {
     expect((await npm('stop')).code).toBe(0);
     const squatter = createServer();
-    await new Promise<void>((resolve) => squatter.listen(ports['query-service'], '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => squatter.listen(port(), '127.0.0.1', resolve));
     try {
       const start = await npm('start');
       expect(start.code).not.toBe(0);
-      expect(start.output).toContain(`error: query-service cannot start: port ${ports['query-service']} is taken by pid ${process.pid}`);
-      for (const app of ['command-service', 'projector', 'outbox-relay'] as const) expect(await portOpen(ports[app])).toBe(false);
+      expect(start.output).toContain(`error: ${app} cannot start: port ${port()} is taken by pid ${process.pid}`);
+      for (const other of allPorts().filter((p) => p !== port())) expect([other, await portOpen(other)]).toEqual([other, false]);
       expect(appProcessesOn(Object.values(ports))).toEqual([]);
     } finally {
       await new Promise((resolve) => squatter.close(resolve));

@@ -43,7 +43,7 @@ describe('one trace across every service', () => {
       // The projector logs each applied event at debug level.
       perApp: { projector: { LOG_LEVEL: 'debug' } },
     });
-    ({ taskId } = await system.command('POST', '/tasks', { title: 'Traced end to end', ownerId: `owner-${randomUUID()}` }, { traceparent: traceparent(commandClientSpan) }));
+    ({ taskId } = await system.command('POST', '/tasks', { title: 'Traced end to end' }, { traceparent: traceparent(commandClientSpan) }));
     // Read-your-writes: the query service waits until the projector applied version 1.
     const read = await system.query(`/tasks/${taskId}`, { 'X-Min-Version': '1', traceparent: traceparent(readClientSpan) });
     expect(read).toMatchObject({ status: 200, body: { taskId, version: 1 } });
@@ -121,6 +121,13 @@ describe('one trace across every service', () => {
     expect(typeof query.attributes['cqrs.cache.hit']).toBe('boolean');
   });
 
+  it("keeps the caller's identity and token off the spans (personal data, a credential)", async () => {
+    const token = (await system.auth())['authorization']!.replace(/^Bearer /, '');
+    const values = spans.flatMap((s) => Object.values(s.attributes).map(String));
+    expect(spans.filter((s) => 'enduser.id' in s.attributes).map((s) => `${s.service}:${s.name}`)).toEqual([]);
+    expect(values.filter((v) => v.includes(system.subject) || v.includes(token.split('.')[2]!))).toEqual([]);
+  });
+
   it('no span of the trace failed', () => {
     expect(spans.filter((s) => s.status.code === 2).map((s) => `${s.service}:${s.name}`)).toEqual([]);
   });
@@ -142,7 +149,7 @@ describe('one trace across every service', () => {
     const failedTrace = randomBytes(16).toString('hex');
     const response = await fetch(`${system.apps['command-service'].url}/tasks/${randomUUID()}/start`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', traceparent: `00-${failedTrace}-${randomBytes(8).toString('hex')}-01` },
+      headers: { 'content-type': 'application/json', traceparent: `00-${failedTrace}-${randomBytes(8).toString('hex')}-01`, ...(await system.auth()) },
       body: '{}',
     });
     expect(response.status).toBe(404);

@@ -1,4 +1,4 @@
-import { createThrowawayDatabase, getTestInfra, registerSchemas, repoRoot, startApp, type AppProcess, type ThrowawayDatabase } from '@cqrs/testing';
+import { createThrowawayDatabase, devToken, getTestInfra, registerSchemas, repoRoot, startApp, type AppProcess, type ThrowawayDatabase } from '@cqrs/testing';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -9,19 +9,48 @@ const exec = promisify(execFile);
 export const APP_NAMES = ['command-service', 'outbox-relay', 'projector', 'query-service'] as const;
 export type AppName = (typeof APP_NAMES)[number];
 
-/** The four built apps on databases, a slot, a topic and a consumer group of their own. */
-export interface RunningSystem {
+/** Someone using the APIs: every request carries a development-issuer token for `subject`. */
+export interface Caller {
+  /** The token's `sub`: the owner of the tasks this caller creates. */
+  subject: string;
+  /** `{ authorization: 'Bearer <token>' }`, for requests a test sends itself. */
+  auth(): Promise<Record<string, string>>;
+  /** A command to the command service; throws on a non-2xx answer (an `authorization` in `headers` replaces the token). */
+  command(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ taskId: string; version: number }>;
+  /** GET from the query service. */
+  query(path: string, headers?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>;
+}
+
+/**
+ * The four built apps on databases, a slot, a topic and a consumer group of their own. Used as a
+ * {@link Caller} it is the run's default user; {@link RunningSystem.as} is anyone else.
+ */
+export interface RunningSystem extends Caller {
   apps: Record<AppName, AppProcess>;
   topic: string;
   /** Superuser URLs of this run's write (event store) and read (read models) databases. */
   databases: { write: string; read: string };
   /** Starts `name` again with the environment it had (after the test stopped or killed it). */
   restart(name: AppName): Promise<AppProcess>;
-  /** POST/PATCH a command; throws on a non-2xx answer. */
-  command(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ taskId: string; version: number }>;
-  /** GET from the query service. */
-  query(path: string, headers?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** The APIs as `subject` (with `roles` in its token, e.g. `['admin']`). */
+  as(subject: string, options?: { roles?: string[] }): Caller;
   stop(): Promise<void>;
+}
+
+// One token per subject and roles for the whole test file: the apps remember a verified token, as
+// they would a real client's. An hour (the issuer's default) outlasts any test here.
+const tokens = new Map<string, Promise<string>>();
+
+/** `{ authorization: 'Bearer <token>' }` of a development-issuer token for `subject` (see {@link devToken}). */
+export async function bearer(subject: string, roles: string[] = []): Promise<Record<string, string>> {
+  const key = JSON.stringify([subject, [...roles].sort()]);
+  let token = tokens.get(key);
+  if (!token) {
+    token = devToken(subject, { roles });
+    tokens.set(key, token);
+    token.catch(() => tokens.delete(key));
+  }
+  return { authorization: `Bearer ${await token}` };
 }
 
 /** Applies migrations with the CLI an operator runs (`npm run db:migrate`, `db:migrate:read`). */
@@ -81,18 +110,13 @@ export async function startSystem(options: { env?: Record<string, string>; perAp
       }),
     );
     const running = apps as Record<AppName, AppProcess>;
-    return {
-      apps: running,
-      topic,
-      databases: { write: write.url, read: read.url },
-      async restart(name) {
-        running[name] = await startApp(name, { ...common, ...envOf[name], ...options.perApp?.[name] });
-        return running[name];
-      },
+    const as = (subject: string, { roles = [] }: { roles?: string[] } = {}): Caller => ({
+      subject,
+      auth: () => bearer(subject, roles),
       async command(method, path, body, headers = {}) {
         const response = await fetch(running['command-service'].url + path, {
           method,
-          headers: { 'content-type': 'application/json', ...headers },
+          headers: { 'content-type': 'application/json', ...(await bearer(subject, roles)), ...headers },
           body: body === undefined ? undefined : JSON.stringify(body),
         });
         const json = (await response.json()) as { taskId: string; version: number };
@@ -100,8 +124,19 @@ export async function startSystem(options: { env?: Record<string, string>; perAp
         return json;
       },
       async query(path, headers = {}) {
-        const response = await fetch(running['query-service'].url + path, { headers });
+        const response = await fetch(running['query-service'].url + path, { headers: { ...(await bearer(subject, roles)), ...headers } });
         return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+      },
+    });
+    return {
+      ...as(`user-${run}`),
+      as,
+      apps: running,
+      topic,
+      databases: { write: write.url, read: read.url },
+      async restart(name) {
+        running[name] = await startApp(name, { ...common, ...envOf[name], ...options.perApp?.[name] });
+        return running[name];
       },
       stop,
     };
