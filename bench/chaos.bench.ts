@@ -102,6 +102,9 @@ interface StackEnv {
   relayUrl: string;
   projectorUrl: string;
   queryUrl: string;
+  /** The drill stack's development token issuer. */
+  issuerUrl: string;
+  audience: string;
 }
 
 /** stack.sh settings of the drill's instance: the caller's CQRS_* variables, else ports of its own. */
@@ -114,6 +117,7 @@ function stackSettings(): Record<string, string> {
     CQRS_KAFKA_CONTROLLER_PORT: env['CQRS_KAFKA_CONTROLLER_PORT'] ?? '19093',
     CQRS_REGISTRY_PORT: env['CQRS_REGISTRY_PORT'] ?? '18081',
     CQRS_CONNECT_PORT: env['CQRS_CONNECT_PORT'] ?? '18083',
+    CQRS_ISSUER_PORT: env['CQRS_ISSUER_PORT'] ?? '18090',
     ...(env['CQRS_PG_BASE'] ? { CQRS_PG_BASE: env['CQRS_PG_BASE'] } : {}),
   };
 }
@@ -147,6 +151,8 @@ function readStackEnv(): StackEnv {
     relayUrl: need('RELAY_DATABASE_URL'),
     projectorUrl: need('READ_DATABASE_URL'),
     queryUrl: need('QUERY_DATABASE_URL'),
+    issuerUrl: need('OIDC_ISSUER_URL'),
+    audience: need('OIDC_AUDIENCE'),
   };
 }
 
@@ -239,10 +245,31 @@ class Load {
   private workers: Promise<void>[] = [];
   private seq = 0;
 
+  /** Each owner's access token, asked once from the drill stack's issuer (it outlives the drill). */
+  private readonly tokens = new Map<string, Promise<string>>();
+
   constructor(
     private readonly commandUrl: () => string,
     private readonly opts: Options,
+    private readonly issuer: { url: string; audience: string },
   ) {}
+
+  private tokenOf(owner: string): Promise<string> {
+    let token = this.tokens.get(owner);
+    if (!token) {
+      token = fetch(`${this.issuer.url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sub: owner, aud: this.issuer.audience, expiresIn: 86_400 }),
+      }).then(async (response) => {
+        const body = (await response.json()) as { access_token?: string };
+        if (!response.ok || !body.access_token) throw new Error(`the drill's issuer refused a token for ${owner}: ${response.status}`);
+        return body.access_token;
+      });
+      this.tokens.set(owner, token);
+    }
+    return token;
+  }
 
   /** Sends one command, retrying no answer / 5xx with the same key for up to `budgetMs`. */
   async send(kind: Kind, task: { title: string; ownerId: string; taskId: string | null; version: number }, probe = false, budgetMs = 120_000): Promise<CommandRecord> {
@@ -251,13 +278,13 @@ class Load {
     this.records.push(record);
     const [method, path, body] =
       kind === 'create'
-        ? ['POST', '/tasks', { ownerId: task.ownerId, title: task.title }]
+        ? ['POST', '/tasks', { title: task.title }]
         : kind === 'update'
           ? ['PATCH', `/tasks/${task.taskId}`, { description: `edited ${key}` }]
           : kind === 'abandon'
             ? ['POST', `/tasks/${task.taskId}/abandon`, { reason: 'drill' }]
             : ['POST', `/tasks/${task.taskId}/${kind}`, undefined];
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': key };
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': key, authorization: `Bearer ${await this.tokenOf(task.ownerId)}` };
     if (kind !== 'create') headers['if-match'] = `"${task.version}"`;
     const deadline = Date.now() + budgetMs;
     for (let attempt = 1; ; attempt++) {
@@ -539,13 +566,14 @@ async function main() {
 
     const common = { KAFKA_BROKERS: env.brokers.join(','), SCHEMA_REGISTRY_URL: env.registryUrl, LOG_LEVEL: 'warn' };
     const system = new System({
-      'command-service': { ...common, DATABASE_URL: write.ownerUrl },
+      // Rate limiting off by its setting: retries after a fault come in bursts the drill must not see refused.
+      'command-service': { ...common, DATABASE_URL: write.ownerUrl, OIDC_ISSUER_URL: env.issuerUrl, OIDC_AUDIENCE: env.audience, RATE_LIMIT_REQUESTS: '0' },
       'outbox-relay': { ...common, DATABASE_URL: write.relayUrl, OUTBOX_SLOT_NAME: `chaos_${run}`, OUTBOX_TOPIC_REPLACEMENT: `chaos.r${run}.\${aggregatetype}.events` },
       projector: { ...common, DATABASE_URL: read.projectorUrl, PROJECTOR_TOPICS: topic, PROJECTOR_GROUP_PREFIX: `chaos-${run}` },
     });
     cleanups.unshift(() => system.stop());
     await Promise.all((['command-service', 'outbox-relay', 'projector'] as const).map((name) => system.start(name)));
-    const load = new Load(() => system.url('command-service'), opts);
+    const load = new Load(() => system.url('command-service'), opts, { url: env.issuerUrl, audience: env.audience });
     load.start();
     log(`load: ${opts.rate} commands/s from ${opts.workers} clients; scenarios ${opts.scenarios.join(', ')} x ${opts.iterations}, seed ${opts.seed}`);
     await sleep(3000);

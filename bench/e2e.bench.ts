@@ -20,7 +20,7 @@ import { migrateEventStore } from '@cqrs/event-store';
 import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
 import { tasksTaskEventsContracts, tasksTaskEventsTopic, type TasksTaskEventsRecord } from '@cqrs/tasks-contracts';
 import { decodeChangeNotices, TASKS_CHANGED_CHANNEL } from '@cqrs/tasks-read-model';
-import { createThrowawayDatabase, getTestInfra, registerSchemas, repoRoot, startApp, type AppProcess, type TestInfra } from '@cqrs/testing';
+import { createThrowawayDatabase, devToken, getTestInfra, registerSchemas, repoRoot, startApp, type AppProcess, type TestInfra } from '@cqrs/testing';
 import { Kafka, logLevel, Partitioners, type Admin } from 'kafkajs';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -89,7 +89,8 @@ async function startSystem(infra: TestInfra, fullPath: boolean): Promise<System>
     startApp('projector', { ...common, DATABASE_URL: read.projectorUrl, PROJECTOR_TOPICS: topic, PROJECTOR_GROUP_PREFIX: `bench-${run}` }),
     ...(fullPath
       ? [
-          startApp('command-service', { ...common, DATABASE_URL: write.url, DATABASE_POOL_SIZE: '20' }),
+          // Rate limiting off by its setting: 50 benchmark users send thousands of commands a second.
+          startApp('command-service', { ...common, DATABASE_URL: write.url, DATABASE_POOL_SIZE: '20', RATE_LIMIT_REQUESTS: '0' }),
           startApp('outbox-relay', { ...common, DATABASE_URL: write.url, OUTBOX_SLOT_NAME: `bench_${run}`, OUTBOX_TOPIC_REPLACEMENT: `bench.e2e${run}.\${aggregatetype}.events` }),
         ]
       : []),
@@ -192,16 +193,18 @@ async function openLoop(rate: number, seconds: number, next: () => Write, visibl
  */
 function lifecycles() {
   const owners = Array.from({ length: 50 }, (_, i) => `bench-user-${i}`);
-  const ready: { taskId: string; step: number; version: number }[] = [];
+  const ready: { taskId: string; step: number; version: number; owner: string }[] = [];
   let n = 0;
   return {
+    owners,
     next(): { taskId: string | undefined; step: number; version: number; owner: string; n: number } {
       n++;
       const task = ready.length > 20 || (ready.length > 0 && n % 3 !== 0) ? ready.shift() : undefined;
-      return { taskId: task?.taskId, step: task?.step ?? 0, version: task?.version ?? 0, owner: owners[n % owners.length]!, n };
+      // A task's later steps are its owner's: nobody else may change it.
+      return { taskId: task?.taskId, step: task?.step ?? 0, version: task?.version ?? 0, owner: task?.owner ?? owners[n % owners.length]!, n };
     },
-    done(taskId: string, step: number, version: number) {
-      if (step < 3) ready.push({ taskId, step: step + 1, version });
+    done(taskId: string, step: number, version: number, owner: string) {
+      if (step < 3) ready.push({ taskId, step: step + 1, version, owner });
     },
   };
 }
@@ -214,13 +217,15 @@ const httpClients = new Map<string, Pool>();
 const httpClient = (url: string) => httpClients.get(url) ?? httpClients.set(url, new Pool(url, { connections: 256 })).get(url)!;
 
 /** Commands over HTTP to the command-service: the full write path. */
-function httpCommands(system: System): () => Write {
+async function httpCommands(system: System): Promise<() => Write> {
   const tasks = lifecycles();
   const client = httpClient(system.command!.url);
+  // Each owner's access token, fetched once and reused, as a client does.
+  const tokens = new Map(await Promise.all(tasks.owners.map(async (owner) => [owner, `Bearer ${await devToken(owner)}`] as const)));
   return () => async () => {
     const { taskId, step, version, owner, n } = tasks.next();
     const request = !taskId
-      ? { method: 'POST', path: '/tasks', body: { ownerId: owner, title: `bench ${n}` } }
+      ? { method: 'POST', path: '/tasks', body: { title: `bench ${n}` } }
       : step === 1
         ? { method: 'PATCH', path: `/tasks/${taskId}`, body: { description: 'benchmarked' } }
         : step === 2
@@ -229,12 +234,12 @@ function httpCommands(system: System): () => Write {
     const response = await client.request({
       method: request.method as 'POST' | 'PATCH',
       path: request.path,
-      headers: { 'content-type': 'application/json', ...(taskId ? { 'if-match': `"${version}"` } : {}) },
+      headers: { 'content-type': 'application/json', authorization: tokens.get(owner) ?? '', ...(taskId ? { 'if-match': `"${version}"` } : {}) },
       body: 'body' in request ? JSON.stringify(request.body) : undefined,
     });
     const answer = (await response.body.json()) as { taskId: string; version: number; code?: string };
     if (response.statusCode >= 300) throw new Error(`${response.statusCode} ${answer.code ?? ''}`);
-    tasks.done(answer.taskId, step, answer.version);
+    tasks.done(answer.taskId, step, answer.version, owner);
     return { streamId: answer.taskId, version: answer.version };
   };
 }
@@ -254,7 +259,7 @@ function topicEvents(infra: TestInfra, topic: string) {
       const r = lifecycleRecord(taskId, owner, step, n);
       const value = await serde.encode(tasksTaskEventsTopic, r.eventType, r.value);
       await producer.send({ topic, acks: -1, messages: [{ key: taskId, value, headers: { id: r.value.eventId, eventType: r.eventType, aggregateVersion: String(step + 1) } }] });
-      tasks.done(taskId, step, step + 1);
+      tasks.done(taskId, step, step + 1, owner);
       return { streamId: taskId, version: step + 1 };
     },
   };
@@ -398,7 +403,7 @@ async function main() {
     const system = await startSystem(infra, path === 'fullPath');
     const events = topicEvents(infra, system.topic);
     await events.connect();
-    const next = path === 'fullPath' ? httpCommands(system) : events.next;
+    const next = path === 'fullPath' ? await httpCommands(system) : events.next;
     try {
       await openLoop(50, 3, next, system.visible); // warm the JITs, pools and registry caches of every app
       for (const rate of RATES) {

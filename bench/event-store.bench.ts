@@ -155,7 +155,7 @@ async function appendThroughput(
       metadata: { correlationId: randomUUID() },
       conflictRetries: 10,
     });
-  const meta = () => ({ now: new Date().toISOString() });
+  const meta = () => ({ now: new Date().toISOString(), actor: 'bench' });
   await Promise.all(
     ids.map((taskId) => run(taskId, { type: 'CreateTask', data: { taskId, ownerId: 'bench', title: 'Throughput task' }, metadata: meta() })),
   );

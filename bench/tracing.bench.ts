@@ -22,7 +22,7 @@
  * Knobs: BENCH_TRACING_RUNS (3), BENCH_TRACING_SECONDS (15), BENCH_TRACING_CLIENTS (16).
  */
 import { migrateEventStore } from '@cqrs/event-store';
-import { createThrowawayDatabase, getTestInfra, registerSchemas, repoRoot, startApp, type AppProcess, type TestInfra } from '@cqrs/testing';
+import { createThrowawayDatabase, devToken, getTestInfra, registerSchemas, repoRoot, startApp, type AppProcess, type TestInfra } from '@cqrs/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -115,7 +115,8 @@ async function startSystem(infra: TestInfra, tracing: Record<string, string>) {
   await admin.disconnect();
   const common = { KAFKA_BROKERS: infra.kafka.brokers.join(','), SCHEMA_REGISTRY_URL: infra.schemaRegistry.url, LOG_LEVEL: 'warn', ...tracing };
   const apps: AppProcess[] = await Promise.all([
-    startApp('command-service', { ...common, DATABASE_URL: write.url, DATABASE_POOL_SIZE: '20' }),
+    // Rate limiting off by its setting: each benchmark user sends hundreds of commands a second.
+    startApp('command-service', { ...common, DATABASE_URL: write.url, DATABASE_POOL_SIZE: '20', RATE_LIMIT_REQUESTS: '0' }),
     startApp('outbox-relay', { ...common, DATABASE_URL: write.url, OUTBOX_SLOT_NAME: `bench_trace_${run}`, OUTBOX_TOPIC_REPLACEMENT: `bench.trace${run}.\${aggregatetype}.events` }),
     startApp('projector', { ...common, DATABASE_URL: read.projectorUrl, MIGRATIONS_READ_DATABASE_URL: read.ownerUrl, PROJECTOR_TOPICS: topic, PROJECTOR_GROUP_PREFIX: `bench-trace-${run}` }),
     startApp('query-service', { ...common, DATABASE_URL: read.queryUrl }),
@@ -139,11 +140,13 @@ async function closedLoop(commandUrl: string, seconds: number) {
   const latencies: number[] = [];
   let errors = 0;
   const stopAt = performance.now() + seconds * 1000;
-  const send = async (method: string, path: string, body: unknown, version?: number) => {
+  // One user (and one reused access token) per client.
+  const tokens = await Promise.all(Array.from({ length: CLIENTS }, async (_, n) => `Bearer ${await devToken(`bench-user-${n}`)}`));
+  const send = async (n: number, method: string, path: string, body: unknown, version?: number) => {
     const started = performance.now();
     const response = await fetch(commandUrl + path, {
       method,
-      headers: { 'content-type': 'application/json', ...(version ? { 'if-match': `"${version}"` } : {}) },
+      headers: { 'content-type': 'application/json', authorization: tokens[n] ?? '', ...(version ? { 'if-match': `"${version}"` } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const answer = (await response.json()) as { taskId: string; version: number };
@@ -154,13 +157,13 @@ async function closedLoop(commandUrl: string, seconds: number) {
   const client = async (n: number) => {
     for (let i = 0; performance.now() < stopAt; i++) {
       try {
-        const { taskId, version } = await send('POST', '/tasks', { ownerId: `bench-user-${n}`, title: `bench ${n}-${i}` });
+        const { taskId, version } = await send(n, 'POST', '/tasks', { title: `bench ${n}-${i}` });
         if (performance.now() >= stopAt) break;
-        const updated = await send('PATCH', `/tasks/${taskId}`, { description: 'benchmarked' }, version);
+        const updated = await send(n, 'PATCH', `/tasks/${taskId}`, { description: 'benchmarked' }, version);
         if (performance.now() >= stopAt) break;
-        const started = await send('POST', `/tasks/${taskId}/start`, undefined, updated.version);
+        const started = await send(n, 'POST', `/tasks/${taskId}/start`, undefined, updated.version);
         if (performance.now() >= stopAt) break;
-        await send('POST', `/tasks/${taskId}/complete`, undefined, started.version);
+        await send(n, 'POST', `/tasks/${taskId}/complete`, undefined, started.version);
       } catch {
         errors++;
       }
