@@ -40,8 +40,9 @@ describe('one trace across every service', () => {
     receiver = await startOtlpReceiver();
     system = await startSystem({
       env: otlpEnv(receiver),
-      // The projector logs each applied event at debug level.
-      perApp: { projector: { LOG_LEVEL: 'debug' } },
+      // The projector logs each applied event at debug level; the query service names its
+      // callers on spans (AUTH_TRACE_SUBJECT), which is off everywhere else, as by default.
+      perApp: { projector: { LOG_LEVEL: 'debug' }, 'query-service': { AUTH_TRACE_SUBJECT: 'true' } },
     });
     ({ taskId } = await system.command('POST', '/tasks', { title: 'Traced end to end' }, { traceparent: traceparent(commandClientSpan) }));
     // Read-your-writes: the query service waits until the projector applied version 1.
@@ -121,11 +122,17 @@ describe('one trace across every service', () => {
     expect(typeof query.attributes['cqrs.cache.hit']).toBe('boolean');
   });
 
-  it("keeps the caller's identity and token off the spans (personal data, a credential)", async () => {
+  it("keeps the caller's identity and token off the spans (personal data, a credential) unless AUTH_TRACE_SUBJECT says so", async () => {
     const token = (await system.auth())['authorization']!.replace(/^Bearer /, '');
-    const values = spans.flatMap((s) => Object.values(s.attributes).map(String));
-    expect(spans.filter((s) => 'enduser.id' in s.attributes).map((s) => `${s.service}:${s.name}`)).toEqual([]);
+    const unnamed = spans.filter((s) => s.service !== 'query-service');
+    const values = unnamed.flatMap((s) => Object.values(s.attributes).map(String));
+    expect(unnamed.filter((s) => 'enduser.id' in s.attributes).map((s) => `${s.service}:${s.name}`)).toEqual([]);
     expect(values.filter((v) => v.includes(system.subject) || v.includes(token.split('.')[2]!))).toEqual([]);
+    // The query service, with AUTH_TRACE_SUBJECT=true, names the caller on its request span only.
+    expect(spans.filter((s) => 'enduser.id' in s.attributes).map((s) => [s.service, s.name, s.attributes['enduser.id']])).toEqual([
+      ['query-service', one('query-service', /^GET /).name, system.subject],
+    ]);
+    expect(spans.flatMap((s) => Object.values(s.attributes).map(String)).filter((v) => v.includes(token.split('.')[2]!))).toEqual([]);
   });
 
   it('no span of the trace failed', () => {
