@@ -49,7 +49,7 @@ export async function bootstrap<C extends ServiceConfig>(definition: ServiceDefi
   const corsOrigins =
     config.CORS_ORIGINS !== undefined
       ? config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)
-      : management !== undefined && config.NODE_ENV !== 'production'
+      : management !== undefined && config.NODE_ENV === 'development'
         ? [`http://127.0.0.1:${management}`, `http://localhost:${management}`]
         : [];
   const root = definition.module(config);

@@ -25,7 +25,7 @@ export const apiServiceConfig = (port: number, managementPort: number) => ({
   MANAGEMENT_PORT: env.port(managementPort),
   /**
    * Browser origins allowed to call the API (CORS), comma-separated; unset: this app's Swagger
-   * page on the management port, except in production; empty: none.
+   * page on the management port with NODE_ENV=development (`npm start`), none otherwise; empty: none.
    */
   CORS_ORIGINS: z.string().optional(),
   /** The API's public base URL, for the OpenAPI document (the Swagger page calls it); unset: http://127.0.0.1:PORT. */

@@ -117,21 +117,25 @@ export class SecurityModule {
       cacheSize: config.AUTH_TOKEN_CACHE_SIZE,
       production: config.NODE_ENV === 'production',
     });
+    // Limiting off (RATE_LIMIT_REQUESTS=0) means no throttler at all, not one that skips.
+    const limited = config.RATE_LIMIT_REQUESTS > 0;
     return {
       module: SecurityModule,
-      imports: [
-        ThrottlerModule.forRoot({
-          throttlers: [{ ttl: config.RATE_LIMIT_WINDOW_MS, limit: config.RATE_LIMIT_REQUESTS }],
-          skipIf: (context) => config.RATE_LIMIT_REQUESTS === 0 || context.getType() !== 'http' || isManagementPath(requestOf(context).path),
-        }),
-      ],
+      imports: limited
+        ? [
+            ThrottlerModule.forRoot({
+              throttlers: [{ ttl: config.RATE_LIMIT_WINDOW_MS, limit: config.RATE_LIMIT_REQUESTS }],
+              skipIf: (context) => context.getType() !== 'http' || isManagementPath(requestOf(context).path),
+            }),
+          ]
+        : [],
       providers: [
         { provide: AUTH_CONFIG, useValue: config },
         { provide: TokenVerifier, useValue: verifier },
         IssuerKeysLoader,
         // In this order: the throttler counts per authenticated subject.
         { provide: APP_GUARD, useClass: BearerAuthGuard },
-        { provide: APP_GUARD, useClass: SubjectThrottlerGuard },
+        ...(limited ? [{ provide: APP_GUARD, useClass: SubjectThrottlerGuard }] : []),
       ],
       exports: [TokenVerifier],
     };
