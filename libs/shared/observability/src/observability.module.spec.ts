@@ -14,6 +14,7 @@ describe('withoutCredentials (request and response log serializers)', () => {
   it('returns a message without credentials as it is', () => {
     const message = { headers: { accept: '*/*' } };
     expect(withoutCredentials(message)).toBe(message);
-    expect(withoutCredentials({ statusCode: 200 })).toEqual({ statusCode: 200 });
+    const response: { statusCode: number; headers?: Record<string, unknown> } = { statusCode: 200 };
+    expect(withoutCredentials(response)).toEqual({ statusCode: 200 });
   });
 });
