@@ -152,7 +152,10 @@ describe('query service: authentication, ownership and rate limits', () => {
   describe('rate limits per caller', () => {
     it('answers the 4th request in the window, whatever routes they went to, 429 problem+json with Retry-After; other callers and management are not held back', async () => {
       const { api, management } = await start({ RATE_LIMIT_REQUESTS: '3', RATE_LIMIT_WINDOW_MS: '60000' });
-      for (const path of ['/me/stats', '/me/tasks', `/tasks/${aliceTask}`]) expect([path, (await get(api, path, bearer('alice'))).status]).toEqual([path, 200]);
+      for (const [i, path] of ['/me/stats', '/me/tasks', `/tasks/${aliceTask}`].entries()) {
+        const res = await get(api, path, bearer('alice'));
+        expect([path, res.status, res.headers.get('x-ratelimit-limit'), res.headers.get('x-ratelimit-remaining')]).toEqual([path, 200, '3', String(2 - i)]);
+      }
       const limited = await get(api, `/users/${alice}/stats`, bearer('alice'));
       expect([limited.status, limited.headers.get('content-type'), limited.body['code']]).toEqual([429, expect.stringContaining('application/problem+json'), 'RATE_LIMITED']);
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
