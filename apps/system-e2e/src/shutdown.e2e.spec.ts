@@ -162,19 +162,7 @@ describe('graceful shutdown under load (SIGTERM, then a restart)', () => {
   });
 
   it('projector commits what it applied: after a restart nothing is applied twice and nothing is missing', async () => {
-    const owner = `shutdown-proj-${randomUUID().slice(0, 8)}`;
-    const t = steadyCommands(owner);
-    await new Promise((r) => setTimeout(r, 2000));
-    const { exit, tookMs } = await terminate(system, 'projector');
-    expect(cleanExits).toContain(exit);
-    expect(tookMs).toBeLessThan(20_000);
-    await system.restart('projector');
-    await new Promise((r) => setTimeout(r, 1000));
-    await t.stop();
-
-    const versions = acknowledged(t.outcomes);
-    expect(versions.size).toBeGreaterThan(10);
-    await readModelReaches(versions);
+    const { owner, versions } = await restartUnderLoad('projector', 'shutdown-proj');
     // Offsets are committed behind the read-model transactions; a batch that commits while the
     // consumer leaves the group (kafkajs takes no commit then) comes again and is skipped by the
     // per-stream checkpoint. Nothing more than that one in-flight fetch may come back.
@@ -188,19 +176,7 @@ describe('graceful shutdown under load (SIGTERM, then a restart)', () => {
   });
 
   it('outbox-relay confirms what Kafka acknowledged: after a restart nothing is missing or sent twice', async () => {
-    const owner = `shutdown-relay-${randomUUID().slice(0, 8)}`;
-    const t = steadyCommands(owner);
-    await new Promise((r) => setTimeout(r, 2000));
-    const { exit, tookMs } = await terminate(system, 'outbox-relay');
-    expect(cleanExits).toContain(exit);
-    expect(tookMs).toBeLessThan(20_000);
-    await system.restart('outbox-relay');
-    await new Promise((r) => setTimeout(r, 1000));
-    await t.stop();
-
-    const versions = acknowledged(t.outcomes);
-    expect(versions.size).toBeGreaterThan(10);
-    await readModelReaches(versions);
+    const { versions } = await restartUnderLoad('outbox-relay', 'shutdown-relay');
     const expected = [...versions.values()].reduce((sum, v) => sum + v, 0);
     const copies = await recordsOnTopic(system.topic, new Set(versions.keys()), expected);
     const missing = [...versions].flatMap(([id, v]) => Array.from({ length: v }, (_, i) => `${id}@${i + 1}`)).filter((k) => !copies.has(k));
@@ -211,6 +187,27 @@ describe('graceful shutdown under load (SIGTERM, then a restart)', () => {
   });
 
   /** Creates and starts tasks through the command service, `clients` back to back. */
+  /**
+   * Commands from a user of its own while `name` gets SIGTERM (it must exit cleanly within 20 s)
+   * and is started again; resolves once the read model holds every acknowledged version.
+   */
+  async function restartUnderLoad(name: 'projector' | 'outbox-relay', prefix: string) {
+    const owner = `${prefix}-${randomUUID().slice(0, 8)}`;
+    const t = steadyCommands(owner);
+    await new Promise((r) => setTimeout(r, 2000));
+    const { exit, tookMs } = await terminate(system, name);
+    expect(cleanExits).toContain(exit);
+    expect(tookMs).toBeLessThan(20_000);
+    await system.restart(name);
+    await new Promise((r) => setTimeout(r, 1000));
+    await t.stop();
+
+    const versions = acknowledged(t.outcomes);
+    expect(versions.size).toBeGreaterThan(10);
+    await readModelReaches(versions);
+    return { owner, versions };
+  }
+
   function steadyCommands(owner: string, clients = 4) {
     const lastCreated = new Map<number, string>();
     return traffic(clients, async (client, n) => {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-// Integration tests take their servers from @cqrs/testing (CONVENTIONS §5); the tag matrix has no spec-file exception yet.
+// Integration tests take their servers from @cqrs/testing; the tag matrix has no spec-file exception yet.
 import { freePort, getTestInfra } from '@cqrs/testing';
 import type { AvroRecordSchema } from './manifest.mts';
 import { RegistryClient } from './registry-client.mts';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 // Proves the lint gate is real: each probe is linted as if it were a file inside a project, and
-// the boundary rules must reject exactly the imports CONVENTIONS.md §3 forbids. ESLint runs as
+// the boundary rules must reject exactly the imports the layering forbids (eslint.config.mjs). ESLint runs as
 // its own process, as `nx lint` runs it (its flat config is ESM, which Jest cannot load in-process).
 const root = join(__dirname, '../../..');
 

@@ -142,7 +142,7 @@ export class TasksController {
     return this.dispatch(caller, DeleteTaskCommand, { type: 'DeleteTask', data: { taskId: id }, metadata: this.now(caller) }, 'DELETE /tasks/:id', { id }, {}, headers, res);
   }
 
-  // Time and the caller enter the domain here, at the edge (CONVENTIONS §1).
+  // Time and the caller enter the domain here, at the edge: deciding stays a pure function.
   private now(caller: Principal) {
     return { now: new Date().toISOString(), actor: caller.subject };
   }

@@ -15,7 +15,7 @@ export class ConfigError extends Error {
 }
 
 /**
- * Reads and validates an app's environment once, at its entry point (CONVENTIONS §7).
+ * Reads and validates an app's environment once, at its entry point.
  * The schema's keys are the environment variable names; defaults in the schema are the local
  * defaults that match `npm start`. All problems are reported together, not the first only.
  */

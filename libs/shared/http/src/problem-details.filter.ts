@@ -42,7 +42,7 @@ const isCodedError = (e: unknown): e is CodedError =>
   (e as unknown as CodedError).kind in kindToStatus;
 
 /**
- * Maps every error to `application/problem+json` (CONVENTIONS §6): coded errors by their kind,
+ * Maps every error to `application/problem+json`: coded errors by their kind,
  * Nest HTTP exceptions (including body-parser's 413 and malformed JSON) by their status, and
  * anything else to a 500 that reveals nothing internal.
  */

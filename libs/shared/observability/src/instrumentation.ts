@@ -1,6 +1,6 @@
 /**
- * OpenTelemetry for every app, loaded before anything else with `node --import ./instrumentation.js main.js`
- * (CONVENTIONS §7). Configured only by the standard OTEL_* environment variables: OTLP over
+ * OpenTelemetry for every app, loaded before anything else with `node --import ./instrumentation.js main.js`.
+ * Configured only by the standard OTEL_* environment variables: OTLP over
  * HTTP/protobuf to OTEL_EXPORTER_OTLP_ENDPOINT by default, OTEL_SDK_DISABLED=true turns it off,
  * OTEL_SERVICE_NAME defaults to the app's name (its package.json). Metrics stay with prom-client (/metrics)
  * and logs with pino (stdout), so their OTLP exporters default to none. With every exporter set to

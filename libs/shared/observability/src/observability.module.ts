@@ -43,7 +43,7 @@ class TelemetryShutdown implements OnApplicationShutdown {
 /**
  * Structured JSON logs (pino) and `/metrics`. Every line carries `service`, `version`, `env`, a
  * level name, and, when a span is active, its `trace_id` and `span_id` (added by the pino
- * instrumentation that instrumentation.ts starts). Call sites add the fields of ARCHITECTURE.md:
+ * instrumentation that instrumentation.ts starts). Call sites add the fields docs/observability.md lists:
  * `bus, type, handler, cache_key, cache_hit, retries, duration_ms, error_code`.
  */
 @Module({})

@@ -1,4 +1,4 @@
-// Integration tests take their servers from @cqrs/testing (CONVENTIONS §5); the tag matrix has no spec-file exception yet.
+// Integration tests take their servers from @cqrs/testing; the tag matrix has no spec-file exception yet.
 import { getTestInfra } from '@cqrs/testing';
 import { randomUUID } from 'node:crypto';
 import {

@@ -70,7 +70,7 @@ export type CommandResult<S, E, R> =
   | { replayed: true; response: R; version: number };
 
 /**
- * The whole of a thin command handler (CONVENTIONS §2): replay an idempotent repeat, or load the
+ * The whole of a thin command handler: replay an idempotent repeat, or load the
  * stream, `decide`, and append the events, outbox rows, snapshot and idempotency record in one
  * transaction. Domain errors from `decide` propagate untouched.
  *

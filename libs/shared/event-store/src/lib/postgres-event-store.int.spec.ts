@@ -1,6 +1,6 @@
 import { metricsRegistry } from '@cqrs/observability';
 import { replay } from '@cqrs/util';
-// Integration tests take their servers from @cqrs/testing (CONVENTIONS §5); the tag matrix has no spec-file exception yet.
+// Integration tests take their servers from @cqrs/testing; the tag matrix has no spec-file exception yet.
 import { getTestInfra } from '@cqrs/testing';
 import { randomUUID } from 'node:crypto';
 import {

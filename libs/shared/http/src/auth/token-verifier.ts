@@ -131,10 +131,10 @@ export class TokenVerifier {
       if (typeof discovery['jwks_uri'] !== 'string') throw new Error(`the discovery document of ${issuer} has no jwks_uri`);
       jwksUrl = discovery['jwks_uri'];
     }
-    const keys = await fetchJson(jwksUrl, timeout);
-    if (production && keys['cqrs_development_issuer'] === true) throw new DevelopmentIssuerError(issuer);
     const jwks = createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: timeout, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
     await jwks.reload();
+    // jose keeps the whole key set document, the development marker included: one fetch.
+    if (production && (jwks.jwks() as Record<string, unknown> | undefined)?.['cqrs_development_issuer'] === true) throw new DevelopmentIssuerError(issuer);
     return jwks;
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-// Integration tests take their servers from @cqrs/testing (CONVENTIONS §5); the tag matrix has no spec-file exception yet.
+// Integration tests take their servers from @cqrs/testing; the tag matrix has no spec-file exception yet.
 import { freePort, getTestInfra } from '@cqrs/testing';
 import { AvroSerde, type SchemaRegistryClient } from './avro-serde';
 import type { EventContract } from './event-contract';

@@ -16,7 +16,7 @@ export interface DeciderThen<Event> {
 }
 
 /**
- * A given/when/then harness for deciders (CONVENTIONS §5), test-only:
+ * A given/when/then harness for deciders, test-only:
  *
  * ```ts
  * const { given } = deciderSpec(taskDecider);

@@ -1,5 +1,5 @@
 /**
- * An aggregate as three plain functions (CONVENTIONS §1, after Emmett): `decide` turns a command
+ * An aggregate as three plain functions (after Emmett): `decide` turns a command
  * into events or throws a domain error, `evolve` folds one event into the state, and
  * `initialState` is the state of a stream that has no events yet.
  */

@@ -1,5 +1,5 @@
 /**
- * The one error taxonomy (CONVENTIONS §6). Every rule a command can break is reported as a
+ * The one error taxonomy. Every rule a command can break is reported as a
  * {@link DomainError} with a stable `code` clients may switch on and a `kind` that decides
  * the HTTP status, so no handler or controller maps errors by hand.
  */

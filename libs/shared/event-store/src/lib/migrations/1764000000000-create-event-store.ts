@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * The write side's tables (ARCHITECTURE.md "Event store" and "Outbox"). Run as the owner role
+ * The write side's tables (docs/architecture.md, section 4). Run as the owner role
  * so the database's default privileges hand the app role DML on them.
  */
 export class CreateEventStore1764000000000 implements MigrationInterface {
