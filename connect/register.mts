@@ -10,7 +10,10 @@
 //   KAFKA_CONNECT_URL          worker REST URL                    (http://127.0.0.1:8083)
 //   DEBEZIUM_DATABASE_URL      Postgres as Connect reaches it; a REPLICATION role
 //                              (RELAY_DATABASE_URL, else postgres://cqrs_relay:cqrs@127.0.0.1:5433/cqrs_write;
-//                              with --compose postgres://cqrs_relay:cqrs@postgres:5432/cqrs_write)
+//                              with --compose postgres://cqrs_relay:cqrs@postgres:5432/cqrs_write).
+//                              Its libpq TLS parameters go to the connector: ?sslmode=verify-full&sslrootcert=<ca.pem>
+//                              (database.sslmode, default Debezium's own `prefer`; database.sslrootcert,
+//                              a path the Connect worker reads, left out when not given)
 //   DEBEZIUM_CONNECTOR_NAME    connector name                     (cqrs-outbox)
 //   DEBEZIUM_SLOT_NAME         replication slot                   (cqrs_outbox_debezium; never the relay's)
 //   DEBEZIUM_TOPIC_REPLACEMENT topic per aggregatetype            (${routedByValue}.events)
@@ -25,14 +28,23 @@ import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Fills `${NAME}` placeholders (upper-case names only, so Debezium's own `${routedByValue}` survives). */
+/**
+ * Fills `${NAME}` placeholders (upper-case names only, so Debezium's own `${routedByValue}` survives).
+ * A setting that is exactly one placeholder with an empty value is left out (e.g. no sslrootcert:
+ * the connector's default, not an empty path).
+ */
 export function renderConfig(template: string, vars: Record<string, string>): { name: string; config: Record<string, string> } {
   const text = template.replace(/\$\{([A-Z][A-Z0-9_]*)\}/g, (_, name: string) => {
     const value = vars[name];
     if (value === undefined) throw new Error(`connect/outbox-connector.json uses \${${name}} but no value was given for it`);
     return JSON.stringify(value).slice(1, -1);
   });
-  return JSON.parse(text) as { name: string; config: Record<string, string> };
+  const rendered = JSON.parse(text) as { name: string; config: Record<string, string> };
+  const placeholders = (JSON.parse(template) as { config: Record<string, string> }).config;
+  for (const [key, value] of Object.entries(rendered.config)) {
+    if (value === '' && /^\$\{[A-Z][A-Z0-9_]*\}$/.test(placeholders[key] ?? '')) delete rendered.config[key];
+  }
+  return rendered;
 }
 
 function settings(compose: boolean) {
@@ -50,6 +62,9 @@ function settings(compose: boolean) {
       DATABASE_USER: decodeURIComponent(dbUrl.username),
       DATABASE_PASSWORD: decodeURIComponent(dbUrl.password),
       DATABASE_NAME: dbUrl.pathname.replace(/^\//, ''),
+      // libpq's TLS parameters of the URL, as Debezium names them (its default sslmode is prefer).
+      DATABASE_SSLMODE: dbUrl.searchParams.get('sslmode') ?? 'prefer',
+      DATABASE_SSLROOTCERT: dbUrl.searchParams.get('sslrootcert') ?? '',
       SLOT_NAME: env['DEBEZIUM_SLOT_NAME'] ?? 'cqrs_outbox_debezium',
       TOPIC_PREFIX: env['DEBEZIUM_TOPIC_PREFIX'] ?? 'cqrs-outbox',
       PUBLICATION_NAME: env['OUTBOX_PUBLICATION'] ?? 'cqrs_outbox',

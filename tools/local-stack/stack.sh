@@ -14,11 +14,13 @@
 #   status              one line per service; exit 0 only if all are up
 #   env                 print the env file for consumers (.local-stack/env)
 #   logs <service>      follow a service log
-#   psql [role] [db]    psql as a stack role (default cqrs_admin / postgres)
-#   kafka-topics <args>           org.apache.kafka.tools.TopicCommand (bootstrap server added)
-#   kafka-console-producer <args> org.apache.kafka.tools.ConsoleProducer
-#   kafka-console-consumer <args> org.apache.kafka.tools.consumer.ConsoleConsumer
-#   kafka-run-class <main> <args> any main class on the broker classpath
+#   psql [role] [db]    psql as a stack role (default cqrs_admin / postgres), TLS verify-full
+#   kafka-topics <args>           org.apache.kafka.tools.TopicCommand         these five run as cqrs-admin over
+#   kafka-acls <args>             org.apache.kafka.tools.AclCommand           SASL_SSL: bootstrap server and client
+#   kafka-configs <args>          kafka.admin.ConfigCommand                   config added unless given;
+#   kafka-console-producer <args> org.apache.kafka.tools.ConsoleProducer      CQRS_KAFKA_USER=<user> picks
+#   kafka-console-consumer <args> org.apache.kafka.tools.consumer.ConsoleConsumer   another identity
+#   kafka-run-class <main> <args> any main class on the broker classpath (client config: $STATE/kafka/admin.properties)
 #   restart-kafka       stop (SIGTERM) and start only the Kafka broker, for fault tests
 #   stop-service <postgres|kafka|schema-registry|issuer>   stop one service, the others keep running (fault tests)
 #   start-service <postgres|kafka|schema-registry|issuer>  start it again and wait until it answers
@@ -38,6 +40,11 @@ STOP_TIMEOUT="${CQRS_STACK_STOP_TIMEOUT:-30}"  # seconds between SIGTERM and SIG
 PG_PORT="${CQRS_PG_PORT:-5433}"
 KAFKA_PORT="${CQRS_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${CQRS_KAFKA_CONTROLLER_PORT:-9093}"
+# Opt-in, for benchmarks only (bench/transport.ts): a second, unauthenticated PLAINTEXT listener on
+# the loopback address, to measure what TLS + SASL cost on the same broker. Its clients are
+# User:ANONYMOUS, which has no ACLs unless granted (the benchmark grants its own topics). Unset
+# by default: the stack's only client listener is SASL_SSL.
+KAFKA_PLAINTEXT_PORT="${CQRS_KAFKA_PLAINTEXT_PORT:-}"
 CONNECT_PORT="${CQRS_CONNECT_PORT:-8083}"
 REGISTRY_PORT="${CQRS_REGISTRY_PORT:-8081}"
 ISSUER_PORT="${CQRS_ISSUER_PORT:-8090}"
@@ -60,6 +67,14 @@ DB_PASSWORD=cqrs
 
 LOG_DIR="$STATE/logs"
 RUN_DIR="$STATE/run"
+TLS_DIR="$STATE/tls"         # the stack's CA and server certificates (PEM), see tls_ensure
+SECRETS_DIR="$STATE/secrets" # one random password per identity and system, see secrets_ensure
+# The identities (Kafka SCRAM users and registry clients). cqrs-admin is a super user (tests, tools,
+# health checks); the others get least-privilege ACLs (kafka_acl_spec). cqrs-broker is the broker's
+# own SASL identity on its inter-broker listener (also a super user), not for clients.
+IDENTITIES=(cqrs-admin cqrs-command cqrs-query cqrs-projector cqrs-relay cqrs-connect)
+KAFKA_USERS=("${IDENTITIES[@]}" cqrs-broker)
+KAFKA_SUPER_USERS="User:cqrs-admin;User:cqrs-broker"
 KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION/libs"
 CONNECT_LIBS="$CACHE/connect-$KAFKA_VERSION/libs"
 CONNECT_PLUGINS="$CACHE/connect-plugins/debezium-$DEBEZIUM_VERSION"
@@ -249,6 +264,84 @@ fetch_connect() {
 }
 fetch_apicurio() { fetch_unpack apicurio "io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" "$APICURIO_HOME" "$MVN_DEP_PLUGIN_LEGACY"; }
 
+# ------------------------------------------------------------------ TLS material and secrets
+# $STATE/tls: ca.pem/ca.key (the stack's own CA) and <name>.crt/<name>.key per server, PEM, keys
+# PKCS#8 and 0600. Created at `up` when missing, expiring within 30 days or not signed by ca.pem;
+# a new CA renews every server certificate. Server certificates carry SAN IP:127.0.0.1 and
+# DNS:localhost (clients connect to 127.0.0.1 and verify the name).
+#   kafka            CN=cqrs-broker, serverAuth+clientAuth: the broker's listeners and its mTLS
+#                    client side on the CONTROLLER listener (principal User:cqrs-broker)
+#   postgres         CN=postgres
+#   schema-registry  CN=schema-registry
+TLS_SERVERS=(kafka postgres schema-registry)
+TLS_RENEW_BEFORE=$((30 * 86400))
+
+tls_cn() { case "$1" in kafka) echo cqrs-broker ;; *) echo "$1" ;; esac; }
+
+tls_valid() { # cert: exists and valid for another TLS_RENEW_BEFORE seconds
+  [[ -s $1 ]] && openssl x509 -in "$1" -noout -checkend "$TLS_RENEW_BEFORE" >/dev/null 2>&1
+}
+
+tls_new_key() { openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null && chmod 0600 "$1"; }
+
+tls_issue() { # name: a server certificate signed by the stack's CA
+  local name="$1" d="$TLS_DIR" eku=serverAuth ext
+  [[ $name == kafka ]] && eku=serverAuth,clientAuth
+  ext="$(mktemp)"
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+    "extendedKeyUsage=$eku" "subjectAltName=IP:127.0.0.1,DNS:localhost" "subjectKeyIdentifier=hash" \
+    "authorityKeyIdentifier=keyid" >"$ext"
+  tls_new_key "$d/$name.key.tmp"
+  openssl req -new -key "$d/$name.key.tmp" -subj "/O=cqrs-local-stack/CN=$(tls_cn "$name")" -out "$d/$name.csr" 2>/dev/null &&
+    openssl x509 -req -in "$d/$name.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 397 -sha256 \
+      -extfile "$ext" -out "$d/$name.crt.tmp" 2>/dev/null || { rm -f "$ext"; die "tls: could not issue the $name certificate"; }
+  rm -f "$ext" "$d/$name.csr"
+  mv -f "$d/$name.key.tmp" "$d/$name.key" && mv -f "$d/$name.crt.tmp" "$d/$name.crt"
+}
+
+# Idempotent: creates/renews what is missing or expiring. Other parts of the script call it before
+# they read $TLS_DIR/<name>.{crt,key} (and $TLS_DIR/ca.pem).
+tls_ensure() {
+  command -v openssl >/dev/null || die "openssl is needed for the stack's certificates: apt-get install -y openssl"
+  local d="$TLS_DIR" name renew=0
+  install -d -m 0755 "$d" # ca.pem is public; every key is 0600
+  if ! tls_valid "$d/ca.pem" || [[ ! -s $d/ca.key ]]; then
+    info "tls: creating the stack's certificate authority in $d/ca.pem"
+    tls_new_key "$d/ca.key.tmp"
+    openssl req -x509 -new -key "$d/ca.key.tmp" -sha256 -days 3650 -subj "/O=cqrs-local-stack/CN=cqrs-local-stack CA" \
+      -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -addext "subjectKeyIdentifier=hash" -out "$d/ca.pem.tmp" 2>/dev/null || die "tls: could not create the CA"
+    mv -f "$d/ca.key.tmp" "$d/ca.key" && mv -f "$d/ca.pem.tmp" "$d/ca.pem"
+    chmod 0644 "$d/ca.pem"
+    renew=1
+  fi
+  for name in "${TLS_SERVERS[@]}"; do
+    if ((renew)) || [[ ! -s $d/$name.key ]] || ! tls_valid "$d/$name.crt" ||
+      ! openssl verify -CAfile "$d/ca.pem" "$d/$name.crt" >/dev/null 2>&1; then
+      info "tls: issuing the $name certificate ($d/$name.crt)"
+      tls_issue "$name"
+    fi
+  done
+  # Kafka reads a PEM key store from one file: the private key followed by the certificate chain.
+  if [[ ! -s $d/kafka.keystore.pem || $d/kafka.keystore.pem -ot $d/kafka.crt || $d/kafka.keystore.pem -ot $d/kafka.key ]]; then
+    (umask 077 && cat "$d/kafka.key" "$d/kafka.crt" >"$d/kafka.keystore.pem")
+  fi
+}
+
+# $SECRETS_DIR/kafka-<user>.password and registry-<user>.password: random, created once, 0600, no
+# trailing newline. Deleting one makes the next `up` create a new one (and update Kafka's SCRAM user).
+secrets_ensure() {
+  local user name f
+  install -d -m 0700 "$SECRETS_DIR"
+  for name in "${KAFKA_USERS[@]/#/kafka-}" "${IDENTITIES[@]/#/registry-}"; do
+    f="$SECRETS_DIR/$name.password"
+    [[ -s $f ]] && continue
+    (umask 077 && openssl rand -base64 48 | tr -d '/+=\n' | head -c 32 >"$f.tmp") && mv -f "$f.tmp" "$f"
+  done
+}
+
+secret() { cat "$SECRETS_DIR/$1.password"; } # kafka-cqrs-admin, registry-cqrs-admin, ...
+
 # ------------------------------------------------------------------ postgres
 PG_BIN=""
 PG_OS_USER=""
@@ -343,6 +436,12 @@ max_wal_size = 8GB
 checkpoint_timeout = 15min
 shared_buffers = 512MB
 password_encryption = 'scram-sha-256'
+# TLS with the stack's certificate (copied from $TLS_DIR by pg_install_tls); pg_hba.conf takes TCP
+# connections over TLS only.
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
+ssl_min_protocol_version = 'TLSv1.2'
 logging_collector = off
 log_line_prefix = '%m [%p] %q%u@%d '
 log_timezone = 'UTC'
@@ -350,13 +449,16 @@ timezone = 'UTC'
 EOF
   install -m 0600 "$tmp" "$conf"
   # Local socket: trust, but the socket dir is 0700 and owned by the cluster's OS user.
-  # TCP (127.0.0.1 only): SCRAM passwords for every database and for replication connections.
+  # TCP (127.0.0.1 only): TLS, then SCRAM passwords, for every database and for replication
+  # connections; a TCP connection without TLS is rejected.
   cat >"$tmp" <<EOF
 # Written by tools/local-stack/stack.sh on every start; edit the script, not this file.
-# TYPE  DATABASE     USER  ADDRESS       METHOD
-local   all          all                 trust
-host    all          all   127.0.0.1/32  scram-sha-256
-host    replication  all   127.0.0.1/32  scram-sha-256
+# TYPE     DATABASE     USER  ADDRESS       METHOD
+local      all          all                 trust
+hostssl    all          all   127.0.0.1/32  scram-sha-256
+hostssl    replication  all   127.0.0.1/32  scram-sha-256
+hostnossl  all          all   all           reject
+hostnossl  replication  all   all           reject
 EOF
   install -m 0600 "$tmp" "$hba"
   rm -f "$tmp"
@@ -365,12 +467,38 @@ EOF
     echo "include_if_exists = 'cqrs-stack.conf'" >>"$PGDATA_DIR/postgresql.conf"
 }
 
+# The server certificate in the data dir (server.crt/server.key, the key 0600 and owned by the
+# cluster's OS user, as Postgres demands). Returns 0 if it changed.
+pg_install_tls() {
+  [[ -f $PGDATA_DIR/server.crt ]] && cmp -s "$TLS_DIR/postgres.crt" "$PGDATA_DIR/server.crt" &&
+    cmp -s "$TLS_DIR/postgres.key" "$PGDATA_DIR/server.key" && return 1
+  local owner=()
+  is_root && owner=(-o "$PG_OS_USER" -g "$PG_OS_USER")
+  install -m 0644 "${owner[@]}" "$TLS_DIR/postgres.crt" "$PGDATA_DIR/server.crt"
+  install -m 0600 "${owner[@]}" "$TLS_DIR/postgres.key" "$PGDATA_DIR/server.key"
+}
+
+# libpq over TCP as the apps do: TLS, the server certificate checked against the stack's CA and name.
+pg_tcp_env() { export PGSSLMODE=verify-full PGSSLROOTCERT="$TLS_DIR/ca.pem"; }
+
 pg_up() {
   pg_init_vars
   pg_find_bin
+  tls_ensure
+  pg_tcp_env
   local pid
   if pid="$(pg_pid)"; then
     info "postgres already running (pid $pid, port $PG_PORT)"
+    # A server started by an older version of this script (no TLS) or before a certificate renewal:
+    # the current settings, certificate and pg_hba.conf take effect on a reload.
+    local before after
+    before="$(cat "$PGDATA_DIR/cqrs-stack.conf" "$PGDATA_DIR/pg_hba.conf" 2>/dev/null | sha256sum)"
+    pg_write_config
+    after="$(cat "$PGDATA_DIR/cqrs-stack.conf" "$PGDATA_DIR/pg_hba.conf" | sha256sum)"
+    if pg_install_tls || [[ $before != "$after" ]]; then
+      info "postgres: settings or certificate changed, reloading"
+      pg_super_psql -d postgres -tAc 'select pg_reload_conf()' >/dev/null
+    fi
   else
     refuse_foreign_port postgres "$PG_PORT"
     if is_root; then
@@ -386,6 +514,7 @@ pg_up() {
         fail_service postgres "initdb failed"
     fi
     pg_write_config
+    pg_install_tls || true
     rm -f "$RUN_DIR/postgres.pid"
     if is_root; then
       start_detached postgres setpriv --reuid="$PG_OS_USER" --regid="$PG_OS_USER" --init-groups -- \
@@ -407,7 +536,7 @@ pg_up() {
     is_root && chown "$PG_OS_USER:" "$marker_file"
   fi
   PGPASSWORD="$DB_PASSWORD" "$PG_BIN/psql" -X -q -h "$HOST" -p "$PG_PORT" -U cqrs_admin -d cqrs_write -tAc 'select 1' >/dev/null 2>&1 ||
-    fail_service postgres "cqrs_admin cannot run a query on cqrs_write over TCP"
+    fail_service postgres "cqrs_admin cannot run a query on cqrs_write over TCP (sslmode=verify-full)"
   info "postgres ready on $HOST:$PG_PORT (pid $(pg_pid))"
 }
 
@@ -433,19 +562,51 @@ kafka_java() { # main args... (CLI tools; quiet logging)
     -cp "$KAFKA_LIBS/*" "$@"
 }
 
+# Java properties value escaping for the secrets we inline (backslash first).
+prop_escape() { local v="$1"; v="${v//\\/\\\\}"; printf '%s' "${v//\"/\\\"}"; }
+jaas_scram() { printf 'org.apache.kafka.common.security.scram.ScramLoginModule required username="%s" password="%s";' "$1" "$(prop_escape "$(secret "kafka-$1")")"; }
+
+# Listeners:
+#   SASL_SSL   $HOST:$KAFKA_PORT             clients and the (single-node) inter-broker traffic: TLS with
+#                                            the stack's certificate, then SASL SCRAM-SHA-512,
+#                                            SCRAM-SHA-256 or PLAIN. Nothing else is accepted there.
+#   CONTROLLER $HOST:$KAFKA_CONTROLLER_PORT  KRaft controller: TLS with client certificates required; only
+#                                            the broker's own certificate (CN=cqrs-broker) gets in.
+# Principals: SASL users by name (User:cqrs-admin, ...); the certificate CN=cqrs-broker,O=cqrs-local-stack
+# maps to User:cqrs-broker. Super users: cqrs-admin and cqrs-broker; everyone else needs ACLs.
 kafka_write_config() {
-  local d; d="$(KAFKA_DIR)"
+  local d user plain_users="" tls="$TLS_DIR"; d="$(KAFKA_DIR)"
   mkdir -p "$d/data"
-  cat >"$d/server.properties" <<EOF
-# Written by tools/local-stack/stack.sh on every start; edit the script, not this file.
+  for user in "${KAFKA_USERS[@]}"; do plain_users+=" user_$user=\"$(prop_escape "$(secret "kafka-$user")")\""; done
+  (umask 077 && cat >"$d/server.properties.tmp") <<EOF
+# Written by tools/local-stack/stack.sh on every start; edit the script, not this file. Holds secrets (0600).
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT
+listeners=SASL_SSL://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT${KAFKA_PLAINTEXT_PORT:+,PLAINTEXT://127.0.0.1:$KAFKA_PLAINTEXT_PORT}
+advertised.listeners=SASL_SSL://$HOST:$KAFKA_PORT${KAFKA_PLAINTEXT_PORT:+,PLAINTEXT://127.0.0.1:$KAFKA_PLAINTEXT_PORT}
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=SASL_SSL
+listener.security.protocol.map=CONTROLLER:SSL,SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT
+# TLS: the stack's certificate (key + chain in one PEM file), the stack's CA as trust store.
+ssl.keystore.type=PEM
+ssl.keystore.location=$tls/kafka.keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$tls/ca.pem
+ssl.enabled.protocols=TLSv1.3,TLSv1.2
+ssl.endpoint.identification.algorithm=https
+listener.name.controller.ssl.client.auth=required
+ssl.principal.mapping.rules=RULE:^CN=([^,]+),O=cqrs-local-stack\$/\$1/,DEFAULT
+# SASL: SCRAM users live in the cluster metadata (kafka_ensure_users); PLAIN checks the same passwords.
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=$(jaas_scram cqrs-broker)
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=$(jaas_scram cqrs-broker)
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="cqrs-broker" password="$(prop_escape "$(secret kafka-cqrs-broker)")"$plain_users;
+# Authorization: ACLs in the metadata (kafka_ensure_acls); no ACL means no access.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=$KAFKA_SUPER_USERS
 log.dirs=$d/data
 num.partitions=3
 default.replication.factor=1
@@ -459,38 +620,169 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 # Kept on for now (Debezium heartbeat topics, ad-hoc tests); apps create their topics explicitly.
+# A client still needs CREATE on the topic (ACLs) for a metadata request to create it.
 auto.create.topics.enable=true
 delete.topic.enable=true
 log.retention.hours=168
 EOF
+  mv -f "$d/server.properties.tmp" "$d/server.properties"
+  kafka_write_client_configs
+}
+
+# Client properties for the tools (0600, in $STATE/kafka):
+#   admin.properties       cqrs-admin over SASL_SSL (TopicCommand, AclCommand, console clients, health checks)
+#   <user>.properties      the same for each other identity (e.g. to try its ACLs with the console clients)
+#   admin-plain.properties cqrs-admin with SASL PLAIN (kafka_ensure_users)
+kafka_write_client_configs() {
+  local d user; d="$(KAFKA_DIR)"
+  mkdir -p "$d"
+  for user in "${IDENTITIES[@]}"; do
+    (umask 077 && cat >"$d/$user.properties.tmp") <<EOF
+# Written by tools/local-stack/stack.sh; $user over SASL_SSL. Holds its password (0600).
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=$(jaas_scram "$user")
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.pem
+EOF
+    mv -f "$d/$user.properties.tmp" "$d/$user.properties"
+  done
+  mv -f "$d/cqrs-admin.properties" "$d/admin.properties"
+  (umask 077 && sed -e 's/^sasl.mechanism=.*/sasl.mechanism=PLAIN/' \
+    -e 's/^sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule/sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule/' \
+    -e 's/over SASL_SSL/over SASL_SSL with PLAIN (bootstraps the SCRAM users)/' "$d/admin.properties" >"$d/admin-plain.properties")
 }
 
 kafka_pid() { marked_pid kafka; }
 kafka_tcp() { tcp_open "$KAFKA_PORT"; }
-kafka_metadata_ok() {
+kafka_tool() { # main args... (quiet logging, no download check: for health checks and setup)
+  # C1 only and the serial GC: a short-lived tool starts noticeably faster
+  timeout 60 "$JAVA" -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Dlog4j2.configurationFile="$SCRIPT_DIR/config/log4j2-tools.properties" \
+    -cp "$KAFKA_LIBS/*" "$@"
+}
+kafka_metadata_ok() { # as cqrs-admin over SASL_SSL (SCRAM-SHA-512)
   kafka_tcp || return 1
-  timeout 30 "$JAVA" -Xmx128m -Dlog4j2.configurationFile="$SCRIPT_DIR/config/log4j2-tools.properties" \
-    -cp "$KAFKA_LIBS/*" org.apache.kafka.tools.TopicCommand --bootstrap-server "$HOST:$KAFKA_PORT" --list \
-    >/dev/null 2>&1
+  kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$HOST:$KAFKA_PORT" \
+    --command-config "$(KAFKA_DIR)/${1:-admin}.properties" --list >/dev/null 2>&1
+}
+kafka_metadata_plain_ok() { kafka_metadata_ok admin-plain; }
+
+# The SCRAM users' state, one "user sha256(user password)" line each: which users with which
+# passwords the cluster was given (kafka/scram.users, next to the data it describes).
+kafka_user_line() { printf '%s %s\n' "$1" "$(printf '%s %s' "$1" "$(secret "kafka-$1")" | sha256sum | cut -c1-64)"; }
+
+# SCRAM-SHA-512 and SCRAM-SHA-256 credentials for every user. A fresh storage gets them at format
+# (StorageTool --add-scram). Storage formatted without them (before the stack had SASL), a new user
+# or a user whose secret file changed gets them here: cqrs-admin signs in with PLAIN (the broker
+# checks PLAIN against the passwords in its own config, no metadata needed) and upserts the SCRAM
+# credentials, one mechanism per request (Kafka refuses two changes of one user in one request).
+# The KRaft controller does not serve this Admin API itself (UnsupportedEndpointTypeException).
+kafka_ensure_users() {
+  local d user pw mech line out todo=(); d="$(KAFKA_DIR)"
+  for user in "${KAFKA_USERS[@]}"; do
+    line="$(kafka_user_line "$user")"
+    grep -qxF "$line" "$d/scram.users" 2>/dev/null || todo+=("$user")
+  done
+  ((${#todo[@]})) || return 0
+  info "kafka: setting the SCRAM credentials of ${todo[*]} (as cqrs-admin over SASL PLAIN)"
+  wait_until kafka kafka_pid kafka_metadata_plain_ok "metadata answer to cqrs-admin (SASL PLAIN)"
+  for user in "${todo[@]}"; do
+    pw="$(secret "kafka-$user")"
+    for mech in SCRAM-SHA-512 SCRAM-SHA-256; do
+      # the tool echoes its arguments on errors: never let the password reach the log
+      out="$(kafka_tool kafka.admin.ConfigCommand --bootstrap-server "$HOST:$KAFKA_PORT" \
+        --command-config "$d/admin-plain.properties" --alter --entity-type users --entity-name "$user" \
+        --add-config "$mech=[iterations=4096,password=$pw]" 2>&1)" || {
+        printf '%s\n' "${out//$pw/***}" >>"$(log_file kafka)"
+        fail_service kafka "could not set the $mech credentials of $user (ConfigCommand)"
+      }
+    done
+    { grep -v "^$user " "$d/scram.users" 2>/dev/null || true; kafka_user_line "$user"; } >"$d/scram.users.tmp"
+    mv -f "$d/scram.users.tmp" "$d/scram.users"
+  done
+}
+
+# The ACLs, one AclCommand --add per line: principal | pattern type | resource options | operations.
+# Keep equal to the README (tools/local-stack/README.md, "Users and ACLs") and the Helm/compose setups.
+kafka_acl_spec() {
+  cat <<'EOF'
+cqrs-relay     literal   --topic tasks.task.events              Write Describe Create
+cqrs-relay     literal   --cluster                              IdempotentWrite
+cqrs-projector literal   --topic tasks.task.events              Read Describe Create
+cqrs-projector literal   --topic tasks.task.events.dlq          Write Describe Create Read
+cqrs-projector prefixed  --group tasks-projector                Read Describe Delete
+cqrs-connect   prefixed  --topic _connect-                      All
+cqrs-connect   literal   --group cqrs-connect                   All
+cqrs-connect   prefixed  --topic tasks.                         Write Describe Create
+cqrs-connect   prefixed  --topic __debezium-heartbeat           Write Describe Create
+EOF
+}
+
+# Applies the ACLs that are missing (one AclCommand --list first; --add of an existing ACL is a no-op
+# anyway). ACLs granted by hand to other principals stay; nothing is removed.
+kafka_ensure_acls() {
+  local d listing principal pattern opt name ops op want missing args; d="$(KAFKA_DIR)"
+  listing="$(kafka_tool org.apache.kafka.tools.AclCommand --bootstrap-server "$HOST:$KAFKA_PORT" \
+    --command-config "$d/admin.properties" --list 2>>"$(log_file kafka)")" || fail_service kafka "AclCommand --list failed"
+  # "Current ACLs for resource `ResourcePattern(resourceType=TOPIC, name=x, patternType=LITERAL)`:" then
+  # "(principal=User:y, host=*, operation=WRITE, permissionType=ALLOW)" lines -> "TOPIC x LITERAL User:y WRITE"
+  listing="$(awk '
+    /ResourcePattern\(/ { match($0, /resourceType=[^,]*/); t = substr($0, RSTART + 13, RLENGTH - 13)
+                          match($0, /name=[^,]*/); n = substr($0, RSTART + 5, RLENGTH - 5)
+                          match($0, /patternType=[A-Z]*/); p = substr($0, RSTART + 12, RLENGTH - 12) }
+    /principal=.*permissionType=ALLOW/ { match($0, /principal=[^,]*/); u = substr($0, RSTART + 10, RLENGTH - 10)
+                          match($0, /operation=[A-Z_]*/); o = substr($0, RSTART + 10, RLENGTH - 10)
+                          print t, n, p, u, o }' <<<"$listing")"
+  while read -r principal pattern opt name ops; do
+    [[ -n $principal ]] || continue
+    if [[ $opt == --cluster ]]; then ops="$name $ops"; name=kafka-cluster; fi
+    missing=0
+    for op in $ops; do # IdempotentWrite -> IDEMPOTENT_WRITE, as AclCommand --list prints it
+      op="$(sed -E 's/([a-z])([A-Z])/\1_\2/g' <<<"$op")"
+      want="${opt#--} $name $pattern User:$principal $op"
+      grep -qxF "${want^^}" <<<"${listing^^}" || missing=1
+    done
+    ((missing)) || continue
+    args=(--add --allow-principal "User:$principal" --resource-pattern-type "$pattern")
+    if [[ $opt == --cluster ]]; then args+=(--cluster); else args+=("$opt" "$name"); fi
+    for op in $ops; do args+=(--operation "$op"); done
+    info "kafka: ACL User:$principal $ops on ${opt#--} $name ($pattern)"
+    kafka_tool org.apache.kafka.tools.AclCommand --bootstrap-server "$HOST:$KAFKA_PORT" \
+      --command-config "$d/admin.properties" "${args[@]}" >>"$(log_file kafka)" 2>&1 ||
+      fail_service kafka "AclCommand ${args[*]} failed"
+  done < <(kafka_acl_spec)
 }
 
 kafka_start() {
   local pid d; d="$(KAFKA_DIR)"
-  if pid="$(kafka_pid)"; then info "kafka already running (pid $pid, port $KAFKA_PORT)"; return 0; fi
+  if pid="$(kafka_pid)"; then
+    if grep -q '^listeners=SASL_SSL://' "$d/server.properties" 2>/dev/null; then
+      info "kafka already running (pid $pid, port $KAFKA_PORT)"; return 0
+    fi
+    info "kafka: running without TLS/SASL (started by an older stack.sh); restarting it (pid $pid)"
+    stop_pid kafka "$pid"
+  fi
   refuse_foreign_port kafka "$KAFKA_PORT"
   refuse_foreign_port kafka "$KAFKA_CONTROLLER_PORT"
+  tls_ensure
+  secrets_ensure
   kafka_write_config
   if [[ ! -f $d/data/meta.properties ]]; then
-    local id
+    local id user pw scram=()
     id="$("$JAVA" -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$SCRIPT_DIR/config/log4j2-tools.properties" \
       kafka.tools.StorageTool random-uuid 2>>"$(log_file kafka)")" || fail_service kafka "StorageTool random-uuid failed"
     echo "$id" >"$d/cluster.id"
-    info "kafka: formatting storage (cluster id $id)"
+    for user in "${KAFKA_USERS[@]}"; do
+      pw="$(secret "kafka-$user")"
+      scram+=(--add-scram "SCRAM-SHA-512=[name=$user,iterations=4096,password=$pw]" --add-scram "SCRAM-SHA-256=[name=$user,iterations=4096,password=$pw]")
+    done
+    info "kafka: formatting storage (cluster id $id) with the SCRAM users ${KAFKA_USERS[*]}"
     "$JAVA" -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$SCRIPT_DIR/config/log4j2-tools.properties" \
-      kafka.tools.StorageTool format -t "$id" -c "$d/server.properties" >>"$(log_file kafka)" 2>&1 ||
+      kafka.tools.StorageTool format -t "$id" -c "$d/server.properties" "${scram[@]}" >>"$(log_file kafka)" 2>&1 ||
       fail_service kafka "StorageTool format failed"
+    for user in "${KAFKA_USERS[@]}"; do kafka_user_line "$user"; done >"$d/scram.users"
   fi
-  info "kafka: starting broker+controller on $HOST:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT)"
+  info "kafka: starting broker+controller on $HOST:$KAFKA_PORT (SASL_SSL; controller $KAFKA_CONTROLLER_PORT, mTLS)"
   start_detached kafka "$JAVA" "$(marker kafka)" -Xms256m -Xmx512m \
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \
     -Djava.awt.headless=true -Dlog4j2.configurationFile="$SCRIPT_DIR/config/log4j2-server.properties" \
@@ -500,7 +792,8 @@ kafka_start() {
 
 kafka_wait() {
   wait_until kafka kafka_pid kafka_tcp "listener on $HOST:$KAFKA_PORT"
-  wait_until kafka kafka_pid kafka_metadata_ok "metadata answer (TopicCommand --list)"
+  kafka_ensure_users
+  wait_until kafka kafka_pid kafka_metadata_ok "metadata answer to cqrs-admin (TopicCommand --list over SASL_SSL)"
   info "kafka ready on $HOST:$KAFKA_PORT (pid $(kafka_pid))"
 }
 
@@ -514,13 +807,31 @@ connect_plugin_ok() {
 
 connect_start() {
   local pid d="$STATE/connect"
-  if pid="$(connect_pid)"; then info "connect already running (pid $pid, port $CONNECT_PORT)"; return 0; fi
+  if pid="$(connect_pid)"; then
+    if grep -q '^security.protocol=SASL_SSL' "$d/worker.properties" 2>/dev/null; then
+      info "connect already running (pid $pid, port $CONNECT_PORT)"; return 0
+    fi
+    info "connect: running without SASL_SSL (started by an older stack.sh); restarting it (pid $pid)"
+    stop_pid connect "$pid"
+  fi
   refuse_foreign_port connect "$CONNECT_PORT"
+  tls_ensure
+  secrets_ensure
   mkdir -p "$d"
-  cat >"$d/worker.properties" <<EOF
-# Written by tools/local-stack/stack.sh on every start; edit the script, not this file.
+  # Kafka as cqrs-connect over SASL_SSL, for the worker itself and for the producers, consumers and
+  # admin clients it makes for connectors (their own prefixes; without them they would connect as
+  # nobody). ACLs: kafka_acl_spec.
+  local sec prefix security=""
+  sec="security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=$(jaas_scram cqrs-connect)
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.pem"
+  for prefix in "" producer. consumer. admin.; do security+="$(sed "s/^/$prefix/" <<<"$sec")"$'\n'; done
+  (umask 077 && cat >"$d/worker.properties.tmp") <<EOF
+# Written by tools/local-stack/stack.sh on every start; edit the script, not this file. Holds a secret (0600).
 bootstrap.servers=$HOST:$KAFKA_PORT
-group.id=cqrs-connect
+${security}group.id=cqrs-connect
 config.storage.topic=_connect-configs
 offset.storage.topic=_connect-offsets
 status.storage.topic=_connect-status
@@ -540,6 +851,7 @@ plugin.path=$CONNECT_PLUGINS
 # Debezium and Kafka's own plugins ship ServiceLoader manifests: skip the slow reflective scan.
 plugin.discovery=service_load
 EOF
+  mv -f "$d/worker.properties.tmp" "$d/worker.properties"
   info "connect: starting distributed worker on $HOST:$CONNECT_PORT (Debezium $DEBEZIUM_VERSION)"
   start_detached connect "$JAVA" "$(marker connect)" -Xms256m -Xmx512m \
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \
@@ -554,13 +866,44 @@ connect_wait() {
 }
 
 # ------------------------------------------------------------------ apicurio registry
+# HTTPS only ($TLS_DIR/schema-registry.{crt,key}, no plain-HTTP port) and no anonymous access: every
+# /apis call needs the credentials of one of the IDENTITIES, checked by Apicurio's own OIDC support
+# against the development issuer:
+#   - Authorization: Bearer <token>, a token of the issuer's client_credentials grant (aud
+#     REGISTRY_AUDIENCE, sub = the identity, roles sr-admin|sr-developer|sr-readonly);
+#   - Authorization: Basic <identity>:<$SECRETS_DIR/registry-<identity>.password>, which Apicurio
+#     trades for such a token at the issuer (client_credentials, client_secret_post) and caches
+#     until shortly before it expires.
+# Role-based authorization: cqrs-admin (tools, schemas:register) is sr-admin, every app identity
+# sr-readonly: reads and look-ups only (tools/dev-issuer/src/clients.ts). /health/* stays open.
+REGISTRY_AUDIENCE=cqrs-schema-registry # = CLIENT_AUDIENCE in tools/dev-issuer/src/clients.ts
 registry_pid() { marked_pid schema-registry; }
-registry_ok() { http_ok "http://$HOST:$REGISTRY_PORT/apis/ccompat/v7/subjects"; }
+registry_curl() { # curl args...: over HTTPS, trusting only the stack's CA
+  curl -fsS -o /dev/null --max-time 10 --cacert "$TLS_DIR/ca.pem" "$@" 2>/dev/null
+}
+# Up = healthy over TLS (certificate checked against the CA); independent of the issuer.
+registry_ok() { registry_curl "https://$HOST:$REGISTRY_PORT/health/ready"; }
+# The API answers cqrs-admin's basic credentials: TLS, the issuer exchange and the roles all work.
+# The secret goes to curl on stdin (-K -), never on a command line.
+registry_api_ok() {
+  [[ -s $SECRETS_DIR/registry-cqrs-admin.password ]] || return 1
+  printf 'user = "cqrs-admin:%s"\n' "$(secret registry-cqrs-admin)" |
+    registry_curl -K - "https://$HOST:$REGISTRY_PORT/apis/ccompat/v7/subjects"
+}
 
 registry_start() {
   local pid d="$STATE/registry" jar dburl
-  if pid="$(registry_pid)"; then info "schema-registry already running (pid $pid, port $REGISTRY_PORT)"; return 0; fi
+  if pid="$(registry_pid)"; then
+    # An older stack.sh started it on plain HTTP without authentication: its command line lacks the TLS port.
+    if tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -q '^-Dquarkus.http.ssl-port='; then
+      info "schema-registry already running (pid $pid, port $REGISTRY_PORT)"; return 0
+    fi
+    info "schema-registry: running without TLS/authentication (started by an older stack.sh); restarting it (pid $pid)"
+    stop_pid schema-registry "$pid"
+  fi
   refuse_foreign_port schema-registry "$REGISTRY_PORT"
+  tls_ensure
+  secrets_ensure
   mkdir -p "$d"
   if [[ -f $APICURIO_HOME/quarkus-app/quarkus-run.jar ]]; then jar="$APICURIO_HOME/quarkus-app/quarkus-run.jar" # fast-jar layout
   else jar="$(ls "$APICURIO_HOME"/apicurio-registry-app-*-runner.jar 2>/dev/null | head -n 1)"; fi          # legacy-jar (3.0.x)
@@ -570,14 +913,31 @@ registry_start() {
     mem) dburl="jdbc:h2:mem:registry" ;; # schemas are lost when the registry stops
     *) die "CQRS_REGISTRY_STORAGE must be file or mem" ;;
   esac
-  info "schema-registry: starting Apicurio Registry $APICURIO_VERSION on $HOST:$REGISTRY_PORT (storage: h2 $REGISTRY_STORAGE)"
+  info "schema-registry: starting Apicurio Registry $APICURIO_VERSION on https://$HOST:$REGISTRY_PORT (storage: h2 $REGISTRY_STORAGE; auth: issuer http://$HOST:$ISSUER_PORT)"
   # ccompat ids are content ids (legacy-id-mode off, the default): the same schema gets the same id in
   # every subject and /schemas/ids/{id} resolves it, as Confluent clients expect. The canonical hash
   # makes a re-registration that differs only in whitespace/formatting return the existing id, as
   # Confluent does (without it Apicurio creates a new version and id).
-  # Local-only settings: no auth; deletes allowed so tests can clean up subjects.
+  # TLS: insecure-requests=disabled opens no plain-HTTP port at all (http.port 0 just in case).
+  # Auth (Quarkus OIDC, the default tenant): discovery and keys from the issuer, whose token
+  # endpoint Apicurio posts basic credentials to (token-path); a token must carry aud
+  # REGISTRY_AUDIENCE (the issuer's unauthenticated development tokens cannot), roles from the
+  # `roles` claim. If the issuer is down at start, Quarkus connects at the first request.
+  # Deletes allowed so tests can clean up subjects (sr-admin only, here).
   start_detached schema-registry "$REGISTRY_JAVA" "$(marker schema-registry)" -Xms64m -Xmx384m \
-    -Dquarkus.http.host="$HOST" -Dquarkus.http.port="$REGISTRY_PORT" \
+    -Dquarkus.http.host="$HOST" -Dquarkus.http.port=0 -Dquarkus.http.ssl-port="$REGISTRY_PORT" \
+    -Dquarkus.http.insecure-requests=disabled \
+    -Dquarkus.http.ssl.certificate.files="$TLS_DIR/schema-registry.crt" \
+    -Dquarkus.http.ssl.certificate.key-files="$TLS_DIR/schema-registry.key" \
+    -Dquarkus.oidc.tenant-enabled=true \
+    -Dquarkus.oidc.auth-server-url="http://$HOST:$ISSUER_PORT" \
+    -Dquarkus.oidc.token-path="http://$HOST:$ISSUER_PORT/token" \
+    -Dquarkus.oidc.client-id="$REGISTRY_AUDIENCE" \
+    -Dquarkus.oidc.token.audience="$REGISTRY_AUDIENCE" \
+    -Dquarkus.oidc.roles.role-claim-path=roles \
+    -Dapicurio.authn.basic-client-credentials.enabled=true \
+    -Dapicurio.auth.role-based-authorization=true \
+    -Dapicurio.auth.role-source=token \
     -Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=h2 \
     -Dapicurio.datasource.url="$dburl" -Dapicurio.datasource.username=sa -Dapicurio.datasource.password=sa \
     -Dapicurio.datasource.jdbc.initial-size=2 -Dapicurio.datasource.jdbc.min-size=2 \
@@ -591,8 +951,11 @@ registry_start() {
 }
 
 registry_wait() {
-  wait_until schema-registry registry_pid registry_ok "answer on http://$HOST:$REGISTRY_PORT/apis/ccompat/v7/subjects"
-  info "schema-registry ready on http://$HOST:$REGISTRY_PORT/apis/ccompat/v7 (pid $(registry_pid))"
+  wait_until schema-registry registry_pid registry_ok "healthy answer on https://$HOST:$REGISTRY_PORT/health/ready"
+  # Needs the issuer (cmd_up starts it first): Apicurio trades the credentials there.
+  wait_until schema-registry registry_pid registry_api_ok \
+    "authenticated answer (cqrs-admin, via the issuer on port $ISSUER_PORT) on https://$HOST:$REGISTRY_PORT/apis/ccompat/v7/subjects"
+  info "schema-registry ready on https://$HOST:$REGISTRY_PORT/apis/ccompat/v7 (pid $(registry_pid))"
 }
 
 # ------------------------------------------------------------------ development OIDC issuer
@@ -618,19 +981,31 @@ issuer_wait() {
 
 # ------------------------------------------------------------------ env file
 write_env() {
-  local pg="$HOST:$PG_PORT" p="$DB_PASSWORD"
+  local pg="$HOST:$PG_PORT" p="$DB_PASSWORD" tls="?sslmode=verify-full&sslrootcert=$TLS_DIR/ca.pem"
   cat >"$STATE/env.tmp" <<EOF
-# Written by tools/local-stack/stack.sh up. Local-only credentials (password "cqrs").
+# Written by tools/local-stack/stack.sh up, for tests and tools: the admin identity (cqrs-admin).
+# Secrets are files in $SECRETS_DIR (0600); database passwords are the local-only "cqrs".
+# Values with a shell metacharacter (the & in the database URLs) are single-quoted, so that
+# \`set -a; source env; set +a\` works; readers of this file strip one pair of surrounding quotes.
 KAFKA_BROKERS=$HOST:$KAFKA_PORT
-SCHEMA_REGISTRY_URL=http://$HOST:$REGISTRY_PORT/apis/ccompat/v7
+KAFKA_SECURITY_PROTOCOL=SASL_SSL
+KAFKA_SASL_MECHANISM=SCRAM-SHA-512
+KAFKA_SSL_CA_FILE=$TLS_DIR/ca.pem
+KAFKA_SASL_USERNAME=cqrs-admin
+KAFKA_SASL_PASSWORD_FILE=$SECRETS_DIR/kafka-cqrs-admin.password
+SCHEMA_REGISTRY_URL=https://$HOST:$REGISTRY_PORT/apis/ccompat/v7
+SCHEMA_REGISTRY_CA_FILE=$TLS_DIR/ca.pem
+SCHEMA_REGISTRY_USERNAME=cqrs-admin
+SCHEMA_REGISTRY_PASSWORD_FILE=$SECRETS_DIR/registry-cqrs-admin.password
+CQRS_STACK_SECRETS=$SECRETS_DIR
 KAFKA_CONNECT_URL=http://$HOST:$CONNECT_PORT
-DATABASE_ADMIN_URL=postgres://cqrs_admin:$p@$pg/postgres
-WRITE_DATABASE_URL=postgres://cqrs_command:$p@$pg/cqrs_write
-READ_DATABASE_URL=postgres://cqrs_projector:$p@$pg/cqrs_read
-QUERY_DATABASE_URL=postgres://cqrs_query:$p@$pg/cqrs_read
-MIGRATIONS_WRITE_DATABASE_URL=postgres://cqrs_owner:$p@$pg/cqrs_write
-MIGRATIONS_READ_DATABASE_URL=postgres://cqrs_owner:$p@$pg/cqrs_read
-RELAY_DATABASE_URL=postgres://cqrs_relay:$p@$pg/cqrs_write
+DATABASE_ADMIN_URL='postgres://cqrs_admin:$p@$pg/postgres$tls'
+WRITE_DATABASE_URL='postgres://cqrs_command:$p@$pg/cqrs_write$tls'
+READ_DATABASE_URL='postgres://cqrs_projector:$p@$pg/cqrs_read$tls'
+QUERY_DATABASE_URL='postgres://cqrs_query:$p@$pg/cqrs_read$tls'
+MIGRATIONS_WRITE_DATABASE_URL='postgres://cqrs_owner:$p@$pg/cqrs_write$tls'
+MIGRATIONS_READ_DATABASE_URL='postgres://cqrs_owner:$p@$pg/cqrs_read$tls'
+RELAY_DATABASE_URL='postgres://cqrs_relay:$p@$pg/cqrs_write$tls'
 OIDC_ISSUER_URL=http://$HOST:$ISSUER_PORT
 OIDC_AUDIENCE=cqrs-api
 EOF
@@ -643,6 +1018,9 @@ cmd_up() {
   ensure_state_dirs
   trap 'printf "[stack] up did not finish; services started so far keep running: %s status | %s down\n" "$0" "$0" >&2' EXIT
   init_java
+  # Certificates and secrets first: Postgres starts in the background and every service reads them.
+  tls_ensure
+  secrets_ensure
   # Postgres needs no download: start it right away in the background.
   local pg_log="$RUN_DIR/postgres-up.out"
   (pg_up) >"$pg_log" 2>&1 &
@@ -657,6 +1035,7 @@ cmd_up() {
   registry_start
   fetch_connect
   kafka_wait
+  kafka_ensure_acls
   connect_start
   registry_wait
   issuer_wait
@@ -694,8 +1073,9 @@ cmd_down() {
     rm -f "$(pid_file "$svc")"
   done
   if ((purge)); then
-    info "purging data: $STATE (kafka, connect, registry, the issuer's key, logs) and $PG_BASE"
-    rm -rf "${STATE:?}/kafka" "$STATE/connect" "$STATE/registry" "$STATE/dev-issuer" "$STATE/logs" "$STATE/run" "$STATE/env"
+    info "purging data: $STATE (kafka, connect, registry, the issuer's key, certificates, secrets, logs) and $PG_BASE"
+    rm -rf "${STATE:?}/kafka" "$STATE/connect" "$STATE/registry" "$STATE/dev-issuer" "$STATE/logs" "$STATE/run" "$STATE/env" \
+      "$TLS_DIR" "$SECRETS_DIR"
     rm -rf "${PG_BASE:?}"
   fi
   info "stopped"
@@ -705,7 +1085,7 @@ svc_status() { # prints a line; returns 0 if up
   local svc="$1" port pid="" state=down
   port="$(port_of "$svc")"
   case "$svc" in
-    postgres) pg_init_vars; pid="$(pg_pid || true)"; [[ -n $pid ]] && pg_find_bin --no-install && pg_ready && state=up ;;
+    postgres) pg_init_vars; pg_tcp_env; pid="$(pg_pid || true)"; [[ -n $pid ]] && pg_find_bin --no-install && pg_ready && state=up ;;
     kafka) pid="$(kafka_pid || true)"; [[ -n $pid ]] && kafka_tcp && state=up ;;
     schema-registry) pid="$(registry_pid || true)"; [[ -n $pid ]] && registry_ok && state=up ;;
     connect) pid="$(connect_pid || true)"; [[ -n $pid ]] && connect_rest_ok && state=up ;;
@@ -757,7 +1137,27 @@ cmd_start_service() {
   esac
 }
 
-has_bootstrap() { local a; for a in "$@"; do [[ $a == --bootstrap-server* ]] && return 0; done; return 1; }
+has_bootstrap() { local a; for a in "$@"; do [[ $a == --bootstrap-server* || $a == --bootstrap-controller* ]] && return 0; done; return 1; }
+has_arg() { local want="$1" a; shift; for a in "$@"; do [[ $a == "$want" || $a == "$want="* ]] && return 0; done; return 1; }
+
+# A Kafka CLI tool as cqrs-admin over SASL_SSL: adds --bootstrap-server and the client config
+# ($STATE/kafka/admin.properties) unless given. CQRS_KAFKA_USER=cqrs-projector (etc.) runs it as that
+# identity instead. kafka_cli <main> <config option> args...
+kafka_cli() {
+  local main="$1" opt="$2" user="${CQRS_KAFKA_USER:-cqrs-admin}" conf; shift 2
+  conf="$(KAFKA_DIR)/$user.properties"
+  [[ $user == cqrs-admin ]] && conf="$(KAFKA_DIR)/admin.properties"
+  [[ -f $conf ]] || die "no client config $conf: run '$0 up' first (users: ${IDENTITIES[*]})"
+  # the console clients name their config file differently
+  case "$main" in
+    *ConsoleProducer) opt=--producer.config ;;
+    *ConsoleConsumer) opt=--consumer.config ;;
+  esac
+  local extra=()
+  has_bootstrap "$@" || extra+=(--bootstrap-server "$HOST:$KAFKA_PORT")
+  has_arg "$opt" "$@" || extra+=("$opt" "$conf")
+  kafka_java "$main" "${extra[@]}" "$@"
+}
 
 main() {
   local cmd="${1:-}"
@@ -770,22 +1170,18 @@ main() {
     env) cat "$STATE/env" ;;
     logs) [[ -n ${1:-} ]] || die "usage: $0 logs <${SERVICES[*]}>"; tail -n 100 -F "$(log_file "$1")" ;;
     psql)
-      pg_init_vars; pg_find_bin
+      pg_init_vars; pg_find_bin; pg_tcp_env
       PGPASSWORD="$DB_PASSWORD" exec "$PG_BIN/psql" -h "$HOST" -p "$PG_PORT" -U "${1:-cqrs_admin}" -d "${2:-postgres}" "${@:3}" ;;
-    kafka-topics)
-      if has_bootstrap "$@"; then kafka_java org.apache.kafka.tools.TopicCommand "$@"
-      else kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$HOST:$KAFKA_PORT" "$@"; fi ;;
-    kafka-console-producer)
-      if has_bootstrap "$@"; then kafka_java org.apache.kafka.tools.ConsoleProducer "$@"
-      else kafka_java org.apache.kafka.tools.ConsoleProducer --bootstrap-server "$HOST:$KAFKA_PORT" "$@"; fi ;;
-    kafka-console-consumer)
-      if has_bootstrap "$@"; then kafka_java org.apache.kafka.tools.consumer.ConsoleConsumer "$@"
-      else kafka_java org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$HOST:$KAFKA_PORT" "$@"; fi ;;
+    kafka-topics) kafka_cli org.apache.kafka.tools.TopicCommand --command-config "$@" ;;
+    kafka-acls) kafka_cli org.apache.kafka.tools.AclCommand --command-config "$@" ;;
+    kafka-configs) kafka_cli kafka.admin.ConfigCommand --command-config "$@" ;;
+    kafka-console-producer) kafka_cli org.apache.kafka.tools.ConsoleProducer --command-config "$@" ;;
+    kafka-console-consumer) kafka_cli org.apache.kafka.tools.consumer.ConsoleConsumer --command-config "$@" ;;
     restart-kafka) cmd_restart_kafka ;;
     stop-service) with_lock cmd_stop_service "$@" ;;
     start-service) with_lock cmd_start_service "$@" ;;
     kafka-run-class) [[ -n ${1:-} ]] || die "usage: $0 kafka-run-class <main class> [args]"; kafka_java "$@" ;;
-    -h | --help | help | "") sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h | --help | help | "") sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command '$cmd' (try: up, down [--purge], reset, status, env, logs, psql, kafka-topics)" ;;
   esac
 }

@@ -82,13 +82,36 @@ find_app() {
   [ -n "$pid" ] && is_app_process "$app" "$pid" && echo "$pid"
 }
 
-# Each app gets the role-specific database URL of the stack it runs against.
+# Each app's own identity on Kafka and the schema registry (the stack's ACLs are per identity).
+declare -A IDENTITIES=([command-service]=cqrs-command [query-service]=cqrs-query [projector]=cqrs-projector [outbox-relay]=cqrs-relay)
+
+# The arguments of env(1) an app starts with, in APP_ENV: the role-specific database URL of the
+# stack it runs against and, on a stack with per-identity secrets (CQRS_STACK_SECRETS, from its env
+# file), its own identity instead of the admin's the env file gives tools and tests: Kafka
+# credentials for the apps that use Kafka (projector, relay), registry credentials for those that
+# use the registry (command service, projector), none at all for the others. Without stack
+# secrets the environment's own settings pass through unchanged.
 app_env() {
-  case $1 in
-    command-service) echo "DATABASE_URL=${WRITE_DATABASE_URL:-} MANAGEMENT_PORT=${MANAGEMENT_PORTS[$1]}" ;;
-    query-service) echo "DATABASE_URL=${QUERY_DATABASE_URL:-} MANAGEMENT_PORT=${MANAGEMENT_PORTS[$1]}" ;;
-    projector) echo "DATABASE_URL=${READ_DATABASE_URL:-}" ;;
-    outbox-relay) echo "DATABASE_URL=${RELAY_DATABASE_URL:-}" ;;
+  local app=$1 user=${IDENTITIES[$1]} secrets=${CQRS_STACK_SECRETS:-}
+  case $app in
+    command-service) APP_ENV=("DATABASE_URL=${WRITE_DATABASE_URL:-}" "MANAGEMENT_PORT=${MANAGEMENT_PORTS[$app]}") ;;
+    query-service) APP_ENV=("DATABASE_URL=${QUERY_DATABASE_URL:-}" "MANAGEMENT_PORT=${MANAGEMENT_PORTS[$app]}") ;;
+    projector) APP_ENV=("DATABASE_URL=${READ_DATABASE_URL:-}") ;;
+    outbox-relay) APP_ENV=("DATABASE_URL=${RELAY_DATABASE_URL:-}") ;;
+  esac
+  [ -n "$secrets" ] || return 0
+  # env(1) takes its -u options before the assignments.
+  local name unset=()
+  for name in KAFKA_SASL_USERNAME KAFKA_SASL_PASSWORD KAFKA_SASL_PASSWORD_FILE \
+    SCHEMA_REGISTRY_USERNAME SCHEMA_REGISTRY_PASSWORD SCHEMA_REGISTRY_PASSWORD_FILE SCHEMA_REGISTRY_TOKEN SCHEMA_REGISTRY_TOKEN_FILE; do
+    unset+=(-u "$name")
+  done
+  APP_ENV=("${unset[@]}" "${APP_ENV[@]}")
+  case $app in
+    projector | outbox-relay) APP_ENV+=("KAFKA_SASL_USERNAME=$user" "KAFKA_SASL_PASSWORD_FILE=$secrets/kafka-$user.password") ;;
+  esac
+  case $app in
+    command-service | projector) APP_ENV+=("SCHEMA_REGISTRY_USERNAME=$user" "SCHEMA_REGISTRY_PASSWORD_FILE=$secrets/registry-$user.password") ;;
   esac
 }
 
@@ -109,10 +132,12 @@ launch() {
   local app=$1 port=${PORTS[$1]}
   printf '\n===== %s: starting %s on port %s =====\n' "$(date -Is)" "$app" "$port" >>"$LOGS/$app.log"
   build_id "$app" >"$RUN/$app.build"
+  local APP_ENV=()
+  app_env "$app"
   # The container image's command: OpenTelemetry first, then the app (OTEL_* from the environment).
   # setsid: a session of its own (no terminal hang-up, stop signals the whole group); the launcher
   # writes its own pid and execs node, so the pid file holds node's pid.
-  (cd "dist/apps/$app" && exec env $(app_env "$app") PORT="$port" NODE_ENV=development \
+  (cd "dist/apps/$app" && exec env "${APP_ENV[@]}" PORT="$port" NODE_ENV=development \
     setsid bash -c 'echo $$ >"$0" && exec "$@"' "$(pid_file "$app")" \
     node --enable-source-maps --import ./instrumentation.js main.js >>"$LOGS/$app.log" 2>&1 </dev/null &)
   for _ in $(seq 1 50); do [ -s "$(pid_file "$app")" ] && break; sleep 0.1; done

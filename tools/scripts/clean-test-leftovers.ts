@@ -9,14 +9,15 @@
 //
 // Run with Node 24 (type stripping): node tools/scripts/clean-test-leftovers.ts [--dry-run]
 // DATABASE_ADMIN_URL comes from the environment (test.sh exports it), else from .local-stack/env.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cleanTestLeftovers, type TestDatabaseState } from '../../libs/testing/src/database-cleanup.ts';
+import { parseEnvFile } from '../../libs/testing/src/infra-settings.ts';
 
 const dryRun = process.argv.includes('--dry-run');
 const envFile = new URL('../../.local-stack/env', import.meta.url);
 const adminUrl =
   process.env['DATABASE_ADMIN_URL'] ??
-  (existsSync(envFile) ? /^DATABASE_ADMIN_URL=(.*)$/m.exec(readFileSync(envFile, 'utf8'))?.[1]?.trim() : undefined);
+  (existsSync(envFile) ? parseEnvFile(envFile.pathname)['DATABASE_ADMIN_URL'] : undefined);
 if (!adminUrl) {
   console.error('clean-test-leftovers: set DATABASE_ADMIN_URL (a superuser URL), or start the native stack (.local-stack/env)');
   process.exit(2);

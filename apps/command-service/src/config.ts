@@ -1,8 +1,20 @@
-import { env, loadConfig } from '@cqrs/config';
+import { collectConfig, env, loadConfig } from '@cqrs/config';
 import { apiServiceConfig } from '@cqrs/http';
+import { schemaRegistryAccessFromEnv } from '@cqrs/messaging';
 
-/** Read once at start-up; the defaults match `npm start` on the local stack. */
-export const loadCommandServiceConfig = (source: NodeJS.ProcessEnv = process.env) =>
+/**
+ * Read once at start-up; the defaults match `npm start` on the local stack. The registry's CA
+ * bundle and secret files are read here, so a missing one stops the start with its variable.
+ */
+export const loadCommandServiceConfig = (source: NodeJS.ProcessEnv = process.env) => {
+  const { settings, registryAccess } = collectConfig('command-service', {
+    settings: () => loadSettings(source),
+    registryAccess: () => schemaRegistryAccessFromEnv(source),
+  });
+  return { ...settings, schemaRegistry: { url: settings.SCHEMA_REGISTRY_URL, ...registryAccess } };
+};
+
+const loadSettings = (source: NodeJS.ProcessEnv) =>
   loadConfig(
     'command-service',
     {
@@ -14,7 +26,8 @@ export const loadCommandServiceConfig = (source: NodeJS.ProcessEnv = process.env
        * answered 503 EVENT_STORE_UNAVAILABLE with Retry-After: overload sheds instead of queueing.
        */
       DATABASE_ACQUIRE_TIMEOUT_MS: env.int(2_000, 1),
-      SCHEMA_REGISTRY_URL: env.url('http://127.0.0.1:8081/apis/ccompat/v7'),
+      /** Also SCHEMA_REGISTRY_CA_FILE, _USERNAME, _PASSWORD, _TOKEN: see `schemaRegistryAccessFromEnv`. */
+      SCHEMA_REGISTRY_URL: env.url('https://127.0.0.1:8081/apis/ccompat/v7'),
       /** Write a snapshot every N events of a stream; 0 turns snapshots off. */
       SNAPSHOT_EVERY: env.int(100, 0),
       /** Delete outbox rows in the transaction that wrote them (CDC reads the WAL, not the table). */

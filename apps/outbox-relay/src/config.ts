@@ -1,5 +1,6 @@
-import { ConfigError, env, loadConfig } from '@cqrs/config';
+import { collectConfig, ConfigError, env, loadConfig } from '@cqrs/config';
 import { commonServiceConfig } from '@cqrs/http';
+import { kafkaSecurityFromEnv } from '@cqrs/messaging/kafka';
 import { z } from 'zod';
 import { compileTopicReplacement, parseHeaderPlacement } from './relay/outbox-routing';
 
@@ -25,7 +26,14 @@ const parsed = <T>(fallback: string, parse: (value: string) => T) =>
  * The relay's environment, read once at start-up; the defaults match `npm start` on the local
  * stack. A bad value stops the process with exit status 2 and a message naming the variable.
  */
-export const loadOutboxRelayConfig = (source: NodeJS.ProcessEnv = process.env) => checkTimeouts(loadSettings(source));
+export const loadOutboxRelayConfig = (source: NodeJS.ProcessEnv = process.env) => {
+  const { settings, kafkaSecurity } = collectConfig('outbox-relay', {
+    settings: () => checkTimeouts(loadSettings(source)),
+    // TLS and SASL of the Kafka connections (KAFKA_SECURITY_PROTOCOL, KAFKA_SSL_*, KAFKA_SASL_*); files are read here.
+    kafkaSecurity: () => kafkaSecurityFromEnv(source),
+  });
+  return { ...settings, kafkaSecurity };
+};
 
 const loadSettings = (source: NodeJS.ProcessEnv) =>
   loadConfig(
@@ -95,10 +103,10 @@ const loadSettings = (source: NodeJS.ProcessEnv) =>
     source,
   );
 
-export type OutboxRelayConfig = ReturnType<typeof loadSettings>;
+export type OutboxRelayConfig = ReturnType<typeof loadOutboxRelayConfig>;
 
 /** The walsender asks for a reply at half its timeout: status updates must come well within that. */
-function checkTimeouts(config: OutboxRelayConfig): OutboxRelayConfig {
+function checkTimeouts<C extends ReturnType<typeof loadSettings>>(config: C): C {
   if (config.OUTBOX_WAL_SENDER_TIMEOUT_MS < 3 * config.OUTBOX_STATUS_INTERVAL_MS) {
     throw new ConfigError('outbox-relay', [
       {

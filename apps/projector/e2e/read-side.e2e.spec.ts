@@ -36,7 +36,7 @@ describe('read side end to end (built apps, real Kafka, registry and PostgreSQL)
       queryUrl: infra.postgres.queryUrl,
       prefix: 'e2e_read',
     });
-    topic = await TaskTopic.create(infra.kafka.brokers, infra.schemaRegistry.url, `e2e.read.${run}.events`, 4);
+    topic = await TaskTopic.create(infra.kafka.brokers, infra.schemaRegistry, `e2e.read.${run}.events`, 4);
     env = {
       DATABASE_URL: db.projectorUrl,
       MIGRATIONS_READ_DATABASE_URL: db.ownerUrl,

@@ -1,4 +1,5 @@
 import { HealthModule, httpCheck, kafkaCheck, postgresCheck, type ReadinessCheck } from '@cqrs/http';
+import { schemaRegistryHeaders } from '@cqrs/messaging';
 import type { Kafka } from 'kafkajs';
 import { Pool } from 'pg';
 import { ObservabilityModule } from '@cqrs/observability';
@@ -27,7 +28,11 @@ export class AppModule {
           useFactory: (runner: ProjectionRunner, pool: Pool, kafka: Kafka): ReadinessCheck[] => [
             postgresCheck('postgres', pool),
             kafkaCheck(kafka),
-            httpCheck('schema-registry', `${config.SCHEMA_REGISTRY_URL}/subjects`),
+            // With the projector's own registry credentials and trust, as its decoder asks.
+            httpCheck('schema-registry', `${config.SCHEMA_REGISTRY_URL}/subjects`, {
+              headers: () => schemaRegistryHeaders(config.schemaRegistry),
+              ca: config.schemaRegistry.ca,
+            }),
             projectionReadiness(runner, config.PROJECTOR_READY_MAX_LAG),
           ],
           cacheMs: config.READINESS_CACHE_MS,

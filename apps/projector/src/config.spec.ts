@@ -17,4 +17,20 @@ describe('projector config', () => {
   it('names every invalid variable', () => {
     expect(() => loadProjectorConfig({ PROJECTOR_CONCURRENCY: '0', KAFKA_BROKERS: '' })).toThrow(ConfigError);
   });
+
+  it('reads the Kafka and registry security with the other settings, and reports all problems together', () => {
+    expect(loadProjectorConfig({})).toMatchObject({ kafkaSecurity: { protocol: 'PLAINTEXT' }, schemaRegistry: { url: 'https://127.0.0.1:8081/apis/ccompat/v7' } });
+    const config = loadProjectorConfig({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: 'cqrs-projector', KAFKA_SASL_PASSWORD: 'pw', SCHEMA_REGISTRY_TOKEN: 't' });
+    expect(config.kafkaSecurity).toEqual({ protocol: 'SASL_SSL', ssl: true, sasl: { mechanism: 'scram-sha-512', username: 'cqrs-projector', password: 'pw' } });
+    expect(config.schemaRegistry.token).toBe('t');
+    let error: unknown;
+    try {
+      loadProjectorConfig({ PROJECTOR_CONCURRENCY: '0', KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', SCHEMA_REGISTRY_USERNAME: 'u' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.map((i) => i.variable)).toEqual(['PROJECTOR_CONCURRENCY', 'KAFKA_SASL_MECHANISM', 'SCHEMA_REGISTRY_PASSWORD']);
+    expect((error as Error).message).toMatch(/^projector: invalid configuration/);
+  });
 });

@@ -1,13 +1,16 @@
-import { env, loadConfig } from '@cqrs/config';
+import { collectConfig, env, loadConfig } from '@cqrs/config';
 import { commonServiceConfig } from '@cqrs/http';
+import { kafkaSecurityFromEnv, schemaRegistryAccessFromEnv } from '@cqrs/messaging';
 
 const shape = {
   ...commonServiceConfig(3002),
   /** The read database as a role with DML only (`cqrs_projector`). */
   DATABASE_URL: env.url('postgres://cqrs_projector:cqrs@127.0.0.1:5433/cqrs_read'),
   DATABASE_POOL_SIZE: env.int(6, 2),
+  /** Also KAFKA_SECURITY_PROTOCOL, KAFKA_SSL_*, KAFKA_SASL_* (TLS and authentication): see `kafkaSecurityFromEnv`. */
   KAFKA_BROKERS: env.list('127.0.0.1:9092'),
-  SCHEMA_REGISTRY_URL: env.url('http://127.0.0.1:8081/apis/ccompat/v7'),
+  /** Also SCHEMA_REGISTRY_CA_FILE, _USERNAME, _PASSWORD, _TOKEN: see `schemaRegistryAccessFromEnv`. */
+  SCHEMA_REGISTRY_URL: env.url('https://127.0.0.1:8081/apis/ccompat/v7'),
   /** Topics projected (each event type's topic, `${aggregatetype}.events`). */
   PROJECTOR_TOPICS: env.list('tasks.task.events'),
   /**
@@ -47,8 +50,18 @@ const shape = {
   MIGRATIONS_READ_DATABASE_URL: env.url('postgres://cqrs_owner:cqrs@127.0.0.1:5433/cqrs_read'),
 };
 
-/** Read once at start-up; the defaults match `npm start` on the local stack. */
-export const loadProjectorConfig = (source: NodeJS.ProcessEnv = process.env) => loadConfig('projector', shape, source);
+/**
+ * Read once at start-up; the defaults match `npm start` on the local stack. Files the settings
+ * name (CA bundles, secrets) are read here, so a missing one stops the start with its variable.
+ */
+export const loadProjectorConfig = (source: NodeJS.ProcessEnv = process.env) => {
+  const { settings, kafkaSecurity, registryAccess } = collectConfig('projector', {
+    settings: () => loadConfig('projector', shape, source),
+    kafkaSecurity: () => kafkaSecurityFromEnv(source),
+    registryAccess: () => schemaRegistryAccessFromEnv(source),
+  });
+  return { ...settings, kafkaSecurity, schemaRegistry: { url: settings.SCHEMA_REGISTRY_URL, ...registryAccess } };
+};
 
 export type ProjectorConfig = ReturnType<typeof loadProjectorConfig>;
 

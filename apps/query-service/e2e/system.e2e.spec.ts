@@ -1,9 +1,9 @@
+import { createKafka } from '@cqrs/messaging';
 import { migrateEventStore } from '@cqrs/event-store';
 import { evolve, initialState, type Task, type TaskEvent } from '@cqrs/tasks-domain';
 import { TaskReadRepository, userTaskStats, emptyCounts, type StatusCounts, type TaskView } from '@cqrs/tasks-read-model';
 import { createReadModelTestDatabase, type ReadModelTestDatabase } from '@cqrs/tasks-read-model/testing';
 import { createThrowawayDatabase, devToken, getTestInfra, registerSchemas, startApp, type AppProcess, type ThrowawayDatabase } from '@cqrs/testing';
-import { Kafka, logLevel } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { Client, Pool } from 'pg';
 
@@ -34,7 +34,7 @@ describe('the whole system: commands in, read models out', () => {
     });
     // A topic of this run's own: the relay routes `${aggregatetype}` into it.
     const topic = `e2e.sys${run}.tasks.task.events`;
-    const kafka = new Kafka({ clientId: 'system-e2e', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING });
+    const kafka = createKafka({ clientId: 'system-e2e', ...infra.kafka });
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });

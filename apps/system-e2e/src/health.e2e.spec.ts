@@ -1,31 +1,37 @@
 import { AppProcess, exitOf, getTestInfra, startApp, tamperedToken } from '@cqrs/testing';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { bearer, eventually, logLines, startSystem, type RunningSystem } from './support/system';
 
-/** An HTTP proxy to `target` that a test can take away (connections refused) and bring back on the same port. */
+/**
+ * A TCP proxy to `target`'s host and port that a test can take away (connections refused) and
+ * bring back on the same port. TCP, not HTTP: TLS passes through, so the client still verifies
+ * the registry's certificate (issued for 127.0.0.1) and sends its credentials to it alone.
+ */
 async function outageProxy(target: string) {
   const upstream = new URL(target);
-  const server: Server = createServer((req, res) => {
-    const forward = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    forward.on('error', () => res.destroy());
-    req.pipe(forward);
+  const upstreamPort = Number(upstream.port || (upstream.protocol === 'https:' ? 443 : 80));
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    return socket;
+  };
+  const server: Server = createServer((client) => {
+    track(client);
+    const forward = track(connect(upstreamPort, upstream.hostname));
+    client.pipe(forward).pipe(client);
+    client.on('error', () => forward.destroy());
+    forward.on('error', () => client.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    /** The target's URL with the proxy's origin. */
-    url: target.replace(upstream.origin, `http://127.0.0.1:${port}`),
+    /** The target's URL with the proxy's port. */
+    url: target.replace(upstream.origin, `${upstream.protocol}//127.0.0.1:${port}`),
     down: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
       }),
     up: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
   };
@@ -97,9 +103,10 @@ describe('the four apps', () => {
   });
 
   it('turns a command service that never reached the registry not ready, telling why in its log only', async () => {
-    const unreachable = await outageProxy((await getTestInfra()).schemaRegistry.url);
+    const infra = await getTestInfra();
+    const unreachable = await outageProxy(infra.schemaRegistry.url);
     await unreachable.down();
-    const app = await startApp('command-service', { SCHEMA_REGISTRY_URL: unreachable.url, LOG_LEVEL: 'warn' }, { waitFor: '/health/live' });
+    const app = await startApp('command-service', { DATABASE_URL: infra.postgres.writeUrl, SCHEMA_REGISTRY_URL: unreachable.url, LOG_LEVEL: 'warn' }, { waitFor: '/health/live' });
     try {
       for (let i = 0; i < 3; i++) {
         const ready = await fetch(`${app.managementUrl}/health/ready`);

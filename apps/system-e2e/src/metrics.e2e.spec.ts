@@ -1,8 +1,8 @@
-import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
+import { AvroSerde, createSchemaRegistry, createKafka } from '@cqrs/messaging';
 import { CQRS_METRICS, type CqrsMetricName } from '@cqrs/observability';
 import { tasksTaskEventsContracts, tasksTaskEventsTopic } from '@cqrs/tasks-contracts';
 import { getTestInfra, otlpEnv, startOtlpReceiver, type OtlpReceiver } from '@cqrs/testing';
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { APP_NAMES, eventually, startSystem, type AppName, type Caller, type RunningSystem } from './support/system';
 
@@ -89,10 +89,10 @@ describe('/metrics of every app after traffic', () => {
     }
 
     // Records on the topic the relay feeds: a redelivery of an applied event, and an event ahead of its stream.
-    kafka = new Kafka({ clientId: 'metrics-e2e', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING });
+    kafka = createKafka({ clientId: 'metrics-e2e', ...infra.kafka });
     producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
-    const serde = new AvroSerde({ registry: createSchemaRegistry({ url: infra.schemaRegistry.url }), contracts: tasksTaskEventsContracts });
+    const serde = new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts });
     const event = (taskId: string, version: number) => ({
       eventId: randomUUID(),
       aggregateId: taskId,

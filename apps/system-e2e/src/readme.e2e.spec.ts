@@ -1,11 +1,12 @@
-import { createThrowawayDatabase, freePort, getTestInfra, repoRoot, type ThrowawayDatabase } from '@cqrs/testing';
+import { createKafka } from '@cqrs/messaging';
+import { createThrowawayDatabase, freePort, getTestInfra, grantAppAcls, repoRoot, type ThrowawayDatabase } from '@cqrs/testing';
+import type { Admin } from 'kafkajs';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 
 // The README's own commands, as a newcomer runs them: `npm start` (here on other ports, against
 // the provisioned infrastructure, on databases, a slot, a topic and a group of this run), the
@@ -121,6 +122,8 @@ describe('the README commands', () => {
   const ports = {} as Record<App, number>;
   const managementPorts = {} as Record<ApiApp, number>;
   let env: NodeJS.ProcessEnv;
+  let admin: Admin | undefined;
+  const revokes: (() => Promise<void>)[] = [];
   /** Where an app answers /health/ready: its management port, or its one port (projector, relay). */
   const healthPort = (app: App) => (isApiApp(app) ? managementPorts[app] : ports[app]);
   const allPorts = () => [...Object.values(ports), ...Object.values(managementPorts)];
@@ -136,10 +139,15 @@ describe('the README commands', () => {
     ]);
     databases.push(write, read);
     const topic = `e2e.readme${runId}.tasks.task.events`;
-    const admin = new Kafka({ clientId: 'readme-e2e', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+    admin = createKafka({ clientId: 'readme-e2e', ...infra.kafka }).admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
-    await admin.disconnect();
+    // `npm start` runs the relay and the projector as their own identities (on a secured stack):
+    // they get the ACLs of the system's topic on this run's topic and group, as an operator would.
+    revokes.push(
+      await grantAppAcls(admin, 'outbox-relay', { topic: `e2e.readme${runId}.` }),
+      await grantAppAcls(admin, 'projector', { topic: `e2e.readme${runId}.`, group: `readme-projector-${runId}` }),
+    );
     for (const app of APPS) ports[app] = await freePort();
     for (const app of API_APPS) managementPorts[app] = await freePort();
     env = {
@@ -168,6 +176,8 @@ describe('the README commands', () => {
 
   afterAll(async () => {
     if (env) await npm('stop');
+    for (const revoke of revokes) await revoke();
+    await admin?.disconnect();
     const failed = (await Promise.allSettled(databases.map((db) => db.drop()))).flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
     rmSync(state, { recursive: true, force: true });
     if (failed.length) throw new AggregateError(failed, `readme e2e cleanup: ${failed.map((e) => e.message).join('; ')}`);

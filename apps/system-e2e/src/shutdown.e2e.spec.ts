@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { createKafka } from '@cqrs/messaging';
 import { Client } from 'pg';
 import { bearer, eventually, startSystem, type AppName, type RunningSystem } from './support/system';
 
@@ -224,7 +224,7 @@ describe('graceful shutdown under load (SIGTERM, then a restart)', () => {
 
 /** How many records of each `key@aggregateVersion` of `keys` the topic holds (read from the start). */
 async function recordsOnTopic(topic: string, keys: Set<string>, expected: number): Promise<Map<string, number>> {
-  const kafka = new Kafka({ clientId: 'shutdown-e2e', brokers: (process.env['KAFKA_BROKERS'] ?? '').split(','), logLevel: logLevel.NOTHING });
+  const kafka = createKafka({ clientId: 'shutdown-e2e', brokers: (process.env['KAFKA_BROKERS'] ?? '').split(',') }); // security from process.env, as getTestInfra exported it
   const consumer = kafka.consumer({ groupId: `shutdown-e2e-${randomUUID()}` });
   const copies = new Map<string, number>();
   let count = 0;

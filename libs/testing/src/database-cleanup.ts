@@ -24,7 +24,9 @@ export const TEST_DATABASE_PREFIXES = [
   'proj_hostile', // apps/projector/src/projection/hostile-records.int.spec.ts
   'qs_limits', // apps/query-service/src/tasks/read-timeouts.int.spec.ts
   // apps/outbox-relay/src/testing/outbox-test-db.ts (relay and Debezium slots of the relay tests)
-  'relay_int', 'relay_parity', 'relay_faults',
+  'relay_int', 'relay_parity', 'relay_acl', 'relay_faults',
+  // libs/shared/event-store/src/lib/grants.int.spec.ts, libs/tasks/read-model/src/lib/grants.int.spec.ts
+  'grants_write', 'grants_read',
 ] as const;
 
 /** Never dropped by the cleanup, whatever a prefix list says. */

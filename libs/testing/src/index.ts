@@ -1,8 +1,20 @@
-export { getTestInfra, registerSchemas, repoRoot } from './test-infra';
-export type { TestInfra } from './test-infra';
+export {
+  APP_IDENTITIES,
+  appIdentityEnv,
+  getTestInfra,
+  kafkaCredentials,
+  kafkaSecurityAs,
+  parseEnvFile,
+  registerSchemas,
+  registryCredentials,
+  registryRequest,
+  repoRoot,
+  SECURITY_VARIABLES,
+} from './test-infra';
+export type { InfraSettings, TestInfra } from './test-infra';
 export { startApp, freePort, exitOf } from './app-process';
 export type { AppProcess } from './app-process';
-export { createThrowawayDatabase } from './throwaway-database';
+export { createThrowawayDatabase, restrictToRoles } from './throwaway-database';
 export type { ThrowawayDatabase } from './throwaway-database';
 export { startOtlpReceiver, otlpEnv } from './otlp-receiver';
 export type { OtlpReceiver, ReceivedSpan } from './otlp-receiver';
@@ -13,3 +25,4 @@ export { useInMemoryTracing } from './in-memory-tracing';
 export { eventually } from './eventually';
 export { devToken, tamperedToken, untrustedToken } from './tokens';
 export type { TokenOptions } from './tokens';
+export { CONNECT_PRINCIPAL, grantAppAcls, grantTopicPrefix } from './kafka-acls';

@@ -1,217 +1,128 @@
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+// @cqrs/config, not @cqrs/messaging: the messaging lib's own tests use this one.
+import { kafkaSecurityFromEnv, schemaRegistryHeaders, schemaRegistryOptionsFromEnv, type KafkaSecurity, type SchemaRegistryConnection } from '@cqrs/config';
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { resolveInfraSettings, type InfraSettings } from './infra-settings';
 
-const run = promisify(execFile);
+export { parseEnvFile, registerSchemas, repoRoot, SECURITY_VARIABLES } from './infra-settings';
+export type { InfraSettings } from './infra-settings';
 
-/** Connection settings for the real servers a test talks to. */
-export interface TestInfra {
-  /** Where the servers came from: environment variables, Docker (testcontainers) or the native local stack. */
-  source: 'env' | 'docker' | 'native';
-  kafka: { brokers: string[] };
-  /** Confluent-compatible schema registry base URL. */
-  schemaRegistry: { url: string };
-  /** Kafka Connect REST base URL. */
-  connect: { url: string };
-  postgres: {
-    /** Superuser, for creating throwaway databases, slots and publications in tests. */
-    adminUrl: string;
-    /** cqrs_command on cqrs_write (DML only). */
-    writeUrl: string;
-    /** cqrs_projector on cqrs_read (DML only). */
-    readUrl: string;
-    /** cqrs_query on cqrs_read (SELECT only). */
-    queryUrl: string;
-    /** cqrs_owner on cqrs_write: runs migrations. */
-    ownerWriteUrl: string;
-    /** cqrs_owner on cqrs_read: runs migrations. */
-    ownerReadUrl: string;
-    /** cqrs_relay on cqrs_write: logical replication. */
-    relayUrl: string;
-  };
-  /** The OIDC issuer whose access tokens the apps accept (locally the development issuer, tools/dev-issuer). */
-  oidc: {
-    /** Issuer identifier: the tokens' `iss`; discovery at `<issuerUrl>/.well-known/openid-configuration`. */
-    issuerUrl: string;
-    /** The audience the apps are (the tokens' `aud`). */
-    audience: string;
-  };
-}
-
-/** Environment variable names, shared with the apps and with `.local-stack/env`. */
-const ENV = {
-  brokers: 'KAFKA_BROKERS',
-  registry: 'SCHEMA_REGISTRY_URL',
-  connect: 'KAFKA_CONNECT_URL',
-  admin: 'DATABASE_ADMIN_URL',
-  write: 'WRITE_DATABASE_URL',
-  read: 'READ_DATABASE_URL',
-  query: 'QUERY_DATABASE_URL',
-  ownerWrite: 'MIGRATIONS_WRITE_DATABASE_URL',
-  ownerRead: 'MIGRATIONS_READ_DATABASE_URL',
-  relay: 'RELAY_DATABASE_URL',
-  issuer: 'OIDC_ISSUER_URL',
-  audience: 'OIDC_AUDIENCE',
-} as const;
-
-/** The monorepo root (the folder holding nx.json), found from this file upwards. */
-export function repoRoot(from = typeof __dirname === 'string' ? __dirname : process.cwd()): string {
-  let dir = from;
-  while (!existsSync(join(dir, 'nx.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no nx.json above ${from}`);
-    dir = parent;
-  }
-  return dir;
+/** Connection settings for the real servers a test talks to, with its clients' security parsed. */
+export interface TestInfra extends Omit<InfraSettings, 'kafka' | 'schemaRegistry'> {
+  /** Spread into `createKafka({ clientId, ...infra.kafka })` (@cqrs/messaging): brokers, TLS and SASL (the admin identity). */
+  kafka: { brokers: string[]; security: KafkaSecurity };
+  /** Pass to `createSchemaRegistry(infra.schemaRegistry)` (@cqrs/messaging): the URL with its CA and credentials. */
+  schemaRegistry: SchemaRegistryConnection;
 }
 
 let pending: Promise<TestInfra> | undefined;
 
 /**
- * Hands a test its connection settings, provisioning the servers if needed. In order:
- * 1. environment variables (`KAFKA_BROKERS`, `SCHEMA_REGISTRY_URL`, `DATABASE_ADMIN_URL`, ... — a
- *    team's shared cluster or CI services);
- * 2. Docker, when an engine answers: docker-compose.yml brought up through testcontainers;
- * 3. the native stack in tools/local-stack, started if it is not running.
- * Memoised per process; the result is also exported to `process.env` so child processes
- * (apps started by e2e tests, CLIs) see the same servers.
+ * Hands a test its connection settings, provisioning the servers if needed: environment
+ * variables, else Docker, else the native stack (see `resolveInfraSettings`). Memoised per
+ * process; the settings, with the TLS and credential variables, are also exported to
+ * `process.env`, so child processes (apps started by e2e tests, CLIs) see the same servers with
+ * the same (admin) identity unless a test gives them their own ({@link kafkaCredentials}).
  */
 export function getTestInfra(): Promise<TestInfra> {
-  pending ??= resolveInfra();
+  pending ??= resolveInfraSettings().then((settings) => {
+    const env = { ...settings.securityEnv, SCHEMA_REGISTRY_URL: settings.schemaRegistry.url };
+    return {
+      ...settings,
+      kafka: { brokers: settings.kafka.brokers, security: kafkaSecurityFromEnv(env) },
+      schemaRegistry: schemaRegistryOptionsFromEnv(env),
+    };
+  });
   return pending;
 }
 
-async function resolveInfra(): Promise<TestInfra> {
-  const fromEnv = readEnv(process.env);
-  // `npm test` provisions once and exports the settings with where they came from, so a test
-  // that must restart a server (fault tests) still knows it is the native stack or Docker.
-  const provisioned = process.env['CQRS_INFRA_SOURCE'];
-  const source = provisioned === 'native' || provisioned === 'docker' ? provisioned : 'env';
-  if (fromEnv) return exportToEnv({ ...fromEnv, source });
-  const root = repoRoot();
-  if (process.env['CQRS_INFRA'] !== 'native' && (await dockerEngineAvailable())) {
-    return exportToEnv({ ...(await startCompose(root)), source: 'docker' });
-  }
-  return exportToEnv({ ...(await startNative(root)), source: 'native' });
-}
 
-function readEnv(env: NodeJS.ProcessEnv): Omit<TestInfra, 'source'> | undefined {
-  const admin = env[ENV.admin];
-  const brokers = env[ENV.brokers];
-  const registry = env[ENV.registry];
-  if (!brokers || !registry || !admin) return undefined;
-  // Role URLs default to the local stack's role names on the admin URL's host and port.
-  const role = (user: string, db: string) => {
-    const url = new URL(admin);
-    url.username = user;
-    url.password = 'cqrs';
-    url.pathname = `/${db}`;
-    return url.toString();
-  };
-  return {
-    kafka: { brokers: brokers.split(',').map((b) => b.trim()) },
-    schemaRegistry: { url: registry },
-    connect: { url: env[ENV.connect] ?? 'http://127.0.0.1:8083' },
-    postgres: {
-      adminUrl: admin,
-      writeUrl: env[ENV.write] ?? role('cqrs_command', 'cqrs_write'),
-      readUrl: env[ENV.read] ?? role('cqrs_projector', 'cqrs_read'),
-      queryUrl: env[ENV.query] ?? role('cqrs_query', 'cqrs_read'),
-      ownerWriteUrl: env[ENV.ownerWrite] ?? role('cqrs_owner', 'cqrs_write'),
-      ownerReadUrl: env[ENV.ownerRead] ?? role('cqrs_owner', 'cqrs_read'),
-      relayUrl: env[ENV.relay] ?? role('cqrs_relay', 'cqrs_write'),
-    },
-    // The development issuer's defaults, as in tools/local-stack/defaults.env.
-    oidc: { issuerUrl: env[ENV.issuer] ?? 'http://127.0.0.1:8090', audience: env[ENV.audience] ?? 'cqrs-api' },
-  };
-}
-
-function exportToEnv(infra: TestInfra): TestInfra {
-  process.env['CQRS_INFRA_SOURCE'] = infra.source;
-  process.env[ENV.brokers] = infra.kafka.brokers.join(',');
-  process.env[ENV.registry] = infra.schemaRegistry.url;
-  process.env[ENV.connect] = infra.connect.url;
-  process.env[ENV.admin] = infra.postgres.adminUrl;
-  process.env[ENV.write] = infra.postgres.writeUrl;
-  process.env[ENV.read] = infra.postgres.readUrl;
-  process.env[ENV.query] = infra.postgres.queryUrl;
-  process.env[ENV.ownerWrite] = infra.postgres.ownerWriteUrl;
-  process.env[ENV.ownerRead] = infra.postgres.ownerReadUrl;
-  process.env[ENV.relay] = infra.postgres.relayUrl;
-  process.env[ENV.issuer] = infra.oidc.issuerUrl;
-  process.env[ENV.audience] = infra.oidc.audience;
-  return infra;
-}
-
-async function dockerEngineAvailable(): Promise<boolean> {
+/** The stack's secret file of an identity (`$CQRS_STACK_SECRETS/<kind>-<user>.password`); throws when there is none. */
+function secretFile(kind: 'kafka' | 'registry', user: string): string {
+  const dir = process.env['CQRS_STACK_SECRETS'];
+  if (!dir) throw new Error(`no ${kind} password for ${user}: CQRS_STACK_SECRETS is not set (the stack runs without authentication)`);
+  const file = join(dir, `${kind}-${user}.password`);
   try {
-    await run('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 5000 });
-    return true;
-  } catch {
-    return false; // no client, or a client without an engine (our own machines)
-  }
-}
-
-async function startCompose(root: string): Promise<Omit<TestInfra, 'source'>> {
-  // The environment must outlive this process (npm test provisions once, in a short-lived
-  // process, for every tier after it), so testcontainers' reaper must not remove it when this
-  // process ends; tools/scripts/test.sh takes it down at the end instead.
-  process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
-  // Loaded lazily: testcontainers is only needed where an engine exists.
-  const { DockerComposeEnvironment, Wait } = await import('testcontainers');
-  await new DockerComposeEnvironment(root, 'docker-compose.yml')
-    .withProjectName('cqrs-test')
-    .withWaitStrategy('postgres-1', Wait.forHealthCheck())
-    .withWaitStrategy('kafka-1', Wait.forHealthCheck())
-    .withWaitStrategy('schema-registry-1', Wait.forHealthCheck())
-    .withWaitStrategy('connect-1', Wait.forHealthCheck())
-    .withWaitStrategy('dev-issuer-1', Wait.forHealthCheck())
-    .up(['postgres', 'kafka', 'schema-registry', 'connect', 'dev-issuer']);
-  // docker-compose.yml publishes the same host ports as the native stack.
-  const settings = readEnv(parseEnvFile(join(root, 'tools/local-stack/defaults.env')));
-  if (!settings) throw new Error('tools/local-stack/defaults.env is incomplete');
-  return settings;
-}
-
-async function startNative(root: string): Promise<Omit<TestInfra, 'source'>> {
-  try {
-    await run('bash', [join(root, 'tools/local-stack/stack.sh'), 'up'], {
-      cwd: root,
-      timeout: 15 * 60_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    readFileSync(file);
   } catch (error) {
-    const e = error as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`native local stack failed to start: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+    throw new Error(`no ${kind} password for ${user}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
-  const settings = readEnv(parseEnvFile(join(root, '.local-stack/env')));
-  if (!settings) throw new Error('.local-stack/env is missing settings after stack.sh up');
-  return settings;
-}
-
-function parseEnvFile(path: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    const match = /^\s*([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (match?.[1] !== undefined) env[match[1]] = (match[2] ?? '').trim();
-  }
-  return env;
+  return file;
 }
 
 /**
- * Registers every schema of schemas/ in the registry with the real CLI (`npm run schemas:register`),
- * as `npm start` and a deployment do; idempotent, so every test file may call it.
+ * Environment that makes a client (an app started with `startApp`, or `kafkaSecurityFromEnv`)
+ * authenticate to Kafka as `user` (`cqrs-relay`, `cqrs-projector`, ...) instead of the tests'
+ * admin: its username and `$CQRS_STACK_SECRETS/kafka-<user>.password`. The admin's password
+ * variable is cleared (undefined), since a value and a file together are refused.
  */
-export async function registerSchemas(registryUrl: string): Promise<void> {
-  const root = repoRoot();
-  try {
-    await run(process.execPath, [join(root, 'tools/schemas/src/cli/register.mts')], {
-      cwd: root,
-      env: { ...process.env, SCHEMA_REGISTRY_URL: registryUrl },
-    });
-  } catch (error) {
-    const e = error as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`schemas:register failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
-  }
+export function kafkaCredentials(user: string): Record<string, string | undefined> {
+  return { KAFKA_SASL_USERNAME: user, KAFKA_SASL_PASSWORD_FILE: secretFile('kafka', user), KAFKA_SASL_PASSWORD: undefined };
+}
+
+/** Like {@link kafkaCredentials}, for the schema registry (`registry-<user>.password`, basic auth). */
+export function registryCredentials(user: string): Record<string, string | undefined> {
+  return {
+    SCHEMA_REGISTRY_USERNAME: user,
+    SCHEMA_REGISTRY_PASSWORD_FILE: secretFile('registry', user),
+    SCHEMA_REGISTRY_PASSWORD: undefined,
+    SCHEMA_REGISTRY_TOKEN: undefined,
+    SCHEMA_REGISTRY_TOKEN_FILE: undefined,
+  };
+}
+
+/** The Kafka security of `user` on the test infrastructure (TLS as the tests', SASL as `user`): for `createKafka`. */
+export function kafkaSecurityAs(user: string): KafkaSecurity {
+  return kafkaSecurityFromEnv({ ...process.env, ...kafkaCredentials(user) });
+}
+
+/** Each app's own identity, as `npm start` (tools/scripts/apps.sh) runs it. */
+export const APP_IDENTITIES = {
+  'command-service': 'cqrs-command',
+  'query-service': 'cqrs-query',
+  projector: 'cqrs-projector',
+  'outbox-relay': 'cqrs-relay',
+} as const;
+
+/**
+ * Environment for `startApp(app, ...)` that runs the app as its own identity, as `npm start`
+ * does: Kafka credentials for the apps that use Kafka (projector, relay), registry credentials
+ * for those that use the registry (command service, projector); the others get none at all.
+ */
+export function appIdentityEnv(app: keyof typeof APP_IDENTITIES): Record<string, string | undefined> {
+  const user = APP_IDENTITIES[app];
+  const none = Object.fromEntries(['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_SASL_PASSWORD_FILE', 'SCHEMA_REGISTRY_USERNAME', 'SCHEMA_REGISTRY_PASSWORD', 'SCHEMA_REGISTRY_PASSWORD_FILE'].map((n) => [n, undefined]));
+  const usesKafka = app === 'projector' || app === 'outbox-relay';
+  const usesRegistry = app === 'command-service' || app === 'projector';
+  return { ...none, ...(usesKafka ? kafkaCredentials(user) : {}), ...(usesRegistry ? registryCredentials(user) : {}) };
+}
+
+/**
+ * An HTTP request to the schema registry's API (`path` below its URL) as the tests' identity:
+ * its credentials, and its CA for an https registry (what a plain `fetch` cannot take).
+ */
+export function registryRequest(
+  registry: SchemaRegistryConnection,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; text: string }> {
+  const url = new URL(`${registry.url.replace(/\/+$/, '')}${path}`);
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const request = send(
+      url,
+      { method: init.method ?? 'GET', headers: { ...schemaRegistryHeaders(registry), ...init.headers }, ...(registry.ca && url.protocol === 'https:' ? { ca: registry.ca } : {}) },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(init.body);
+  });
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { dropDatabase, withClient } from './database-cleanup';
+import { dropDatabase, quoteIdent, withClient } from './database-cleanup';
 
 /** A database created for one test file and dropped after it, with its own name and URL. */
 export interface ThrowawayDatabase {
@@ -29,4 +29,21 @@ export async function createThrowawayDatabase(adminUrl: string, prefix: string):
     query: <T>(sql: string, params?: unknown[]) => withClient(url.toString(), async (client) => (await client.query(sql, params)).rows as T[]),
     drop: () => dropDatabase(adminUrl, name),
   };
+}
+
+/**
+ * Does to database `database` what tools/local-stack/postgres/init.sql does to the app databases,
+ * as its owner (`ownerUrl`): nobody but the owner and `roles` connects, and `roles` get USAGE on
+ * the schema (nobody else gets anything on it). Table privileges are the migrations' business, so
+ * run them as the owner afterwards and the roles see exactly what they see in production.
+ */
+export async function restrictToRoles(ownerUrl: string, database: string, roles: readonly string[]): Promise<void> {
+  await withClient(ownerUrl, async (client) => {
+    await client.query(`REVOKE ALL ON DATABASE ${quoteIdent(database)} FROM PUBLIC`);
+    await client.query(`REVOKE ALL ON SCHEMA public FROM PUBLIC`);
+    if (roles.length === 0) return;
+    const list = roles.map(quoteIdent).join(', ');
+    await client.query(`GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${list}`);
+    await client.query(`GRANT USAGE ON SCHEMA public TO ${list}`);
+  });
 }

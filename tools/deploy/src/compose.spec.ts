@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { APPS, AppName, appConfig, identifierSettings, isOwnerCredential, isStandardVariable, loopbackSettings, redact } from './lib/app-config';
@@ -22,10 +23,47 @@ const service = (name: string): ComposeService => {
   return found;
 };
 
-/** What a container of a compose service gets: the image's ENV, then the service's environment. */
+/** The volumes `certs` fills, and where the services mount them. */
+const TLS_DIR = '/etc/cqrs/tls';
+const SECRETS_DIR = '/etc/cqrs/secrets';
+const IDENTITIES = ['cqrs-admin', 'cqrs-command', 'cqrs-query', 'cqrs-projector', 'cqrs-relay', 'cqrs-connect'];
+
+/** The files `certs` writes (its script, read as text), by absolute path. */
+const certsScript = (): string => [services['certs']?.command].flat().join('\n');
+const madeByCerts = (path: string): boolean => {
+  const file = path.split('/').pop() ?? '';
+  if (path.startsWith(`${SECRETS_DIR}/`)) {
+    const identity = /^(kafka|registry)-(.+)\.password$/.exec(file);
+    if (identity) return (environmentOf(service('certs'))['IDENTITIES'] ?? '').split(/\s+/).includes(identity[2]);
+    return certsScript().includes(`$S/${file}`);
+  }
+  // ca.pem, a certificate and key of `issue <name> ...`, or a file the script names.
+  const issued = /^(.+)\.(crt|key)$/.exec(file);
+  return path.startsWith(`${TLS_DIR}/`) && (file === 'ca.pem' || certsScript().includes(`$T/${file}`) || (issued !== null && new RegExp(`^issue ${issued[1]} `, 'm').test(certsScript())));
+};
+
+/** Stand-ins for the files a container reads (the engine's volumes do not exist here). */
+const standIns = mkdtempSync(join(tmpdir(), 'cqrs-compose-files-'));
+afterAll(() => rmSync(standIns, { recursive: true, force: true }));
+const withStandIns = (env: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [
+      k,
+      v.replace(/\/etc\/cqrs\/[\w./-]+/g, (path) => {
+        const local = join(standIns, path.replace(/\//g, '_'));
+        writeFileSync(local, /\.(pem|crt)$/.test(path) ? '-----BEGIN CERTIFICATE-----\nc3RhbmQtaW4=\n-----END CERTIFICATE-----\n' : 'stand-in\n', { mode: 0o600 });
+        return local;
+      }),
+    ]),
+  );
+
+/** Paths under /etc/cqrs an environment names. */
+const pathsIn = (env: Record<string, string>): string[] => Object.values(env).flatMap((v) => v.match(/\/etc\/cqrs\/[\w./-]+/g) ?? []);
+
+/** What a container of a compose service gets: the image's ENV, then the service's environment (files as stand-ins). */
 const containerEnv = (app: AppName, from: Record<string, ComposeService> = services): Record<string, string> => {
   const s = must(from[app], `a compose service ${app}`);
-  return { ...environment(dockerfile, stage(dockerfile, s.build?.target), s.build?.args ?? {}), ...environmentOf(s) };
+  return withStandIns({ ...environment(dockerfile, stage(dockerfile, s.build?.target), s.build?.args ?? {}), ...environmentOf(s) });
 };
 
 /** The apps with an API (and so a management port and bearer-token authentication). */
@@ -284,9 +322,112 @@ describe('docker-compose.yml', () => {
       const bootstrap = must(/--bootstrap-server (\S+)/.exec(script), 'a --bootstrap-server in the topics command')[1];
       expect(`kafka:${networkPorts('kafka')[0]}`).toBe(bootstrap);
       expect(topics.depends_on).toEqual({ kafka: { condition: 'service_healthy' } });
+      expect(script).toContain('--command-config /etc/cqrs/secrets/kafka-cqrs-admin.properties');
       for (const app of ['projector', 'outbox-relay']) {
         expect([app, service(app).depends_on?.['topics']?.condition]).toEqual([app, 'service_completed_successfully']);
       }
+    });
+  });
+
+  describe('transport security and identities', () => {
+    const kafkaEnv = environmentOf(service('kafka'));
+
+    it('runs Kafka with SASL_SSL listeners only, an mTLS controller listener, and ACLs that deny by default', () => {
+      const map = Object.fromEntries(kafkaEnv['KAFKA_LISTENER_SECURITY_PROTOCOL_MAP'].split(',').map((pair) => pair.split(':')));
+      const listeners = kafkaEnv['KAFKA_LISTENERS'].split(',').map((l) => must(/^(\w+):\/\//.exec(l), l)[1]);
+      expect(Object.fromEntries(listeners.map((l) => [l, map[l]]))).toEqual({ INTERNAL: 'SASL_SSL', CONTROLLER: 'SSL', EXTERNAL: 'SASL_SSL' });
+      expect(Object.values(map)).not.toContain('PLAINTEXT');
+      expect(Object.values(map)).not.toContain('SASL_PLAINTEXT');
+      expect(kafkaEnv['KAFKA_LISTENER_NAME_CONTROLLER_SSL_CLIENT_AUTH']).toBe('required');
+      // The controller's port is not published: only the SASL_SSL listener reaches the host.
+      expect((service('kafka').ports ?? []).map((p) => parsePort(p).containerPort)).toEqual([9092]);
+      expect(kafkaEnv['KAFKA_AUTHORIZER_CLASS_NAME']).toBe('org.apache.kafka.metadata.authorizer.StandardAuthorizer');
+      expect(kafkaEnv['KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND']).toBe('false');
+      expect(kafkaEnv['KAFKA_SUPER_USERS'].split(';').sort()).toEqual(['User:cqrs-admin', 'User:cqrs-broker']);
+      // No secret in its environment: JAAS passwords come through the FileConfigProvider.
+      expect(Object.values(kafkaEnv).filter((v) => /password=/i.test(v))).toEqual([]);
+      expect(Object.values(kafkaEnv).filter((v) => v.includes('${file:')).length).toBeGreaterThan(0);
+    });
+
+    it("grants the native stack's ACLs: the relay and the projector their topics, Connect its own, the API apps nothing", () => {
+      const acls = environmentOf(service('topics'))['ACLS'].trim().split('\n').map((l) => l.trim().split(/\s+/));
+      const stack = readRepoFile('tools/local-stack/stack.sh');
+      const spec = must(/kafka_acl_spec\(\) \{\n\s*cat <<'EOF'\n([\s\S]*?)\nEOF/.exec(stack), "stack.sh's kafka_acl_spec")[1];
+      expect(acls).toEqual(spec.trim().split('\n').map((l) => l.trim().split(/\s+/)));
+      expect(acls.filter(([user]) => user === 'cqrs-command' || user === 'cqrs-query')).toEqual([]);
+      expect(environmentOf(service('topics'))['IDENTITIES'].split(/\s+/)).toEqual(IDENTITIES);
+      expect(environmentOf(service('certs'))['IDENTITIES'].split(/\s+/)).toEqual(IDENTITIES);
+    });
+
+    it.each(APPS)('%s connects as its own identity, over verified TLS, to Kafka and the registry only if it uses them', async (app) => {
+      const config = await appConfig(app);
+      const env = environmentOf(service(app));
+      const identity = { 'command-service': 'cqrs-command', 'query-service': 'cqrs-query', projector: 'cqrs-projector', 'outbox-relay': 'cqrs-relay' }[app];
+      if (config.variables.includes('KAFKA_BROKERS')) {
+        expect(env).toMatchObject({
+          KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+          KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+          KAFKA_SSL_CA_FILE: `${TLS_DIR}/ca.pem`,
+          KAFKA_SASL_USERNAME: identity,
+          KAFKA_SASL_PASSWORD_FILE: `${SECRETS_DIR}/kafka-${identity}.password`,
+        });
+      } else {
+        expect([app, Object.keys(env).filter((k) => k.startsWith('KAFKA_'))]).toEqual([app, []]);
+      }
+      if (config.variables.includes('SCHEMA_REGISTRY_URL')) {
+        expect(new URL(env['SCHEMA_REGISTRY_URL']).protocol).toBe('https:');
+        expect(env).toMatchObject({
+          SCHEMA_REGISTRY_CA_FILE: `${TLS_DIR}/ca.pem`,
+          SCHEMA_REGISTRY_USERNAME: identity,
+          SCHEMA_REGISTRY_PASSWORD_FILE: `${SECRETS_DIR}/registry-${identity}.password`,
+        });
+      }
+      const url = new URL(env['DATABASE_URL']);
+      expect([url.searchParams.get('sslmode'), url.searchParams.get('sslrootcert')]).toEqual(['verify-full', `${TLS_DIR}/ca.pem`]);
+      // No secret value in its environment: passwords are files of the secrets volume.
+      expect(Object.keys(env).filter((k) => /(PASSWORD|SECRET|TOKEN)$/.test(k))).toEqual([]);
+    });
+
+    it('mounts, in every service that names a file, the volume `certs` writes it to, and `certs` runs first', () => {
+      for (const [name, s] of Object.entries(services)) {
+        const env = environmentOf(s);
+        const paths = [...pathsIn(env), ...(Array.isArray(s.command) ? s.command : []).flatMap((c) => String(c).match(/\/etc\/cqrs\/[\w./-]+(?=[\s'"]|$)/g) ?? [])].filter((p) => !p.includes('$'));
+        if (name === 'certs' || paths.length === 0) continue;
+        // connect-register hands its database URL to the Connect worker: the CA path is the worker's.
+        const mounts = (name === 'connect-register' ? service('connect') : s).volumes?.map((v) => v.split(':')) ?? [];
+        for (const path of new Set(paths)) {
+          const dir = path === TLS_DIR || path.startsWith(`${TLS_DIR}/`) ? TLS_DIR : SECRETS_DIR;
+          expect([name, path, mounts.some(([, target]) => target === dir)]).toEqual([name, path, true]);
+          if (path !== dir) expect([name, path, madeByCerts(path)]).toEqual([name, path, true]);
+        }
+        // Through its own dependency or one that waits for `certs` (postgres, kafka, dev-issuer do).
+        const waits = (n: string, seen = new Set<string>()): boolean =>
+          !seen.has(n) && (seen.add(n), Object.entries(services[n]?.depends_on ?? {}).some(([dep, { condition }]) => (dep === 'certs' && condition === 'service_completed_successfully') || waits(dep, seen)));
+        expect([name, waits(name)]).toEqual([name, true]);
+      }
+    });
+
+    it('runs Postgres with TLS only, and the registry on HTTPS only behind the issuer', () => {
+      const command = (service('postgres').command as string[]).join(' ');
+      expect(command).toContain('ssl=on');
+      expect(command).toContain(`hba_file=${TLS_DIR}/pg_hba.conf`);
+      expect(certsScript()).toContain('hostssl all all all scram-sha-256');
+      expect(certsScript()).not.toMatch(/"host all/);
+      const registry = environmentOf(service('schema-registry'));
+      expect(registry).toMatchObject({ QUARKUS_HTTP_INSECURE_REQUESTS: 'disabled', QUARKUS_OIDC_TENANT_ENABLED: 'true', APICURIO_AUTHN_BASIC_CLIENT_CREDENTIALS_ENABLED: 'true', APICURIO_AUTH_ROLE_BASED_AUTHORIZATION: 'true' });
+      // The tokens' issuer is the one the dev issuer names itself with.
+      expect((service('dev-issuer').command as string[]).join(' ')).toContain(`--issuer-url ${registry['QUARKUS_OIDC_TOKEN_ISSUER']}`);
+      expect((service('dev-issuer').command as string[]).join(' ')).toContain(`--secrets ${SECRETS_DIR}`);
+    });
+
+    it('runs Kafka Connect with the same security as the apps, for the worker and its clients', () => {
+      const env = environmentOf(service('connect'));
+      for (const prefix of ['CONNECT_', 'CONNECT_PRODUCER_', 'CONNECT_CONSUMER_', 'CONNECT_ADMIN_']) {
+        expect([prefix, env[`${prefix}SECURITY_PROTOCOL`], env[`${prefix}SASL_MECHANISM`], env[`${prefix}SSL_TRUSTSTORE_LOCATION`]]).toEqual([prefix, 'SASL_SSL', 'SCRAM-SHA-512', `${TLS_DIR}/ca.pem`]);
+        expect(env[`${prefix}SASL_JAAS_CONFIG`]).toBe(`\${file:${SECRETS_DIR}/kafka-cqrs-connect.properties:sasl.jaas.config}`);
+      }
+      const url = new URL(environmentOf(service('connect-register'))['DEBEZIUM_DATABASE_URL']);
+      expect(url.searchParams.get('sslmode')).toBe('verify-full');
     });
   });
 

@@ -1,9 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { APPS, AppName, appConfig, isOwnerCredential, isStandardVariable, loopbackSettings, redact } from './lib/app-config';
 import * as chart from './lib/helm';
-import { CHART, Container, Manifest, NAMESPACE, RELEASE, RenderOptions, componentOf, containersOf, ensureHelm, isHook, named, ofKind, resolveEnv, secretPlaceholder } from './lib/helm';
+import { CHART, Container, Manifest, NAMESPACE, RELEASE, RenderOptions, componentOf, containersOf, ensureHelm, isHook, mountedFiles, named, ofKind, resolveEnv, secretPlaceholder, withStandInFiles } from './lib/helm';
 import { must } from './lib/must';
 import { readRepoFile, repoRoot } from './lib/repo';
 
@@ -47,15 +48,54 @@ interface AuthValues {
   rateLimit: { requests: number; windowMs: number };
   corsOrigins: string[];
 }
+interface FileSource {
+  secret?: string;
+  configMap?: string;
+  key: string;
+}
+interface ClientCredentials {
+  username?: string;
+  existingSecret?: string;
+  passwordKey?: string;
+  password?: string;
+  certificate?: { secret?: string; certKey: string; keyKey: string };
+}
+type Peers = Record<string, unknown>[];
 interface ChartValues {
   auth: AuthValues;
-  networkPolicy: { enabled: boolean; apiClients: unknown[]; metricsScrapers: unknown[] };
-  postgres: { host: string; port: number; databases: { write: string; read: string }; credentials: Record<string, Credentials> };
-  kafka: { brokers: string[]; topicPartitions: number; topics: { names: string[] } };
-  schemaRegistry: { url: string };
-  outbox: { publication: string; relay: { slotName: string }; debezium: { slotName: string; topicPrefix: string; topicReplacement: string } };
+  networkPolicy: { enabled: boolean; apiClients: unknown[]; metricsScrapers: unknown[]; egress: Record<string, Peers> };
+  postgres: { host: string; port: number; sslMode: string; ca: FileSource; databases: { write: string; read: string }; credentials: Record<string, Credentials> };
+  kafka: {
+    brokers: string[];
+    topicPartitions: number;
+    topics: { names: string[] };
+    security: { protocol: string; mechanism: string; ca: FileSource; oauthbearer: { tokenUrl: string; scope: string } };
+    credentials: Record<string, ClientCredentials>;
+  };
+  schemaRegistry: { url: string; ca: FileSource; auth: 'none' | 'basic' | 'bearer'; credentials: Record<string, ClientCredentials> };
+  outbox: { publication: string; relay: { slotName: string }; debezium: { slotName: string; topicPrefix: string; topicReplacement: string; sslRootCert: string } };
+  preStop: { sleepSeconds: number; action: 'exec' | 'sleepAction' };
+  terminationGracePeriodSeconds: number;
   [key: string]: unknown;
 }
+
+/** A chart value's Secret or ConfigMap, as the file source the tests compare mounts with. */
+const sourceOf = (source: FileSource): { kind: 'Secret' | 'ConfigMap'; name: string; key: string } | undefined =>
+  source.secret ? { kind: 'Secret', name: source.secret, key: source.key } : source.configMap ? { kind: 'ConfigMap', name: source.configMap, key: source.key } : undefined;
+
+/** Where the chart mounts postgres.ca, and the query string every Postgres URL then carries. */
+const POSTGRES_CA = '/etc/cqrs/tls/postgres-ca.crt';
+const tlsQuery = (v: ChartValues): string => {
+  const params = [
+    ...(v.postgres.sslMode ? [`sslmode=${v.postgres.sslMode}`] : []),
+    ...(sourceOf(v.postgres.ca) && v.postgres.sslMode !== 'disable' ? [`sslrootcert=${POSTGRES_CA}`] : []),
+  ];
+  return params.length ? `?${params.join('&')}` : '';
+};
+
+/** Stand-in files for the paths an environment names (see withStandInFiles), removed after the tests. */
+const standIns = mkdtempSync(join(tmpdir(), 'cqrs-chart-files-'));
+afterAll(() => rmSync(standIns, { recursive: true, force: true }));
 
 const fullName = (component: string) => `${RELEASE}-cqrs-${component}`;
 const appsOf = (manifests: Manifest[]): AppName[] =>
@@ -146,7 +186,10 @@ describe.each(scenarios)('helm template with %s', (_name, options) => {
     // Every variable is read by the app, is a standard one, or only feeds another's $(VAR).
     expect(names.filter((n) => !config.variables.includes(n) && !isStandardVariable(n) && !env.referenced.has(n))).toEqual([]);
     expect(names.filter(isOwnerCredential)).toEqual([]);
-    const result = config.load(env.values);
+    // Every file it is told about (CA bundles, passwords, keys) is mounted; the config reads them.
+    const files = withStandInFiles(env.values, mountedFiles(deployment, container), standIns);
+    expect([app, files.missing]).toEqual([app, []]);
+    const result = config.load(files.values);
     if (!result.ok) throw new Error(`${app}: the chart's environment fails its config: ${redact(JSON.stringify(result.issues))}`);
     expect(loopbackSettings(result.config)).toEqual([]);
 
@@ -190,14 +233,19 @@ describe.each(scenarios)('helm template with %s', (_name, options) => {
     const role = local.username.replace(/^cqrs_/, '');
     const credentials = v.postgres.credentials[role];
     const database = local.pathname.slice(1) === 'cqrs_write' ? v.postgres.databases.write : v.postgres.databases.read;
-    const url = String(result.config['DATABASE_URL']);
+    const url = String(env.values['DATABASE_URL']);
+    const tls = tlsQuery(v);
     if (credentials.uriKey) {
-      expect(env.secrets['DATABASE_URL']).toEqual({ name: credentials.existingSecret, key: credentials.uriKey });
+      // The Secret's URL, with the TLS parameters appended (or as it is, when there are none).
+      const from = tls ? 'DATABASE_URL_FROM_SECRET' : 'DATABASE_URL';
+      expect(env.secrets[from]).toEqual({ name: credentials.existingSecret, key: credentials.uriKey });
+      expect(url).toBe(`${secretPlaceholder(credentials.existingSecret, credentials.uriKey, 'DATABASE_URL')}${tls}`);
     } else {
       const parsed = new URL(url);
       expect(parsed.username).toBe(secretPlaceholder(credentials.existingSecret, credentials.usernameKey ?? ''));
       expect(parsed.password).toBe(secretPlaceholder(credentials.existingSecret, credentials.passwordKey ?? ''));
       expect(`${parsed.hostname}:${parsed.port}${parsed.pathname}`).toBe(`${v.postgres.host}:${v.postgres.port}/${database}`);
+      expect(parsed.search).toBe(tls);
     }
     if (config.variables.includes('KAFKA_BROKERS')) expect(result.config['KAFKA_BROKERS']).toEqual(v.kafka.brokers);
     if (config.variables.includes('SCHEMA_REGISTRY_URL')) expect(result.config['SCHEMA_REGISTRY_URL']).toBe(v.schemaRegistry.url);
@@ -222,7 +270,10 @@ describe.each(scenarios)('helm template with %s', (_name, options) => {
       const config = await appConfig(app);
       const selecting = policies.filter((p) => p.spec.podSelector.matchLabels['app.kubernetes.io/component'] === app);
       expect([app, selecting.length]).toEqual([app, 1]);
-      const ports = new Set<number>(selecting[0].spec.egress.flatMap((rule: { ports: { port: number }[] }) => rule.ports.map((p) => p.port)));
+      const rules = selecting[0].spec.egress as { ports: { port: number }[]; to?: unknown[] }[];
+      const ports = new Set<number>(rules.flatMap((rule) => rule.ports.map((p) => p.port)));
+      // Every rule names its destinations: a rule without `to` reaches any address on its ports.
+      expect([app, rules.filter((r) => !r.to?.length)]).toEqual([app, []]);
       const expected = [53, v.postgres.port];
       if (config.variables.includes('KAFKA_BROKERS')) expected.push(...v.kafka.brokers.map((b) => Number(b.split(':').pop())));
       const portOf = (url: string) => Number(new URL(url).port || (url.startsWith('https:') ? 443 : 80));
@@ -260,7 +311,12 @@ describe.each(scenarios)('helm template with %s', (_name, options) => {
     expect(ofKind(manifests, 'Job').every(isHook)).toBe(true);
     expect(ofKind(manifests, 'Deployment').some(isHook)).toBe(false);
 
-    const secretsFromValues = new Set(Object.values(v.postgres.credentials).map((c) => c.existingSecret));
+    // Secrets and ConfigMaps an operator made before installing: every existingSecret and CA of the values.
+    const fromValues = new Set([
+      ...Object.values(v.postgres.credentials).map((c) => c.existingSecret),
+      ...Object.values(v.schemaRegistry.credentials).map((c) => c.existingSecret),
+      ...[v.postgres.ca, v.schemaRegistry.ca].flatMap((c) => [c.secret, c.configMap]),
+    ].filter(Boolean));
     for (const job of jobs) {
       const pod = job.spec.template.spec;
       expect(pod.restartPolicy).toBe('Never');
@@ -271,7 +327,12 @@ describe.each(scenarios)('helm template with %s', (_name, options) => {
       const [container] = containersOf(job) as [Container];
       expect(container.envFrom ?? []).toEqual([]);
       const secrets = Object.values(resolveEnv(container, manifests).secrets).map((s) => s.name);
-      expect(secrets.filter((s) => !secretsFromValues.has(s) && s !== (v as { otel?: { headersSecret?: { name?: string } } }).otel?.headersSecret?.name)).toEqual([]);
+      expect(secrets.filter((s) => !fromValues.has(s) && s !== (v as { otel?: { headersSecret?: { name?: string } } }).otel?.headersSecret?.name)).toEqual([]);
+      // Mounted files: an operator's, or a hook Secret the chart makes at a lower weight.
+      for (const file of mountedFiles(job, container).values()) {
+        const hookSecret = hooks.find((h) => h.kind === file.kind && h.metadata.name === file.name);
+        expect([job.metadata.name, file.name, fromValues.has(file.name) || (hookSecret !== undefined && weight(hookSecret) < weight(job))]).toEqual([job.metadata.name, file.name, true]);
+      }
     }
     const policy = hooks.find((h) => h.kind === 'NetworkPolicy');
     if (policy) expect(weight(policy)).toBeLessThan(weight(jobs[0]));
@@ -281,15 +342,20 @@ describe.each(scenarios)('helm template with %s', (_name, options) => {
     const [database, schemas] = ofKind(manifests, 'Job').sort((a, b) => containersOf(a)[0]['args'][0].localeCompare(containersOf(b)[0]['args'][0])) as [Manifest, Manifest];
     const env = resolveEnv(containersOf(database)[0], manifests);
     const owner = v.postgres.credentials['owner'];
+    const tls = tlsQuery(v);
+    const suffix = tls ? '_FROM_SECRET' : '';
     if (owner.uriKey) {
-      expect(env.secrets['MIGRATIONS_WRITE_DATABASE_URL']).toEqual({ name: owner.existingSecret, key: owner.uriKey });
-      expect(env.secrets['MIGRATIONS_READ_DATABASE_URL']).toEqual({ name: owner.existingSecret, key: owner.readUriKey });
+      expect(env.secrets[`MIGRATIONS_WRITE_DATABASE_URL${suffix}`]).toEqual({ name: owner.existingSecret, key: owner.uriKey });
+      expect(env.secrets[`MIGRATIONS_READ_DATABASE_URL${suffix}`]).toEqual({ name: owner.existingSecret, key: owner.readUriKey });
+      for (const name of ['MIGRATIONS_WRITE_DATABASE_URL', 'MIGRATIONS_READ_DATABASE_URL']) expect(env.values[name].endsWith(tls)).toBe(true);
     } else {
       for (const [name, db] of [['MIGRATIONS_WRITE_DATABASE_URL', v.postgres.databases.write], ['MIGRATIONS_READ_DATABASE_URL', v.postgres.databases.read]] as const) {
         const url = new URL(env.values[name]);
-        expect([name, url.username, url.pathname]).toEqual([name, secretPlaceholder(owner.existingSecret, owner.usernameKey ?? ''), `/${db}`]);
+        expect([name, url.username, url.pathname, url.search]).toEqual([name, secretPlaceholder(owner.existingSecret, owner.usernameKey ?? ''), `/${db}`, tls]);
       }
     }
+    // The CA the URLs name is mounted in the Job.
+    if (tls.includes('sslrootcert')) expect(mountedFiles(database, containersOf(database)[0]).get(POSTGRES_CA)).toMatchObject(must(sourceOf(v.postgres.ca), 'postgres.ca'));
     expect(resolveEnv(containersOf(schemas)[0], manifests).values['SCHEMA_REGISTRY_URL']).toBe(v.schemaRegistry.url);
     // The args are the steps tools/deploy/image/migrations.sh knows.
     const script = readRepoFile('tools/deploy/image/migrations.sh');
@@ -317,6 +383,107 @@ describe.each(scenarios)('helm template with %s', (_name, options) => {
     for (const deployment of ofKind(manifests, 'Deployment')) {
       const pdb = pdbs.find((p) => JSON.stringify(p.spec.selector.matchLabels) === JSON.stringify(deployment.spec.selector.matchLabels));
       expect([deployment.metadata.name, pdb?.spec.maxUnavailable]).toEqual([deployment.metadata.name, 1]);
+    }
+  });
+
+  it('hands secrets over as files from Secrets: never in a ConfigMap, an env literal or a ConfigMap-backed file', () => {
+    const SECRET_NAME = /(PASSWORD|SECRET|TOKEN|_KEY)$/;
+    for (const config of ofKind(manifests, 'ConfigMap')) {
+      expect([config.metadata.name, Object.keys(config.data ?? {}).filter((k) => SECRET_NAME.test(k))]).toEqual([config.metadata.name, []]);
+    }
+    for (const workload of workloads) {
+      for (const c of containersOf(workload)) {
+        const literals = (c.env ?? []).filter((e) => SECRET_NAME.test(e.name) && e.value !== undefined).map((e) => e.name);
+        expect([workload.metadata.name, literals]).toEqual([workload.metadata.name, []]);
+        const env = resolveEnv(c, manifests).values;
+        const files = mountedFiles(workload, c);
+        for (const [name, path] of Object.entries(env).filter(([n]) => /_FILE$/.test(n))) {
+          const file = must(files.get(path), `${workload.metadata.name}: ${name}=${path} is mounted`);
+          expect([name, file.readOnly]).toEqual([name, true]);
+          // Passwords, tokens and keys come from Secrets; a ConfigMap may hold only a CA bundle.
+          if (!/_CA_FILE$/.test(name) && name !== 'KAFKA_SSL_CERT_FILE') expect([name, file.kind]).toEqual([name, 'Secret']);
+        }
+      }
+    }
+  });
+
+  it("gives each app its own Kafka and registry identity, only for what it uses, trusting the values' CAs", async () => {
+    for (const deployment of ofKind(manifests, 'Deployment')) {
+      const app = componentOf(deployment) as AppName;
+      const [c] = containersOf(deployment) as [Container];
+      const env = resolveEnv(c, manifests).values;
+      const files = mountedFiles(deployment, c);
+      const config = await appConfig(app);
+      const role = { 'command-service': 'command', 'query-service': 'query', projector: 'projector', 'outbox-relay': 'relay' }[app];
+      const kafka = Object.keys(env).filter((n) => n.startsWith('KAFKA_'));
+      if (!config.variables.includes('KAFKA_BROKERS')) {
+        expect([app, kafka]).toEqual([app, []]);
+      } else {
+        const { security, credentials } = v.kafka;
+        const cred = credentials[role];
+        expect(env['KAFKA_SECURITY_PROTOCOL']).toBe(security.protocol);
+        const tls = ['SSL', 'SASL_SSL'].includes(security.protocol);
+        const ca = sourceOf(security.ca);
+        if (tls && ca) expect(files.get(env['KAFKA_SSL_CA_FILE'])).toMatchObject(ca);
+        else expect(env['KAFKA_SSL_CA_FILE']).toBeUndefined();
+        if (security.protocol.startsWith('SASL_')) {
+          expect(env['KAFKA_SASL_MECHANISM']).toBe(security.mechanism);
+          const oauth = security.mechanism === 'OAUTHBEARER';
+          expect(env[oauth ? 'KAFKA_SASL_OAUTHBEARER_CLIENT_ID' : 'KAFKA_SASL_USERNAME']).toBe(cred.username);
+          const secretFile = files.get(env[oauth ? 'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE' : 'KAFKA_SASL_PASSWORD_FILE']);
+          // existingSecret: that Secret's key; an inline password: the app's chart-made Secret.
+          expect(secretFile).toMatchObject(cred.existingSecret ? { kind: 'Secret', name: cred.existingSecret, key: cred.passwordKey } : { kind: 'Secret', name: fullName(`${app}-credentials`) });
+          if (oauth) expect(env['KAFKA_SASL_OAUTHBEARER_TOKEN_URL']).toBe(security.oauthbearer.tokenUrl);
+        } else {
+          expect(kafka.filter((n) => n.startsWith('KAFKA_SASL_'))).toEqual([]);
+        }
+        if (cred.certificate?.secret) {
+          expect(files.get(env['KAFKA_SSL_CERT_FILE'])).toMatchObject({ kind: 'Secret', name: cred.certificate.secret, key: cred.certificate.certKey });
+          expect(files.get(env['KAFKA_SSL_KEY_FILE'])).toMatchObject({ kind: 'Secret', name: cred.certificate.secret, key: cred.certificate.keyKey });
+        }
+      }
+      const registry = Object.keys(env).filter((n) => n.startsWith('SCHEMA_REGISTRY_') && n !== 'SCHEMA_REGISTRY_URL');
+      if (!config.variables.includes('SCHEMA_REGISTRY_URL')) {
+        expect([app, registry]).toEqual([app, []]);
+        continue;
+      }
+      const { auth, ca, credentials } = v.schemaRegistry;
+      const cred = credentials[role];
+      if (sourceOf(ca)) expect(files.get(env['SCHEMA_REGISTRY_CA_FILE'])).toMatchObject(must(sourceOf(ca), 'schemaRegistry.ca'));
+      const secretVariable = { none: undefined, basic: 'SCHEMA_REGISTRY_PASSWORD_FILE', bearer: 'SCHEMA_REGISTRY_TOKEN_FILE' }[auth];
+      expect([app, registry.filter((n) => /(PASSWORD|TOKEN)(_FILE)?$/.test(n))]).toEqual([app, secretVariable ? [secretVariable] : []]);
+      if (secretVariable) {
+        expect(files.get(env[secretVariable])).toMatchObject(cred.existingSecret ? { name: cred.existingSecret, key: cred.passwordKey } : { name: fullName(`${app}-credentials`) });
+      }
+      expect(env['SCHEMA_REGISTRY_USERNAME']).toBe(auth === 'basic' ? cred.username : undefined);
+    }
+  });
+
+  it("mounts the Postgres CA wherever a URL names it, and every URL carries postgres.sslMode", () => {
+    const tls = tlsQuery(v);
+    for (const workload of workloads) {
+      const [c] = containersOf(workload) as [Container];
+      const env = resolveEnv(c, manifests).values;
+      const urls = Object.entries(env).filter(([n]) => /DATABASE_URL$/.test(n));
+      const migratesDatabase = workload.kind === 'Job' && c['args'][0] === 'database';
+      expect([workload.metadata.name, urls.length > 0]).toEqual([workload.metadata.name, workload.kind === 'Deployment' || migratesDatabase]);
+      for (const [name, url] of urls) expect([workload.metadata.name, name, url.endsWith(tls)]).toEqual([workload.metadata.name, name, true]);
+      if (urls.length && tls.includes('sslrootcert')) expect(mountedFiles(workload, c).get(POSTGRES_CA)).toMatchObject(must(sourceOf(v.postgres.ca), 'postgres.ca'));
+    }
+  });
+
+  it('lets endpoints drain before SIGTERM (preStop), within a grace period that covers the apps\' shutdown', () => {
+    for (const deployment of ofKind(manifests, 'Deployment')) {
+      const pod = deployment.spec.template.spec;
+      const [c] = containersOf(deployment) as [Container];
+      const preStop = c['lifecycle']?.preStop;
+      expect([deployment.metadata.name, preStop]).toEqual([
+        deployment.metadata.name,
+        v.preStop.action === 'sleepAction' ? { sleep: { seconds: v.preStop.sleepSeconds } } : { exec: { command: ['/bin/sleep', String(v.preStop.sleepSeconds)] } },
+      ]);
+      expect(pod.terminationGracePeriodSeconds).toBe(v.terminationGracePeriodSeconds);
+      // preStop, the HTTP drain (1 s), the relay's outbox drain (10 s): well within the grace period.
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(v.preStop.sleepSeconds + 1 + (componentOf(deployment) === 'outbox-relay' ? 10 : 0) + 5);
     }
   });
 
@@ -383,7 +550,9 @@ describe('the projector and the partition count', () => {
     const manifests = render({ set: { 'kafka.topics.create': true, 'kafka.topicPartitions': 9 } });
     const topics = ofKind(manifests, 'KafkaTopic');
     const projector = named(manifests, 'Deployment', fullName('projector'));
-    const loaded = (await appConfig('projector')).load(resolveEnv(containersOf(projector)[0], manifests).values);
+    const [container] = containersOf(projector) as [Container];
+    const loaded = (await appConfig('projector')).load(withStandInFiles(resolveEnv(container, manifests).values, mountedFiles(projector, container), standIns).values);
+    if (!loaded.ok) throw new Error(`projector: ${JSON.stringify(loaded.issues)}`);
     const consumed = (loaded.ok ? loaded.config['PROJECTOR_TOPICS'] : []) as string[];
     expect(consumed.length).toBeGreaterThan(0);
     expect(topics.map((t) => t.spec.topicName).sort()).toEqual(consumed.flatMap((t) => [t, `${t}.dlq`]).sort());
@@ -426,6 +595,9 @@ describe('outbox.mode=debezium', () => {
       DATABASE_USER: secret(relay.usernameKey ?? ''),
       DATABASE_PASSWORD: secret(relay.passwordKey ?? ''),
       DATABASE_NAME: v.postgres.databases.write,
+      // Postgres over TLS as the apps: sslmode, and the CA where the KafkaConnect pods mount it.
+      DATABASE_SSLMODE: v.postgres.sslMode || 'disable',
+      DATABASE_SSLROOTCERT: sourceOf(v.postgres.ca) && v.postgres.sslMode !== 'disable' ? v.outbox.debezium.sslRootCert : '',
       SLOT_NAME: v.outbox.debezium.slotName,
       PUBLICATION_NAME: v.outbox.publication,
       TOPIC_PREFIX: v.outbox.debezium.topicPrefix,
@@ -438,10 +610,18 @@ describe('outbox.mode=debezium', () => {
       return vars[name];
     })) as { config: Record<string, string> };
     const { 'connector.class': connectorClass, 'tasks.max': tasksMax, ...config } = expected.config;
+    // An empty CA path is left out rather than given to Debezium as "".
+    if (config['database.sslrootcert'] === '') delete config['database.sslrootcert'];
     expect(metadata.labels?.['strimzi.io/cluster']).toBe('my-connect');
     expect(spec.class).toBe(connectorClass);
     expect(spec.tasksMax).toBe(Number(tasksMax));
-    expect(spec.config).toEqual(config);
+    // Postgres over TLS as the apps: sslmode, and the CA where the KafkaConnect pods mount it.
+    const tls = {
+      'database.sslmode': v.postgres.sslMode || 'disable',
+      ...(sourceOf(v.postgres.ca) && v.postgres.sslMode !== 'disable' ? { 'database.sslrootcert': v.outbox.debezium.sslRootCert } : {}),
+    };
+    expect(spec.config).toEqual({ ...config, ...tls });
+    expect(spec.config).toMatchObject({ 'database.sslmode': 'verify-full', 'database.sslrootcert': '/mnt/cqrs-postgres-ca/ca.crt' });
     expect(spec.config['transforms.outbox.route.topic.replacement']).toBe('${routedByValue}.events');
   });
 
@@ -452,6 +632,13 @@ describe('outbox.mode=debezium', () => {
     expect(role['rules']).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: [v.postgres.credentials['relay'].existingSecret], verbs: ['get'] }]);
     const binding = ofKind(manifests, 'RoleBinding')[0];
     expect(binding['subjects']).toEqual([{ kind: 'ServiceAccount', name: 'my-connect-connect', namespace: NAMESPACE }]);
+  });
+
+  it('gives Debezium no CA path when Postgres TLS is off', () => {
+    const off = render({ files: options.files, set: { 'postgres.sslMode': 'disable' } });
+    const { config } = ofKind(off, 'KafkaConnector')[0].spec;
+    expect(config['database.sslmode']).toBe('disable');
+    expect(config).not.toHaveProperty('database.sslrootcert');
   });
 
   it('refuses URL-only relay credentials, which Debezium cannot use', () => {
@@ -498,6 +685,96 @@ describe('monitoring', () => {
     expect(dashboard.metadata.annotations?.['grafana_folder']).toBe('CQRS');
     expect(JSON.parse(dashboard.data?.['cqrs-starter.json'] ?? '')).toEqual(JSON.parse(readRepoFile(`${CHART}/files/grafana-dashboard.json`)));
     expect(ofKind(render({}), 'ConfigMap').filter((c) => c.metadata.name.endsWith('-dashboard'))).toEqual([]);
+  });
+});
+
+describe('credentials, TLS and egress', () => {
+  const policyOf = (manifests: Manifest[], app: string) => named(manifests, 'NetworkPolicy', fullName(app));
+  const secretsOf = (manifests: Manifest[]) => ofKind(manifests, 'Secret');
+
+  it('with existingSecret (the defaults) creates no Secret and mounts the named ones', () => {
+    const manifests = render();
+    expect(secretsOf(manifests)).toEqual([]);
+    const projector = named(manifests, 'Deployment', fullName('projector'));
+    const files = mountedFiles(projector, containersOf(projector)[0]);
+    expect(files.get('/etc/cqrs/secrets/kafka-password')).toMatchObject({ kind: 'Secret', name: 'cqrs-projector', key: 'password' });
+    expect(files.get('/etc/cqrs/tls/kafka-ca.crt')).toMatchObject({ kind: 'Secret', name: 'cqrs-kafka-cluster-ca-cert', key: 'ca.crt' });
+  });
+
+  it('with inline passwords makes one Secret per app, mounts it, and writes the password nowhere else', () => {
+    const options = { files: [`${CHART}/ci/kafka-oauth-values.yaml`] };
+    const manifests = render(options);
+    expect(secretsOf(manifests).map((m) => m.metadata.name).sort()).toEqual([fullName('outbox-relay-credentials'), fullName('projector-credentials')]);
+    const secret = named(manifests, 'Secret', fullName('projector-credentials'));
+    expect(Buffer.from(secret.data?.['kafka-password'] ?? '', 'base64').toString()).toBe('not-a-real-secret');
+    expect(template(options).stdout).not.toContain('not-a-real-secret');
+    // A changed inline password rolls the pods; the mounted file alone would not restart them.
+    const projector = named(manifests, 'Deployment', fullName('projector'));
+    expect(projector.spec.template.metadata.annotations['checksum/credentials']).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("makes the schema registration hook's inline registry password a hook Secret, before the Job", () => {
+    const manifests = render({ files: [`${CHART}/ci/confluent-cloud-values.yaml`] });
+    const secret = named(manifests, 'Secret', fullName('migrate-schemas-credentials'));
+    expect(secret.metadata.annotations).toMatchObject({ 'helm.sh/hook': 'pre-install,pre-upgrade', 'helm.sh/hook-weight': '-20' });
+    const job = named(manifests, 'Job', fullName('migrate-schemas'));
+    expect(mountedFiles(job, containersOf(job)[0]).get('/etc/cqrs/secrets/registry-password')).toMatchObject({ name: secret.metadata.name, key: 'registry-password' });
+  });
+
+  it('refuses a credential with both existingSecret and password, or with neither', () => {
+    const both = template({ set: { 'kafka.credentials.relay.password': 'x' } });
+    expect(both.status).not.toBe(0);
+    expect(both.stderr).toMatch(/kafka\/credentials\/relay/);
+    const neither = template({ set: { 'schemaRegistry.auth': 'basic' } });
+    expect(neither.status).not.toBe(0);
+    expect(neither.stderr).toMatch(/schemaRegistry\.credentials\.(\w+) needs its registry password: set schemaRegistry\.credentials\.\1\.existingSecret \(and passwordKey\), or schemaRegistry\.credentials\.\1\.password/);
+    const token = template({ set: { 'kafka.security.mechanism': 'OAUTHBEARER' } });
+    expect(token.stderr).toContain('kafka.security.oauthbearer.tokenUrl is required with mechanism OAUTHBEARER');
+  });
+
+  it('gives PLAINTEXT Kafka clients no TLS or SASL settings and mounts nothing for Kafka', () => {
+    const manifests = render({ set: { 'kafka.security.protocol': 'PLAINTEXT', 'kafka.brokers': ['kafka:9092'] } });
+    const relay = named(manifests, 'Deployment', fullName('outbox-relay'));
+    const env = resolveEnv(containersOf(relay)[0], manifests).values;
+    expect(Object.keys(env).filter((n) => n.startsWith('KAFKA_'))).toEqual(['KAFKA_BROKERS', 'KAFKA_SECURITY_PROTOCOL']);
+    expect([...mountedFiles(relay, containersOf(relay)[0]).keys()].filter((p) => p.includes('kafka'))).toEqual([]);
+  });
+
+  it('names the Postgres CA only when TLS verifies against it', () => {
+    const off = render({ set: { 'postgres.sslMode': 'disable' } });
+    const query = named(off, 'Deployment', fullName('query-service'));
+    expect(resolveEnv(containersOf(query)[0], off).values['DATABASE_URL']).toMatch(/\?sslmode=disable$/);
+    expect(mountedFiles(query, containersOf(query)[0]).has(POSTGRES_CA)).toBe(false);
+  });
+
+  it('sends each dependency\'s egress only to its peers in networkPolicy.egress', () => {
+    const manifests = render({ set: { 'otel.enabled': true } });
+    const rulesTo = (app: string, port: number) =>
+      (policyOf(manifests, app).spec.egress as { ports: { port: number }[]; to: unknown[] }[]).filter((r) => r.ports.some((p) => p.port === port)).map((r) => r.to);
+    const { egress } = values.networkPolicy;
+    expect(rulesTo('projector', 53)).toEqual([egress['dns']]);
+    expect(rulesTo('projector', 5432)).toEqual([egress['postgres']]);
+    expect(rulesTo('projector', 9093)).toEqual([egress['kafka']]);
+    expect(rulesTo('projector', 8080)).toEqual([egress['schemaRegistry']]);
+    expect(rulesTo('command-service', 443)).toEqual([egress['issuer']]);
+    expect(rulesTo('query-service', 4318)).toEqual([egress['otel']]);
+    expect(rulesTo('query-service', 9093)).toEqual([]);
+    const hook = ofKind(manifests, 'NetworkPolicy').find(isHook);
+    expect((must(hook, 'the hooks\' NetworkPolicy').spec.egress as { to?: unknown[] }[]).every((r) => r.to?.length)).toBe(true);
+  });
+
+  it('refuses an empty peer list, which would open the port to every address', () => {
+    const result = template({ set: { 'networkPolicy.egress.postgres': [] } });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/networkPolicy\/egress\/postgres/);
+  });
+
+  it('refuses a grace period shorter than the preStop sleep and the drains, and can leave preStop out', () => {
+    const short = template({ set: { terminationGracePeriodSeconds: 15 } });
+    expect(short.status).not.toBe(0);
+    expect(short.stderr).toContain('terminationGracePeriodSeconds (15) is too short for outbox-relay');
+    const none = render({ set: { 'preStop.sleepSeconds': 0 } });
+    for (const deployment of ofKind(none, 'Deployment')) expect(containersOf(deployment)[0]['lifecycle']).toBeUndefined();
   });
 });
 

@@ -1,18 +1,23 @@
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { createIssuer, type Issuer } from '@cqrs/dev-issuer';
-import { Kafka, logLevel } from 'kafkajs';
+// The system's one Kafka client factory (its TLS and SASL settings); a util project's spec may not
+// otherwise use the messaging lib.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { createKafka } from '@cqrs/messaging';
+import { kafkaSecurityFromEnv } from '@cqrs/config';
 import { APPS, AppName, appConfig } from './lib/app-config';
 import { ComposeFile, environmentOf, loadCompose } from './lib/compose';
 import { environment, execForm, healthcheckCommand, instruction, loadDockerfile, stage } from './lib/dockerfile';
 import { must } from './lib/must';
 import { repoRoot } from './lib/repo';
+import { grantAppAcls, parseEnvFile } from '@cqrs/testing';
 
 // There is no Docker engine here, so this runs what the app image runs, the way it runs it: the
 // /app layout built by the Dockerfile's own script (tools/deploy/image/app-layout.sh) from the
@@ -41,13 +46,7 @@ const SKIPPED_INSTALL_SCRIPTS: Record<string, string> = {
 function infrastructure(): Record<string, string> {
   const fromFile = (): Record<string, string> => {
     const file = join(repoRoot(), '.local-stack/env');
-    if (!existsSync(file)) return {};
-    return Object.fromEntries(
-      readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((l) => /^[A-Z_]+=/.test(l))
-        .map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]),
-    );
+    return existsSync(file) ? (parseEnvFile(file) as Record<string, string>) : {};
   };
   const env = process.env['KAFKA_BROKERS'] ? (process.env as Record<string, string>) : fromFile();
   if (!env['KAFKA_BROKERS']) throw new Error('no test infrastructure: run `npm test`, or `npm run stack:up` first');
@@ -66,7 +65,7 @@ function composeEnvOnInfra(serviceName: string, infra: Record<string, string>, f
   const databaseUrls = Object.entries(infra).filter(([k]) => k.endsWith('DATABASE_URL')).map(([, v]) => new URL(v));
   const addresses: Record<string, string> = {
     'kafka:29092': infra['KAFKA_BROKERS'],
-    'http://schema-registry:8080/apis/ccompat/v7': infra['SCHEMA_REGISTRY_URL'],
+    'https://schema-registry:8443/apis/ccompat/v7': infra['SCHEMA_REGISTRY_URL'],
   };
   const devIssuer = environmentOf(compose.services['command-service']);
   if (issuer) {
@@ -81,12 +80,38 @@ function composeEnvOnInfra(serviceName: string, infra: Record<string, string>, f
       if (!match) throw new Error(`${serviceName}.${name}: the infrastructure has no URL for ${wanted.username}@${wanted.pathname}`);
       return [name, match.href];
     }
+    if (value.startsWith(MOUNTS)) return [name, mounted(value, infra)];
     return [name, addresses[value] ?? value];
   });
   const env = Object.fromEntries(mapped) as Record<string, string>;
   const left = Object.entries(env).filter(([, v]) => /\b(postgres|kafka|schema-registry|connect|dev-issuer):\d+/.test(v.replace(/^postgres:\/\//, '')));
   if (left.length) throw new Error(`${serviceName}: compose addresses this test can't map: ${left.map(([k]) => k).join(', ')}`);
   return env;
+}
+
+/** Where docker-compose.yml mounts the stack's CA (`tls/`) and the apps' secrets (`secrets/`). */
+const MOUNTS = '/etc/cqrs/';
+let mountDir: string | undefined;
+
+/**
+ * The file a container would see at `containerPath` (under {@link MOUNTS}): the infrastructure's
+ * CA or secret, copied into a folder of this test owned by the image's user and readable only by
+ * it, as a mounted secret is (the stack's own files are root's, 0600).
+ */
+function mounted(containerPath: string, infra: Record<string, string>): string {
+  const [kind, name] = containerPath.slice(MOUNTS.length).split('/');
+  const caFile = infra['KAFKA_SSL_CA_FILE'] ?? infra['SCHEMA_REGISTRY_CA_FILE'];
+  const sourceDir = kind === 'tls' ? caFile && dirname(caFile) : kind === 'secrets' ? infra['CQRS_STACK_SECRETS'] : undefined;
+  if (!sourceDir || !name) throw new Error(`${containerPath}: the infrastructure has no ${kind} folder (KAFKA_SSL_CA_FILE, CQRS_STACK_SECRETS)`);
+  mountDir ??= mkdtempSync(join(tmpdir(), 'cqrs-image-mounts-'));
+  const target = join(mountDir, kind, name);
+  mkdirSync(dirname(target), { recursive: true });
+  copyFileSync(join(sourceDir, name), target);
+  chmodSync(target, 0o400);
+  if (process.getuid?.() === 0) {
+    for (const path of [mountDir, dirname(target), target]) chownSync(path, imageUser, imageGroup ?? imageUser);
+  }
+  return target;
 }
 
 async function freePort(): Promise<number> {
@@ -150,12 +175,15 @@ async function isolate(app: AppName, infra: Record<string, string>): Promise<{ e
   }
   const id = randomUUID().slice(0, 8);
   const topic = `deploy-e2e.${id}.events`;
-  const admin = new Kafka({ clientId: 'deploy-e2e', brokers: infra['KAFKA_BROKERS'].split(','), logLevel: logLevel.NOTHING }).admin();
+  const admin = createKafka({ clientId: 'deploy-e2e', brokers: infra['KAFKA_BROKERS'].split(','), security: kafkaSecurityFromEnv(infra) }).admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+  // The image runs as the projector's own identity (compose's environment): it gets that identity's ACLs on this topic and group.
+  const revoke = await grantAppAcls(admin, 'projector', { topic, group: `deploy-e2e-${id}` });
   return {
     env: { PROJECTOR_TOPICS: topic, PROJECTOR_GROUP_PREFIX: `deploy-e2e-${id}` },
     cleanup: async () => {
+      await revoke();
       const existing = await admin.listTopics();
       await admin.deleteTopics({ topics: [topic, `${topic}.dlq`].filter((t) => existing.includes(t)) });
       await admin.disconnect();
@@ -194,6 +222,7 @@ afterAll(async () => {
     execFileSync('chmod', ['-R', 'u+w', made.value.root]);
     rmSync(made.value.root, { recursive: true, force: true });
   }
+  if (mountDir) rmSync(mountDir, { recursive: true, force: true });
 }, 60_000);
 
 /** The image's environment for an app: its ENV, then compose's environment on the test infrastructure, then `overrides`. */

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
@@ -156,6 +156,31 @@ describe('serve', () => {
     const second = await serve(state);
     second.child.kill('SIGTERM');
     expect([await second.exited, second.kid]).toEqual([0, first.kid]);
+  });
+
+  it('takes the client_credentials clients from <state>/secrets, and logs neither secrets nor tokens', async () => {
+    const state = emptyDir();
+    mkdirSync(join(state, 'secrets'), { mode: 0o700 });
+    writeFileSync(join(state, 'secrets', 'registry-cqrs-admin.password'), 'the-admin-secret', { mode: 0o600 });
+    const running = await serve(state);
+    try {
+      const ask = (secret: string) =>
+        fetch(`${running.url}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'cqrs-admin', client_secret: secret }).toString(),
+        });
+      const ok = await ask('the-admin-secret');
+      expect(ok.status).toBe(200);
+      const { access_token } = (await ok.json()) as { access_token: string };
+      expect((await ask('a-wrong-secret')).status).toBe(401);
+      running.child.kill('SIGTERM');
+      expect(await running.exited).toBe(0);
+      expect(running.output()).not.toMatch(/the-admin-secret|a-wrong-secret/);
+      expect(running.output()).not.toContain(access_token.split('.')[1]);
+    } finally {
+      running.child.kill('SIGKILL');
+    }
   });
 
   it('refuses a port in use with one line', async () => {

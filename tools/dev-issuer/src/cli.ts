@@ -1,7 +1,7 @@
 /**
  * The development OIDC issuer's command line, run by Node 24 directly (type stripping):
  *
- *   node tools/dev-issuer/src/cli.ts serve --state <dir> [--port 8090] [--host 127.0.0.1] [--issuer-url <url>]
+ *   node tools/dev-issuer/src/cli.ts serve --state <dir> [--port 8090] [--host 127.0.0.1] [--issuer-url <url>] [--secrets <dir>]
  *   node tools/dev-issuer/src/cli.ts token <subject> [--role <role>]... [--audience <aud>] [--ttl <seconds>] [--issuer <url>]
  *   npm run token -- alice --role admin
  *
@@ -35,9 +35,11 @@ program
   .option('--port <port>', 'port to listen on (0: any free port)', integer(0, 65535), 8090)
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('--issuer-url <url>', 'issuer identifier (the tokens\' iss) if not http://<host>:<port>')
-  .action(async (opts: { state: string; port: number; host: string; issuerUrl?: string }) => {
+  .option('--secrets <dir>', 'folder of registry-<client id>.password files: the client_credentials grant\'s clients (default: <state>/secrets)')
+  .action(async (opts: { state: string; port: number; host: string; issuerUrl?: string; secrets?: string }) => {
     const issuer = await createIssuer({
       stateDir: opts.state,
+      secretsDir: opts.secrets ?? join(opts.state, 'secrets'),
       host: opts.host,
       port: opts.port,
       ...(opts.issuerUrl === undefined ? {} : { issuerUrl: opts.issuerUrl }),

@@ -53,7 +53,8 @@ describe('a running issuer', () => {
       response_types_supported: ['token'],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: ['RS256'],
-      token_endpoint_auth_methods_supported: ['none'],
+      grant_types_supported: ['client_credentials'],
+      token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
       cqrs_development_issuer: true,
     });
   });
@@ -122,7 +123,7 @@ describe('a running issuer', () => {
       ['malformed JSON', '{"sub": "alice"', 'application/json', 'body is not valid JSON'],
       ['a JSON array', '["alice"]', 'application/json', 'body: must be a JSON object'],
       ['invalid UTF-8', new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d]), 'application/json', 'body must be UTF-8'],
-      ['a form body', 'sub=alice', 'application/x-www-form-urlencoded', 'content-type must be application/json'],
+      ['a text body', 'sub=alice', 'text/plain', 'content-type must be application/json (a development token) or application/x-www-form-urlencoded'],
       ['a charset other than UTF-8', '{"sub":"alice"}', 'application/json; charset=iso-8859-1', 'content-type charset must be utf-8'],
       ['a body over 16 KiB', JSON.stringify({ sub: 'alice', pad: 'x'.repeat(16 * 1024) }), 'application/json', 'body must be at most 16384 bytes'],
       ['no sub', '{}', 'application/json', 'sub: is required'],
@@ -147,7 +148,10 @@ describe('a running issuer', () => {
     it('a request without a content type', async () => {
       const response = await fetch(`${issuer.url}/token`, { method: 'POST', body: new Uint8Array(Buffer.from('{"sub":"alice"}')) });
       expect(response.status).toBe(400);
-      expect(await response.json()).toEqual({ error: 'invalid_request', error_description: 'content-type must be application/json' });
+      expect(await response.json()).toEqual({
+        error: 'invalid_request',
+        error_description: 'content-type must be application/json (a development token) or application/x-www-form-urlencoded (the client_credentials grant)',
+      });
     });
 
     it('a declared 1 GiB body, refused before it is read', async () => {

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { MIMEType } from 'node:util';
 import { SignJWT } from 'jose';
+import { CLIENT_AUDIENCE, CLIENT_TOKEN_TTL_S, secretMatches, secretsDirClients, staticClients, type ClientSource, type ConfidentialClient } from './clients.ts';
 import { ALGORITHM, loadOrCreateSigningKey } from './signing-key.ts';
 import { parseTokenRequest, type TokenRequest } from './token-request.ts';
 
@@ -25,6 +26,13 @@ export interface IssuerOptions {
   development: boolean;
   /** Where failures that are the issuer's own (never a caller's bad input) are reported. @default none */
   log?: (line: string) => void;
+  /** Confidential clients of the `client_credentials` grant, given in code. @default none */
+  clients?: ConfidentialClient[];
+  /**
+   * A folder whose `registry-<client id>.password` files register confidential clients (the local
+   * stack's `$STATE/secrets`), read at each token request. @default none
+   */
+  secretsDir?: string;
 }
 
 /** The body of a successful `POST /token` (RFC 6749 §5.1). */
@@ -49,18 +57,36 @@ export interface Issuer {
   close(): Promise<void>;
 }
 
-/** The `client_id` claim of every token (RFC 9068 §2.2): the one client this issuer knows. */
+/** The `client_id` claim (RFC 9068 §2.2) of the tokens the JSON `POST /token` signs. */
 export const CLIENT_ID = 'cqrs-dev';
 /** Largest `POST /token` body read: a legitimate one is a few hundred bytes. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
-class BadRequest extends Error {}
+/** An RFC 6749 §5.2 error answer: 400, or 401 for `invalid_client`. */
+class OAuthError extends Error {
+  readonly error: string;
+  readonly status: number;
+  constructor(error: string, description: string, status = 400) {
+    super(description);
+    this.error = error;
+    this.status = status;
+  }
+}
+class BadRequest extends OAuthError {
+  constructor(description: string) {
+    super('invalid_request', description);
+  }
+}
+const FORM = 'application/x-www-form-urlencoded';
 
 /**
  * Starts an OIDC-shaped token issuer for local development and tests: discovery, a JWKS with
- * one RS256 key, and `POST /token`, which signs an RFC 9068 access token for whatever subject
- * and roles the caller asks for. No authentication at all: never expose it beyond a developer
- * machine or a test network.
+ * one RS256 key, and `POST /token`. A JSON body signs an RFC 9068 access token for whatever
+ * subject and roles the caller asks for, with no authentication at all: never expose it beyond a
+ * developer machine or a test network. A form body is an OAuth 2.0 `client_credentials` grant
+ * (RFC 6749 §4.4) for the confidential clients of `clients`/`secretsDir`: the token's `sub` and
+ * `client_id` are the client's id, `aud` is {@link CLIENT_AUDIENCE} (which the JSON body may not
+ * ask for), it lives {@link CLIENT_TOKEN_TTL_S} seconds.
  *
  * @example A production-mode app under test, against an issuer it must accept:
  *   const issuer = await createIssuer({ development: false });
@@ -74,12 +100,15 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
   // Checked before anything starts, so a bad URL fails fast and leaves nothing listening.
   const configuredUrl = options.issuerUrl === undefined ? undefined : issuerIdentifier(options.issuerUrl);
   const key = await loadOrCreateSigningKey(options.stateDir);
+  const sources: ClientSource[] = [];
+  if (options.clients?.length) sources.push(staticClients(options.clients));
+  if (options.secretsDir !== undefined) sources.push(secretsDirClients(options.secretsDir));
   // Known once listening: by default it holds the port the OS picked.
   let url = '';
 
-  async function sign(request: TokenRequest): Promise<TokenResponse> {
+  async function sign(request: TokenRequest, clientId = CLIENT_ID): Promise<TokenResponse> {
     const now = Math.floor(Date.now() / 1000);
-    const jwt = new SignJWT({ client_id: CLIENT_ID, roles: request.roles })
+    const jwt = new SignJWT({ client_id: clientId, roles: request.roles })
       .setProtectedHeader({ alg: ALGORITHM, kid: key.kid, typ: 'at+jwt' })
       .setIssuer(url)
       .setSubject(request.sub)
@@ -98,16 +127,20 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
     response_types_supported: ['token'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [ALGORITHM],
-    token_endpoint_auth_methods_supported: ['none'],
+    grant_types_supported: ['client_credentials'],
+    token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
     cqrs_development_issuer: development,
   });
   // The marker is on the key set too (RFC 7517 §5 lets a JWK Set carry more members), so an app
   // configured with the JWKS URL alone, skipping discovery, still recognises this issuer.
   const jwks = { keys: [key.publicJwk], cqrs_development_issuer: development };
 
+  /** A JSON body: the development token of whatever the caller asks; a form body: client_credentials. */
   async function token(req: IncomingMessage): Promise<TokenResponse> {
     const type = mediaType(req.headers['content-type']);
-    if (type?.essence !== 'application/json') throw new BadRequest('content-type must be application/json');
+    if (type?.essence !== 'application/json' && type?.essence !== FORM) {
+      throw new BadRequest(`content-type must be application/json (a development token) or ${FORM} (the client_credentials grant)`);
+    }
     const charset = type.params.get('charset');
     if (charset && charset.toLowerCase() !== 'utf-8') throw new BadRequest('content-type charset must be utf-8');
     const body = await readBody(req);
@@ -117,21 +150,59 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
     } catch {
       throw new BadRequest('body must be UTF-8');
     }
+    if (type.essence === FORM) return clientCredentials(req, text);
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch (error) {
       throw new BadRequest(`body is not valid JSON (${(error as Error).message})`);
     }
-    const parsed = parseTokenRequest(json);
-    if (!parsed.ok) throw new BadRequest(parsed.problem);
-    return sign(parsed.request);
+    return sign(developmentRequest(json, (problem) => new BadRequest(problem)));
+  }
+
+  /** The JSON body's request, refusing the audience reserved for authenticated clients. */
+  function developmentRequest(body: unknown, fail: (problem: string) => Error): TokenRequest {
+    const parsed = parseTokenRequest(body);
+    if (!parsed.ok) throw fail(parsed.problem);
+    if (parsed.request.aud === CLIENT_AUDIENCE) {
+      throw fail(`aud: ${CLIENT_AUDIENCE} is only for the client_credentials grant (a form body with a client id and secret)`);
+    }
+    return parsed.request;
+  }
+
+  /** RFC 6749 §4.4: a confidential client authenticates (§2.3.1, basic or in the body) and gets a token. */
+  async function clientCredentials(req: IncomingMessage, text: string): Promise<TokenResponse> {
+    const params = new URLSearchParams(text);
+    for (const name of new Set(params.keys())) {
+      if (params.getAll(name).length > 1) throw new BadRequest(`parameter ${name} is repeated`);
+    }
+    const fromHeader = basicCredentials(req.headers.authorization);
+    const fromBody = params.has('client_secret') ? { id: params.get('client_id') ?? '', secret: params.get('client_secret') ?? '' } : undefined;
+    if (fromHeader && fromBody) throw new BadRequest('use one client authentication method: the Authorization header or client_secret in the body');
+    if (fromHeader && params.has('client_id') && params.get('client_id') !== fromHeader.id) {
+      throw new BadRequest('client_id in the body is not the client of the Authorization header');
+    }
+    const credentials = fromHeader ?? fromBody;
+    // One answer for an unknown client and a wrong secret: the caller learns nothing of which.
+    const refused = new OAuthError('invalid_client', 'client authentication failed', 401);
+    if (!credentials) throw new OAuthError('invalid_client', 'client authentication is required (HTTP basic, or client_id and client_secret in the body)', 401);
+    let client: Awaited<ReturnType<ClientSource>>;
+    for (const source of sources) {
+      client = await source(credentials.id);
+      if (client) break;
+    }
+    if (!client || !secretMatches(credentials.secret, client.secret)) throw refused;
+    const grant = params.get('grant_type');
+    if (!grant) throw new BadRequest('grant_type is required');
+    if (grant !== 'client_credentials') throw new OAuthError('unsupported_grant_type', `grant_type ${grant} is not supported; use client_credentials`);
+    // `scope`, when sent, is accepted and ignored: the token carries the client's roles.
+    return sign({ sub: credentials.id, roles: client.roles, aud: CLIENT_AUDIENCE, expiresIn: CLIENT_TOKEN_TTL_S }, credentials.id);
   }
 
   const routes: Record<string, { methods: string[]; handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> }> = {
     '/.well-known/openid-configuration': { methods: ['GET', 'HEAD'], handle: async (_req, res) => send(res, 200, discovery()) },
     '/jwks': { methods: ['GET', 'HEAD'], handle: async (_req, res) => send(res, 200, jwks, { 'cache-control': 'max-age=300' }) },
-    '/token': { methods: ['POST'], handle: async (req, res) => send(res, 200, await token(req), { 'cache-control': 'no-store' }) },
+    '/token': { methods: ['POST'], handle: async (req, res) => send(res, 200, await token(req), { 'cache-control': 'no-store', pragma: 'no-cache' }) },
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -145,9 +216,10 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
   }
 
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    // A trailing slash is tolerated: Apicurio Registry posts to `<token endpoint>/`.
+    const path = ((req.url ?? '/').split('?')[0] ?? '/').replace(/(.)\/+$/, '$1');
     handle(req, res, path).catch((error: unknown) => {
-      if (error instanceof BadRequest) return refuse(req, res, error.message);
+      if (error instanceof OAuthError) return refuse(req, res, error);
       log(`dev-issuer: ${req.method} ${path} failed: ${(error as Error).stack ?? String(error)}`);
       if (!res.headersSent) send(res, 500, { error: 'server_error', error_description: 'the issuer failed; see its log' });
       else res.destroy();
@@ -173,9 +245,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
     kid: key.kid,
     ...(key.file === undefined ? {} : { keyFile: key.file }),
     async issue(body) {
-      const parsed = parseTokenRequest(body);
-      if (!parsed.ok) throw new Error(`invalid token request: ${parsed.problem}`);
-      return sign(parsed.request);
+      return sign(developmentRequest(body, (problem) => new Error(`invalid token request: ${problem}`)));
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -190,11 +260,33 @@ function send(res: ServerResponse, status: number, body: object, headers: Record
   res.end(JSON.stringify(body));
 }
 
-/** 400 invalid_request (RFC 6749 §5.2) for a caller's mistake; the rest of a body still arriving is drained, unread. */
-function refuse(req: IncomingMessage, res: ServerResponse, description: string): void {
+/** An RFC 6749 §5.2 error for a caller's mistake; the rest of a body still arriving is drained, unread. */
+function refuse(req: IncomingMessage, res: ServerResponse, error: OAuthError): void {
   const complete = req.complete;
-  send(res, 400, { error: 'invalid_request', error_description: description }, { 'cache-control': 'no-store', ...(complete ? {} : { connection: 'close' }) });
+  const headers: Record<string, string> = { 'cache-control': 'no-store', ...(complete ? {} : { connection: 'close' }) };
+  if (error.status === 401) headers['www-authenticate'] = 'Basic realm="dev-issuer"';
+  send(res, error.status, { error: error.error, error_description: error.message }, headers);
   if (!complete) req.resume();
+}
+
+/**
+ * The client id and secret of an `Authorization: Basic` header (RFC 6749 §2.3.1: each
+ * form-urlencoded, then joined by a colon and base64-encoded); undefined without such a header.
+ */
+function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
+  const match = /^basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw new BadRequest('the Authorization header must hold client_id:client_secret');
+  const formDecode = (s: string) => {
+    try {
+      return decodeURIComponent(s.replace(/\+/g, ' '));
+    } catch {
+      throw new BadRequest('the Authorization header credentials must be form-urlencoded');
+    }
+  };
+  return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
 }
 
 function mediaType(header: string | undefined): MIMEType | undefined {

@@ -12,19 +12,19 @@
 -- Roles:
 --   cqrs_admin      SUPERUSER LOGIN                 tests and tooling (create/drop test DBs, ...)
 --   cqrs_owner      LOGIN                           owns public-schema objects of both DBs, runs migrations
---   cqrs_command    LOGIN                           command-service: DML on cqrs_write
---   cqrs_relay      LOGIN REPLICATION               outbox-relay / Debezium: SELECT on cqrs_write + logical replication
---   cqrs_projector  LOGIN                           projector: DML on cqrs_read
---   cqrs_query      LOGIN                           query-service: SELECT on cqrs_read
+--   cqrs_command    LOGIN                           command-service: appends to cqrs_write
+--   cqrs_relay      LOGIN REPLICATION               outbox-relay / Debezium: SELECT on cqrs_write's outbox + logical replication
+--   cqrs_projector  LOGIN                           projector: DML on cqrs_read's generation tables
+--   cqrs_query      LOGIN                           query-service: SELECT on cqrs_read's read-model views
 --
--- Privileges on tables/sequences that cqrs_owner creates LATER (migrations) are granted
--- automatically through ALTER DEFAULT PRIVILEGES FOR ROLE cqrs_owner. Migrations must
--- therefore run as cqrs_owner (or SET ROLE cqrs_owner) for the defaults to apply.
+-- This file makes the roles, the databases, CONNECT and schema USAGE. Privileges on tables,
+-- views and functions are granted per object by the migrations, which run as cqrs_owner and
+-- grant to these role names (docs/architecture.md, "Database roles and grants"); nothing is
+-- granted by default privileges, so a table a migration adds is nobody's until it says so.
 --
--- Publications: the relay may need to create a publication on the outbox table
--- (Debezium's publication.autocreate.mode=filtered). CREATE PUBLICATION ... FOR TABLE
--- requires owning the table, so migrations should create the publication as cqrs_owner
--- (recommended), or the relay connects as cqrs_admin in local setups.
+-- Publications: CREATE PUBLICATION ... FOR TABLE requires owning the table, so the event-store
+-- migrations create cqrs_outbox as cqrs_owner; Debezium uses it with
+-- publication.autocreate.mode=disabled and the relay owns nothing.
 
 \set ON_ERROR_STOP on
 
@@ -78,19 +78,15 @@ REVOKE ALL ON SCHEMA public FROM PUBLIC;
 GRANT USAGE, CREATE ON SCHEMA public TO cqrs_owner;
 GRANT USAGE ON SCHEMA public TO cqrs_command, cqrs_relay;
 
--- Objects that already exist (none on a fresh DB; kept for re-runs after migrations).
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO cqrs_command;
-GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO cqrs_command;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO cqrs_command;
-GRANT SELECT ON ALL TABLES IN SCHEMA public TO cqrs_relay;
-
--- Objects cqrs_owner creates from now on.
+-- No default privileges: the migrations grant per object. Earlier versions of this file handed
+-- every new table to cqrs_command (DML) and cqrs_relay (SELECT); take those defaults back on
+-- clusters made by them (the event-store migration 1764000000004 revokes the table grants).
 ALTER DEFAULT PRIVILEGES FOR ROLE cqrs_owner IN SCHEMA public
-  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO cqrs_command;
+  REVOKE ALL ON TABLES FROM cqrs_command, cqrs_relay;
 ALTER DEFAULT PRIVILEGES FOR ROLE cqrs_owner IN SCHEMA public
-  GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO cqrs_command;
-ALTER DEFAULT PRIVILEGES FOR ROLE cqrs_owner IN SCHEMA public
-  GRANT SELECT ON TABLES TO cqrs_relay;
+  REVOKE ALL ON SEQUENCES FROM cqrs_command, cqrs_relay;
+ALTER DEFAULT PRIVILEGES FOR ROLE cqrs_owner
+  REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
 
 -- ------------------------------------------------------------ cqrs_read
 \connect cqrs_read
@@ -100,19 +96,13 @@ REVOKE ALL ON SCHEMA public FROM PUBLIC;
 GRANT USAGE, CREATE ON SCHEMA public TO cqrs_owner;
 GRANT USAGE ON SCHEMA public TO cqrs_projector, cqrs_query;
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO cqrs_projector;
-GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO cqrs_projector;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO cqrs_projector;
-GRANT SELECT ON ALL TABLES IN SCHEMA public TO cqrs_query;
-GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO cqrs_query;
-
+-- As in cqrs_write: no default privileges (the read-model migration 1765000000002 and each
+-- rebuild grant per table); take back those of earlier versions of this file.
 ALTER DEFAULT PRIVILEGES FOR ROLE cqrs_owner IN SCHEMA public
-  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO cqrs_projector;
+  REVOKE ALL ON TABLES FROM cqrs_projector, cqrs_query;
 ALTER DEFAULT PRIVILEGES FOR ROLE cqrs_owner IN SCHEMA public
-  GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO cqrs_projector;
-ALTER DEFAULT PRIVILEGES FOR ROLE cqrs_owner IN SCHEMA public
-  GRANT SELECT ON TABLES TO cqrs_query;
-ALTER DEFAULT PRIVILEGES FOR ROLE cqrs_owner IN SCHEMA public
-  GRANT SELECT ON SEQUENCES TO cqrs_query;
+  REVOKE ALL ON SEQUENCES FROM cqrs_projector, cqrs_query;
+ALTER DEFAULT PRIVILEGES FOR ROLE cqrs_owner
+  REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
 
 \connect postgres

@@ -3,7 +3,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 // Integration tests take their servers from @cqrs/testing; the tag matrix has no spec-file exception yet.
 import { freePort, getTestInfra } from '@cqrs/testing';
+import { fetch } from 'undici';
+import { resolveRegistryAccess } from './cli/common.mts';
 import type { AvroRecordSchema } from './manifest.mts';
+import { authorizationHeader, fetchDispatcher } from './registry-access.mts';
 import { RegistryClient } from './registry-client.mts';
 import { record, writeSchemaDir } from './testing/schema-dir.mts';
 
@@ -17,9 +20,9 @@ interface CliRun {
   stderr: string;
 }
 
-function cli(name: 'check' | 'register' | 'codegen', args: string[]): Promise<CliRun> {
+function cli(name: 'check' | 'register' | 'codegen', args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(node, [join(root, `tools/schemas/src/cli/${name}.mts`), ...args], { cwd: root, env: { ...process.env } });
+    const child = spawn(node, [join(root, `tools/schemas/src/cli/${name}.mts`), ...args], { cwd: root, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -58,11 +61,13 @@ const v2With = (fields: AvroRecordSchema['fields']) => ({ ...v1, fields });
 
 beforeAll(async () => {
   url = (await getTestInfra()).schemaRegistry.url;
-  client = new RegistryClient(url);
+  // The CLIs' own resolution: SCHEMA_REGISTRY_* of the environment, else the stack's env file.
+  client = new RegistryClient(resolveRegistryAccess(url, root));
 });
 
 afterAll(async () => {
   for (const subject of subjects) await client.deleteSubject(subject);
+  await client.close();
 });
 
 describe('schemas:register', () => {
@@ -89,11 +94,15 @@ describe('schemas:register', () => {
     const { dir, subject } = writeSchemaDir({ versions: [v1] });
     subjects.push(subject);
     // Registered by someone else, without a level: a plain POST, as other tools do.
+    const authorization = authorizationHeader(client.access.auth);
+    const dispatcher = fetchDispatcher(client.access);
     const res = await fetch(`${url}/subjects/${encodeURIComponent(subject)}/versions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', ...(authorization ? { authorization } : {}) },
       body: JSON.stringify({ schema: JSON.stringify(v1) }),
+      ...(dispatcher ? { dispatcher } : {}),
     });
+    await dispatcher?.close();
     expect(res.status).toBe(200);
 
     const run = await register(dir);
@@ -199,5 +208,17 @@ describe('when the registry is unreachable', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`✗ cannot reach the schema registry at ${dead}: ECONNREFUSED`);
     expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('when the credentials are wrong', () => {
+  it.each(['check', 'register'] as const)('schemas:%s exits 2 saying the registry wants credentials, without echoing them', async (name) => {
+    if (client.access.auth.kind === 'none') return; // a registry without authentication: nothing to refuse
+    const wrong = { SCHEMA_REGISTRY_USERNAME: 'cqrs-admin', SCHEMA_REGISTRY_PASSWORD: 'not-the-password', SCHEMA_REGISTRY_PASSWORD_FILE: '', SCHEMA_REGISTRY_TOKEN: '', SCHEMA_REGISTRY_TOKEN_FILE: '' };
+    const run = await cli(name, ['--registry-url', url], { ...wrong, ...(client.access.caFile ? { SCHEMA_REGISTRY_CA_FILE: client.access.caFile } : {}) });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('failed with 401');
+    expect(run.stderr).toContain('The registry wants credentials');
+    expect(run.stdout + run.stderr).not.toContain('not-the-password');
   });
 });

@@ -7,6 +7,7 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { explainIncompatibility } from './avro-compat.mts';
 import type { SchemaManifest, SchemaVersion, SubjectContract } from './manifest.mts';
+import { authorizationHeader, httpsAgent, type RegistryAccess } from './registry-access.mts';
 import { RegistryClient, RegistryUnreachableError } from './registry-client.mts';
 
 /** What happened to one schema file. */
@@ -30,20 +31,51 @@ export interface RegisterReport {
   ok: boolean;
 }
 
+type SchemaRegistryArgs = ConstructorParameters<typeof SchemaRegistry>[0];
+type Middleware = NonNullable<SchemaRegistryArgs['middlewares']>[number];
+
 /**
- * Registers the manifest's schemas in `registryUrl`, reporting each step through `log`.
+ * `@kafkajs/confluent-schema-registry` options for `access`: basic credentials as its `auth`, a
+ * bearer token by a middleware (read per request, so a rotated token file applies), the CA by
+ * an https agent.
+ */
+export function schemaRegistryArgs(access: RegistryAccess): SchemaRegistryArgs {
+  const { auth } = access;
+  const bearer: Middleware = () => ({
+    request: (request) => request.enhance({ headers: { authorization: authorizationHeader(auth) ?? '' } }),
+  });
+  const agent = httpsAgent(access);
+  return {
+    host: access.url.replace(/\/+$/, ''),
+    ...(auth.kind === 'basic' ? { auth: { username: auth.username, password: auth.password } } : {}),
+    ...(auth.kind === 'bearer' ? { middlewares: [bearer] } : {}),
+    ...(agent === undefined ? {} : { agent }),
+  };
+}
+
+/**
+ * Registers the manifest's schemas in the registry of `target` (a URL: no credentials),
+ * reporting each step through `log`.
  * @throws {RegistryUnreachableError} when the registry cannot be reached.
  */
 export async function registerSchemas(
   manifest: SchemaManifest,
-  registryUrl: string,
+  target: string | RegistryAccess,
   log: (line: string) => void = () => undefined,
 ): Promise<RegisterReport> {
-  const client = new RegistryClient(registryUrl);
+  const client = new RegistryClient(target);
+  try {
+    return await registerAll(manifest, client, log);
+  } finally {
+    await client.close();
+  }
+}
+
+async function registerAll(manifest: SchemaManifest, client: RegistryClient, log: (line: string) => void): Promise<RegisterReport> {
   // One quick probe so an unreachable registry is one clear error, not one per subject.
   await client.ping();
   // No retries here: the CLI is re-runnable and a dead registry should fail fast.
-  const registry = new SchemaRegistry({ host: client.baseUrl, retry: { retries: 0 } });
+  const registry = new SchemaRegistry({ ...schemaRegistryArgs(client.access), retry: { retries: 0 } });
   const report: RegisterReport = { outcomes: [], levelChanges: [], changes: 0, ok: true };
 
   for (const contract of manifest.subjects) {
@@ -113,6 +145,7 @@ async function failureReason(
   if (typeof e.status !== 'number' && !e.name?.startsWith('ConfluentSchemaRegistry')) throw error;
   const reason = [`registry: ${e.message.replace(/^Confluent_Schema_Registry - /, '')}`];
   if (e.status === 409) reason.push(...(await explainAgainstRegistry(client, contract, version)));
+  if (e.status === 403) reason.push('these credentials may read schemas but not register them: use a developer or admin identity (locally cqrs-command or cqrs-admin)');
   return reason;
 }
 

@@ -5,7 +5,9 @@
  * this client covers what that library does not expose: subject config, compatibility tests,
  * lookups and deletes.
  */
+import { fetch, type Agent } from 'undici';
 import type { Compatibility } from './manifest.mts';
+import { authorizationHeader, fetchDispatcher, type RegistryAccess } from './registry-access.mts';
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
@@ -54,14 +56,27 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
 }
 
-/** A small client for the registry's subject, config and compatibility endpoints. */
+/**
+ * A small client for the registry's subject, config and compatibility endpoints. Given a URL
+ * alone it sends no credentials and trusts Node's CAs; given a {@link RegistryAccess} it
+ * authenticates (basic or bearer) and trusts the access's CA.
+ */
 export class RegistryClient {
   readonly baseUrl: string;
+  readonly access: RegistryAccess;
   private readonly timeoutMs: number;
+  private readonly dispatcher: Agent | undefined;
 
-  constructor(baseUrl: string, options: RegistryClientOptions = {}) {
-    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  constructor(target: string | RegistryAccess, options: RegistryClientOptions = {}) {
+    this.access = typeof target === 'string' ? { url: target, auth: { kind: 'none' } } : target;
+    this.baseUrl = this.access.url.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.dispatcher = fetchDispatcher(this.access);
+  }
+
+  /** Closes the connections kept open to the registry (with a CA of its own). */
+  async close(): Promise<void> {
+    await this.dispatcher?.close();
   }
 
   /** Fails with {@link RegistryUnreachableError} unless the registry answers. */
@@ -136,13 +151,19 @@ export class RegistryClient {
     expected: number[] = [],
   ): Promise<{ status: number; body: T }> {
     const url = `${this.baseUrl}${path}`;
-    let res: Response;
+    const authorization = authorizationHeader(this.access.auth);
+    let res: Awaited<ReturnType<typeof fetch>>;
     try {
       res = await fetch(url, {
         method,
-        headers: { accept: CONTENT_TYPE, ...(body === undefined ? {} : { 'content-type': CONTENT_TYPE }) },
+        headers: {
+          accept: CONTENT_TYPE,
+          ...(body === undefined ? {} : { 'content-type': CONTENT_TYPE }),
+          ...(authorization === undefined ? {} : { authorization }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
+        ...(this.dispatcher === undefined ? {} : { dispatcher: this.dispatcher }),
       });
     } catch (error) {
       throw new RegistryUnreachableError(this.baseUrl, networkReason(error));
@@ -163,7 +184,7 @@ export class RegistryClient {
       // A 404 without a registry error body means the URL does not point at a registry API.
       throw new RegistryUnreachableError(this.baseUrl, `${method} ${path} answered 404 without a registry error; is the URL the registry's Confluent API base (for Apicurio: .../apis/ccompat/v7)?`);
     }
-    throw new RegistryRequestError(method, path, res.status, err.error_code, err.message ?? (text.slice(0, 300) || res.statusText));
+    throw new RegistryRequestError(method, path, res.status, err.error_code, err.message ?? (text.slice(0, 300) || res.statusText || `HTTP ${res.status}`));
   }
 }
 

@@ -24,6 +24,7 @@ describe('command-service: authentication and ownership', () => {
     await migrateEventStore(db.url);
     await registerSchemas(infra.schemaRegistry.url);
     const config = loadCommandServiceConfig({
+      ...infra.securityEnv, // the registry's CA and the tests' credentials
       DATABASE_URL: db.url,
       SCHEMA_REGISTRY_URL: infra.schemaRegistry.url,
       OIDC_ISSUER_URL: infra.oidc.issuerUrl,

@@ -1,5 +1,5 @@
 import type { EventMetadata, OutboxEncodeInput } from '@cqrs/event-store';
-import { AvroSerde, createSchemaRegistry, RegistryUnavailableError } from '@cqrs/messaging';
+import { AvroSerde, createSchemaRegistry, RegistryUnavailableError, type SchemaRegistryOptions } from '@cqrs/messaging';
 import { tasksTaskEventsContracts, tasksTaskEventsTopic } from '@cqrs/tasks-contracts';
 import type { TaskEvent, TaskEventType } from '@cqrs/tasks-domain';
 import { DomainError } from '@cqrs/util';
@@ -30,8 +30,8 @@ export class TaskEventEncoder {
   constructor(private readonly serde: AvroSerde) {}
 
   /** An encoder against a Confluent-compatible registry; schemas must be registered already. */
-  static create(registryUrl: string): TaskEventEncoder {
-    return new TaskEventEncoder(new AvroSerde({ registry: createSchemaRegistry({ url: registryUrl }), contracts: tasksTaskEventsContracts }));
+  static create(registry: SchemaRegistryOptions): TaskEventEncoder {
+    return new TaskEventEncoder(new AvroSerde({ registry: createSchemaRegistry(registry), contracts: tasksTaskEventsContracts }));
   }
 
   /** The schema version (`.v<N>.avsc`) this service writes an event type with. */

@@ -21,8 +21,9 @@ describe('command-service over HTTP', () => {
     db = await createThrowawayDatabase(infra.postgres.adminUrl, 'cmd_http');
     await migrateEventStore(db.url);
     await registerSchemas(infra.schemaRegistry.url);
-    serde = new AvroSerde({ registry: createSchemaRegistry({ url: infra.schemaRegistry.url }), contracts: tasksTaskEventsContracts });
+    serde = new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts });
     const config = loadCommandServiceConfig({
+      ...infra.securityEnv, // the registry's CA and the tests' credentials
       DATABASE_URL: db.url,
       SCHEMA_REGISTRY_URL: infra.schemaRegistry.url,
       OIDC_ISSUER_URL: infra.oidc.issuerUrl,
@@ -344,6 +345,7 @@ describe('command-service over HTTP', () => {
     it('sheds what the group-commit queue cannot hold with 503 EVENT_STORE_UNAVAILABLE and Retry-After, never a 500', async () => {
       const infra = await getTestInfra();
       const config = loadCommandServiceConfig({
+        ...infra.securityEnv, // the registry's CA and the tests' credentials
         DATABASE_URL: db.url,
         SCHEMA_REGISTRY_URL: infra.schemaRegistry.url,
         OIDC_ISSUER_URL: infra.oidc.issuerUrl,

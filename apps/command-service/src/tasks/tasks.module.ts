@@ -79,7 +79,7 @@ export class TasksModule {
           provide: AGGREGATE_CACHE,
           useFactory: () => (config.AGGREGATE_CACHE_SIZE > 0 ? new LruAggregateCache({ max: config.AGGREGATE_CACHE_SIZE }) : null),
         },
-        { provide: TaskEventEncoder, useFactory: () => TaskEventEncoder.create(config.SCHEMA_REGISTRY_URL) },
+        { provide: TaskEventEncoder, useFactory: () => TaskEventEncoder.create(config.schemaRegistry) },
         EventStoreLifecycle,
         TaskCommandExecutor,
         CommandMetricsInterceptor,

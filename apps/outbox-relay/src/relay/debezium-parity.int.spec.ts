@@ -1,4 +1,6 @@
-import { getTestInfra, repoRoot, type TestInfra } from '@cqrs/testing';
+import { createKafka } from '@cqrs/messaging';
+import { CONNECT_PRINCIPAL, getTestInfra, grantTopicPrefix, repoRoot, type TestInfra } from '@cqrs/testing';
+import type { Admin } from 'kafkajs';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -21,9 +23,15 @@ describe('parity with the Debezium outbox connector', () => {
   let infra: TestInfra;
   let db: OutboxTestDb;
   let relay: InProcessRelay | undefined;
+  let admin: Admin;
+  let revoke: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     infra = await getTestInfra();
+    // The worker's identity may write only the system's topics: grant this connector's, as an operator would.
+    admin = createKafka({ clientId: 'relay-parity', ...infra.kafka }).admin();
+    await admin.connect();
+    revoke = await grantTopicPrefix(admin, CONNECT_PRINCIPAL, `${debeziumPrefix}.`);
     db = await createOutboxTestDb(
       { adminUrl: infra.postgres.adminUrl, ownerWriteUrl: infra.postgres.ownerWriteUrl, relayUrl: infra.postgres.relayUrl },
       'relay_parity',
@@ -35,6 +43,8 @@ describe('parity with the Debezium outbox connector', () => {
     await fetch(`${infra.connect.url}/connectors/${connector}`, { method: 'DELETE' }).catch(() => undefined);
     await db?.drop();
     await deleteTopics(infra.kafka.brokers, `parity-${id}-`);
+    await revoke?.();
+    await admin?.disconnect();
   });
 
   it('gives identical topic suffixes, keys, value bytes, headers, partitions and per-key order', async () => {

@@ -1,5 +1,6 @@
 import { contextFromCarrier, linkFromCarrier, recordError, SpanKind, startSpan, type Link, type Span, type TraceCarrier } from '@cqrs/observability';
-import { Kafka, logLevel, type Admin, type Message, type Producer, type LogEntry } from 'kafkajs';
+import { createKafka, isTopicAuthorizationError, type KafkaSecurity } from '@cqrs/messaging/kafka';
+import { logLevel, type Admin, type Kafka, type Message, type Producer, type LogEntry } from 'kafkajs';
 import { installKafkajsFastPath } from './kafkajs-fast-path';
 import type { OutboxRecord } from './outbox-routing';
 import { partitionForKey } from './partitioner';
@@ -8,6 +9,8 @@ import type { RelayLogger } from './relay-logger';
 /** Settings of {@link KafkaPublisher}. */
 export interface KafkaPublisherOptions {
   brokers: string[];
+  /** TLS and SASL of the connections (`kafkaSecurityFromEnv`). @default read from `process.env` */
+  security?: KafkaSecurity;
   clientId: string;
   /** Create a missing topic (with `topicPartitions`) instead of failing. @default true */
   topicAutoCreate: boolean;
@@ -25,6 +28,16 @@ export interface KafkaPublisherOptions {
 }
 
 /** A topic the relay must write to does not exist and it may not create it. */
+/** The broker refused the relay's identity a topic for lack of an ACL: said so, naming the topics and the grant. */
+export class TopicNotAuthorizedError extends Error {
+  constructor(topics: string[], operation: 'write' | 'describe or create') {
+    super(
+      `not authorized to ${operation} topic ${topics.join(', ')}: grant the relay's Kafka identity ${operation === 'write' ? 'Write' : 'Describe and Write'} on it (an ACL)`,
+    );
+    this.name = 'TopicNotAuthorizedError';
+  }
+}
+
 export class TopicMissingError extends Error {
   constructor(topic: string) {
     super(
@@ -76,24 +89,29 @@ export class KafkaPublisher {
     } else if (!fastPath.produce || !fastPath.grouping) {
       logger.debug({ kafkajsFastPath: fastPath }, 'kafkajs was loaded before the relay could replace all of its produce path: publishing works, with more CPU per event');
     }
-    this.kafka = kafka ?? new Kafka({
-      clientId: options.clientId,
-      brokers: options.brokers,
-      connectionTimeout: 3000,
-      requestTimeout: 30_000,
-      // Our own loop retries whole batches with backoff; kafkajs only rides out short blips.
-      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
-      logLevel: logLevel.WARN,
-      logCreator:
-        () =>
-        ({ level, log }: LogEntry) => {
-          const { message, ...extra } = log;
-          // Expected with our own retry loop around the idempotent producer: not worth a warning.
-          if (/Limiting retries for the idempotent producer/.test(message)) return;
-          if (level <= logLevel.ERROR) logger.warn({ kafkajs: extra }, `kafka: ${message}`);
-          else logger.debug({ kafkajs: extra }, `kafka: ${message}`);
+    this.kafka =
+      kafka ??
+      createKafka({
+        clientId: options.clientId,
+        brokers: options.brokers,
+        security: options.security,
+        tuning: {
+          connectionTimeout: 3000,
+          requestTimeout: 30_000,
+          // Our own loop retries whole batches with backoff; kafkajs only rides out short blips.
+          retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+          logLevel: logLevel.WARN,
+          logCreator:
+            () =>
+            ({ level, log }: LogEntry) => {
+              const { message, ...extra } = log;
+              // Expected with our own retry loop around the idempotent producer: not worth a warning.
+              if (/Limiting retries for the idempotent producer/.test(message)) return;
+              if (level <= logLevel.ERROR) logger.warn({ kafkajs: extra }, `kafka: ${message}`);
+              else logger.debug({ kafkajs: extra }, `kafka: ${message}`);
+            },
         },
-    });
+      });
   }
 
   /** Partition count of `topic`, creating it when missing and allowed; cached for a few minutes. */
@@ -103,10 +121,15 @@ export class KafkaPublisher {
     const admin = await this.connectedAdmin();
     if (!(await admin.listTopics()).includes(topic)) {
       if (!this.options.topicAutoCreate) throw new TopicMissingError(topic);
-      const created = await admin.createTopics({
-        topics: [{ topic, numPartitions: this.options.topicPartitions, replicationFactor: this.options.topicReplicationFactor }],
-        waitForLeaders: true,
-      });
+      // A topic the identity may not describe is missing from the list too: the creation then says which.
+      const created = await admin
+        .createTopics({
+          topics: [{ topic, numPartitions: this.options.topicPartitions, replicationFactor: this.options.topicReplicationFactor }],
+          waitForLeaders: true,
+        })
+        .catch((error: unknown) => {
+          throw isTopicAuthorizationError(error) ? new TopicNotAuthorizedError([topic], 'describe or create') : error;
+        });
       if (created) this.options.logger.log({ topic, partitions: this.options.topicPartitions }, `created topic ${topic}`);
     }
     const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
@@ -190,6 +213,7 @@ export class KafkaPublisher {
       this.topics.clear();
       const type = (error as { type?: string; cause?: { type?: string } }).type ?? (error as { cause?: { type?: string } }).cause?.type;
       if (type && FATAL_PRODUCER_ERRORS.has(type)) await this.dropProducer(lane, `producer state lost (${type})`);
+      if (isTopicAuthorizationError(error)) throw new TopicNotAuthorizedError([...byTopic.keys()], 'write');
       throw error;
     }
   }

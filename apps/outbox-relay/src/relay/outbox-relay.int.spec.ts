@@ -1,6 +1,6 @@
+import { createKafka } from '@cqrs/messaging';
 import { getTestInfra, type TestInfra } from '@cqrs/testing';
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
 import { eventually, startInProcessRelay, type InProcessRelay } from '../testing/in-process-relay';
 import { deleteTopics, readTopics } from '../testing/kafka-topic-reader';
 import { createOutboxTestDb, fakeAvroPayload, type OutboxTestDb } from '../testing/outbox-test-db';
@@ -119,7 +119,7 @@ describe('outbox relay (real Postgres and Kafka)', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(parseLsn((await slotOf(slot))!.confirmed)).toBeLessThanOrEqual(beforeInsert); // nothing confirmed past the stuck row
 
-    const admin = new Kafka({ clientId: 'relay-int', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+    const admin = createKafka({ clientId: 'relay-int', ...infra.kafka }).admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
     await admin.disconnect();

@@ -40,6 +40,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       router: new OutboxRouter(config.OUTBOX_TOPIC_REPLACEMENT.text, config.OUTBOX_HEADER_PLACEMENT.value),
       publisher: new KafkaPublisher({
         brokers: config.KAFKA_BROKERS,
+        security: config.kafkaSecurity,
         clientId: applicationName,
         topicAutoCreate: config.OUTBOX_TOPIC_AUTOCREATE,
         topicPartitions: config.OUTBOX_TOPIC_PARTITIONS,

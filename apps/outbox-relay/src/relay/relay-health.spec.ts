@@ -1,3 +1,4 @@
+import { PLAINTEXT } from '@cqrs/messaging/kafka';
 import type { OutboxRelay, RelayState } from './outbox-relay';
 import { relayReadinessChecks } from './relay-health';
 
@@ -16,7 +17,7 @@ describe('relay readiness: the slot is held and advancing', () => {
   let state: RelayState;
   let clock = 0;
   const relay = { status: () => state } as unknown as OutboxRelay;
-  const replication = () => relayReadinessChecks(relay, ['127.0.0.1:1'], 60_000, () => clock)[0]!;
+  const replication = () => relayReadinessChecks(relay, { brokers: ['127.0.0.1:1'], security: PLAINTEXT }, 60_000, () => clock)[0]!;
 
   beforeEach(() => (clock = 0));
 
@@ -48,7 +49,7 @@ describe('relay readiness: the slot is held and advancing', () => {
   });
 
   it("reports Kafka down for the leader after a failed write, or when the cluster does not answer although nothing failed", async () => {
-    const kafka = () => relayReadinessChecks(relay, ['127.0.0.1:1'], 60_000, () => clock)[1]!;
+    const kafka = () => relayReadinessChecks(relay, { brokers: ['127.0.0.1:1'], security: PLAINTEXT }, 60_000, () => clock)[1]!;
     state = leader({ producerError: 'Broker not available' });
     await expect(kafka().check()).rejects.toThrow('producer failing: Broker not available');
     state = leader({});

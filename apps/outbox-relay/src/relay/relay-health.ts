@@ -1,5 +1,5 @@
 import { kafkaCheck, type ReadinessCheck } from '@cqrs/http';
-import { Kafka, logLevel } from 'kafkajs';
+import { createKafka, type KafkaSecurity } from '@cqrs/messaging/kafka';
 import type { OutboxRelay } from './outbox-relay';
 
 /**
@@ -10,9 +10,22 @@ import type { OutboxRelay } from './outbox-relay';
  * not have written anything that could fail), and for the leader its producer (down after a
  * failed write until one succeeds).
  */
-export function relayReadinessChecks(relay: OutboxRelay, brokers: string[], stallMs = 60_000, now = () => Date.now()): ReadinessCheck[] {
-  // The publisher's producers are not ours to probe with: one client of its own, kept for readiness.
-  const cluster = kafkaCheck(new Kafka({ clientId: 'outbox-relay-readiness', brokers, connectionTimeout: 2000, requestTimeout: 2000, retry: { retries: 0 }, logLevel: logLevel.NOTHING }));
+export function relayReadinessChecks(
+  relay: OutboxRelay,
+  kafka: { brokers: string[]; security: KafkaSecurity },
+  stallMs = 60_000,
+  now = () => Date.now(),
+): ReadinessCheck[] {
+  // The publisher's producers are not ours to probe with: one client of its own (with the relay's
+  // own identity and trust), kept for readiness.
+  const cluster = kafkaCheck(
+    createKafka({
+      clientId: 'outbox-relay-readiness',
+      brokers: kafka.brokers,
+      security: kafka.security,
+      tuning: { connectionTimeout: 2000, requestTimeout: 2000, retry: { retries: 0 } },
+    }),
+  );
   // The confirmed position last seen to move (or to have nothing waiting behind it), and when.
   let progress = { lsn: null as string | null, at: now() };
   return [

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+// The clients take the test infrastructure's TLS and SASL from process.env (getTestInfra sets it).
+import { createKafka } from '@cqrs/messaging/kafka';
 
 /** A record as a consumer sees it. */
 export interface ReadRecord {
@@ -20,7 +21,7 @@ export interface ReadRecord {
  */
 export async function readTopics(brokers: string[], topics: string[], expected: number, options: { timeoutMs?: number; settleMs?: number } = {}): Promise<ReadRecord[]> {
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const kafka = new Kafka({ clientId: 'relay-test-reader', brokers, logLevel: logLevel.NOTHING });
+  const kafka = createKafka({ clientId: 'relay-test-reader', brokers });
   const consumer = kafka.consumer({ groupId: `relay-test-${randomBytes(6).toString('hex')}`, allowAutoTopicCreation: false, maxBytes: 50 << 20 });
   const records: ReadRecord[] = [];
   const deadline = Date.now() + timeoutMs;
@@ -65,7 +66,7 @@ export async function readTopics(brokers: string[], topics: string[], expected: 
 
 /** Deletes test topics (best effort: a topic that is not there is fine). */
 export async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
-  const admin = new Kafka({ clientId: 'relay-test-cleanup', brokers, logLevel: logLevel.NOTHING }).admin();
+  const admin = createKafka({ clientId: 'relay-test-cleanup', brokers }).admin();
   await admin.connect();
   try {
     const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));

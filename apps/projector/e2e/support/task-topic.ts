@@ -3,11 +3,11 @@
  * task id, value = Avro in Confluent wire format, headers id/eventType/aggregateVersion/...),
  * and keeps what it produced so a test can compare the read model with a replay of it.
  */
-import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
+import { AvroSerde, createKafka, createSchemaRegistry, type SchemaRegistryOptions } from '@cqrs/messaging';
 import { tasksTaskEventsContracts, tasksTaskEventsTopic, type TasksTaskEventsRecord } from '@cqrs/tasks-contracts';
 import type { TaskEvent } from '@cqrs/tasks-domain';
 import { replayTask, userTaskStats, emptyCounts, type StatusCounts, type TaskView, type UserTaskStats } from '@cqrs/tasks-read-model';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 
 const millis = (iso: string) => Date.parse(iso);
@@ -54,21 +54,22 @@ export class TaskTopic {
 
   constructor(
     readonly kafka: Kafka,
-    registryUrl: string,
+    registry: SchemaRegistryOptions,
     readonly topic: string,
   ) {
     // Subjects of the real topic: schemas are registered (or found) once, bytes go to any topic.
-    this.serde = new AvroSerde({ registry: createSchemaRegistry({ url: registryUrl }), contracts: tasksTaskEventsContracts, autoRegister: true });
+    this.serde = new AvroSerde({ registry: createSchemaRegistry(registry), contracts: tasksTaskEventsContracts, autoRegister: true });
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   }
 
-  static async create(brokers: string[], registryUrl: string, topic: string, partitions = 3): Promise<TaskTopic> {
-    const kafka = new Kafka({ clientId: 'test-producer', brokers, logLevel: logLevel.NOTHING });
+  /** `brokers` with the test infrastructure's security (from `process.env`, set by getTestInfra). */
+  static async create(brokers: string[], registry: SchemaRegistryOptions, topic: string, partitions = 3): Promise<TaskTopic> {
+    const kafka = createKafka({ clientId: 'test-producer', brokers });
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
     await admin.disconnect();
-    const t = new TaskTopic(kafka, registryUrl, topic);
+    const t = new TaskTopic(kafka, registry, topic);
     await t.producer.connect();
     return t;
   }

@@ -27,12 +27,12 @@ interface Session {
 async function open(config: ProjectorConfig, options: { owner?: boolean } = {}): Promise<Session> {
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE, application_name: 'projector-cli' });
   const ownerPool = options.owner ? new Pool({ connectionString: config.MIGRATIONS_READ_DATABASE_URL, max: 2, application_name: 'projector-cli' }) : undefined;
-  const kafka = createKafka({ clientId: 'projector-cli', brokers: config.KAFKA_BROKERS, logger: stderrLogger });
+  const kafka = createKafka({ clientId: 'projector-cli', brokers: config.KAFKA_BROKERS, security: config.kafkaSecurity, logger: stderrLogger });
   const admin = kafka.admin();
   const dlq = new DeadLetterPublisher(kafka);
   await Promise.all([admin.connect(), dlq.connect()]);
   const decoder = new TaskRecordDecoder(
-    new AvroSerde({ registry: createSchemaRegistry({ url: config.SCHEMA_REGISTRY_URL }), contracts: tasksTaskEventsContracts }),
+    new AvroSerde({ registry: createSchemaRegistry(config.schemaRegistry), contracts: tasksTaskEventsContracts }),
   );
   const operations = new ProjectorOperations({ pool, kafka, decoder, dlq, logger: stderrLogger }, projectionSettings(config), admin, ownerPool);
   return {

@@ -69,8 +69,8 @@ describe('projector: every record it cannot store is parked, never retried forev
     ownerPool = new Pool({ connectionString: db.ownerUrl, max: 1 });
     queryPool = new Pool({ connectionString: db.queryUrl, max: 1 });
     reader = new TaskReadRepository(queryPool);
-    topic = await TaskTopic.create(infra.kafka.brokers, infra.schemaRegistry.url, `test.hostile.${run}.events`, 1);
-    kafka = createKafka({ clientId: 'projector-hostile-test', brokers: infra.kafka.brokers });
+    topic = await TaskTopic.create(infra.kafka.brokers, infra.schemaRegistry, `test.hostile.${run}.events`, 1);
+    kafka = createKafka({ clientId: 'projector-hostile-test', ...infra.kafka });
     admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: `${topic.topic}.dlq`, numPartitions: 1 }], waitForLeaders: true });
@@ -84,7 +84,7 @@ describe('projector: every record it cannot store is parked, never retried forev
     });
     dlq = new DeadLetterPublisher(kafka);
     await dlq.connect();
-    const decoder = new TaskRecordDecoder(new AvroSerde({ registry: createSchemaRegistry({ url: infra.schemaRegistry.url }), contracts: tasksTaskEventsContracts }));
+    const decoder = new TaskRecordDecoder(new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts }));
     const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
     const settings = { topics: [topic.topic], groupPrefix: `test-hostile-${run}`, concurrency: 1, maxBatchBytes: 1_048_576, gapRetries: 1, retry: { minTimeoutMs: 20, maxTimeoutMs: 200 } };
     const deps = { pool, kafka, decoder, dlq, logger };

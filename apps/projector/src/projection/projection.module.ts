@@ -49,7 +49,7 @@ export class ProjectionModule {
           inject: [PinoLogger],
           useFactory: (logger: PinoLogger) => {
             logger.setContext('kafkajs');
-            return createKafka({ clientId: 'projector', brokers: config.KAFKA_BROKERS, logger });
+            return createKafka({ clientId: 'projector', brokers: config.KAFKA_BROKERS, security: config.kafkaSecurity, logger });
           },
         },
         {
@@ -60,7 +60,7 @@ export class ProjectionModule {
         {
           provide: TaskRecordDecoder,
           useFactory: () =>
-            new TaskRecordDecoder(new AvroSerde({ registry: createSchemaRegistry({ url: config.SCHEMA_REGISTRY_URL }), contracts: tasksTaskEventsContracts })),
+            new TaskRecordDecoder(new AvroSerde({ registry: createSchemaRegistry(config.schemaRegistry), contracts: tasksTaskEventsContracts })),
         },
         {
           provide: ProjectionRunner,

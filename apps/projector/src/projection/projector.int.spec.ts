@@ -44,11 +44,11 @@ describe('projector (Kafka → read model)', () => {
     ownerPool = new Pool({ connectionString: db.ownerUrl, max: 2 });
     queryPool = new Pool({ connectionString: db.queryUrl, max: 2 });
     reader = new TaskReadRepository(queryPool);
-    topic = await TaskTopic.create(infra.kafka.brokers, infra.schemaRegistry.url, `test.projector.${run}.events`, 3);
-    kafka = createKafka({ clientId: 'projector-test', brokers: infra.kafka.brokers });
+    topic = await TaskTopic.create(infra.kafka.brokers, infra.schemaRegistry, `test.projector.${run}.events`, 3);
+    kafka = createKafka({ clientId: 'projector-test', ...infra.kafka });
     dlq = new DeadLetterPublisher(kafka);
     await dlq.connect();
-    const decoder = new TaskRecordDecoder(new AvroSerde({ registry: createSchemaRegistry({ url: infra.schemaRegistry.url }), contracts: tasksTaskEventsContracts }));
+    const decoder = new TaskRecordDecoder(new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts }));
     const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
     settings = {
       topics: [topic.topic],

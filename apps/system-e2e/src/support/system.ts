@@ -1,8 +1,8 @@
+import { createKafka } from '@cqrs/messaging';
 import { createThrowawayDatabase, devToken, getTestInfra, registerSchemas, repoRoot, startApp, type AppProcess, type ThrowawayDatabase } from '@cqrs/testing';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
 
 const exec = promisify(execFile);
 
@@ -91,7 +91,7 @@ export async function startSystem(options: { env?: Record<string, string>; perAp
       registerSchemas(infra.schemaRegistry.url),
     ]);
     const topic = `e2e.obs${run}.tasks.task.events`;
-    const admin = new Kafka({ clientId: 'system-e2e', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+    const admin = createKafka({ clientId: 'system-e2e', ...infra.kafka }).admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
     await admin.disconnect();

@@ -7,6 +7,8 @@ lower weight (its ServiceAccount, its NetworkPolicy) and Secrets that already ex
 {{- $m := $root.Values.migrations -}}
 {{- $component := printf "migrate-%s" .step -}}
 {{- $ctx := dict "root" $root "component" $component -}}
+{{- $uses := ternary (list "postgres") (list "schemaRegistry") (eq .step "database") -}}
+{{- $security := include "cqrs.clientSecurity" (dict "root" $root "uses" $uses "role" "migrations" "secretName" (include "cqrs.credentialsSecretName" $ctx)) | fromYaml -}}
 apiVersion: batch/v1
 kind: Job
 metadata:
@@ -60,6 +62,11 @@ spec:
             - name: SCHEMA_REGISTRY_URL
               value: {{ $root.Values.schemaRegistry.url | quote }}
             {{- end }}
+            {{- /* Paths and user names only: the secrets themselves are files. */}}
+            {{- range $name, $value := $security.config }}
+            - name: {{ $name }}
+              value: {{ $value | quote }}
+            {{- end }}
             {{- include "cqrs.otelEnv" (dict "root" $root "service" $component) | nindent 12 }}
           resources:
             {{- toYaml $m.resources | nindent 12 }}
@@ -68,9 +75,11 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- include "cqrs.securityVolumeMounts" (dict "root" $root "security" $security) | nindent 12 }}
       volumes:
         # npm's cache and logs (HOME=/tmp in the image); the root filesystem is read-only.
         - name: tmp
           emptyDir:
             sizeLimit: 256Mi
+        {{- include "cqrs.securityVolumes" (dict "root" $root "security" $security) | nindent 8 }}
 {{- end -}}

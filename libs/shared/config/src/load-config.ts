@@ -2,14 +2,16 @@ import { z } from 'zod';
 
 /** Raised when the environment does not satisfy an app's config schema; lists every problem. */
 export class ConfigError extends Error {
-  constructor(
-    readonly service: string,
-    readonly issues: { variable: string; message: string }[],
-  ) {
+  readonly service: string;
+  readonly issues: { variable: string; message: string }[];
+
+  constructor(service: string, issues: { variable: string; message: string }[]) {
     super(
       `${service}: invalid configuration\n` +
         issues.map((i) => `  - ${i.variable}: ${i.message}`).join('\n'),
     );
+    this.service = service;
+    this.issues = issues;
     this.name = 'ConfigError';
   }
 }

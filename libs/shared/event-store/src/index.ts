@@ -11,4 +11,4 @@ export {
   type EventStoreConnectionOptions,
 } from './lib/data-source';
 export { runEventStoreMigrations, runMigrationsLocked, migrateEventStore, describeDatabaseError, redactUrl } from './lib/migrate';
-export { EVENT_STORE_MIGRATIONS, EVENT_STORE_MIGRATIONS_TABLE, OUTBOX_PUBLICATION } from './lib/migrations';
+export { EVENT_STORE_MIGRATIONS, EVENT_STORE_MIGRATIONS_TABLE, OUTBOX_PUBLICATION, WRITE_DATABASE_ROLES } from './lib/migrations';

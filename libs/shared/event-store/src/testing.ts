@@ -2,7 +2,7 @@
  * Test-only entry of the event store (`@cqrs/event-store/testing`): throwaway migrated
  * databases on a real PostgreSQL and a stand-in outbox encoder. Never import it from app code.
  */
-import { dropDatabase, quoteIdent, withClient } from '@cqrs/testing';
+import { dropDatabase, quoteIdent, restrictToRoles, withClient } from '@cqrs/testing';
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { createEventStoreDataSource } from './lib/data-source';
@@ -21,15 +21,17 @@ export interface ThrowawayDatabase {
 }
 
 /**
- * Creates an empty database owned by `ownerUrl`'s role. With `grantDmlTo`, the database's default
- * privileges give those roles DML on tables the owner creates later, as the real write database
- * does (tools/local-stack/postgres/init.sql), so app-role tests see production privileges.
+ * Creates an empty database owned by `ownerUrl`'s role. With `appRoles`, it is set up as
+ * tools/local-stack/postgres/init.sql sets up the real write database: only the owner and those
+ * roles may connect, and they get USAGE on the schema and nothing else. Table privileges come
+ * from the migrations (run them as the owner), so app-role tests see production privileges.
  */
 export async function createThrowawayDatabase(options: {
   adminUrl: string;
   ownerUrl: string;
   prefix?: string;
-  grantDmlTo?: string[];
+  /** Role names (e.g. `cqrs_command`, `cqrs_relay`) that may connect, as on the real database. */
+  appRoles?: string[];
 }): Promise<ThrowawayDatabase> {
   const name = `${options.prefix ?? 'es_test'}_${randomBytes(6).toString('hex')}`;
   const owner = new URL(options.ownerUrl).username;
@@ -40,14 +42,7 @@ export async function createThrowawayDatabase(options: {
     return url.toString();
   };
   const url = urlAs(options.ownerUrl);
-  if (options.grantDmlTo?.length) {
-    const roles = options.grantDmlTo.map(quoteIdent).join(', ');
-    await withClient(url, async (client) => {
-      await client.query(`GRANT USAGE ON SCHEMA public TO ${roles}`);
-      await client.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${roles}`);
-      await client.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ${roles}`);
-    });
-  }
+  if (options.appRoles) await restrictToRoles(url, name, options.appRoles);
   return {
     name,
     url,

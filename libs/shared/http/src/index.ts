@@ -9,7 +9,7 @@ export { allowedMethods } from './allowed-methods';
 export { ApiProblemResponse, ApiUuidParam, completeDocument, PROBLEM_JSON, ProblemDto, UUID_PATTERN, UuidParam } from './openapi';
 export type { HttpAppOptions } from './create-http-app';
 export { postgresCheck, kafkaCheck, httpCheck } from './readiness-checks';
-export type { Queryable } from './readiness-checks';
+export type { HttpCheckOptions, Queryable } from './readiness-checks';
 export { Readiness } from './readiness';
 export type { ReadinessLogger, ReadinessOptions, ReadinessVerdict } from './readiness';
 export { bootstrap } from './bootstrap';

@@ -1,4 +1,5 @@
 import type { Admin, Kafka } from 'kafkajs';
+import { Agent as HttpsAgent, get as httpsGet } from 'node:https';
 import { Pool } from 'pg';
 import type { ReadinessCheck } from './readiness';
 
@@ -61,11 +62,39 @@ export function kafkaCheck(kafka: Kafka): ReadinessCheck {
   };
 }
 
-/** An HTTP dependency (e.g. the schema registry) answers 2xx on the given URL (fetch keeps its connections alive). */
-export const httpCheck = (name: string, url: string): ReadinessCheck => ({
-  name,
-  check: async () => {
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`${url} answered ${response.status}`);
-  },
-});
+/** Credentials and trust for {@link httpCheck}. */
+export interface HttpCheckOptions {
+  /** Headers of each probe (e.g. the registry's `authorization`), asked anew every time (rotating tokens). */
+  headers?: () => Record<string, string>;
+  /** PEM bundle to trust for an https URL instead of Node's CAs. */
+  ca?: string;
+}
+
+/**
+ * An HTTP dependency (e.g. the schema registry) answers 2xx on the given URL, asked with the
+ * app's own credentials and trust (`options`); connections are kept alive between probes.
+ */
+export const httpCheck = (name: string, url: string, options: HttpCheckOptions = {}): ReadinessCheck => {
+  const agent = options.ca && url.startsWith('https:') ? new HttpsAgent({ ca: options.ca, keepAlive: true }) : undefined;
+  return {
+    name,
+    check: async () => {
+      const headers = options.headers?.() ?? {};
+      const status = agent ? await statusOf(url, agent, headers) : (await fetch(url, { headers })).status;
+      if (status < 200 || status >= 300) throw new Error(`${url} answered ${status}`);
+    },
+    ...(agent ? { close: async () => agent.destroy() } : {}),
+  };
+};
+
+/** GET `url` through `agent` (a CA of its own: fetch cannot take one without undici); resolves with the status. */
+function statusOf(url: string, agent: HttpsAgent, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpsGet(url, { agent, headers }, (response) => {
+      response.resume(); // drain, so the connection goes back to the agent
+      response.on('end', () => resolve(response.statusCode ?? 0));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+  });
+}

@@ -1,1 +1,2 @@
 export * from './serde';
+export * from './kafka';

@@ -3,7 +3,7 @@
  * databases with production privileges, and record builders. Never import it from app code.
  */
 import { randomBytes } from 'node:crypto';
-import { dropDatabase, quoteIdent, withClient } from '@cqrs/testing';
+import { dropDatabase, quoteIdent, restrictToRoles, withClient } from '@cqrs/testing';
 import type { TaskEvent } from '@cqrs/tasks-domain';
 import { migrateReadModel } from './lib/migrate';
 import type { SequencedRecord } from './lib/sequencing/stream-sequencer';
@@ -22,9 +22,9 @@ export interface ReadModelTestDatabase {
 }
 
 /**
- * Creates a database owned by `ownerUrl`'s role with the privileges of the real read database
- * (tools/local-stack/postgres/init.sql: DML for the projector, SELECT for the query service on
- * whatever the owner creates), then applies the read-model migrations as the owner.
+ * Creates a database owned by `ownerUrl`'s role, set up as the real read database is
+ * (tools/local-stack/postgres/init.sql: only the owner, the projector and the query role connect),
+ * then applies the read-model migrations as the owner, which grant each role its tables.
  */
 export async function createReadModelTestDatabase(options: {
   adminUrl: string;
@@ -40,17 +40,11 @@ export async function createReadModelTestDatabase(options: {
     url.pathname = `/${name}`;
     return url.toString();
   };
-  const role = (url: string) => quoteIdent(new URL(url).username);
-  await withClient(options.adminUrl, (admin) => admin.query(`CREATE DATABASE ${name} OWNER ${role(options.ownerUrl)}`));
+  const role = (url: string) => new URL(url).username;
+  await withClient(options.adminUrl, (admin) => admin.query(`CREATE DATABASE ${name} OWNER ${quoteIdent(role(options.ownerUrl))}`));
   const ownerUrl = urlAs(options.ownerUrl);
-  await withClient(ownerUrl, async (owner) => {
-    const projector = role(options.projectorUrl);
-    const query = role(options.queryUrl);
-    await owner.query(`GRANT USAGE ON SCHEMA public TO ${projector}, ${query}`);
-    await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${projector}`);
-    await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ${projector}`);
-    await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO ${query}`);
-  });
+  // Only the owner and the two app roles connect; the migrations grant them their tables.
+  await restrictToRoles(ownerUrl, name, [role(options.projectorUrl), role(options.queryUrl)]);
   if (options.migrate ?? true) await migrateReadModel(ownerUrl);
   return {
     name,

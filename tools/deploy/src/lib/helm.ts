@@ -123,7 +123,7 @@ export interface ResolvedEnv {
  * holding a whole connection string), otherwise a URL-safe word (a user name, a password).
  */
 export const secretPlaceholder = (name: string, key: string, variable = ''): string =>
-  variable.endsWith('_URL') ? `postgres://secret.${name}.${key}@secret.invalid/secret` : `secret.${name}.${key}`;
+  /_URL(_|$)/.test(variable) ? `postgres://secret.${name}.${key}@secret.invalid/secret` : `secret.${name}.${key}`;
 
 /**
  * The environment a container gets: envFrom ConfigMaps first, then env in order, each value's
@@ -158,6 +158,70 @@ export function resolveEnv(container: Container, manifests: Manifest[]): Resolve
 
 /** The pod template's containers of a workload (Deployment, Job). */
 export const containersOf = (m: Manifest): Container[] => m.spec?.template?.spec?.containers ?? [];
+
+/** Where a file in a container comes from: one key of a Secret or a ConfigMap. */
+export interface MountedFile {
+  kind: 'Secret' | 'ConfigMap';
+  name: string;
+  key: string;
+  /** The volume's name and whether the container mounts it read-only. */
+  volume: string;
+  readOnly: boolean;
+}
+
+interface ProjectionSource {
+  secret?: { name: string; items?: { key: string; path: string }[] };
+  configMap?: { name: string; items?: { key: string; path: string }[] };
+}
+
+/**
+ * The files a container sees from Secret, ConfigMap and projected volumes, by absolute path. Only
+ * sources that list their items (as the chart's do) are resolved; a whole-object volume is an error.
+ */
+export function mountedFiles(workload: Manifest, container: Container): Map<string, MountedFile> {
+  const files = new Map<string, MountedFile>();
+  const volumes = (workload.spec?.template?.spec?.volumes ?? []) as ({ name: string; projected?: { sources: ProjectionSource[] } } & ProjectionSource)[];
+  for (const mount of (container['volumeMounts'] ?? []) as { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[]) {
+    const volume = volumes.find((v) => v.name === mount.name);
+    if (!volume) throw new Error(`${container.name} mounts ${mount.name}, which the pod does not define`);
+    const sources: ProjectionSource[] = volume.projected?.sources ?? [volume];
+    for (const source of sources) {
+      const [kind, ref] = source.secret ? (['Secret', source.secret] as const) : source.configMap ? (['ConfigMap', source.configMap] as const) : [undefined, undefined];
+      if (!kind || !ref) continue;
+      if (!ref.items?.length) throw new Error(`${container.name}: volume ${mount.name} projects all of ${kind} ${ref.name}: name the keys`);
+      for (const item of ref.items) {
+        files.set(`${mount.mountPath}/${item.path}`, { kind, name: ref.name, key: item.key, volume: mount.name, readOnly: mount.readOnly === true });
+      }
+    }
+  }
+  return files;
+}
+
+const STAND_IN_CERTIFICATE = '-----BEGIN CERTIFICATE-----\nc3RhbmQtaW4=\n-----END CERTIFICATE-----\n';
+const STAND_IN_KEY = '-----BEGIN PRIVATE KEY-----\nc3RhbmQtaW4=\n-----END PRIVATE KEY-----\n';
+
+/**
+ * An environment whose mounted-file paths point at stand-ins written under `dir` (certificates
+ * and keys as PEM shapes, other secrets as `secret.<name>.<key>`), so an app's config, which reads
+ * its *_FILE settings at start-up, can load it here. Returns the rewritten values and the paths
+ * the environment names that no volume provides.
+ */
+export function withStandInFiles(values: Record<string, string>, files: Map<string, MountedFile>, dir: string): { values: Record<string, string>; missing: string[] } {
+  const missing: string[] = [];
+  const rewrite = (value: string): string =>
+    value.replace(/\/etc\/cqrs\/[\w./-]+/g, (path) => {
+      const file = files.get(path);
+      if (!file) {
+        missing.push(path);
+        return path;
+      }
+      const local = join(dir, path.replace(/\//g, '_'));
+      const content = /\.(crt|pem)$/.test(path) ? STAND_IN_CERTIFICATE : /\.key$/.test(path) ? STAND_IN_KEY : `secret.${file.name}.${file.key}\n`;
+      writeFileSync(local, content, { mode: 0o600 });
+      return local;
+    });
+  return { values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, rewrite(v)])), missing };
+}
 
 /**
  * NOTES.txt as `helm install` would print it. `helm template` skips NOTES and `helm install

@@ -7,7 +7,8 @@ import { Command } from 'commander';
 import { checkAgainstRegistry, checkLocally, formatProblems } from '../check.mts';
 import { loadSchemaManifest } from '../manifest.mts';
 import { RegistryClient } from '../registry-client.mts';
-import { EXIT, resolveRegistryUrl, runCli } from './common.mts';
+import { describeAccess } from '../registry-access.mts';
+import { EXIT, resolveRegistryAccess, runCli } from './common.mts';
 
 const program = new Command('schemas:check')
   .description('Check every schema in schemas/ for compatibility, locally and against the registry')
@@ -23,9 +24,13 @@ await runCli(async () => {
   const problems = checkLocally(manifest);
   const notes: string[] = [];
   if (!opts.localOnly) {
-    const client = new RegistryClient(resolveRegistryUrl(opts.registryUrl));
-    if (!opts.quiet) console.log(`registry: ${client.baseUrl}`);
-    problems.push(...(await checkAgainstRegistry(manifest, client, notes)));
+    const client = new RegistryClient(resolveRegistryAccess(opts.registryUrl));
+    if (!opts.quiet) console.log(`registry: ${describeAccess(client.access)}`);
+    try {
+      problems.push(...(await checkAgainstRegistry(manifest, client, notes)));
+    } finally {
+      await client.close();
+    }
   }
   if (!opts.quiet) for (const note of notes) console.log(`  ${note}`);
   const versions = manifest.subjects.reduce((n, s) => n + s.versions.length, 0);

@@ -5,7 +5,8 @@
 import { Command } from 'commander';
 import { loadSchemaManifest } from '../manifest.mts';
 import { registerSchemas } from '../register.mts';
-import { EXIT, resolveRegistryUrl, runCli } from './common.mts';
+import { describeAccess } from '../registry-access.mts';
+import { EXIT, resolveRegistryAccess, runCli } from './common.mts';
 
 const program = new Command('schemas:register')
   .description('Register the schemas of schemas/manifest.json and set each subject compatibility level')
@@ -16,9 +17,9 @@ const opts = program.opts<{ schemas: string; registryUrl?: string }>();
 
 await runCli(async () => {
   const manifest = loadSchemaManifest(opts.schemas);
-  const url = resolveRegistryUrl(opts.registryUrl);
-  console.log(`registry: ${url}`);
-  const report = await registerSchemas(manifest, url, (line) => console.log(line));
+  const access = resolveRegistryAccess(opts.registryUrl);
+  console.log(`registry: ${describeAccess(access)}`);
+  const report = await registerSchemas(manifest, access, (line) => console.log(line));
   if (!report.ok) {
     console.error('✗ registration stopped; see the reasons above and docs/evolving-events.md');
     return EXIT.failed;

@@ -15,8 +15,8 @@ import { PostgresEventStore } from './postgres-event-store';
 const exec = promisify(execFile);
 let infra: TestInfra;
 const databases: ThrowawayDatabase[] = [];
-const throwaway = async (grantDmlTo?: string[]) => {
-  const db = await createThrowawayDatabase({ adminUrl: infra.postgres.adminUrl, ownerUrl: infra.postgres.ownerWriteUrl, grantDmlTo });
+const throwaway = async (appRoles?: string[]) => {
+  const db = await createThrowawayDatabase({ adminUrl: infra.postgres.adminUrl, ownerUrl: infra.postgres.ownerWriteUrl, appRoles });
   databases.push(db);
   return db;
 };
@@ -34,6 +34,7 @@ describe('event-store migrations', () => {
       'CreateOutboxPublication1764000000001',
       'CreateAppendFunction1764000000002',
       'CreateAppendBatchFunction1764000000003',
+      'GrantLeastPrivilege1764000000004',
     ]);
 
     await withClient(db.url, async (client) => {
@@ -86,6 +87,7 @@ describe('event-store migrations', () => {
       'CreateAppendFunction1764000000002',
       'CreateEventStore1764000000000',
       'CreateOutboxPublication1764000000001',
+      'GrantLeastPrivilege1764000000004',
     ]);
     expect(await migrateEventStore(db.url)).toEqual([]);
   });
@@ -95,7 +97,7 @@ describe('event-store migrations', () => {
     await migrateEventStore(db.url);
     const dataSource = await createEventStoreDataSource({ url: db.url, poolSize: 2 }).initialize();
     try {
-      for (let i = 0; i < 4; i++) await dataSource.undoLastMigration();
+      for (let i = 0; i < 5; i++) await dataSource.undoLastMigration();
       const tables = await dataSource.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'event_store_migrations'`);
       expect(tables).toEqual([]);
       const functions = await dataSource.query(`SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace`);
@@ -103,7 +105,7 @@ describe('event-store migrations', () => {
     } finally {
       await dataSource.destroy();
     }
-    expect(await migrateEventStore(db.url)).toHaveLength(4);
+    expect(await migrateEventStore(db.url)).toHaveLength(5);
   });
 
   it('keep events append-only, even for a role with UPDATE and DELETE privileges', async () => {
@@ -184,7 +186,7 @@ describe('app roles', () => {
     }
   };
 
-  it('let the DML-only command role append (events, outbox, snapshot, idempotency) after the owner migrated', async () => {
+  it('let the command role append (events, outbox, snapshot, idempotency) after the owner migrated', async () => {
     const db = await throwaway(['cqrs_command']);
     await migrateEventStore(db.url);
     const commandUrl = db.urlAs(infra.postgres.writeUrl);

@@ -1,6 +1,7 @@
 import { eventually, getTestInfra } from '@cqrs/testing';
 import { metricsRegistry } from '@cqrs/observability';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { Kafka, Admin } from 'kafkajs';
+import { createKafka } from './kafka-client';
 import { randomUUID } from 'node:crypto';
 import { BatchConsumer } from './batch-consumer';
 import type { ConsumedRecord } from './consumed-record';
@@ -15,7 +16,7 @@ describe('BatchConsumer and DeadLetterPublisher (real Kafka)', () => {
 
   beforeAll(async () => {
     const infra = await getTestInfra();
-    kafka = new Kafka({ clientId: 'consumer-test', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING });
+    kafka = createKafka({ clientId: 'consumer-test', ...infra.kafka });
     admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });

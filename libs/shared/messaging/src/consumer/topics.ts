@@ -1,4 +1,5 @@
 import type { Admin } from 'kafkajs';
+import { isTopicAuthorizationError } from '../kafka/kafka-errors';
 
 /**
  * Creates those of `topics` that do not exist yet, with `partitions` partitions each (the
@@ -12,6 +13,10 @@ export async function createMissingTopics(admin: Admin, topics: readonly string[
   try {
     await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions })) });
   } catch (error) {
+    // A topic this identity may not describe is missing from the list too: say which, and what to grant.
+    if (isTopicAuthorizationError(error)) {
+      throw new Error(`not authorized to describe or create topic ${missing.join(', ')}: grant this service's Kafka identity Describe and Read on it (an ACL)`);
+    }
     if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error;
   }
   return missing;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 // Integration tests take their servers from @cqrs/testing; the tag matrix has no spec-file exception yet.
-import { freePort, getTestInfra } from '@cqrs/testing';
+import { freePort, getTestInfra, registryRequest, type TestInfra } from '@cqrs/testing';
 import { AvroSerde, type SchemaRegistryClient } from './avro-serde';
 import type { EventContract } from './event-contract';
 import { createSchemaRegistry } from './schema-registry';
@@ -42,18 +42,18 @@ const contract = (schema: { name: string; namespace: string }): EventContract =>
 });
 const v1Note = { eventId: randomUUID(), aggregateVersion: 3, occurredAt: 1767225600123, text: 'buy milk' };
 
+let infra: TestInfra;
 let url: string;
 let registry: SchemaRegistry;
 const subjects = new Set<string>();
 
 async function registryCall(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${url}${path}`, {
+  const { status, text } = await registryRequest(infra.schemaRegistry, path, {
     method,
     headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
+  return { status, json: text ? JSON.parse(text) : undefined };
 }
 
 /** A serde writing/reading `schemas`, remembering subjects for cleanup. */
@@ -73,8 +73,9 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
 }
 
 beforeAll(async () => {
-  url = (await getTestInfra()).schemaRegistry.url;
-  registry = createSchemaRegistry({ url, retries: 0 });
+  infra = await getTestInfra();
+  url = infra.schemaRegistry.url;
+  registry = createSchemaRegistry({ ...infra.schemaRegistry, retries: 0 });
 });
 
 afterAll(async () => {
@@ -191,7 +192,7 @@ describe('AvroSerde failures: typed errors with a reason, never a crash or a sil
   });
 
   it('REGISTRY_UNAVAILABLE, not UNKNOWN_SCHEMA_ID, when the URL is not the registry API (a 404 from elsewhere)', async () => {
-    const wrong = createSchemaRegistry({ url: url.replace(/\/apis\/ccompat\/v7$/, '/not-the-api'), retries: 0 });
+    const wrong = createSchemaRegistry({ ...infra.schemaRegistry, url: url.replace(/\/apis\/ccompat\/v7$/, '/not-the-api'), retries: 0 });
     await expect(serdeFor([noteV1], { registry: wrong }).decode(valid)).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE', retriable: true });
   });
 

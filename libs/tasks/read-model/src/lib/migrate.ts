@@ -8,8 +8,8 @@ const MIGRATION_LOCK = 'cqrs.read-model.migrations';
 /**
  * Applies every pending read-model migration to the read database at `url` and returns the
  * names applied (empty when current, so it is safe on every deploy). Run it as the owner role
- * (`cqrs_owner`, `MIGRATIONS_READ_DATABASE_URL`): its default privileges grant the app roles
- * access to what it creates.
+ * (`cqrs_owner`, `MIGRATIONS_READ_DATABASE_URL`): it owns what the migrations create, and they
+ * grant the app roles their part of it.
  */
 export async function migrateReadModel(url: string, options: { connectTimeoutMs?: number } = {}): Promise<string[]> {
   const dataSource = new DataSource({

@@ -65,8 +65,8 @@ export async function listGenerations(sql: SqlRunner): Promise<GenerationInfo[]>
 
 /**
  * Owner-only operations on generations (DDL): `ownerPool` must connect as the role that owns the
- * read database's tables (`MIGRATIONS_READ_DATABASE_URL`), so that default privileges give the
- * app roles access to new tables.
+ * read database's tables (`MIGRATIONS_READ_DATABASE_URL`): only a table's owner grants on it, and
+ * `createGenerationTables` grants the projector its new tables.
  */
 export class GenerationAdmin {
   constructor(private readonly ownerPool: Pool) {}

@@ -18,6 +18,22 @@ export const TASKS_PROJECTION = 'tasks';
 export const READ_MODEL_TABLES = ['task_view', 'user_task_stats', 'stream_checkpoints', 'parked_events', 'partition_positions'] as const;
 export type ReadModelTable = (typeof READ_MODEL_TABLES)[number];
 
+/**
+ * The read database's app roles. Migrations and rebuilds grant to these names, so every
+ * environment has roles with them: locally the login roles themselves
+ * (tools/local-stack/postgres/init.sql), elsewhere either the login roles or NOLOGIN roles granted
+ * to whatever login roles the apps use (`GRANT cqrs_query TO app_query_2025`).
+ */
+export const READ_DATABASE_ROLES = {
+  /** projector: writes the generation tables, reads the generation registry and record overrides. */
+  projector: 'cqrs_projector',
+  /** query-service: reads the stable views {@link QUERY_VIEWS}, nothing else. */
+  query: 'cqrs_query',
+} as const;
+
+/** The views the query service reads: the read models, not the projector's bookkeeping. */
+export const QUERY_VIEWS = ['task_view', 'user_task_stats', 'stream_checkpoints'] as const satisfies readonly ReadModelTable[];
+
 /** Physical table names of one generation, e.g. `{ task_view: 'task_view_g2', ... }`. */
 export type GenerationTables = Record<ReadModelTable, string>;
 
@@ -100,6 +116,18 @@ export async function createGenerationTables(sql: SqlRunner, generation: number)
       applied_at  timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (topic, partition)
     )`);
+  await grantGenerationTables(sql, generation);
+}
+
+/**
+ * The projector's DML on one generation's tables (the owner creates them, the projector fills
+ * them; no TRUNCATE). The query role gets nothing here: it reads through the views, which run
+ * with their owner's privileges.
+ */
+export async function grantGenerationTables(sql: SqlRunner, generation: number): Promise<void> {
+  const t = generationTables(generation);
+  const tables = READ_MODEL_TABLES.map((table) => t[table]).join(', ');
+  await sql.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${tables} TO ${READ_DATABASE_ROLES.projector}`);
 }
 
 /** The query paths' indexes: a user's tasks newest first, with and without a status filter. */

@@ -1,7 +1,7 @@
+import { createKafka } from '..';
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
-import { getTestInfra, TestInfra } from '../test-infra';
-import { createThrowawayDatabase, ThrowawayDatabase } from '../throwaway-database';
+import { CONNECT_PRINCIPAL, createThrowawayDatabase, getTestInfra, grantTopicPrefix, type TestInfra, type ThrowawayDatabase } from '@cqrs/testing';
+import type { Admin } from 'kafkajs';
 
 // Smoke test: Kafka Connect is real and carries the Debezium Postgres connector, which captures a
 // table through pgoutput and publishes its rows to Kafka.
@@ -11,9 +11,15 @@ describe('Kafka Connect + Debezium Postgres connector (smoke)', () => {
   const prefix = `smoke_dbz_${suffix}`;
   let infra: TestInfra;
   let db: ThrowawayDatabase;
+  let admin: Admin;
+  let revoke: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     infra = await getTestInfra();
+    // The worker's identity may write only the system's topics: grant this connector's, as an operator would.
+    admin = createKafka({ clientId: 'smoke-debezium', ...infra.kafka }).admin();
+    await admin.connect();
+    revoke = await grantTopicPrefix(admin, CONNECT_PRINCIPAL, `${prefix}.`);
     db = await createThrowawayDatabase(infra.postgres.adminUrl, 'smoke_dbz');
     await db.query('CREATE TABLE captured (id int PRIMARY KEY, note text NOT NULL)');
   });
@@ -27,6 +33,8 @@ describe('Kafka Connect + Debezium Postgres connector (smoke)', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     await db.drop();
+    await revoke?.();
+    await admin?.disconnect();
   });
 
   it('reaches RUNNING and publishes an inserted row to Kafka', async () => {
@@ -85,7 +93,7 @@ describe('Kafka Connect + Debezium Postgres connector (smoke)', () => {
     }
     await db.query("INSERT INTO captured VALUES (1, 'captured by debezium')");
 
-    const kafka = new Kafka({ clientId: 'smoke', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING });
+    const kafka = createKafka({ clientId: 'smoke', ...infra.kafka });
     const consumer = kafka.consumer({ groupId: `smoke-dbz-${suffix}` });
     await consumer.connect();
     const topic = `${prefix}.public.captured`;

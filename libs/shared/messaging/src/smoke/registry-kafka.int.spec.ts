@@ -1,7 +1,7 @@
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { createKafka, createSchemaRegistry } from '..';
+import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
-import { getTestInfra } from '../test-infra';
+import { getTestInfra } from '@cqrs/testing';
 
 // Smoke test: the registry and the broker are real and work together the way the apps use them.
 describe('schema registry + Kafka (smoke)', () => {
@@ -9,7 +9,7 @@ describe('schema registry + Kafka (smoke)', () => {
     const infra = await getTestInfra();
     const suffix = randomBytes(4).toString('hex');
     const topic = `smoke.avro.${suffix}`;
-    const registry = new SchemaRegistry({ host: infra.schemaRegistry.url });
+    const registry = createSchemaRegistry(infra.schemaRegistry);
     const schema = {
       type: 'record',
       name: 'SmokeEvent',
@@ -29,7 +29,7 @@ describe('schema registry + Kafka (smoke)', () => {
     expect(encoded[0]).toBe(0); // Confluent wire format: magic byte, then the schema id
     expect(encoded.readInt32BE(1)).toBe(id);
 
-    const kafka = new Kafka({ clientId: 'smoke', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING });
+    const kafka = createKafka({ clientId: 'smoke', ...infra.kafka });
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });

@@ -1,0 +1,3 @@
+export * from './kafka-security';
+export * from './kafka-client';
+export * from './kafka-errors';
