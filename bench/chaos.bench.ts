@@ -34,15 +34,16 @@
  *
  * Writes bench/results/chaos.json. Exit status 1 when the oracle finds a violation.
  */
+import { createKafka } from '@cqrs/messaging';
 import { migrateEventStore } from '@cqrs/event-store';
-import { createThrowawayDatabase, registerSchemas, repoRoot, startApp, freePort, type AppProcess, type ThrowawayDatabase } from '@cqrs/testing';
+import { createThrowawayDatabase, parseEnvFile, registerSchemas, repoRoot, SECURITY_VARIABLES, startApp, freePort, type AppProcess, type ThrowawayDatabase } from '@cqrs/testing';
 import { Command, InvalidArgumentError } from 'commander';
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { Client } from 'pg';
 import { readTopics } from '../apps/outbox-relay/src/testing/kafka-topic-reader';
 import { createReadModelTestDatabase, type ReadModelTestDatabase } from '../libs/tasks/read-model/src/testing';
@@ -133,14 +134,14 @@ async function stack(...args: string[]): Promise<string> {
 
 function readStackEnv(): StackEnv {
   const file = join(stackSettings()['CQRS_STACK_STATE']!, 'env');
-  const env = Object.fromEntries(
-    readFileSync(file, 'utf8')
-      .split('\n')
-      .flatMap((line) => {
-        const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-        return m ? [[m[1]!, m[2]!]] : [];
-      }),
-  );
+  const env = parseEnvFile(file);
+  // The drill's clients (Kafka, registry, the schema CLI and the apps it starts) inherit the
+  // stack's TLS settings and admin identity. The apps run as admin too: the drill's topics are
+  // its own (chaos.r<run>.*), which the apps' own identities have no ACLs for.
+  for (const name of SECURITY_VARIABLES) {
+    if (env[name]) process.env[name] = env[name];
+    else delete process.env[name];
+  }
   const need = (k: string) => env[k] ?? (() => { throw new Error(`${file} lacks ${k}`); })();
   return {
     brokers: need('KAFKA_BROKERS').split(','),
@@ -559,7 +560,7 @@ async function main() {
     cleanups.push(() => read.drop());
     const run = `${opts.seed}x${Date.now().toString(36)}`;
     const topic = `chaos.r${run}.tasks.task.events`;
-    const admin = new Kafka({ clientId: 'chaos', brokers: env.brokers, logLevel: logLevel.NOTHING }).admin();
+    const admin = createKafka({ clientId: 'chaos', brokers: env.brokers }).admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
     await admin.disconnect();

@@ -12,16 +12,20 @@
  * 3. rebuild: `projector rebuild` (the CLI) of that backlog into a new generation, from start
  *    to the switch.
  *
+ * Transport security: the apps use the stack's SASL_SSL listener (TLS + SCRAM-SHA-512) as deployed;
+ * the full path and the projector's catch-up are measured again on a PLAINTEXT listener of the same
+ * broker (bench/transport.ts, BENCH_TRANSPORTS), and `transportCost` compares the two.
+ *
  * Each measurement runs BENCH_RUNS times; the result file keeps every run and the median.
  * Writes bench/results/e2e.json. Knobs: BENCH_RUNS (3), BENCH_RATES (100,500), BENCH_RATE_SECONDS
  * (20), BENCH_PATHS (fullPath,readSide), BENCH_EVENTS (1000000).
  */
 import { migrateEventStore } from '@cqrs/event-store';
-import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
+import { AvroSerde, createSchemaRegistry, createKafka } from '@cqrs/messaging';
 import { tasksTaskEventsContracts, tasksTaskEventsTopic, type TasksTaskEventsRecord } from '@cqrs/tasks-contracts';
 import { decodeChangeNotices, TASKS_CHANGED_CHANNEL } from '@cqrs/tasks-read-model';
 import { createThrowawayDatabase, devToken, getTestInfra, registerSchemas, repoRoot, startApp, type AppProcess, type TestInfra } from '@cqrs/testing';
-import { Kafka, logLevel, Partitioners, type Admin } from 'kafkajs';
+import { type Kafka, Partitioners, type Admin } from 'kafkajs';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -33,6 +37,7 @@ import { Client } from 'pg';
 import { Pool } from 'undici';
 import { consumerGroupLag, totalLag } from '../libs/shared/messaging/src/consumer';
 import { createReadModelTestDatabase, type ReadModelTestDatabase } from '../libs/tasks/read-model/src/testing';
+import { openPlaintextListener, TRANSPORTS, type PlaintextListener } from './transport';
 
 const exec = promisify(execFile);
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -71,7 +76,7 @@ interface System {
  * all three write-side apps for the full path, or only the projector when the benchmark
  * produces the events itself (the read side alone).
  */
-async function startSystem(infra: TestInfra, fullPath: boolean): Promise<System> {
+async function startSystem(infra: TestInfra, fullPath: boolean, kafkaEnv: Record<string, string | undefined> = {}): Promise<System> {
   const run = randomUUID().slice(0, 8);
   const write = await createThrowawayDatabase(infra.postgres.adminUrl, 'bench_write');
   await migrateEventStore(write.url);
@@ -84,7 +89,7 @@ async function startSystem(infra: TestInfra, fullPath: boolean): Promise<System>
   });
   const topic = `bench.e2e${run}.tasks.task.events`;
   await createTopic(infra, topic, 6);
-  const common = { KAFKA_BROKERS: infra.kafka.brokers.join(','), SCHEMA_REGISTRY_URL: infra.schemaRegistry.url, LOG_LEVEL: 'warn' };
+  const common = { KAFKA_BROKERS: infra.kafka.brokers.join(','), SCHEMA_REGISTRY_URL: infra.schemaRegistry.url, LOG_LEVEL: 'warn', ...kafkaEnv };
   const apps = await Promise.all([
     startApp('projector', { ...common, DATABASE_URL: read.projectorUrl, PROJECTOR_TOPICS: topic, PROJECTOR_GROUP_PREFIX: `bench-${run}` }),
     ...(fullPath
@@ -246,8 +251,8 @@ async function httpCommands(system: System): Promise<() => Write> {
 
 /** Events produced straight to the topic as the relay would: the read side alone. */
 function topicEvents(infra: TestInfra, topic: string) {
-  const serde = new AvroSerde({ registry: createSchemaRegistry({ url: infra.schemaRegistry.url }), contracts: tasksTaskEventsContracts });
-  const producer = new Kafka({ clientId: 'bench-events', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING }).producer({
+  const serde = new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts });
+  const producer = createKafka({ clientId: 'bench-events', ...infra.kafka }).producer({
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   const tasks = lifecycles();
@@ -285,7 +290,7 @@ function lifecycleRecord(taskId: string, owner: string, step: number, i: number)
 // ----------------------------------------------------------------------- backlog and rebuild
 
 async function createTopic(infra: TestInfra, topic: string, partitions: number) {
-  const admin = new Kafka({ clientId: 'bench', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+  const admin = createKafka({ clientId: 'bench', ...infra.kafka }).admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
   await admin.disconnect();
@@ -297,8 +302,8 @@ async function createTopic(infra: TestInfra, topic: string, partitions: number) 
  * interleaved across 10,000 tasks at a time as concurrent users would produce them.
  */
 async function produceBacklog(infra: TestInfra, topic: string, events: number) {
-  const serde = new AvroSerde({ registry: createSchemaRegistry({ url: infra.schemaRegistry.url }), contracts: tasksTaskEventsContracts });
-  const kafka = new Kafka({ clientId: 'bench-producer', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING });
+  const serde = new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts });
+  const kafka = createKafka({ clientId: 'bench-producer', ...infra.kafka });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
   const tasks = Math.ceil(events / 5);
@@ -337,7 +342,7 @@ async function waitForLag(admin: Admin, groupId: string, topic: string, onProgre
 }
 
 /** A fresh read database; a projector process catches up the backlog; then the CLI rebuilds it. */
-async function throughputAndRebuild(infra: TestInfra, topic: string, events: number) {
+async function throughputAndRebuild(infra: TestInfra, topic: string, events: number, options: { kafkaEnv?: Record<string, string | undefined>; rebuild?: boolean } = {}) {
   const run = randomUUID().slice(0, 8);
   const read: ReadModelTestDatabase = await createReadModelTestDatabase({
     adminUrl: infra.postgres.adminUrl,
@@ -354,8 +359,9 @@ async function throughputAndRebuild(infra: TestInfra, topic: string, events: num
     PROJECTOR_TOPICS: topic,
     PROJECTOR_GROUP_PREFIX: `bench-backlog-${run}`,
     LOG_LEVEL: 'warn',
+    ...options.kafkaEnv,
   };
-  const admin = new Kafka({ clientId: 'bench-lag', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+  const admin = createKafka({ clientId: 'bench-lag', ...infra.kafka }).admin();
   await admin.connect();
   try {
     // Not `/health/ready`: the projector is ready only once its lag is under
@@ -372,7 +378,8 @@ async function throughputAndRebuild(infra: TestInfra, topic: string, events: num
     const from = firstProgressAt !== undefined && doneAt - firstProgressAt >= 1000 ? firstProgressAt : startedAt;
     const applySeconds = (doneAt - from) / 1000;
     const live = { events, eventsPerSecond: Math.round(events / applySeconds), catchUpSeconds: round((doneAt - startedAt) / 1000, 2) };
-    log(`projector: ${live.eventsPerSecond} events/s (${live.catchUpSeconds} s to catch up ${events})`);
+    log(`projector${options.kafkaEnv ? ' (PLAINTEXT)' : ''}: ${live.eventsPerSecond} events/s (${live.catchUpSeconds} s to catch up ${events})`);
+    if (options.rebuild === false) return { live };
 
     const { stdout } = await exec(process.execPath, [join(repoRoot(), 'dist/apps/projector/cli.js'), 'rebuild', '--json', '--max-lag', '0', '--handoff-timeout', '0'], {
       env: { ...process.env, ...env },
@@ -381,7 +388,7 @@ async function throughputAndRebuild(infra: TestInfra, topic: string, events: num
     });
     const report = JSON.parse(stdout) as { events: number; durationMs: number; eventsPerSecond: number; generation: number };
     log(`rebuild: ${report.events} events in ${round(report.durationMs / 1000, 2)} s (${report.eventsPerSecond}/s)`);
-    return { live, rebuild: { events: report.events, seconds: round(report.durationMs / 1000, 2), eventsPerSecond: report.eventsPerSecond } };
+    return { live, rebuild: { events: report.events, seconds: round(report.durationMs / 1000, 2), eventsPerSecond: report.eventsPerSecond } as { events: number; seconds: number; eventsPerSecond: number } | undefined };
   } finally {
     await admin.disconnect();
     await read.drop();
@@ -395,15 +402,26 @@ async function main() {
   await registerSchemas(infra.schemaRegistry.url);
   // The load average shows how much else ran on the machine: the figures are only as quiet as it was.
   const environment = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, infrastructure: infra.source, loadAverageAtStart: loadavg().map((l) => round(l, 2)) };
-  log(`runs ${RUNS}, rates ${RATES.join('/')} cmd/s for ${RATE_SECONDS} s, backlog ${EVENTS} events`);
+  log(`runs ${RUNS}, rates ${RATES.join('/')} cmd/s for ${RATE_SECONDS} s, backlog ${EVENTS} events, transports ${TRANSPORTS.join('/')}`);
+  // The PLAINTEXT listener serves the benchmark's own topics (bench.*) and groups (bench-*) only.
+  const plaintext: PlaintextListener | undefined = TRANSPORTS.includes('PLAINTEXT') ? await openPlaintextListener(infra, { topicPrefix: 'bench.', groupPrefix: 'bench-' }, log) : undefined;
+  try {
+    await measure(infra, environment, plaintext);
+  } finally {
+    await plaintext?.close();
+  }
+}
 
+async function measure(infra: TestInfra, environment: Record<string, unknown>, plaintext: PlaintextListener | undefined) {
   type Latency = Awaited<ReturnType<typeof openLoop>>;
-  const latency: Record<'fullPath' | 'readSide', Record<string, Latency[]>> = { fullPath: {}, readSide: {} };
-  for (const path of RATES.length > 0 ? PATHS : []) {
-    const system = await startSystem(infra, path === 'fullPath');
+  type PathRun = 'fullPath' | 'readSide' | 'fullPathPlaintext';
+  const latency: Record<PathRun, Record<string, Latency[]>> = { fullPath: {}, readSide: {}, fullPathPlaintext: {} };
+  const pathRuns: PathRun[] = (RATES.length > 0 ? PATHS : []).flatMap((path): PathRun[] => (path === 'fullPath' && plaintext ? ['fullPath', 'fullPathPlaintext'] : [path]));
+  for (const path of pathRuns) {
+    const system = await startSystem(infra, path !== 'readSide', path === 'fullPathPlaintext' ? plaintext?.env : {});
     const events = topicEvents(infra, system.topic);
     await events.connect();
-    const next = path === 'fullPath' ? await httpCommands(system) : events.next;
+    const next = path !== 'readSide' ? await httpCommands(system) : events.next;
     try {
       await openLoop(50, 3, next, system.visible); // warm the JITs, pools and registry caches of every app
       for (const rate of RATES) {
@@ -421,13 +439,17 @@ async function main() {
   }
 
   const backlogRuns: Awaited<ReturnType<typeof throughputAndRebuild>>[] = [];
+  const plaintextBacklogRuns: Awaited<ReturnType<typeof throughputAndRebuild>>[] = [];
   let events = 0;
   if (EVENTS > 0) {
     const topic = `bench.backlog${randomUUID().slice(0, 8)}.events`;
     await createTopic(infra, topic, 6);
     events = await produceBacklog(infra, topic, EVENTS);
-    for (let r = 0; r < RUNS; r++) backlogRuns.push(await throughputAndRebuild(infra, topic, events));
-    const admin = new Kafka({ clientId: 'bench', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+    for (let r = 0; r < RUNS; r++) {
+      backlogRuns.push(await throughputAndRebuild(infra, topic, events));
+      if (plaintext) plaintextBacklogRuns.push(await throughputAndRebuild(infra, topic, events, { kafkaEnv: plaintext.env, rebuild: false }));
+    }
+    const admin = createKafka({ clientId: 'bench', ...infra.kafka }).admin();
     await admin.connect();
     await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
     await admin.disconnect();
@@ -446,10 +468,20 @@ async function main() {
         },
       ]),
     );
-  const summary = { fullPath: summarise(latency.fullPath), readSide: summarise(latency.readSide) };
+  const summary = { fullPath: summarise(latency.fullPath), readSide: summarise(latency.readSide), ...(plaintext ? { fullPathPlaintext: summarise(latency.fullPathPlaintext) } : {}) };
   const maxRate = `${Math.max(0, ...RATES)}PerSecond`;
   const throughput = spread(backlogRuns.map((x) => x.live.eventsPerSecond));
-  const rebuild = spread(backlogRuns.map((x) => x.rebuild.seconds));
+  const rebuild = spread(backlogRuns.map((x) => x.rebuild!.seconds));
+  const plaintextThroughput = plaintext && plaintextBacklogRuns.length ? spread(plaintextBacklogRuns.map((x) => x.live.eventsPerSecond)) : undefined;
+  const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : round(a / b, 2));
+  const transportCost = plaintext
+    ? {
+        note: 'SASL_SSL (TLS + SCRAM-SHA-512, as deployed) against PLAINTEXT on the same broker, same run: medians and SASL_SSL / PLAINTEXT ratios',
+        fullPathVisibleP50Ms: Object.fromEntries(RATES.map((rate) => [`${rate}PerSecond`, { SASL_SSL: summary.fullPath[`${rate}PerSecond`]?.visibleP50Ms.median, PLAINTEXT: summary.fullPathPlaintext?.[`${rate}PerSecond`]?.visibleP50Ms.median, ratio: ratio(summary.fullPath[`${rate}PerSecond`]?.visibleP50Ms.median, summary.fullPathPlaintext?.[`${rate}PerSecond`]?.visibleP50Ms.median) }])),
+        fullPathVisibleP99Ms: Object.fromEntries(RATES.map((rate) => [`${rate}PerSecond`, { SASL_SSL: summary.fullPath[`${rate}PerSecond`]?.visibleP99Ms.median, PLAINTEXT: summary.fullPathPlaintext?.[`${rate}PerSecond`]?.visibleP99Ms.median, ratio: ratio(summary.fullPath[`${rate}PerSecond`]?.visibleP99Ms.median, summary.fullPathPlaintext?.[`${rate}PerSecond`]?.visibleP99Ms.median) }])),
+        projectorEventsPerSecond: { SASL_SSL: throughput.median, PLAINTEXT: plaintextThroughput?.median, ratio: ratio(throughput.median, plaintextThroughput?.median), plaintextRuns: plaintextThroughput?.runs },
+      }
+    : { skipped: 'no PLAINTEXT listener: only on the native stack, with BENCH_TRANSPORTS including PLAINTEXT' };
   const result = {
     benchmark: 'e2e',
     recordedAt: new Date().toISOString(),
@@ -459,10 +491,12 @@ async function main() {
       visible: 'from the scheduled start of a write to the arrival of the projector NOTIFY for that stream version (read-model transaction committed)',
       fullPath: 'writes are HTTP commands: command-service -> event store + outbox -> outbox-relay -> Kafka -> projector',
       readSide: 'writes are events produced to Kafka as the relay does (acks=all): Kafka -> projector, the read side alone',
+      fullPathPlaintext: 'fullPath with the relay and the projector on a PLAINTEXT listener of the same broker',
       throughput: 'a fresh projector process catching up the backlog: events / (last commit - first commit)',
       rebuild: '`projector rebuild` of the backlog into a new generation: start to switch (includes building indexes)',
     },
     latency: summary,
+    transportCost,
     latencyRuns: latency,
     projectorThroughputEventsPerSecond: throughput,
     rebuildSeconds: rebuild,

@@ -13,11 +13,16 @@
  *    LogAppendTime (the topic is created with it: the broker's clock at append, i.e. the ack) minus
  *    the time COMMIT returned to the writer. Both clocks are this machine's.
  *
- * Each system runs alone (the other is stopped) and the order alternates between runs. Every
+ * The relay runs twice: on the stack's SASL_SSL listener (TLS + SCRAM-SHA-512, as deployed) and on
+ * a PLAINTEXT listener of the same broker (bench/transport.ts): `transportCost` is the price of
+ * transport security. Debezium's Connect worker stays on SASL_SSL.
+ *
+ * Each system runs alone (the others are stopped) and the order rotates between runs. Every
  * measurement is taken BENCH_RUNS (3) times; the file keeps each run, the median and the spread.
  */
-import { getTestInfra, repoRoot, startApp, type AppProcess, type TestInfra } from '@cqrs/testing';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { createKafka } from '@cqrs/messaging';
+import { CONNECT_PRINCIPAL, getTestInfra, grantTopicPrefix, repoRoot, startApp, type AppProcess, type TestInfra } from '@cqrs/testing';
+import type { Kafka, Admin } from 'kafkajs';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -27,6 +32,7 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { readTopics } from '../apps/outbox-relay/src/testing/kafka-topic-reader';
 import { createOutboxTestDb, fakeAvroPayload, type OutboxTestDb } from '../apps/outbox-relay/src/testing/outbox-test-db';
+import { openPlaintextListener, type PlaintextListener } from './transport';
 
 const exec = promisify(execFile);
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -37,14 +43,21 @@ const SIZES = (process.env['BENCH_SIZES'] ?? '2048,300').split(',').map(Number);
 /** Extra environment for the relay process (JSON), to compare settings: '{"OUTBOX_BATCH_MAX_EVENTS":"1000"}'. */
 const RELAY_ENV = JSON.parse(process.env['BENCH_RELAY_ENV'] ?? '{}') as Record<string, string>;
 /** Which systems to run (both, unless narrowed for an experiment; the report then lacks the ratios). */
-const SYSTEMS = (process.env['BENCH_SYSTEMS'] ?? 'outboxRelay,debezium').split(',') as System[];
+let SYSTEMS = (process.env['BENCH_SYSTEMS'] ?? 'outboxRelay,outboxRelayPlaintext,debezium').split(',') as System[];
 const SKIP_LATENCY = process.env['BENCH_SKIP_LATENCY'] === '1';
 const GOALS = { throughputEventsPerSecond: 20_000, p99AtRateMs: 100 };
 
-type System = 'outboxRelay' | 'debezium';
+/** outboxRelay: on SASL_SSL as deployed; outboxRelayPlaintext: the same relay on a PLAINTEXT listener. */
+type System = 'outboxRelay' | 'outboxRelayPlaintext' | 'debezium';
+const ALL_SYSTEMS: System[] = ['outboxRelay', 'outboxRelayPlaintext', 'debezium'];
+/** Topic and slot infix of a system's run. */
+const TAG: Record<System, string> = { outboxRelay: 'relay', outboxRelayPlaintext: 'plain', debezium: 'dbz' };
+let plaintext: PlaintextListener | undefined;
 
 interface Running {
   stop(): Promise<void>;
+  /** Why the system stopped working (a failed connector task), if it did. */
+  failure?(): Promise<string | undefined>;
 }
 
 // Relay processes this run started: killed if the benchmark dies, so none outlives it holding a slot.
@@ -56,13 +69,20 @@ process.on('exit', () => {
 async function main() {
   const infra = await getTestInfra();
   const id = randomBytes(3).toString('hex');
-  const kafka = new Kafka({ clientId: 'bench-relay', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING });
+  if (SYSTEMS.includes('outboxRelayPlaintext')) {
+    plaintext = await openPlaintextListener(infra, { topicPrefix: `bench-${id}` }, (m) => console.error(`[bench:relay] ${m}`));
+    if (!plaintext) SYSTEMS = SYSTEMS.filter((s) => s !== 'outboxRelayPlaintext');
+  }
+  const kafka = createKafka({ clientId: 'bench-relay', ...infra.kafka });
   const admin = kafka.admin();
   await admin.connect();
+  // Connect's identity may write the system's topics only: grant it this run's, as an operator would a new connector's.
+  const revokeConnect = await grantTopicPrefix(admin, CONNECT_PRINCIPAL, `bench-${id}`);
   const runs: Record<string, unknown>[] = [];
   try {
     for (let run = 0; run < RUNS; run++) {
-      const order = (run % 2 === 0 ? ['outboxRelay', 'debezium'] : ['debezium', 'outboxRelay']).filter((s) => SYSTEMS.includes(s as System)) as System[];
+      const active = ALL_SYSTEMS.filter((s) => SYSTEMS.includes(s));
+      const order = active.map((_, i) => active[(i + run) % active.length]!);
       const result: Record<string, unknown> = { run: run + 1, order };
       for (const size of SIZES.filter((s) => s > 0)) {
         result[`throughput${size}B`] = await throughputRun(infra, admin, `${id}r${run}s${size}`, size, order);
@@ -72,16 +92,18 @@ async function main() {
       console.error(`[bench:relay] run ${run + 1}/${RUNS}: ${JSON.stringify(result)}`);
     }
   } finally {
+    await revokeConnect();
     await admin.disconnect();
+    await plaintext?.close();
   }
 
-  if (SYSTEMS.length < 2 || SKIP_LATENCY || SIZES.length < 2 || SIZES[0] === 0) {
+  if (!SYSTEMS.includes('outboxRelay') || !SYSTEMS.includes('debezium') || SKIP_LATENCY || SIZES.length < 2 || SIZES[0] === 0) {
     console.log(JSON.stringify(runs, null, 2)); // an experiment: no report file
     return;
   }
   const pick = (system: System, metric: (run: Record<string, unknown>) => number) => summarize(runs.map(metric));
   const summary = Object.fromEntries(
-    (['outboxRelay', 'debezium'] as System[]).map((system) => [
+    ALL_SYSTEMS.filter((s) => SYSTEMS.includes(s)).map((system) => [
       system,
       {
         throughput2KBEventsPerSecond: pick(system, (r) => (r['throughput2048B'] as Record<System, number>)[system]),
@@ -90,8 +112,18 @@ async function main() {
         latencyP99Ms: pick(system, (r) => (r['latency'] as Record<System, { p99: number }>)[system].p99),
       },
     ]),
-  ) as Record<System, Record<string, { median: number; min: number; max: number }>>;
+  ) as unknown as Record<System, Record<string, { median: number; min: number; max: number }>>;
   const ratio = (metric: string) => round(summary.outboxRelay[metric]!.median / summary.debezium[metric]!.median, 2);
+  const secured = (metric: string) => round(summary.outboxRelay[metric]!.median / summary.outboxRelayPlaintext[metric]!.median, 2);
+  const transportCost = summary.outboxRelayPlaintext
+    ? {
+        throughput2KB: secured('throughput2KBEventsPerSecond'),
+        throughput300B: secured('throughput300BEventsPerSecond'),
+        latencyP50: secured('latencyP50Ms'),
+        latencyP99: secured('latencyP99Ms'),
+        note: 'outbox-relay on SASL_SSL (TLS 1.3 + SCRAM-SHA-512) / the same relay on PLAINTEXT, same broker, same run: below 1 costs throughput, above 1 costs latency',
+      }
+    : { skipped: 'no PLAINTEXT listener: only on the native stack' };
   const relay = summary.outboxRelay;
   const report = {
     benchmark: 'outbox-relay vs Debezium outbox connector',
@@ -107,8 +139,10 @@ async function main() {
       throughput: 'backlog drained by a freshly started system; events / (last record on Kafka - first record on Kafka)',
       latency: 'record LogAppendTime - writer COMMIT return, single-event transactions at a fixed rate',
       debezium: 'connect/outbox-connector.json via connect/register.mts, Debezium 3.4.3.Final on the stack Connect worker',
+      transport: 'outboxRelay and debezium on the SASL_SSL listener (TLS + SCRAM-SHA-512, the benchmark admin identity); outboxRelayPlaintext on a PLAINTEXT listener of the same broker',
     },
     summary,
+    transportCost,
     ratios: {
       throughput2KB: ratio('throughput2KBEventsPerSecond'),
       throughput300B: ratio('throughput300BEventsPerSecond'),
@@ -136,7 +170,7 @@ async function throughputRun(infra: TestInfra, admin: Admin, id: string, size: n
     { adminUrl: infra.postgres.adminUrl, ownerWriteUrl: infra.postgres.ownerWriteUrl, relayUrl: infra.postgres.relayUrl },
     'bench_relay',
   );
-  const topics = { outboxRelay: `bench-${id}-relay.bench.task.events`, debezium: `bench-${id}-dbz.bench.task.events` };
+  const topics = Object.fromEntries(order.map((system) => [system, `bench-${id}-${TAG[system]}.bench.task.events`])) as Record<System, string>;
   try {
     for (const system of order) await db.createSlot(slotOf(id, system));
     await createTopics(admin, Object.values(topics));
@@ -145,7 +179,7 @@ async function throughputRun(infra: TestInfra, admin: Admin, id: string, size: n
     for (const system of order) {
       const running = await startSystem(system, infra, db, id);
       try {
-        result[system] = await drainRate(admin, topics[system], EVENTS);
+        result[system] = await drainRate(admin, topics[system], EVENTS, running);
       } finally {
         await running.stop();
       }
@@ -165,7 +199,7 @@ async function latencyRun(infra: TestInfra, admin: Admin, id: string, order: Sys
       { adminUrl: infra.postgres.adminUrl, ownerWriteUrl: infra.postgres.ownerWriteUrl, relayUrl: infra.postgres.relayUrl },
       'bench_relay_latency',
     );
-    const topic = `bench-${id}-${system === 'outboxRelay' ? 'relay' : 'dbz'}.bench.task.events`;
+    const topic = `bench-${id}-${TAG[system]}.bench.task.events`;
     try {
       await db.createSlot(slotOf(id, system));
       await createTopics(admin, [topic]);
@@ -200,18 +234,19 @@ async function latencyRun(infra: TestInfra, admin: Admin, id: string, order: Sys
   return result;
 }
 
-const slotOf = (id: string, system: System) => `bench_${id}_${system === 'outboxRelay' ? 'relay' : 'dbz'}`;
+const slotOf = (id: string, system: System) => `bench_${id}_${TAG[system]}`;
 
 async function startSystem(system: System, infra: TestInfra, db: OutboxTestDb, id: string): Promise<Running> {
-  if (system === 'outboxRelay') {
+  if (system !== 'debezium') {
     const app: AppProcess = await startApp(
       'outbox-relay',
       {
         DATABASE_URL: db.relayUrl,
         KAFKA_BROKERS: infra.kafka.brokers.join(','),
         OUTBOX_SLOT_NAME: slotOf(id, system),
-        OUTBOX_TOPIC_REPLACEMENT: `bench-${id}-relay.\${aggregatetype}.events`,
+        OUTBOX_TOPIC_REPLACEMENT: `bench-${id}-${TAG[system]}.\${aggregatetype}.events`,
         LOG_LEVEL: 'warn',
+        ...(system === 'outboxRelayPlaintext' ? plaintext!.env : {}),
         ...RELAY_ENV,
       },
       { waitFor: '/health/live' },
@@ -239,6 +274,11 @@ async function startSystem(system: System, infra: TestInfra, db: OutboxTestDb, i
     timeout: 120_000,
   });
   return {
+    failure: async () => {
+      const status = (await (await fetch(`${infra.connect.url}/connectors/${name}/status`)).json()) as { tasks?: { state: string; trace?: string }[] };
+      const failed = status.tasks?.find((t) => t.state === 'FAILED');
+      return failed ? `connector ${name} failed: ${(failed.trace ?? '').split('\n')[0]}` : undefined;
+    },
     stop: async () => {
       await fetch(`${infra.connect.url}/connectors/${name}`, { method: 'DELETE' });
       // The task releases the slot shortly after the connector is deleted.
@@ -282,10 +322,12 @@ async function prefill(db: OutboxTestDb, events: number, size: number) {
 }
 
 /** Events/s from the first to the last record appearing on the topic (end offsets polled every 50 ms). */
-async function drainRate(admin: Admin, topic: string, events: number): Promise<number> {
+async function drainRate(admin: Admin, topic: string, events: number, running: Running): Promise<number> {
   let first: number | undefined;
   const deadline = Date.now() + 15 * 60_000;
-  for (;;) {
+  for (let poll = 0; ; poll++) {
+    const failure = poll % 40 === 39 ? await running.failure?.() : undefined;
+    if (failure) throw new Error(`${topic}: ${failure}`);
     const offsets = await admin.fetchTopicOffsets(topic);
     const count = offsets.reduce((sum, p) => sum + Number(p.high), 0);
     const now = performance.now();

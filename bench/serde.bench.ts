@@ -9,25 +9,20 @@
  * Options (env): BENCH_RUNS (default 7), BENCH_MS per measurement (default 200).
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import avsc from 'avsc';
 import type { Schema } from 'avsc';
 import { AvroSerde, createSchemaRegistry, type EventContract } from '@cqrs/messaging';
 import { tasksTaskEventsContracts } from '@cqrs/tasks-contracts';
+import { getTestInfra, registryRequest } from '@cqrs/testing';
 
 const root = join(__dirname, '..');
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 7);
 const MS = Number(process.env['BENCH_MS'] ?? 200);
 const GOALS = { encode: 5, decode: 2 };
 
-function registryUrl(): string {
-  if (process.env['SCHEMA_REGISTRY_URL']) return process.env['SCHEMA_REGISTRY_URL'];
-  const envFile = join(root, '.local-stack/env');
-  const line = existsSync(envFile) ? readFileSync(envFile, 'utf8').split('\n').find((l) => l.startsWith('SCHEMA_REGISTRY_URL=')) : undefined;
-  return line ? line.slice('SCHEMA_REGISTRY_URL='.length).trim() : 'http://127.0.0.1:8081/apis/ccompat/v7';
-}
 
 const kebab = (name: string) => name.replace(/(?<!^)([A-Z])/g, '-$1').toLowerCase();
 const fixtureOf = (c: (typeof tasksTaskEventsContracts)[number]): Record<string, unknown> =>
@@ -68,11 +63,12 @@ function stats(samples: number[]): Stats {
 }
 
 async function main(): Promise<void> {
-  const url = registryUrl();
+  // The stack's registry with its CA and the tests' (admin) credentials: the bench registers subjects.
+  const { schemaRegistry } = await getTestInfra();
   const topic = `bench-serde-${randomUUID().slice(0, 8)}.events`;
   // Same schemas, throwaway subjects: the bench must not touch the real ones.
   const contracts: EventContract[] = tasksTaskEventsContracts.map((c) => ({ ...c, topic, subject: `${topic}-${c.recordName}` }));
-  const registry = createSchemaRegistry({ url, retries: 0 });
+  const registry = createSchemaRegistry({ ...schemaRegistry, retries: 0 });
   const serde = new AvroSerde({ registry, contracts, autoRegister: true });
 
   const events = await Promise.all(
@@ -204,7 +200,7 @@ async function main(): Promise<void> {
   writeFileSync(join(root, 'bench/results/serde.json'), JSON.stringify(result, null, 2) + '\n');
 
   for (const subject of new Set(contracts.map((c) => c.subject))) {
-    for (const q of ['', '?permanent=true']) await fetch(`${url}/subjects/${encodeURIComponent(subject)}${q}`, { method: 'DELETE' });
+    for (const q of ['', '?permanent=true']) await registryRequest(schemaRegistry, `/subjects/${encodeURIComponent(subject)}${q}`, { method: 'DELETE' });
   }
 
   const fmt = (s: Stats) => `${s.median.toLocaleString('en')} ops/s (±${(s.spreadPct / 2).toFixed(1)}%)`;

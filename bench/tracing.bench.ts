@@ -21,9 +21,9 @@
  * Merges `tracing` into bench/results/e2e.json (the rest of the file is bench/e2e.bench.ts's).
  * Knobs: BENCH_TRACING_RUNS (3), BENCH_TRACING_SECONDS (15), BENCH_TRACING_CLIENTS (16).
  */
+import { createKafka } from '@cqrs/messaging';
 import { migrateEventStore } from '@cqrs/event-store';
 import { createThrowawayDatabase, devToken, getTestInfra, registerSchemas, repoRoot, startApp, type AppProcess, type TestInfra } from '@cqrs/testing';
-import { Kafka, logLevel } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -108,7 +108,7 @@ async function startSystem(infra: TestInfra, tracing: Record<string, string>) {
     prefix: 'bench_trace_read',
   });
   const topic = `bench.trace${run}.tasks.task.events`;
-  const kafka = new Kafka({ clientId: 'bench-tracing', brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING });
+  const kafka = createKafka({ clientId: 'bench-tracing', ...infra.kafka });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
