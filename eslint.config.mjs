@@ -1,7 +1,7 @@
 import nx from '@nx/eslint-plugin';
 
 /**
- * Module boundaries (shared/CONVENTIONS.md §3). Every project carries `scope:*` and `type:*`;
+ * Module boundaries (docs/architecture.md §1). Every project carries `scope:*` and `type:*`;
  * a dependency must satisfy the rule of *both* tags. Domain libs stay framework-free.
  */
 const frameworkImports = ['@nestjs/*', 'typeorm', 'pg', 'kafkajs', '@kafkajs/*', '@opentelemetry/*', 'pino', 'nestjs-pino'];
