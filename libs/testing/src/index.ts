@@ -26,3 +26,4 @@ export { eventually } from './eventually';
 export { devToken, tamperedToken, untrustedToken } from './tokens';
 export type { TokenOptions } from './tokens';
 export { CONNECT_PRINCIPAL, grantAppAcls, grantTopicPrefix } from './kafka-acls';
+export { INSUFFICIENT_PRIVILEGE, sqlstate } from './sql-state';

@@ -1,6 +1,6 @@
 // Least privilege on the write database, enforced by grants: each role runs what it needs (which
 // works) and every statement it must not run (which Postgres refuses with SQLSTATE 42501).
-import { getTestInfra, withClient, type TestInfra } from '@cqrs/testing';
+import { getTestInfra, INSUFFICIENT_PRIVILEGE, sqlstate, withClient, type TestInfra } from '@cqrs/testing';
 import { randomUUID } from 'node:crypto';
 import { counterDecider, createThrowawayDatabase, fakeWireEncoder, type ThrowawayDatabase } from '../testing';
 import { createEventStoreDataSource } from './data-source';
@@ -10,15 +10,7 @@ import { migrateEventStore } from './migrate';
 import { APPEND_FUNCTION, OUTBOX_PUBLICATION, WRITE_DATABASE_ROLES } from './migrations';
 import { PostgresEventStore } from './postgres-event-store';
 
-const INSUFFICIENT_PRIVILEGE = '42501';
 const user = (url: string) => new URL(url).username;
-
-/** Runs `sql` as the role of `url`; resolves to the error's SQLSTATE, or undefined when it worked. */
-const sqlstate = (url: string, sql: string, params?: unknown[]) =>
-  withClient(url, (client) => client.query(sql, params)).then(
-    () => undefined,
-    (error: { code?: string; message: string }) => error.code ?? error.message,
-  );
 
 const OUTBOX_ROW = `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, aggregateversion)
   VALUES (gen_random_uuid(), 'test', 'a-1', 'Added', '\\x00', 1)`;

@@ -1,21 +1,13 @@
 // Least privilege on the read database, enforced by grants: each role runs what it needs (which
 // works) and every statement it must not run (which Postgres refuses with SQLSTATE 42501).
-import { getTestInfra, withClient, type TestInfra } from '@cqrs/testing';
+import { getTestInfra, INSUFFICIENT_PRIVILEGE, sqlstate, withClient, type TestInfra } from '@cqrs/testing';
 import { Pool } from 'pg';
 import { createReadModelTestDatabase, type ReadModelTestDatabase } from '../testing';
 import { migrateReadModel } from './migrate';
 import { GenerationAdmin } from './schema/generations';
 import { QUERY_VIEWS, READ_DATABASE_ROLES } from './schema/read-model.schema';
 
-const INSUFFICIENT_PRIVILEGE = '42501';
 const user = (url: string) => new URL(url).username;
-
-/** Runs `sql` as the role of `url`; resolves to the error's SQLSTATE, or undefined when it worked. */
-const sqlstate = (url: string, sql: string, params?: unknown[]) =>
-  withClient(url, (client) => client.query(sql, params)).then(
-    () => undefined,
-    (error: { code?: string; message: string }) => error.code ?? error.message,
-  );
 
 const TASK_ROW = (table: string, id: string) => `INSERT INTO ${table} (task_id, owner_id, title, priority, status, created_at, updated_at, version)
   VALUES ('${id}', 'u-1', 't', 'NORMAL', 'open', now(), now(), 1)`;
