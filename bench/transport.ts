@@ -7,8 +7,7 @@
  * the broker without the listener.
  */
 import { createKafka } from '@cqrs/messaging';
-import { parseEnvFile, repoRoot, type TestInfra } from '@cqrs/testing';
-import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes, type Admin } from 'kafkajs';
+import { grantClientAcls, parseEnvFile, repoRoot, type TestInfra } from '@cqrs/testing';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,27 +45,9 @@ export async function openPlaintextListener(infra: TestInfra, grants: { topicPre
   const port = process.env['BENCH_PLAINTEXT_PORT'] ?? '9094';
   log(`restarting the stack's broker with a PLAINTEXT listener on 127.0.0.1:${port}`);
   await stack({ CQRS_KAFKA_PLAINTEXT_PORT: port });
-  const acl = [
-    ...[AclOperationTypes.CREATE, AclOperationTypes.DESCRIBE, AclOperationTypes.WRITE, AclOperationTypes.READ].map((operation) => ({
-      resourceType: AclResourceTypes.TOPIC,
-      resourceName: grants.topicPrefix,
-      resourcePatternType: ResourcePatternTypes.PREFIXED,
-      operation,
-    })),
-    ...(grants.groupPrefix
-      ? [AclOperationTypes.READ, AclOperationTypes.DESCRIBE, AclOperationTypes.DELETE].map((operation) => ({
-          resourceType: AclResourceTypes.GROUP,
-          resourceName: grants.groupPrefix!,
-          resourcePatternType: ResourcePatternTypes.PREFIXED,
-          operation,
-        }))
-      : []),
-    { resourceType: AclResourceTypes.CLUSTER, resourceName: 'kafka-cluster', resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.IDEMPOTENT_WRITE },
-  ].map((entry) => ({ ...entry, principal: 'User:ANONYMOUS', host: '*', permissionType: AclPermissionTypes.ALLOW }));
-  const admin: Admin = createKafka({ clientId: 'bench-transport', ...infra.kafka }).admin();
+  const admin = createKafka({ clientId: 'bench-transport', ...infra.kafka }).admin();
   await admin.connect();
-  await admin.createAcls({ acl });
-  await admin.disconnect();
+  const revoke = await grantClientAcls(admin, 'User:ANONYMOUS', { topic: grants.topicPrefix, group: grants.groupPrefix }, { idempotentWrite: true });
   return {
     env: {
       KAFKA_BROKERS: `127.0.0.1:${port}`,
@@ -82,10 +63,8 @@ export async function openPlaintextListener(infra: TestInfra, grants: { topicPre
       KAFKA_SASL_PASSWORD_FILE: undefined,
     },
     async close() {
-      const cleanup = createKafka({ clientId: 'bench-transport', ...infra.kafka }).admin();
-      await cleanup.connect();
-      await cleanup.deleteAcls({ filters: acl }).catch(() => undefined);
-      await cleanup.disconnect();
+      await revoke().catch(() => undefined);
+      await admin.disconnect();
       log('restarting the stack\'s broker without the PLAINTEXT listener');
       await stack({ CQRS_KAFKA_PLAINTEXT_PORT: undefined });
     },

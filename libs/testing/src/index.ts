@@ -25,5 +25,5 @@ export { useInMemoryTracing } from './in-memory-tracing';
 export { eventually } from './eventually';
 export { devToken, tamperedToken, untrustedToken } from './tokens';
 export type { TokenOptions } from './tokens';
-export { CONNECT_PRINCIPAL, grantAppAcls, grantTopicPrefix } from './kafka-acls';
+export { CONNECT_PRINCIPAL, grantAppAcls, grantClientAcls, grantTopicPrefix } from './kafka-acls';
 export { INSUFFICIENT_PRIVILEGE, sqlstate } from './sql-state';

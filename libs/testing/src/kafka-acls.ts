@@ -5,11 +5,18 @@ export const CONNECT_PRINCIPAL = 'User:cqrs-connect';
 
 type Operation = (typeof AclOperationTypes)[keyof typeof AclOperationTypes];
 
-const prefixed = (resourceType: typeof AclResourceTypes.TOPIC | typeof AclResourceTypes.GROUP, prefix: string, principal: string, operations: Operation[]) =>
+/** ACL entries allowing `principal` each of `operations` on the resources named by `prefix` (or exactly `prefix`, with LITERAL). */
+const prefixed = (
+  resourceType: (typeof AclResourceTypes)[keyof typeof AclResourceTypes],
+  prefix: string,
+  principal: string,
+  operations: Operation[],
+  resourcePatternType: (typeof ResourcePatternTypes)[keyof typeof ResourcePatternTypes] = ResourcePatternTypes.PREFIXED,
+) =>
   operations.map((operation) => ({
     resourceType,
     resourceName: prefix,
-    resourcePatternType: ResourcePatternTypes.PREFIXED,
+    resourcePatternType,
     principal,
     host: '*',
     operation,
@@ -41,17 +48,26 @@ export function grantTopicPrefix(admin: Admin, principal: string, prefix: string
 }
 
 /**
+ * Lets `principal` use the topics starting with `prefixes.topic` as a client that both produces
+ * and consumes (Create, Describe, Write, Read), the consumer groups starting with
+ * `prefixes.group` (Read, Describe, Delete) and, with `idempotentWrite`, the idempotent producer.
+ */
+export function grantClientAcls(admin: Admin, principal: string, prefixes: { topic: string; group?: string }, options: { idempotentWrite?: boolean } = {}): Promise<() => Promise<void>> {
+  const { CREATE, DESCRIBE, WRITE, READ, DELETE, IDEMPOTENT_WRITE } = AclOperationTypes;
+  return grant(admin, [
+    ...prefixed(AclResourceTypes.TOPIC, prefixes.topic, principal, [CREATE, DESCRIBE, WRITE, READ]),
+    ...(prefixes.group ? prefixed(AclResourceTypes.GROUP, prefixes.group, principal, [READ, DESCRIBE, DELETE]) : []),
+    ...(options.idempotentWrite ? prefixed(AclResourceTypes.CLUSTER, 'kafka-cluster', principal, [IDEMPOTENT_WRITE], ResourcePatternTypes.LITERAL) : []),
+  ]);
+}
+
+/**
  * What the stack grants an app's own identity on the system's topics and groups
  * (tools/local-stack/stack.sh), on a test's own topic and group prefixes instead, so that the
  * app runs as itself on them: the relay writes the topics, the projector reads them, writes their
  * dead-letter topics and uses its consumer groups.
  */
 export function grantAppAcls(admin: Admin, app: 'outbox-relay' | 'projector', prefixes: { topic: string; group?: string }): Promise<() => Promise<void>> {
-  const { CREATE, DESCRIBE, WRITE, READ, DELETE } = AclOperationTypes;
-  const principal = `User:${app === 'outbox-relay' ? 'cqrs-relay' : 'cqrs-projector'}`;
-  if (app === 'outbox-relay') return grant(admin, prefixed(AclResourceTypes.TOPIC, prefixes.topic, principal, [CREATE, DESCRIBE, WRITE]));
-  return grant(admin, [
-    ...prefixed(AclResourceTypes.TOPIC, prefixes.topic, principal, [CREATE, DESCRIBE, WRITE, READ]),
-    ...(prefixes.group ? prefixed(AclResourceTypes.GROUP, prefixes.group, principal, [READ, DESCRIBE, DELETE]) : []),
-  ]);
+  if (app === 'projector') return grantClientAcls(admin, 'User:cqrs-projector', prefixes);
+  return grant(admin, prefixed(AclResourceTypes.TOPIC, prefixes.topic, 'User:cqrs-relay', [AclOperationTypes.CREATE, AclOperationTypes.DESCRIBE, AclOperationTypes.WRITE]));
 }
