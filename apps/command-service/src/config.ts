@@ -50,6 +50,14 @@ const loadSettings = (source: NodeJS.ProcessEnv) =>
       APPENDS_QUEUED_MAX: env.int(1024, 1),
       /** How long an Idempotency-Key is remembered. */
       IDEMPOTENCY_TTL_MS: env.int(86_400_000, 1000),
+      /**
+       * Prune snapshots about this often (ms, jittered by ±20%, never two runs at once; 0: never):
+       * keep the newest SNAPSHOT_KEEP per task and state schema version, drop those older than
+       * SNAPSHOT_MAX_AGE_DAYS, never a task's newest. Every replica runs it; they do not conflict.
+       */
+      SNAPSHOT_PRUNE_INTERVAL_MS: env.int(3_600_000, 0),
+      SNAPSHOT_KEEP: env.int(5, 1),
+      SNAPSHOT_MAX_AGE_DAYS: env.int(90, 1),
     },
     source,
   );

@@ -1,4 +1,14 @@
-import { createEventStoreDataSource, LruAggregateCache, PostgresEventStore, type EventStore } from '@cqrs/event-store';
+import {
+  createEventStoreDataSource,
+  LruAggregateCache,
+  PostgresEventStore,
+  repeatWithJitter,
+  type EventStore,
+  type EventStoreMaintenance,
+  type PruneSnapshotsOptions,
+  type RepeatingTask,
+} from '@cqrs/event-store';
+import { taskUpcasters } from '@cqrs/tasks-domain';
 import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { PinoLogger } from 'nestjs-pino';
@@ -16,15 +26,27 @@ import { TasksController } from './tasks.controller';
 import { UpdateTaskHandler } from './update-task/update-task.handler';
 
 const PURGE_EVERY_MS = 10 * 60_000;
+const DAY_MS = 86_400_000;
 
-/** Owns the write database's lifecycle and the periodic purge of expired idempotency keys. */
+/** How the service prunes snapshots (`SNAPSHOT_PRUNE_INTERVAL_MS` and co.); `intervalMs` 0: never. */
+const SNAPSHOT_PRUNING = Symbol('SNAPSHOT_PRUNING');
+interface SnapshotPruning extends Pick<PruneSnapshotsOptions, 'keep' | 'maxAgeMs'> {
+  intervalMs: number;
+}
+
+/**
+ * Owns the write database's lifecycle and the store's upkeep: the periodic purge of expired
+ * idempotency keys, and the snapshot pruning (jittered, never overlapping, errors logged).
+ */
 @Injectable()
 class EventStoreLifecycle implements OnModuleInit, OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
+  private pruning?: RepeatingTask;
 
   constructor(
     private readonly dataSource: DataSource,
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(EVENT_STORE) private readonly store: EventStore & EventStoreMaintenance,
+    @Inject(SNAPSHOT_PRUNING) private readonly snapshotPruning: SnapshotPruning,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('EventStore');
@@ -37,10 +59,22 @@ class EventStoreLifecycle implements OnModuleInit, OnApplicationShutdown {
         .then((purged) => purged > 0 && this.logger.info({ purged }, 'expired idempotency keys purged'))
         .catch((error: unknown) => this.logger.warn({ err: error }, 'idempotency key purge failed; will retry'));
     }, PURGE_EVERY_MS).unref();
+
+    const { intervalMs, keep, maxAgeMs } = this.snapshotPruning;
+    if (intervalMs > 0) {
+      this.pruning = repeatWithJitter(
+        async () => {
+          const pruned = await this.store.pruneSnapshots({ keep, maxAgeMs });
+          if (pruned.deleted > 0) this.logger.info({ ...pruned }, 'old snapshots pruned');
+        },
+        { intervalMs, onError: (error) => this.logger.warn({ err: error }, 'snapshot pruning failed; will retry') },
+      );
+    }
   }
 
   async onApplicationShutdown() {
     clearInterval(this.timer);
+    await this.pruning?.stop();
     await this.dataSource.destroy();
   }
 }
@@ -73,7 +107,17 @@ export class TasksModule {
               idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
               appendsInFlight: config.APPENDS_IN_FLIGHT,
               maxQueuedAppends: config.APPENDS_QUEUED_MAX,
+              // Task events stored in older shapes are lifted to today's on every load.
+              upcasters: taskUpcasters,
             }),
+        },
+        {
+          provide: SNAPSHOT_PRUNING,
+          useValue: {
+            intervalMs: config.SNAPSHOT_PRUNE_INTERVAL_MS,
+            keep: config.SNAPSHOT_KEEP,
+            maxAgeMs: config.SNAPSHOT_MAX_AGE_DAYS * DAY_MS,
+          } satisfies SnapshotPruning,
         },
         {
           provide: AGGREGATE_CACHE,

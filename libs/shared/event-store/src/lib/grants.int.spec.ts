@@ -15,15 +15,30 @@ const user = (url: string) => new URL(url).username;
 const OUTBOX_ROW = `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, aggregateversion)
   VALUES (gen_random_uuid(), 'test', 'a-1', 'Added', '\\x00', 1)`;
 
-/** What the command role may not do: rewrite or drop history, touch another table, change the schema. */
+const EVENT_ROW = `(event_id, stream_id, stream_type, version, type, data) VALUES (gen_random_uuid(), 's', 't', 1, 'x', '{}')`;
+
+/**
+ * What the command role may not do: rewrite, move or drop history (archiving is the owner's, even
+ * with the setting the trigger lets through), touch another table, change the schema.
+ */
 const COMMAND_FORBIDDEN = [
   `UPDATE events SET data = '{}'`,
   `DELETE FROM events`,
+  `SET LOCAL cqrs.archiving = 'on'; DELETE FROM events`,
   `TRUNCATE events`,
   `TRUNCATE snapshots`,
   `TRUNCATE outbox`,
   `TRUNCATE idempotency_keys`,
-  `DELETE FROM snapshots`,
+  `UPDATE snapshots SET version = version`,
+  `INSERT INTO events_archive (global_position, event_id, stream_id, stream_type, version, type, data, recorded_at)
+     VALUES (1, gen_random_uuid(), 's', 't', 1, 'x', '{}', now())`,
+  `UPDATE events_archive SET data = '{}'`,
+  `DELETE FROM events_archive`,
+  `TRUNCATE events_archive`,
+  `INSERT INTO archived_streams (stream_id, stream_type, version, events, last_recorded_at) VALUES ('s', 't', 1, 1, now())`,
+  `UPDATE archived_streams SET version = version + 1`,
+  `DELETE FROM archived_streams`,
+  `TRUNCATE archived_streams`,
   `UPDATE outbox SET payload = '\\x00'`,
   `SELECT * FROM event_store_migrations`,
   `CREATE TABLE sneaky (id int)`,
@@ -37,7 +52,9 @@ const RELAY_FORBIDDEN = [
   `SELECT * FROM snapshots`,
   `SELECT * FROM idempotency_keys`,
   `SELECT * FROM event_store_migrations`,
-  `INSERT INTO events (event_id, stream_id, stream_type, version, type, data) VALUES (gen_random_uuid(), 's', 't', 1, 'x', '{}')`,
+  `SELECT * FROM events_archive`,
+  `SELECT * FROM archived_streams`,
+  `INSERT INTO events ${EVENT_ROW}`,
   OUTBOX_ROW,
   `UPDATE outbox SET payload = '\\x00'`,
   `DELETE FROM outbox`,
@@ -46,6 +63,26 @@ const RELAY_FORBIDDEN = [
   `CREATE TABLE sneaky (id int)`,
   `CREATE PUBLICATION sneaky FOR TABLE outbox`,
   `ALTER PUBLICATION ${OUTBOX_PUBLICATION} ADD TABLE events`,
+];
+
+/** What the projector (rebuilds, reconciliation) may not do: anything but read the events, hot and archived. */
+const READER_FORBIDDEN = [
+  `INSERT INTO events ${EVENT_ROW}`,
+  `UPDATE events SET data = '{}'`,
+  `DELETE FROM events`,
+  `SET LOCAL cqrs.archiving = 'on'; DELETE FROM events`,
+  `TRUNCATE events`,
+  `INSERT INTO events_archive (global_position, event_id, stream_id, stream_type, version, type, data, recorded_at)
+     VALUES (1, gen_random_uuid(), 's', 't', 1, 'x', '{}', now())`,
+  `UPDATE events_archive SET data = '{}'`,
+  `DELETE FROM events_archive`,
+  `SELECT * FROM archived_streams`,
+  `SELECT * FROM snapshots`,
+  `SELECT * FROM outbox`,
+  `SELECT * FROM idempotency_keys`,
+  `SELECT * FROM event_store_migrations`,
+  `SELECT * FROM ${APPEND_FUNCTION}('s', 't', 0, '{}', ARRAY[gen_random_uuid()], ARRAY['x'], ARRAY[1], ARRAY['{}'::jsonb], NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL)`,
+  `CREATE TABLE sneaky (id int)`,
 ];
 
 let infra: TestInfra;
@@ -66,13 +103,15 @@ describe.each(['fresh', 'legacy'] as const)('write database grants (%s database)
   beforeAll(async () => {
     const command = user(infra.postgres.writeUrl);
     const relay = user(infra.postgres.relayUrl);
+    const reader = user(infra.postgres.readUrl);
     // The migrations grant to these names; other login roles must be their members.
-    expect([command, relay]).toEqual([WRITE_DATABASE_ROLES.command, WRITE_DATABASE_ROLES.relay]);
+    expect([command, relay, reader]).toEqual([WRITE_DATABASE_ROLES.command, WRITE_DATABASE_ROLES.relay, WRITE_DATABASE_ROLES.reader]);
+    // As init.sql does for the write database: the projector connects to read the store.
     db = await createThrowawayDatabase({
       adminUrl: infra.postgres.adminUrl,
       ownerUrl: infra.postgres.ownerWriteUrl,
       prefix: 'grants_write',
-      appRoles: [command, relay],
+      appRoles: [command, relay, reader],
     });
     databases.push(db);
     if (setup === 'legacy') {
@@ -80,6 +119,7 @@ describe.each(['fresh', 'legacy'] as const)('write database grants (%s database)
         await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${command}`);
         await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ${command}`);
         await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO ${relay}`);
+        await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${reader}`);
       });
     }
     await migrateEventStore(db.url);
@@ -127,6 +167,13 @@ describe.each(['fresh', 'legacy'] as const)('write database grants (%s database)
         });
         for (const id of others) expect(await store.readStream(id)).toHaveLength(1);
         expect(await store.purgeExpiredIdempotencyKeys()).toBe(0);
+        // Snapshot upkeep runs as this role (the service's scheduled prune, the CLI).
+        expect(await store.takeSnapshot(streamId, { ...counterDecider, stateSchemaVersion: 1 })).toMatchObject({ version: 2, written: false });
+        expect(await store.pruneSnapshots({ keep: 1 })).toMatchObject({ deleted: 1 });
+        expect(await store.snapshotStats()).toMatchObject({ snapshots: 1 });
+        expect(await store.size()).toMatchObject({ archivedStreams: 0 });
+        // Archiving is the owner's: no DELETE on events.
+        await expect(store.archiveStreams({ olderThanMs: 0, terminalEventTypes: ['Added'] })).rejects.toMatchObject({ code: INSUFFICIENT_PRIVILEGE });
       } finally {
         await dataSource.destroy();
       }
@@ -134,9 +181,11 @@ describe.each(['fresh', 'legacy'] as const)('write database grants (%s database)
 
     it.each([
       `SELECT count(*) FROM events`,
+      `SELECT count(*) FROM events_archive`,
+      `SELECT count(*) FROM archived_streams`,
       `INSERT INTO events (event_id, stream_id, stream_type, version, type, data) VALUES (gen_random_uuid(), 'direct', 't', 1, 'x', '{}')`,
-      `INSERT INTO snapshots (stream_id, state_schema_version, version, state) VALUES ('direct', 1, 1, '{}')
-         ON CONFLICT (stream_id, state_schema_version) DO UPDATE SET version = EXCLUDED.version`,
+      `INSERT INTO snapshots (stream_id, state_schema_version, version, state) VALUES ('direct', 1, 1, '{}') ON CONFLICT DO NOTHING`,
+      `DELETE FROM snapshots WHERE stream_id = 'direct'`,
       OUTBOX_ROW,
       `DELETE FROM outbox WHERE aggregateid = 'a-1'`,
       `INSERT INTO idempotency_keys (scope, key, request_hash, response, stream_id, stream_version, expires_at)
@@ -150,10 +199,13 @@ describe.each(['fresh', 'legacy'] as const)('write database grants (%s database)
       expect(await sqlstate(as.command, sql)).toBe(INSUFFICIENT_PRIVILEGE);
     });
 
-    it('is refused by the grants, not only by the append-only trigger', async () => {
-      const error = await withClient(as.command, (c) => c.query(`UPDATE events SET data = '{}'`)).catch((e: Error) => e);
-      expect((error as Error).message).toBe('permission denied for table events');
-    });
+    it.each([`UPDATE events SET data = '{}'`, `SET LOCAL cqrs.archiving = 'on'; DELETE FROM events`, `DELETE FROM events_archive`])(
+      'is refused by the grants, not only by the append-only trigger: %s',
+      async (sql) => {
+        const error = await withClient(as.command, (c) => c.query(sql)).catch((e: Error) => e);
+        expect((error as Error).message).toMatch(/^permission denied for table events(_archive)?$/);
+      },
+    );
   });
 
   describe('cqrs_relay', () => {
@@ -176,6 +228,24 @@ describe.each(['fresh', 'legacy'] as const)('write database grants (%s database)
     it.each(RELAY_FORBIDDEN)('is refused (42501): %s', async (sql) => {
       expect(await sqlstate(as.relay, sql)).toBe(INSUFFICIENT_PRIVILEGE);
     });
+  });
+
+  describe('cqrs_projector', () => {
+    it('reads events and events_archive', async () => {
+      expect(await sqlstate(as.projector, `SELECT * FROM events UNION ALL SELECT * FROM events_archive`)).toBeUndefined();
+    });
+
+    it.each(READER_FORBIDDEN)('is refused (42501): %s', async (sql) => {
+      expect(await sqlstate(as.projector, sql)).toBe(INSUFFICIENT_PRIVILEGE);
+    });
+
+    it.each([`SET LOCAL cqrs.archiving = 'on'; DELETE FROM events`, `UPDATE events_archive SET data = '{}'`])(
+      'is refused by the grants, not only by the append-only trigger: %s',
+      async (sql) => {
+        const error = await withClient(as.projector, (c) => c.query(sql)).catch((e: Error) => e);
+        expect((error as Error).message).toMatch(/^permission denied for table events(_archive)?$/);
+      },
+    );
   });
 
   it('app roles own nothing: tables, views, sequences, functions and the publication are the owner’s', async () => {
@@ -202,23 +272,30 @@ describe.each(['fresh', 'legacy'] as const)('write database grants (%s database)
       ),
     );
     expect(grants.rows).toEqual([
+      { grantee: WRITE_DATABASE_ROLES.command, table_name: 'archived_streams', privileges: 'SELECT' },
       { grantee: WRITE_DATABASE_ROLES.command, table_name: 'events', privileges: 'INSERT,SELECT' },
+      { grantee: WRITE_DATABASE_ROLES.command, table_name: 'events_archive', privileges: 'SELECT' },
       { grantee: WRITE_DATABASE_ROLES.command, table_name: 'idempotency_keys', privileges: 'DELETE,INSERT,SELECT,UPDATE' },
       { grantee: WRITE_DATABASE_ROLES.command, table_name: 'outbox', privileges: 'DELETE,INSERT,SELECT' },
-      { grantee: WRITE_DATABASE_ROLES.command, table_name: 'snapshots', privileges: 'INSERT,SELECT,UPDATE' },
+      { grantee: WRITE_DATABASE_ROLES.command, table_name: 'snapshots', privileges: 'DELETE,INSERT,SELECT' },
+      { grantee: WRITE_DATABASE_ROLES.reader, table_name: 'events', privileges: 'SELECT' },
+      { grantee: WRITE_DATABASE_ROLES.reader, table_name: 'events_archive', privileges: 'SELECT' },
       { grantee: WRITE_DATABASE_ROLES.relay, table_name: 'outbox', privileges: 'SELECT' },
     ]);
-    const defaults = await withClient(db.url, (c) => c.query(`SELECT defaclacl::text FROM pg_default_acl WHERE defaclacl::text ~ $1`, [`(cqrs_command|cqrs_relay|^\\{=|,=)`]));
+    const defaults = await withClient(db.url, (c) =>
+      c.query(`SELECT defaclacl::text FROM pg_default_acl WHERE defaclacl::text ~ $1`, [`(cqrs_command|cqrs_relay|cqrs_projector|^\\{=|,=)`]),
+    );
     expect(defaults.rows).toEqual([]);
   });
 
-  it.each(['projector', 'query'] as const)('cqrs_%s may not even connect (42501)', async (role) => {
-    expect(await sqlstate(as[role], 'SELECT 1')).toBe(INSUFFICIENT_PRIVILEGE);
+  it('cqrs_query may not even connect (42501)', async () => {
+    expect(await sqlstate(as.query, 'SELECT 1')).toBe(INSUFFICIENT_PRIVILEGE);
   });
 });
 
+// The projector's role connects to it too (to read the store); what it may do there is the grants above.
 describe('the stack’s write database (init.sql)', () => {
-  it.each(['readUrl', 'queryUrl'] as const)('refuses the read side’s role of %s a connection (42501)', async (key) => {
+  it.each(['queryUrl'] as const)('refuses the read side’s role of %s a connection (42501)', async (key) => {
     const url = new URL(infra.postgres[key]);
     url.pathname = new URL(infra.postgres.writeUrl).pathname;
     expect(await sqlstate(url.toString(), 'SELECT 1')).toBe(INSUFFICIENT_PRIVILEGE);

@@ -35,6 +35,7 @@ describe('event-store migrations', () => {
       'CreateAppendFunction1764000000002',
       'CreateAppendBatchFunction1764000000003',
       'GrantLeastPrivilege1764000000004',
+      'ArchiveAndSnapshotHistory1764000000005',
     ]);
 
     await withClient(db.url, async (client) => {
@@ -69,6 +70,36 @@ describe('event-store migrations', () => {
         'metadata jsonb',
         'recorded_at timestamp with time zone',
       ]);
+      // The archive has the same columns (its global_position is copied, not an identity).
+      expect(await columns('events_archive')).toEqual(await columns('events'));
+      const { rows: archiveIdentity } = await client.query(
+        `SELECT attidentity FROM pg_attribute WHERE attrelid = 'public.events_archive'::regclass AND attname = 'global_position'`,
+      );
+      expect(archiveIdentity).toEqual([{ attidentity: '' }]);
+      expect(await columns('archived_streams')).toEqual([
+        'stream_id text',
+        'stream_type text',
+        'version bigint',
+        'events integer',
+        'last_recorded_at timestamp with time zone',
+        'archived_at timestamp with time zone',
+      ]);
+      const keys = async (table: string) =>
+        (
+          await client.query<{ conname: string; def: string }>(
+            `SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = $1::regclass AND contype IN ('p', 'u') ORDER BY conname`,
+            [table],
+          )
+        ).rows.map((c) => `${c.conname} ${c.def}`);
+      expect(await keys('events_archive')).toEqual([
+        'events_archive_event_id_key UNIQUE (event_id)',
+        'events_archive_pkey PRIMARY KEY (global_position)',
+        'events_archive_stream_id_version_key UNIQUE (stream_id, version)',
+      ]);
+      expect(await keys('archived_streams')).toEqual(['archived_streams_pkey PRIMARY KEY (stream_id)']);
+      // Snapshots keep history.
+      expect(await keys('snapshots')).toEqual(['snapshots_pkey PRIMARY KEY (stream_id, state_schema_version, version)']);
+
       const { rows: identity } = await client.query(`SELECT relreplident FROM pg_class WHERE oid = 'public.outbox'::regclass`);
       expect(identity).toEqual([{ relreplident: 'd' }]);
       const { rows: publication } = await client.query(
@@ -83,6 +114,7 @@ describe('event-store migrations', () => {
     const db = await throwaway();
     const runs = await Promise.all([migrateEventStore(db.url), migrateEventStore(db.url), migrateEventStore(db.url)]);
     expect(runs.flat().sort()).toEqual([
+      'ArchiveAndSnapshotHistory1764000000005',
       'CreateAppendBatchFunction1764000000003',
       'CreateAppendFunction1764000000002',
       'CreateEventStore1764000000000',
@@ -97,7 +129,7 @@ describe('event-store migrations', () => {
     await migrateEventStore(db.url);
     const dataSource = await createEventStoreDataSource({ url: db.url, poolSize: 2 }).initialize();
     try {
-      for (let i = 0; i < 5; i++) await dataSource.undoLastMigration();
+      for (let i = 0; i < 6; i++) await dataSource.undoLastMigration();
       const tables = await dataSource.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'event_store_migrations'`);
       expect(tables).toEqual([]);
       const functions = await dataSource.query(`SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace`);
@@ -105,7 +137,42 @@ describe('event-store migrations', () => {
     } finally {
       await dataSource.destroy();
     }
-    expect(await migrateEventStore(db.url)).toHaveLength(5);
+    expect(await migrateEventStore(db.url)).toHaveLength(6);
+  });
+
+  it('revert the archive without losing events, and snapshots to the newest per state schema version', async () => {
+    const db = await throwaway(['cqrs_command']);
+    await migrateEventStore(db.url);
+    const dataSource = await createEventStoreDataSource({ url: db.url, poolSize: 2 }).initialize();
+    try {
+      const store = new PostgresEventStore(dataSource, { snapshotEvery: 1 });
+      const snapshot = (lastSnapshotVersion: number) => ({ stateSchemaVersion: 1, lastSnapshotVersion, state: () => ({ total: lastSnapshotVersion }) });
+      await store.appendToStream('done', [{ type: 'Added', data: { amount: 1 } }], { streamType: 't', expectedVersion: 0, snapshot: snapshot(0) });
+      await store.appendToStream('done', [{ type: 'Reset', data: {} }], { streamType: 't', expectedVersion: 1, snapshot: snapshot(1) });
+      await store.appendToStream('hot', [{ type: 'Added', data: { amount: 2 } }], { streamType: 't', expectedVersion: 0 });
+      expect(await store.archiveStreams({ olderThanMs: 0, terminalEventTypes: ['Reset'] })).toMatchObject({ streams: 1, events: 2 });
+      const before = await dataSource.query(`SELECT * FROM events UNION ALL SELECT * FROM events_archive ORDER BY global_position`);
+
+      await dataSource.undoLastMigration();
+      expect(await dataSource.query(`SELECT * FROM events ORDER BY global_position`)).toEqual(before);
+      expect(await dataSource.query(`SELECT stream_id, version FROM snapshots`)).toEqual([{ stream_id: 'done', version: '2' }]);
+      // The earlier append function works again, for the command role too (its grant is back).
+      const command = await createEventStoreDataSource({ url: db.urlAs(infra.postgres.writeUrl), poolSize: 1 }).initialize();
+      try {
+        const appended = await new PostgresEventStore(command, { snapshotEvery: 1 }).appendToStream('done', [{ type: 'Added', data: { amount: 3 } }], {
+          streamType: 't',
+          expectedVersion: 2,
+          snapshot: snapshot(2),
+        });
+        expect(appended).toMatchObject({ nextExpectedVersion: 3, snapshotWritten: true });
+      } finally {
+        await command.destroy();
+      }
+      expect(await dataSource.query(`SELECT stream_id, version FROM snapshots`)).toEqual([{ stream_id: 'done', version: '3' }]);
+    } finally {
+      await dataSource.destroy();
+    }
+    expect(await migrateEventStore(db.url)).toEqual(['ArchiveAndSnapshotHistory1764000000005']);
   });
 
   it('keep events append-only, even for a role with UPDATE and DELETE privileges', async () => {

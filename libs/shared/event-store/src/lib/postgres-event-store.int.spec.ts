@@ -1,5 +1,5 @@
 import { metricsRegistry } from '@cqrs/observability';
-import { replay } from '@cqrs/util';
+import { replay, upcasterChain, UpcastError } from '@cqrs/util';
 // Integration tests take their servers from @cqrs/testing; the tag matrix has no spec-file exception yet.
 import { getTestInfra } from '@cqrs/testing';
 import { randomUUID } from 'node:crypto';
@@ -361,17 +361,86 @@ describe('PostgresEventStore: snapshots', () => {
     expect(await aggregate(store, id, 2)).toMatchObject({ version: 121, snapshotVersion: 121 });
   });
 
-  it('keeps one snapshot per stream and state schema version: the newest', async () => {
+  it('keeps every snapshot an append writes (history), and loads start from the newest', async () => {
     const store = new PostgresEventStore(db.dataSource, { snapshotEvery: 100 });
     const id = stream();
     await writeStream(store, id, 250);
     const rows = await sql<{ version: string; state_schema_version: number }>(
-      'SELECT version, state_schema_version FROM snapshots WHERE stream_id = $1',
+      'SELECT version, state_schema_version FROM snapshots WHERE stream_id = $1 ORDER BY version',
       [id],
     );
-    expect(rows).toHaveLength(1);
-    expect(Number(rows[0].version)).toBeGreaterThanOrEqual(200);
-    expect((await aggregate(store, id)).snapshotVersion).toBe(Number(rows[0].version));
+    expect(rows).toHaveLength(2);
+    expect(rows.map((r) => r.state_schema_version)).toEqual([1, 1]);
+    const newest = Number(rows[1].version);
+    expect(Number(rows[0].version)).toBeGreaterThanOrEqual(100);
+    expect(newest).toBeGreaterThanOrEqual(200);
+    // An older snapshot that disagrees with the events is never read: the newest one is.
+    await sql(`UPDATE snapshots SET state = '{"total": -1, "count": -1, "digest": -1}' WHERE stream_id = $1 AND version = $2`, [id, rows[0].version]);
+    const loaded = await aggregate(store, id);
+    expect(loaded.snapshotVersion).toBe(newest);
+    expect(loaded.state).toEqual(replay(counterDecider, await store.readStream<CounterEvent>(id)));
+  });
+
+  it('writes a due snapshot as a new row even when one exists at an older version', async () => {
+    const store = new PostgresEventStore(db.dataSource, { snapshotEvery: 1 });
+    const id = stream();
+    const snap = (lastSnapshotVersion: number, total: number) => ({ stateSchemaVersion: 1, lastSnapshotVersion, state: () => ({ total, count: 0, digest: 0 }) });
+    await store.appendToStream(id, [added(1)], base(0, { snapshot: snap(0, 1) }));
+    await store.appendToStream(id, [added(2)], base(1, { snapshot: snap(1, 3) }));
+    expect(await sql('SELECT version, state FROM snapshots WHERE stream_id = $1 ORDER BY version', [id])).toEqual([
+      { version: '1', state: { total: 1, count: 0, digest: 0 } },
+      { version: '2', state: { total: 3, count: 0, digest: 0 } },
+    ]);
+  });
+});
+
+describe('PostgresEventStore: upcasting stored shapes', () => {
+  // Version 1 of `Added` stored the amount as `n`; version 2 calls it `amount`.
+  const upcasters = upcasterChain({ Added: { 1: ({ n, ...rest }) => ({ ...rest, amount: n }) } });
+  const addedV1 = (n: number): NewEvent<CounterEvent> => ({ type: 'Added', data: { n } as never, schemaVersion: 1 });
+  const addedV2 = (amount: number): NewEvent<CounterEvent> => ({ ...added(amount), schemaVersion: 2 });
+
+  it('folds events of an old shape as the current one, and reads them upcast with their current schema version', async () => {
+    const store = new PostgresEventStore(db.dataSource, { upcasters });
+    const id = stream();
+    await store.appendToStream(id, [addedV1(5), addedV2(7), addedV1(11)], base(0));
+
+    const loaded = await store.aggregateStream<CounterState, CounterEvent>(id, counterDecider);
+    expect(loaded.state).toEqual([added(5), added(7), added(11)].reduce(counterDecider.evolve, counterDecider.initialState()));
+    const events = await store.readStream<CounterEvent>(id);
+    expect(events.map((e) => [e.version, e.schemaVersion, e.data])).toEqual([
+      [1, 2, { amount: 5 }],
+      [2, 2, { amount: 7 }],
+      [3, 2, { amount: 11 }],
+    ]);
+    // Stored as written: history is never rewritten.
+    expect(await sql('SELECT schema_version, data FROM events WHERE stream_id = $1 ORDER BY version', [id])).toEqual([
+      { schema_version: 1, data: { n: 5 } },
+      { schema_version: 2, data: { amount: 7 } },
+      { schema_version: 1, data: { n: 11 } },
+    ]);
+    // Without the chain the same rows fold into nonsense: the upcasting is what makes them right.
+    expect((await new PostgresEventStore(db.dataSource).aggregateStream<CounterState, CounterEvent>(id, counterDecider)).state.total).toBeNaN();
+  });
+
+  it('upcasts only the events after the snapshot a load starts from', async () => {
+    const store = new PostgresEventStore(db.dataSource, { upcasters, snapshotEvery: 2 });
+    const id = stream();
+    await store.appendToStream(id, [addedV1(1), addedV1(2)], base(0, {
+      snapshot: { stateSchemaVersion: 1, lastSnapshotVersion: 0, state: () => [added(1), added(2)].reduce(counterDecider.evolve, counterDecider.initialState()) },
+    }));
+    await store.appendToStream(id, [addedV1(3)], base(2));
+    const loaded = await store.aggregateStream<CounterState, CounterEvent>(id, { ...counterDecider, stateSchemaVersion: 1 });
+    expect(loaded).toEqual({ state: [added(1), added(2), added(3)].reduce(counterDecider.evolve, counterDecider.initialState()), version: 3, snapshotVersion: 2 });
+  });
+
+  it('fails a load with UPCAST_FAILED when a stored event cannot be lifted', async () => {
+    const store = new PostgresEventStore(db.dataSource, { upcasters });
+    const id = stream();
+    await store.appendToStream(id, [{ type: 'Added', data: 5 as never, schemaVersion: 1 }], base(0));
+    const error = await store.aggregateStream(id, counterDecider).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpcastError);
+    expect(error).toMatchObject({ code: 'UPCAST_FAILED', type: 'Added', fromVersion: 1 });
   });
 });
 

@@ -70,3 +70,10 @@ export const TASK_EVENT_TYPES: readonly TaskEventType[] = [
   'TaskAbandoned',
   'TaskDeleted',
 ];
+
+/**
+ * Event types that end a task's lifecycle: after one, only a delete may follow (and nothing after
+ * a delete). A stream whose last event is one of them, and old, is cold: the event store may
+ * archive it (an event after archiving is still accepted, and the stream archived again later).
+ */
+export const TASK_TERMINAL_EVENT_TYPES: readonly TaskEventType[] = ['TaskCompleted', 'TaskAbandoned', 'TaskDeleted'];

@@ -15,6 +15,11 @@ export const WRITE_DATABASE_ROLES = {
   command: 'cqrs_command',
   /** outbox-relay / Debezium: reads the outbox, through the publication's replication stream. */
   relay: 'cqrs_relay',
+  /**
+   * projector: reads `events` and `events_archive` (rebuilds, reconciliation), nothing else.
+   * Granted by 1764000000005; it also needs CONNECT on the write database.
+   */
+  reader: 'cqrs_projector',
 } as const;
 
 const { command, relay } = WRITE_DATABASE_ROLES;
