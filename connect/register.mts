@@ -20,6 +20,9 @@
 //   DEBEZIUM_TOPIC_PREFIX      Debezium's logical name; names its heartbeat topic (cqrs-outbox)
 //   OUTBOX_PUBLICATION         publication made by the migrations (cqrs_outbox)
 //   OUTBOX_TOPIC_PARTITIONS    partitions of topics Connect creates (6, as the relay)
+//   EVENT_TOPIC_RETENTION_MS   retention.ms of the event topics Connect creates (-1: every event kept,
+//                              as the relay; or an hour or more). Other topics (its heartbeat topic)
+//                              get the broker's default.
 // Run with Node 24 (type stripping). Exit status: 0 running, 1 failed, 2 bad usage.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -47,8 +50,30 @@ export function renderConfig(template: string, vars: Record<string, string>): { 
   return rendered;
 }
 
+/**
+ * The Kafka Connect `include` pattern (a Java regex, matched against the whole name) of the topics
+ * a topic replacement such as `${routedByValue}.events` names: the event topics.
+ */
+export function eventTopicPattern(topicReplacement: string): string {
+  return topicReplacement
+    .split('${routedByValue}')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.+');
+}
+
+/** EVENT_TOPIC_RETENTION_MS as the apps accept it: -1 (every event kept) or an hour or more. */
+export function eventTopicRetention(value: string | undefined): string {
+  const text = value ?? '-1';
+  const ms = Number(text);
+  if (!/^-?\d+$/.test(text) || !(ms === -1 || (Number.isSafeInteger(ms) && ms >= 3_600_000))) {
+    throw new Error(`EVENT_TOPIC_RETENTION_MS=${text}: must be -1 (keep every event) or a bounded retention of at least 3600000 ms (one hour)`);
+  }
+  return text;
+}
+
 function settings(compose: boolean) {
   const env = process.env;
+  const topicReplacement = env['DEBEZIUM_TOPIC_REPLACEMENT'] ?? '${routedByValue}.events';
   const dbUrl = new URL(
     env['DEBEZIUM_DATABASE_URL'] ??
       (compose ? 'postgres://cqrs_relay:cqrs@postgres:5432/cqrs_write' : (env['RELAY_DATABASE_URL'] ?? 'postgres://cqrs_relay:cqrs@127.0.0.1:5433/cqrs_write')),
@@ -68,8 +93,11 @@ function settings(compose: boolean) {
       SLOT_NAME: env['DEBEZIUM_SLOT_NAME'] ?? 'cqrs_outbox_debezium',
       TOPIC_PREFIX: env['DEBEZIUM_TOPIC_PREFIX'] ?? 'cqrs-outbox',
       PUBLICATION_NAME: env['OUTBOX_PUBLICATION'] ?? 'cqrs_outbox',
-      TOPIC_REPLACEMENT: env['DEBEZIUM_TOPIC_REPLACEMENT'] ?? '${routedByValue}.events',
+      TOPIC_REPLACEMENT: topicReplacement,
       TOPIC_PARTITIONS: env['OUTBOX_TOPIC_PARTITIONS'] ?? '6',
+      // The event topics Connect creates keep their history, as the relay's (docs/architecture.md).
+      EVENT_TOPIC_PATTERN: eventTopicPattern(topicReplacement),
+      EVENT_TOPIC_RETENTION_MS: eventTopicRetention(env['EVENT_TOPIC_RETENTION_MS']),
     },
   };
 }

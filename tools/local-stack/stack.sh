@@ -623,6 +623,9 @@ group.initial.rebalance.delay.ms=0
 # A client still needs CREATE on the topic (ACLs) for a metadata request to create it.
 auto.create.topics.enable=true
 delete.topic.enable=true
+# Kafka's default for topics that set none: dead-letter topics (*.dlq), Connect's and Debezium's
+# own. Event topics (<aggregatetype>.events) keep every event: the relay, the projector and
+# Debezium create them with retention.ms=-1 (EVENT_TOPIC_RETENTION_MS; docs/architecture.md).
 log.retention.hours=168
 EOF
   mv -f "$d/server.properties.tmp" "$d/server.properties"
@@ -1006,6 +1009,7 @@ QUERY_DATABASE_URL='postgres://cqrs_query:$p@$pg/cqrs_read$tls'
 MIGRATIONS_WRITE_DATABASE_URL='postgres://cqrs_owner:$p@$pg/cqrs_write$tls'
 MIGRATIONS_READ_DATABASE_URL='postgres://cqrs_owner:$p@$pg/cqrs_read$tls'
 RELAY_DATABASE_URL='postgres://cqrs_relay:$p@$pg/cqrs_write$tls'
+EVENT_STORE_DATABASE_URL='postgres://cqrs_projector:$p@$pg/cqrs_write$tls'
 OIDC_ISSUER_URL=http://$HOST:$ISSUER_PORT
 OIDC_AUDIENCE=cqrs-api
 EOF

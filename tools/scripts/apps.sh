@@ -96,7 +96,12 @@ app_env() {
   case $app in
     command-service) APP_ENV=("DATABASE_URL=${WRITE_DATABASE_URL:-}" "MANAGEMENT_PORT=${MANAGEMENT_PORTS[$app]}") ;;
     query-service) APP_ENV=("DATABASE_URL=${QUERY_DATABASE_URL:-}" "MANAGEMENT_PORT=${MANAGEMENT_PORTS[$app]}") ;;
-    projector) APP_ENV=("DATABASE_URL=${READ_DATABASE_URL:-}") ;;
+    # The projector also reads the event store (rebuilds, reconciliation), as the same role; an
+    # environment without the variable (an older env file) leaves the app its local default.
+    projector)
+      APP_ENV=("DATABASE_URL=${READ_DATABASE_URL:-}")
+      [ -z "${EVENT_STORE_DATABASE_URL:-}" ] || APP_ENV+=("EVENT_STORE_DATABASE_URL=$EVENT_STORE_DATABASE_URL")
+      ;;
     outbox-relay) APP_ENV=("DATABASE_URL=${RELAY_DATABASE_URL:-}") ;;
   esac
   [ -n "$secrets" ] || return 0

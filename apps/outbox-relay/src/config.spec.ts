@@ -56,4 +56,13 @@ describe('outbox-relay configuration', () => {
       expect.objectContaining({ message: expect.stringMatching(/OUTBOX_LINGER_MS[\s\S]*OUTBOX_CONFIRM_INTERVAL_MS|OUTBOX_CONFIRM_INTERVAL_MS[\s\S]*OUTBOX_LINGER_MS/) }),
     );
   });
+
+  it('creates event topics that keep every event unless EVENT_TOPIC_RETENTION_MS bounds them (an hour or more)', () => {
+    expect(loadOutboxRelayConfig({}).EVENT_TOPIC_RETENTION_MS).toBe(-1);
+    expect(loadOutboxRelayConfig({ EVENT_TOPIC_RETENTION_MS: '2592000000' }).EVENT_TOPIC_RETENTION_MS).toBe(2_592_000_000);
+    for (const bad of ['0', '-2', '60000', 'forever']) {
+      expect(() => loadOutboxRelayConfig({ EVENT_TOPIC_RETENTION_MS: bad })).toThrow(/EVENT_TOPIC_RETENTION_MS/);
+    }
+    expect(() => loadOutboxRelayConfig({ EVENT_TOPIC_RETENTION_MS: '60000' })).toThrow('EVENT_TOPIC_RETENTION_MS: must be -1 (keep every event) or a bounded retention of at least 3600000 ms');
+  });
 });

@@ -1,6 +1,6 @@
 import { collectConfig, ConfigError, env, loadConfig } from '@cqrs/config';
 import { commonServiceConfig } from '@cqrs/http';
-import { kafkaSecurityFromEnv } from '@cqrs/messaging/kafka';
+import { EVENT_TOPIC_RETENTION_FOREVER, EVENT_TOPIC_RETENTION_RULE, isEventTopicRetention, kafkaSecurityFromEnv } from '@cqrs/messaging/kafka';
 import { z } from 'zod';
 import { compileTopicReplacement, parseHeaderPlacement } from './relay/outbox-routing';
 
@@ -59,6 +59,12 @@ const loadSettings = (source: NodeJS.ProcessEnv) =>
       OUTBOX_TOPIC_PARTITIONS: env.int(6, 1),
       /** -1 = the broker's default.replication.factor. */
       OUTBOX_TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(-1).default(-1),
+      /**
+       * `retention.ms` of the event topics the relay creates (with `retention.bytes=-1`,
+       * `cleanup.policy=delete`): -1 keeps every event, or a bounded retention of an hour or more
+       * (docs/architecture.md, "Event topics keep their history"). A topic that exists keeps its own.
+       */
+      EVENT_TOPIC_RETENTION_MS: z.coerce.number().int().refine(isEventTopicRetention, EVENT_TOPIC_RETENTION_RULE).default(EVENT_TOPIC_RETENTION_FOREVER),
       OUTBOX_BATCH_MAX_EVENTS: env.int(2000, 1),
       /**
        * Idempotent producers writing a large batch (a backlog) side by side, split by partition

@@ -22,6 +22,7 @@ export const TEST_DATABASE_PREFIXES = [
   // @cqrs/tasks-read-model/testing (default rm_test)
   'rm_test', 'proj_test', 'qs_test', 'e2e_read', 'sys_read',
   'proj_hostile', // apps/projector/src/projection/hostile-records.int.spec.ts
+  'recon_write', 'recon_read', // apps/projector/src/reconcile/reconcile.int.spec.ts
   'qs_limits', // apps/query-service/src/tasks/read-timeouts.int.spec.ts
   // apps/outbox-relay/src/testing/outbox-test-db.ts (relay and Debezium slots of the relay tests)
   'relay_int', 'relay_parity', 'relay_acl', 'relay_faults',

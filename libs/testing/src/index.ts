@@ -26,4 +26,6 @@ export { eventually } from './eventually';
 export { devToken, tamperedToken, untrustedToken } from './tokens';
 export type { TokenOptions } from './tokens';
 export { CONNECT_PRINCIPAL, grantAppAcls, grantClientAcls, grantTopicPrefix } from './kafka-acls';
+export { topicSettings } from './kafka-topics';
+export type { TopicSetting } from './kafka-topics';
 export { INSUFFICIENT_PRIVILEGE, sqlstate } from './sql-state';

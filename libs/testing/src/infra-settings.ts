@@ -32,6 +32,8 @@ export interface InfraSettings {
     ownerReadUrl: string;
     /** cqrs_relay on cqrs_write: logical replication. */
     relayUrl: string;
+    /** cqrs_projector on cqrs_write: reads the event store (`events`, `events_archive`) for rebuilds and reconciliation. */
+    eventStoreUrl: string;
   };
   /** The OIDC issuer whose access tokens the apps accept (locally the development issuer, tools/dev-issuer). */
   oidc: {
@@ -81,7 +83,7 @@ export const SECURITY_VARIABLES = [
 export const INFRA_VARIABLES = [
   'KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'KAFKA_CONNECT_URL', 'DATABASE_ADMIN_URL', 'WRITE_DATABASE_URL',
   'READ_DATABASE_URL', 'QUERY_DATABASE_URL', 'MIGRATIONS_WRITE_DATABASE_URL', 'MIGRATIONS_READ_DATABASE_URL',
-  'RELAY_DATABASE_URL', 'OIDC_ISSUER_URL', 'OIDC_AUDIENCE', ...SECURITY_VARIABLES,
+  'RELAY_DATABASE_URL', 'EVENT_STORE_DATABASE_URL', 'OIDC_ISSUER_URL', 'OIDC_AUDIENCE', ...SECURITY_VARIABLES,
 ] as const;
 
 /** Environment variable names, shared with the apps and with `.local-stack/env`. */
@@ -96,6 +98,7 @@ const ENV = {
   ownerWrite: 'MIGRATIONS_WRITE_DATABASE_URL',
   ownerRead: 'MIGRATIONS_READ_DATABASE_URL',
   relay: 'RELAY_DATABASE_URL',
+  eventStore: 'EVENT_STORE_DATABASE_URL',
   issuer: 'OIDC_ISSUER_URL',
   audience: 'OIDC_AUDIENCE',
 } as const;
@@ -166,6 +169,7 @@ function readEnv(env: NodeJS.ProcessEnv): Omit<InfraSettings, 'source'> | undefi
       ownerWriteUrl: env[ENV.ownerWrite] ?? role('cqrs_owner', 'cqrs_write'),
       ownerReadUrl: env[ENV.ownerRead] ?? role('cqrs_owner', 'cqrs_read'),
       relayUrl: env[ENV.relay] ?? role('cqrs_relay', 'cqrs_write'),
+      eventStoreUrl: env[ENV.eventStore] ?? role('cqrs_projector', 'cqrs_write'),
     },
     // The development issuer's defaults, as in tools/local-stack/defaults.env.
     oidc: { issuerUrl: env[ENV.issuer] ?? 'http://127.0.0.1:8090', audience: env[ENV.audience] ?? 'cqrs-api' },
@@ -185,6 +189,7 @@ function exportToEnv(infra: InfraSettings): InfraSettings {
   process.env[ENV.ownerWrite] = infra.postgres.ownerWriteUrl;
   process.env[ENV.ownerRead] = infra.postgres.ownerReadUrl;
   process.env[ENV.relay] = infra.postgres.relayUrl;
+  process.env[ENV.eventStore] = infra.postgres.eventStoreUrl;
   process.env[ENV.issuer] = infra.oidc.issuerUrl;
   process.env[ENV.audience] = infra.oidc.audience;
   // Child processes (apps, CLIs) inherit the tests' identity unless a test gives them their own.

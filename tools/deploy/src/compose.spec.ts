@@ -327,6 +327,38 @@ describe('docker-compose.yml', () => {
         expect([app, service(app).depends_on?.['topics']?.condition]).toEqual([app, 'service_completed_successfully']);
       }
     });
+
+    it('creates them keeping their history, with the retention the relay, the projector and Debezium would give them', async () => {
+      const env = environmentOf(service('topics'));
+      const script = (service('topics').command as string[]).join('\n');
+      expect(script).toContain('--config "retention.ms=$EVENT_TOPIC_RETENTION_MS" --config retention.bytes=-1 --config cleanup.policy=delete');
+      expect(env['EVENT_TOPIC_RETENTION_MS']).toBe('-1');
+      for (const app of ['projector', 'outbox-relay'] as const) {
+        const loaded = (await appConfig(app)).load(containerEnv(app));
+        if (!loaded.ok) throw new Error(`${app}: invalid config; see the tests above`);
+        expect([app, String(loaded.config['EVENT_TOPIC_RETENTION_MS'])]).toEqual([app, env['EVENT_TOPIC_RETENTION_MS']]);
+      }
+      expect(environmentOf(service('connect-register'))['EVENT_TOPIC_RETENTION_MS']).toBe(env['EVENT_TOPIC_RETENTION_MS']);
+      // One setting moves them all.
+      const bounded = loadCompose({ EVENT_TOPIC_RETENTION_MS: '2592000000' }).services;
+      for (const name of ['topics', 'projector', 'outbox-relay', 'connect-register']) {
+        expect([name, environmentOf(must(bounded[name], name))['EVENT_TOPIC_RETENTION_MS']]).toEqual([name, '2592000000']);
+      }
+    });
+  });
+
+  it("gives the projector the event store as its own role, read-only, on the write database", async () => {
+    const config = await appConfig('projector');
+    const result = config.load(containerEnv('projector'));
+    if (!result.ok) throw new Error('invalid projector config; see the tests above');
+    const local = new URL(String(config.defaults()['EVENT_STORE_DATABASE_URL']));
+    const url = new URL(String(result.config['EVENT_STORE_DATABASE_URL']));
+    const readSide = new URL(String(result.config['DATABASE_URL']));
+    expect([url.username, url.pathname]).toEqual([local.username, local.pathname]);
+    expect([url.username, url.pathname]).toEqual([readSide.username, '/cqrs_write']);
+    expect(databases.connect.get('cqrs_write')).toContain(url.username);
+    const raw = new URL(environmentOf(service('projector'))['EVENT_STORE_DATABASE_URL']);
+    expect([raw.searchParams.get('sslmode'), raw.searchParams.get('sslrootcert')]).toEqual(['verify-full', `${TLS_DIR}/ca.pem`]);
   });
 
   describe('transport security and identities', () => {

@@ -40,6 +40,7 @@ interface Credentials {
   passwordKey?: string;
   uriKey?: string;
   readUriKey?: string;
+  eventStoreUriKey?: string;
 }
 interface AuthValues {
   oidc: { issuerUrl: string; audience: string; jwksUrl: string };
@@ -68,7 +69,8 @@ interface ChartValues {
   kafka: {
     brokers: string[];
     topicPartitions: number;
-    topics: { names: string[] };
+    eventTopicRetentionMs: number;
+    topics: { names: string[]; dlqRetentionMs: number };
     security: { protocol: string; mechanism: string; ca: FileSource; oauthbearer: { tokenUrl: string; scope: string } };
     credentials: Record<string, ClientCredentials>;
   };
@@ -247,6 +249,27 @@ describe.each(scenarios)('helm template with %s', (_name, options) => {
       expect(`${parsed.hostname}:${parsed.port}${parsed.pathname}`).toBe(`${v.postgres.host}:${v.postgres.port}/${database}`);
       expect(parsed.search).toBe(tls);
     }
+    if (config.variables.includes('EVENT_STORE_DATABASE_URL')) {
+      // The event store: the same role (and Secret) as DATABASE_URL, on the write database, as locally.
+      const localStore = new URL(String(config.defaults()['EVENT_STORE_DATABASE_URL']));
+      expect([localStore.username, localStore.pathname]).toEqual([local.username, '/cqrs_write']);
+      const store = String(env.values['EVENT_STORE_DATABASE_URL']);
+      if (credentials.uriKey) {
+        const from = tls ? 'EVENT_STORE_DATABASE_URL_FROM_SECRET' : 'EVENT_STORE_DATABASE_URL';
+        expect(env.secrets[from]).toEqual({ name: credentials.existingSecret, key: credentials.eventStoreUriKey });
+        expect(store).toBe(`${secretPlaceholder(credentials.existingSecret, credentials.eventStoreUriKey ?? '', 'EVENT_STORE_DATABASE_URL')}${tls}`);
+      } else {
+        const parsed = new URL(store);
+        expect([parsed.username, parsed.password]).toEqual([
+          secretPlaceholder(credentials.existingSecret, credentials.usernameKey ?? ''),
+          secretPlaceholder(credentials.existingSecret, credentials.passwordKey ?? ''),
+        ]);
+        expect(`${parsed.hostname}:${parsed.port}${parsed.pathname}`).toBe(`${v.postgres.host}:${v.postgres.port}/${v.postgres.databases.write}`);
+        expect(parsed.search).toBe(tls);
+      }
+    }
+    // Topics it creates keep the history the chart's value says (-1: every event).
+    if (config.variables.includes('EVENT_TOPIC_RETENTION_MS')) expect(result.config['EVENT_TOPIC_RETENTION_MS']).toBe(v.kafka.eventTopicRetentionMs);
     if (config.variables.includes('KAFKA_BROKERS')) expect(result.config['KAFKA_BROKERS']).toEqual(v.kafka.brokers);
     if (config.variables.includes('SCHEMA_REGISTRY_URL')) expect(result.config['SCHEMA_REGISTRY_URL']).toBe(v.schemaRegistry.url);
     if (app === 'outbox-relay') {
@@ -560,6 +583,29 @@ describe('the projector and the partition count', () => {
     // Uninstalling must not delete the events.
     expect(topics.every((t) => t.metadata.annotations?.['helm.sh/resource-policy'] === 'keep')).toBe(true);
   });
+
+  it('gives the event topics their history (retention.ms=-1, deleted by age, never compacted) and the dead-letter topics a bounded retention', () => {
+    const configs = (manifests: Manifest[]) => Object.fromEntries(ofKind(manifests, 'KafkaTopic').map((t) => [t.spec.topicName as string, t.spec.config as Record<string, string>]));
+    expect(values.kafka.eventTopicRetentionMs).toBe(-1);
+    expect(values.kafka.topics.dlqRetentionMs).toBe(604_800_000);
+    expect(configs(render({ set: { 'kafka.topics.create': true } }))).toEqual({
+      'tasks.task.events': { 'min.insync.replicas': '2', 'cleanup.policy': 'delete', 'retention.ms': '-1', 'retention.bytes': '-1' },
+      'tasks.task.events.dlq': { 'min.insync.replicas': '2', 'cleanup.policy': 'delete', 'retention.ms': '604800000' },
+    });
+    // A bound, in the KafkaTopic and in what the relay and the projector create topics with.
+    const bounded = render({ set: { 'kafka.topics.create': true, 'kafka.eventTopicRetentionMs': 2_592_000_000 } });
+    expect(configs(bounded)['tasks.task.events']).toMatchObject({ 'retention.ms': '2592000000', 'retention.bytes': '-1' });
+    for (const app of ['projector', 'outbox-relay']) expect([app, named(bounded, 'ConfigMap', fullName(app)).data?.['EVENT_TOPIC_RETENTION_MS']]).toEqual([app, '2592000000']);
+  });
+
+  it('refuses a retention set for every topic alike, or one too short to be a policy', () => {
+    const everyTopic = template({ set: { 'kafka.topics.create': true, 'kafka.topics.config': { 'retention.ms': '86400000' } } });
+    expect(everyTopic.status).not.toBe(0);
+    expect(everyTopic.stderr).toContain('kafka.topics.config.retention.ms: the chart sets it per kind of topic; set kafka.eventTopicRetentionMs');
+    const short = template({ set: { 'kafka.eventTopicRetentionMs': 60_000 } });
+    expect(short.status).not.toBe(0);
+    expect(short.stderr).toMatch(/kafka\/eventTopicRetentionMs/);
+  });
 });
 
 describe('outbox.mode=debezium', () => {
@@ -603,11 +649,14 @@ describe('outbox.mode=debezium', () => {
       TOPIC_PREFIX: v.outbox.debezium.topicPrefix,
       TOPIC_REPLACEMENT: v.outbox.debezium.topicReplacement,
       TOPIC_PARTITIONS: String(v.kafka.topicPartitions),
+      // Its `events` topic group: the names the replacement makes, kept as the relay keeps them.
+      EVENT_TOPIC_PATTERN: '.+\\.events',
+      EVENT_TOPIC_RETENTION_MS: String(v.kafka.eventTopicRetentionMs),
     };
-    // As connect/register.mts fills them: upper-case ${NAME}s only, Debezium's ${routedByValue} stays.
+    // As connect/register.mts fills them (JSON-escaped): upper-case ${NAME}s only, Debezium's ${routedByValue} stays.
     const expected = JSON.parse(connectFile.replace(/\$\{([A-Z][A-Z0-9_]*)\}/g, (_m, name: string) => {
       if (!(name in vars)) throw new Error(`connect/outbox-connector.json has a new placeholder \${${name}}: teach the chart and this test`);
-      return vars[name];
+      return JSON.stringify(vars[name]).slice(1, -1);
     })) as { config: Record<string, string> };
     const { 'connector.class': connectorClass, 'tasks.max': tasksMax, ...config } = expected.config;
     // An empty CA path is left out rather than given to Debezium as "".
@@ -639,6 +688,13 @@ describe('outbox.mode=debezium', () => {
     const { config } = ofKind(off, 'KafkaConnector')[0].spec;
     expect(config['database.sslmode']).toBe('disable');
     expect(config).not.toHaveProperty('database.sslrootcert');
+  });
+
+  it("derives the event topic group's pattern from the topic replacement, and its retention from the chart's", () => {
+    const other = render({ files: options.files, set: { 'outbox.debezium.topicReplacement': 'acme.${routedByValue}.events+v1', 'kafka.eventTopicRetentionMs': 2_592_000_000 } });
+    const { config } = ofKind(other, 'KafkaConnector')[0].spec;
+    expect(config['topic.creation.events.include']).toBe('acme\\..+\\.events\\+v1');
+    expect(config['topic.creation.events.retention.ms']).toBe('2592000000');
   });
 
   it('refuses URL-only relay credentials, which Debezium cannot use', () => {

@@ -14,7 +14,9 @@
 --   cqrs_owner      LOGIN                           owns public-schema objects of both DBs, runs migrations
 --   cqrs_command    LOGIN                           command-service: appends to cqrs_write
 --   cqrs_relay      LOGIN REPLICATION               outbox-relay / Debezium: SELECT on cqrs_write's outbox + logical replication
---   cqrs_projector  LOGIN                           projector: DML on cqrs_read's generation tables
+--   cqrs_projector  LOGIN                           projector: DML on cqrs_read's generation tables; SELECT on
+--                                                   cqrs_write's events and events_archive (the event store:
+--                                                   rebuilds and reconciliation read it, EVENT_STORE_DATABASE_URL)
 --   cqrs_query      LOGIN                           query-service: SELECT on cqrs_read's read-model views
 --
 -- This file makes the roles, the databases, CONNECT and schema USAGE. Privileges on tables,
@@ -66,6 +68,9 @@ REVOKE ALL ON DATABASE cqrs_read  FROM PUBLIC;
 GRANT CONNECT, TEMPORARY, CREATE ON DATABASE cqrs_write TO cqrs_owner;
 GRANT CONNECT, TEMPORARY, CREATE ON DATABASE cqrs_read  TO cqrs_owner;
 GRANT CONNECT ON DATABASE cqrs_write TO cqrs_command, cqrs_relay;
+-- The projector reads the event store, the source of truth (rebuilds, reconciliation); the
+-- event-store migrations grant it SELECT on events and events_archive and nothing else.
+GRANT CONNECT ON DATABASE cqrs_write TO cqrs_projector;
 GRANT CONNECT ON DATABASE cqrs_read  TO cqrs_projector, cqrs_query;
 
 -- ------------------------------------------------------------ cqrs_write
@@ -76,7 +81,7 @@ GRANT CONNECT ON DATABASE cqrs_read  TO cqrs_projector, cqrs_query;
 ALTER SCHEMA public OWNER TO cqrs_owner;
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
 GRANT USAGE, CREATE ON SCHEMA public TO cqrs_owner;
-GRANT USAGE ON SCHEMA public TO cqrs_command, cqrs_relay;
+GRANT USAGE ON SCHEMA public TO cqrs_command, cqrs_relay, cqrs_projector;
 
 -- No default privileges: the migrations grant per object. Earlier versions of this file handed
 -- every new table to cqrs_command (DML) and cqrs_relay (SELECT); take those defaults back on

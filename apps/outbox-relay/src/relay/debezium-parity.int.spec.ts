@@ -1,5 +1,5 @@
 import { createKafka } from '@cqrs/messaging';
-import { CONNECT_PRINCIPAL, getTestInfra, grantTopicPrefix, repoRoot, type TestInfra } from '@cqrs/testing';
+import { CONNECT_PRINCIPAL, getTestInfra, grantTopicPrefix, repoRoot, topicSettings, type TestInfra } from '@cqrs/testing';
 import type { Admin } from 'kafkajs';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -104,6 +104,12 @@ describe('parity with the Debezium outbox connector', () => {
     expect(fromRelay).toHaveLength(total);
     expect(fromDebezium).toHaveLength(total);
     expect(view(fromRelay, relayPrefix)).toEqual(view(fromDebezium, debeziumPrefix));
+    // Both create the event topics alike: every event kept (their own retention.ms=-1, not the
+    // broker's default), deleted by age only, never compacted (connect/'s `events` topic group).
+    for (const topic of suffixes.flatMap((s) => [`${relayPrefix}.${s}`, `${debeziumPrefix}.${s}`])) {
+      const settings = await topicSettings(admin, topic);
+      expect([topic, settings]).toEqual([topic, { 'retention.ms': { value: '-1', own: true }, 'retention.bytes': { value: '-1', own: true }, 'cleanup.policy': { value: 'delete', own: true } }]);
+    }
     // ...and both carry what was written, in each aggregate's commit order.
     const written = rows.flat();
     for (const r of fromRelay) {

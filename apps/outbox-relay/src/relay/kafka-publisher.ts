@@ -1,5 +1,5 @@
 import { contextFromCarrier, linkFromCarrier, recordError, SpanKind, startSpan, type Link, type Span, type TraceCarrier } from '@cqrs/observability';
-import { createKafka, isTopicAuthorizationError, type KafkaSecurity } from '@cqrs/messaging/kafka';
+import { createKafka, eventTopicConfig, isTopicAuthorizationError, type KafkaSecurity } from '@cqrs/messaging/kafka';
 import { logLevel, type Admin, type Kafka, type Message, type Producer, type LogEntry } from 'kafkajs';
 import { installKafkajsFastPath } from './kafkajs-fast-path';
 import type { OutboxRecord } from './outbox-routing';
@@ -18,6 +18,11 @@ export interface KafkaPublisherOptions {
   topicPartitions: number;
   /** Replication factor of a topic the relay creates; -1 = the broker's default. @default -1 */
   topicReplicationFactor: number;
+  /**
+   * `retention.ms` of a topic the relay creates (`eventTopicConfig`: also `retention.bytes=-1`,
+   * `cleanup.policy=delete`); -1 keeps every event. A topic that exists is left as it is. @default -1
+   */
+  topicRetentionMs?: number;
   /**
    * Idempotent producers writing side by side, partition p to producer p mod n: each keeps one
    * request in flight (per-partition order), and together they keep the broker busy while the
@@ -124,13 +129,23 @@ export class KafkaPublisher {
       // A topic the identity may not describe is missing from the list too: the creation then says which.
       const created = await admin
         .createTopics({
-          topics: [{ topic, numPartitions: this.options.topicPartitions, replicationFactor: this.options.topicReplicationFactor }],
+          topics: [
+            {
+              topic,
+              numPartitions: this.options.topicPartitions,
+              replicationFactor: this.options.topicReplicationFactor,
+              configEntries: eventTopicConfig(this.options.topicRetentionMs),
+            },
+          ],
           waitForLeaders: true,
         })
         .catch((error: unknown) => {
           throw isTopicAuthorizationError(error) ? new TopicNotAuthorizedError([topic], 'describe or create') : error;
         });
-      if (created) this.options.logger.log({ topic, partitions: this.options.topicPartitions }, `created topic ${topic}`);
+      if (created) {
+        const retentionMs = this.options.topicRetentionMs ?? -1;
+        this.options.logger.log({ topic, partitions: this.options.topicPartitions, retentionMs }, `created topic ${topic}`);
+      }
     }
     const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
     const partitions = metadata.topics[0]?.partitions.length ?? 0;

@@ -45,6 +45,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         topicAutoCreate: config.OUTBOX_TOPIC_AUTOCREATE,
         topicPartitions: config.OUTBOX_TOPIC_PARTITIONS,
         topicReplicationFactor: config.OUTBOX_TOPIC_REPLICATION_FACTOR,
+        topicRetentionMs: config.EVENT_TOPIC_RETENTION_MS,
         producers: config.OUTBOX_PRODUCERS,
         logger,
       }),

@@ -18,6 +18,8 @@ export function startInProcessRelay(options: {
   slotName: string;
   topicReplacement: string;
   topicAutoCreate?: boolean;
+  /** `retention.ms` of the topics it creates (EVENT_TOPIC_RETENTION_MS). @default -1 */
+  topicRetentionMs?: number;
   publication?: string;
   overrides?: Partial<OutboxRelayOptions>;
 }): InProcessRelay {
@@ -48,6 +50,7 @@ export function startInProcessRelay(options: {
       topicAutoCreate: options.topicAutoCreate ?? true,
       topicPartitions: 6,
       topicReplicationFactor: -1,
+      topicRetentionMs: options.topicRetentionMs,
       producers: 2,
       logger,
     }),

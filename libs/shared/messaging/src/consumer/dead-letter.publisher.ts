@@ -79,7 +79,11 @@ export class DeadLetterPublisher {
     await Promise.all([this.producer.disconnect(), this.admin.disconnect()]);
   }
 
-  /** Creates the dead-letter topics of `sourceTopics` that do not exist yet (same partition count). */
+  /**
+   * Creates the dead-letter topics of `sourceTopics` that do not exist yet (same partition count),
+   * with the broker's default retention: unlike the event topics they need no history, every
+   * letter is also a parked row in the read database.
+   */
   async ensureTopics(sourceTopics: string[]): Promise<void> {
     const existing = new Set(await this.admin.listTopics());
     const sources = sourceTopics.filter((t) => existing.has(t) && !existing.has(t + DLQ_SUFFIX));
