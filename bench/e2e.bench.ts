@@ -9,8 +9,11 @@
  *    outbox → outbox-relay (logical replication) → Kafka → projector → read model.
  * 2. projector throughput: a backlog of BENCH_EVENTS events on a topic, caught up by a fresh
  *    projector process (events/s from its first to its last commit).
- * 3. rebuild: `projector rebuild` (the CLI) of that backlog into a new generation, from start
- *    to the switch.
+ * 3. rebuild: `projector rebuild --source kafka` (the CLI) of that backlog into a new generation,
+ *    from start to the switch.
+ * 4. store rebuild: `projector rebuild --source store` of BENCH_EVENTS events of the same shape in
+ *    the event store (a throwaway write database filled by SQL as its owner), read as the
+ *    projector's role, from start to the switch (the handoff to an empty topic included).
  *
  * Transport security: the apps use the stack's SASL_SSL listener (TLS + SCRAM-SHA-512) as deployed;
  * the full path and the projector's catch-up are measured again on a PLAINTEXT listener of the same
@@ -18,9 +21,11 @@
  *
  * Each measurement runs BENCH_RUNS times; the result file keeps every run and the median.
  * Writes bench/results/e2e.json. Knobs: BENCH_RUNS (3), BENCH_RATES (100,500), BENCH_RATE_SECONDS
- * (20), BENCH_PATHS (fullPath,readSide), BENCH_EVENTS (1000000).
+ * (20), BENCH_PATHS (fullPath,readSide), BENCH_EVENTS (1000000), BENCH_ONLY (`storeRebuild`: only
+ * measurement 4, whose figures then replace those of the result file, the rest of it kept).
  */
 import { migrateEventStore } from '@cqrs/event-store';
+import { createThrowawayDatabase as createStoreDatabase, type ThrowawayDatabase as StoreDatabase } from '@cqrs/event-store/testing';
 import { AvroSerde, createSchemaRegistry, createKafka } from '@cqrs/messaging';
 import { tasksTaskEventsContracts, tasksTaskEventsTopic, type TasksTaskEventsRecord } from '@cqrs/tasks-contracts';
 import { decodeChangeNotices, TASKS_CHANGED_CHANNEL } from '@cqrs/tasks-read-model';
@@ -47,7 +52,10 @@ const RATE_SECONDS = Number(process.env['BENCH_RATE_SECONDS'] ?? 20);
 const PATHS = (process.env['BENCH_PATHS'] ?? 'fullPath,readSide').split(',').filter((p): p is 'fullPath' | 'readSide' => p === 'fullPath' || p === 'readSide');
 const WARMUP_SECONDS = 3;
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 1_000_000);
-const GOALS = { p50AtMaxRateMs: 40, p99AtMaxRateMs: 200, eventsPerSecond: 10_000, rebuildSeconds: 60 };
+/** `storeRebuild`: measure only the rebuild from the event store. */
+const ONLY = process.env['BENCH_ONLY'];
+if (ONLY !== undefined && ONLY !== 'storeRebuild') throw new Error(`BENCH_ONLY=${ONLY}: only storeRebuild is known`);
+const GOALS = { p50AtMaxRateMs: 40, p99AtMaxRateMs: 200, eventsPerSecond: 10_000, rebuildSeconds: 60, storeRebuildSeconds: 20 };
 
 const log = (message: string) => console.log(`[bench:e2e] ${message}`);
 const median = (xs: number[]) => {
@@ -395,6 +403,128 @@ async function throughputAndRebuild(infra: TestInfra, topic: string, events: num
   }
 }
 
+// --------------------------------------------------------------------------- store rebuild
+
+/**
+ * The backlog's events as the command side stores them (the domain events' data, TaskCreated at
+ * schema version 2), in the backlog's order: tasks of 5 events, 10,000 tasks interleaved at a
+ * time, owners and instants as `lifecycleRecord` gives them. $1: events, $2: a task id seed.
+ */
+const FILL_STORE = `
+  INSERT INTO events (event_id, stream_id, stream_type, version, type, schema_version, data)
+  SELECT gen_random_uuid(), t.task_id, 'tasks.task', s + 1,
+    CASE s WHEN 0 THEN 'TaskCreated' WHEN 1 THEN 'TaskUpdated' WHEN 2 THEN 'TaskStarted' WHEN 3 THEN 'TaskUpdated'
+      ELSE CASE WHEN n.i % 4 = 0 THEN 'TaskAbandoned' ELSE 'TaskCompleted' END END,
+    CASE WHEN s = 0 THEN 2 ELSE 1 END,
+    CASE s
+      WHEN 0 THEN jsonb_build_object('taskId', t.task_id, 'ownerId', 'bench-owner-' || (n.i % 2000), 'title', 'task ' || n.i, 'priority', 'NORMAL', 'createdAt', t.at)
+      WHEN 1 THEN jsonb_build_object('taskId', t.task_id, 'title', 'task ' || n.i || ' (renamed)', 'updatedAt', t.at)
+      WHEN 2 THEN jsonb_build_object('taskId', t.task_id, 'startedAt', t.at)
+      WHEN 3 THEN jsonb_build_object('taskId', t.task_id, 'description', 'in progress', 'updatedAt', t.at)
+      ELSE CASE WHEN n.i % 4 = 0 THEN jsonb_build_object('taskId', t.task_id, 'reason', 'superseded', 'abandonedAt', t.at)
+        ELSE jsonb_build_object('taskId', t.task_id, 'completedAt', t.at) END
+    END
+  FROM generate_series(0, ($1::int - 1) / 50000) c
+  CROSS JOIN generate_series(0, 4) s
+  CROSS JOIN generate_series(0, 9999) k
+  CROSS JOIN LATERAL (SELECT c * 10000 + k AS i) n
+  CROSS JOIN LATERAL (SELECT md5($2 || n.i)::uuid::text AS task_id,
+    to_char(timestamp '2025-01-01' + (n.i * 1000 + s) * interval '1 millisecond', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at) t
+  WHERE c * 50000 + s * 10000 + k < $1
+  ORDER BY c, s, k`;
+
+/** A throwaway write database holding `events` backlog-shaped events, readable by the projector's role. */
+async function fillStore(infra: TestInfra, events: number): Promise<StoreDatabase> {
+  const projector = new URL(infra.postgres.readUrl).username;
+  const store = await createStoreDatabase({ adminUrl: infra.postgres.adminUrl, ownerUrl: infra.postgres.ownerWriteUrl, prefix: 'bench_store', appRoles: [projector] });
+  await migrateEventStore(store.url);
+  const started = performance.now();
+  const client = new Client({ connectionString: store.url });
+  await client.connect();
+  try {
+    await client.query(FILL_STORE, [events, `bench-${randomUUID()}-`]);
+    await client.query('VACUUM ANALYZE events');
+    const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM events');
+    log(`filled the event store with ${rows[0]?.n} events in ${round((performance.now() - started) / 1000)} s`);
+  } finally {
+    await client.end();
+  }
+  return store;
+}
+
+/**
+ * `projector rebuild --source store` of the store into a fresh read database, handing over to an
+ * empty topic; checked afterwards (one row per task, every version applied once).
+ */
+async function storeRebuild(infra: TestInfra, store: StoreDatabase, topic: string, events: number) {
+  const run = randomUUID().slice(0, 8);
+  const read = await createReadModelTestDatabase({
+    adminUrl: infra.postgres.adminUrl,
+    ownerUrl: infra.postgres.ownerReadUrl,
+    projectorUrl: infra.postgres.readUrl,
+    queryUrl: infra.postgres.queryUrl,
+    prefix: 'bench_backlog',
+  });
+  try {
+    const { stdout } = await exec(process.execPath, [join(repoRoot(), 'dist/apps/projector/cli.js'), 'rebuild', '--source', 'store', '--json', '--max-lag', '0', '--handoff-timeout', '0'], {
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: infra.kafka.brokers.join(','),
+        SCHEMA_REGISTRY_URL: infra.schemaRegistry.url,
+        DATABASE_URL: read.projectorUrl,
+        MIGRATIONS_READ_DATABASE_URL: read.ownerUrl,
+        EVENT_STORE_DATABASE_URL: store.urlAs(infra.postgres.readUrl),
+        PROJECTOR_TOPICS: topic,
+        PROJECTOR_GROUP_PREFIX: `bench-store-${run}`,
+        LOG_LEVEL: 'warn',
+      },
+      timeout: 15 * 60_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const report = JSON.parse(stdout) as { events: number; durationMs: number; eventsPerSecond: number; store: { events: number; durationMs: number; eventsPerSecond: number } };
+    const check = new Client({ connectionString: read.queryUrl });
+    await check.connect();
+    const { rows } = await check.query<{ tasks: string; versions: string }>('SELECT (SELECT count(*) FROM task_view) AS tasks, (SELECT sum(version) FROM stream_checkpoints) AS versions');
+    await check.end();
+    if (Number(rows[0]?.versions) !== events || Number(rows[0]?.tasks) !== Math.ceil(events / 5)) {
+      throw new Error(`store rebuild: ${rows[0]?.tasks} tasks and ${rows[0]?.versions} versions applied, expected ${Math.ceil(events / 5)} and ${events}`);
+    }
+    const result = {
+      events: report.events,
+      seconds: round(report.durationMs / 1000, 2),
+      eventsPerSecond: report.eventsPerSecond,
+      storeReadSeconds: round(report.store.durationMs / 1000, 2),
+      storeEventsPerSecond: report.store.eventsPerSecond,
+    };
+    log(`store rebuild: ${result.events} events in ${result.seconds} s (${result.eventsPerSecond}/s; the store phase ${result.storeReadSeconds} s)`);
+    return result;
+  } finally {
+    await read.drop();
+  }
+}
+
+/** Measurement 4, RUNS times over one filled store. */
+async function measureStoreRebuild(infra: TestInfra) {
+  const store = await fillStore(infra, EVENTS);
+  const topic = `bench.store${randomUUID().slice(0, 8)}.events`;
+  await createTopic(infra, topic, 6);
+  const runs: Awaited<ReturnType<typeof storeRebuild>>[] = [];
+  try {
+    for (let r = 0; r < RUNS; r++) runs.push(await storeRebuild(infra, store, topic, EVENTS));
+  } finally {
+    const admin = createKafka({ clientId: 'bench', ...infra.kafka }).admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
+    await admin.disconnect();
+    await store.drop();
+  }
+  return {
+    storeRebuildSeconds: spread(runs.map((x) => x.seconds)),
+    storeRebuildEventsPerSecond: spread(runs.map((x) => x.eventsPerSecond)),
+    storeRebuildRuns: runs,
+  };
+}
+
 // ------------------------------------------------------------------------------------- main
 
 async function main() {
@@ -402,6 +532,7 @@ async function main() {
   await registerSchemas(infra.schemaRegistry.url);
   // The load average shows how much else ran on the machine: the figures are only as quiet as it was.
   const environment = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, infrastructure: infra.source, loadAverageAtStart: loadavg().map((l) => round(l, 2)) };
+  if (ONLY === 'storeRebuild') return onlyStoreRebuild(infra, environment);
   log(`runs ${RUNS}, rates ${RATES.join('/')} cmd/s for ${RATE_SECONDS} s, backlog ${EVENTS} events, transports ${TRANSPORTS.join('/')}`);
   // The PLAINTEXT listener serves the benchmark's own topics (bench.*) and groups (bench-*) only.
   const plaintext: PlaintextListener | undefined = TRANSPORTS.includes('PLAINTEXT') ? await openPlaintextListener(infra, { topicPrefix: 'bench.', groupPrefix: 'bench-' }, log) : undefined;
@@ -411,6 +542,32 @@ async function main() {
     await plaintext?.close();
   }
 }
+
+/** BENCH_ONLY=storeRebuild: measurement 4 alone; its figures replace those in the result file, the rest is kept. */
+async function onlyStoreRebuild(infra: TestInfra, environment: Record<string, unknown>) {
+  log(`runs ${RUNS}, store rebuild of ${EVENTS} events only`);
+  const measured = await measureStoreRebuild(infra);
+  const file = join(repoRoot(), 'bench/results/e2e.json');
+  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & { goals?: object; meetsGoals?: object; definitions?: object }) : {};
+  // Next to the Kafka rebuild's figures (`rebuildSeconds`) when the file has them.
+  const placed = Object.entries(previous)
+    .filter(([key]) => !key.startsWith('storeRebuild'))
+    .flatMap(([key, value]): [string, unknown][] => (key === 'rebuildSeconds' ? [[key, value], ...Object.entries(measured)] : [[key, value]]));
+  const result = {
+    ...Object.fromEntries(placed),
+    ...measured,
+    storeRebuildEnvironment: { ...environment, loadAverageAtEnd: loadavg().map((l) => round(l, 2)), recordedAt: new Date().toISOString(), events: EVENTS, runs: RUNS },
+    definitions: { ...previous.definitions, storeRebuild: STORE_REBUILD_DEFINITION },
+    goals: { ...previous.goals, storeRebuildSeconds: GOALS.storeRebuildSeconds },
+    meetsGoals: { ...previous.meetsGoals, storeRebuild: measured.storeRebuildSeconds.median < GOALS.storeRebuildSeconds },
+  };
+  mkdirSync(join(repoRoot(), 'bench/results'), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  log(`written bench/results/e2e.json: store rebuild median ${measured.storeRebuildSeconds.median} s (${measured.storeRebuildSeconds.min}-${measured.storeRebuildSeconds.max})`);
+}
+
+const STORE_REBUILD_DEFINITION =
+  '`projector rebuild --source store` of BENCH_EVENTS backlog-shaped events in the event store (read as the projector role, one snapshot), then the handoff to Kafka at the noted offsets: start to switch (includes building indexes)';
 
 async function measure(infra: TestInfra, environment: Record<string, unknown>, plaintext: PlaintextListener | undefined) {
   type Latency = Awaited<ReturnType<typeof openLoop>>;
@@ -454,6 +611,7 @@ async function measure(infra: TestInfra, environment: Record<string, unknown>, p
     await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
     await admin.disconnect();
   }
+  const storeRebuilds = EVENTS > 0 ? await measureStoreRebuild(infra) : undefined;
 
   const summarise = (byRate: Record<string, Latency[]>) =>
     Object.fromEntries(
@@ -493,13 +651,15 @@ async function measure(infra: TestInfra, environment: Record<string, unknown>, p
       readSide: 'writes are events produced to Kafka as the relay does (acks=all): Kafka -> projector, the read side alone',
       fullPathPlaintext: 'fullPath with the relay and the projector on a PLAINTEXT listener of the same broker',
       throughput: 'a fresh projector process catching up the backlog: events / (last commit - first commit)',
-      rebuild: '`projector rebuild` of the backlog into a new generation: start to switch (includes building indexes)',
+      rebuild: '`projector rebuild --source kafka` of the backlog into a new generation: start to switch (includes building indexes)',
+      storeRebuild: STORE_REBUILD_DEFINITION,
     },
     latency: summary,
     transportCost,
     latencyRuns: latency,
     projectorThroughputEventsPerSecond: throughput,
     rebuildSeconds: rebuild,
+    ...storeRebuilds,
     backlogRuns,
     goals: GOALS,
     meetsGoals: {
@@ -509,6 +669,7 @@ async function measure(infra: TestInfra, environment: Record<string, unknown>, p
       p99ReadSide: (summary.readSide[maxRate]?.visibleP99Ms.median ?? Infinity) <= GOALS.p99AtMaxRateMs,
       throughput: throughput.median >= GOALS.eventsPerSecond,
       rebuild: rebuild.median < GOALS.rebuildSeconds,
+      storeRebuild: storeRebuilds ? storeRebuilds.storeRebuildSeconds.median < GOALS.storeRebuildSeconds : false,
     },
   };
   const dir = join(repoRoot(), 'bench/results');

@@ -14,6 +14,12 @@ describe('projector config', () => {
     expect(projectionSettings(config)).toMatchObject({ topics: ['a.events', 'b.events'], concurrency: 4 });
   });
 
+  it('creates event topics that keep every event unless EVENT_TOPIC_RETENTION_MS bounds them (an hour or more)', () => {
+    expect(projectionSettings(loadProjectorConfig({}))).toMatchObject({ eventTopicRetentionMs: -1 });
+    expect(projectionSettings(loadProjectorConfig({ EVENT_TOPIC_RETENTION_MS: '604800000' }))).toMatchObject({ eventTopicRetentionMs: 604_800_000 });
+    expect(() => loadProjectorConfig({ EVENT_TOPIC_RETENTION_MS: '1000' })).toThrow('EVENT_TOPIC_RETENTION_MS: must be -1 (keep every event) or a bounded retention of at least 3600000 ms');
+  });
+
   it('names every invalid variable', () => {
     expect(() => loadProjectorConfig({ PROJECTOR_CONCURRENCY: '0', KAFKA_BROKERS: '' })).toThrow(ConfigError);
   });

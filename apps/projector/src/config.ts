@@ -1,6 +1,7 @@
 import { collectConfig, env, loadConfig } from '@cqrs/config';
 import { commonServiceConfig } from '@cqrs/http';
-import { kafkaSecurityFromEnv, schemaRegistryAccessFromEnv } from '@cqrs/messaging';
+import { EVENT_TOPIC_RETENTION_FOREVER, EVENT_TOPIC_RETENTION_RULE, isEventTopicRetention, kafkaSecurityFromEnv, schemaRegistryAccessFromEnv } from '@cqrs/messaging';
+import { z } from 'zod';
 
 const shape = {
   ...commonServiceConfig(3002),
@@ -19,6 +20,13 @@ const shape = {
    */
   PROJECTOR_TOPIC_AUTOCREATE: env.bool(true),
   PROJECTOR_TOPIC_PARTITIONS: env.int(6, 1),
+  /**
+   * `retention.ms` of the topics it creates, as the relay's (with `retention.bytes=-1`,
+   * `cleanup.policy=delete`): -1 keeps every event, or a bounded retention of an hour or more
+   * (docs/architecture.md, "Event topics keep their history"). Dead-letter topics keep the
+   * broker's default; a topic that exists keeps its own settings.
+   */
+  EVENT_TOPIC_RETENTION_MS: z.coerce.number().int().refine(isEventTopicRetention, EVENT_TOPIC_RETENTION_RULE).default(EVENT_TOPIC_RETENTION_FOREVER),
   /** Consumer groups are `<prefix>.g<generation>`: a rebuild consumes under a new group. */
   PROJECTOR_GROUP_PREFIX: env.string('tasks-projector'),
   /**
@@ -46,6 +54,12 @@ const shape = {
    * (a projector catching up is alive, but its read models are stale); 0 turns the check off.
    */
   PROJECTOR_READY_MAX_LAG: env.int(10_000, 0),
+  /**
+   * The event store (the write database) as a role that may only read `events` and
+   * `events_archive` (`cqrs_projector`): rebuilds and reconciliation read the store, the source
+   * of truth, instead of depending on how long Kafka keeps the topic.
+   */
+  EVENT_STORE_DATABASE_URL: env.url('postgres://cqrs_projector:cqrs@127.0.0.1:5433/cqrs_write'),
   /** The read database as its owner (DDL): only the CLI's `migrate` and `rebuild` use it. */
   MIGRATIONS_READ_DATABASE_URL: env.url('postgres://cqrs_owner:cqrs@127.0.0.1:5433/cqrs_read'),
 };
@@ -70,6 +84,7 @@ export const projectionSettings = (config: ProjectorConfig) => ({
   topics: config.PROJECTOR_TOPICS,
   /** Partitions of a topic the projector creates; undefined = wait for the producer to create it. */
   createTopicsWithPartitions: config.PROJECTOR_TOPIC_AUTOCREATE ? config.PROJECTOR_TOPIC_PARTITIONS : undefined,
+  eventTopicRetentionMs: config.EVENT_TOPIC_RETENTION_MS,
   groupPrefix: config.PROJECTOR_GROUP_PREFIX,
   concurrency: config.PROJECTOR_CONCURRENCY,
   maxBatchBytes: config.PROJECTOR_MAX_BATCH_BYTES,

@@ -2,13 +2,15 @@ import { ConfigError } from '@cqrs/config';
 import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
 import { createKafka, DeadLetterPublisher, type ConsumerLogger } from '@cqrs/messaging/consumer';
 import { tasksTaskEventsContracts } from '@cqrs/tasks-contracts';
-import { migrateReadModel } from '@cqrs/tasks-read-model';
+import { migrateReadModel, type RebuildSource } from '@cqrs/tasks-read-model';
 import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { Pool } from 'pg';
 import { loadProjectorConfig, projectionSettings, type ProjectorConfig } from '../config';
 import { OperationError, ProjectorOperations, type ProjectorStatus } from '../projection/projector-operations';
 import { TaskRecordDecoder } from '../projection/task-record.decoder';
+import { reconcileWithConfig } from '../reconcile/reconcile-command';
+import { describeReport } from '../reconcile/report';
 
 // The projector's operations as a CLI (`npm run projector -- <command>`): it talks to the same
 // Kafka, registry and read database as the running projector, configured by the same variables.
@@ -186,27 +188,65 @@ function program(config: () => ProjectorConfig): Command {
 
   cli
     .command('rebuild')
-    .description('rebuild the projection into fresh tables from the beginning of the topic; queries switch when it has caught up')
+    .description(
+      'rebuild the projection into fresh tables, from the event store (then Kafka from the offsets noted before it) or from the beginning of the topic; queries switch when it has caught up',
+    )
+    .option(
+      '--source <source>',
+      'where history comes from: store (the event store, then Kafka) or kafka (the topic from offset 0)',
+      (value: string): RebuildSource => {
+        if (value !== 'store' && value !== 'kafka') throw new InvalidArgumentError('store or kafka');
+        return value;
+      },
+      'store' as RebuildSource,
+    )
+    .option('--resume', 'continue the interrupted store rebuild (same generation, from its recorded store position)')
     .option('--max-lag <n>', 'switch once at most n records are left to apply', positiveInt, 100)
     .option('--handoff-timeout <ms>', 'keep applying until a projector joins the new group, at most this long', positiveInt, 30_000)
     .option('--keep <n>', 'retired generations to keep (older ones are dropped)', positiveInt, 1)
+    .option('--batch-size <n>', 'events per event-store query', positiveInt)
     .option('--json', 'machine-readable output')
-    .action(async (options: { maxLag: number; handoffTimeout: number; keep: number; json?: boolean }) => {
+    .action(async (options: { source: RebuildSource; resume?: boolean; maxLag: number; handoffTimeout: number; keep: number; batchSize?: number; json?: boolean }) => {
       const session = await open(config(), { owner: true });
+      const eventStore =
+        options.source === 'store' || options.resume
+          ? new Pool({ connectionString: config().EVENT_STORE_DATABASE_URL, max: 4, application_name: 'projector-cli-rebuild' })
+          : undefined;
       const abort = new AbortController();
       process.once('SIGINT', () => abort.abort());
+      const count = (n: number) => n.toLocaleString('en-US');
+      let progressShown = false;
       try {
         const report = await session.operations.rebuild({
+          source: options.source,
+          resume: options.resume,
+          eventStore,
+          store: { batchSize: options.batchSize },
           maxLag: options.maxLag,
           handoffTimeoutMs: options.handoffTimeout,
           keep: options.keep,
           signal: abort.signal,
-          onProgress: options.json ? undefined : (p) => process.stderr.write(`\rgeneration ${p.generation}: ${p.phase}, lag ${p.lag}, ${Math.round(p.elapsedMs / 1000)} s   `),
+          onProgress: options.json
+            ? undefined
+            : (p) => {
+                // One line, rewritten in place: phase, events done/expected, rate, ETA, elapsed.
+                progressShown = true;
+                process.stderr.write(
+                  `\r\x1b[Kgeneration ${p.generation} (${p.source}): ${p.phase}, ${count(p.eventsDone)}${p.eventsExpected === null ? '' : `/${count(p.eventsExpected)}`} events, ` +
+                    `${count(p.eventsPerSecond)}/s${p.etaMs === null ? '' : `, ETA ${Math.ceil(p.etaMs / 1000)} s`}${p.phase === 'reading-store' ? '' : `, lag ${count(p.lag)}`}, ${Math.round(p.elapsedMs / 1000)} s`,
+                );
+              },
         });
-        if (!options.json) process.stderr.write('\n');
+        if (progressShown) process.stderr.write('\n');
+        progressShown = false;
         print(!!options.json, report, () =>
           [
-            `generation ${report.generation} is active (was ${report.previous ?? 'none'}): ${report.events} events in ${(report.durationMs / 1000).toFixed(1)} s (${report.eventsPerSecond}/s)`,
+            `generation ${report.generation} is active (was ${report.previous ?? 'none'}), rebuilt from ${report.source}${report.resumed ? ' (resumed)' : ''}: ` +
+              `${count(report.events)} events in ${(report.durationMs / 1000).toFixed(1)} s (${count(report.eventsPerSecond)}/s)`,
+            report.store
+              ? `event store: ${count(report.store.events)} events read in ${(report.store.durationMs / 1000).toFixed(1)} s (${count(report.store.eventsPerSecond)}/s); ` +
+                `then ${count(report.kafkaRecordsAfterSnapshot ?? 0)} records from Kafka after the noted offsets`
+              : '',
             report.handedOff ? 'a running projector took over its consumer group' : 'no projector joined its consumer group yet; the next one to start will',
             report.dropped.length > 0 ? `dropped retired generation(s) ${report.dropped.join(', ')}` : '',
           ]
@@ -214,7 +254,50 @@ function program(config: () => ProjectorConfig): Command {
             .join('\n'),
         );
       } finally {
-        await session.close();
+        if (progressShown) process.stderr.write('\n');
+        await Promise.allSettled([session.close(), eventStore?.end()]);
+      }
+    });
+  cli
+    .command('reconcile')
+    .description(
+      'compare every read-model row with a replay of the event store, and every stream with what reached Kafka; ' +
+        'exit status 0: all agree, 1: differences remain, 2: usage, configuration or access error',
+    )
+    .option('--repair', 'rewrite the streams that differ in the read model from the store (and recount the statistics concerned), then check them again')
+    .option('--settle <ms>', 'how long a stream the projector or the relay may still be on gets before it counts as behind or not published', positiveInt, 5_000)
+    .option('--limit <n>', 'differences printed (--json lists all)', positiveInt, 50)
+    .option('--stream-type <type>', 'the event store’s stream type the read model projects', 'tasks.task')
+    .option('--json', 'machine-readable output')
+    // Usage errors exit with 2 (commander has printed the message), as configuration errors do.
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+    .action(async (options: { repair?: boolean; settle: number; limit: number; streamType: string; json?: boolean }) => {
+      let progressShown = false;
+      try {
+        const report = await reconcileWithConfig(
+          config(),
+          {
+            repair: !!options.repair,
+            settleMs: options.settle,
+            streamType: options.streamType,
+            onProgress:
+              options.json || !process.stderr.isTTY
+                ? undefined
+                : (p) => {
+                    progressShown = true;
+                    process.stderr.write(`\r\x1b[K${p.phase}${p.events > 0 ? `: ${p.streams.toLocaleString('en-US')} streams, ${p.events.toLocaleString('en-US')} events` : ''} (${Math.round(p.elapsedMs / 1000)} s)`);
+                  },
+          },
+          stderrLogger,
+        );
+        if (progressShown) process.stderr.write('\r\x1b[K');
+        print(!!options.json, report, () => describeReport(report, options.limit));
+        process.exitCode = report.ok ? 0 : 1;
+      } catch (error) {
+        if (progressShown) process.stderr.write('\n');
+        const known = error instanceof ConfigError || error instanceof OperationError || typeof (error as { code?: unknown }).code === 'string' || (error as Error).name === 'ReconcileSetupError';
+        console.error(known ? `error: ${(error as Error).message}` : `error: ${(error as Error).stack ?? String(error)}`);
+        process.exitCode = 2;
       }
     });
   return cli;

@@ -1,8 +1,9 @@
-import { BatchConsumer, consumerGroupLag, createMissingTopics, type ConsumerLogger, type DeadLetterPublisher, type PartitionLag } from '@cqrs/messaging/consumer';
+import { BatchConsumer, consumerGroupLag, createMissingTopics, eventTopicConfig, type ConsumerLogger, type DeadLetterPublisher, type PartitionLag } from '@cqrs/messaging/consumer';
 import { cqrsMetric } from '@cqrs/observability';
 import { activeGeneration, BatchGroupWriter, RecordOverrides, TaskReadModelWriter } from '@cqrs/tasks-read-model';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
+import { refreshRebuildGauges } from '../rebuild/rebuild-gauges';
 import { projectBatch } from './project-batch.handler';
 import type { TaskRecordDecoder } from './task-record.decoder';
 
@@ -14,6 +15,8 @@ export interface ProjectionSettings {
   topics: string[];
   /** Create missing topics with this many partitions; undefined = wait until they exist. */
   createTopicsWithPartitions?: number;
+  /** `retention.ms` of the topics it creates (EVENT_TOPIC_RETENTION_MS). @default -1 (every event kept) */
+  eventTopicRetentionMs?: number;
   groupPrefix: string;
   /** Partitions applied at once. */
   concurrency: number;
@@ -135,6 +138,8 @@ export class ProjectionRunner {
       if (generation !== this.current) await this.follow(generation);
       this.lastError = undefined;
       await this.lag().catch(() => undefined);
+      // A rebuild the CLI runs shows on this instance's /metrics (cqrs_projection_rebuild_*).
+      await refreshRebuildGauges(this.deps.pool).catch(() => undefined);
     } catch (error) {
       this.lastError = (error as Error).message;
       this.deps.logger.warn({ err: error }, `projection not running: ${this.lastError}`);
@@ -151,7 +156,7 @@ export class ProjectionRunner {
     if (this.settings.createTopicsWithPartitions !== undefined) {
       this.admin ??= this.deps.kafka.admin();
       await this.admin.connect();
-      const created = await createMissingTopics(this.admin, this.settings.topics, this.settings.createTopicsWithPartitions);
+      const created = await createMissingTopics(this.admin, this.settings.topics, this.settings.createTopicsWithPartitions, eventTopicConfig(this.settings.eventTopicRetentionMs));
       if (created.length > 0) this.deps.logger.info({ topics: created }, 'created the topics to project (none existed yet)');
     }
     await this.deps.dlq.ensureTopics(this.settings.topics);

@@ -236,7 +236,7 @@ describe('projector (Kafka → read model)', () => {
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
-    const report = await operations.rebuild({ maxLag: 0, handoffTimeoutMs: 15_000 });
+    const report = await operations.rebuild({ source: 'kafka', maxLag: 0, handoffTimeoutMs: 15_000 });
     rebuilding = false;
     await queries;
 

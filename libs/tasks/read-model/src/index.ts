@@ -16,3 +16,5 @@ export * from './lib/store/task-read.repository';
 export * from './lib/store/read-model-unavailable.error';
 export * from './lib/store/record-overrides';
 export * from './lib/store/batch-group';
+export * from './lib/store/rebuild-progress';
+export * from './lib/store/stream-repair';
