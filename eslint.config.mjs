@@ -4,21 +4,36 @@ import nx from '@nx/eslint-plugin';
  * Module boundaries (docs/architecture.md §1). Every project carries `scope:*` and `type:*`;
  * a dependency must satisfy the rule of *both* tags. Domain libs stay framework-free.
  */
-const frameworkImports = ['@nestjs/*', 'typeorm', 'pg', 'kafkajs', '@kafkajs/*', '@opentelemetry/*', 'pino', 'nestjs-pino'];
+const frameworkImports = [
+  '@nestjs/*',
+  'typeorm',
+  'pg',
+  'kafkajs',
+  '@kafkajs/*',
+  '@opentelemetry/*',
+  'pino',
+  'nestjs-pino',
+];
 
 export const depConstraints = [
   // scopes: a bounded context may use itself and shared code, never another context
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   { sourceTag: 'scope:tasks', onlyDependOnLibsWithTags: ['scope:tasks', 'scope:shared'] },
   // types: layering
-  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:messaging', 'type:util'] },
+  {
+    sourceTag: 'type:app',
+    onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:messaging', 'type:util'],
+  },
   { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:testing', 'type:util', 'type:messaging', 'type:domain'] },
   {
     sourceTag: 'type:domain',
     onlyDependOnLibsWithTags: ['type:domain', 'type:util'],
     bannedExternalImports: frameworkImports,
   },
-  { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:data-access', 'type:domain', 'type:messaging', 'type:util'] },
+  {
+    sourceTag: 'type:data-access',
+    onlyDependOnLibsWithTags: ['type:data-access', 'type:domain', 'type:messaging', 'type:util'],
+  },
   { sourceTag: 'type:messaging', onlyDependOnLibsWithTags: ['type:messaging', 'type:util'] },
   { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
   {
@@ -35,10 +50,7 @@ export default [
   {
     files: ['**/*.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        { enforceBuildableLibDependency: true, allow: [], depConstraints },
-      ],
+      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: true, allow: [], depConstraints }],
       'no-console': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
@@ -53,7 +65,9 @@ export default [
           enforceBuildableLibDependency: true,
           allow: [],
           depConstraints: depConstraints.map((c) =>
-            c.sourceTag.startsWith('type:') ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:testing'] } : c,
+            c.sourceTag.startsWith('type:')
+              ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:testing'] }
+              : c,
           ),
         },
       ],

@@ -11,7 +11,15 @@
  * BENCH_LOADS (200).
  */
 import { PostgresEventStore } from '@cqrs/event-store';
-import { initialState, evolve, STATE_SCHEMA_VERSION, TASK_TERMINAL_EVENT_TYPES, taskUpcasters, type Task, type TaskEvent } from '@cqrs/tasks-domain';
+import {
+  initialState,
+  evolve,
+  STATE_SCHEMA_VERSION,
+  TASK_TERMINAL_EVENT_TYPES,
+  taskUpcasters,
+  type Task,
+  type TaskEvent,
+} from '@cqrs/tasks-domain';
 import { getTestInfra, repoRoot } from '@cqrs/testing';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -57,7 +65,11 @@ const FILL = `
 
 async function main() {
   const infra = await getTestInfra();
-  const db = await createEventStoreTestDatabase({ adminUrl: infra.postgres.adminUrl, ownerUrl: infra.postgres.ownerWriteUrl, poolSize: 4 });
+  const db = await createEventStoreTestDatabase({
+    adminUrl: infra.postgres.adminUrl,
+    ownerUrl: infra.postgres.ownerWriteUrl,
+    poolSize: 4,
+  });
   const loadBefore = loadavg();
   try {
     const store = new PostgresEventStore(db.dataSource, { upcasters: taskUpcasters });
@@ -68,29 +80,42 @@ async function main() {
     }
     await db.dataSource.query('VACUUM ANALYZE events');
     const [{ n: events }] = await db.dataSource.query<{ n: string }[]>('SELECT count(*) AS n FROM events');
-    log(`filled ${events} events of ${TASKS} tasks (${cold} cold) in ${Math.round((performance.now() - filled) / 1000)} s`);
+    log(
+      `filled ${events} events of ${TASKS} tasks (${cold} cold) in ${Math.round((performance.now() - filled) / 1000)} s`,
+    );
 
     const loadTimes = async (ids: string[]) => {
       const times: number[] = [];
       for (const id of ids) {
         const started = performance.now();
-        const result = await store.aggregateStream<Task, TaskEvent>(id, { evolve, initialState, stateSchemaVersion: STATE_SCHEMA_VERSION });
+        const result = await store.aggregateStream<Task, TaskEvent>(id, {
+          evolve,
+          initialState,
+          stateSchemaVersion: STATE_SCHEMA_VERSION,
+        });
         times.push(performance.now() - started);
         if (result.version === 0) throw new Error(`stream ${id} loaded empty`);
       }
       return Math.round(median(times) * 1000) / 1000;
     };
-    const pick = (from: number, to: number) => Array.from({ length: LOADS }, () => `task-${from + Math.floor(Math.random() * (to - from))}`);
+    const pick = (from: number, to: number) =>
+      Array.from({ length: LOADS }, () => `task-${from + Math.floor(Math.random() * (to - from))}`);
     const hotIds = pick(cold, TASKS);
     const coldIds = pick(0, cold);
     await loadTimes(hotIds.slice(0, 20)); // warm the pool and the prepared statements
 
     const before = await store.size();
     const loadsBefore = { hotMs: await loadTimes(hotIds), coldMs: await loadTimes(coldIds) };
-    log(`before: events ${mb(before.events.bytes)} MB; load hot ${loadsBefore.hotMs} ms, cold ${loadsBefore.coldMs} ms`);
+    log(
+      `before: events ${mb(before.events.bytes)} MB; load hot ${loadsBefore.hotMs} ms, cold ${loadsBefore.coldMs} ms`,
+    );
 
     const archiveStarted = performance.now();
-    const archived = await store.archiveStreams({ olderThanMs: 30 * DAY_MS, terminalEventTypes: TASK_TERMINAL_EVENT_TYPES, batchSize: 1000 });
+    const archived = await store.archiveStreams({
+      olderThanMs: 30 * DAY_MS,
+      terminalEventTypes: TASK_TERMINAL_EVENT_TYPES,
+      batchSize: 1000,
+    });
     const archiveSeconds = Math.round((performance.now() - archiveStarted) / 100) / 10;
     if (archived.streams !== cold) throw new Error(`archived ${archived.streams} streams, expected ${cold}`);
     await db.dataSource.query('VACUUM ANALYZE events');
@@ -108,16 +133,37 @@ async function main() {
     const result = {
       benchmark: 'archive',
       recordedAt: new Date().toISOString(),
-      environment: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadAverageAtStart: loadBefore, loadAverageAtEnd: loadavg() },
-      settings: { tasks: TASKS, coldShare: COLD_SHARE, events: Number(events), olderThanDays: 30, loadsMeasured: LOADS },
+      environment: {
+        node: process.version,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        loadAverageAtStart: loadBefore,
+        loadAverageAtEnd: loadavg(),
+      },
+      settings: {
+        tasks: TASKS,
+        coldShare: COLD_SHARE,
+        events: Number(events),
+        olderThanDays: 30,
+        loadsMeasured: LOADS,
+      },
       definitions: {
         hotTableBytes: 'pg_total_relation_size(events): heap, indexes and TOAST',
         afterArchive: 'after the archive and a plain VACUUM: the space is reusable by new events but still allocated',
         afterCompaction: 'after VACUUM FULL (or pg_repack): the hot table rewritten',
         loadMs: 'median aggregateStream of LOADS random streams (hot: open tasks; cold: archived tasks)',
       },
-      archive: { streams: archived.streams, events: archived.events, batches: archived.batches, seconds: archiveSeconds },
-      hotTableBytes: { before: before.events.bytes, afterArchive: afterDelete.events.bytes, afterCompaction: afterCompaction.events.bytes },
+      archive: {
+        streams: archived.streams,
+        events: archived.events,
+        batches: archived.batches,
+        seconds: archiveSeconds,
+      },
+      hotTableBytes: {
+        before: before.events.bytes,
+        afterArchive: afterDelete.events.bytes,
+        afterCompaction: afterCompaction.events.bytes,
+      },
       archiveTableBytes: afterCompaction.eventsArchive.bytes,
       hotTableShrink: Math.round((1 - afterCompaction.events.bytes / before.events.bytes) * 1000) / 1000,
       loads: { before: loadsBefore, after: loadsAfter },

@@ -36,7 +36,17 @@
  */
 import { createKafka } from '@cqrs/messaging';
 import { migrateEventStore } from '@cqrs/event-store';
-import { createThrowawayDatabase, parseEnvFile, registerSchemas, repoRoot, SECURITY_VARIABLES, startApp, freePort, type AppProcess, type ThrowawayDatabase } from '@cqrs/testing';
+import {
+  createThrowawayDatabase,
+  parseEnvFile,
+  registerSchemas,
+  repoRoot,
+  SECURITY_VARIABLES,
+  startApp,
+  freePort,
+  type AppProcess,
+  type ThrowawayDatabase,
+} from '@cqrs/testing';
 import { Command, InvalidArgumentError } from 'commander';
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -49,7 +59,14 @@ import { readTopics } from '../apps/outbox-relay/src/testing/kafka-topic-reader'
 import { createReadModelTestDatabase, type ReadModelTestDatabase } from '../libs/tasks/read-model/src/testing';
 
 const exec = promisify(execFile);
-const SCENARIOS = ['relay-kill', 'projector-kill', 'command-kill', 'kafka-restart', 'postgres-restart', 'registry-outage'] as const;
+const SCENARIOS = [
+  'relay-kill',
+  'projector-kill',
+  'command-kill',
+  'kafka-restart',
+  'postgres-restart',
+  'registry-outage',
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const int = (name: string) => (value: string) => {
@@ -58,15 +75,22 @@ const int = (name: string) => (value: string) => {
   return n;
 };
 const program = new Command('chaos')
-  .description('Fault drill: kill and restart the apps and the infrastructure under load, then check every acknowledged command')
+  .description(
+    'Fault drill: kill and restart the apps and the infrastructure under load, then check every acknowledged command',
+  )
   .option('-i, --iterations <n>', 'rounds of all scenarios', int('iterations'), 2)
   .option('-s, --seed <n>', 'seed of the load and the timing jitter', int('seed'), 1)
-  .option('--scenarios <list>', 'comma-separated subset of ' + SCENARIOS.join(','), (v) => {
-    const list = v.split(',').filter(Boolean);
-    const bad = list.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
-    if (bad.length) throw new InvalidArgumentError(`unknown scenario(s): ${bad.join(', ')}`);
-    return list as Scenario[];
-  }, [...SCENARIOS])
+  .option(
+    '--scenarios <list>',
+    'comma-separated subset of ' + SCENARIOS.join(','),
+    (v) => {
+      const list = v.split(',').filter(Boolean);
+      const bad = list.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
+      if (bad.length) throw new InvalidArgumentError(`unknown scenario(s): ${bad.join(', ')}`);
+      return list as Scenario[];
+    },
+    [...SCENARIOS],
+  )
   .option('--rate <n>', 'target commands per second of the steady load', int('rate'), 40)
   .option('--workers <n>', 'concurrent clients, one task at a time each', int('workers'), 4)
   .option('--registry-outage <s>', 'seconds the schema registry stays down', int('registry-outage'), 60)
@@ -75,7 +99,18 @@ const program = new Command('chaos')
   .option('--keep-stack', 'leave the drill stack running at the end', false)
   .option('--out <file>', 'result file', join(repoRoot(), 'bench/results/chaos.json'));
 
-type Options = { iterations: number; seed: number; scenarios: Scenario[]; rate: number; workers: number; registryOutage: number; settle: number; reuseStack: boolean; keepStack: boolean; out: string };
+type Options = {
+  iterations: number;
+  seed: number;
+  scenarios: Scenario[];
+  rate: number;
+  workers: number;
+  registryOutage: number;
+  settle: number;
+  reuseStack: boolean;
+  keepStack: boolean;
+  out: string;
+};
 
 const log = (message: string) => console.log(`[chaos] ${new Date().toISOString().slice(11, 23)} ${message}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -142,7 +177,11 @@ function readStackEnv(): StackEnv {
     if (env[name]) process.env[name] = env[name];
     else delete process.env[name];
   }
-  const need = (k: string) => env[k] ?? (() => { throw new Error(`${file} lacks ${k}`); })();
+  const need = (k: string) =>
+    env[k] ??
+    (() => {
+      throw new Error(`${file} lacks ${k}`);
+    })();
   return {
     brokers: need('KAFKA_BROKERS').split(','),
     registryUrl: need('SCHEMA_REGISTRY_URL'),
@@ -221,7 +260,13 @@ class System {
 // -------------------------------------------------------------------------------------- load
 
 type Kind = 'create' | 'update' | 'start' | 'complete' | 'abandon';
-const EVENT_OF: Record<Kind, string> = { create: 'TaskCreated', update: 'TaskUpdated', start: 'TaskStarted', complete: 'TaskCompleted', abandon: 'TaskAbandoned' };
+const EVENT_OF: Record<Kind, string> = {
+  create: 'TaskCreated',
+  update: 'TaskUpdated',
+  start: 'TaskStarted',
+  complete: 'TaskCompleted',
+  abandon: 'TaskAbandoned',
+};
 
 /** One command as the client saw it, after all its attempts (same Idempotency-Key each time). */
 interface CommandRecord {
@@ -264,7 +309,8 @@ class Load {
         body: JSON.stringify({ sub: owner, aud: this.issuer.audience, expiresIn: 86_400 }),
       }).then(async (response) => {
         const body = (await response.json()) as { access_token?: string };
-        if (!response.ok || !body.access_token) throw new Error(`the drill's issuer refused a token for ${owner}: ${response.status}`);
+        if (!response.ok || !body.access_token)
+          throw new Error(`the drill's issuer refused a token for ${owner}: ${response.status}`);
         return body.access_token;
       });
       this.tokens.set(owner, token);
@@ -273,9 +319,25 @@ class Load {
   }
 
   /** Sends one command, retrying no answer / 5xx with the same key for up to `budgetMs`. */
-  async send(kind: Kind, task: { title: string; ownerId: string; taskId: string | null; version: number }, probe = false, budgetMs = 120_000): Promise<CommandRecord> {
+  async send(
+    kind: Kind,
+    task: { title: string; ownerId: string; taskId: string | null; version: number },
+    probe = false,
+    budgetMs = 120_000,
+  ): Promise<CommandRecord> {
     const key = `chaos-${this.opts.seed}-${++this.seq}`;
-    const record: CommandRecord = { kind, title: task.title, ownerId: task.ownerId, taskId: task.taskId, expected: kind === 'create' ? 0 : task.version, outcome: 'unknown', version: null, status: null, unknownAttempts: 0, probe };
+    const record: CommandRecord = {
+      kind,
+      title: task.title,
+      ownerId: task.ownerId,
+      taskId: task.taskId,
+      expected: kind === 'create' ? 0 : task.version,
+      outcome: 'unknown',
+      version: null,
+      status: null,
+      unknownAttempts: 0,
+      probe,
+    };
     this.records.push(record);
     const [method, path, body] =
       kind === 'create'
@@ -285,12 +347,21 @@ class Load {
           : kind === 'abandon'
             ? ['POST', `/tasks/${task.taskId}/abandon`, { reason: 'drill' }]
             : ['POST', `/tasks/${task.taskId}/${kind}`, undefined];
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': key, authorization: `Bearer ${await this.tokenOf(task.ownerId)}` };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'idempotency-key': key,
+      authorization: `Bearer ${await this.tokenOf(task.ownerId)}`,
+    };
     if (kind !== 'create') headers['if-match'] = `"${task.version}"`;
     const deadline = Date.now() + budgetMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        const response = await fetch(this.commandUrl() + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+        const response = await fetch(this.commandUrl() + path, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(15_000),
+        });
         const json = (await response.json().catch(() => ({}))) as { taskId?: string; version?: number };
         record.status = response.status;
         if (response.status < 300) {
@@ -331,7 +402,12 @@ class Load {
   private async worker(w: number, random: () => number, gapMs: number): Promise<void> {
     const budgetMs = w % 2 === 0 ? 120_000 : 0;
     for (let n = 0; this.running; n++) {
-      const task = { title: `chaos ${this.opts.seed}-${w}-${n}`, ownerId: `chaos-owner-${w}`, taskId: null as string | null, version: 0 };
+      const task = {
+        title: `chaos ${this.opts.seed}-${w}-${n}`,
+        ownerId: `chaos-owner-${w}`,
+        taskId: null as string | null,
+        version: 0,
+      };
       const steps: Kind[] = ['create', 'update', 'start', random() < 0.7 ? 'complete' : 'abandon'];
       for (const kind of steps) {
         if (!this.running) break;
@@ -356,13 +432,24 @@ class Load {
  * From `faultAt` on, creates probe tasks until one is acknowledged, then waits until the read
  * model shows it: the time from the fault to that moment is the recovery time.
  */
-async function measureRecovery(load: Load, readUrl: string, faultAt: number, label: string, timeoutMs = 240_000): Promise<number | null> {
+async function measureRecovery(
+  load: Load,
+  readUrl: string,
+  faultAt: number,
+  label: string,
+  timeoutMs = 240_000,
+): Promise<number | null> {
   const deadline = faultAt + timeoutMs;
   let n = 0;
   let reader: Client | undefined;
   try {
     while (Date.now() < deadline) {
-      const probe = await load.send('create', { title: `probe ${label} ${n++}`, ownerId: 'chaos-probe', taskId: null, version: 0 }, true, Math.max(1000, deadline - Date.now()));
+      const probe = await load.send(
+        'create',
+        { title: `probe ${label} ${n++}`, ownerId: 'chaos-probe', taskId: null, version: 0 },
+        true,
+        Math.max(1000, deadline - Date.now()),
+      );
       if (probe.outcome !== 'acked' || !probe.taskId) continue;
       while (Date.now() < deadline) {
         try {
@@ -398,14 +485,30 @@ interface StoreEvent {
 
 async function oracle(load: Load, writeUrl: string, readUrl: string, brokers: string[], topic: string) {
   const store = await withPg(writeUrl, (c) =>
-    c.query<StoreEvent>(`SELECT stream_id, version::text, type, data->>'title' AS title, data->>'ownerId' AS owner_id FROM events ORDER BY stream_id, version`),
+    c.query<StoreEvent>(
+      `SELECT stream_id, version::text, type, data->>'title' AS title, data->>'ownerId' AS owner_id FROM events ORDER BY stream_id, version`,
+    ),
   );
-  const [views, checkpoints, stats, parked] = await withPg(readUrl, async (c) => [
-    await c.query<{ task_id: string; version: string; status: string; owner_id: string }>('SELECT task_id, version::text, status, owner_id FROM task_view'),
-    await c.query<{ stream_id: string; version: string }>('SELECT stream_id, version::text FROM stream_checkpoints'),
-    await c.query<{ owner_id: string; open_count: string; started_count: string; completed_count: string; abandoned_count: string }>('SELECT * FROM user_task_stats'),
-    await c.query<{ n: string }>('SELECT count(*)::text AS n FROM parked_events'),
-  ] as const);
+  const [views, checkpoints, stats, parked] = await withPg(
+    readUrl,
+    async (c) =>
+      [
+        await c.query<{ task_id: string; version: string; status: string; owner_id: string }>(
+          'SELECT task_id, version::text, status, owner_id FROM task_view',
+        ),
+        await c.query<{ stream_id: string; version: string }>(
+          'SELECT stream_id, version::text FROM stream_checkpoints',
+        ),
+        await c.query<{
+          owner_id: string;
+          open_count: string;
+          started_count: string;
+          completed_count: string;
+          abandoned_count: string;
+        }>('SELECT * FROM user_task_stats'),
+        await c.query<{ n: string }>('SELECT count(*)::text AS n FROM parked_events'),
+      ] as const,
+  );
 
   // The store, per stream: events by version, and the stream of each created title.
   const streams = new Map<string, StoreEvent[]>();
@@ -415,11 +518,13 @@ async function oracle(load: Load, writeUrl: string, readUrl: string, brokers: st
     if (e.type === 'TaskCreated' && e.title) streamOfTitle.set(e.title, e.stream_id);
   }
   let versionGaps = 0;
-  for (const events of streams.values()) events.forEach((e, i) => (Number(e.version) !== i + 1 ? versionGaps++ : undefined));
+  for (const events of streams.values())
+    events.forEach((e, i) => (Number(e.version) !== i + 1 ? versionGaps++ : undefined));
 
   // Every event must be explained by exactly one command: acknowledged, or unknown and resolved.
   const explained = new Map<string, number>(); // `${stream}@${version}` -> commands claiming it
-  const claim = (stream: string, version: number) => explained.set(`${stream}@${version}`, (explained.get(`${stream}@${version}`) ?? 0) + 1);
+  const claim = (stream: string, version: number) =>
+    explained.set(`${stream}@${version}`, (explained.get(`${stream}@${version}`) ?? 0) + 1);
   let lostInStore = 0;
   const unknown = { total: 0, applied: 0, notApplied: 0 };
   let rejected = 0;
@@ -431,7 +536,8 @@ async function oracle(load: Load, writeUrl: string, readUrl: string, brokers: st
     }
     const at = r.outcome === 'acked' ? r.version : r.expected + 1;
     const event = stream && at ? streams.get(stream)?.[at - 1] : undefined;
-    const matches = event !== undefined && event.type === EVENT_OF[r.kind] && (r.kind !== 'create' || event.title === r.title);
+    const matches =
+      event !== undefined && event.type === EVENT_OF[r.kind] && (r.kind !== 'create' || event.title === r.title);
     if (r.outcome === 'acked') {
       if (matches) claim(stream!, at!);
       else lostInStore++;
@@ -456,7 +562,12 @@ async function oracle(load: Load, writeUrl: string, readUrl: string, brokers: st
   // The read model against the store (which now includes resolved unknowns).
   const viewOf = new Map(views.rows.map((v) => [v.task_id, v]));
   const checkpointOf = new Map(checkpoints.rows.map((c) => [c.stream_id, Number(c.version)]));
-  const STATUS: Record<string, string | undefined> = { TaskCreated: 'open', TaskStarted: 'started', TaskCompleted: 'completed', TaskAbandoned: 'abandoned' };
+  const STATUS: Record<string, string | undefined> = {
+    TaskCreated: 'open',
+    TaskStarted: 'started',
+    TaskCompleted: 'completed',
+    TaskAbandoned: 'abandoned',
+  };
   const expectedStats = new Map<string, Record<string, number>>();
   let readBehind = 0;
   let readAhead = 0;
@@ -464,7 +575,11 @@ async function oracle(load: Load, writeUrl: string, readUrl: string, brokers: st
   let checkpointMismatches = 0;
   for (const [stream, events] of streams) {
     const last = events.length;
-    const status = [...events].reverse().map((e) => STATUS[e.type]).find(Boolean) ?? 'open';
+    const status =
+      [...events]
+        .reverse()
+        .map((e) => STATUS[e.type])
+        .find(Boolean) ?? 'open';
     const owner = events[0]?.owner_id ?? '?';
     const counts = expectedStats.get(owner) ?? { open: 0, started: 0, completed: 0, abandoned: 0 };
     counts[status] = (counts[status] ?? 0) + 1;
@@ -481,8 +596,14 @@ async function oracle(load: Load, writeUrl: string, readUrl: string, brokers: st
   const statsOf = new Map(stats.rows.map((s) => [s.owner_id, s]));
   for (const [owner, counts] of expectedStats) {
     const s = statsOf.get(owner);
-    const got = { open: Number(s?.open_count ?? 0), started: Number(s?.started_count ?? 0), completed: Number(s?.completed_count ?? 0), abandoned: Number(s?.abandoned_count ?? 0) };
-    for (const k of ['open', 'started', 'completed', 'abandoned'] as const) statsMismatches += Math.abs(got[k] - (counts[k] ?? 0));
+    const got = {
+      open: Number(s?.open_count ?? 0),
+      started: Number(s?.started_count ?? 0),
+      completed: Number(s?.completed_count ?? 0),
+      abandoned: Number(s?.abandoned_count ?? 0),
+    };
+    for (const k of ['open', 'started', 'completed', 'abandoned'] as const)
+      statsMismatches += Math.abs(got[k] - (counts[k] ?? 0));
   }
   // Acknowledged commands whose version the read model does not reach: lost on the way.
   let lostInReadModel = 0;
@@ -504,11 +625,31 @@ async function oracle(load: Load, writeUrl: string, readUrl: string, brokers: st
 
   const acked = load.records.filter((r) => r.outcome === 'acked').length;
   return {
-    commands: { sent: load.records.length, acknowledged: acked, rejected, probes: load.records.filter((r) => r.probe).length, attemptsWithoutAnswerOr5xx: load.records.reduce((s, r) => s + r.unknownAttempts, 0), unknown },
+    commands: {
+      sent: load.records.length,
+      acknowledged: acked,
+      rejected,
+      probes: load.records.filter((r) => r.probe).length,
+      attemptsWithoutAnswerOr5xx: load.records.reduce((s, r) => s + r.unknownAttempts, 0),
+      unknown,
+    },
     store: { streams: streams.size, events: store.rows.length },
     lost: lostInStore + lostInReadModel,
     duplicatesApplied: unexplainedEvents + doubleClaims + readAhead + statsMismatches,
-    detail: { lostInStore, lostInReadModel, unexplainedEvents, doubleClaims, versionGaps, readBehind, readAhead, statusMismatches, checkpointMismatches, statsMismatches, parked: Number(parked.rows[0]?.n ?? 0), missingOnKafka },
+    detail: {
+      lostInStore,
+      lostInReadModel,
+      unexplainedEvents,
+      doubleClaims,
+      versionGaps,
+      readBehind,
+      readAhead,
+      statusMismatches,
+      checkpointMismatches,
+      statsMismatches,
+      parked: Number(parked.rows[0]?.n ?? 0),
+      missingOnKafka,
+    },
     kafka: { records: records.length, duplicatesDelivered },
   };
 }
@@ -528,8 +669,14 @@ async function withPg<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T>
 async function drained(writeUrl: string, readUrl: string, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const store = await withPg(writeUrl, (c) => c.query<{ stream_id: string; v: string }>('SELECT stream_id, max(version)::text AS v FROM events GROUP BY stream_id')).catch(() => undefined);
-    const read = await withPg(readUrl, (c) => c.query<{ task_id: string; version: string }>('SELECT task_id, version::text FROM task_view')).catch(() => undefined);
+    const store = await withPg(writeUrl, (c) =>
+      c.query<{ stream_id: string; v: string }>(
+        'SELECT stream_id, max(version)::text AS v FROM events GROUP BY stream_id',
+      ),
+    ).catch(() => undefined);
+    const read = await withPg(readUrl, (c) =>
+      c.query<{ task_id: string; version: string }>('SELECT task_id, version::text FROM task_view'),
+    ).catch(() => undefined);
     if (store && read) {
       const seen = new Map(read.rows.map((r) => [r.task_id, r.version]));
       if (store.rows.every((s) => seen.get(s.stream_id) === s.v)) return true;
@@ -556,7 +703,13 @@ async function main() {
     await registerSchemas(env.registryUrl);
     const write = await createWriteDb(env);
     cleanups.push(() => write.db.drop());
-    const read: ReadModelTestDatabase = await createReadModelTestDatabase({ adminUrl: env.adminUrl, ownerUrl: env.ownerReadUrl, projectorUrl: env.projectorUrl, queryUrl: env.queryUrl, prefix: 'chaos_read' });
+    const read: ReadModelTestDatabase = await createReadModelTestDatabase({
+      adminUrl: env.adminUrl,
+      ownerUrl: env.ownerReadUrl,
+      projectorUrl: env.projectorUrl,
+      queryUrl: env.queryUrl,
+      prefix: 'chaos_read',
+    });
     cleanups.push(() => read.drop());
     const run = `${opts.seed}x${Date.now().toString(36)}`;
     const topic = `chaos.r${run}.tasks.task.events`;
@@ -568,20 +721,44 @@ async function main() {
     const common = { KAFKA_BROKERS: env.brokers.join(','), SCHEMA_REGISTRY_URL: env.registryUrl, LOG_LEVEL: 'warn' };
     const system = new System({
       // Rate limiting off by its setting: retries after a fault come in bursts the drill must not see refused.
-      'command-service': { ...common, DATABASE_URL: write.ownerUrl, OIDC_ISSUER_URL: env.issuerUrl, OIDC_AUDIENCE: env.audience, RATE_LIMIT_REQUESTS: '0' },
-      'outbox-relay': { ...common, DATABASE_URL: write.relayUrl, OUTBOX_SLOT_NAME: `chaos_${run}`, OUTBOX_TOPIC_REPLACEMENT: `chaos.r${run}.\${aggregatetype}.events` },
-      projector: { ...common, DATABASE_URL: read.projectorUrl, PROJECTOR_TOPICS: topic, PROJECTOR_GROUP_PREFIX: `chaos-${run}` },
+      'command-service': {
+        ...common,
+        DATABASE_URL: write.ownerUrl,
+        OIDC_ISSUER_URL: env.issuerUrl,
+        OIDC_AUDIENCE: env.audience,
+        RATE_LIMIT_REQUESTS: '0',
+      },
+      'outbox-relay': {
+        ...common,
+        DATABASE_URL: write.relayUrl,
+        OUTBOX_SLOT_NAME: `chaos_${run}`,
+        OUTBOX_TOPIC_REPLACEMENT: `chaos.r${run}.\${aggregatetype}.events`,
+      },
+      projector: {
+        ...common,
+        DATABASE_URL: read.projectorUrl,
+        PROJECTOR_TOPICS: topic,
+        PROJECTOR_GROUP_PREFIX: `chaos-${run}`,
+      },
     });
     cleanups.unshift(() => system.stop());
     await Promise.all((['command-service', 'outbox-relay', 'projector'] as const).map((name) => system.start(name)));
     const load = new Load(() => system.url('command-service'), opts, { url: env.issuerUrl, audience: env.audience });
     load.start();
-    log(`load: ${opts.rate} commands/s from ${opts.workers} clients; scenarios ${opts.scenarios.join(', ')} x ${opts.iterations}, seed ${opts.seed}`);
+    log(
+      `load: ${opts.rate} commands/s from ${opts.workers} clients; scenarios ${opts.scenarios.join(', ')} x ${opts.iterations}, seed ${opts.seed}`,
+    );
     await sleep(3000);
     const baseline = await measureRecovery(load, read.queryUrl, Date.now(), 'baseline');
     log(`baseline write-to-read latency ${baseline} ms`);
 
-    const faults: { scenario: Scenario; iteration: number; recoveryMs: number | null; outageMs?: number; note?: string }[] = [];
+    const faults: {
+      scenario: Scenario;
+      iteration: number;
+      recoveryMs: number | null;
+      outageMs?: number;
+      note?: string;
+    }[] = [];
     for (let iteration = 1; iteration <= opts.iterations; iteration++) {
       for (const scenario of opts.scenarios) {
         await sleep(opts.settle * 1000 * (0.75 + random() / 2));
@@ -595,7 +772,13 @@ async function main() {
           case 'relay-kill':
           case 'projector-kill':
           case 'command-kill': {
-            const name = ({ 'relay-kill': 'outbox-relay', 'projector-kill': 'projector', 'command-kill': 'command-service' } as const)[scenario];
+            const name = (
+              {
+                'relay-kill': 'outbox-relay',
+                'projector-kill': 'projector',
+                'command-kill': 'command-service',
+              } as const
+            )[scenario];
             await system.kill(name);
             restore = () => system.start(name);
             break;
@@ -615,8 +798,15 @@ async function main() {
         }
         const faultAt = Date.now();
         const restored = restore().then(() => Date.now() - faultAt);
-        const [recoveryMs, outageMs] = await Promise.all([measureRecovery(load, read.queryUrl, faultAt, label), restored]);
-        if (scenario === 'registry-outage') note += recoveryMs !== null && recoveryMs < outageMs ? '; delivered throughout (schemas cached by the apps)' : '; delivered again only after it was back';
+        const [recoveryMs, outageMs] = await Promise.all([
+          measureRecovery(load, read.queryUrl, faultAt, label),
+          restored,
+        ]);
+        if (scenario === 'registry-outage')
+          note +=
+            recoveryMs !== null && recoveryMs < outageMs
+              ? '; delivered throughout (schemas cached by the apps)'
+              : '; delivered again only after it was back';
         faults.push({ scenario, iteration, recoveryMs, outageMs, ...(note ? { note } : {}) });
         log(`${label}: delivering again ${recoveryMs ?? 'NEVER'} ms after the fault (back up after ${outageMs} ms)`);
       }
@@ -625,26 +815,48 @@ async function main() {
     await load.stop();
     const drainedInTime = await drained(write.ownerUrl, read.queryUrl, 180_000);
     const result = await oracle(load, write.ownerUrl, read.queryUrl, env.brokers, topic);
-    const passed = system.crashes.length === 0 && drainedInTime && result.lost === 0 && result.duplicatesApplied === 0 && result.detail.versionGaps === 0 && result.detail.readBehind === 0 && result.detail.missingOnKafka === 0 && result.detail.parked === 0 && faults.every((f) => f.recoveryMs !== null);
+    const passed =
+      system.crashes.length === 0 &&
+      drainedInTime &&
+      result.lost === 0 &&
+      result.duplicatesApplied === 0 &&
+      result.detail.versionGaps === 0 &&
+      result.detail.readBehind === 0 &&
+      result.detail.missingOnKafka === 0 &&
+      result.detail.parked === 0 &&
+      faults.every((f) => f.recoveryMs !== null);
     const byScenario = Object.fromEntries(
       opts.scenarios.map((s) => {
         const ms = faults.filter((f) => f.scenario === s).map((f) => f.recoveryMs ?? NaN);
         const sorted = [...ms].sort((a, b) => a - b);
-        return [s, { runs: ms, median: sorted[Math.floor((sorted.length - 1) / 2)] ?? null, max: sorted[sorted.length - 1] ?? null }];
+        return [
+          s,
+          {
+            runs: ms,
+            median: sorted[Math.floor((sorted.length - 1) / 2)] ?? null,
+            max: sorted[sorted.length - 1] ?? null,
+          },
+        ];
       }),
     );
     const report = {
       benchmark: 'fault drill',
       date: new Date().toISOString(),
-      machine: { cpus: cpus().length, memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, node: process.version, loadAverage: loadavg().map((l) => Math.round(l * 100) / 100) },
+      machine: {
+        cpus: cpus().length,
+        memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+        node: process.version,
+        loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+      },
       method: {
         seed: opts.seed,
         iterations: opts.iterations,
         scenarios: opts.scenarios,
         load: `${opts.rate} commands/s target from ${opts.workers} clients: per task create, update, start, complete or abandon, each with If-Match and an Idempotency-Key; half the clients retry no answer or a 5xx with the same key for up to 120 s, half give up at once (unknown, resolved from the event store); a task is left alone after a command without a definite answer`,
         registryOutageSeconds: opts.registryOutage,
-        recovery: 'from the fault (kill -9 / stop) until a probe command acknowledged after it is visible in the read model; restarts begin right after the kill',
-        stack: opts.reuseStack ? 'reused' : 'the drill\'s own native stack',
+        recovery:
+          'from the fault (kill -9 / stop) until a probe command acknowledged after it is visible in the read model; restarts begin right after the kill',
+        stack: opts.reuseStack ? 'reused' : "the drill's own native stack",
       },
       passed,
       drained: drainedInTime,
@@ -656,7 +868,9 @@ async function main() {
       durationSeconds: Math.round((Date.now() - started) / 1000),
     };
     writeFileSync(opts.out, `${JSON.stringify(report, null, 2)}\n`);
-    log(`lost ${result.lost}, duplicates applied ${result.duplicatesApplied}, duplicates delivered ${result.kafka.duplicatesDelivered}, unknown ${JSON.stringify(result.commands.unknown)}; recovery ${JSON.stringify(Object.fromEntries(Object.entries(byScenario).map(([k, v]) => [k, v.runs])))}`);
+    log(
+      `lost ${result.lost}, duplicates applied ${result.duplicatesApplied}, duplicates delivered ${result.kafka.duplicatesDelivered}, unknown ${JSON.stringify(result.commands.unknown)}; recovery ${JSON.stringify(Object.fromEntries(Object.entries(byScenario).map(([k, v]) => [k, v.runs])))}`,
+    );
     log(`${passed ? 'PASSED' : 'FAILED'}: ${opts.out}`);
     if (!passed) {
       exitCode = 1;
@@ -665,7 +879,7 @@ async function main() {
   } finally {
     for (const cleanup of cleanups) await cleanup().catch((e: Error) => log(`cleanup: ${e.message}`));
     if (!opts.reuseStack && !opts.keepStack) {
-      log('stopping the drill\'s stack');
+      log("stopping the drill's stack");
       await stack('down', '--purge').catch((e: Error) => log(`stack down: ${e.message}`));
     }
   }

@@ -23,7 +23,15 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { migrateEventStore } from '@cqrs/event-store';
 import { TokenVerifier } from '@cqrs/http';
-import { createThrowawayDatabase, devToken, getTestInfra, registerSchemas, repoRoot, startApp, type AppProcess } from '@cqrs/testing';
+import {
+  createThrowawayDatabase,
+  devToken,
+  getTestInfra,
+  registerSchemas,
+  repoRoot,
+  startApp,
+  type AppProcess,
+} from '@cqrs/testing';
 import { Pool } from 'undici';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
@@ -31,12 +39,19 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
 const RATES = [200, 500, 1000];
 const CONCURRENCY = 64;
 
-interface Sample { latencies: number[]; errors: number; ok: number; seconds: number }
+interface Sample {
+  latencies: number[];
+  errors: number;
+  ok: number;
+  seconds: number;
+}
 
 const cpuTotal = (usage: NodeJS.CpuUsage) => usage.user + usage.system;
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
-const spread = (values: number[]) => (values.length ? Math.round(((Math.max(...values) - Math.min(...values)) / median(values)) * 1000) / 10 : NaN);
+const spread = (values: number[]) =>
+  values.length ? Math.round(((Math.max(...values) - Math.min(...values)) / median(values)) * 1000) / 10 : NaN;
 
 // One user, one token, reused by every request (as a real client reuses its access token).
 let AUTH: { authorization: string } = { authorization: '' };
@@ -44,7 +59,12 @@ let JSON_HEADERS = { 'content-type': 'application/json', ...AUTH };
 
 /** POST /tasks; the new task's id, or undefined when it was not a 201. */
 async function createTask(client: Pool, title: string): Promise<string | undefined> {
-  const res = await client.request({ path: '/tasks', method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ title }) });
+  const res = await client.request({
+    path: '/tasks',
+    method: 'POST',
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ title }),
+  });
   if (res.statusCode !== 201) {
     await res.body.dump();
     return undefined;
@@ -194,7 +214,13 @@ async function main() {
       for (let r = 0; r < RUNS; r++) {
         const s = await fixedRate(client, rate);
         const sorted = [...s.latencies].sort((a, b) => a - b);
-        runs.push({ p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), p99: percentile(sorted, 0.99), achieved: s.ok / s.seconds, errors: s.errors });
+        runs.push({
+          p50: percentile(sorted, 0.5),
+          p95: percentile(sorted, 0.95),
+          p99: percentile(sorted, 0.99),
+          achieved: s.ok / s.seconds,
+          errors: s.errors,
+        });
       }
       rates.push({
         offeredPerSec: rate,
@@ -210,7 +236,9 @@ async function main() {
     }
 
     const storeFile = join(repoRoot(), 'bench/results/event-store.json');
-    const streamLoads = existsSync(storeFile) ? (JSON.parse(readFileSync(storeFile, 'utf8')) as Record<string, unknown>)['streamLoad'] ?? null : null;
+    const streamLoads = existsSync(storeFile)
+      ? ((JSON.parse(readFileSync(storeFile, 'utf8')) as Record<string, unknown>)['streamLoad'] ?? null)
+      : null;
     const at500 = rates.find((r) => r.offeredPerSec === 500);
     const result = {
       benchmark: 'commands',
@@ -220,29 +248,52 @@ async function main() {
       node: process.version,
       cores: cpus().length,
       loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
-      loadGeneratorCpuPctOfOneCore: Math.round(((cpuTotal(process.cpuUsage(clientCpu)) / 1000) / (performance.now() - started)) * 100),
+      loadGeneratorCpuPctOfOneCore: Math.round(
+        (cpuTotal(process.cpuUsage(clientCpu)) / 1000 / (performance.now() - started)) * 100,
+      ),
       runs: RUNS,
       secondsPerRun: SECONDS,
-      sustainedCommandsPerSec: { median: Math.round(median(sustainedRuns)), runs: sustainedRuns.map(Math.round), spreadPct: spread(sustainedRuns) },
+      sustainedCommandsPerSec: {
+        median: Math.round(median(sustainedRuns)),
+        runs: sustainedRuns.map(Math.round),
+        spreadPct: spread(sustainedRuns),
+      },
       tokenChecking: {
         description:
           'Every command carries a bearer token (RS256, from the development issuer). serviceCpuUsPerCommand: the command service process CPU per command in the sustained runs. checkUs: the wall time of one TokenVerifier.verify of the same header in this process, one after another, median of 5 rounds (cached: the token was verified before; uncached: signature and claims checked every time, WebCrypto on the libuv pool, so this is an upper bound of its CPU). costPct = checkUs / serviceCpuUsPerCommand: an upper bound of the share of the service CPU, which bounds its throughput. uncachedSustained: the same runs, interleaved, against a service with AUTH_TOKEN_CACHE_SIZE=0.',
         serviceCpuUsPerCommand: Math.round(serviceCpuUs),
         checkUs: { cached: Math.round(checkCachedUs * 100) / 100, uncached: Math.round(checkUncachedUs * 10) / 10 },
-        costPct: { cached: Math.round((checkCachedUs / serviceCpuUs) * 1000) / 10, uncached: Math.round((checkUncachedUs / serviceCpuUs) * 1000) / 10 },
-        uncachedSustainedCommandsPerSec: { median: Math.round(median(uncachedRuns)), runs: uncachedRuns.map(Math.round), spreadPct: spread(uncachedRuns) },
+        costPct: {
+          cached: Math.round((checkCachedUs / serviceCpuUs) * 1000) / 10,
+          uncached: Math.round((checkUncachedUs / serviceCpuUs) * 1000) / 10,
+        },
+        uncachedSustainedCommandsPerSec: {
+          median: Math.round(median(uncachedRuns)),
+          runs: uncachedRuns.map(Math.round),
+          spreadPct: spread(uncachedRuns),
+        },
       },
       fixedRates: rates,
       streamLoads,
       goals: {
         sustained: { target: '>= 2000 commands/s', met: median(sustainedRuns) >= 2000 },
         p99At500: { target: '<= 25 ms', measured: at500?.latencyMs.p99, met: (at500?.latencyMs.p99 ?? Infinity) <= 25 },
-        tokenChecking: { target: '< 5% of throughput', measuredPct: Math.round((checkCachedUs / serviceCpuUs) * 1000) / 10, met: checkCachedUs / serviceCpuUs < 0.05 },
+        tokenChecking: {
+          target: '< 5% of throughput',
+          measuredPct: Math.round((checkCachedUs / serviceCpuUs) * 1000) / 10,
+          met: checkCachedUs / serviceCpuUs < 0.05,
+        },
       },
     };
     mkdirSync(join(repoRoot(), 'bench/results'), { recursive: true });
     writeFileSync(join(repoRoot(), 'bench/results/commands.json'), JSON.stringify(result, null, 2) + '\n');
-    console.log(JSON.stringify({ sustained: result.sustainedCommandsPerSec, tokenChecking: result.tokenChecking, fixedRates: rates }, null, 2));
+    console.log(
+      JSON.stringify(
+        { sustained: result.sustainedCommandsPerSec, tokenChecking: result.tokenChecking, fixedRates: rates },
+        null,
+        2,
+      ),
+    );
   } finally {
     await client.close();
     await uncachedClient.close().catch(() => undefined);

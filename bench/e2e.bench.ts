@@ -25,11 +25,23 @@
  * measurement 4, whose figures then replace those of the result file, the rest of it kept).
  */
 import { migrateEventStore } from '@cqrs/event-store';
-import { createThrowawayDatabase as createStoreDatabase, type ThrowawayDatabase as StoreDatabase } from '@cqrs/event-store/testing';
+import {
+  createThrowawayDatabase as createStoreDatabase,
+  type ThrowawayDatabase as StoreDatabase,
+} from '@cqrs/event-store/testing';
 import { AvroSerde, createSchemaRegistry, createKafka } from '@cqrs/messaging';
 import { tasksTaskEventsContracts, tasksTaskEventsTopic, type TasksTaskEventsRecord } from '@cqrs/tasks-contracts';
 import { decodeChangeNotices, TASKS_CHANGED_CHANNEL } from '@cqrs/tasks-read-model';
-import { createThrowawayDatabase, devToken, getTestInfra, registerSchemas, repoRoot, startApp, type AppProcess, type TestInfra } from '@cqrs/testing';
+import {
+  createThrowawayDatabase,
+  devToken,
+  getTestInfra,
+  registerSchemas,
+  repoRoot,
+  startApp,
+  type AppProcess,
+  type TestInfra,
+} from '@cqrs/testing';
 import { type Kafka, Partitioners, type Admin } from 'kafkajs';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -49,13 +61,21 @@ const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const RATES = (process.env['BENCH_RATES'] ?? '100,500').split(',').filter(Boolean).map(Number);
 const RATE_SECONDS = Number(process.env['BENCH_RATE_SECONDS'] ?? 20);
 /** Which write paths to measure latency on: `fullPath` (HTTP commands) and/or `readSide` (events to Kafka). */
-const PATHS = (process.env['BENCH_PATHS'] ?? 'fullPath,readSide').split(',').filter((p): p is 'fullPath' | 'readSide' => p === 'fullPath' || p === 'readSide');
+const PATHS = (process.env['BENCH_PATHS'] ?? 'fullPath,readSide')
+  .split(',')
+  .filter((p): p is 'fullPath' | 'readSide' => p === 'fullPath' || p === 'readSide');
 const WARMUP_SECONDS = 3;
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 1_000_000);
 /** `storeRebuild`: measure only the rebuild from the event store. */
 const ONLY = process.env['BENCH_ONLY'];
 if (ONLY !== undefined && ONLY !== 'storeRebuild') throw new Error(`BENCH_ONLY=${ONLY}: only storeRebuild is known`);
-const GOALS = { p50AtMaxRateMs: 40, p99AtMaxRateMs: 200, eventsPerSecond: 10_000, rebuildSeconds: 60, storeRebuildSeconds: 20 };
+const GOALS = {
+  p50AtMaxRateMs: 40,
+  p99AtMaxRateMs: 200,
+  eventsPerSecond: 10_000,
+  rebuildSeconds: 60,
+  storeRebuildSeconds: 20,
+};
 
 const log = (message: string) => console.log(`[bench:e2e] ${message}`);
 const median = (xs: number[]) => {
@@ -63,9 +83,15 @@ const median = (xs: number[]) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
-const spread = (xs: number[]) => ({ median: round(median(xs)), min: round(Math.min(...xs)), max: round(Math.max(...xs)), runs: xs.map((x) => round(x)) });
+const spread = (xs: number[]) => ({
+  median: round(median(xs)),
+  min: round(Math.min(...xs)),
+  max: round(Math.max(...xs)),
+  runs: xs.map((x) => round(x)),
+});
 
 // ---------------------------------------------------------------------------------- latency
 
@@ -84,7 +110,11 @@ interface System {
  * all three write-side apps for the full path, or only the projector when the benchmark
  * produces the events itself (the read side alone).
  */
-async function startSystem(infra: TestInfra, fullPath: boolean, kafkaEnv: Record<string, string | undefined> = {}): Promise<System> {
+async function startSystem(
+  infra: TestInfra,
+  fullPath: boolean,
+  kafkaEnv: Record<string, string | undefined> = {},
+): Promise<System> {
   const run = randomUUID().slice(0, 8);
   const write = await createThrowawayDatabase(infra.postgres.adminUrl, 'bench_write');
   await migrateEventStore(write.url);
@@ -97,14 +127,34 @@ async function startSystem(infra: TestInfra, fullPath: boolean, kafkaEnv: Record
   });
   const topic = `bench.e2e${run}.tasks.task.events`;
   await createTopic(infra, topic, 6);
-  const common = { KAFKA_BROKERS: infra.kafka.brokers.join(','), SCHEMA_REGISTRY_URL: infra.schemaRegistry.url, LOG_LEVEL: 'warn', ...kafkaEnv };
+  const common = {
+    KAFKA_BROKERS: infra.kafka.brokers.join(','),
+    SCHEMA_REGISTRY_URL: infra.schemaRegistry.url,
+    LOG_LEVEL: 'warn',
+    ...kafkaEnv,
+  };
   const apps = await Promise.all([
-    startApp('projector', { ...common, DATABASE_URL: read.projectorUrl, PROJECTOR_TOPICS: topic, PROJECTOR_GROUP_PREFIX: `bench-${run}` }),
+    startApp('projector', {
+      ...common,
+      DATABASE_URL: read.projectorUrl,
+      PROJECTOR_TOPICS: topic,
+      PROJECTOR_GROUP_PREFIX: `bench-${run}`,
+    }),
     ...(fullPath
       ? [
           // Rate limiting off by its setting: 50 benchmark users send thousands of commands a second.
-          startApp('command-service', { ...common, DATABASE_URL: write.url, DATABASE_POOL_SIZE: '20', RATE_LIMIT_REQUESTS: '0' }),
-          startApp('outbox-relay', { ...common, DATABASE_URL: write.url, OUTBOX_SLOT_NAME: `bench_${run}`, OUTBOX_TOPIC_REPLACEMENT: `bench.e2e${run}.\${aggregatetype}.events` }),
+          startApp('command-service', {
+            ...common,
+            DATABASE_URL: write.url,
+            DATABASE_POOL_SIZE: '20',
+            RATE_LIMIT_REQUESTS: '0',
+          }),
+          startApp('outbox-relay', {
+            ...common,
+            DATABASE_URL: write.url,
+            OUTBOX_SLOT_NAME: `bench_${run}`,
+            OUTBOX_TOPIC_REPLACEMENT: `bench.e2e${run}.\${aggregatetype}.events`,
+          }),
         ]
       : []),
   ]);
@@ -214,7 +264,13 @@ function lifecycles() {
       n++;
       const task = ready.length > 20 || (ready.length > 0 && n % 3 !== 0) ? ready.shift() : undefined;
       // A task's later steps are its owner's: nobody else may change it.
-      return { taskId: task?.taskId, step: task?.step ?? 0, version: task?.version ?? 0, owner: task?.owner ?? owners[n % owners.length]!, n };
+      return {
+        taskId: task?.taskId,
+        step: task?.step ?? 0,
+        version: task?.version ?? 0,
+        owner: task?.owner ?? owners[n % owners.length]!,
+        n,
+      };
     },
     done(taskId: string, step: number, version: number, owner: string) {
       if (step < 3) ready.push({ taskId, step: step + 1, version, owner });
@@ -227,14 +283,17 @@ function lifecycles() {
  * 2-core machine about half what fetch does, so the load generator takes less from the system it measures.
  */
 const httpClients = new Map<string, Pool>();
-const httpClient = (url: string) => httpClients.get(url) ?? httpClients.set(url, new Pool(url, { connections: 256 })).get(url)!;
+const httpClient = (url: string) =>
+  httpClients.get(url) ?? httpClients.set(url, new Pool(url, { connections: 256 })).get(url)!;
 
 /** Commands over HTTP to the command-service: the full write path. */
 async function httpCommands(system: System): Promise<() => Write> {
   const tasks = lifecycles();
   const client = httpClient(system.command!.url);
   // Each owner's access token, fetched once and reused, as a client does.
-  const tokens = new Map(await Promise.all(tasks.owners.map(async (owner) => [owner, `Bearer ${await devToken(owner)}`] as const)));
+  const tokens = new Map(
+    await Promise.all(tasks.owners.map(async (owner) => [owner, `Bearer ${await devToken(owner)}`] as const)),
+  );
   return () => async () => {
     const { taskId, step, version, owner, n } = tasks.next();
     const request = !taskId
@@ -247,7 +306,11 @@ async function httpCommands(system: System): Promise<() => Write> {
     const response = await client.request({
       method: request.method as 'POST' | 'PATCH',
       path: request.path,
-      headers: { 'content-type': 'application/json', authorization: tokens.get(owner) ?? '', ...(taskId ? { 'if-match': `"${version}"` } : {}) },
+      headers: {
+        'content-type': 'application/json',
+        authorization: tokens.get(owner) ?? '',
+        ...(taskId ? { 'if-match': `"${version}"` } : {}),
+      },
       body: 'body' in request ? JSON.stringify(request.body) : undefined,
     });
     const answer = (await response.body.json()) as { taskId: string; version: number; code?: string };
@@ -259,7 +322,10 @@ async function httpCommands(system: System): Promise<() => Write> {
 
 /** Events produced straight to the topic as the relay would: the read side alone. */
 function topicEvents(infra: TestInfra, topic: string) {
-  const serde = new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts });
+  const serde = new AvroSerde({
+    registry: createSchemaRegistry(infra.schemaRegistry),
+    contracts: tasksTaskEventsContracts,
+  });
   const producer = createKafka({ clientId: 'bench-events', ...infra.kafka }).producer({
     createPartitioner: Partitioners.DefaultPartitioner,
   });
@@ -271,7 +337,17 @@ function topicEvents(infra: TestInfra, topic: string) {
       const { taskId = randomUUID(), step, n, owner } = tasks.next();
       const r = lifecycleRecord(taskId, owner, step, n);
       const value = await serde.encode(tasksTaskEventsTopic, r.eventType, r.value);
-      await producer.send({ topic, acks: -1, messages: [{ key: taskId, value, headers: { id: r.value.eventId, eventType: r.eventType, aggregateVersion: String(step + 1) } }] });
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: [
+          {
+            key: taskId,
+            value,
+            headers: { id: r.value.eventId, eventType: r.eventType, aggregateVersion: String(step + 1) },
+          },
+        ],
+      });
       tasks.done(taskId, step, step + 1, owner);
       return { streamId: taskId, version: step + 1 };
     },
@@ -280,18 +356,36 @@ function topicEvents(infra: TestInfra, topic: string) {
 
 /** The contract record of step `step` of a benchmark task's life (the backlog adds a 5th). */
 function lifecycleRecord(taskId: string, owner: string, step: number, i: number): TasksTaskEventsRecord {
-  const base = { eventId: randomUUID(), aggregateId: taskId, aggregateVersion: step + 1, occurredAt: Date.UTC(2025, 0, 1) + i * 1000 + step, correlationId: null, causationId: null };
+  const base = {
+    eventId: randomUUID(),
+    aggregateId: taskId,
+    aggregateVersion: step + 1,
+    occurredAt: Date.UTC(2025, 0, 1) + i * 1000 + step,
+    correlationId: null,
+    causationId: null,
+  };
   switch (step) {
     case 0:
-      return { eventType: 'TaskCreated', value: { ...base, ownerId: owner, title: `task ${i}`, description: null, dueDate: null, priority: 'NORMAL' } };
+      return {
+        eventType: 'TaskCreated',
+        value: { ...base, ownerId: owner, title: `task ${i}`, description: null, dueDate: null, priority: 'NORMAL' },
+      };
     case 1:
-      return { eventType: 'TaskUpdated', value: { ...base, title: `task ${i} (renamed)`, description: null, dueDate: null } };
+      return {
+        eventType: 'TaskUpdated',
+        value: { ...base, title: `task ${i} (renamed)`, description: null, dueDate: null },
+      };
     case 2:
       return { eventType: 'TaskStarted', value: base };
     case 3:
-      return { eventType: 'TaskUpdated', value: { ...base, title: null, description: { value: 'in progress' }, dueDate: null } };
+      return {
+        eventType: 'TaskUpdated',
+        value: { ...base, title: null, description: { value: 'in progress' }, dueDate: null },
+      };
     default:
-      return i % 4 === 0 ? { eventType: 'TaskAbandoned', value: { ...base, reason: 'superseded' } } : { eventType: 'TaskCompleted', value: base };
+      return i % 4 === 0
+        ? { eventType: 'TaskAbandoned', value: { ...base, reason: 'superseded' } }
+        : { eventType: 'TaskCompleted', value: base };
   }
 }
 
@@ -310,9 +404,15 @@ async function createTopic(infra: TestInfra, topic: string, partitions: number) 
  * interleaved across 10,000 tasks at a time as concurrent users would produce them.
  */
 async function produceBacklog(infra: TestInfra, topic: string, events: number) {
-  const serde = new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts });
+  const serde = new AvroSerde({
+    registry: createSchemaRegistry(infra.schemaRegistry),
+    contracts: tasksTaskEventsContracts,
+  });
   const kafka = createKafka({ clientId: 'bench-producer', ...infra.kafka });
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  const producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+  });
   await producer.connect();
   const tasks = Math.ceil(events / 5);
   const chunk = 10_000;
@@ -327,9 +427,14 @@ async function produceBacklog(infra: TestInfra, topic: string, events: number) {
         const i = first + k;
         const r = lifecycleRecord(taskId, `bench-owner-${i % 2000}`, step, i);
         const value = await serde.encode(tasksTaskEventsTopic, r.eventType, r.value);
-        messages.push({ key: taskId, value, headers: { id: r.value.eventId, eventType: r.eventType, aggregateVersion: String(step + 1) } });
+        messages.push({
+          key: taskId,
+          value,
+          headers: { id: r.value.eventId, eventType: r.eventType, aggregateVersion: String(step + 1) },
+        });
       }
-      for (let s = 0; s < messages.length; s += 5_000) await producer.send({ topic, acks: -1, messages: messages.slice(s, s + 5_000) });
+      for (let s = 0; s < messages.length; s += 5_000)
+        await producer.send({ topic, acks: -1, messages: messages.slice(s, s + 5_000) });
       produced += messages.length;
     }
   }
@@ -338,7 +443,13 @@ async function produceBacklog(infra: TestInfra, topic: string, events: number) {
   return produced;
 }
 
-async function waitForLag(admin: Admin, groupId: string, topic: string, onProgress: (lag: number) => void, timeoutMs = 15 * 60_000) {
+async function waitForLag(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+  onProgress: (lag: number) => void,
+  timeoutMs = 15 * 60_000,
+) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const lag = totalLag(await consumerGroupLag(admin, groupId, [topic]));
@@ -350,7 +461,12 @@ async function waitForLag(admin: Admin, groupId: string, topic: string, onProgre
 }
 
 /** A fresh read database; a projector process catches up the backlog; then the CLI rebuilds it. */
-async function throughputAndRebuild(infra: TestInfra, topic: string, events: number, options: { kafkaEnv?: Record<string, string | undefined>; rebuild?: boolean } = {}) {
+async function throughputAndRebuild(
+  infra: TestInfra,
+  topic: string,
+  events: number,
+  options: { kafkaEnv?: Record<string, string | undefined>; rebuild?: boolean } = {},
+) {
   const run = randomUUID().slice(0, 8);
   const read: ReadModelTestDatabase = await createReadModelTestDatabase({
     adminUrl: infra.postgres.adminUrl,
@@ -385,18 +501,40 @@ async function throughputAndRebuild(infra: TestInfra, topic: string, events: num
     // From the first commit (group join excluded) unless the backlog went too fast to see it start.
     const from = firstProgressAt !== undefined && doneAt - firstProgressAt >= 1000 ? firstProgressAt : startedAt;
     const applySeconds = (doneAt - from) / 1000;
-    const live = { events, eventsPerSecond: Math.round(events / applySeconds), catchUpSeconds: round((doneAt - startedAt) / 1000, 2) };
-    log(`projector${options.kafkaEnv ? ' (PLAINTEXT)' : ''}: ${live.eventsPerSecond} events/s (${live.catchUpSeconds} s to catch up ${events})`);
+    const live = {
+      events,
+      eventsPerSecond: Math.round(events / applySeconds),
+      catchUpSeconds: round((doneAt - startedAt) / 1000, 2),
+    };
+    log(
+      `projector${options.kafkaEnv ? ' (PLAINTEXT)' : ''}: ${live.eventsPerSecond} events/s (${live.catchUpSeconds} s to catch up ${events})`,
+    );
     if (options.rebuild === false) return { live };
 
-    const { stdout } = await exec(process.execPath, [join(repoRoot(), 'dist/apps/projector/cli.js'), 'rebuild', '--json', '--max-lag', '0', '--handoff-timeout', '0'], {
-      env: { ...process.env, ...env },
-      timeout: 15 * 60_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    const report = JSON.parse(stdout) as { events: number; durationMs: number; eventsPerSecond: number; generation: number };
+    const { stdout } = await exec(
+      process.execPath,
+      [join(repoRoot(), 'dist/apps/projector/cli.js'), 'rebuild', '--json', '--max-lag', '0', '--handoff-timeout', '0'],
+      {
+        env: { ...process.env, ...env },
+        timeout: 15 * 60_000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    const report = JSON.parse(stdout) as {
+      events: number;
+      durationMs: number;
+      eventsPerSecond: number;
+      generation: number;
+    };
     log(`rebuild: ${report.events} events in ${round(report.durationMs / 1000, 2)} s (${report.eventsPerSecond}/s)`);
-    return { live, rebuild: { events: report.events, seconds: round(report.durationMs / 1000, 2), eventsPerSecond: report.eventsPerSecond } as { events: number; seconds: number; eventsPerSecond: number } | undefined };
+    return {
+      live,
+      rebuild: {
+        events: report.events,
+        seconds: round(report.durationMs / 1000, 2),
+        eventsPerSecond: report.eventsPerSecond,
+      } as { events: number; seconds: number; eventsPerSecond: number } | undefined,
+    };
   } finally {
     await admin.disconnect();
     await read.drop();
@@ -436,7 +574,12 @@ const FILL_STORE = `
 /** A throwaway write database holding `events` backlog-shaped events, readable by the projector's role. */
 async function fillStore(infra: TestInfra, events: number): Promise<StoreDatabase> {
   const projector = new URL(infra.postgres.readUrl).username;
-  const store = await createStoreDatabase({ adminUrl: infra.postgres.adminUrl, ownerUrl: infra.postgres.ownerWriteUrl, prefix: 'bench_store', appRoles: [projector] });
+  const store = await createStoreDatabase({
+    adminUrl: infra.postgres.adminUrl,
+    ownerUrl: infra.postgres.ownerWriteUrl,
+    prefix: 'bench_store',
+    appRoles: [projector],
+  });
   await migrateEventStore(store.url);
   const started = performance.now();
   const client = new Client({ connectionString: store.url });
@@ -466,28 +609,51 @@ async function storeRebuild(infra: TestInfra, store: StoreDatabase, topic: strin
     prefix: 'bench_backlog',
   });
   try {
-    const { stdout } = await exec(process.execPath, [join(repoRoot(), 'dist/apps/projector/cli.js'), 'rebuild', '--source', 'store', '--json', '--max-lag', '0', '--handoff-timeout', '0'], {
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: infra.kafka.brokers.join(','),
-        SCHEMA_REGISTRY_URL: infra.schemaRegistry.url,
-        DATABASE_URL: read.projectorUrl,
-        MIGRATIONS_READ_DATABASE_URL: read.ownerUrl,
-        EVENT_STORE_DATABASE_URL: store.urlAs(infra.postgres.readUrl),
-        PROJECTOR_TOPICS: topic,
-        PROJECTOR_GROUP_PREFIX: `bench-store-${run}`,
-        LOG_LEVEL: 'warn',
+    const { stdout } = await exec(
+      process.execPath,
+      [
+        join(repoRoot(), 'dist/apps/projector/cli.js'),
+        'rebuild',
+        '--source',
+        'store',
+        '--json',
+        '--max-lag',
+        '0',
+        '--handoff-timeout',
+        '0',
+      ],
+      {
+        env: {
+          ...process.env,
+          KAFKA_BROKERS: infra.kafka.brokers.join(','),
+          SCHEMA_REGISTRY_URL: infra.schemaRegistry.url,
+          DATABASE_URL: read.projectorUrl,
+          MIGRATIONS_READ_DATABASE_URL: read.ownerUrl,
+          EVENT_STORE_DATABASE_URL: store.urlAs(infra.postgres.readUrl),
+          PROJECTOR_TOPICS: topic,
+          PROJECTOR_GROUP_PREFIX: `bench-store-${run}`,
+          LOG_LEVEL: 'warn',
+        },
+        timeout: 15 * 60_000,
+        maxBuffer: 16 * 1024 * 1024,
       },
-      timeout: 15 * 60_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    const report = JSON.parse(stdout) as { events: number; durationMs: number; eventsPerSecond: number; store: { events: number; durationMs: number; eventsPerSecond: number } };
+    );
+    const report = JSON.parse(stdout) as {
+      events: number;
+      durationMs: number;
+      eventsPerSecond: number;
+      store: { events: number; durationMs: number; eventsPerSecond: number };
+    };
     const check = new Client({ connectionString: read.queryUrl });
     await check.connect();
-    const { rows } = await check.query<{ tasks: string; versions: string }>('SELECT (SELECT count(*) FROM task_view) AS tasks, (SELECT sum(version) FROM stream_checkpoints) AS versions');
+    const { rows } = await check.query<{ tasks: string; versions: string }>(
+      'SELECT (SELECT count(*) FROM task_view) AS tasks, (SELECT sum(version) FROM stream_checkpoints) AS versions',
+    );
     await check.end();
     if (Number(rows[0]?.versions) !== events || Number(rows[0]?.tasks) !== Math.ceil(events / 5)) {
-      throw new Error(`store rebuild: ${rows[0]?.tasks} tasks and ${rows[0]?.versions} versions applied, expected ${Math.ceil(events / 5)} and ${events}`);
+      throw new Error(
+        `store rebuild: ${rows[0]?.tasks} tasks and ${rows[0]?.versions} versions applied, expected ${Math.ceil(events / 5)} and ${events}`,
+      );
     }
     const result = {
       events: report.events,
@@ -496,7 +662,9 @@ async function storeRebuild(infra: TestInfra, store: StoreDatabase, topic: strin
       storeReadSeconds: round(report.store.durationMs / 1000, 2),
       storeEventsPerSecond: report.store.eventsPerSecond,
     };
-    log(`store rebuild: ${result.events} events in ${result.seconds} s (${result.eventsPerSecond}/s; the store phase ${result.storeReadSeconds} s)`);
+    log(
+      `store rebuild: ${result.events} events in ${result.seconds} s (${result.eventsPerSecond}/s; the store phase ${result.storeReadSeconds} s)`,
+    );
     return result;
   } finally {
     await read.drop();
@@ -531,11 +699,21 @@ async function main() {
   const infra = await getTestInfra();
   await registerSchemas(infra.schemaRegistry.url);
   // The load average shows how much else ran on the machine: the figures are only as quiet as it was.
-  const environment = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, infrastructure: infra.source, loadAverageAtStart: loadavg().map((l) => round(l, 2)) };
+  const environment = {
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    infrastructure: infra.source,
+    loadAverageAtStart: loadavg().map((l) => round(l, 2)),
+  };
   if (ONLY === 'storeRebuild') return onlyStoreRebuild(infra, environment);
-  log(`runs ${RUNS}, rates ${RATES.join('/')} cmd/s for ${RATE_SECONDS} s, backlog ${EVENTS} events, transports ${TRANSPORTS.join('/')}`);
+  log(
+    `runs ${RUNS}, rates ${RATES.join('/')} cmd/s for ${RATE_SECONDS} s, backlog ${EVENTS} events, transports ${TRANSPORTS.join('/')}`,
+  );
   // The PLAINTEXT listener serves the benchmark's own topics (bench.*) and groups (bench-*) only.
-  const plaintext: PlaintextListener | undefined = TRANSPORTS.includes('PLAINTEXT') ? await openPlaintextListener(infra, { topicPrefix: 'bench.', groupPrefix: 'bench-' }, log) : undefined;
+  const plaintext: PlaintextListener | undefined = TRANSPORTS.includes('PLAINTEXT')
+    ? await openPlaintextListener(infra, { topicPrefix: 'bench.', groupPrefix: 'bench-' }, log)
+    : undefined;
   try {
     await measure(infra, environment, plaintext);
   } finally {
@@ -548,32 +726,57 @@ async function onlyStoreRebuild(infra: TestInfra, environment: Record<string, un
   log(`runs ${RUNS}, store rebuild of ${EVENTS} events only`);
   const measured = await measureStoreRebuild(infra);
   const file = join(repoRoot(), 'bench/results/e2e.json');
-  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & { goals?: object; meetsGoals?: object; definitions?: object }) : {};
+  const previous = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & {
+        goals?: object;
+        meetsGoals?: object;
+        definitions?: object;
+      })
+    : {};
   // Next to the Kafka rebuild's figures (`rebuildSeconds`) when the file has them.
   const placed = Object.entries(previous)
     .filter(([key]) => !key.startsWith('storeRebuild'))
-    .flatMap(([key, value]): [string, unknown][] => (key === 'rebuildSeconds' ? [[key, value], ...Object.entries(measured)] : [[key, value]]));
+    .flatMap(([key, value]): [string, unknown][] =>
+      key === 'rebuildSeconds' ? [[key, value], ...Object.entries(measured)] : [[key, value]],
+    );
   const result = {
     ...Object.fromEntries(placed),
     ...measured,
-    storeRebuildEnvironment: { ...environment, loadAverageAtEnd: loadavg().map((l) => round(l, 2)), recordedAt: new Date().toISOString(), events: EVENTS, runs: RUNS },
+    storeRebuildEnvironment: {
+      ...environment,
+      loadAverageAtEnd: loadavg().map((l) => round(l, 2)),
+      recordedAt: new Date().toISOString(),
+      events: EVENTS,
+      runs: RUNS,
+    },
     definitions: { ...previous.definitions, storeRebuild: STORE_REBUILD_DEFINITION },
     goals: { ...previous.goals, storeRebuildSeconds: GOALS.storeRebuildSeconds },
-    meetsGoals: { ...previous.meetsGoals, storeRebuild: measured.storeRebuildSeconds.median < GOALS.storeRebuildSeconds },
+    meetsGoals: {
+      ...previous.meetsGoals,
+      storeRebuild: measured.storeRebuildSeconds.median < GOALS.storeRebuildSeconds,
+    },
   };
   mkdirSync(join(repoRoot(), 'bench/results'), { recursive: true });
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  log(`written bench/results/e2e.json: store rebuild median ${measured.storeRebuildSeconds.median} s (${measured.storeRebuildSeconds.min}-${measured.storeRebuildSeconds.max})`);
+  log(
+    `written bench/results/e2e.json: store rebuild median ${measured.storeRebuildSeconds.median} s (${measured.storeRebuildSeconds.min}-${measured.storeRebuildSeconds.max})`,
+  );
 }
 
 const STORE_REBUILD_DEFINITION =
   '`projector rebuild --source store` of BENCH_EVENTS backlog-shaped events in the event store (read as the projector role, one snapshot), then the handoff to Kafka at the noted offsets: start to switch (includes building indexes)';
 
-async function measure(infra: TestInfra, environment: Record<string, unknown>, plaintext: PlaintextListener | undefined) {
+async function measure(
+  infra: TestInfra,
+  environment: Record<string, unknown>,
+  plaintext: PlaintextListener | undefined,
+) {
   type Latency = Awaited<ReturnType<typeof openLoop>>;
   type PathRun = 'fullPath' | 'readSide' | 'fullPathPlaintext';
   const latency: Record<PathRun, Record<string, Latency[]>> = { fullPath: {}, readSide: {}, fullPathPlaintext: {} };
-  const pathRuns: PathRun[] = (RATES.length > 0 ? PATHS : []).flatMap((path): PathRun[] => (path === 'fullPath' && plaintext ? ['fullPath', 'fullPathPlaintext'] : [path]));
+  const pathRuns: PathRun[] = (RATES.length > 0 ? PATHS : []).flatMap((path): PathRun[] =>
+    path === 'fullPath' && plaintext ? ['fullPath', 'fullPathPlaintext'] : [path],
+  );
   for (const path of pathRuns) {
     const system = await startSystem(infra, path !== 'readSide', path === 'fullPathPlaintext' ? plaintext?.env : {});
     const events = topicEvents(infra, system.topic);
@@ -586,7 +789,9 @@ async function measure(infra: TestInfra, environment: Record<string, unknown>, p
         for (let r = 0; r < RUNS; r++) {
           const result = await openLoop(rate, RATE_SECONDS, next, system.visible);
           latency[path][rate].push(result);
-          log(`${path} ${rate}/s run ${r + 1}: visible p50 ${result.visibleP50Ms} ms, p99 ${result.visibleP99Ms} ms (write acknowledged p50 ${result.writeP50Ms} ms), errors ${result.errors} ${JSON.stringify(result.errorKinds)}`);
+          log(
+            `${path} ${rate}/s run ${r + 1}: visible p50 ${result.visibleP50Ms} ms, p99 ${result.visibleP99Ms} ms (write acknowledged p50 ${result.writeP50Ms} ms), errors ${result.errors} ${JSON.stringify(result.errorKinds)}`,
+          );
         }
       }
     } finally {
@@ -604,7 +809,10 @@ async function measure(infra: TestInfra, environment: Record<string, unknown>, p
     events = await produceBacklog(infra, topic, EVENTS);
     for (let r = 0; r < RUNS; r++) {
       backlogRuns.push(await throughputAndRebuild(infra, topic, events));
-      if (plaintext) plaintextBacklogRuns.push(await throughputAndRebuild(infra, topic, events, { kafkaEnv: plaintext.env, rebuild: false }));
+      if (plaintext)
+        plaintextBacklogRuns.push(
+          await throughputAndRebuild(infra, topic, events, { kafkaEnv: plaintext.env, rebuild: false }),
+        );
     }
     const admin = createKafka({ clientId: 'bench', ...infra.kafka }).admin();
     await admin.connect();
@@ -626,32 +834,81 @@ async function measure(infra: TestInfra, environment: Record<string, unknown>, p
         },
       ]),
     );
-  const summary = { fullPath: summarise(latency.fullPath), readSide: summarise(latency.readSide), ...(plaintext ? { fullPathPlaintext: summarise(latency.fullPathPlaintext) } : {}) };
+  const summary = {
+    fullPath: summarise(latency.fullPath),
+    readSide: summarise(latency.readSide),
+    ...(plaintext ? { fullPathPlaintext: summarise(latency.fullPathPlaintext) } : {}),
+  };
   const maxRate = `${Math.max(0, ...RATES)}PerSecond`;
   const throughput = spread(backlogRuns.map((x) => x.live.eventsPerSecond));
   const rebuild = spread(backlogRuns.map((x) => x.rebuild!.seconds));
-  const plaintextThroughput = plaintext && plaintextBacklogRuns.length ? spread(plaintextBacklogRuns.map((x) => x.live.eventsPerSecond)) : undefined;
-  const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : round(a / b, 2));
+  const plaintextThroughput =
+    plaintext && plaintextBacklogRuns.length
+      ? spread(plaintextBacklogRuns.map((x) => x.live.eventsPerSecond))
+      : undefined;
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? null : round(a / b, 2);
   const transportCost = plaintext
     ? {
         note: 'SASL_SSL (TLS + SCRAM-SHA-512, as deployed) against PLAINTEXT on the same broker, same run: medians and SASL_SSL / PLAINTEXT ratios',
-        fullPathVisibleP50Ms: Object.fromEntries(RATES.map((rate) => [`${rate}PerSecond`, { SASL_SSL: summary.fullPath[`${rate}PerSecond`]?.visibleP50Ms.median, PLAINTEXT: summary.fullPathPlaintext?.[`${rate}PerSecond`]?.visibleP50Ms.median, ratio: ratio(summary.fullPath[`${rate}PerSecond`]?.visibleP50Ms.median, summary.fullPathPlaintext?.[`${rate}PerSecond`]?.visibleP50Ms.median) }])),
-        fullPathVisibleP99Ms: Object.fromEntries(RATES.map((rate) => [`${rate}PerSecond`, { SASL_SSL: summary.fullPath[`${rate}PerSecond`]?.visibleP99Ms.median, PLAINTEXT: summary.fullPathPlaintext?.[`${rate}PerSecond`]?.visibleP99Ms.median, ratio: ratio(summary.fullPath[`${rate}PerSecond`]?.visibleP99Ms.median, summary.fullPathPlaintext?.[`${rate}PerSecond`]?.visibleP99Ms.median) }])),
-        projectorEventsPerSecond: { SASL_SSL: throughput.median, PLAINTEXT: plaintextThroughput?.median, ratio: ratio(throughput.median, plaintextThroughput?.median), plaintextRuns: plaintextThroughput?.runs },
+        fullPathVisibleP50Ms: Object.fromEntries(
+          RATES.map((rate) => [
+            `${rate}PerSecond`,
+            {
+              SASL_SSL: summary.fullPath[`${rate}PerSecond`]?.visibleP50Ms.median,
+              PLAINTEXT: summary.fullPathPlaintext?.[`${rate}PerSecond`]?.visibleP50Ms.median,
+              ratio: ratio(
+                summary.fullPath[`${rate}PerSecond`]?.visibleP50Ms.median,
+                summary.fullPathPlaintext?.[`${rate}PerSecond`]?.visibleP50Ms.median,
+              ),
+            },
+          ]),
+        ),
+        fullPathVisibleP99Ms: Object.fromEntries(
+          RATES.map((rate) => [
+            `${rate}PerSecond`,
+            {
+              SASL_SSL: summary.fullPath[`${rate}PerSecond`]?.visibleP99Ms.median,
+              PLAINTEXT: summary.fullPathPlaintext?.[`${rate}PerSecond`]?.visibleP99Ms.median,
+              ratio: ratio(
+                summary.fullPath[`${rate}PerSecond`]?.visibleP99Ms.median,
+                summary.fullPathPlaintext?.[`${rate}PerSecond`]?.visibleP99Ms.median,
+              ),
+            },
+          ]),
+        ),
+        projectorEventsPerSecond: {
+          SASL_SSL: throughput.median,
+          PLAINTEXT: plaintextThroughput?.median,
+          ratio: ratio(throughput.median, plaintextThroughput?.median),
+          plaintextRuns: plaintextThroughput?.runs,
+        },
       }
     : { skipped: 'no PLAINTEXT listener: only on the native stack, with BENCH_TRANSPORTS including PLAINTEXT' };
   const result = {
     benchmark: 'e2e',
     recordedAt: new Date().toISOString(),
     environment: { ...environment, loadAverageAtEnd: loadavg().map((l) => round(l, 2)) },
-    settings: { runs: RUNS, rates: RATES, secondsPerRate: RATE_SECONDS, warmupSeconds: WARMUP_SECONDS, backlogEvents: events, projectorConcurrency: 2, topicPartitions: 6 },
+    settings: {
+      runs: RUNS,
+      rates: RATES,
+      secondsPerRate: RATE_SECONDS,
+      warmupSeconds: WARMUP_SECONDS,
+      backlogEvents: events,
+      projectorConcurrency: 2,
+      topicPartitions: 6,
+    },
     definitions: {
-      visible: 'from the scheduled start of a write to the arrival of the projector NOTIFY for that stream version (read-model transaction committed)',
-      fullPath: 'writes are HTTP commands: command-service -> event store + outbox -> outbox-relay -> Kafka -> projector',
-      readSide: 'writes are events produced to Kafka as the relay does (acks=all): Kafka -> projector, the read side alone',
+      visible:
+        'from the scheduled start of a write to the arrival of the projector NOTIFY for that stream version (read-model transaction committed)',
+      fullPath:
+        'writes are HTTP commands: command-service -> event store + outbox -> outbox-relay -> Kafka -> projector',
+      readSide:
+        'writes are events produced to Kafka as the relay does (acks=all): Kafka -> projector, the read side alone',
       fullPathPlaintext: 'fullPath with the relay and the projector on a PLAINTEXT listener of the same broker',
       throughput: 'a fresh projector process catching up the backlog: events / (last commit - first commit)',
-      rebuild: '`projector rebuild --source kafka` of the backlog into a new generation: start to switch (includes building indexes)',
+      rebuild:
+        '`projector rebuild --source kafka` of the backlog into a new generation: start to switch (includes building indexes)',
       storeRebuild: STORE_REBUILD_DEFINITION,
     },
     latency: summary,
@@ -677,13 +934,16 @@ async function measure(infra: TestInfra, environment: Record<string, unknown>, p
   // `tracing` comes from bench/tracing.bench.ts (npm run bench:tracing): keep it.
   const file = join(dir, 'e2e.json');
   const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { tracing?: unknown }) : {};
-  writeFileSync(file, `${JSON.stringify({ ...result, ...(previous.tracing ? { tracing: previous.tracing } : {}) }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ ...result, ...(previous.tracing ? { tracing: previous.tracing } : {}) }, null, 2)}\n`,
+  );
   log(`written bench/results/e2e.json: ${JSON.stringify(result.meetsGoals)}`);
 }
 
 main()
   .finally(() => Promise.all([...httpClients.values()].map((client) => client.close())))
   .catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+    console.error(error);
+    process.exit(1);
+  });

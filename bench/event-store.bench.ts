@@ -34,7 +34,8 @@ async function main() {
   });
   try {
     const store = new PostgresEventStore(db.dataSource, { snapshotEvery: SNAPSHOT_EVERY });
-    const [{ server_version: postgres }] = await db.dataSource.query<{ server_version: string }[]>('SHOW server_version');
+    const [{ server_version: postgres }] =
+      await db.dataSource.query<{ server_version: string }[]>('SHOW server_version');
 
     const loads = [];
     for (const length of [1_000, 10_000]) {
@@ -74,7 +75,11 @@ async function main() {
       streamLoad: loads,
       appendThroughput: throughput,
       targets: {
-        load10kWithSnapshotMs: { target: TARGET_10K_WITH_SNAPSHOT_MS, median: tenK?.medianMs, pass: (tenK?.medianMs ?? Infinity) < TARGET_10K_WITH_SNAPSHOT_MS },
+        load10kWithSnapshotMs: {
+          target: TARGET_10K_WITH_SNAPSHOT_MS,
+          median: tenK?.medianMs,
+          pass: (tenK?.medianMs ?? Infinity) < TARGET_10K_WITH_SNAPSHOT_MS,
+        },
       },
     };
     const out = join(repoRoot(), 'bench/results/event-store.json');
@@ -101,7 +106,12 @@ async function writeTaskStream(store: Store, streamId: string, length: number) {
   };
   const update = (i: number): TaskEvent => ({
     type: 'TaskUpdated',
-    data: { taskId, title: `Benchmark task, revision ${i}`, description: `Revision ${i} of a task that changes a lot.`, updatedAt: now(i) },
+    data: {
+      taskId,
+      title: `Benchmark task, revision ${i}`,
+      description: `Revision ${i} of a task that changes a lot.`,
+      updatedAt: now(i),
+    },
   });
   const snapshotAt = length - (SNAPSHOT_EVERY - 1);
   let state = taskDecider.initialState();
@@ -111,12 +121,15 @@ async function writeTaskStream(store: Store, streamId: string, length: number) {
     await store.appendToStream(streamId, events, {
       streamType: 'tasks.task',
       expectedVersion: version,
-      snapshot: withSnapshot ? { stateSchemaVersion: STATE_SCHEMA_VERSION, lastSnapshotVersion: 0, state: () => after } : undefined,
+      snapshot: withSnapshot
+        ? { stateSchemaVersion: STATE_SCHEMA_VERSION, lastSnapshotVersion: 0, state: () => after }
+        : undefined,
     });
     state = after;
     version += events.length;
   };
-  const batch = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => (from + k === 0 ? created : update(from + k)));
+  const batch = (from: number, to: number) =>
+    Array.from({ length: to - from }, (_, k) => (from + k === 0 ? created : update(from + k)));
   for (let from = 0; from < snapshotAt; from += 1_000) {
     const to = Math.min(from + 1_000, snapshotAt);
     await append(batch(from, to), to === snapshotAt);
@@ -139,7 +152,12 @@ async function measure(fn: () => Promise<unknown>) {
 
 async function appendThroughput(
   store: Store,
-  { tasks, commands, concurrency, idempotency }: { tasks: number; commands: number; concurrency: number; idempotency: boolean },
+  {
+    tasks,
+    commands,
+    concurrency,
+    idempotency,
+  }: { tasks: number; commands: number; concurrency: number; idempotency: boolean },
 ) {
   const ids = Array.from({ length: tasks }, () => randomUUID());
   const outbox = { aggregateType: 'tasks.task', encode: fakeWireEncoder() };
@@ -157,7 +175,13 @@ async function appendThroughput(
     });
   const meta = () => ({ now: new Date().toISOString(), actor: 'bench' });
   await Promise.all(
-    ids.map((taskId) => run(taskId, { type: 'CreateTask', data: { taskId, ownerId: 'bench', title: 'Throughput task' }, metadata: meta() })),
+    ids.map((taskId) =>
+      run(taskId, {
+        type: 'CreateTask',
+        data: { taskId, ownerId: 'bench', title: 'Throughput task' },
+        metadata: meta(),
+      }),
+    ),
   );
   let next = 0;
   const start = performance.now();
@@ -171,7 +195,14 @@ async function appendThroughput(
     }),
   );
   const seconds = (performance.now() - start) / 1000;
-  return { idempotency, commands, concurrency, streams: tasks, seconds: round(seconds), commandsPerSecond: Math.round(commands / seconds) };
+  return {
+    idempotency,
+    commands,
+    concurrency,
+    streams: tasks,
+    seconds: round(seconds),
+    commandsPerSecond: Math.round(commands / seconds),
+  };
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

@@ -21,7 +21,15 @@
  * measurement is taken BENCH_RUNS (3) times; the file keeps each run, the median and the spread.
  */
 import { createKafka } from '@cqrs/messaging';
-import { CONNECT_PRINCIPAL, getTestInfra, grantTopicPrefix, repoRoot, startApp, type AppProcess, type TestInfra } from '@cqrs/testing';
+import {
+  CONNECT_PRINCIPAL,
+  getTestInfra,
+  grantTopicPrefix,
+  repoRoot,
+  startApp,
+  type AppProcess,
+  type TestInfra,
+} from '@cqrs/testing';
 import type { Kafka, Admin } from 'kafkajs';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -31,7 +39,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { readTopics } from '../apps/outbox-relay/src/testing/kafka-topic-reader';
-import { createOutboxTestDb, fakeAvroPayload, type OutboxTestDb } from '../apps/outbox-relay/src/testing/outbox-test-db';
+import {
+  createOutboxTestDb,
+  fakeAvroPayload,
+  type OutboxTestDb,
+} from '../apps/outbox-relay/src/testing/outbox-test-db';
 import { openPlaintextListener, type PlaintextListener } from './transport';
 
 const exec = promisify(execFile);
@@ -70,7 +82,9 @@ async function main() {
   const infra = await getTestInfra();
   const id = randomBytes(3).toString('hex');
   if (SYSTEMS.includes('outboxRelayPlaintext')) {
-    plaintext = await openPlaintextListener(infra, { topicPrefix: `bench-${id}` }, (m) => console.error(`[bench:relay] ${m}`));
+    plaintext = await openPlaintextListener(infra, { topicPrefix: `bench-${id}` }, (m) =>
+      console.error(`[bench:relay] ${m}`),
+    );
     if (!plaintext) SYSTEMS = SYSTEMS.filter((s) => s !== 'outboxRelayPlaintext');
   }
   const kafka = createKafka({ clientId: 'bench-relay', ...infra.kafka });
@@ -97,7 +111,13 @@ async function main() {
     await plaintext?.close();
   }
 
-  if (!SYSTEMS.includes('outboxRelay') || !SYSTEMS.includes('debezium') || SKIP_LATENCY || SIZES.length < 2 || SIZES[0] === 0) {
+  if (
+    !SYSTEMS.includes('outboxRelay') ||
+    !SYSTEMS.includes('debezium') ||
+    SKIP_LATENCY ||
+    SIZES.length < 2 ||
+    SIZES[0] === 0
+  ) {
     console.log(JSON.stringify(runs, null, 2)); // an experiment: no report file
     return;
   }
@@ -114,7 +134,8 @@ async function main() {
     ]),
   ) as unknown as Record<System, Record<string, { median: number; min: number; max: number }>>;
   const ratio = (metric: string) => round(summary.outboxRelay[metric]!.median / summary.debezium[metric]!.median, 2);
-  const secured = (metric: string) => round(summary.outboxRelay[metric]!.median / summary.outboxRelayPlaintext[metric]!.median, 2);
+  const secured = (metric: string) =>
+    round(summary.outboxRelay[metric]!.median / summary.outboxRelayPlaintext[metric]!.median, 2);
   const transportCost = summary.outboxRelayPlaintext
     ? {
         throughput2KB: secured('throughput2KBEventsPerSecond'),
@@ -128,7 +149,13 @@ async function main() {
   const report = {
     benchmark: 'outbox-relay vs Debezium outbox connector',
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version, infra: infra.source },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGiB: round(totalmem() / 2 ** 30, 1),
+      node: process.version,
+      infra: infra.source,
+    },
     method: {
       events: EVENTS,
       payloadBytes: SIZES,
@@ -136,10 +163,13 @@ async function main() {
       rate: RATE,
       rateSeconds: RATE_SECONDS,
       runs: RUNS,
-      throughput: 'backlog drained by a freshly started system; events / (last record on Kafka - first record on Kafka)',
+      throughput:
+        'backlog drained by a freshly started system; events / (last record on Kafka - first record on Kafka)',
       latency: 'record LogAppendTime - writer COMMIT return, single-event transactions at a fixed rate',
-      debezium: 'connect/outbox-connector.json via connect/register.mts, Debezium 3.4.3.Final on the stack Connect worker',
-      transport: 'outboxRelay and debezium on the SASL_SSL listener (TLS + SCRAM-SHA-512, the benchmark admin identity); outboxRelayPlaintext on a PLAINTEXT listener of the same broker',
+      debezium:
+        'connect/outbox-connector.json via connect/register.mts, Debezium 3.4.3.Final on the stack Connect worker',
+      transport:
+        'outboxRelay and debezium on the SASL_SSL listener (TLS + SCRAM-SHA-512, the benchmark admin identity); outboxRelayPlaintext on a PLAINTEXT listener of the same broker',
     },
     summary,
     transportCost,
@@ -151,9 +181,12 @@ async function main() {
       note: 'outbox-relay / Debezium: above 1 is better for throughput, below 1 is better for latency',
     },
     goals: {
-      throughputAtLeast20k: relay['throughput2KBEventsPerSecond']!.median >= GOALS.throughputEventsPerSecond && relay['throughput300BEventsPerSecond']!.median >= GOALS.throughputEventsPerSecond,
+      throughputAtLeast20k:
+        relay['throughput2KBEventsPerSecond']!.median >= GOALS.throughputEventsPerSecond &&
+        relay['throughput300BEventsPerSecond']!.median >= GOALS.throughputEventsPerSecond,
       p99AtOrUnder100ms: relay['latencyP99Ms']!.median <= GOALS.p99AtRateMs,
-      aheadOfDebeziumOnThroughput: ratio('throughput2KBEventsPerSecond') > 1 && ratio('throughput300BEventsPerSecond') > 1,
+      aheadOfDebeziumOnThroughput:
+        ratio('throughput2KBEventsPerSecond') > 1 && ratio('throughput300BEventsPerSecond') > 1,
       aheadOfDebeziumOnLatency: ratio('latencyP99Ms') < 1,
     },
     runs,
@@ -165,12 +198,24 @@ async function main() {
 }
 
 /** One backlog of EVENTS rows of `size` bytes, drained by each system in turn. */
-async function throughputRun(infra: TestInfra, admin: Admin, id: string, size: number, order: System[]): Promise<Record<System, number>> {
+async function throughputRun(
+  infra: TestInfra,
+  admin: Admin,
+  id: string,
+  size: number,
+  order: System[],
+): Promise<Record<System, number>> {
   const db = await createOutboxTestDb(
-    { adminUrl: infra.postgres.adminUrl, ownerWriteUrl: infra.postgres.ownerWriteUrl, relayUrl: infra.postgres.relayUrl },
+    {
+      adminUrl: infra.postgres.adminUrl,
+      ownerWriteUrl: infra.postgres.ownerWriteUrl,
+      relayUrl: infra.postgres.relayUrl,
+    },
     'bench_relay',
   );
-  const topics = Object.fromEntries(order.map((system) => [system, `bench-${id}-${TAG[system]}.bench.task.events`])) as Record<System, string>;
+  const topics = Object.fromEntries(
+    order.map((system) => [system, `bench-${id}-${TAG[system]}.bench.task.events`]),
+  ) as Record<System, string>;
   try {
     for (const system of order) await db.createSlot(slotOf(id, system));
     await createTopics(admin, Object.values(topics));
@@ -192,11 +237,20 @@ async function throughputRun(infra: TestInfra, admin: Admin, id: string, size: n
 }
 
 /** Commit-to-append latency of single-event transactions at RATE events/s, per system. */
-async function latencyRun(infra: TestInfra, admin: Admin, id: string, order: System[]): Promise<Record<System, { p50: number; p99: number; max: number; events: number }>> {
+async function latencyRun(
+  infra: TestInfra,
+  admin: Admin,
+  id: string,
+  order: System[],
+): Promise<Record<System, { p50: number; p99: number; max: number; events: number }>> {
   const result = {} as Record<System, { p50: number; p99: number; max: number; events: number }>;
   for (const system of order) {
     const db = await createOutboxTestDb(
-      { adminUrl: infra.postgres.adminUrl, ownerWriteUrl: infra.postgres.ownerWriteUrl, relayUrl: infra.postgres.relayUrl },
+      {
+        adminUrl: infra.postgres.adminUrl,
+        ownerWriteUrl: infra.postgres.ownerWriteUrl,
+        relayUrl: infra.postgres.relayUrl,
+      },
       'bench_relay_latency',
     );
     const topic = `bench-${id}-${TAG[system]}.bench.task.events`;
@@ -208,7 +262,9 @@ async function latencyRun(infra: TestInfra, admin: Admin, id: string, order: Sys
         // Let the system settle (JVM warm-up, first metadata) on a short burst that is not measured.
         await writeAtRate(db, RATE, 2);
         const committed = await writeAtRate(db, RATE, RATE_SECONDS);
-        const records = await readTopics(infra.kafka.brokers, [topic], committed.size + RATE * 2, { timeoutMs: 120_000 });
+        const records = await readTopics(infra.kafka.brokers, [topic], committed.size + RATE * 2, {
+          timeoutMs: 120_000,
+        });
         const latencies = records.flatMap((r) => {
           const at = committed.get(r.headers['id'] ?? '');
           return at === undefined ? [] : [r.timestamp - at];
@@ -222,7 +278,12 @@ async function latencyRun(infra: TestInfra, admin: Admin, id: string, order: Sys
           writeFileSync(`${process.env['BENCH_DUMP_LATENCY']}.${system}.json`, JSON.stringify(pairs));
         }
         latencies.sort((a, b) => a - b);
-        result[system] = { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: latencies.at(-1) ?? NaN, events: latencies.length };
+        result[system] = {
+          p50: percentile(latencies, 0.5),
+          p99: percentile(latencies, 0.99),
+          max: latencies.at(-1) ?? NaN,
+          events: latencies.length,
+        };
       } finally {
         await running.stop();
       }
@@ -260,7 +321,9 @@ async function startSystem(system: System, infra: TestInfra, db: OutboxTestDb, i
     };
   }
   const name = `bench-${id}`;
-  const node = existsSync(join(repoRoot(), 'node_modules/.bin/node')) ? join(repoRoot(), 'node_modules/.bin/node') : process.execPath;
+  const node = existsSync(join(repoRoot(), 'node_modules/.bin/node'))
+    ? join(repoRoot(), 'node_modules/.bin/node')
+    : process.execPath;
   await exec(node, [join(repoRoot(), 'connect/register.mts')], {
     env: {
       ...process.env,
@@ -275,7 +338,9 @@ async function startSystem(system: System, infra: TestInfra, db: OutboxTestDb, i
   });
   return {
     failure: async () => {
-      const status = (await (await fetch(`${infra.connect.url}/connectors/${name}/status`)).json()) as { tasks?: { state: string; trace?: string }[] };
+      const status = (await (await fetch(`${infra.connect.url}/connectors/${name}/status`)).json()) as {
+        tasks?: { state: string; trace?: string }[];
+      };
       const failed = status.tasks?.find((t) => t.state === 'FAILED');
       return failed ? `connector ${name} failed: ${(failed.trace ?? '').split('\n')[0]}` : undefined;
     },
@@ -283,7 +348,10 @@ async function startSystem(system: System, infra: TestInfra, db: OutboxTestDb, i
       await fetch(`${infra.connect.url}/connectors/${name}`, { method: 'DELETE' });
       // The task releases the slot shortly after the connector is deleted.
       for (let i = 0; i < 100; i++) {
-        const [row] = await db.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slotOf(id, system)]);
+        const [row] = await db.query<{ active: boolean }>(
+          'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
+          [slotOf(id, system)],
+        );
         if (!row?.active) break;
         await sleep(200);
       }
@@ -293,7 +361,11 @@ async function startSystem(system: System, infra: TestInfra, db: OutboxTestDb, i
 
 async function createTopics(admin: Admin, topics: string[]) {
   await admin.createTopics({
-    topics: topics.map((topic) => ({ topic, numPartitions: 6, configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] })),
+    topics: topics.map((topic) => ({
+      topic,
+      numPartitions: 6,
+      configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }],
+    })),
     waitForLeaders: true,
   });
 }
@@ -312,9 +384,14 @@ async function prefill(db: OutboxTestDb, events: number, size: number) {
       for (let i = n; i < Math.min(n + 5, events); i++) {
         params.push(randomUUID(), `task-${i % 1000}`, payload, Math.floor(i / 1000) + 1);
         const p = params.length;
-        values.push(`($${p - 3}, 'bench.task', $${p - 2}, 'TaskCreated', $${p - 1}, $${p}, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', NULL, 'bench')`);
+        values.push(
+          `($${p - 3}, 'bench.task', $${p - 2}, 'TaskCreated', $${p - 1}, $${p}, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', NULL, 'bench')`,
+        );
       }
-      await client.query(`INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, aggregateversion, traceparent, tracestate, correlationid) VALUES ${values.join(', ')}`, params);
+      await client.query(
+        `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, aggregateversion, traceparent, tracestate, correlationid) VALUES ${values.join(', ')}`,
+        params,
+      );
     }
   } finally {
     await client.end();
@@ -375,7 +452,12 @@ function percentile(sorted: number[], q: number): number {
 
 function summarize(values: number[]) {
   const sorted = [...values].sort((a, b) => a - b);
-  return { median: round(sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN, 1), min: round(sorted[0] ?? NaN, 1), max: round(sorted.at(-1) ?? NaN, 1), runs: values };
+  return {
+    median: round(sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN, 1),
+    min: round(sorted[0] ?? NaN, 1),
+    max: round(sorted.at(-1) ?? NaN, 1),
+    runs: values,
+  };
 }
 
 const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;

@@ -23,10 +23,11 @@ const RUNS = Number(process.env['BENCH_RUNS'] ?? 7);
 const MS = Number(process.env['BENCH_MS'] ?? 200);
 const GOALS = { encode: 5, decode: 2 };
 
-
 const kebab = (name: string) => name.replace(/(?<!^)([A-Z])/g, '-$1').toLowerCase();
 const fixtureOf = (c: (typeof tasksTaskEventsContracts)[number]): Record<string, unknown> =>
-  JSON.parse(readFileSync(join(root, 'schemas/tasks/task/fixtures', `${kebab(c.eventType)}.v${c.version}.json`), 'utf8'));
+  JSON.parse(
+    readFileSync(join(root, 'schemas/tasks/task/fixtures', `${kebab(c.eventType)}.v${c.version}.json`), 'utf8'),
+  );
 
 type Op = () => unknown;
 type AsyncOp = () => Promise<unknown>;
@@ -59,7 +60,12 @@ function stats(samples: number[]): Stats {
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   const round = (x: number) => Math.round(x);
-  return { median: round(median), min: round(sorted[0]), max: round(sorted[sorted.length - 1]), spreadPct: Number((((sorted[sorted.length - 1] - sorted[0]) / median) * 100).toFixed(1)) };
+  return {
+    median: round(median),
+    min: round(sorted[0]),
+    max: round(sorted[sorted.length - 1]),
+    spreadPct: Number((((sorted[sorted.length - 1] - sorted[0]) / median) * 100).toFixed(1)),
+  };
 }
 
 async function main(): Promise<void> {
@@ -67,7 +73,11 @@ async function main(): Promise<void> {
   const { schemaRegistry } = await getTestInfra();
   const topic = `bench-serde-${randomUUID().slice(0, 8)}.events`;
   // Same schemas, throwaway subjects: the bench must not touch the real ones.
-  const contracts: EventContract[] = tasksTaskEventsContracts.map((c) => ({ ...c, topic, subject: `${topic}-${c.recordName}` }));
+  const contracts: EventContract[] = tasksTaskEventsContracts.map((c) => ({
+    ...c,
+    topic,
+    subject: `${topic}-${c.recordName}`,
+  }));
   const registry = createSchemaRegistry({ ...schemaRegistry, retries: 0 });
   const serde = new AvroSerde({ registry, contracts, autoRegister: true });
 
@@ -109,13 +119,43 @@ async function main(): Promise<void> {
   let k = 0;
   const next = () => events[k++ % events.length];
   const mixed: Record<OpName, { op: Op | AsyncOp; isAsync: boolean }> = {
-    avroEncode: { op: () => { const e = next(); return serde.encode(topic, e.eventType, e.value); }, isAsync: true },
-    avroEncodeBound: { op: () => { const e = next(); return e.encoder.encode(e.value); }, isAsync: false },
+    avroEncode: {
+      op: () => {
+        const e = next();
+        return serde.encode(topic, e.eventType, e.value);
+      },
+      isAsync: true,
+    },
+    avroEncodeBound: {
+      op: () => {
+        const e = next();
+        return e.encoder.encode(e.value);
+      },
+      isAsync: false,
+    },
     avroDecode: { op: () => serde.decode(next().avro), isAsync: true },
-    kafkajsEncode: { op: () => { const e = next(); return registry.encode(e.encoder.schemaId, e.value); }, isAsync: true },
+    kafkajsEncode: {
+      op: () => {
+        const e = next();
+        return registry.encode(e.encoder.schemaId, e.value);
+      },
+      isAsync: true,
+    },
     kafkajsDecode: { op: () => registry.decode(next().avro), isAsync: true },
-    avscEncodeRaw: { op: () => { const e = next(); return e.type.encode(e.value, scratch, 0); }, isAsync: false },
-    avscDecodeRaw: { op: () => { const e = next(); return e.type.decode(e.avro, 5); }, isAsync: false },
+    avscEncodeRaw: {
+      op: () => {
+        const e = next();
+        return e.type.encode(e.value, scratch, 0);
+      },
+      isAsync: false,
+    },
+    avscDecodeRaw: {
+      op: () => {
+        const e = next();
+        return e.type.decode(e.avro, 5);
+      },
+      isAsync: false,
+    },
     jsonStringify: { op: () => JSON.stringify(next().value), isAsync: false },
     jsonParse: { op: () => JSON.parse(next().json), isAsync: false },
     jsonEncodeBytes: { op: () => Buffer.from(JSON.stringify(next().value)), isAsync: false },
@@ -131,14 +171,19 @@ async function main(): Promise<void> {
     for (const name of opNames) record(`mixed.${name}`, await rate(mixed[name].op, mixed[name].isAsync));
     for (const e of events) {
       const perEvent = ops(e);
-      for (const name of opNames) record(`${e.eventType}.${name}`, await rate(perEvent[name].op, perEvent[name].isAsync));
+      for (const name of opNames)
+        record(`${e.eventType}.${name}`, await rate(perEvent[name].op, perEvent[name].isAsync));
     }
     const last = (key: string) => Math.round(samples.get(key)?.at(-1) ?? 0);
-    console.log(`run ${run}/${RUNS}: mixed encode ${last('mixed.avroEncode')} ops/s, decode ${last('mixed.avroDecode')} ops/s`);
+    console.log(
+      `run ${run}/${RUNS}: mixed encode ${last('mixed.avroEncode')} ops/s, decode ${last('mixed.avroDecode')} ops/s`,
+    );
   }
 
   const summarise = (prefix: string) => {
-    const s = Object.fromEntries(opNames.map((name) => [name, stats(samples.get(`${prefix}.${name}`) ?? [])])) as Record<OpName, Stats>;
+    const s = Object.fromEntries(
+      opNames.map((name) => [name, stats(samples.get(`${prefix}.${name}`) ?? [])]),
+    ) as Record<OpName, Stats>;
     const ratio = (a: OpName, b: OpName) => Number((s[a].median / s[b].median).toFixed(2));
     return {
       opsPerSec: s,
@@ -156,7 +201,10 @@ async function main(): Promise<void> {
     };
   };
   const perEvent = Object.fromEntries(
-    events.map((e) => [e.eventType, { bytes: { avroWire: e.avro.length, json: e.jsonBytes.length }, ...summarise(e.eventType) }]),
+    events.map((e) => [
+      e.eventType,
+      { bytes: { avroWire: e.avro.length, json: e.jsonBytes.length }, ...summarise(e.eventType) },
+    ]),
   );
   const overall = summarise('mixed');
   // Ratios per run, from measurements taken seconds apart, cancel most of the machine's drift;
@@ -172,7 +220,8 @@ async function main(): Promise<void> {
     decodeVsJsonParse: perRunRatio('avroDecode', 'jsonParse'),
     boundEncodeVsJsonStringify: perRunRatio('avroEncodeBound', 'jsonStringify'),
   };
-  const avgBytes = (f: (e: (typeof events)[number]) => number) => Number((events.reduce((n, e) => n + f(e), 0) / events.length).toFixed(1));
+  const avgBytes = (f: (e: (typeof events)[number]) => number) =>
+    Number((events.reduce((n, e) => n + f(e), 0) / events.length).toFixed(1));
   const result = {
     benchmark: 'serde',
     description:
@@ -192,24 +241,39 @@ async function main(): Promise<void> {
     loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
     events: perEvent,
     goals: {
-      encode: { target: `${GOALS.encode}x JSON.stringify`, measured: ratioRuns.encodeVsJsonStringify.median, met: ratioRuns.encodeVsJsonStringify.median >= GOALS.encode },
-      decode: { target: `${GOALS.decode}x JSON.parse`, measured: ratioRuns.decodeVsJsonParse.median, met: ratioRuns.decodeVsJsonParse.median >= GOALS.decode },
+      encode: {
+        target: `${GOALS.encode}x JSON.stringify`,
+        measured: ratioRuns.encodeVsJsonStringify.median,
+        met: ratioRuns.encodeVsJsonStringify.median >= GOALS.encode,
+      },
+      decode: {
+        target: `${GOALS.decode}x JSON.parse`,
+        measured: ratioRuns.decodeVsJsonParse.median,
+        met: ratioRuns.decodeVsJsonParse.median >= GOALS.decode,
+      },
     },
   };
   mkdirSync(join(root, 'bench/results'), { recursive: true });
   writeFileSync(join(root, 'bench/results/serde.json'), JSON.stringify(result, null, 2) + '\n');
 
   for (const subject of new Set(contracts.map((c) => c.subject))) {
-    for (const q of ['', '?permanent=true']) await registryRequest(schemaRegistry, `/subjects/${encodeURIComponent(subject)}${q}`, { method: 'DELETE' });
+    for (const q of ['', '?permanent=true'])
+      await registryRequest(schemaRegistry, `/subjects/${encodeURIComponent(subject)}${q}`, { method: 'DELETE' });
   }
 
   const fmt = (s: Stats) => `${s.median.toLocaleString('en')} ops/s (±${(s.spreadPct / 2).toFixed(1)}%)`;
-  console.log(`\n${process.version}, ${result.cpu}, ${RUNS} runs x ${MS} ms, mixed stream of ${events.length} event types`);
+  console.log(
+    `\n${process.version}, ${result.cpu}, ${RUNS} runs x ${MS} ms, mixed stream of ${events.length} event types`,
+  );
   for (const name of opNames) console.log(`  ${name.padEnd(16)} ${fmt(overall.opsPerSec[name])}`);
   console.log(`  bytes/event: Avro wire ${result.bytesPerEvent.avroWire}, JSON ${result.bytesPerEvent.json}`);
   const rr = (r: { median: number; min: number; max: number }) => `${r.median}x (runs ${r.min}-${r.max})`;
-  console.log(`  encode ${rr(ratioRuns.encodeVsJsonStringify)} JSON.stringify; goal ${GOALS.encode}x ${result.goals.encode.met ? 'met' : 'not met'}`);
-  console.log(`  decode ${rr(ratioRuns.decodeVsJsonParse)} JSON.parse; goal ${GOALS.decode}x ${result.goals.decode.met ? 'met' : 'not met'}`);
+  console.log(
+    `  encode ${rr(ratioRuns.encodeVsJsonStringify)} JSON.stringify; goal ${GOALS.encode}x ${result.goals.encode.met ? 'met' : 'not met'}`,
+  );
+  console.log(
+    `  decode ${rr(ratioRuns.decodeVsJsonParse)} JSON.parse; goal ${GOALS.decode}x ${result.goals.decode.met ? 'met' : 'not met'}`,
+  );
   console.log(`  load average during the run: ${result.loadAverage.join(' ')} on ${result.cores} cores`);
   console.log('wrote bench/results/serde.json');
 }
@@ -217,6 +281,7 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   const e = error as Error & { code?: string };
   console.error(`✗ bench:serde failed: ${e.code ? `${e.code}: ` : ''}${e.message}`);
-  if (e.code === 'REGISTRY_UNAVAILABLE') console.error('  the bench needs the schema registry: `npm run stack:up`, or set SCHEMA_REGISTRY_URL');
+  if (e.code === 'REGISTRY_UNAVAILABLE')
+    console.error('  the bench needs the schema registry: `npm run stack:up`, or set SCHEMA_REGISTRY_URL');
   process.exitCode = 1;
 });

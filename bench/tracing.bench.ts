@@ -23,7 +23,16 @@
  */
 import { createKafka } from '@cqrs/messaging';
 import { migrateEventStore } from '@cqrs/event-store';
-import { createThrowawayDatabase, devToken, getTestInfra, registerSchemas, repoRoot, startApp, type AppProcess, type TestInfra } from '@cqrs/testing';
+import {
+  createThrowawayDatabase,
+  devToken,
+  getTestInfra,
+  registerSchemas,
+  repoRoot,
+  startApp,
+  type AppProcess,
+  type TestInfra,
+} from '@cqrs/testing';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -48,8 +57,14 @@ const median = (xs: number[]) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-const spread = (xs: number[]) => ({ median: round(median(xs)), min: round(Math.min(...xs)), max: round(Math.max(...xs)), runs: xs.map((x) => round(x)) });
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+const spread = (xs: number[]) => ({
+  median: round(median(xs)),
+  min: round(Math.min(...xs)),
+  max: round(Math.max(...xs)),
+  runs: xs.map((x) => round(x)),
+});
 
 type Variant = 'off' | 'exported' | 'sampled';
 const VARIANTS: Variant[] = ['off', 'exported', 'sampled'];
@@ -113,12 +128,33 @@ async function startSystem(infra: TestInfra, tracing: Record<string, string>) {
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
   await admin.disconnect();
-  const common = { KAFKA_BROKERS: infra.kafka.brokers.join(','), SCHEMA_REGISTRY_URL: infra.schemaRegistry.url, LOG_LEVEL: 'warn', ...tracing };
+  const common = {
+    KAFKA_BROKERS: infra.kafka.brokers.join(','),
+    SCHEMA_REGISTRY_URL: infra.schemaRegistry.url,
+    LOG_LEVEL: 'warn',
+    ...tracing,
+  };
   const apps: AppProcess[] = await Promise.all([
     // Rate limiting off by its setting: each benchmark user sends hundreds of commands a second.
-    startApp('command-service', { ...common, DATABASE_URL: write.url, DATABASE_POOL_SIZE: '20', RATE_LIMIT_REQUESTS: '0' }),
-    startApp('outbox-relay', { ...common, DATABASE_URL: write.url, OUTBOX_SLOT_NAME: `bench_trace_${run}`, OUTBOX_TOPIC_REPLACEMENT: `bench.trace${run}.\${aggregatetype}.events` }),
-    startApp('projector', { ...common, DATABASE_URL: read.projectorUrl, MIGRATIONS_READ_DATABASE_URL: read.ownerUrl, PROJECTOR_TOPICS: topic, PROJECTOR_GROUP_PREFIX: `bench-trace-${run}` }),
+    startApp('command-service', {
+      ...common,
+      DATABASE_URL: write.url,
+      DATABASE_POOL_SIZE: '20',
+      RATE_LIMIT_REQUESTS: '0',
+    }),
+    startApp('outbox-relay', {
+      ...common,
+      DATABASE_URL: write.url,
+      OUTBOX_SLOT_NAME: `bench_trace_${run}`,
+      OUTBOX_TOPIC_REPLACEMENT: `bench.trace${run}.\${aggregatetype}.events`,
+    }),
+    startApp('projector', {
+      ...common,
+      DATABASE_URL: read.projectorUrl,
+      MIGRATIONS_READ_DATABASE_URL: read.ownerUrl,
+      PROJECTOR_TOPICS: topic,
+      PROJECTOR_GROUP_PREFIX: `bench-trace-${run}`,
+    }),
     startApp('query-service', { ...common, DATABASE_URL: read.queryUrl }),
   ]);
   return {
@@ -141,12 +177,18 @@ async function closedLoop(commandUrl: string, seconds: number) {
   let errors = 0;
   const stopAt = performance.now() + seconds * 1000;
   // One user (and one reused access token) per client.
-  const tokens = await Promise.all(Array.from({ length: CLIENTS }, async (_, n) => `Bearer ${await devToken(`bench-user-${n}`)}`));
+  const tokens = await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, n) => `Bearer ${await devToken(`bench-user-${n}`)}`),
+  );
   const send = async (n: number, method: string, path: string, body: unknown, version?: number) => {
     const started = performance.now();
     const response = await fetch(commandUrl + path, {
       method,
-      headers: { 'content-type': 'application/json', authorization: tokens[n] ?? '', ...(version ? { 'if-match': `"${version}"` } : {}) },
+      headers: {
+        'content-type': 'application/json',
+        authorization: tokens[n] ?? '',
+        ...(version ? { 'if-match': `"${version}"` } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const answer = (await response.json()) as { taskId: string; version: number };
@@ -186,10 +228,20 @@ async function main() {
   const infra = await getTestInfra();
   await registerSchemas(infra.schemaRegistry.url);
   const sink = await otlpSink();
-  const environment = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, infrastructure: infra.source };
-  log(`${RUNS} rounds of runs (${VARIANTS.join(', ')}), ${SECONDS} s each after ${WARMUP_SECONDS} s warm-up, ${CLIENTS} clients`);
+  const environment = {
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    infrastructure: infra.source,
+  };
+  log(
+    `${RUNS} rounds of runs (${VARIANTS.join(', ')}), ${SECONDS} s each after ${WARMUP_SECONDS} s warm-up, ${CLIENTS} clients`,
+  );
 
-  const runs: Record<Variant, (Awaited<ReturnType<typeof closedLoop>> & { exportRequests: number; exportedBytes: number })[]> = { off: [], exported: [], sampled: [] };
+  const runs: Record<
+    Variant,
+    (Awaited<ReturnType<typeof closedLoop>> & { exportRequests: number; exportedBytes: number })[]
+  > = { off: [], exported: [], sampled: [] };
   try {
     for (let r = 0; r < RUNS; r++) {
       // The order rotates each round, so no variant always runs first (on a machine that drifts
@@ -202,7 +254,9 @@ async function main() {
           const result = await closedLoop(system.commandUrl, SECONDS);
           const exported = sink.take();
           runs[variant].push({ ...result, exportRequests: exported.requests, exportedBytes: exported.bytes });
-          log(`run ${r + 1} ${variant}: ${result.commandsPerSecond} commands/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, errors ${result.errors}, exported ${exported.requests} requests / ${round(exported.bytes / 1024)} KiB`);
+          log(
+            `run ${r + 1} ${variant}: ${result.commandsPerSecond} commands/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, errors ${result.errors}, exported ${exported.requests} requests / ${round(exported.bytes / 1024)} KiB`,
+          );
         } finally {
           await system.stop();
         }
@@ -221,7 +275,8 @@ async function main() {
   const exported = summary('exported');
   const sampled = summary('sampled');
   // Per round, so drift across the run (other load on the machine) cancels out.
-  const costsOf = (variant: Variant) => runs.off.map((o, i) => 1 - (runs[variant][i]?.commandsPerSecond ?? NaN) / o.commandsPerSecond);
+  const costsOf = (variant: Variant) =>
+    runs.off.map((o, i) => 1 - (runs[variant][i]?.commandsPerSecond ?? NaN) / o.commandsPerSecond);
   const pairCosts = costsOf('exported');
   const throughputCost = round(median(pairCosts) * 100, 1);
   const sampledCosts = costsOf('sampled');
@@ -241,8 +296,10 @@ async function main() {
       off: 'OTEL_SDK_DISABLED=true in every app',
       exported: 'every span of every app exported over OTLP/HTTP (protobuf) to a sink that answers 200',
       sampled: `as exported, but only a ${SAMPLE_RATIO} share of new traces is recorded (head sampling; a request arriving with a sampled traceparent is always traced)`,
-      commandsPerSecond: 'closed loop: HTTP commands answered 2xx per second (create, update, start, complete with If-Match)',
-      throughputCostPercent: 'median over the rounds of 1 - exported/off commands per second: the goal is measured on this (every trace)',
+      commandsPerSecond:
+        'closed loop: HTTP commands answered 2xx per second (create, update, start, complete with If-Match)',
+      throughputCostPercent:
+        'median over the rounds of 1 - exported/off commands per second: the goal is measured on this (every trace)',
       sampledThroughputCostPercent: 'the same for sampled/off',
     },
     off,
@@ -261,7 +318,9 @@ async function main() {
 
   const file = join(repoRoot(), 'bench/results/e2e.json');
   mkdirSync(join(repoRoot(), 'bench/results'), { recursive: true });
-  const existing = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : { benchmark: 'e2e' };
+  const existing = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)
+    : { benchmark: 'e2e' };
   writeFileSync(file, `${JSON.stringify({ ...existing, tracing }, null, 2)}\n`);
   log(
     `tracing every trace costs ${throughputCost}% of throughput (goal < ${GOAL_MAX_THROUGHPUT_COST * 100}%), p99 ${off.p99Ms.median} -> ${exported.p99Ms.median} ms; ` +

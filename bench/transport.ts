@@ -18,7 +18,9 @@ const exec = promisify(execFile);
 export type Transport = 'SASL_SSL' | 'PLAINTEXT';
 
 /** The transports to compare: BENCH_TRANSPORTS (default both). */
-export const TRANSPORTS = (process.env['BENCH_TRANSPORTS'] ?? 'SASL_SSL,PLAINTEXT').split(',').filter((t): t is Transport => t === 'SASL_SSL' || t === 'PLAINTEXT');
+export const TRANSPORTS = (process.env['BENCH_TRANSPORTS'] ?? 'SASL_SSL,PLAINTEXT')
+  .split(',')
+  .filter((t): t is Transport => t === 'SASL_SSL' || t === 'PLAINTEXT');
 
 export interface PlaintextListener {
   /** Environment that points an app at the PLAINTEXT listener without any TLS or SASL setting. */
@@ -28,14 +30,22 @@ export interface PlaintextListener {
 }
 
 const stack = (env: Record<string, string | undefined>) =>
-  exec('bash', [join(repoRoot(), 'tools/local-stack/stack.sh'), 'restart-kafka'], { env: { ...process.env, ...env }, timeout: 5 * 60_000, maxBuffer: 16 << 20 });
+  exec('bash', [join(repoRoot(), 'tools/local-stack/stack.sh'), 'restart-kafka'], {
+    env: { ...process.env, ...env },
+    timeout: 5 * 60_000,
+    maxBuffer: 16 << 20,
+  });
 
 /**
  * Opens the PLAINTEXT listener for topics and consumer groups starting with the given prefixes;
  * undefined (the comparison is skipped, with a reason) when the infrastructure is not the native
  * stack, whose broker this may restart.
  */
-export async function openPlaintextListener(infra: TestInfra, grants: { topicPrefix: string; groupPrefix?: string }, log: (message: string) => void): Promise<PlaintextListener | undefined> {
+export async function openPlaintextListener(
+  infra: TestInfra,
+  grants: { topicPrefix: string; groupPrefix?: string },
+  log: (message: string) => void,
+): Promise<PlaintextListener | undefined> {
   const stackEnv = join(process.env['CQRS_STACK_STATE'] ?? join(repoRoot(), '.local-stack'), 'env');
   const nativeBrokers = existsSync(stackEnv) ? parseEnvFile(stackEnv)['KAFKA_BROKERS'] : undefined;
   if (infra.source === 'docker' || nativeBrokers !== infra.kafka.brokers.join(',')) {
@@ -47,7 +57,12 @@ export async function openPlaintextListener(infra: TestInfra, grants: { topicPre
   await stack({ CQRS_KAFKA_PLAINTEXT_PORT: port });
   const admin = createKafka({ clientId: 'bench-transport', ...infra.kafka }).admin();
   await admin.connect();
-  const revoke = await grantClientAcls(admin, 'User:ANONYMOUS', { topic: grants.topicPrefix, group: grants.groupPrefix }, { idempotentWrite: true });
+  const revoke = await grantClientAcls(
+    admin,
+    'User:ANONYMOUS',
+    { topic: grants.topicPrefix, group: grants.groupPrefix },
+    { idempotentWrite: true },
+  );
   return {
     env: {
       KAFKA_BROKERS: `127.0.0.1:${port}`,
@@ -65,7 +80,7 @@ export async function openPlaintextListener(infra: TestInfra, grants: { topicPre
     async close() {
       await revoke().catch(() => undefined);
       await admin.disconnect();
-      log('restarting the stack\'s broker without the PLAINTEXT listener');
+      log("restarting the stack's broker without the PLAINTEXT listener");
       await stack({ CQRS_KAFKA_PLAINTEXT_PORT: undefined });
     },
   };

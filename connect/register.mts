@@ -36,10 +36,14 @@ const here = dirname(fileURLToPath(import.meta.url));
  * A setting that is exactly one placeholder with an empty value is left out (e.g. no sslrootcert:
  * the connector's default, not an empty path).
  */
-export function renderConfig(template: string, vars: Record<string, string>): { name: string; config: Record<string, string> } {
+export function renderConfig(
+  template: string,
+  vars: Record<string, string>,
+): { name: string; config: Record<string, string> } {
   const text = template.replace(/\$\{([A-Z][A-Z0-9_]*)\}/g, (_, name: string) => {
     const value = vars[name];
-    if (value === undefined) throw new Error(`connect/outbox-connector.json uses \${${name}} but no value was given for it`);
+    if (value === undefined)
+      throw new Error(`connect/outbox-connector.json uses \${${name}} but no value was given for it`);
     return JSON.stringify(value).slice(1, -1);
   });
   const rendered = JSON.parse(text) as { name: string; config: Record<string, string> };
@@ -66,7 +70,9 @@ export function eventTopicRetention(value: string | undefined): string {
   const text = value ?? '-1';
   const ms = Number(text);
   if (!/^-?\d+$/.test(text) || !(ms === -1 || (Number.isSafeInteger(ms) && ms >= 3_600_000))) {
-    throw new Error(`EVENT_TOPIC_RETENTION_MS=${text}: must be -1 (keep every event) or a bounded retention of at least 3600000 ms (one hour)`);
+    throw new Error(
+      `EVENT_TOPIC_RETENTION_MS=${text}: must be -1 (keep every event) or a bounded retention of at least 3600000 ms (one hour)`,
+    );
   }
   return text;
 }
@@ -76,7 +82,9 @@ function settings(compose: boolean) {
   const topicReplacement = env['DEBEZIUM_TOPIC_REPLACEMENT'] ?? '${routedByValue}.events';
   const dbUrl = new URL(
     env['DEBEZIUM_DATABASE_URL'] ??
-      (compose ? 'postgres://cqrs_relay:cqrs@postgres:5432/cqrs_write' : (env['RELAY_DATABASE_URL'] ?? 'postgres://cqrs_relay:cqrs@127.0.0.1:5433/cqrs_write')),
+      (compose
+        ? 'postgres://cqrs_relay:cqrs@postgres:5432/cqrs_write'
+        : (env['RELAY_DATABASE_URL'] ?? 'postgres://cqrs_relay:cqrs@127.0.0.1:5433/cqrs_write')),
   );
   return {
     connectUrl: (env['KAFKA_CONNECT_URL'] ?? 'http://127.0.0.1:8083').replace(/\/$/, ''),
@@ -103,7 +111,11 @@ function settings(compose: boolean) {
 }
 
 async function request(url: string, init?: RequestInit): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(url, { ...init, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(30_000) });
+  const response = await fetch(url, {
+    ...init,
+    headers: { 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(30_000),
+  });
   const text = await response.text();
   let body: unknown = text;
   try {
@@ -116,7 +128,12 @@ async function request(url: string, init?: RequestInit): Promise<{ status: numbe
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { compose: { type: 'boolean' }, print: { type: 'boolean' }, delete: { type: 'boolean' }, 'timeout-ms': { type: 'string' } },
+    options: {
+      compose: { type: 'boolean' },
+      print: { type: 'boolean' },
+      delete: { type: 'boolean' },
+      'timeout-ms': { type: 'string' },
+    },
   });
   const { connectUrl, vars } = settings(Boolean(values.compose));
   const { name, config } = renderConfig(readFileSync(join(here, 'outbox-connector.json'), 'utf8'), vars);
@@ -129,13 +146,19 @@ async function main(): Promise<number> {
   if (values.delete) {
     const { status, body } = await request(base, { method: 'DELETE' });
     if (status !== 204 && status !== 404) throw new Error(`DELETE ${base} answered ${status}: ${JSON.stringify(body)}`);
-    console.log(status === 404 ? `connector ${connector} was not registered` : `connector ${connector} deleted (slot ${vars.SLOT_NAME} kept)`);
+    console.log(
+      status === 404
+        ? `connector ${connector} was not registered`
+        : `connector ${connector} deleted (slot ${vars.SLOT_NAME} kept)`,
+    );
     return 0;
   }
   // PUT /config creates or updates, so re-running the script is safe.
   const put = await request(`${base}/config`, { method: 'PUT', body: JSON.stringify(config) });
   if (put.status !== 200 && put.status !== 201) {
-    throw new Error(`Kafka Connect at ${connectUrl} rejected the connector config (${put.status}): ${JSON.stringify(put.body)}`);
+    throw new Error(
+      `Kafka Connect at ${connectUrl} rejected the connector config (${put.status}): ${JSON.stringify(put.body)}`,
+    );
   }
   const deadline = Date.now() + Number(values['timeout-ms'] ?? 60_000);
   for (;;) {
@@ -159,7 +182,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     (code) => process.exit(code),
     (error: unknown) => {
       const e = error as { message?: string; cause?: { code?: string } };
-      const hint = e.cause?.code === 'ECONNREFUSED' ? ' (is Kafka Connect running? bash tools/local-stack/stack.sh up)' : '';
+      const hint =
+        e.cause?.code === 'ECONNREFUSED' ? ' (is Kafka Connect running? bash tools/local-stack/stack.sh up)' : '';
       console.error(`connect/register: ${e.message ?? String(error)}${hint}`);
       process.exit(/^Unknown option|^Option/.test(e.message ?? '') ? 2 : 1);
     },

@@ -19,14 +19,18 @@ const adminUrl =
   process.env['DATABASE_ADMIN_URL'] ??
   (existsSync(envFile) ? parseEnvFile(envFile.pathname)['DATABASE_ADMIN_URL'] : undefined);
 if (!adminUrl) {
-  console.error('clean-test-leftovers: set DATABASE_ADMIN_URL (a superuser URL), or start the native stack (.local-stack/env)');
+  console.error(
+    'clean-test-leftovers: set DATABASE_ADMIN_URL (a superuser URL), or start the native stack (.local-stack/env)',
+  );
   process.exit(2);
 }
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 const describe = (db: TestDatabaseState) =>
   `${db.name} (${db.ageMinutes.toFixed(0)} min old` +
-  (db.slots.length ? `; slots ${db.slots.map((s) => `${s.name} retaining ${mb(s.retainedWalBytes)} of WAL`).join(', ')})` : ')');
+  (db.slots.length
+    ? `; slots ${db.slots.map((s) => `${s.name} retaining ${mb(s.retainedWalBytes)} of WAL`).join(', ')})`
+    : ')');
 
 const report = await cleanTestLeftovers(adminUrl, {
   minAgeMs: Number(process.env['CQRS_LEFTOVER_MIN_AGE_MINUTES'] ?? 10) * 60_000,
@@ -36,7 +40,10 @@ for (const db of report.removed) console.log(`    ${dryRun ? 'would remove' : 'r
 for (const db of report.kept) console.log(`    kept ${describe(db)}: ${db.reason}`);
 for (const db of report.failed) console.error(`    FAILED to remove ${describe(db)}: ${db.error}`);
 for (const slot of report.otherInactiveSlots) {
-  console.log(`    note: inactive slot ${slot.name} on ${slot.database ?? '(no database)'} retains ${mb(slot.retainedWalBytes)} of WAL (not a test's: left alone)`);
+  console.log(
+    `    note: inactive slot ${slot.name} on ${slot.database ?? '(no database)'} retains ${mb(slot.retainedWalBytes)} of WAL (not a test's: left alone)`,
+  );
 }
-if (!report.removed.length && !report.kept.length && !report.failed.length) console.log('    no leftovers of earlier test runs');
+if (!report.removed.length && !report.kept.length && !report.failed.length)
+  console.log('    no leftovers of earlier test runs');
 process.exit(report.failed.length ? 1 : 0);

@@ -28,6 +28,8 @@ echo "    infrastructure from: $CQRS_INFRA_SOURCE ($((SECONDS - t0))s)"
 echo "==> removing leftovers of interrupted test runs (throwaway databases and their replication slots)"
 node --disable-warning=MODULE_TYPELESS_PACKAGE_JSON tools/scripts/clean-test-leftovers.ts
 
+echo "==> formatting (prettier --check; npm run format writes it)"
+prettier --check . --log-level=warn
 echo "==> lint, typecheck, unit tests"
 nx run-many -t lint typecheck test --output-style=static --parallel=2
 echo "==> integration tests (real Postgres, Kafka, registry, Connect)"

@@ -18,8 +18,14 @@ module.exports = function appWebpackConfig(appDir, options = {}) {
         main: './src/main.ts',
         // loaded first with `node --import ./instrumentation.js main.js` (OpenTelemetry)
         additionalEntryPoints: [
-          { entryName: 'instrumentation', entryPath: join(__dirname, '../../libs/shared/observability/src/instrumentation.ts') },
-          ...Object.entries(options.extraEntries ?? {}).map(([entryName, path]) => ({ entryName, entryPath: join(appDir, path) })),
+          {
+            entryName: 'instrumentation',
+            entryPath: join(__dirname, '../../libs/shared/observability/src/instrumentation.ts'),
+          },
+          ...Object.entries(options.extraEntries ?? {}).map(([entryName, path]) => ({
+            entryName,
+            entryPath: join(appDir, path),
+          })),
         ],
         tsConfig: './tsconfig.app.json',
         optimization: false,

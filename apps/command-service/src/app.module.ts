@@ -1,4 +1,11 @@
-import { HealthModule, issuerCheck, postgresCheck, type ReadinessCheck, SecurityModule, TokenVerifier } from '@cqrs/http';
+import {
+  HealthModule,
+  issuerCheck,
+  postgresCheck,
+  type ReadinessCheck,
+  SecurityModule,
+  TokenVerifier,
+} from '@cqrs/http';
 import { ObservabilityModule } from '@cqrs/observability';
 import { DynamicModule, Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';

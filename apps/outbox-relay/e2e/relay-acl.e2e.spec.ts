@@ -32,9 +32,18 @@ describe('outbox-relay as cqrs-relay against the broker ACLs', () => {
   beforeAll(async () => {
     infra = await getTestInfra();
     if (infra.kafka.security.protocol !== 'SASL_SSL' || !process.env['CQRS_STACK_SECRETS']) {
-      throw new Error('this test needs the secured stack (SASL_SSL with per-app identities): run it with `npm test` on the native stack');
+      throw new Error(
+        'this test needs the secured stack (SASL_SSL with per-app identities): run it with `npm test` on the native stack',
+      );
     }
-    db = await createOutboxTestDb({ adminUrl: infra.postgres.adminUrl, ownerWriteUrl: infra.postgres.ownerWriteUrl, relayUrl: infra.postgres.relayUrl }, 'relay_acl');
+    db = await createOutboxTestDb(
+      {
+        adminUrl: infra.postgres.adminUrl,
+        ownerWriteUrl: infra.postgres.ownerWriteUrl,
+        relayUrl: infra.postgres.relayUrl,
+      },
+      'relay_acl',
+    );
     admin = createKafka({ clientId: 'relay-acl-e2e', ...infra.kafka }).admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
@@ -61,15 +70,25 @@ describe('outbox-relay as cqrs-relay against the broker ACLs', () => {
       LOG_LEVEL: 'info',
     });
     const app = relay;
-    const [rowId] = await db.insert([{ aggregateType: 'tasks.task', aggregateId: `t-${id}`, aggregateVersion: 1, payload: fakeAvroPayload(64) }]);
+    const [rowId] = await db.insert([
+      { aggregateType: 'tasks.task', aggregateId: `t-${id}`, aggregateVersion: 1, payload: fakeAvroPayload(64) },
+    ]);
 
     // The broker refuses: the relay's log names the topic and the grant it needs.
     const refusal = `not authorized to describe or create topic ${topic}: grant the relay's Kafka identity Describe and Write on it (an ACL)`;
-    await eventually('the relay to report the refusal', () => app.output().includes(refusal), 60_000).catch((error: Error) => {
-      throw new Error(`${error.message}; the relay wrote:\n${app.output().slice(-4000)}`);
-    });
+    await eventually('the relay to report the refusal', () => app.output().includes(refusal), 60_000).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}; the relay wrote:\n${app.output().slice(-4000)}`);
+      },
+    );
     expect(await publishedBy(app)).toBe(0);
-    const slot = async () => (await db.query<{ held: boolean }>(`SELECT confirmed_flush_lsn < pg_current_wal_lsn() AS held FROM pg_replication_slots WHERE slot_name = $1`, [`acl_${id}`]))[0]?.held;
+    const slot = async () =>
+      (
+        await db.query<{ held: boolean }>(
+          `SELECT confirmed_flush_lsn < pg_current_wal_lsn() AS held FROM pg_replication_slots WHERE slot_name = $1`,
+          [`acl_${id}`],
+        )
+      )[0]?.held;
     expect(await slot()).toBe(true); // not confirmed: the event stays in the slot
 
     // The operator grants the ACL; the relay's next retry goes through.

@@ -23,7 +23,11 @@ describe('outbox-relay under faults', () => {
   beforeAll(async () => {
     infra = await getTestInfra();
     db = await createOutboxTestDb(
-      { adminUrl: infra.postgres.adminUrl, ownerWriteUrl: infra.postgres.ownerWriteUrl, relayUrl: infra.postgres.relayUrl },
+      {
+        adminUrl: infra.postgres.adminUrl,
+        ownerWriteUrl: infra.postgres.ownerWriteUrl,
+        relayUrl: infra.postgres.relayUrl,
+      },
       'relay_faults',
     );
   });
@@ -51,7 +55,13 @@ describe('outbox-relay under faults', () => {
   const confirmedAtLeast = (slot: string, lsn: string) =>
     eventually(
       `slot ${slot} to confirm ${lsn}`,
-      async () => (await db.query<{ done: boolean }>('SELECT confirmed_flush_lsn >= $2::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $1', [slot, lsn]))[0]?.done,
+      async () =>
+        (
+          await db.query<{ done: boolean }>(
+            'SELECT confirmed_flush_lsn >= $2::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $1',
+            [slot, lsn],
+          )
+        )[0]?.done,
       120_000,
     );
 
@@ -62,7 +72,12 @@ describe('outbox-relay under faults', () => {
     await eventually('the first relay to lead', async () => (await roleOf(relay)) === 'leader');
 
     let writing = true;
-    const writer = writeEvents(db.ownerUrl, { total: 10_000, aggregates: 200, perSecond: 1500, aggregateType: 'tasks.task' }).finally(() => (writing = false));
+    const writer = writeEvents(db.ownerUrl, {
+      total: 10_000,
+      aggregates: 200,
+      perSecond: 1500,
+      aggregateType: 'tasks.task',
+    }).finally(() => (writing = false));
     let kills = 0;
     // Soon after each restart the relay is draining what piled up while it was down, so a kill
     // in that window lands mid-batch, between Kafka's ack and Postgres' confirmation.
@@ -76,7 +91,10 @@ describe('outbox-relay under faults', () => {
     const { versions, endLsn } = await writer;
     await confirmedAtLeast(slot, endLsn);
 
-    const records = await readTopics(infra.kafka.brokers, [`${topicPrefix}-kill.tasks.task.events`], 10_000, { timeoutMs: 120_000, settleMs: 1000 });
+    const records = await readTopics(infra.kafka.brokers, [`${topicPrefix}-kill.tasks.task.events`], 10_000, {
+      timeoutMs: 120_000,
+      settleMs: 1000,
+    });
     const report = checkDelivery(versions, records);
     process.stdout.write(`[relay-faults] kill -9 x${kills} during 10,000 events: ${JSON.stringify(report)}\n`);
     expect(report).toMatchObject({ written: 10_000, missing: 0, orderViolations: 0 });
@@ -94,21 +112,39 @@ describe('outbox-relay under faults', () => {
     const env = relayEnv(slot, 'restart');
     const first = await start(env);
     await eventually('the relay to lead', async () => (await roleOf(first)) === 'leader');
-    const before = await writeEvents(db.ownerUrl, { total: 200, aggregates: 20, perSecond: 1000, aggregateType: 'tasks.task' });
+    const before = await writeEvents(db.ownerUrl, {
+      total: 200,
+      aggregates: 20,
+      perSecond: 1000,
+      aggregateType: 'tasks.task',
+    });
     await confirmedAtLeast(slot, before.endLsn);
 
     await first.kill();
     const killedAt = Date.now();
     const restarted = await start(env);
-    const after = await writeEvents(db.ownerUrl, { total: 50, aggregates: 20, perSecond: 1000, aggregateType: 'tasks.task', aggregatePrefix: 'after' });
+    const after = await writeEvents(db.ownerUrl, {
+      total: 50,
+      aggregates: 20,
+      perSecond: 1000,
+      aggregateType: 'tasks.task',
+      aggregatePrefix: 'after',
+    });
     await confirmedAtLeast(slot, after.endLsn);
     const outageMs = Date.now() - killedAt;
     process.stdout.write(`[relay-faults] kill -9 and restart: events flow again after ${outageMs} ms\n`);
     expect(await roleOf(restarted)).toBe('leader');
     expect(outageMs).toBeLessThan(20_000);
 
-    const records = await readTopics(infra.kafka.brokers, [`${topicPrefix}-restart.tasks.task.events`], 250, { timeoutMs: 60_000, settleMs: 1000 });
-    expect(checkDelivery(new Map([...before.versions, ...after.versions]), records)).toMatchObject({ written: 250, missing: 0, orderViolations: 0 });
+    const records = await readTopics(infra.kafka.brokers, [`${topicPrefix}-restart.tasks.task.events`], 250, {
+      timeoutMs: 60_000,
+      settleMs: 1000,
+    });
+    expect(checkDelivery(new Map([...before.versions, ...after.versions]), records)).toMatchObject({
+      written: 250,
+      missing: 0,
+      orderViolations: 0,
+    });
   });
 
   it('takes the slot from a frozen leader within its wal_sender_timeout, and the leader then stands by', async () => {
@@ -116,9 +152,16 @@ describe('outbox-relay under faults', () => {
     const env = relayEnv(slot, 'frozen');
     const frozen = await start(env);
     await eventually('the relay to lead', async () => (await roleOf(frozen)) === 'leader');
-    const before = await writeEvents(db.ownerUrl, { total: 200, aggregates: 20, perSecond: 1000, aggregateType: 'tasks.task' });
+    const before = await writeEvents(db.ownerUrl, {
+      total: 200,
+      aggregates: 20,
+      perSecond: 1000,
+      aggregateType: 'tasks.task',
+    });
     await confirmedAtLeast(slot, before.endLsn);
-    const holder = (await db.query<{ pid: number }>('SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1', [slot]))[0]?.pid;
+    const holder = (
+      await db.query<{ pid: number }>('SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1', [slot])
+    )[0]?.pid;
     expect(holder).toEqual(expect.any(Number));
 
     // SIGSTOP: the process and its socket stay, it just never answers again (like a lost host).
@@ -126,21 +169,42 @@ describe('outbox-relay under faults', () => {
     const frozenAt = Date.now();
     try {
       const successor = await start(env);
-      const after = await writeEvents(db.ownerUrl, { total: 50, aggregates: 20, perSecond: 1000, aggregateType: 'tasks.task', aggregatePrefix: 'after' });
+      const after = await writeEvents(db.ownerUrl, {
+        total: 50,
+        aggregates: 20,
+        perSecond: 1000,
+        aggregateType: 'tasks.task',
+        aggregatePrefix: 'after',
+      });
       await confirmedAtLeast(slot, after.endLsn);
       const takeoverMs = Date.now() - frozenAt;
       process.stdout.write(`[relay-faults] frozen leader: a new relay streams after ${takeoverMs} ms\n`);
       expect(await roleOf(successor)).toBe('leader');
       // 10 s of timeout, then the next standby poll and the session start; 60 s by the server's default.
       expect(takeoverMs).toBeLessThan(30_000);
-      const newHolder = (await db.query<{ pid: number }>('SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1', [slot]))[0]?.pid;
+      const newHolder = (
+        await db.query<{ pid: number }>('SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1', [
+          slot,
+        ])
+      )[0]?.pid;
       expect(newHolder).not.toBe(holder);
 
       frozen.process.kill('SIGCONT');
-      await eventually('the thawed relay to find its session gone and stand by', async () => (await roleOf(frozen)) === 'standby', 60_000);
+      await eventually(
+        'the thawed relay to find its session gone and stand by',
+        async () => (await roleOf(frozen)) === 'standby',
+        60_000,
+      );
       expect(await roleOf(successor)).toBe('leader');
-      const records = await readTopics(infra.kafka.brokers, [`${topicPrefix}-frozen.tasks.task.events`], 250, { timeoutMs: 60_000, settleMs: 1000 });
-      expect(checkDelivery(new Map([...before.versions, ...after.versions]), records)).toMatchObject({ written: 250, missing: 0, orderViolations: 0 });
+      const records = await readTopics(infra.kafka.brokers, [`${topicPrefix}-frozen.tasks.task.events`], 250, {
+        timeoutMs: 60_000,
+        settleMs: 1000,
+      });
+      expect(checkDelivery(new Map([...before.versions, ...after.versions]), records)).toMatchObject({
+        written: 250,
+        missing: 0,
+        orderViolations: 0,
+      });
     } finally {
       frozen.process.kill('SIGCONT');
     }
@@ -151,7 +215,12 @@ describe('outbox-relay under faults', () => {
     const relay = await start(relayEnv(slot, 'broker'));
     await eventually('the relay to lead', async () => (await roleOf(relay)) === 'leader');
 
-    const writer = writeEvents(db.ownerUrl, { total: 4000, aggregates: 100, perSecond: 250, aggregateType: 'tasks.task' });
+    const writer = writeEvents(db.ownerUrl, {
+      total: 4000,
+      aggregates: 100,
+      perSecond: 250,
+      aggregateType: 'tasks.task',
+    });
     await new Promise((r) => setTimeout(r, 3000));
     const outage = Date.now();
     await restartBroker(infra);
@@ -159,9 +228,14 @@ describe('outbox-relay under faults', () => {
     const { versions, endLsn } = await writer;
     await confirmedAtLeast(slot, endLsn);
 
-    const records = await readTopics(infra.kafka.brokers, [`${topicPrefix}-broker.tasks.task.events`], 4000, { timeoutMs: 120_000, settleMs: 1000 });
+    const records = await readTopics(infra.kafka.brokers, [`${topicPrefix}-broker.tasks.task.events`], 4000, {
+      timeoutMs: 120_000,
+      settleMs: 1000,
+    });
     const report = checkDelivery(versions, records);
-    process.stdout.write(`[relay-faults] broker restart (${restartedInMs} ms) during 4,000 events: ${JSON.stringify(report)}\n`);
+    process.stdout.write(
+      `[relay-faults] broker restart (${restartedInMs} ms) during 4,000 events: ${JSON.stringify(report)}\n`,
+    );
     expect(report).toMatchObject({ written: 4000, missing: 0, orderViolations: 0 });
     expect(await roleOf(relay)).toBe('leader');
   });
@@ -174,7 +248,12 @@ describe('outbox-relay under faults', () => {
     const second = await start(env);
     await eventually('the second replica to wait on standby', async () => (await roleOf(second)) === 'standby');
 
-    const before = await writeEvents(db.ownerUrl, { total: 500, aggregates: 20, perSecond: 1000, aggregateType: 'tasks.task' });
+    const before = await writeEvents(db.ownerUrl, {
+      total: 500,
+      aggregates: 20,
+      perSecond: 1000,
+      aggregateType: 'tasks.task',
+    });
     await confirmedAtLeast(slot, before.endLsn);
     expect(await publishedBy(first)).toBeGreaterThanOrEqual(500);
     expect(await publishedBy(second)).toBe(0);
@@ -184,11 +263,20 @@ describe('outbox-relay under faults', () => {
     const killedAt = Date.now();
     await eventually('the standby to take over', async () => (await roleOf(second)) === 'leader', 30_000);
     const takeoverMs = Date.now() - killedAt;
-    const after = await writeEvents(db.ownerUrl, { total: 500, aggregates: 20, perSecond: 1000, aggregateType: 'tasks.task', aggregatePrefix: 'late' });
+    const after = await writeEvents(db.ownerUrl, {
+      total: 500,
+      aggregates: 20,
+      perSecond: 1000,
+      aggregateType: 'tasks.task',
+      aggregatePrefix: 'late',
+    });
     await confirmedAtLeast(slot, after.endLsn);
     expect(await publishedBy(second)).toBeGreaterThanOrEqual(500);
 
-    const records = await readTopics(infra.kafka.brokers, [`${topicPrefix}-pair.tasks.task.events`], 1000, { timeoutMs: 60_000, settleMs: 1000 });
+    const records = await readTopics(infra.kafka.brokers, [`${topicPrefix}-pair.tasks.task.events`], 1000, {
+      timeoutMs: 60_000,
+      settleMs: 1000,
+    });
     const report = checkDelivery(new Map([...before.versions, ...after.versions]), records);
     expect(report).toMatchObject({ written: 1000, missing: 0, orderViolations: 0 });
     process.stdout.write(`[relay-faults] standby took over ${takeoverMs} ms after kill -9 of the leader\n`);
@@ -205,6 +293,8 @@ async function restartBroker(infra: TestInfra): Promise<void> {
   } else if (infra.source === 'docker') {
     await run('docker', ['compose', '-p', 'cqrs-test', 'restart', 'kafka'], { cwd: repoRoot(), timeout: 180_000 });
   } else {
-    throw new Error('the broker comes from environment variables: set KAFKA_RESTART_COMMAND to a command that restarts it');
+    throw new Error(
+      'the broker comes from environment variables: set KAFKA_RESTART_COMMAND to a command that restarts it',
+    );
   }
 }

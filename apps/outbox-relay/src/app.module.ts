@@ -18,7 +18,10 @@ export class AppModule {
           prettyLogs: config.LOG_PRETTY,
         }),
         HealthModule.forRoot({
-          useFactory: () => [postgresCheck('postgres', config.DATABASE_URL), ...relayReadinessChecks(relay.relay, { brokers: config.KAFKA_BROKERS, security: config.kafkaSecurity })],
+          useFactory: () => [
+            postgresCheck('postgres', config.DATABASE_URL),
+            ...relayReadinessChecks(relay.relay, { brokers: config.KAFKA_BROKERS, security: config.kafkaSecurity }),
+          ],
           cacheMs: config.READINESS_CACHE_MS,
         }),
       ],

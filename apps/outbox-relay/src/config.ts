@@ -1,6 +1,11 @@
 import { collectConfig, ConfigError, env, loadConfig } from '@cqrs/config';
 import { commonServiceConfig } from '@cqrs/http';
-import { EVENT_TOPIC_RETENTION_FOREVER, EVENT_TOPIC_RETENTION_RULE, isEventTopicRetention, kafkaSecurityFromEnv } from '@cqrs/messaging/kafka';
+import {
+  EVENT_TOPIC_RETENTION_FOREVER,
+  EVENT_TOPIC_RETENTION_RULE,
+  isEventTopicRetention,
+  kafkaSecurityFromEnv,
+} from '@cqrs/messaging/kafka';
 import { z } from 'zod';
 import { compileTopicReplacement, parseHeaderPlacement } from './relay/outbox-routing';
 
@@ -64,7 +69,11 @@ const loadSettings = (source: NodeJS.ProcessEnv) =>
        * `cleanup.policy=delete`): -1 keeps every event, or a bounded retention of an hour or more
        * (docs/architecture.md, "Event topics keep their history"). A topic that exists keeps its own.
        */
-      EVENT_TOPIC_RETENTION_MS: z.coerce.number().int().refine(isEventTopicRetention, EVENT_TOPIC_RETENTION_RULE).default(EVENT_TOPIC_RETENTION_FOREVER),
+      EVENT_TOPIC_RETENTION_MS: z.coerce
+        .number()
+        .int()
+        .refine(isEventTopicRetention, EVENT_TOPIC_RETENTION_RULE)
+        .default(EVENT_TOPIC_RETENTION_FOREVER),
       OUTBOX_BATCH_MAX_EVENTS: env.int(2000, 1),
       /**
        * Idempotent producers writing a large batch (a backlog) side by side, split by partition

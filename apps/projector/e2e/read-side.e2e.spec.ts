@@ -65,19 +65,30 @@ describe('read side end to end (built apps, real Kafka, registry and PostgreSQL)
 
   /** A GET to the query service as `user` (the owner of the tasks the events name), with a token from the stack's issuer. */
   const api = async (user: string, path: string, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${query.url}${path}`, { headers: { authorization: `Bearer ${await devToken(user)}`, ...headers } });
+    const response = await fetch(`${query.url}${path}`, {
+      headers: { authorization: `Bearer ${await devToken(user)}`, ...headers },
+    });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
 
   /** The operations CLI as an operator runs it, against the same environment as the projector. */
   const cli = async (...args: string[]) => {
-    const { stdout } = await exec(process.execPath, [join(repoRoot(), 'dist/apps/projector/cli.js'), ...args, '--json'], {
-      env: { ...process.env, ...env },
-      timeout: 60_000,
-    });
+    const { stdout } = await exec(
+      process.execPath,
+      [join(repoRoot(), 'dist/apps/projector/cli.js'), ...args, '--json'],
+      {
+        env: { ...process.env, ...env },
+        timeout: 60_000,
+      },
+    );
     return JSON.parse(stdout) as unknown;
   };
-  const status = () => cli('status') as Promise<{ totalLag: number; members: number; parked: { streamId: string; headId: number; count: number }[] }>;
+  const status = () =>
+    cli('status') as Promise<{
+      totalLag: number;
+      members: number;
+      parked: { streamId: string; headId: number; count: number }[];
+    }>;
   const caughtUp = () => eventually(async () => expect((await status()).totalLag).toBe(0), 60_000);
 
   /** Every task produced so far equals a replay of its events, and so does every owner's statistics. */
@@ -95,7 +106,10 @@ describe('read side end to end (built apps, real Kafka, registry and PostgreSQL)
     const t = taskEventsFor(randomUUID(), owner);
     const steps = [
       [t.created('Plan the release'), { status: 'open', title: 'Plan the release' }],
-      [t.updated({ title: 'Plan the 2.0 release', description: 'with notes' }), { title: 'Plan the 2.0 release', description: 'with notes' }],
+      [
+        t.updated({ title: 'Plan the 2.0 release', description: 'with notes' }),
+        { title: 'Plan the 2.0 release', description: 'with notes' },
+      ],
       [t.started(), { status: 'started' }],
       [t.completed(), { status: 'completed' }],
     ] as const;
@@ -105,16 +119,28 @@ describe('read side end to end (built apps, real Kafka, registry and PostgreSQL)
       expect(status).toBe(200);
       expect(body).toMatchObject({ ...expected, version: index + 1 });
     }
-    expect((await api(owner, `/users/${owner}/stats`, { 'X-Min-Version': `${t.taskId}:4` })).body).toMatchObject({ total: 1, byStatus: { completed: 1 }, completionRate: 1 });
+    expect((await api(owner, `/users/${owner}/stats`, { 'X-Min-Version': `${t.taskId}:4` })).body).toMatchObject({
+      total: 1,
+      byStatus: { completed: 1 },
+      completionRate: 1,
+    });
 
     const other = taskEventsFor(randomUUID(), owner);
     await topic.append(other.created(), other.abandoned('duplicate'));
-    expect((await api(owner, `/users/${owner}/tasks?status=abandoned`, { 'X-Min-Version': `${other.taskId}:2` })).body).toMatchObject({
+    expect(
+      (await api(owner, `/users/${owner}/tasks?status=abandoned`, { 'X-Min-Version': `${other.taskId}:2` })).body,
+    ).toMatchObject({
       items: [{ taskId: other.taskId, abandonReason: 'duplicate' }],
     });
     await topic.append(other.deleted());
-    expect(await api(owner, `/tasks/${other.taskId}?minVersion=3`)).toMatchObject({ status: 404, body: { code: 'TASK_NOT_FOUND' } });
-    expect((await api(owner, `/users/${owner}/stats?minVersion=${other.taskId}:3`)).body).toMatchObject({ total: 1, deleted: 1 });
+    expect(await api(owner, `/tasks/${other.taskId}?minVersion=3`)).toMatchObject({
+      status: 404,
+      body: { code: 'TASK_NOT_FOUND' },
+    });
+    expect((await api(owner, `/users/${owner}/stats?minVersion=${other.taskId}:3`)).body).toMatchObject({
+      total: 1,
+      deleted: 1,
+    });
   });
 
   it('applies redelivered records once: resetting the group to the start changes no read model', async () => {
@@ -126,7 +152,9 @@ describe('read side end to end (built apps, real Kafka, registry and PostgreSQL)
     projector = await startProjector();
     await caughtUp();
     expect(await snapshot()).toEqual(before);
-    expect((await metric(projector, 'cqrs_duplicate_events_total')) - duplicatesBefore).toBeGreaterThanOrEqual(topic.history.size);
+    expect((await metric(projector, 'cqrs_duplicate_events_total')) - duplicatesBefore).toBeGreaterThanOrEqual(
+      topic.history.size,
+    );
     await expectReplayed();
   });
 
@@ -140,35 +168,62 @@ describe('read side end to end (built apps, real Kafka, registry and PostgreSQL)
     await topic.append(p.completed(), q.started());
 
     // Everything else flows: q is visible at once with read-your-writes.
-    expect((await api(owner, `/tasks/${q.taskId}`, { 'X-Min-Version': '2' })).body).toMatchObject({ status: 'started' });
+    expect((await api(owner, `/tasks/${q.taskId}`, { 'X-Min-Version': '2' })).body).toMatchObject({
+      status: 'started',
+    });
     await caughtUp();
     const parked = (await status()).parked.find((s) => s.streamId === p.taskId);
     expect(parked).toMatchObject({ count: 2 });
-    const letters = (await cli('dlq', 'list', '--stream', p.taskId)) as { id: number; reason: string; errorCode: string; aggregateVersion: number }[];
+    const letters = (await cli('dlq', 'list', '--stream', p.taskId)) as {
+      id: number;
+      reason: string;
+      errorCode: string;
+      aggregateVersion: number;
+    }[];
     expect(letters.map((l) => [l.aggregateVersion, l.reason, l.errorCode])).toEqual([
       [2, 'UNDECODABLE', 'NOT_WIRE_FORMAT'],
       [3, 'PARKED_BEHIND', 'PARKED_BEHIND'],
     ]);
     // A reader asking for the parked version gets a clear 503 with Retry-After, not stale data.
-    const behind = await fetch(`${query.url}/tasks/${p.taskId}?minVersion=2`, { headers: { authorization: `Bearer ${await devToken(owner)}` } });
+    const behind = await fetch(`${query.url}/tasks/${p.taskId}?minVersion=2`, {
+      headers: { authorization: `Bearer ${await devToken(owner)}` },
+    });
     expect(behind.status).toBe(503);
     expect(behind.headers.get('retry-after')).toBe('1');
-    expect(await behind.json()).toMatchObject({ code: 'READ_MODEL_BEHIND', behind: [{ taskId: p.taskId, minVersion: 2, currentVersion: 1 }] });
+    expect(await behind.json()).toMatchObject({
+      code: 'READ_MODEL_BEHIND',
+      behind: [{ taskId: p.taskId, minVersion: 2, currentVersion: 1 }],
+    });
 
     const fix = join(mkdtempSync(join(tmpdir(), 'fix-')), 'value.bin');
     writeFileSync(fix, intended!.value!);
-    const [result] = (await cli('dlq', 'redrive', String(letters[0]!.id), '--value-file', fix)) as { released: number; stillParked: number }[];
+    const [result] = (await cli('dlq', 'redrive', String(letters[0]!.id), '--value-file', fix)) as {
+      released: number;
+      stillParked: number;
+    }[];
     expect(result).toMatchObject({ released: 2, stillParked: 0 });
-    expect((await api(owner, `/tasks/${p.taskId}`, { 'X-Min-Version': '3' })).body).toMatchObject({ status: 'completed', version: 3 });
+    expect((await api(owner, `/tasks/${p.taskId}`, { 'X-Min-Version': '3' })).body).toMatchObject({
+      status: 'completed',
+      version: 3,
+    });
     expect((await status()).parked).toEqual([]);
     await expectReplayed();
   });
 
   it('survives kill -9 mid-batch: after a restart no event is missing and none applied twice', async () => {
-    const applied = async () => Number((await queryPool.query<{ n: string }>('SELECT coalesce(sum(version), 0) AS n FROM stream_checkpoints')).rows[0]?.n);
+    const applied = async () =>
+      Number(
+        (await queryPool.query<{ n: string }>('SELECT coalesce(sum(version), 0) AS n FROM stream_checkpoints')).rows[0]
+          ?.n,
+      );
     const before = await applied();
     const tasks = Array.from({ length: 2000 }, (_, i) => taskEventsFor(randomUUID(), `crowd-${run}-${i % 40}`));
-    const burst = [...tasks.map((t) => t.created()), ...tasks.flatMap((t, i) => (i % 3 === 0 ? [t.started(), t.completed()] : i % 3 === 1 ? [t.abandoned()] : [t.updated({ title: 'x' })]))];
+    const burst = [
+      ...tasks.map((t) => t.created()),
+      ...tasks.flatMap((t, i) =>
+        i % 3 === 0 ? [t.started(), t.completed()] : i % 3 === 1 ? [t.abandoned()] : [t.updated({ title: 'x' })],
+      ),
+    ];
     // Kill it while it is applying: some of the burst is committed, some is in flight, some not yet produced.
     let killedAt: number | undefined;
     for (let i = 0; i < burst.length; i += 250) {

@@ -35,7 +35,11 @@ describe('rebuild from the event store (built CLI and projector)', () => {
       queryUrl: infra.postgres.queryUrl,
       prefix: 'e2e_read',
     });
-    writeDb = await createThrowawayDatabase({ adminUrl: infra.postgres.adminUrl, ownerUrl: infra.postgres.ownerWriteUrl, appRoles: [new URL(infra.postgres.readUrl).username] });
+    writeDb = await createThrowawayDatabase({
+      adminUrl: infra.postgres.adminUrl,
+      ownerUrl: infra.postgres.ownerWriteUrl,
+      appRoles: [new URL(infra.postgres.readUrl).username],
+    });
     await migrateEventStore(writeDb.url);
     topic = await TaskTopic.create(infra.kafka.brokers, infra.schemaRegistry, `e2e.store-rebuild.${run}.events`, 3);
     env = {
@@ -83,7 +87,10 @@ describe('rebuild from the event store (built CLI and projector)', () => {
   };
 
   const cli = (args: string[]) =>
-    exec(process.execPath, [join(repoRoot(), 'dist/apps/projector/cli.js'), ...args], { env: { ...process.env, ...env }, timeout: 120_000 });
+    exec(process.execPath, [join(repoRoot(), 'dist/apps/projector/cli.js'), ...args], {
+      env: { ...process.env, ...env },
+      timeout: 120_000,
+    });
 
   const metric = async (name: string, labels: Record<string, string>) => {
     const text = await (await fetch(`${projector.managementUrl}/metrics`)).text();
@@ -101,12 +108,22 @@ describe('rebuild from the event store (built CLI and projector)', () => {
   it('rebuilds what only the store has, reports it as JSON, and the running projector shows it and follows', async () => {
     const owner = `olga-${run}`;
     const tasks = Array.from({ length: 10 }, () => taskEventsFor(randomUUID(), owner));
-    await commit(tasks.flatMap((t, i) => (i % 2 ? [t.created(), t.started()] : [t.created(), t.completed()])), true);
+    await commit(
+      tasks.flatMap((t, i) => (i % 2 ? [t.created(), t.started()] : [t.created(), t.completed()])),
+      true,
+    );
     const unpublished = taskEventsFor(randomUUID(), owner); // the relay never published these
     await commit([unpublished.created(), unpublished.updated({ title: 'only in the store' })], false);
 
     const { stdout } = await cli(['rebuild', '--json', '--max-lag', '0', '--handoff-timeout', '15000']);
-    const report = JSON.parse(stdout) as { generation: number; source: string; events: number; durationMs: number; eventsPerSecond: number; store: { events: number } };
+    const report = JSON.parse(stdout) as {
+      generation: number;
+      source: string;
+      events: number;
+      durationMs: number;
+      eventsPerSecond: number;
+      store: { events: number };
+    };
     expect(report).toMatchObject({ generation: 2, source: 'store', events: 22, store: { events: 22 } });
     expect(report.durationMs).toBeGreaterThan(0);
     expect(report.eventsPerSecond).toBeGreaterThan(0);
@@ -117,7 +134,15 @@ describe('rebuild from the event store (built CLI and projector)', () => {
     }, 30_000);
     // The projector follows the switch; what it applies next lands in the new generation.
     await commit([unpublished.started()], true);
-    await eventually(async () => expect(await reader.findTask(unpublished.taskId)).toMatchObject({ title: 'only in the store', status: 'started', version: 3 }), 30_000);
+    await eventually(
+      async () =>
+        expect(await reader.findTask(unpublished.taskId)).toMatchObject({
+          title: 'only in the store',
+          status: 'started',
+          version: 3,
+        }),
+      30_000,
+    );
     await expectFoldOfTheStore();
   });
 
@@ -126,7 +151,10 @@ describe('rebuild from the event store (built CLI and projector)', () => {
     expect(stderr).toMatch(/generation 3 \(store\): reading-store, [\d,]+(\/[\d,]+)? events, [\d,]+\/s/);
     expect(stdout).toMatch(/^generation 3 is active \(was 2\), rebuilt from store: 23 events in [\d.]+ s/m);
     expect(stdout).toMatch(/event store: 23 events read in/);
-    await expect(cli(['rebuild', '--resume'])).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('no interrupted rebuild') });
+    await expect(cli(['rebuild', '--resume'])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('no interrupted rebuild'),
+    });
     await expectFoldOfTheStore();
   });
 });

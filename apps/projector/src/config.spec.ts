@@ -6,7 +6,13 @@ describe('projector config', () => {
     const config = loadProjectorConfig({});
     expect(config.DATABASE_URL).toContain('cqrs_projector');
     expect(config.MIGRATIONS_READ_DATABASE_URL).toContain('cqrs_owner');
-    expect(projectionSettings(config)).toMatchObject({ topics: ['tasks.task.events'], groupPrefix: 'tasks-projector', gapRetries: 3, createTopicsWithPartitions: 6, sessionTimeoutMs: 10_000 });
+    expect(projectionSettings(config)).toMatchObject({
+      topics: ['tasks.task.events'],
+      groupPrefix: 'tasks-projector',
+      gapRetries: 3,
+      createTopicsWithPartitions: 6,
+      sessionTimeoutMs: 10_000,
+    });
   });
 
   it('reads lists and numbers from the environment', () => {
@@ -16,8 +22,12 @@ describe('projector config', () => {
 
   it('creates event topics that keep every event unless EVENT_TOPIC_RETENTION_MS bounds them (an hour or more)', () => {
     expect(projectionSettings(loadProjectorConfig({}))).toMatchObject({ eventTopicRetentionMs: -1 });
-    expect(projectionSettings(loadProjectorConfig({ EVENT_TOPIC_RETENTION_MS: '604800000' }))).toMatchObject({ eventTopicRetentionMs: 604_800_000 });
-    expect(() => loadProjectorConfig({ EVENT_TOPIC_RETENTION_MS: '1000' })).toThrow('EVENT_TOPIC_RETENTION_MS: must be -1 (keep every event) or a bounded retention of at least 3600000 ms');
+    expect(projectionSettings(loadProjectorConfig({ EVENT_TOPIC_RETENTION_MS: '604800000' }))).toMatchObject({
+      eventTopicRetentionMs: 604_800_000,
+    });
+    expect(() => loadProjectorConfig({ EVENT_TOPIC_RETENTION_MS: '1000' })).toThrow(
+      'EVENT_TOPIC_RETENTION_MS: must be -1 (keep every event) or a bounded retention of at least 3600000 ms',
+    );
   });
 
   it('names every invalid variable', () => {
@@ -25,18 +35,39 @@ describe('projector config', () => {
   });
 
   it('reads the Kafka and registry security with the other settings, and reports all problems together', () => {
-    expect(loadProjectorConfig({})).toMatchObject({ kafkaSecurity: { protocol: 'PLAINTEXT' }, schemaRegistry: { url: 'https://127.0.0.1:8081/apis/ccompat/v7' } });
-    const config = loadProjectorConfig({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: 'cqrs-projector', KAFKA_SASL_PASSWORD: 'pw', SCHEMA_REGISTRY_TOKEN: 't' });
-    expect(config.kafkaSecurity).toEqual({ protocol: 'SASL_SSL', ssl: true, sasl: { mechanism: 'scram-sha-512', username: 'cqrs-projector', password: 'pw' } });
+    expect(loadProjectorConfig({})).toMatchObject({
+      kafkaSecurity: { protocol: 'PLAINTEXT' },
+      schemaRegistry: { url: 'https://127.0.0.1:8081/apis/ccompat/v7' },
+    });
+    const config = loadProjectorConfig({
+      KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+      KAFKA_SASL_USERNAME: 'cqrs-projector',
+      KAFKA_SASL_PASSWORD: 'pw',
+      SCHEMA_REGISTRY_TOKEN: 't',
+    });
+    expect(config.kafkaSecurity).toEqual({
+      protocol: 'SASL_SSL',
+      ssl: true,
+      sasl: { mechanism: 'scram-sha-512', username: 'cqrs-projector', password: 'pw' },
+    });
     expect(config.schemaRegistry.token).toBe('t');
     let error: unknown;
     try {
-      loadProjectorConfig({ PROJECTOR_CONCURRENCY: '0', KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', SCHEMA_REGISTRY_USERNAME: 'u' });
+      loadProjectorConfig({
+        PROJECTOR_CONCURRENCY: '0',
+        KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+        SCHEMA_REGISTRY_USERNAME: 'u',
+      });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).issues.map((i) => i.variable)).toEqual(['PROJECTOR_CONCURRENCY', 'KAFKA_SASL_MECHANISM', 'SCHEMA_REGISTRY_PASSWORD']);
+    expect((error as ConfigError).issues.map((i) => i.variable)).toEqual([
+      'PROJECTOR_CONCURRENCY',
+      'KAFKA_SASL_MECHANISM',
+      'SCHEMA_REGISTRY_PASSWORD',
+    ]);
     expect((error as Error).message).toMatch(/^projector: invalid configuration/);
   });
 });

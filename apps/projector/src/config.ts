@@ -1,6 +1,12 @@
 import { collectConfig, env, loadConfig } from '@cqrs/config';
 import { commonServiceConfig } from '@cqrs/http';
-import { EVENT_TOPIC_RETENTION_FOREVER, EVENT_TOPIC_RETENTION_RULE, isEventTopicRetention, kafkaSecurityFromEnv, schemaRegistryAccessFromEnv } from '@cqrs/messaging';
+import {
+  EVENT_TOPIC_RETENTION_FOREVER,
+  EVENT_TOPIC_RETENTION_RULE,
+  isEventTopicRetention,
+  kafkaSecurityFromEnv,
+  schemaRegistryAccessFromEnv,
+} from '@cqrs/messaging';
 import { z } from 'zod';
 
 const shape = {
@@ -26,7 +32,11 @@ const shape = {
    * (docs/architecture.md, "Event topics keep their history"). Dead-letter topics keep the
    * broker's default; a topic that exists keeps its own settings.
    */
-  EVENT_TOPIC_RETENTION_MS: z.coerce.number().int().refine(isEventTopicRetention, EVENT_TOPIC_RETENTION_RULE).default(EVENT_TOPIC_RETENTION_FOREVER),
+  EVENT_TOPIC_RETENTION_MS: z.coerce
+    .number()
+    .int()
+    .refine(isEventTopicRetention, EVENT_TOPIC_RETENTION_RULE)
+    .default(EVENT_TOPIC_RETENTION_FOREVER),
   /** Consumer groups are `<prefix>.g<generation>`: a rebuild consumes under a new group. */
   PROJECTOR_GROUP_PREFIX: env.string('tasks-projector'),
   /**

@@ -34,11 +34,9 @@ const exec = promisify(execFile);
 
 /** The pinned schemathesis CLI, installed on first use by the project's script. */
 async function ensureSchemathesis(): Promise<string> {
-  const { stdout } = await exec(
-    'bash',
-    [join(repoRoot(), 'tools/scripts/ensure-schemathesis.sh')],
-    { timeout: 300_000 },
-  );
+  const { stdout } = await exec('bash', [join(repoRoot(), 'tools/scripts/ensure-schemathesis.sh')], {
+    timeout: 300_000,
+  });
   return stdout.trim();
 }
 
@@ -138,15 +136,17 @@ describe('API fuzzing (schemathesis, every check)', () => {
       // id instead of stopping at 403. The token outlasts any fuzzing budget (a day).
       const where =
         operations === 'api'
-          ? { url: app.url, headers: { Authorization: `Bearer ${await devToken('fuzzer', { roles: name === 'query-service' ? ['admin'] : [], expiresIn: 86_400 })}` } }
+          ? {
+              url: app.url,
+              headers: {
+                Authorization: `Bearer ${await devToken('fuzzer', { roles: name === 'query-service' ? ['admin'] : [], expiresIn: 86_400 })}`,
+              },
+            }
           : { url: app.managementUrl };
       const { code, output } = await fuzz(st, { schema: `${app.managementUrl}/openapi.json`, operations, ...where });
       // schemathesis exits 1 on a failed check, 2 on an error of its own (schema not loadable, ...).
       // Its report lists each failing operation with the check and a curl reproducer.
-      if (code !== 0)
-        throw new Error(
-          `schemathesis against ${name} (${operations}) exited with ${code}:\n${output}`,
-        );
+      if (code !== 0) throw new Error(`schemathesis against ${name} (${operations}) exited with ${code}:\n${output}`);
     },
     30 * 60_000,
   );

@@ -60,7 +60,12 @@ describe('the four apps', () => {
       // The query service logs its requests (info), which a test reads.
       perApp: { 'command-service': { SCHEMA_REGISTRY_URL: registry.url }, 'query-service': { LOG_LEVEL: 'info' } },
     });
-    apps = [system.apps['command-service'], system.apps['query-service'], system.apps.projector, system.apps['outbox-relay']];
+    apps = [
+      system.apps['command-service'],
+      system.apps['query-service'],
+      system.apps.projector,
+      system.apps['outbox-relay'],
+    ];
   });
 
   afterAll(async () => {
@@ -92,7 +97,10 @@ describe('the four apps', () => {
       // Past the readiness cache (1 s by default): these answers come from checks run during the outage.
       await new Promise((r) => setTimeout(r, 1500));
       for (let i = 0; i < 3; i++) {
-        expect(await readiness(command)).toEqual({ status: 200, text: expect.stringContaining('"encoders":{"status":"up"}') });
+        expect(await readiness(command)).toEqual({
+          status: 200,
+          text: expect.stringContaining('"encoders":{"status":"up"}'),
+        });
         await new Promise((r) => setTimeout(r, 600));
       }
       const { taskId } = await system.command('POST', '/tasks', { title: 'during the outage' });
@@ -106,7 +114,11 @@ describe('the four apps', () => {
     const infra = await getTestInfra();
     const unreachable = await outageProxy(infra.schemaRegistry.url);
     await unreachable.down();
-    const app = await startApp('command-service', { DATABASE_URL: infra.postgres.writeUrl, SCHEMA_REGISTRY_URL: unreachable.url, LOG_LEVEL: 'warn' }, { waitFor: '/health/live' });
+    const app = await startApp(
+      'command-service',
+      { DATABASE_URL: infra.postgres.writeUrl, SCHEMA_REGISTRY_URL: unreachable.url, LOG_LEVEL: 'warn' },
+      { waitFor: '/health/live' },
+    );
     try {
       for (let i = 0; i < 3; i++) {
         const ready = await fetch(`${app.managementUrl}/health/ready`);
@@ -124,7 +136,11 @@ describe('the four apps', () => {
       }
       const down = logLines(app).filter((l) => String(l['msg']).startsWith('readiness: encoders is down'));
       expect(down).toHaveLength(1);
-      expect(down[0]).toMatchObject({ level: 'warn', dependency: 'encoders', msg: expect.stringContaining('ECONNREFUSED') });
+      expect(down[0]).toMatchObject({
+        level: 'warn',
+        dependency: 'encoders',
+        msg: expect.stringContaining('ECONNREFUSED'),
+      });
       // A command it cannot encode is a 503 the client may retry, nothing stored, no registry detail.
       const created = await fetch(`${app.url}/tasks`, {
         method: 'POST',
@@ -155,42 +171,70 @@ describe('the four apps', () => {
     // What a client generator or the Swagger page needs: where the API is, and how to authenticate.
     expect(doc.servers).toEqual([{ url: apps[0]!.url }]);
     expect(doc.components.securitySchemes['bearer']).toMatchObject({ type: 'http', scheme: 'bearer' });
-    expect(doc.paths['/tasks']!['post']).toMatchObject({ security: [{ bearer: [] }], responses: { '401': expect.anything(), '429': expect.anything() } });
+    expect(doc.paths['/tasks']!['post']).toMatchObject({
+      security: [{ bearer: [] }],
+      responses: { '401': expect.anything(), '429': expect.anything() },
+    });
     expect(doc.paths['/health/ready']!['get']!.security).toBeUndefined();
   });
 
-  it.each(['command-service', 'query-service'] as const)('%s serves health, metrics and docs on its management port only, and the API on its API port only', async (name) => {
-    const app = system.apps[name];
-    for (const path of ['/health/live', '/health/ready', '/metrics', '/openapi.json', '/docs']) {
-      expect([path, (await fetch(`${app.managementUrl}${path}`)).status]).toEqual([path, 200]);
-      const onApi = await fetch(`${app.url}${path}`, { headers: await bearer('health') });
-      expect([path, onApi.status, onApi.headers.get('content-type')]).toEqual([path, 404, expect.stringContaining('application/problem+json')]);
-    }
-    // The API is not reachable through the management port, not even with a valid token.
-    const route = name === 'command-service' ? { method: 'POST', path: '/tasks' } : { method: 'GET', path: '/me/tasks' };
-    const body = route.method === 'POST' ? JSON.stringify({ title: 'through the back door' }) : undefined;
-    const onManagement = await fetch(`${app.managementUrl}${route.path}`, { method: route.method, headers: { 'content-type': 'application/json', ...(await bearer('health')) }, body });
-    expect(onManagement.status).toBe(404);
-    expect(await onManagement.json()).toMatchObject({ status: 404, code: 'ROUTE_NOT_FOUND' });
-    // On the API port the route is there, and asks for a token.
-    const onApi = await fetch(`${app.url}${route.path}`, { method: route.method, headers: { 'content-type': 'application/json' }, body });
-    expect([onApi.status, onApi.headers.get('www-authenticate')]).toEqual([401, 'Bearer realm="api"']);
-  });
+  it.each(['command-service', 'query-service'] as const)(
+    '%s serves health, metrics and docs on its management port only, and the API on its API port only',
+    async (name) => {
+      const app = system.apps[name];
+      for (const path of ['/health/live', '/health/ready', '/metrics', '/openapi.json', '/docs']) {
+        expect([path, (await fetch(`${app.managementUrl}${path}`)).status]).toEqual([path, 200]);
+        const onApi = await fetch(`${app.url}${path}`, { headers: await bearer('health') });
+        expect([path, onApi.status, onApi.headers.get('content-type')]).toEqual([
+          path,
+          404,
+          expect.stringContaining('application/problem+json'),
+        ]);
+      }
+      // The API is not reachable through the management port, not even with a valid token.
+      const route =
+        name === 'command-service' ? { method: 'POST', path: '/tasks' } : { method: 'GET', path: '/me/tasks' };
+      const body = route.method === 'POST' ? JSON.stringify({ title: 'through the back door' }) : undefined;
+      const onManagement = await fetch(`${app.managementUrl}${route.path}`, {
+        method: route.method,
+        headers: { 'content-type': 'application/json', ...(await bearer('health')) },
+        body,
+      });
+      expect(onManagement.status).toBe(404);
+      expect(await onManagement.json()).toMatchObject({ status: 404, code: 'ROUTE_NOT_FOUND' });
+      // On the API port the route is there, and asks for a token.
+      const onApi = await fetch(`${app.url}${route.path}`, {
+        method: route.method,
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      expect([onApi.status, onApi.headers.get('www-authenticate')]).toEqual([401, 'Bearer realm="api"']);
+    },
+  );
 
   it('logs an authenticated request with its Authorization header redacted, and never the token', async () => {
     const query = system.apps['query-service'];
     const token = (await bearer('log-reader')).authorization!.replace(/^Bearer /, '');
     const forged = tamperedToken(token);
     const probe = `redaction-${Date.now()}`;
-    expect((await fetch(`${query.url}/me/tasks`, { headers: { authorization: `Bearer ${token}`, 'x-probe': probe } })).status).toBe(200);
-    expect((await fetch(`${query.url}/me/tasks`, { headers: { authorization: `Bearer ${forged}`, 'x-probe': probe } })).status).toBe(401);
+    expect(
+      (await fetch(`${query.url}/me/tasks`, { headers: { authorization: `Bearer ${token}`, 'x-probe': probe } }))
+        .status,
+    ).toBe(200);
+    expect(
+      (await fetch(`${query.url}/me/tasks`, { headers: { authorization: `Bearer ${forged}`, 'x-probe': probe } }))
+        .status,
+    ).toBe(401);
     // Every line logged during a request carries it (`req`); the request log line also its answer (`res`).
     type RequestLine = { req?: { headers?: Record<string, string> }; res?: { statusCode?: number } };
     const probed = () => (logLines(query) as RequestLine[]).filter((line) => line.req?.headers?.['x-probe'] === probe);
-    await eventually(() => expect(probed().flatMap((line) => (line.res ? [line.res.statusCode] : []))).toEqual([200, 401]));
+    await eventually(() =>
+      expect(probed().flatMap((line) => (line.res ? [line.res.statusCode] : []))).toEqual([200, 401]),
+    );
     for (const line of probed()) expect(line.req?.headers?.['authorization']).toBe('[redacted]');
     // Neither token, nor its claims or signature, is anywhere in the service's output.
-    for (const part of new Set([...token.split('.').slice(1), ...forged.split('.').slice(1)])) expect(query.output()).not.toContain(part);
+    for (const part of new Set([...token.split('.').slice(1), ...forged.split('.').slice(1)]))
+      expect(query.output()).not.toContain(part);
   });
 
   it('answers an unknown route with problem+json', async () => {
@@ -201,17 +245,30 @@ describe('the four apps', () => {
   });
 
   it('reports not ready, naming the failing dependency but not the error, when Postgres is unreachable', async () => {
-    const app = await startApp('query-service', { DATABASE_URL: 'postgres://cqrs_query:cqrs@127.0.0.1:1/cqrs_read', LOG_LEVEL: 'warn' }, { waitFor: '/health/live' });
+    const app = await startApp(
+      'query-service',
+      { DATABASE_URL: 'postgres://cqrs_query:cqrs@127.0.0.1:1/cqrs_read', LOG_LEVEL: 'warn' },
+      { waitFor: '/health/live' },
+    );
     try {
       const ready = await fetch(`${app.managementUrl}/health/ready`);
       expect(ready.status).toBe(503);
       expect(ready.headers.get('content-type')).toContain('application/problem+json');
       const text = await ready.text();
-      expect(JSON.parse(text)).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE', checks: { postgres: { status: 'down' }, 'change-feed': { status: 'down' } } });
+      expect(JSON.parse(text)).toMatchObject({
+        status: 503,
+        code: 'SERVICE_UNAVAILABLE',
+        checks: { postgres: { status: 'down' }, 'change-feed': { status: 'down' } },
+      });
       for (const leak of ['127.0.0.1', 'ECONNREFUSED', 'cqrs_query', 'stack']) expect(text).not.toContain(leak);
       // Operators still learn why, from the log (written asynchronously: it may trail the answer).
       await eventually(() =>
-        expect(logLines(app)).toContainEqual(expect.objectContaining({ dependency: 'postgres', msg: expect.stringMatching(/^readiness: postgres is down: .*ECONNREFUSED/) })),
+        expect(logLines(app)).toContainEqual(
+          expect.objectContaining({
+            dependency: 'postgres',
+            msg: expect.stringMatching(/^readiness: postgres is down: .*ECONNREFUSED/),
+          }),
+        ),
       );
     } finally {
       await app.stop();

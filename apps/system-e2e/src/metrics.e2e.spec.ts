@@ -76,10 +76,16 @@ describe('/metrics of every app after traffic', () => {
     await user.command('PATCH', `/tasks/${first.taskId}`, { description: 'snapshot due at version 2' });
     await user.command('POST', `/tasks/${first.taskId}/start`); // loads from the snapshot
     // Without If-Match a lost race is retried on fresh state (a few times, then 409): some conflict.
-    const raced = await Promise.allSettled(Array.from({ length: racers }, (_, i) => user.command('PATCH', `/tasks/${second.taskId}`, { description: `racer ${i}` })));
+    const raced = await Promise.allSettled(
+      Array.from({ length: racers }, (_, i) =>
+        user.command('PATCH', `/tasks/${second.taskId}`, { description: `racer ${i}` }),
+      ),
+    );
     racersOk = raced.filter((r) => r.status === 'fulfilled').length;
     await expect(user.command('POST', `/tasks/${randomUUID()}/start`)).rejects.toThrow('404');
-    await expect(user.command('PATCH', `/tasks/${first.taskId}`, { description: 'stale' }, { 'if-match': '"1"' })).rejects.toThrow('412');
+    await expect(
+      user.command('PATCH', `/tasks/${first.taskId}`, { description: 'stale' }, { 'if-match': '"1"' }),
+    ).rejects.toThrow('412');
 
     // Queries: a miss, then a hit, on each of the first tasks (after read-your-writes made them visible).
     for (const t of tasks) expect((await user.query(`/tasks/${t.taskId}`, { 'X-Min-Version': '1' })).status).toBe(200);
@@ -92,7 +98,10 @@ describe('/metrics of every app after traffic', () => {
     kafka = createKafka({ clientId: 'metrics-e2e', ...infra.kafka });
     producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
-    const serde = new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts });
+    const serde = new AvroSerde({
+      registry: createSchemaRegistry(infra.schemaRegistry),
+      contracts: tasksTaskEventsContracts,
+    });
     const event = (taskId: string, version: number) => ({
       eventId: randomUUID(),
       aggregateId: taskId,
@@ -101,24 +110,43 @@ describe('/metrics of every app after traffic', () => {
       correlationId: null,
       causationId: null,
     });
-    const created = { ...event(first.taskId, 1), ownerId: owner, title: 'metrics 0', description: null, dueDate: null, priority: 'NORMAL' as const };
+    const created = {
+      ...event(first.taskId, 1),
+      ownerId: owner,
+      title: 'metrics 0',
+      description: null,
+      dueDate: null,
+      priority: 'NORMAL' as const,
+    };
     const gapTask = randomUUID();
     gapTraceparent = `00-${randomUUID().replace(/-/g, '')}-${randomUUID().replace(/-/g, '').slice(0, 16)}-01`;
     await producer.send({
       topic: system.topic,
       acks: -1,
       messages: [
-        { key: first.taskId, value: await serde.encode(tasksTaskEventsTopic, 'TaskCreated', created), headers: { eventType: 'TaskCreated', aggregateVersion: '1' } },
-        { key: gapTask, value: await serde.encode(tasksTaskEventsTopic, 'TaskStarted', event(gapTask, 3)), headers: { eventType: 'TaskStarted', aggregateVersion: '3', traceparent: gapTraceparent } },
+        {
+          key: first.taskId,
+          value: await serde.encode(tasksTaskEventsTopic, 'TaskCreated', created),
+          headers: { eventType: 'TaskCreated', aggregateVersion: '1' },
+        },
+        {
+          key: gapTask,
+          value: await serde.encode(tasksTaskEventsTopic, 'TaskStarted', event(gapTask, 3)),
+          headers: { eventType: 'TaskStarted', aggregateVersion: '3', traceparent: gapTraceparent },
+        },
       ],
     });
 
-    await eventually(async () => {
-      for (const app of APP_NAMES) scraped[app] = await scrape(app);
-      expect(sum('projector', 'cqrs_dlq_messages_total')).toBeGreaterThan(0);
-      expect(sum('projector', 'cqrs_duplicate_events_total')).toBeGreaterThan(0);
-      expect(sum('projector', 'cqrs_consumer_lag_messages')).toBe(0);
-    }, 60_000, 500);
+    await eventually(
+      async () => {
+        for (const app of APP_NAMES) scraped[app] = await scrape(app);
+        expect(sum('projector', 'cqrs_dlq_messages_total')).toBeGreaterThan(0);
+        expect(sum('projector', 'cqrs_duplicate_events_total')).toBeGreaterThan(0);
+        expect(sum('projector', 'cqrs_consumer_lag_messages')).toBe(0);
+      },
+      60_000,
+      500,
+    );
   });
 
   afterAll(async () => {
@@ -128,7 +156,10 @@ describe('/metrics of every app after traffic', () => {
   });
 
   describe.each(APP_NAMES)('%s', (app) => {
-    const own = Object.entries(CQRS_METRICS).filter(([, def]) => def.emittedBy === app) as [CqrsMetricName, (typeof CQRS_METRICS)[CqrsMetricName]][];
+    const own = Object.entries(CQRS_METRICS).filter(([, def]) => def.emittedBy === app) as [
+      CqrsMetricName,
+      (typeof CQRS_METRICS)[CqrsMetricName],
+    ][];
 
     it('serves its catalogued metrics with their declared type and exactly their labels', () => {
       expect(own.length).toBeGreaterThan(0);
@@ -153,7 +184,9 @@ describe('/metrics of every app after traffic', () => {
     expect(sum('command-service', 'cqrs_command_total', { type: 'CreateTask', status: 'ok' })).toBe(creates);
     expect(sum('command-service', 'cqrs_command_duration_ms_count', { type: 'CreateTask' })).toBe(creates);
     expect(sum('command-service', 'cqrs_command_total', { type: 'UpdateTask', status: 'ok' })).toBe(1 + racersOk);
-    expect(sum('command-service', 'cqrs_command_total', { type: 'UpdateTask', status: 'CONCURRENCY_CONFLICT' })).toBe(racers - racersOk);
+    expect(sum('command-service', 'cqrs_command_total', { type: 'UpdateTask', status: 'CONCURRENCY_CONFLICT' })).toBe(
+      racers - racersOk,
+    );
     expect(sum('command-service', 'cqrs_command_total', { type: 'StartTask', status: 'TASK_NOT_FOUND' })).toBe(1);
     expect(sum('command-service', 'cqrs_command_total', { type: 'UpdateTask', status: 'VERSION_MISMATCH' })).toBe(1);
     expect(sum('command-service', 'cqrs_command_total', { status: 'error' })).toBe(0);
@@ -161,14 +194,22 @@ describe('/metrics of every app after traffic', () => {
     expect(sum('command-service', 'event_snapshots_created_total', { stream_type: 'tasks.task' })).toBeGreaterThan(0);
     // Creates load nothing (a server-generated id is a new stream); the first PATCH (version 1, no
     // snapshot yet) and the 404 load from the start, the start after the snapshot loads from it.
-    expect(sum('command-service', 'event_replay_duration_seconds_count', { from_snapshot: 'false' })).toBeGreaterThanOrEqual(2);
+    expect(
+      sum('command-service', 'event_replay_duration_seconds_count', { from_snapshot: 'false' }),
+    ).toBeGreaterThanOrEqual(2);
     expect(sum('command-service', 'event_replay_duration_seconds_count', { from_snapshot: 'true' })).toBeGreaterThan(0);
   });
 
   it('query-service: queries by type and cache outcome, and their timings', () => {
-    expect(sum('query-service', 'cqrs_query_total', { type: 'GetTask', cache_hit: 'true' })).toBeGreaterThanOrEqual(creates);
-    expect(sum('query-service', 'cqrs_query_total', { type: 'GetTask', cache_hit: 'false' })).toBeGreaterThanOrEqual(creates);
-    expect(sum('query-service', 'cqrs_query_duration_ms_count', { type: 'GetTask' })).toBe(sum('query-service', 'cqrs_query_total', { type: 'GetTask' }));
+    expect(sum('query-service', 'cqrs_query_total', { type: 'GetTask', cache_hit: 'true' })).toBeGreaterThanOrEqual(
+      creates,
+    );
+    expect(sum('query-service', 'cqrs_query_total', { type: 'GetTask', cache_hit: 'false' })).toBeGreaterThanOrEqual(
+      creates,
+    );
+    expect(sum('query-service', 'cqrs_query_duration_ms_count', { type: 'GetTask' })).toBe(
+      sum('query-service', 'cqrs_query_total', { type: 'GetTask' }),
+    );
   });
 
   it('outbox-relay: events published to the topic, their commit-to-Kafka lag, and the slot lag', () => {
@@ -184,8 +225,12 @@ describe('/metrics of every app after traffic', () => {
     expect(sum('projector', 'cqrs_events_processed_total', { type: 'TaskCreated', status: 'applied' })).toBe(creates);
     expect(sum('projector', 'cqrs_events_processed_total', { type: 'TaskCreated', status: 'duplicate' })).toBe(1);
     expect(sum('projector', 'cqrs_events_processed_total', { type: 'TaskStarted', status: 'parked' })).toBe(1);
-    expect(sum('projector', 'cqrs_event_processing_duration_seconds_count')).toBe(sum('projector', 'cqrs_events_processed_total'));
-    const lag = scraped.projector.samples.filter((s) => s.name === 'cqrs_consumer_lag_messages' && s.labels['topic'] === system.topic);
+    expect(sum('projector', 'cqrs_event_processing_duration_seconds_count')).toBe(
+      sum('projector', 'cqrs_events_processed_total'),
+    );
+    const lag = scraped.projector.samples.filter(
+      (s) => s.name === 'cqrs_consumer_lag_messages' && s.labels['topic'] === system.topic,
+    );
     expect(lag.map((s) => s.labels['partition']).sort()).toEqual(['0', '1', '2']);
     expect(sum('projector', 'cqrs_retry_attempts_total')).toBeGreaterThan(0);
     expect(sum('projector', 'cqrs_dlq_messages_total', { topic: system.topic })).toBe(1);

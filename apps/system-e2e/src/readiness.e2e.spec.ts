@@ -14,7 +14,9 @@ interface Readiness {
   checks: Record<string, { status: string }>;
 }
 async function readiness(system: RunningSystem, app: AppName): Promise<Readiness> {
-  const response = await fetch(`${system.apps[app].managementUrl}/health/ready`, { signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(`${system.apps[app].managementUrl}/health/ready`, {
+    signal: AbortSignal.timeout(10_000),
+  });
   const body = (await response.json()) as { info?: Readiness['checks']; checks?: Readiness['checks'] };
   // 200: terminus' body (info); 503: problem+json carrying terminus' details as `checks`.
   return { status: response.status, checks: body.checks ?? body.info ?? {} };
@@ -34,34 +36,57 @@ describeNative('readiness follows the dependencies (native stack: stack.sh stops
 
   beforeAll(async () => {
     const infra = await getTestInfra();
-    if (infra.source === 'docker') throw new Error('this test stops services of the native stack, but the infrastructure came from Docker: run it with CQRS_INFRA=native');
+    if (infra.source === 'docker')
+      throw new Error(
+        'this test stops services of the native stack, but the infrastructure came from Docker: run it with CQRS_INFRA=native',
+      );
     // Short relay and projector retries, so recovery shows within the test's patience.
-    system = await startSystem({ env: { LOG_LEVEL: 'warn' }, perApp: { 'outbox-relay': { OUTBOX_RETRY_MAX_MS: '1000' }, projector: { PROJECTOR_RETRY_MAX_MS: '1000', PROJECTOR_GENERATION_CHECK_MS: '500' } } });
+    system = await startSystem({
+      env: { LOG_LEVEL: 'warn' },
+      perApp: {
+        'outbox-relay': { OUTBOX_RETRY_MAX_MS: '1000' },
+        projector: { PROJECTOR_RETRY_MAX_MS: '1000', PROJECTOR_GENERATION_CHECK_MS: '500' },
+      },
+    });
     for (const app of APP_NAMES) expect((await readiness(system, app)).status).toBe(200);
   });
 
   afterAll(async () => {
     // Whatever happened above, leave the stack as it was found.
-    await Promise.all([stack('start-service', 'postgres'), stack('start-service', 'kafka'), stack('start-service', 'issuer')]).catch(() => undefined);
+    await Promise.all([
+      stack('start-service', 'postgres'),
+      stack('start-service', 'kafka'),
+      stack('start-service', 'issuer'),
+    ]).catch(() => undefined);
     await system?.stop();
   });
 
   const allReady = () =>
-    eventually(async () => {
-      for (const app of APP_NAMES) expect([app, (await readiness(system, app)).status]).toEqual([app, 200]);
-    }, 90_000, 500);
+    eventually(
+      async () => {
+        for (const app of APP_NAMES) expect([app, (await readiness(system, app)).status]).toEqual([app, 200]);
+      },
+      90_000,
+      500,
+    );
 
   it('turns every app not ready while Postgres is down, naming it, and ready again when it is back', async () => {
     await stack('stop-service', 'postgres');
     try {
-      await eventually(async () => {
-        for (const app of APP_NAMES) {
-          const ready = await readiness(system, app);
-          expect([app, ready.status]).toEqual([app, 503]);
-          const down = Object.entries(ready.checks).filter(([, c]) => c.status === 'down').map(([name]) => name);
-          expect([app, down]).toEqual([app, expect.arrayContaining(['postgres'])]);
-        }
-      }, 20_000, 250);
+      await eventually(
+        async () => {
+          for (const app of APP_NAMES) {
+            const ready = await readiness(system, app);
+            expect([app, ready.status]).toEqual([app, 503]);
+            const down = Object.entries(ready.checks)
+              .filter(([, c]) => c.status === 'down')
+              .map(([name]) => name);
+            expect([app, down]).toEqual([app, expect.arrayContaining(['postgres'])]);
+          }
+        },
+        20_000,
+        250,
+      );
     } finally {
       await stack('start-service', 'postgres');
     }
@@ -74,13 +99,18 @@ describeNative('readiness follows the dependencies (native stack: stack.sh stops
   it('turns the Kafka users (relay, projector) not ready while Kafka is down, and leaves the others ready', async () => {
     await stack('stop-service', 'kafka');
     try {
-      await eventually(async () => {
-        for (const app of ['outbox-relay', 'projector'] as const) {
-          const ready = await readiness(system, app);
-          expect([app, ready.status, ready.checks['kafka']?.status]).toEqual([app, 503, 'down']);
-        }
-        for (const app of ['command-service', 'query-service'] as const) expect([app, (await readiness(system, app)).status]).toEqual([app, 200]);
-      }, 30_000, 250);
+      await eventually(
+        async () => {
+          for (const app of ['outbox-relay', 'projector'] as const) {
+            const ready = await readiness(system, app);
+            expect([app, ready.status, ready.checks['kafka']?.status]).toEqual([app, 503, 'down']);
+          }
+          for (const app of ['command-service', 'query-service'] as const)
+            expect([app, (await readiness(system, app)).status]).toEqual([app, 200]);
+        },
+        30_000,
+        250,
+      );
     } finally {
       await stack('start-service', 'kafka');
     }
@@ -88,7 +118,11 @@ describeNative('readiness follows the dependencies (native stack: stack.sh stops
     // Ready again is not yet caught up: the relay and the projector's consumer group reconnect and
     // rejoin after the broker returns, so the write must come through, but may take a few waits.
     const { taskId } = await system.command('POST', '/tasks', { title: 'after the Kafka outage' });
-    await eventually(async () => expect((await system.query(`/tasks/${taskId}`, { 'X-Min-Version': '1' })).status).toBe(200), 60_000, 500);
+    await eventually(
+      async () => expect((await system.query(`/tasks/${taskId}`, { 'X-Min-Version': '1' })).status).toBe(200),
+      60_000,
+      500,
+    );
   });
 
   it('keeps the apps that have the issuer’s keys ready and verifying tokens while the issuer is down; one that starts then waits for it', async () => {
@@ -105,10 +139,20 @@ describeNative('readiness follows the dependencies (native stack: stack.sh stops
       });
       expect(created.status).toBe(201);
       const { taskId } = (await created.json()) as { taskId: string };
-      expect((await fetch(`${system.apps['query-service'].url}/tasks/${taskId}`, { headers: { ...token, 'X-Min-Version': '1' } })).status).toBe(200);
+      expect(
+        (
+          await fetch(`${system.apps['query-service'].url}/tasks/${taskId}`, {
+            headers: { ...token, 'X-Min-Version': '1' },
+          })
+        ).status,
+      ).toBe(200);
 
       // A query service starting now cannot load the keys: not ready, naming the issuer, and API requests are a 503 to retry.
-      late = await startApp('query-service', { DATABASE_URL: system.databases.read, LOG_LEVEL: 'warn' }, { waitFor: '/health/live' });
+      late = await startApp(
+        'query-service',
+        { DATABASE_URL: system.databases.read, LOG_LEVEL: 'warn' },
+        { waitFor: '/health/live' },
+      );
       const ready = await fetch(`${late.managementUrl}/health/ready`);
       expect(ready.status).toBe(503);
       expect(await ready.json()).toMatchObject({ checks: { issuer: { status: 'down' } } });
@@ -118,7 +162,11 @@ describeNative('readiness follows the dependencies (native stack: stack.sh stops
 
       await stack('start-service', 'issuer');
       const recovered = late;
-      await eventually(async () => expect((await fetch(`${recovered.managementUrl}/health/ready`)).status).toBe(200), 30_000, 500);
+      await eventually(
+        async () => expect((await fetch(`${recovered.managementUrl}/health/ready`)).status).toBe(200),
+        30_000,
+        500,
+      );
       expect((await fetch(`${recovered.url}/tasks/${taskId}`, { headers: token })).status).toBe(200);
     } finally {
       await stack('start-service', 'issuer');

@@ -1,5 +1,12 @@
 import { createKafka } from '@cqrs/messaging';
-import { createThrowawayDatabase, freePort, getTestInfra, grantAppAcls, repoRoot, type ThrowawayDatabase } from '@cqrs/testing';
+import {
+  createThrowawayDatabase,
+  freePort,
+  getTestInfra,
+  grantAppAcls,
+  repoRoot,
+  type ThrowawayDatabase,
+} from '@cqrs/testing';
 import type { Admin } from 'kafkajs';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -107,7 +114,9 @@ function appProcessesOn(ports: number[]): number[] {
     .filter((pid) => {
       try {
         if (!readlinkSync(`/proc/${pid}/cwd`).startsWith(join(repoRoot(), 'dist/apps/'))) return false;
-        return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').some((entry) => wanted.has(entry));
+        return readFileSync(`/proc/${pid}/environ`, 'utf8')
+          .split('\0')
+          .some((entry) => wanted.has(entry));
       } catch {
         return false; // gone, or not ours to read
       }
@@ -178,14 +187,19 @@ describe('the README commands', () => {
     if (env) await npm('stop');
     for (const revoke of revokes) await revoke();
     await admin?.disconnect();
-    const failed = (await Promise.allSettled(databases.map((db) => db.drop()))).flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+    const failed = (await Promise.allSettled(databases.map((db) => db.drop()))).flatMap((r) =>
+      r.status === 'rejected' ? [r.reason as Error] : [],
+    );
     rmSync(state, { recursive: true, force: true });
-    if (failed.length) throw new AggregateError(failed, `readme e2e cleanup: ${failed.map((e) => e.message).join('; ')}`);
+    if (failed.length)
+      throw new AggregateError(failed, `readme e2e cleanup: ${failed.map((e) => e.message).join('; ')}`);
   });
 
   /** How `npm start` and `apps:status` show an app that is up: its URL and, for an API, its management URL. */
   const upLine = (app: App) =>
-    `^${app} +up +http://127\\.0\\.0\\.1:${ports[app]}` + (isApiApp(app) ? ` +management http://127\\.0\\.0\\.1:${managementPorts[app]}` : '') + ' +\\(pid';
+    `^${app} +up +http://127\\.0\\.0\\.1:${ports[app]}` +
+    (isApiApp(app) ? ` +management http://127\\.0\\.0\\.1:${managementPorts[app]}` : '') +
+    ' +\\(pid';
 
   it('npm start brings the four apps up, saying so without any npm error', async () => {
     const start = await npm('start');
@@ -206,15 +220,18 @@ describe('the README commands', () => {
             .replaceAll('127.0.0.1:3000', `127.0.0.1:${ports['command-service']}`)
             .replaceAll('127.0.0.1:3001', `127.0.0.1:${ports['query-service']}`)
             .replaceAll('127.0.0.1:9000', `127.0.0.1:${managementPorts['command-service']}`)
-            .replaceAll('127.0.0.1:9001', `127.0.0.1:${managementPorts['query-service']}`) +
-          `\nprintf '\\n${END}\\n'`,
+            .replaceAll('127.0.0.1:9001', `127.0.0.1:${managementPorts['query-service']}`) + `\nprintf '\\n${END}\\n'`,
       ),
     ].join('\n');
     const result = await run('bash', ['-c', script], env, 60_000);
     expect({ code: result.code, output: result.output }).toMatchObject({ code: 0 });
     const outputs = result.output.split(`\n${END}\n`).map((text) => text.trim());
     session.forEach(({ command, answer }, i) => {
-      if (answer) expect({ command, output: outputs[i] }).toEqual({ command, output: expect.stringMatching(answerPattern(answer)) });
+      if (answer)
+        expect({ command, output: outputs[i] }).toEqual({
+          command,
+          output: expect.stringMatching(answerPattern(answer)),
+        });
     });
   });
 
@@ -240,7 +257,8 @@ describe('the README commands', () => {
   it('npm start works again after npm stop', async () => {
     const start = await npm('start');
     expect({ code: start.code, output: start.output }).toMatchObject({ code: 0 });
-    for (const app of APPS) expect([app, (await fetch(`http://127.0.0.1:${healthPort(app)}/health/ready`)).status]).toEqual([app, 200]);
+    for (const app of APPS)
+      expect([app, (await fetch(`http://127.0.0.1:${healthPort(app)}/health/ready`)).status]).toEqual([app, 200]);
   });
 
   it('brings back an app killed with SIGKILL on the next npm start, within 30 s, leaving the others running', async () => {
@@ -266,18 +284,22 @@ describe('the README commands', () => {
   it.each([
     ['query-service', 'API', () => ports['query-service']],
     ['command-service', 'management', () => managementPorts['command-service']],
-  ] as const)('refuses to start, naming the port and its holder, when another process holds the %s %s port, and starts nothing', async (app, _, port) => {
-    expect((await npm('stop')).code).toBe(0);
-    const squatter = createServer();
-    await new Promise<void>((resolve) => squatter.listen(port(), '127.0.0.1', resolve));
-    try {
-      const start = await npm('start');
-      expect(start.code).not.toBe(0);
-      expect(start.output).toContain(`error: ${app} cannot start: port ${port()} is taken by pid ${process.pid}`);
-      for (const other of allPorts().filter((p) => p !== port())) expect([other, await portOpen(other)]).toEqual([other, false]);
-      expect(appProcessesOn(Object.values(ports))).toEqual([]);
-    } finally {
-      await new Promise((resolve) => squatter.close(resolve));
-    }
-  });
+  ] as const)(
+    'refuses to start, naming the port and its holder, when another process holds the %s %s port, and starts nothing',
+    async (app, _, port) => {
+      expect((await npm('stop')).code).toBe(0);
+      const squatter = createServer();
+      await new Promise<void>((resolve) => squatter.listen(port(), '127.0.0.1', resolve));
+      try {
+        const start = await npm('start');
+        expect(start.code).not.toBe(0);
+        expect(start.output).toContain(`error: ${app} cannot start: port ${port()} is taken by pid ${process.pid}`);
+        for (const other of allPorts().filter((p) => p !== port()))
+          expect([other, await portOpen(other)]).toEqual([other, false]);
+        expect(appProcessesOn(Object.values(ports))).toEqual([]);
+      } finally {
+        await new Promise((resolve) => squatter.close(resolve));
+      }
+    },
+  );
 });

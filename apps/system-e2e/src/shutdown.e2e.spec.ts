@@ -25,7 +25,11 @@ function traffic(clients: number, request: (client: number, n: number) => Promis
       try {
         const response = await request(client, n);
         const text = await response.text();
-        outcomes.push({ sentAt, status: response.status, body: text.startsWith('{') ? (JSON.parse(text) as Outcome['body']) : undefined });
+        outcomes.push({
+          sentAt,
+          status: response.status,
+          body: text.startsWith('{') ? (JSON.parse(text) as Outcome['body']) : undefined,
+        });
       } catch (error) {
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
         outcomes.push({ sentAt, status: null, error: cause?.code ?? cause?.message ?? String(error) });
@@ -43,11 +47,18 @@ function traffic(clients: number, request: (client: number, n: number) => Promis
 }
 
 /** SIGTERM under traffic; resolves with the signal time and the exit status. */
-async function terminate(system: RunningSystem, name: AppName, graceMs = 30_000): Promise<{ signalAt: number; exit: number | string | null; tookMs: number }> {
+async function terminate(
+  system: RunningSystem,
+  name: AppName,
+  graceMs = 30_000,
+): Promise<{ signalAt: number; exit: number | string | null; tookMs: number }> {
   const signalAt = Date.now();
   const app = system.apps[name];
   const exit = await app.stop(graceMs);
-  if (exit === 'SIGKILL') process.stdout.write(`[shutdown] ${name} ignored SIGTERM for ${graceMs} ms; its last output:\n${app.output().split('\n').slice(-40).join('\n')}\n`);
+  if (exit === 'SIGKILL')
+    process.stdout.write(
+      `[shutdown] ${name} ignored SIGTERM for ${graceMs} ms; its last output:\n${app.output().split('\n').slice(-40).join('\n')}\n`,
+    );
   return { signalAt, exit, tookMs: Date.now() - signalAt };
 }
 
@@ -55,7 +66,8 @@ async function terminate(system: RunningSystem, name: AppName, graceMs = 30_000)
 const cleanExits = [0, 'SIGTERM'];
 
 /** Outcomes of requests sent before the signal that did not get a 2xx. */
-const failedBefore = (outcomes: Outcome[], signalAt: number) => outcomes.filter((o) => o.sentAt < signalAt && (o.status === null || o.status >= 300));
+const failedBefore = (outcomes: Outcome[], signalAt: number) =>
+  outcomes.filter((o) => o.sentAt < signalAt && (o.status === null || o.status >= 300));
 
 async function sql<T>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
   const client = new Client({ connectionString: url });
@@ -70,7 +82,10 @@ async function sql<T>(url: string, text: string, params: unknown[] = []): Promis
 /** Metric value summed over its label sets, from an app's /metrics. */
 async function metric(system: RunningSystem, name: AppName, metricName: string): Promise<number> {
   const text = await (await fetch(`${system.apps[name].managementUrl}/metrics`)).text();
-  return [...text.matchAll(new RegExp(`^${metricName}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
+  return [...text.matchAll(new RegExp(`^${metricName}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'gm'))].reduce(
+    (sum, m) => sum + Number(m[1]),
+    0,
+  );
 }
 
 describe('graceful shutdown under load (SIGTERM, then a restart)', () => {
@@ -80,7 +95,10 @@ describe('graceful shutdown under load (SIGTERM, then a restart)', () => {
     // Each test's load is one user sending back to back, far over a user's rate limit: a 429 would
     // stand in for the answers whose drain this measures.
     const unlimited = { RATE_LIMIT_REQUESTS: '0' };
-    system = await startSystem({ env: { LOG_LEVEL: 'warn' }, perApp: { 'command-service': unlimited, 'query-service': unlimited } });
+    system = await startSystem({
+      env: { LOG_LEVEL: 'warn' },
+      perApp: { 'command-service': unlimited, 'query-service': unlimited },
+    });
   });
 
   afterEach(async () => {
@@ -99,19 +117,28 @@ describe('graceful shutdown under load (SIGTERM, then a restart)', () => {
   const acknowledged = (outcomes: Outcome[]) => {
     const versions = new Map<string, number>();
     for (const o of outcomes) {
-      if (o.status !== null && o.status < 300 && o.body?.taskId && o.body.version) versions.set(o.body.taskId, Math.max(versions.get(o.body.taskId) ?? 0, o.body.version));
+      if (o.status !== null && o.status < 300 && o.body?.taskId && o.body.version)
+        versions.set(o.body.taskId, Math.max(versions.get(o.body.taskId) ?? 0, o.body.version));
     }
     return versions;
   };
 
   /** Waits until the read model holds every task at (at least) its acknowledged version. */
   const readModelReaches = (versions: Map<string, number>) =>
-    eventually(async () => {
-      const rows = await sql<{ task_id: string; version: string }>(system.databases.read, 'SELECT task_id, version::text FROM task_view WHERE task_id = ANY($1)', [[...versions.keys()]]);
-      const seen = new Map(rows.map((r) => [r.task_id, Number(r.version)]));
-      const behind = [...versions].filter(([id, v]) => (seen.get(id) ?? 0) < v);
-      expect(behind).toEqual([]);
-    }, 90_000, 500);
+    eventually(
+      async () => {
+        const rows = await sql<{ task_id: string; version: string }>(
+          system.databases.read,
+          'SELECT task_id, version::text FROM task_view WHERE task_id = ANY($1)',
+          [[...versions.keys()]],
+        );
+        const seen = new Map(rows.map((r) => [r.task_id, Number(r.version)]));
+        const behind = [...versions].filter(([id, v]) => (seen.get(id) ?? 0) < v);
+        expect(behind).toEqual([]);
+      },
+      90_000,
+      500,
+    );
 
   it('command-service answers every request sent before SIGTERM and loses nothing it acknowledged', async () => {
     const owner = `shutdown-cmd-${randomUUID().slice(0, 8)}`;
@@ -128,7 +155,11 @@ describe('graceful shutdown under load (SIGTERM, then a restart)', () => {
 
     // Every acknowledged command is in the event store, at the version it answered.
     const versions = acknowledged(t.outcomes);
-    const stored = await sql<{ stream_id: string; version: string }>(system.databases.write, 'SELECT stream_id, max(version)::text AS version FROM events WHERE stream_id = ANY($1) GROUP BY stream_id', [[...versions.keys()]]);
+    const stored = await sql<{ stream_id: string; version: string }>(
+      system.databases.write,
+      'SELECT stream_id, max(version)::text AS version FROM events WHERE stream_id = ANY($1) GROUP BY stream_id',
+      [[...versions.keys()]],
+    );
     const storedOf = new Map(stored.map((r) => [r.stream_id, Number(r.version)]));
     expect([...versions].filter(([id, v]) => (storedOf.get(id) ?? 0) < v)).toEqual([]);
 
@@ -146,7 +177,9 @@ describe('graceful shutdown under load (SIGTERM, then a restart)', () => {
     const headers = await user.auth();
     const t = traffic(6, (client, n) => {
       const url = system.apps['query-service'].url;
-      return n % 2 ? fetch(`${url}/me/tasks`, { headers }) : fetch(`${url}/tasks/${ids[(client + n) % ids.length]}`, { headers });
+      return n % 2
+        ? fetch(`${url}/me/tasks`, { headers })
+        : fetch(`${url}/tasks/${ids[(client + n) % ids.length]}`, { headers });
     });
     await new Promise((r) => setTimeout(r, 2000));
     const { signalAt, exit, tookMs } = await terminate(system, 'query-service');
@@ -170,16 +203,25 @@ describe('graceful shutdown under load (SIGTERM, then a restart)', () => {
     process.stdout.write(`[shutdown] the restarted projector skipped ${redelivered} redelivered events\n`);
     expect(redelivered).toBeLessThan(versions.size);
     // The statistics are increments: an event applied twice would count its task twice.
-    const [stats] = await sql<{ open_count: string; started_count: string }>(system.databases.read, 'SELECT open_count::text, started_count::text FROM user_task_stats WHERE owner_id = $1', [owner]);
+    const [stats] = await sql<{ open_count: string; started_count: string }>(
+      system.databases.read,
+      'SELECT open_count::text, started_count::text FROM user_task_stats WHERE owner_id = $1',
+      [owner],
+    );
     const started = [...versions.values()].filter((v) => v === 2).length;
-    expect({ open: Number(stats?.open_count), started: Number(stats?.started_count) }).toEqual({ open: versions.size - started, started });
+    expect({ open: Number(stats?.open_count), started: Number(stats?.started_count) }).toEqual({
+      open: versions.size - started,
+      started,
+    });
   });
 
   it('outbox-relay confirms what Kafka acknowledged: after a restart nothing is missing or sent twice', async () => {
     const { versions } = await restartUnderLoad('outbox-relay', 'shutdown-relay');
     const expected = [...versions.values()].reduce((sum, v) => sum + v, 0);
     const copies = await recordsOnTopic(system.topic, new Set(versions.keys()), expected);
-    const missing = [...versions].flatMap(([id, v]) => Array.from({ length: v }, (_, i) => `${id}@${i + 1}`)).filter((k) => !copies.has(k));
+    const missing = [...versions]
+      .flatMap(([id, v]) => Array.from({ length: v }, (_, i) => `${id}@${i + 1}`))
+      .filter((k) => !copies.has(k));
     expect(missing).toEqual([]);
     // The drain confirmed every position Kafka had acknowledged, so the restarted relay resumes
     // after the last published row: no duplicates at all (a kill -9 would leave some).
@@ -214,9 +256,15 @@ describe('graceful shutdown under load (SIGTERM, then a restart)', () => {
       const url = system.apps['command-service'].url;
       const auth = await bearer(owner);
       const created = lastCreated.get(client);
-      if (n % 2 === 1 && created) return fetch(`${url}/tasks/${created}/start`, { method: 'POST', headers: { 'if-match': '"1"', ...auth } });
-      const response = await fetch(`${url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ title: `steady ${client}-${n}` }) });
-      if (response.status === 201) lastCreated.set(client, ((await response.clone().json()) as { taskId: string }).taskId);
+      if (n % 2 === 1 && created)
+        return fetch(`${url}/tasks/${created}/start`, { method: 'POST', headers: { 'if-match': '"1"', ...auth } });
+      const response = await fetch(`${url}/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth },
+        body: JSON.stringify({ title: `steady ${client}-${n}` }),
+      });
+      if (response.status === 201)
+        lastCreated.set(client, ((await response.clone().json()) as { taskId: string }).taskId);
       return response;
     });
   }

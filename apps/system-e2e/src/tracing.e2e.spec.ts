@@ -18,8 +18,13 @@ describe('one trace across every service', () => {
   const SPAN_KIND = { internal: 1, server: 2, client: 3, producer: 4, consumer: 5 } as const;
   const inTrace = () => receiver.spans().filter((s) => s.traceId === traceId);
   const one = (service: string, name: string | RegExp) => {
-    const found = spans.filter((s) => s.service === service && (typeof name === 'string' ? s.name === name : name.test(s.name)));
-    if (found.length !== 1) throw new Error(`expected one ${service} span ${name}, found ${found.length}: ${spans.map((s) => `${s.service}:${s.name}`).join(', ')}`);
+    const found = spans.filter(
+      (s) => s.service === service && (typeof name === 'string' ? s.name === name : name.test(s.name)),
+    );
+    if (found.length !== 1)
+      throw new Error(
+        `expected one ${service} span ${name}, found ${found.length}: ${spans.map((s) => `${s.service}:${s.name}`).join(', ')}`,
+      );
     return found[0]!;
   };
   const byId = (spanId: string) => spans.find((s) => s.spanId === spanId);
@@ -44,12 +49,23 @@ describe('one trace across every service', () => {
       // callers on spans (AUTH_TRACE_SUBJECT), which is off everywhere else, as by default.
       perApp: { projector: { LOG_LEVEL: 'debug' }, 'query-service': { AUTH_TRACE_SUBJECT: 'true' } },
     });
-    ({ taskId } = await system.command('POST', '/tasks', { title: 'Traced end to end' }, { traceparent: traceparent(commandClientSpan) }));
+    ({ taskId } = await system.command(
+      'POST',
+      '/tasks',
+      { title: 'Traced end to end' },
+      { traceparent: traceparent(commandClientSpan) },
+    ));
     // Read-your-writes: the query service waits until the projector applied version 1.
-    const read = await system.query(`/tasks/${taskId}`, { 'X-Min-Version': '1', traceparent: traceparent(readClientSpan) });
+    const read = await system.query(`/tasks/${taskId}`, {
+      'X-Min-Version': '1',
+      traceparent: traceparent(readClientSpan),
+    });
     expect(read).toMatchObject({ status: 200, body: { taskId, version: 1 } });
     spans = await receiver.waitFor(
-      () => ['command-service', 'outbox-relay', 'projector', 'query-service'].every((service) => inTrace().some((s) => s.service === service && /^(command|outbox|event|query)\./.test(s.name))),
+      () =>
+        ['command-service', 'outbox-relay', 'projector', 'query-service'].every((service) =>
+          inTrace().some((s) => s.service === service && /^(command|outbox|event|query)\./.test(s.name)),
+        ),
       30_000,
     );
     // Late children (pg statements after the commit) arrive in the next export batch.
@@ -63,7 +79,9 @@ describe('one trace across every service', () => {
   });
 
   it('spans all four services under one trace id, exported as OTLP http/protobuf', () => {
-    expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['command-service', 'outbox-relay', 'projector', 'query-service']));
+    expect(new Set(spans.map((s) => s.service))).toEqual(
+      new Set(['command-service', 'outbox-relay', 'projector', 'query-service']),
+    );
     expect(Object.keys(receiver.requests())).toEqual(['application/x-protobuf']);
     for (const span of spans) expect(span.resource['service.version']).toMatch(/^\d+\.\d+\.\d+/);
   });
@@ -99,7 +117,12 @@ describe('one trace across every service', () => {
     const event = one('projector', 'event.TaskCreated');
     // The header holds the command span's context (Debezium parity), so the event is its child too.
     expect(event).toMatchObject({ kind: SPAN_KIND.consumer, parentSpanId: command.spanId });
-    expect(event.attributes).toMatchObject({ 'messaging.destination.name': system.topic, 'cqrs.stream.id': taskId, 'cqrs.event.version': 1, 'cqrs.event.outcome': 'applied' });
+    expect(event.attributes).toMatchObject({
+      'messaging.destination.name': system.topic,
+      'cqrs.stream.id': taskId,
+      'cqrs.event.version': 1,
+      'cqrs.event.outcome': 'applied',
+    });
     const transaction = one('projector', 'read_model.transaction');
     // A batch of one event: the transaction is that event's child; a batch of several links to each.
     expect(transaction.parentSpanId).toBe(event.spanId);
@@ -129,10 +152,12 @@ describe('one trace across every service', () => {
     expect(unnamed.filter((s) => 'enduser.id' in s.attributes).map((s) => `${s.service}:${s.name}`)).toEqual([]);
     expect(values.filter((v) => v.includes(system.subject) || v.includes(token.split('.')[2]!))).toEqual([]);
     // The query service, with AUTH_TRACE_SUBJECT=true, names the caller on its request span only.
-    expect(spans.filter((s) => 'enduser.id' in s.attributes).map((s) => [s.service, s.name, s.attributes['enduser.id']])).toEqual([
-      ['query-service', one('query-service', /^GET /).name, system.subject],
-    ]);
-    expect(spans.flatMap((s) => Object.values(s.attributes).map(String)).filter((v) => v.includes(token.split('.')[2]!))).toEqual([]);
+    expect(
+      spans.filter((s) => 'enduser.id' in s.attributes).map((s) => [s.service, s.name, s.attributes['enduser.id']]),
+    ).toEqual([['query-service', one('query-service', /^GET /).name, system.subject]]);
+    expect(
+      spans.flatMap((s) => Object.values(s.attributes).map(String)).filter((v) => v.includes(token.split('.')[2]!)),
+    ).toEqual([]);
   });
 
   it('no span of the trace failed', () => {
@@ -140,14 +165,36 @@ describe('one trace across every service', () => {
   });
 
   it("logs that request's lines with its trace id, in every service it crossed", async () => {
-    const withTrace = (name: keyof RunningSystem['apps']) => logLines(system.apps[name]).filter((line) => line['trace_id'] === traceId);
+    const withTrace = (name: keyof RunningSystem['apps']) =>
+      logLines(system.apps[name]).filter((line) => line['trace_id'] === traceId);
     await eventually(() => {
       const command = withTrace('command-service');
-      expect(command).toContainEqual(expect.objectContaining({ bus: 'command', type: 'CreateTask', handler: expect.any(String), duration_ms: expect.any(Number), service: 'command-service' }));
+      expect(command).toContainEqual(
+        expect.objectContaining({
+          bus: 'command',
+          type: 'CreateTask',
+          handler: expect.any(String),
+          duration_ms: expect.any(Number),
+          service: 'command-service',
+        }),
+      );
       expect(command.every((line) => typeof line['span_id'] === 'string' && line['version'] && line['env'])).toBe(true);
-      expect(withTrace('projector')).toContainEqual(expect.objectContaining({ bus: 'event', type: 'TaskCreated', handler: expect.any(String), duration_ms: expect.any(Number) }));
+      expect(withTrace('projector')).toContainEqual(
+        expect.objectContaining({
+          bus: 'event',
+          type: 'TaskCreated',
+          handler: expect.any(String),
+          duration_ms: expect.any(Number),
+        }),
+      );
       expect(withTrace('query-service')).toContainEqual(
-        expect.objectContaining({ bus: 'query', type: 'GetTask', cache_key: expect.any(String), cache_hit: expect.any(Boolean), duration_ms: expect.any(Number) }),
+        expect.objectContaining({
+          bus: 'query',
+          type: 'GetTask',
+          cache_key: expect.any(String),
+          cache_hit: expect.any(Boolean),
+          duration_ms: expect.any(Number),
+        }),
       );
     }, 5000);
   });
@@ -156,16 +203,27 @@ describe('one trace across every service', () => {
     const failedTrace = randomBytes(16).toString('hex');
     const response = await fetch(`${system.apps['command-service'].url}/tasks/${randomUUID()}/start`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', traceparent: `00-${failedTrace}-${randomBytes(8).toString('hex')}-01`, ...(await system.auth()) },
+      headers: {
+        'content-type': 'application/json',
+        traceparent: `00-${failedTrace}-${randomBytes(8).toString('hex')}-01`,
+        ...(await system.auth()),
+      },
       body: '{}',
     });
     expect(response.status).toBe(404);
-    const [command] = (await receiver.waitFor((all) => all.some((s) => s.traceId === failedTrace && s.name === 'command.StartTask'))).filter(
-      (s) => s.traceId === failedTrace && s.name === 'command.StartTask',
-    );
+    const [command] = (
+      await receiver.waitFor((all) => all.some((s) => s.traceId === failedTrace && s.name === 'command.StartTask'))
+    ).filter((s) => s.traceId === failedTrace && s.name === 'command.StartTask');
     expect(command!.status.code).toBe(2);
     expect(command!.attributes['error.code']).toBe('TASK_NOT_FOUND');
-    expect(command!.events).toContainEqual(expect.objectContaining({ name: 'exception', attributes: expect.objectContaining({ 'exception.message': expect.stringContaining('does not exist') }) }));
-    expect(logLines(system.apps['command-service'])).toContainEqual(expect.objectContaining({ trace_id: failedTrace, error_code: 'TASK_NOT_FOUND', type: 'StartTask' }));
+    expect(command!.events).toContainEqual(
+      expect.objectContaining({
+        name: 'exception',
+        attributes: expect.objectContaining({ 'exception.message': expect.stringContaining('does not exist') }),
+      }),
+    );
+    expect(logLines(system.apps['command-service'])).toContainEqual(
+      expect.objectContaining({ trace_id: failedTrace, error_code: 'TASK_NOT_FOUND', type: 'StartTask' }),
+    );
   });
 });

@@ -1,6 +1,13 @@
 import { schemaRegistryOptionsFromEnv, type KafkaSecurity } from '@cqrs/config';
 import { createKafka } from '@cqrs/messaging';
-import { devToken, getTestInfra, kafkaSecurityAs, registryCredentials, registryRequest, type TestInfra } from '@cqrs/testing';
+import {
+  devToken,
+  getTestInfra,
+  kafkaSecurityAs,
+  registryCredentials,
+  registryRequest,
+  type TestInfra,
+} from '@cqrs/testing';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -10,11 +17,21 @@ import { Client } from 'pg';
 // is a real client against the real servers (tools/local-stack/stack.sh up).
 
 const EVENTS = 'tasks.task.events';
-const NO_RETRY = { retry: { retries: 0 }, connectionTimeout: 5000, authenticationTimeout: 5000, requestTimeout: 10_000 };
+const NO_RETRY = {
+  retry: { retries: 0 },
+  connectionTimeout: 5000,
+  authenticationTimeout: 5000,
+  requestTimeout: 10_000,
+};
 
 /** What a Kafka client with `security` gets when it asks for the topic list: the names, or the error's type or name. */
 async function listTopicsWith(infra: TestInfra, security: KafkaSecurity): Promise<string[] | string> {
-  const admin = createKafka({ clientId: 'transport-e2e', brokers: infra.kafka.brokers, security, tuning: NO_RETRY }).admin();
+  const admin = createKafka({
+    clientId: 'transport-e2e',
+    brokers: infra.kafka.brokers,
+    security,
+    tuning: NO_RETRY,
+  }).admin();
   try {
     await admin.connect();
     return await admin.listTopics();
@@ -33,7 +50,12 @@ function errorKind(error: unknown): string {
 
 /** Produces one record to `topic` as `security`; resolves 'ok' or the refusal. */
 async function produceWith(infra: TestInfra, security: KafkaSecurity, topic: string): Promise<string> {
-  const producer = createKafka({ clientId: 'transport-e2e', brokers: infra.kafka.brokers, security, tuning: NO_RETRY }).producer({ allowAutoTopicCreation: false });
+  const producer = createKafka({
+    clientId: 'transport-e2e',
+    brokers: infra.kafka.brokers,
+    security,
+    tuning: NO_RETRY,
+  }).producer({ allowAutoTopicCreation: false });
   try {
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: [{ key: 'transport-e2e', value: 'never delivered' }] });
@@ -51,7 +73,9 @@ describe('transport security and least privilege on the stack defaults', () => {
   beforeAll(async () => {
     infra = await getTestInfra();
     if (infra.kafka.security.protocol !== 'SASL_SSL' || !process.env['CQRS_STACK_SECRETS']) {
-      throw new Error('these checks need the secured stack (SASL_SSL, per-identity secrets): run them with `npm test` on the native stack');
+      throw new Error(
+        'these checks need the secured stack (SASL_SSL, per-identity secrets): run them with `npm test` on the native stack',
+      );
     }
     // The event topic as the relay makes it (OUTBOX_TOPIC_PARTITIONS' default), so that a refused
     // write below is refused for its ACL, not for a missing topic.
@@ -71,7 +95,10 @@ describe('transport security and least privilege on the stack defaults', () => {
     it.each([
       ['without TLS or credentials (PLAINTEXT)', (): KafkaSecurity => ({ protocol: 'PLAINTEXT' })],
       ['over TLS without credentials', (): KafkaSecurity => ({ protocol: 'SSL', ssl: tls() })],
-      ['with credentials but without TLS', (): KafkaSecurity => ({ protocol: 'SASL_PLAINTEXT', sasl: infra.kafka.security.sasl })],
+      [
+        'with credentials but without TLS',
+        (): KafkaSecurity => ({ protocol: 'SASL_PLAINTEXT', sasl: infra.kafka.security.sasl }),
+      ],
     ])('refuses a client %s', async (_, security) => {
       const answer = await listTopicsWith(infra, security());
       expect(answer).toEqual(expect.any(String)); // an error, not a topic list
@@ -87,19 +114,28 @@ describe('transport security and least privilege on the stack defaults', () => {
     // client a copy of its own.
     it('refuses a wrong password, and a user the cluster does not know', async () => {
       const sasl = infra.kafka.security.sasl as { mechanism: 'scram-sha-512'; username: string; password: string };
-      expect(await listTopicsWith(infra, { ...infra.kafka.security, sasl: { ...sasl, password: `${sasl.password}x` } })).toBe('KafkaJSSASLAuthenticationError');
-      expect(await listTopicsWith(infra, { ...infra.kafka.security, sasl: { ...sasl, username: 'cqrs-nobody' } })).toBe('KafkaJSSASLAuthenticationError');
+      expect(
+        await listTopicsWith(infra, { ...infra.kafka.security, sasl: { ...sasl, password: `${sasl.password}x` } }),
+      ).toBe('KafkaJSSASLAuthenticationError');
+      expect(await listTopicsWith(infra, { ...infra.kafka.security, sasl: { ...sasl, username: 'cqrs-nobody' } })).toBe(
+        'KafkaJSSASLAuthenticationError',
+      );
     });
 
     it('refuses the projector a write to the event topic, and the relay a write to the dead-letter topic', async () => {
       expect(await produceWith(infra, kafkaSecurityAs('cqrs-projector'), EVENTS)).toBe('TOPIC_AUTHORIZATION_FAILED');
-      expect(await produceWith(infra, kafkaSecurityAs('cqrs-relay'), `${EVENTS}.dlq`)).toBe('TOPIC_AUTHORIZATION_FAILED');
+      expect(await produceWith(infra, kafkaSecurityAs('cqrs-relay'), `${EVENTS}.dlq`)).toBe(
+        'TOPIC_AUTHORIZATION_FAILED',
+      );
     });
 
     it('shows the query and command services nothing: they have no Kafka ACLs at all', async () => {
       for (const user of ['cqrs-query', 'cqrs-command']) {
         expect([user, await listTopicsWith(infra, kafkaSecurityAs(user))]).toEqual([user, []]);
-        expect([user, await produceWith(infra, kafkaSecurityAs(user), EVENTS)]).toEqual([user, 'TOPIC_AUTHORIZATION_FAILED']);
+        expect([user, await produceWith(infra, kafkaSecurityAs(user), EVENTS)]).toEqual([
+          user,
+          'TOPIC_AUTHORIZATION_FAILED',
+        ]);
       }
     });
 
@@ -116,7 +152,8 @@ describe('transport security and least privilege on the stack defaults', () => {
       client.on('error', () => undefined);
       try {
         await client.connect();
-        return (await client.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows[0]?.ssl;
+        return (await client.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'))
+          .rows[0]?.ssl;
       } catch (error) {
         return (error as Error).message;
       } finally {
@@ -139,11 +176,15 @@ describe('transport security and least privilege on the stack defaults', () => {
     });
 
     it('refuses a connection without TLS, even with the right password', async () => {
-      expect(await withUrl(withMode(infra.postgres.writeUrl, { sslmode: 'disable', sslrootcert: null }))).toMatch(/no encryption/);
+      expect(await withUrl(withMode(infra.postgres.writeUrl, { sslmode: 'disable', sslrootcert: null }))).toMatch(
+        /no encryption/,
+      );
     });
 
     it('refuses a client that does not trust the stack CA', async () => {
-      expect(await withUrl(withMode(infra.postgres.writeUrl, { sslrootcert: null }))).toMatch(/unable to verify the first certificate/);
+      expect(await withUrl(withMode(infra.postgres.writeUrl, { sslrootcert: null }))).toMatch(
+        /unable to verify the first certificate/,
+      );
     });
   });
 
@@ -169,12 +210,22 @@ describe('transport security and least privilege on the stack defaults', () => {
       const { auth: _, ...anonymous } = infra.schemaRegistry;
       expect((await registryRequest(anonymous, '/subjects')).status).toBe(401);
       const admin = infra.schemaRegistry.auth as { username: string; password: string };
-      expect((await registryRequest({ ...infra.schemaRegistry, auth: { ...admin, password: `${admin.password}x` } }, '/subjects')).status).toBe(401);
+      expect(
+        (
+          await registryRequest(
+            { ...infra.schemaRegistry, auth: { ...admin, password: `${admin.password}x` } },
+            '/subjects',
+          )
+        ).status,
+      ).toBe(401);
     });
 
     it('refuses the API tokens the apps accept: their audience is not the registry', async () => {
       const { auth: _, ...anonymous } = infra.schemaRegistry;
-      expect((await registryRequest({ ...anonymous, token: await devToken('alice', { roles: ['admin'] }) }, '/subjects')).status).toBe(401);
+      expect(
+        (await registryRequest({ ...anonymous, token: await devToken('alice', { roles: ['admin'] }) }, '/subjects'))
+          .status,
+      ).toBe(401);
     });
 
     it('lets the projector read schemas but not register one (403)', async () => {
@@ -184,7 +235,10 @@ describe('transport security and least privilege on the stack defaults', () => {
 
     it('takes a bearer token from the issuer (client_credentials): read-only for the relay', async () => {
       const issuer = process.env['OIDC_ISSUER_URL'] as string;
-      const secret = readFileSync(join(process.env['CQRS_STACK_SECRETS'] as string, 'registry-cqrs-relay.password'), 'utf8');
+      const secret = readFileSync(
+        join(process.env['CQRS_STACK_SECRETS'] as string, 'registry-cqrs-relay.password'),
+        'utf8',
+      );
       const response = await fetch(`${issuer}/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -194,15 +248,35 @@ describe('transport security and least privilege on the stack defaults', () => {
       const { access_token: token } = (await response.json()) as { access_token: string };
       const { auth: _, ...anonymous } = infra.schemaRegistry;
       expect((await registryRequest({ ...anonymous, token }, '/subjects')).status).toBe(200);
-      expect((await registryRequest({ ...anonymous, token }, '/subjects/transport-e2e-refused-value/versions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ schema: '"string"' }) })).status).toBe(403);
+      expect(
+        (
+          await registryRequest({ ...anonymous, token }, '/subjects/transport-e2e-refused-value/versions', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ schema: '"string"' }),
+          })
+        ).status,
+      ).toBe(403);
     });
 
     it('lets the command service look up the id of a registered schema (what it encodes with) but not register one', async () => {
       // As `npm run schemas:register` (the admin identity) left it; the command service looks it up by content.
       const subject = 'transport-e2e-lookup-value';
-      expect((await registryRequest(infra.schemaRegistry, `/subjects/${subject}/versions`, { method: 'POST', headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' }, body: JSON.stringify({ schema: '"string"' }) })).status).toBe(200);
+      expect(
+        (
+          await registryRequest(infra.schemaRegistry, `/subjects/${subject}/versions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+            body: JSON.stringify({ schema: '"string"' }),
+          })
+        ).status,
+      ).toBe(200);
       try {
-        const lookup = await registryRequest(as('cqrs-command'), `/subjects/${subject}`, { method: 'POST', headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' }, body: JSON.stringify({ schema: '"string"' }) });
+        const lookup = await registryRequest(as('cqrs-command'), `/subjects/${subject}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+          body: JSON.stringify({ schema: '"string"' }),
+        });
         expect(lookup.status).toBe(200);
         expect(JSON.parse(lookup.text)).toMatchObject({ subject, version: 1 });
         expect((await register('cqrs-command')).status).toBe(403);

@@ -29,7 +29,9 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -49,7 +51,8 @@ export async function startApp(
   options: { waitFor?: string | null; timeoutMs?: number } = {},
 ): Promise<AppProcess> {
   const dir = join(repoRoot(), 'dist/apps', name);
-  if (!existsSync(join(dir, 'main.js'))) throw new Error(`${dir}/main.js is missing: build ${name} first (nx run ${name}:build)`);
+  if (!existsSync(join(dir, 'main.js')))
+    throw new Error(`${dir}/main.js is missing: build ${name} first (nx run ${name}:build)`);
   const port = Number(env['PORT'] ?? (await freePort()));
   const managementPort = API_APPS.has(name) ? Number(env['MANAGEMENT_PORT'] ?? (await freePort())) : port;
   // Exactly the container image's command (see Dockerfile), OpenTelemetry loaded first.
@@ -98,7 +101,8 @@ export async function startApp(
   if (waitFor) {
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before it was ready:\n${output}`);
+      if (child.exitCode !== null)
+        throw new Error(`${name} exited with ${child.exitCode} before it was ready:\n${output}`);
       try {
         const response = await fetch(app.managementUrl + waitFor, { signal: AbortSignal.timeout(2000) });
         if (response.ok) break;

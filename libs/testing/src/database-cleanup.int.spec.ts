@@ -54,16 +54,28 @@ describe('dropping test databases and their slots', () => {
     await db.query('CREATE TABLE t (id int PRIMARY KEY)');
     await db.query('CREATE PUBLICATION p FOR TABLE t');
     // A consumer that is never stopped, like a relay a test forgot (or a stop the server has not noticed yet).
-    const service = new LogicalReplicationService({ connectionString: db.url }, { acknowledge: { auto: true, timeoutSeconds: 1 } });
+    const service = new LogicalReplicationService(
+      { connectionString: db.url },
+      { acknowledge: { auto: true, timeoutSeconds: 1 } },
+    );
     service.on('error', () => undefined);
-    void service.subscribe(new PgoutputPlugin({ protoVersion: 1, publicationNames: ['p'] }), slot).catch(() => undefined);
+    void service
+      .subscribe(new PgoutputPlugin({ protoVersion: 1, publicationNames: ['p'] }), slot)
+      .catch(() => undefined);
     try {
-      for (let i = 0; !(await admin<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]))[0]?.active; i++) {
+      for (
+        let i = 0;
+        !(await admin<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]))[0]
+          ?.active;
+        i++
+      ) {
         if (i > 100) throw new Error(`slot ${slot} never became active`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       // This is what a plain DROP DATABASE ... WITH (FORCE) runs into.
-      await expect(admin(`DROP DATABASE ${db.name} WITH (FORCE)`)).rejects.toThrow('is used by an active logical replication slot');
+      await expect(admin(`DROP DATABASE ${db.name} WITH (FORCE)`)).rejects.toThrow(
+        'is used by an active logical replication slot',
+      );
 
       await db.drop();
       expect(await leftOf(db, slot)).toEqual({ database: 0, slot: 0 });
@@ -76,7 +88,9 @@ describe('dropping test databases and their slots', () => {
     const { db, slot } = await withSlot(await createThrowawayDatabase(adminUrl, 'drop_test'));
     // Connected to the database itself, the drop can only fail.
     await expect(dropDatabase(db.url, db.name, { attempts: 1 })).rejects.toThrow(
-      new RegExp(`^could not drop test database ${db.name} \\(1 attempts\\): cannot disallow connections for current database; replication slots still on it.*: ${slot}\\.`),
+      new RegExp(
+        `^could not drop test database ${db.name} \\(1 attempts\\): cannot disallow connections for current database; replication slots still on it.*: ${slot}\\.`,
+      ),
     );
     await db.drop();
     expect(await leftOf(db, slot)).toEqual({ database: 0, slot: 0 });
@@ -99,7 +113,10 @@ describe('dropping test databases and their slots', () => {
 
       const report = await cleanTestLeftovers(adminUrl, { prefixes: ['cleanup_probe'], minAgeMs: 0 });
       expect(report.failed).toEqual([]);
-      expect(report.removed.map((r) => [r.name, r.slots.map((s) => s.name)])).toContainEqual([leftover.db.name, [leftover.slot]]);
+      expect(report.removed.map((r) => [r.name, r.slots.map((s) => s.name)])).toContainEqual([
+        leftover.db.name,
+        [leftover.slot],
+      ]);
       expect(report.kept.map((k) => k.name)).toContain(inUse.db.name);
       expect(report.otherInactiveSlots.map((s) => s.name)).not.toContain(leftover.slot);
       expect(await leftOf(leftover.db, leftover.slot)).toEqual({ database: 0, slot: 0 });

@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { isTestDatabase, TEST_DATABASE_PREFIXES } from './database-cleanup';
 import { repoRoot } from './test-infra';
 
-const HELPERS = ['createThrowawayDatabase', 'createEventStoreTestDatabase', 'createReadModelTestDatabase', 'createOutboxTestDb'];
+const HELPERS = [
+  'createThrowawayDatabase',
+  'createEventStoreTestDatabase',
+  'createReadModelTestDatabase',
+  'createOutboxTestDb',
+];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -30,7 +35,18 @@ describe('test database names', () => {
     expect(isTestDatabase('obs_write_37438c6e')).toBe(true);
     expect(isTestDatabase('es_test_f14e1b3a708d')).toBe(true);
     expect(isTestDatabase('rm_test_0a1b2c3d4e')).toBe(true);
-    for (const name of ['cqrs_write', 'cqrs_read', 'postgres', 'template0', 'template1', 'obs_write', 'obs_write_xyz12345', 'obs_write_37438c6e_x', 'bench_write_37438c6e', 'bench_relay_latency_07e0fcae']) {
+    for (const name of [
+      'cqrs_write',
+      'cqrs_read',
+      'postgres',
+      'template0',
+      'template1',
+      'obs_write',
+      'obs_write_xyz12345',
+      'obs_write_37438c6e_x',
+      'bench_write_37438c6e',
+      'bench_relay_latency_07e0fcae',
+    ]) {
       expect([name, isTestDatabase(name)]).toEqual([name, false]);
     }
     expect(isTestDatabase('cqrs_write', ['cqrs'])).toBe(false);
@@ -44,7 +60,8 @@ describe('test database names', () => {
     for (const file of ['apps', 'libs', 'tools'].flatMap((dir) => sourceFiles(join(repoRoot(), dir)))) {
       const source = readFileSync(file, 'utf8');
       for (const helper of HELPERS) {
-        for (const args of callArguments(source, helper)) for (const [, prefix = ''] of args.matchAll(/'([a-z][a-z0-9_]*)'/g)) used.add(prefix);
+        for (const args of callArguments(source, helper))
+          for (const [, prefix = ''] of args.matchAll(/'([a-z][a-z0-9_]*)'/g)) used.add(prefix);
       }
       for (const [, prefix = ''] of source.matchAll(/prefix \?\? '([a-z][a-z0-9_]*)'/g)) used.add(prefix); // the helpers' defaults
     }

@@ -11,23 +11,36 @@ import { Client } from 'pg';
  */
 export const TEST_DATABASE_PREFIXES = [
   // @cqrs/testing createThrowawayDatabase
-  'obs_write', 'obs_read', // apps/system-e2e/src/support/system.ts (relay slot obs_<run>)
+  'obs_write',
+  'obs_read', // apps/system-e2e/src/support/system.ts (relay slot obs_<run>)
   'sys_write', // apps/query-service/e2e/system.e2e.spec.ts (relay slot sys_<run>)
-  'readme_write', 'readme_read', // apps/system-e2e/src/readme.e2e.spec.ts (relay slot readme_<run>)
+  'readme_write',
+  'readme_read', // apps/system-e2e/src/readme.e2e.spec.ts (relay slot readme_<run>)
   'cmd_http', // apps/command-service/src/tasks/tasks.int.spec.ts
-  'smoke_repl', 'smoke_dbz', // libs/testing/src/smoke (slots smoke_slot, slot_<suffix>)
-  'drop_test', 'cleanup_probe', // libs/testing/src/database-cleanup.int.spec.ts
+  'smoke_repl',
+  'smoke_dbz', // libs/testing/src/smoke (slots smoke_slot, slot_<suffix>)
+  'drop_test',
+  'cleanup_probe', // libs/testing/src/database-cleanup.int.spec.ts
   // @cqrs/event-store/testing (default prefix; also event-store.bench, whose open pool keeps it safe)
   'es_test',
   // @cqrs/tasks-read-model/testing (default rm_test)
-  'rm_test', 'proj_test', 'qs_test', 'e2e_read', 'sys_read',
+  'rm_test',
+  'proj_test',
+  'qs_test',
+  'e2e_read',
+  'sys_read',
   'proj_hostile', // apps/projector/src/projection/hostile-records.int.spec.ts
-  'recon_write', 'recon_read', // apps/projector/src/reconcile/reconcile.int.spec.ts
+  'recon_write',
+  'recon_read', // apps/projector/src/reconcile/reconcile.int.spec.ts
   'qs_limits', // apps/query-service/src/tasks/read-timeouts.int.spec.ts
   // apps/outbox-relay/src/testing/outbox-test-db.ts (relay and Debezium slots of the relay tests)
-  'relay_int', 'relay_parity', 'relay_acl', 'relay_faults',
+  'relay_int',
+  'relay_parity',
+  'relay_acl',
+  'relay_faults',
   // libs/shared/event-store/src/lib/grants.int.spec.ts, libs/tasks/read-model/src/lib/grants.int.spec.ts
-  'grants_write', 'grants_read',
+  'grants_write',
+  'grants_read',
 ] as const;
 
 /** Never dropped by the cleanup, whatever a prefix list says. */
@@ -59,8 +72,14 @@ export async function dropDatabase(adminUrl: string, name: string, options: { at
         // A relay that is still running would take its slot again as soon as its walsender ends.
         await admin.query(`ALTER DATABASE ${database} WITH ALLOW_CONNECTIONS false`);
         // Waits up to 5 s for each walsender to exit, which releases its slot.
-        await admin.query('SELECT pg_terminate_backend(active_pid, 5000) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL', [name]);
-        await admin.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active', [name]);
+        await admin.query(
+          'SELECT pg_terminate_backend(active_pid, 5000) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL',
+          [name],
+        );
+        await admin.query(
+          'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active',
+          [name],
+        );
         await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
         return;
       } catch (error) {
@@ -69,12 +88,19 @@ export async function dropDatabase(adminUrl: string, name: string, options: { at
           continue;
         }
         const slots = await admin
-          .query<{ slot_name: string; active_pid: number | null }>('SELECT slot_name, active_pid FROM pg_replication_slots WHERE database = $1', [name])
-          .then((r) => r.rows.map((s) => (s.active_pid ? `${s.slot_name} (streaming to pid ${s.active_pid})` : s.slot_name)))
+          .query<{ slot_name: string; active_pid: number | null }>(
+            'SELECT slot_name, active_pid FROM pg_replication_slots WHERE database = $1',
+            [name],
+          )
+          .then((r) =>
+            r.rows.map((s) => (s.active_pid ? `${s.slot_name} (streaming to pid ${s.active_pid})` : s.slot_name)),
+          )
           .catch(() => []);
         throw new Error(
           `could not drop test database ${name} (${attempts} attempts): ${(error as Error).message}` +
-            (slots.length ? `; replication slots still on it, each pinning WAL for the whole server: ${slots.join(', ')}` : '') +
+            (slots.length
+              ? `; replication slots still on it, each pinning WAL for the whole server: ${slots.join(', ')}`
+              : '') +
             '. Remove it by hand or with `node tools/scripts/clean-test-leftovers.ts`.',
           { cause: error },
         );

@@ -16,7 +16,9 @@ interface LifecycleHooks {
  * shut down after them. Returns the exporter holding the spans. (Only packages the apps already
  * ship are imported here: this library's imports count towards their generated package.json.)
  */
-export function useInMemoryTracing(hooks: LifecycleHooks = globalThis as unknown as LifecycleHooks): tracing.InMemorySpanExporter {
+export function useInMemoryTracing(
+  hooks: LifecycleHooks = globalThis as unknown as LifecycleHooks,
+): tracing.InMemorySpanExporter {
   const exporter = new tracing.InMemorySpanExporter();
   const provider = new tracing.BasicTracerProvider({ spanProcessors: [new tracing.SimpleSpanProcessor(exporter)] });
   hooks.beforeAll(() => {

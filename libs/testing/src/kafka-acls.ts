@@ -44,7 +44,14 @@ async function grant(admin: Admin, acl: ReturnType<typeof prefixed>): Promise<()
  * operator grants a new connector's topics (the stack's own ACLs cover the system's topics only).
  */
 export function grantTopicPrefix(admin: Admin, principal: string, prefix: string): Promise<() => Promise<void>> {
-  return grant(admin, prefixed(AclResourceTypes.TOPIC, prefix, principal, [AclOperationTypes.CREATE, AclOperationTypes.DESCRIBE, AclOperationTypes.WRITE]));
+  return grant(
+    admin,
+    prefixed(AclResourceTypes.TOPIC, prefix, principal, [
+      AclOperationTypes.CREATE,
+      AclOperationTypes.DESCRIBE,
+      AclOperationTypes.WRITE,
+    ]),
+  );
 }
 
 /**
@@ -52,12 +59,19 @@ export function grantTopicPrefix(admin: Admin, principal: string, prefix: string
  * and consumes (Create, Describe, Write, Read), the consumer groups starting with
  * `prefixes.group` (Read, Describe, Delete) and, with `idempotentWrite`, the idempotent producer.
  */
-export function grantClientAcls(admin: Admin, principal: string, prefixes: { topic: string; group?: string }, options: { idempotentWrite?: boolean } = {}): Promise<() => Promise<void>> {
+export function grantClientAcls(
+  admin: Admin,
+  principal: string,
+  prefixes: { topic: string; group?: string },
+  options: { idempotentWrite?: boolean } = {},
+): Promise<() => Promise<void>> {
   const { CREATE, DESCRIBE, WRITE, READ, DELETE, IDEMPOTENT_WRITE } = AclOperationTypes;
   return grant(admin, [
     ...prefixed(AclResourceTypes.TOPIC, prefixes.topic, principal, [CREATE, DESCRIBE, WRITE, READ]),
     ...(prefixes.group ? prefixed(AclResourceTypes.GROUP, prefixes.group, principal, [READ, DESCRIBE, DELETE]) : []),
-    ...(options.idempotentWrite ? prefixed(AclResourceTypes.CLUSTER, 'kafka-cluster', principal, [IDEMPOTENT_WRITE], ResourcePatternTypes.LITERAL) : []),
+    ...(options.idempotentWrite
+      ? prefixed(AclResourceTypes.CLUSTER, 'kafka-cluster', principal, [IDEMPOTENT_WRITE], ResourcePatternTypes.LITERAL)
+      : []),
   ]);
 }
 
@@ -67,7 +81,18 @@ export function grantClientAcls(admin: Admin, principal: string, prefixes: { top
  * app runs as itself on them: the relay writes the topics, the projector reads them, writes their
  * dead-letter topics and uses its consumer groups.
  */
-export function grantAppAcls(admin: Admin, app: 'outbox-relay' | 'projector', prefixes: { topic: string; group?: string }): Promise<() => Promise<void>> {
+export function grantAppAcls(
+  admin: Admin,
+  app: 'outbox-relay' | 'projector',
+  prefixes: { topic: string; group?: string },
+): Promise<() => Promise<void>> {
   if (app === 'projector') return grantClientAcls(admin, 'User:cqrs-projector', prefixes);
-  return grant(admin, prefixed(AclResourceTypes.TOPIC, prefixes.topic, 'User:cqrs-relay', [AclOperationTypes.CREATE, AclOperationTypes.DESCRIBE, AclOperationTypes.WRITE]));
+  return grant(
+    admin,
+    prefixed(AclResourceTypes.TOPIC, prefixes.topic, 'User:cqrs-relay', [
+      AclOperationTypes.CREATE,
+      AclOperationTypes.DESCRIBE,
+      AclOperationTypes.WRITE,
+    ]),
+  );
 }

@@ -21,8 +21,12 @@ export async function topicSettings(
     resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: [...names] }],
   });
   const resource = resources[0];
-  if (!resource || resource.errorCode !== 0) throw new Error(`cannot describe topic ${topic}: ${resource?.errorMessage ?? 'no answer'}`);
+  if (!resource || resource.errorCode !== 0)
+    throw new Error(`cannot describe topic ${topic}: ${resource?.errorMessage ?? 'no answer'}`);
   return Object.fromEntries(
-    resource.configEntries.map((entry) => [entry.configName, { value: entry.configValue, own: entry.configSource === ConfigSource.TOPIC_CONFIG }]),
+    resource.configEntries.map((entry) => [
+      entry.configName,
+      { value: entry.configValue, own: entry.configSource === ConfigSource.TOPIC_CONFIG },
+    ]),
   );
 }

@@ -14,11 +14,18 @@ describe('the in-test OTLP receiver', () => {
   beforeEach(() => receiver.clear());
 
   async function exportTwoSpans(protocol: string) {
-    const { stdout } = await run(process.execPath, [join(__dirname, 'fixtures/export-two-spans.cjs'), protocol, receiver.endpoint], {
-      env: { ...process.env, OTEL_SDK_DISABLED: 'false' },
-      timeout: 20_000,
-    });
-    return JSON.parse(stdout) as { parent: { traceId: string; spanId: string }; child: { traceId: string; spanId: string } };
+    const { stdout } = await run(
+      process.execPath,
+      [join(__dirname, 'fixtures/export-two-spans.cjs'), protocol, receiver.endpoint],
+      {
+        env: { ...process.env, OTEL_SDK_DISABLED: 'false' },
+        timeout: 20_000,
+      },
+    );
+    return JSON.parse(stdout) as {
+      parent: { traceId: string; spanId: string };
+      child: { traceId: string; spanId: string };
+    };
   }
 
   it.each([
@@ -40,14 +47,26 @@ describe('the in-test OTLP receiver', () => {
       attributes: { 'cqrs.command.type': 'CreateTask', n: 3, ok: true },
     });
     expect(parent.resource['service.version']).toBe('1.2.3');
-    expect(child).toMatchObject({ traceId: ids.parent.traceId, spanId: ids.child.spanId, parentSpanId: ids.parent.spanId, kind: 5, status: { code: 2, message: 'boom' } });
-    expect(child.links).toEqual([{ traceId: ids.parent.traceId, spanId: ids.parent.spanId, attributes: { why: 'batch' } }]);
+    expect(child).toMatchObject({
+      traceId: ids.parent.traceId,
+      spanId: ids.child.spanId,
+      parentSpanId: ids.parent.spanId,
+      kind: 5,
+      status: { code: 2, message: 'boom' },
+    });
+    expect(child.links).toEqual([
+      { traceId: ids.parent.traceId, spanId: ids.parent.spanId, attributes: { why: 'batch' } },
+    ]);
     expect(child.events[0]).toMatchObject({ name: 'exception', attributes: { 'exception.message': 'boom' } });
     expect(child.endTimeUnixNano).toBeGreaterThanOrEqual(child.startTimeUnixNano);
   });
 
   it('rejects a body that is not an export request, and times out a wait that is never met', async () => {
-    const response = await fetch(`${receiver.endpoint}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'not json' });
+    const response = await fetch(`${receiver.endpoint}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'not json',
+    });
     expect(response.status).toBe(400);
     await expect(receiver.waitFor((s) => s.length > 0, 200)).rejects.toThrow('condition not met within 200 ms');
   });

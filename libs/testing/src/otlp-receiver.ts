@@ -67,7 +67,8 @@ message Span {
 }`;
 
 let requestType: Type | undefined;
-const exportTraceRequest = () => (requestType ??= parse(OTLP_TRACE_PROTO).root.lookupType('otlp.ExportTraceServiceRequest'));
+const exportTraceRequest = () =>
+  (requestType ??= parse(OTLP_TRACE_PROTO).root.lookupType('otlp.ExportTraceServiceRequest'));
 
 // Both encodings normalised to OTLP/JSON's shape (camelCase; ids hex; 64-bit numbers as strings).
 interface JsonAnyValue {
@@ -97,7 +98,10 @@ interface JsonSpan {
   status?: { code?: number; message?: string };
 }
 interface JsonRequest {
-  resourceSpans?: { resource?: { attributes?: JsonKeyValue[] }; scopeSpans?: { scope?: { name?: string }; spans?: JsonSpan[] }[] }[];
+  resourceSpans?: {
+    resource?: { attributes?: JsonKeyValue[] };
+    scopeSpans?: { scope?: { name?: string }; spans?: JsonSpan[] }[];
+  }[];
 }
 
 const anyValue = (v: JsonAnyValue | undefined): unknown => {
@@ -131,7 +135,11 @@ function flatten(request: JsonRequest): ReceivedSpan[] {
           endTimeUnixNano: BigInt(s.endTimeUnixNano),
           attributes: attributes(s.attributes),
           events: (s.events ?? []).map((e) => ({ name: e.name, attributes: attributes(e.attributes) })),
-          links: (s.links ?? []).map((l) => ({ traceId: l.traceId.toLowerCase(), spanId: l.spanId.toLowerCase(), attributes: attributes(l.attributes) })),
+          links: (s.links ?? []).map((l) => ({
+            traceId: l.traceId.toLowerCase(),
+            spanId: l.spanId.toLowerCase(),
+            attributes: attributes(l.attributes),
+          })),
           status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
         }),
       ),
@@ -189,7 +197,9 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
           for (const wake of waiters) wake();
         }
         // An empty Export*ServiceResponse is a full success in either encoding.
-        res.writeHead(200, { 'content-type': contentType.includes('json') ? 'application/json' : 'application/x-protobuf' });
+        res.writeHead(200, {
+          'content-type': contentType.includes('json') ? 'application/json' : 'application/x-protobuf',
+        });
         res.end(contentType.includes('json') ? '{}' : undefined);
       } catch (error) {
         res.writeHead(400, { 'content-type': 'text/plain' });
@@ -214,7 +224,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`OTLP receiver: condition not met within ${timeoutMs} ms; got ${received.length} spans: ${summarise(received)}`));
+          reject(
+            new Error(
+              `OTLP receiver: condition not met within ${timeoutMs} ms; got ${received.length} spans: ${summarise(received)}`,
+            ),
+          );
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);
@@ -239,7 +253,10 @@ const summarise = (spans: ReceivedSpan[]) =>
  * Environment that makes an app started with `startApp` export its traces to `receiver` quickly:
  * OTLP over HTTP/protobuf (the default protocol), a 100 ms batch delay, every span sampled.
  */
-export function otlpEnv(receiver: Pick<OtlpReceiver, 'endpoint'>, protocol: 'http/protobuf' | 'http/json' = 'http/protobuf'): Record<string, string> {
+export function otlpEnv(
+  receiver: Pick<OtlpReceiver, 'endpoint'>,
+  protocol: 'http/protobuf' | 'http/json' = 'http/protobuf',
+): Record<string, string> {
   return {
     OTEL_SDK_DISABLED: 'false',
     OTEL_TRACES_EXPORTER: 'otlp',

@@ -1,5 +1,11 @@
 // @cqrs/config, not @cqrs/messaging: the messaging lib's own tests use this one.
-import { kafkaSecurityFromEnv, schemaRegistryHeaders, schemaRegistryOptionsFromEnv, type KafkaSecurity, type SchemaRegistryConnection } from '@cqrs/config';
+import {
+  kafkaSecurityFromEnv,
+  schemaRegistryHeaders,
+  schemaRegistryOptionsFromEnv,
+  type KafkaSecurity,
+  type SchemaRegistryConnection,
+} from '@cqrs/config';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -38,16 +44,20 @@ export function getTestInfra(): Promise<TestInfra> {
   return pending;
 }
 
-
 /** The stack's secret file of an identity (`$CQRS_STACK_SECRETS/<kind>-<user>.password`); throws when there is none. */
 function secretFile(kind: 'kafka' | 'registry', user: string): string {
   const dir = process.env['CQRS_STACK_SECRETS'];
-  if (!dir) throw new Error(`no ${kind} password for ${user}: CQRS_STACK_SECRETS is not set (the stack runs without authentication)`);
+  if (!dir)
+    throw new Error(
+      `no ${kind} password for ${user}: CQRS_STACK_SECRETS is not set (the stack runs without authentication)`,
+    );
   const file = join(dir, `${kind}-${user}.password`);
   try {
     readFileSync(file);
   } catch (error) {
-    throw new Error(`no ${kind} password for ${user}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new Error(
+      `no ${kind} password for ${user}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
   }
   return file;
 }
@@ -59,7 +69,11 @@ function secretFile(kind: 'kafka' | 'registry', user: string): string {
  * variable is cleared (undefined), since a value and a file together are refused.
  */
 export function kafkaCredentials(user: string): Record<string, string | undefined> {
-  return { KAFKA_SASL_USERNAME: user, KAFKA_SASL_PASSWORD_FILE: secretFile('kafka', user), KAFKA_SASL_PASSWORD: undefined };
+  return {
+    KAFKA_SASL_USERNAME: user,
+    KAFKA_SASL_PASSWORD_FILE: secretFile('kafka', user),
+    KAFKA_SASL_PASSWORD: undefined,
+  };
 }
 
 /** Like {@link kafkaCredentials}, for the schema registry (`registry-<user>.password`, basic auth). */
@@ -93,7 +107,16 @@ export const APP_IDENTITIES = {
  */
 export function appIdentityEnv(app: keyof typeof APP_IDENTITIES): Record<string, string | undefined> {
   const user = APP_IDENTITIES[app];
-  const none = Object.fromEntries(['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_SASL_PASSWORD_FILE', 'SCHEMA_REGISTRY_USERNAME', 'SCHEMA_REGISTRY_PASSWORD', 'SCHEMA_REGISTRY_PASSWORD_FILE'].map((n) => [n, undefined]));
+  const none = Object.fromEntries(
+    [
+      'KAFKA_SASL_USERNAME',
+      'KAFKA_SASL_PASSWORD',
+      'KAFKA_SASL_PASSWORD_FILE',
+      'SCHEMA_REGISTRY_USERNAME',
+      'SCHEMA_REGISTRY_PASSWORD',
+      'SCHEMA_REGISTRY_PASSWORD_FILE',
+    ].map((n) => [n, undefined]),
+  );
   const usesKafka = app === 'projector' || app === 'outbox-relay';
   const usesRegistry = app === 'command-service' || app === 'projector';
   return { ...none, ...(usesKafka ? kafkaCredentials(user) : {}), ...(usesRegistry ? registryCredentials(user) : {}) };
@@ -113,7 +136,11 @@ export function registryRequest(
   return new Promise((resolve, reject) => {
     const request = send(
       url,
-      { method: init.method ?? 'GET', headers: { ...schemaRegistryHeaders(registry), ...init.headers }, ...(registry.ca && url.protocol === 'https:' ? { ca: registry.ca } : {}) },
+      {
+        method: init.method ?? 'GET',
+        headers: { ...schemaRegistryHeaders(registry), ...init.headers },
+        ...(registry.ca && url.protocol === 'https:' ? { ca: registry.ca } : {}),
+      },
       (response) => {
         let text = '';
         response.setEncoding('utf8');

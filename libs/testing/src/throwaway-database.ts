@@ -18,7 +18,8 @@ export interface ThrowawayDatabase {
  * Holds no connection between calls, so a test that restarts PostgreSQL under it can still drop it.
  */
 export async function createThrowawayDatabase(adminUrl: string, prefix: string): Promise<ThrowawayDatabase> {
-  if (!/^[a-z][a-z0-9_]*$/.test(prefix)) throw new Error(`database prefix ${JSON.stringify(prefix)}: use lower-case letters, digits and _`);
+  if (!/^[a-z][a-z0-9_]*$/.test(prefix))
+    throw new Error(`database prefix ${JSON.stringify(prefix)}: use lower-case letters, digits and _`);
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
@@ -26,7 +27,8 @@ export async function createThrowawayDatabase(adminUrl: string, prefix: string):
   return {
     name,
     url: url.toString(),
-    query: <T>(sql: string, params?: unknown[]) => withClient(url.toString(), async (client) => (await client.query(sql, params)).rows as T[]),
+    query: <T>(sql: string, params?: unknown[]) =>
+      withClient(url.toString(), async (client) => (await client.query(sql, params)).rows as T[]),
     drop: () => dropDatabase(adminUrl, name),
   };
 }

@@ -8,9 +8,12 @@ let verify: (token: string) => ReturnType<typeof jwtVerify>;
 beforeAll(async () => {
   ({ oidc } = await getTestInfra());
   // As an app does: the keys at the jwks_uri of the issuer's discovery document.
-  const discovery = (await (await fetch(`${oidc.issuerUrl}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
+  const discovery = (await (await fetch(`${oidc.issuerUrl}/.well-known/openid-configuration`)).json()) as {
+    jwks_uri: string;
+  };
   const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri));
-  verify = (token) => jwtVerify(token, jwks, { issuer: oidc.issuerUrl, audience: oidc.audience, algorithms: ['RS256'] });
+  verify = (token) =>
+    jwtVerify(token, jwks, { issuer: oidc.issuerUrl, audience: oidc.audience, algorithms: ['RS256'] });
 });
 
 describe('test tokens', () => {

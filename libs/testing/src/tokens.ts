@@ -16,7 +16,12 @@ export interface TokenOptions {
  */
 export async function devToken(subject: string, options: TokenOptions = {}): Promise<string> {
   const { oidc } = await getTestInfra();
-  const body = { sub: subject, roles: options.roles, aud: options.audience ?? oidc.audience, expiresIn: options.expiresIn };
+  const body = {
+    sub: subject,
+    roles: options.roles,
+    aud: options.audience ?? oidc.audience,
+    expiresIn: options.expiresIn,
+  };
   let response: Response;
   try {
     response = await fetch(`${oidc.issuerUrl}/token`, {
@@ -26,11 +31,15 @@ export async function devToken(subject: string, options: TokenOptions = {}): Pro
       signal: AbortSignal.timeout(10_000),
     });
   } catch (error) {
-    throw new Error(`the development issuer at ${oidc.issuerUrl} does not answer (is the stack up?): ${(error as Error).message}`);
+    throw new Error(
+      `the development issuer at ${oidc.issuerUrl} does not answer (is the stack up?): ${(error as Error).message}`,
+    );
   }
   const answer = (await response.json().catch(() => ({}))) as { access_token?: unknown; error_description?: unknown };
   if (!response.ok || typeof answer.access_token !== 'string') {
-    throw new Error(`the development issuer at ${oidc.issuerUrl} refused a token for ${subject}: ${response.status} ${String(answer.error_description ?? '')}`);
+    throw new Error(
+      `the development issuer at ${oidc.issuerUrl} refused a token for ${subject}: ${response.status} ${String(answer.error_description ?? '')}`,
+    );
   }
   return answer.access_token;
 }
@@ -45,7 +54,9 @@ let untrustedKey: KeyObject | undefined;
  */
 export async function untrustedToken(subject: string, options: TokenOptions = {}): Promise<string> {
   const { oidc } = await getTestInfra();
-  const jwks = (await (await fetch(`${oidc.issuerUrl}/jwks`, { signal: AbortSignal.timeout(10_000) })).json()) as { keys: { kid: string }[] };
+  const jwks = (await (await fetch(`${oidc.issuerUrl}/jwks`, { signal: AbortSignal.timeout(10_000) })).json()) as {
+    keys: { kid: string }[];
+  };
   untrustedKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   const now = Math.floor(Date.now() / 1000);
   const header = { alg: 'RS256', kid: jwks.keys[0]?.kid, typ: 'at+jwt' };
@@ -71,9 +82,13 @@ export async function untrustedToken(subject: string, options: TokenOptions = {}
  */
 export function tamperedToken(token: string): string {
   const [header, payload, signature] = token.split('.');
-  if (header === undefined || payload === undefined || signature === undefined) throw new Error('tamperedToken: not a JWS compact token');
+  if (header === undefined || payload === undefined || signature === undefined)
+    throw new Error('tamperedToken: not a JWS compact token');
   const json = Buffer.from(payload, 'base64url').toString('utf8');
-  const tampered = json.replace(/("iat":\d*)(\d)/, (_match, head: string, digit: string) => `${head}${(Number(digit) + 1) % 10}`);
+  const tampered = json.replace(
+    /("iat":\d*)(\d)/,
+    (_match, head: string, digit: string) => `${head}${(Number(digit) + 1) % 10}`,
+  );
   if (tampered === json) throw new Error('tamperedToken: the token has no iat claim');
   return `${header}.${Buffer.from(tampered).toString('base64url')}.${signature}`;
 }

@@ -2,7 +2,16 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { APPS, AppName, appConfig, identifierSettings, isOwnerCredential, isStandardVariable, loopbackSettings, redact } from './lib/app-config';
+import {
+  APPS,
+  AppName,
+  appConfig,
+  identifierSettings,
+  isOwnerCredential,
+  isStandardVariable,
+  loopbackSettings,
+  redact,
+} from './lib/app-config';
 import { ComposeService, environmentOf, interpolate, loadCompose, parsePort } from './lib/compose';
 import { environment, loadDockerfile, stage } from './lib/dockerfile';
 import { loadInitSql } from './lib/init-sql';
@@ -39,7 +48,12 @@ const madeByCerts = (path: string): boolean => {
   }
   // ca.pem, a certificate and key of `issue <name> ...`, or a file the script names.
   const issued = /^(.+)\.(crt|key)$/.exec(file);
-  return path.startsWith(`${TLS_DIR}/`) && (file === 'ca.pem' || certsScript().includes(`$T/${file}`) || (issued !== null && new RegExp(`^issue ${issued[1]} `, 'm').test(certsScript())));
+  return (
+    path.startsWith(`${TLS_DIR}/`) &&
+    (file === 'ca.pem' ||
+      certsScript().includes(`$T/${file}`) ||
+      (issued !== null && new RegExp(`^issue ${issued[1]} `, 'm').test(certsScript())))
+  );
 };
 
 /** Stand-ins for the files a container reads (the engine's volumes do not exist here). */
@@ -51,19 +65,29 @@ const withStandIns = (env: Record<string, string>): Record<string, string> =>
       k,
       v.replace(/\/etc\/cqrs\/[\w./-]+/g, (path) => {
         const local = join(standIns, path.replace(/\//g, '_'));
-        writeFileSync(local, /\.(pem|crt)$/.test(path) ? '-----BEGIN CERTIFICATE-----\nc3RhbmQtaW4=\n-----END CERTIFICATE-----\n' : 'stand-in\n', { mode: 0o600 });
+        writeFileSync(
+          local,
+          /\.(pem|crt)$/.test(path)
+            ? '-----BEGIN CERTIFICATE-----\nc3RhbmQtaW4=\n-----END CERTIFICATE-----\n'
+            : 'stand-in\n',
+          { mode: 0o600 },
+        );
         return local;
       }),
     ]),
   );
 
 /** Paths under /etc/cqrs an environment names. */
-const pathsIn = (env: Record<string, string>): string[] => Object.values(env).flatMap((v) => v.match(/\/etc\/cqrs\/[\w./-]+/g) ?? []);
+const pathsIn = (env: Record<string, string>): string[] =>
+  Object.values(env).flatMap((v) => v.match(/\/etc\/cqrs\/[\w./-]+/g) ?? []);
 
 /** What a container of a compose service gets: the image's ENV, then the service's environment (files as stand-ins). */
 const containerEnv = (app: AppName, from: Record<string, ComposeService> = services): Record<string, string> => {
   const s = must(from[app], `a compose service ${app}`);
-  return withStandIns({ ...environment(dockerfile, stage(dockerfile, s.build?.target), s.build?.args ?? {}), ...environmentOf(s) });
+  return withStandIns({
+    ...environment(dockerfile, stage(dockerfile, s.build?.target), s.build?.args ?? {}),
+    ...environmentOf(s),
+  });
 };
 
 /** The apps with an API (and so a management port and bearer-token authentication). */
@@ -131,7 +155,11 @@ describe('docker-compose.yml', () => {
   it('runs Postgres with logical WAL and the init.sql the native stack uses', () => {
     const postgres = service('postgres');
     expect((postgres.command as string[]).join(' ')).toContain('wal_level=logical');
-    expect(postgres.volumes).toContainEqual(expect.stringMatching(/^\.\/tools\/local-stack\/postgres\/init\.sql:\/docker-entrypoint-initdb\.d\/[\w-]+\.sql(:ro)?$/));
+    expect(postgres.volumes).toContainEqual(
+      expect.stringMatching(
+        /^\.\/tools\/local-stack\/postgres\/init\.sql:\/docker-entrypoint-initdb\.d\/[\w-]+\.sql(:ro)?$/,
+      ),
+    );
   });
 
   it('runs Kafka in KRaft mode (no ZooKeeper)', () => {
@@ -148,10 +176,14 @@ describe('docker-compose.yml', () => {
       expect(existsSync(join(repoRoot(), build.dockerfile ?? 'Dockerfile'))).toBe(true);
       // The default target is the app image (the last stage); a target, if named, must exist.
       expect(stage(dockerfile, build.target).name).toBe('app');
-      const declared = stage(dockerfile).instructions.filter((i) => i.keyword === 'ARG').map((i) => i.args.split('=')[0]);
+      const declared = stage(dockerfile)
+        .instructions.filter((i) => i.keyword === 'ARG')
+        .map((i) => i.args.split('=')[0]);
       expect(Object.keys(build.args ?? {}).filter((arg) => !declared.includes(arg))).toEqual([]);
       const values = parse(readRepoFile('helm/cqrs/values.yaml')) as Record<string, { image?: { repository: string } }>;
-      const chartRepositories = Object.values(values).flatMap((v) => (v?.image?.repository ? [v.image.repository] : []));
+      const chartRepositories = Object.values(values).flatMap((v) =>
+        v?.image?.repository ? [v.image.repository] : [],
+      );
       expect(chartRepositories).toContain(must(s.image, `an image name for ${app}`).split(':')[0]);
     });
 
@@ -216,7 +248,9 @@ describe('docker-compose.yml', () => {
       // The image's health script probes MANAGEMENT_PORT, else PORT: the API apps' build argument
       // must be the port their config listens on, and the others must leave it empty.
       expect(env['MANAGEMENT_PORT'] ?? '').toBe(management === undefined ? '' : String(management));
-      expect(service(app).build?.args?.['MANAGEMENT_PORT']).toBe(management === undefined ? undefined : String(management));
+      expect(service(app).build?.args?.['MANAGEMENT_PORT']).toBe(
+        management === undefined ? undefined : String(management),
+      );
       expect(service(app).healthcheck?.test).toEqual(['CMD', 'node', 'healthcheck.mjs', '/health/ready']);
       expect(service(app).depends_on?.['migrations']?.condition).toBe('service_completed_successfully');
     });
@@ -244,7 +278,10 @@ describe('docker-compose.yml', () => {
       // Keys come over the compose network (the addresses test above checks host, port and health).
       expect(new URL(env['OIDC_JWKS_URL']).hostname).toBe('dev-issuer');
       const result = (await appConfig(app)).load(env);
-      expect(result.ok && [result.config['OIDC_AUDIENCE'], result.config['AUTH_ROLES_CLAIM']]).toEqual(['cqrs-api', 'roles']);
+      expect(result.ok && [result.config['OIDC_AUDIENCE'], result.config['AUTH_ROLES_CLAIM']]).toEqual([
+        'cqrs-api',
+        'roles',
+      ]);
       // Moving the issuer's host port moves the identifier with it.
       expect(issuerEnv({ CQRS_ISSUER_PORT: '18090' })['OIDC_ISSUER_URL']).toBe('http://127.0.0.1:18090');
     });
@@ -302,7 +339,9 @@ describe('docker-compose.yml', () => {
       }
       const write = new URL(env['MIGRATIONS_WRITE_DATABASE_URL']).pathname;
       const read = new URL(env['MIGRATIONS_READ_DATABASE_URL']).pathname;
-      const appDatabases = await Promise.all(APPS.map(async (app) => new URL(String((await appConfig(app)).defaults()['DATABASE_URL'])).pathname));
+      const appDatabases = await Promise.all(
+        APPS.map(async (app) => new URL(String((await appConfig(app)).defaults()['DATABASE_URL'])).pathname),
+      );
       expect(new Set(appDatabases)).toEqual(new Set([write, read]));
       expect(env['SCHEMA_REGISTRY_URL']).toBe(environmentOf(service('command-service'))['SCHEMA_REGISTRY_URL']);
     });
@@ -331,23 +370,33 @@ describe('docker-compose.yml', () => {
     it('creates them keeping their history, with the retention the relay, the projector and Debezium would give them', async () => {
       const env = environmentOf(service('topics'));
       const script = (service('topics').command as string[]).join('\n');
-      expect(script).toContain('--config "retention.ms=$EVENT_TOPIC_RETENTION_MS" --config retention.bytes=-1 --config cleanup.policy=delete');
+      expect(script).toContain(
+        '--config "retention.ms=$EVENT_TOPIC_RETENTION_MS" --config retention.bytes=-1 --config cleanup.policy=delete',
+      );
       expect(env['EVENT_TOPIC_RETENTION_MS']).toBe('-1');
       for (const app of ['projector', 'outbox-relay'] as const) {
         const loaded = (await appConfig(app)).load(containerEnv(app));
         if (!loaded.ok) throw new Error(`${app}: invalid config; see the tests above`);
-        expect([app, String(loaded.config['EVENT_TOPIC_RETENTION_MS'])]).toEqual([app, env['EVENT_TOPIC_RETENTION_MS']]);
+        expect([app, String(loaded.config['EVENT_TOPIC_RETENTION_MS'])]).toEqual([
+          app,
+          env['EVENT_TOPIC_RETENTION_MS'],
+        ]);
       }
-      expect(environmentOf(service('connect-register'))['EVENT_TOPIC_RETENTION_MS']).toBe(env['EVENT_TOPIC_RETENTION_MS']);
+      expect(environmentOf(service('connect-register'))['EVENT_TOPIC_RETENTION_MS']).toBe(
+        env['EVENT_TOPIC_RETENTION_MS'],
+      );
       // One setting moves them all.
       const bounded = loadCompose({ EVENT_TOPIC_RETENTION_MS: '2592000000' }).services;
       for (const name of ['topics', 'projector', 'outbox-relay', 'connect-register']) {
-        expect([name, environmentOf(must(bounded[name], name))['EVENT_TOPIC_RETENTION_MS']]).toEqual([name, '2592000000']);
+        expect([name, environmentOf(must(bounded[name], name))['EVENT_TOPIC_RETENTION_MS']]).toEqual([
+          name,
+          '2592000000',
+        ]);
       }
     });
   });
 
-  it("gives the projector the event store as its own role, read-only, on the write database", async () => {
+  it('gives the projector the event store as its own role, read-only, on the write database', async () => {
     const config = await appConfig('projector');
     const result = config.load(containerEnv('projector'));
     if (!result.ok) throw new Error('invalid projector config; see the tests above');
@@ -358,16 +407,25 @@ describe('docker-compose.yml', () => {
     expect([url.username, url.pathname]).toEqual([readSide.username, '/cqrs_write']);
     expect(databases.connect.get('cqrs_write')).toContain(url.username);
     const raw = new URL(environmentOf(service('projector'))['EVENT_STORE_DATABASE_URL']);
-    expect([raw.searchParams.get('sslmode'), raw.searchParams.get('sslrootcert')]).toEqual(['verify-full', `${TLS_DIR}/ca.pem`]);
+    expect([raw.searchParams.get('sslmode'), raw.searchParams.get('sslrootcert')]).toEqual([
+      'verify-full',
+      `${TLS_DIR}/ca.pem`,
+    ]);
   });
 
   describe('transport security and identities', () => {
     const kafkaEnv = environmentOf(service('kafka'));
 
     it('runs Kafka with SASL_SSL listeners only, an mTLS controller listener, and ACLs that deny by default', () => {
-      const map = Object.fromEntries(kafkaEnv['KAFKA_LISTENER_SECURITY_PROTOCOL_MAP'].split(',').map((pair) => pair.split(':')));
+      const map = Object.fromEntries(
+        kafkaEnv['KAFKA_LISTENER_SECURITY_PROTOCOL_MAP'].split(',').map((pair) => pair.split(':')),
+      );
       const listeners = kafkaEnv['KAFKA_LISTENERS'].split(',').map((l) => must(/^(\w+):\/\//.exec(l), l)[1]);
-      expect(Object.fromEntries(listeners.map((l) => [l, map[l]]))).toEqual({ INTERNAL: 'SASL_SSL', CONTROLLER: 'SSL', EXTERNAL: 'SASL_SSL' });
+      expect(Object.fromEntries(listeners.map((l) => [l, map[l]]))).toEqual({
+        INTERNAL: 'SASL_SSL',
+        CONTROLLER: 'SSL',
+        EXTERNAL: 'SASL_SSL',
+      });
       expect(Object.values(map)).not.toContain('PLAINTEXT');
       expect(Object.values(map)).not.toContain('SASL_PLAINTEXT');
       expect(kafkaEnv['KAFKA_LISTENER_NAME_CONTROLLER_SSL_CLIENT_AUTH']).toBe('required');
@@ -382,48 +440,75 @@ describe('docker-compose.yml', () => {
     });
 
     it("grants the native stack's ACLs: the relay and the projector their topics, Connect its own, the API apps nothing", () => {
-      const acls = environmentOf(service('topics'))['ACLS'].trim().split('\n').map((l) => l.trim().split(/\s+/));
+      const acls = environmentOf(service('topics'))
+        ['ACLS'].trim()
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/));
       const stack = readRepoFile('tools/local-stack/stack.sh');
-      const spec = must(/kafka_acl_spec\(\) \{\n\s*cat <<'EOF'\n([\s\S]*?)\nEOF/.exec(stack), "stack.sh's kafka_acl_spec")[1];
-      expect(acls).toEqual(spec.trim().split('\n').map((l) => l.trim().split(/\s+/)));
+      const spec = must(
+        /kafka_acl_spec\(\) \{\n\s*cat <<'EOF'\n([\s\S]*?)\nEOF/.exec(stack),
+        "stack.sh's kafka_acl_spec",
+      )[1];
+      expect(acls).toEqual(
+        spec
+          .trim()
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/)),
+      );
       expect(acls.filter(([user]) => user === 'cqrs-command' || user === 'cqrs-query')).toEqual([]);
       expect(environmentOf(service('topics'))['IDENTITIES'].split(/\s+/)).toEqual(IDENTITIES);
       expect(environmentOf(service('certs'))['IDENTITIES'].split(/\s+/)).toEqual(IDENTITIES);
     });
 
-    it.each(APPS)('%s connects as its own identity, over verified TLS, to Kafka and the registry only if it uses them', async (app) => {
-      const config = await appConfig(app);
-      const env = environmentOf(service(app));
-      const identity = { 'command-service': 'cqrs-command', 'query-service': 'cqrs-query', projector: 'cqrs-projector', 'outbox-relay': 'cqrs-relay' }[app];
-      if (config.variables.includes('KAFKA_BROKERS')) {
-        expect(env).toMatchObject({
-          KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
-          KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
-          KAFKA_SSL_CA_FILE: `${TLS_DIR}/ca.pem`,
-          KAFKA_SASL_USERNAME: identity,
-          KAFKA_SASL_PASSWORD_FILE: `${SECRETS_DIR}/kafka-${identity}.password`,
-        });
-      } else {
-        expect([app, Object.keys(env).filter((k) => k.startsWith('KAFKA_'))]).toEqual([app, []]);
-      }
-      if (config.variables.includes('SCHEMA_REGISTRY_URL')) {
-        expect(new URL(env['SCHEMA_REGISTRY_URL']).protocol).toBe('https:');
-        expect(env).toMatchObject({
-          SCHEMA_REGISTRY_CA_FILE: `${TLS_DIR}/ca.pem`,
-          SCHEMA_REGISTRY_USERNAME: identity,
-          SCHEMA_REGISTRY_PASSWORD_FILE: `${SECRETS_DIR}/registry-${identity}.password`,
-        });
-      }
-      const url = new URL(env['DATABASE_URL']);
-      expect([url.searchParams.get('sslmode'), url.searchParams.get('sslrootcert')]).toEqual(['verify-full', `${TLS_DIR}/ca.pem`]);
-      // No secret value in its environment: passwords are files of the secrets volume.
-      expect(Object.keys(env).filter((k) => /(PASSWORD|SECRET|TOKEN)$/.test(k))).toEqual([]);
-    });
+    it.each(APPS)(
+      '%s connects as its own identity, over verified TLS, to Kafka and the registry only if it uses them',
+      async (app) => {
+        const config = await appConfig(app);
+        const env = environmentOf(service(app));
+        const identity = {
+          'command-service': 'cqrs-command',
+          'query-service': 'cqrs-query',
+          projector: 'cqrs-projector',
+          'outbox-relay': 'cqrs-relay',
+        }[app];
+        if (config.variables.includes('KAFKA_BROKERS')) {
+          expect(env).toMatchObject({
+            KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+            KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+            KAFKA_SSL_CA_FILE: `${TLS_DIR}/ca.pem`,
+            KAFKA_SASL_USERNAME: identity,
+            KAFKA_SASL_PASSWORD_FILE: `${SECRETS_DIR}/kafka-${identity}.password`,
+          });
+        } else {
+          expect([app, Object.keys(env).filter((k) => k.startsWith('KAFKA_'))]).toEqual([app, []]);
+        }
+        if (config.variables.includes('SCHEMA_REGISTRY_URL')) {
+          expect(new URL(env['SCHEMA_REGISTRY_URL']).protocol).toBe('https:');
+          expect(env).toMatchObject({
+            SCHEMA_REGISTRY_CA_FILE: `${TLS_DIR}/ca.pem`,
+            SCHEMA_REGISTRY_USERNAME: identity,
+            SCHEMA_REGISTRY_PASSWORD_FILE: `${SECRETS_DIR}/registry-${identity}.password`,
+          });
+        }
+        const url = new URL(env['DATABASE_URL']);
+        expect([url.searchParams.get('sslmode'), url.searchParams.get('sslrootcert')]).toEqual([
+          'verify-full',
+          `${TLS_DIR}/ca.pem`,
+        ]);
+        // No secret value in its environment: passwords are files of the secrets volume.
+        expect(Object.keys(env).filter((k) => /(PASSWORD|SECRET|TOKEN)$/.test(k))).toEqual([]);
+      },
+    );
 
     it('mounts, in every service that names a file, the volume `certs` writes it to, and `certs` runs first', () => {
       for (const [name, s] of Object.entries(services)) {
         const env = environmentOf(s);
-        const paths = [...pathsIn(env), ...(Array.isArray(s.command) ? s.command : []).flatMap((c) => String(c).match(/\/etc\/cqrs\/[\w./-]+(?=[\s'"]|$)/g) ?? [])].filter((p) => !p.includes('$'));
+        const paths = [
+          ...pathsIn(env),
+          ...(Array.isArray(s.command) ? s.command : []).flatMap(
+            (c) => String(c).match(/\/etc\/cqrs\/[\w./-]+(?=[\s'"]|$)/g) ?? [],
+          ),
+        ].filter((p) => !p.includes('$'));
         if (name === 'certs' || paths.length === 0) continue;
         // connect-register hands its database URL to the Connect worker: the CA path is the worker's.
         const mounts = (name === 'connect-register' ? service('connect') : s).volumes?.map((v) => v.split(':')) ?? [];
@@ -434,7 +519,12 @@ describe('docker-compose.yml', () => {
         }
         // Through its own dependency or one that waits for `certs` (postgres, kafka, dev-issuer do).
         const waits = (n: string, seen = new Set<string>()): boolean =>
-          !seen.has(n) && (seen.add(n), Object.entries(services[n]?.depends_on ?? {}).some(([dep, { condition }]) => (dep === 'certs' && condition === 'service_completed_successfully') || waits(dep, seen)));
+          !seen.has(n) &&
+          (seen.add(n),
+          Object.entries(services[n]?.depends_on ?? {}).some(
+            ([dep, { condition }]) =>
+              (dep === 'certs' && condition === 'service_completed_successfully') || waits(dep, seen),
+          ));
         expect([name, waits(name)]).toEqual([name, true]);
       }
     });
@@ -446,17 +536,31 @@ describe('docker-compose.yml', () => {
       expect(certsScript()).toContain('hostssl all all all scram-sha-256');
       expect(certsScript()).not.toMatch(/"host all/);
       const registry = environmentOf(service('schema-registry'));
-      expect(registry).toMatchObject({ QUARKUS_HTTP_INSECURE_REQUESTS: 'disabled', QUARKUS_OIDC_TENANT_ENABLED: 'true', APICURIO_AUTHN_BASIC_CLIENT_CREDENTIALS_ENABLED: 'true', APICURIO_AUTH_ROLE_BASED_AUTHORIZATION: 'true' });
+      expect(registry).toMatchObject({
+        QUARKUS_HTTP_INSECURE_REQUESTS: 'disabled',
+        QUARKUS_OIDC_TENANT_ENABLED: 'true',
+        APICURIO_AUTHN_BASIC_CLIENT_CREDENTIALS_ENABLED: 'true',
+        APICURIO_AUTH_ROLE_BASED_AUTHORIZATION: 'true',
+      });
       // The tokens' issuer is the one the dev issuer names itself with.
-      expect((service('dev-issuer').command as string[]).join(' ')).toContain(`--issuer-url ${registry['QUARKUS_OIDC_TOKEN_ISSUER']}`);
+      expect((service('dev-issuer').command as string[]).join(' ')).toContain(
+        `--issuer-url ${registry['QUARKUS_OIDC_TOKEN_ISSUER']}`,
+      );
       expect((service('dev-issuer').command as string[]).join(' ')).toContain(`--secrets ${SECRETS_DIR}`);
     });
 
     it('runs Kafka Connect with the same security as the apps, for the worker and its clients', () => {
       const env = environmentOf(service('connect'));
       for (const prefix of ['CONNECT_', 'CONNECT_PRODUCER_', 'CONNECT_CONSUMER_', 'CONNECT_ADMIN_']) {
-        expect([prefix, env[`${prefix}SECURITY_PROTOCOL`], env[`${prefix}SASL_MECHANISM`], env[`${prefix}SSL_TRUSTSTORE_LOCATION`]]).toEqual([prefix, 'SASL_SSL', 'SCRAM-SHA-512', `${TLS_DIR}/ca.pem`]);
-        expect(env[`${prefix}SASL_JAAS_CONFIG`]).toBe(`\${file:${SECRETS_DIR}/kafka-cqrs-connect.properties:sasl.jaas.config}`);
+        expect([
+          prefix,
+          env[`${prefix}SECURITY_PROTOCOL`],
+          env[`${prefix}SASL_MECHANISM`],
+          env[`${prefix}SSL_TRUSTSTORE_LOCATION`],
+        ]).toEqual([prefix, 'SASL_SSL', 'SCRAM-SHA-512', `${TLS_DIR}/ca.pem`]);
+        expect(env[`${prefix}SASL_JAAS_CONFIG`]).toBe(
+          `\${file:${SECRETS_DIR}/kafka-cqrs-connect.properties:sasl.jaas.config}`,
+        );
       }
       const url = new URL(environmentOf(service('connect-register'))['DEBEZIUM_DATABASE_URL']);
       expect(url.searchParams.get('sslmode')).toBe('verify-full');
@@ -495,8 +599,10 @@ describe('docker-compose.yml', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
         if (!services[dep]) problems.push(`${name} depends on missing ${dep}`);
-        else if (condition === 'service_healthy' && !services[dep].healthcheck) problems.push(`${name} waits for ${dep} to be healthy, but ${dep} has no healthcheck`);
-        else if (condition === 'service_completed_successfully' && services[dep].restart !== 'no') problems.push(`${name} waits for ${dep} to complete, but ${dep} restarts`);
+        else if (condition === 'service_healthy' && !services[dep].healthcheck)
+          problems.push(`${name} waits for ${dep} to be healthy, but ${dep} has no healthcheck`);
+        else if (condition === 'service_completed_successfully' && services[dep].restart !== 'no')
+          problems.push(`${name} waits for ${dep} to complete, but ${dep} restarts`);
       }
     }
     const visiting = new Set<string>();
@@ -518,7 +624,9 @@ describe('docker-compose.yml', () => {
     const oneShots = defaults.filter(([, s]) => s.restart === 'no').map(([name]) => name);
     expect(oneShots.length).toBeGreaterThan(0);
     for (const job of oneShots) {
-      const awaitedBy = defaults.filter(([, s]) => s.restart !== 'no' && s.depends_on?.[job]?.condition === 'service_completed_successfully');
+      const awaitedBy = defaults.filter(
+        ([, s]) => s.restart !== 'no' && s.depends_on?.[job]?.condition === 'service_completed_successfully',
+      );
       expect([job, awaitedBy.length > 0]).toEqual([job, true]);
     }
   });

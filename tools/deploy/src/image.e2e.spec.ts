@@ -1,5 +1,16 @@
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { builtinModules } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -61,8 +72,15 @@ const API_APPS: readonly AppName[] = ['command-service', 'query-service'];
  * the compose network's addresses replaced by the infrastructure's, and the `dev-issuer`
  * service's by `issuer`.
  */
-function composeEnvOnInfra(serviceName: string, infra: Record<string, string>, from: ComposeFile = compose, issuer?: Issuer): Record<string, string> {
-  const databaseUrls = Object.entries(infra).filter(([k]) => k.endsWith('DATABASE_URL')).map(([, v]) => new URL(v));
+function composeEnvOnInfra(
+  serviceName: string,
+  infra: Record<string, string>,
+  from: ComposeFile = compose,
+  issuer?: Issuer,
+): Record<string, string> {
+  const databaseUrls = Object.entries(infra)
+    .filter(([k]) => k.endsWith('DATABASE_URL'))
+    .map(([, v]) => new URL(v));
   const addresses: Record<string, string> = {
     'kafka:29092': infra['KAFKA_BROKERS'],
     'https://schema-registry:8443/apis/ccompat/v7': infra['SCHEMA_REGISTRY_URL'],
@@ -77,15 +95,21 @@ function composeEnvOnInfra(serviceName: string, infra: Record<string, string>, f
       // The same role on the same database, with the infrastructure's host and password.
       const wanted = new URL(value);
       const match = databaseUrls.find((u) => u.username === wanted.username && u.pathname === wanted.pathname);
-      if (!match) throw new Error(`${serviceName}.${name}: the infrastructure has no URL for ${wanted.username}@${wanted.pathname}`);
+      if (!match)
+        throw new Error(
+          `${serviceName}.${name}: the infrastructure has no URL for ${wanted.username}@${wanted.pathname}`,
+        );
       return [name, match.href];
     }
     if (value.startsWith(MOUNTS)) return [name, mounted(value, infra)];
     return [name, addresses[value] ?? value];
   });
   const env = Object.fromEntries(mapped) as Record<string, string>;
-  const left = Object.entries(env).filter(([, v]) => /\b(postgres|kafka|schema-registry|connect|dev-issuer):\d+/.test(v.replace(/^postgres:\/\//, '')));
-  if (left.length) throw new Error(`${serviceName}: compose addresses this test can't map: ${left.map(([k]) => k).join(', ')}`);
+  const left = Object.entries(env).filter(([, v]) =>
+    /\b(postgres|kafka|schema-registry|connect|dev-issuer):\d+/.test(v.replace(/^postgres:\/\//, '')),
+  );
+  if (left.length)
+    throw new Error(`${serviceName}: compose addresses this test can't map: ${left.map(([k]) => k).join(', ')}`);
   return env;
 }
 
@@ -101,8 +125,12 @@ let mountDir: string | undefined;
 function mounted(containerPath: string, infra: Record<string, string>): string {
   const [kind, name] = containerPath.slice(MOUNTS.length).split('/');
   const caFile = infra['KAFKA_SSL_CA_FILE'] ?? infra['SCHEMA_REGISTRY_CA_FILE'];
-  const sourceDir = kind === 'tls' ? caFile && dirname(caFile) : kind === 'secrets' ? infra['CQRS_STACK_SECRETS'] : undefined;
-  if (!sourceDir || !name) throw new Error(`${containerPath}: the infrastructure has no ${kind} folder (KAFKA_SSL_CA_FILE, CQRS_STACK_SECRETS)`);
+  const sourceDir =
+    kind === 'tls' ? caFile && dirname(caFile) : kind === 'secrets' ? infra['CQRS_STACK_SECRETS'] : undefined;
+  if (!sourceDir || !name)
+    throw new Error(
+      `${containerPath}: the infrastructure has no ${kind} folder (KAFKA_SSL_CA_FILE, CQRS_STACK_SECRETS)`,
+    );
   mountDir ??= mkdtempSync(join(tmpdir(), 'cqrs-image-mounts-'));
   const target = join(mountDir, kind, name);
   mkdirSync(dirname(target), { recursive: true });
@@ -120,7 +148,9 @@ async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -154,7 +184,11 @@ function snapshot(dir: string): string[] {
 let migrated: Promise<unknown> | undefined;
 function migrateAsComposeDoes(infra: Record<string, string>): Promise<unknown> {
   migrated ??= execFileAsync('sh', [join(repoRoot(), 'tools/deploy/image/migrations.sh'), 'database'], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? tmpdir(), ...composeEnvOnInfra('migrations', infra) },
+    env: {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      HOME: process.env['HOME'] ?? tmpdir(),
+      ...composeEnvOnInfra('migrations', infra),
+    },
     timeout: 120_000,
   }).catch((err: Error & { stdout?: string; stderr?: string }) => {
     throw new Error(`the migrations job failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
@@ -167,15 +201,23 @@ function migrateAsComposeDoes(infra: Record<string, string>): Promise<unknown> {
  * topic and consumer group of its own instead (as `docker run -e ...` would), created for the
  * test and deleted after it. Returns the overrides and the cleanup.
  */
-async function isolate(app: AppName, infra: Record<string, string>): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
+async function isolate(
+  app: AppName,
+  infra: Record<string, string>,
+): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
   if (app !== 'projector') return { env: {}, cleanup: async () => undefined };
   const variables = (await appConfig(app)).variables;
   for (const name of ['PROJECTOR_TOPICS', 'PROJECTOR_GROUP_PREFIX']) {
-    if (!variables.includes(name)) throw new Error(`the projector no longer reads ${name}: update this test's isolation`);
+    if (!variables.includes(name))
+      throw new Error(`the projector no longer reads ${name}: update this test's isolation`);
   }
   const id = randomUUID().slice(0, 8);
   const topic = `deploy-e2e.${id}.events`;
-  const admin = createKafka({ clientId: 'deploy-e2e', brokers: infra['KAFKA_BROKERS'].split(','), security: kafkaSecurityFromEnv(infra) }).admin();
+  const admin = createKafka({
+    clientId: 'deploy-e2e',
+    brokers: infra['KAFKA_BROKERS'].split(','),
+    security: kafkaSecurityFromEnv(infra),
+  }).admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
   // The image runs as the projector's own identity (compose's environment): it gets that identity's ACLs on this topic and group.
@@ -192,7 +234,10 @@ async function isolate(app: AppName, infra: Record<string, string>): Promise<{ e
 }
 
 /** `node` in an image command is the image's Node 24; here, the Node 24 running this test. */
-const resolveCommand = (argv: string[]): [string, string[]] => [argv[0] === 'node' ? process.execPath : argv[0], argv.slice(1)];
+const resolveCommand = (argv: string[]): [string, string[]] => [
+  argv[0] === 'node' ? process.execPath : argv[0],
+  argv.slice(1),
+];
 
 /**
  * Each app's /app as its image holds it, made read-only (for the image's user too: we run as it).
@@ -252,7 +297,9 @@ function startImage(dir: string, env: Record<string, string>) {
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
   child.stderr.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, exited, output: () => stdout + stderr, stderr: () => stderr };
 }
 
@@ -285,7 +332,11 @@ describe.each(APPS)('the %s image, run as its Dockerfile runs it', (app) => {
     if (api) {
       // A production identity provider, as far as the app can tell: no development marker.
       issuer = await createIssuer({ development: false });
-      composed = loadCompose({ CQRS_NODE_ENV: 'production', OIDC_ISSUER_URL: issuer.url, OIDC_JWKS_URL: `${issuer.url}/jwks` });
+      composed = loadCompose({
+        CQRS_NODE_ENV: 'production',
+        OIDC_ISSUER_URL: issuer.url,
+        OIDC_JWKS_URL: `${issuer.url}/jwks`,
+      });
     }
     env = await imageEnv(app, infra, composed, issuer, {
       ...isolation.env,
@@ -313,7 +364,9 @@ describe.each(APPS)('the %s image, run as its Dockerfile runs it', (app) => {
     const bundles = readdirSync(dir).filter((f) => f.endsWith('.js'));
     const required = new Set<string>();
     for (const bundle of bundles) {
-      for (const m of readFileSync(join(dir, bundle), 'utf8').matchAll(/require\(\s*["']([^"'.][^"']*)["']\s*\)|import\(\s*["']([^"'.][^"']*)["']\s*\)/g)) {
+      for (const m of readFileSync(join(dir, bundle), 'utf8').matchAll(
+        /require\(\s*["']([^"'.][^"']*)["']\s*\)|import\(\s*["']([^"'.][^"']*)["']\s*\)/g,
+      )) {
         const spec = m[1] ?? m[2] ?? '';
         if (spec.startsWith('node:') || builtinModules.includes(spec)) continue;
         required.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
@@ -325,7 +378,9 @@ describe.each(APPS)('the %s image, run as its Dockerfile runs it', (app) => {
     for (const dev of ['typescript', 'jest', 'nx', 'webpack', '@swc/core', 'testcontainers']) {
       expect([dev, existsSync(join(dir, 'node_modules', dev))]).toEqual([dev, false]);
     }
-    const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean; dev?: boolean }> };
+    const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { hasInstallScript?: boolean; dev?: boolean }>;
+    };
     const scripted = Object.entries(lock.packages)
       .filter(([path, p]) => path && p.hasInstallScript && !p.dev && existsSync(join(dir, path)))
       .map(([path]) => path.replace(/^.*node_modules\//, ''));
@@ -342,7 +397,8 @@ describe.each(APPS)('the %s image, run as its Dockerfile runs it', (app) => {
         signal: AbortSignal.timeout(2000),
       }).catch(() => undefined);
       if (ready?.ok) break;
-      if (Date.now() > deadline) throw new Error(`${app} not ready in 90 s (last: ${ready?.status ?? 'no answer'}):\n${output()}`);
+      if (Date.now() > deadline)
+        throw new Error(`${app} not ready in 90 s (last: ${ready?.status ?? 'no answer'}):\n${output()}`);
       await new Promise((r) => setTimeout(r, 500));
     }
     expect(readFileSync(join(dir, 'instrumentation.js'), 'utf8').length).toBeGreaterThan(0);
@@ -352,7 +408,10 @@ describe.each(APPS)('the %s image, run as its Dockerfile runs it', (app) => {
   if (api) {
     // Past authentication on each API, changing nothing: the query side's own stats, and a create
     // command with an empty body (refused by validation, after the token was accepted).
-    const call = app === 'query-service' ? { method: 'GET', path: '/me/stats', status: 200 } : { method: 'POST', path: '/tasks', body: '{}', status: 400 };
+    const call =
+      app === 'query-service'
+        ? { method: 'GET', path: '/me/stats', status: 200 }
+        : { method: 'POST', path: '/tasks', body: '{}', status: 400 };
     const request = (base: string, path: string, headers: Record<string, string> = {}) =>
       fetch(`${base}${path}`, {
         method: path === call.path ? call.method : 'GET',
@@ -364,10 +423,19 @@ describe.each(APPS)('the %s image, run as its Dockerfile runs it', (app) => {
     it('serves its API on PORT only, to callers with a token from the configured issuer', async () => {
       const apiUrl = `http://127.0.0.1:${env['PORT']}`;
       const anonymous = await request(apiUrl, call.path);
-      expect([anonymous.status, anonymous.headers.get('www-authenticate')]).toEqual([401, expect.stringMatching(/^Bearer /)]);
-      const { access_token } = await must(issuer, 'the issuer').issue({ sub: `deploy-e2e-${randomUUID().slice(0, 8)}`, aud: env['OIDC_AUDIENCE'] });
+      expect([anonymous.status, anonymous.headers.get('www-authenticate')]).toEqual([
+        401,
+        expect.stringMatching(/^Bearer /),
+      ]);
+      const { access_token } = await must(issuer, 'the issuer').issue({
+        sub: `deploy-e2e-${randomUUID().slice(0, 8)}`,
+        aud: env['OIDC_AUDIENCE'],
+      });
       const authorised = await request(apiUrl, call.path, { authorization: `Bearer ${access_token}` });
-      expect([authorised.status, authorised.status === call.status ? '' : await authorised.text()]).toEqual([call.status, '']);
+      expect([authorised.status, authorised.status === call.status ? '' : await authorised.text()]).toEqual([
+        call.status,
+        '',
+      ]);
       // Each port answers only its own routes.
       expect((await request(apiUrl, '/health/ready')).status).toBe(404);
       expect((await request(apiUrl, '/metrics')).status).toBe(404);
@@ -379,7 +447,8 @@ describe.each(APPS)('the %s image, run as its Dockerfile runs it', (app) => {
   it("passes the image's HEALTHCHECK and compose's readiness check", () => {
     const image = run(healthcheckCommand(dockerfile, appStage));
     expect([image.status, image.stderr]).toEqual([0, '']);
-    const composeCheck = must(compose.services[app]?.healthcheck, `a healthcheck for ${app} in docker-compose.yml`).test as string[];
+    const composeCheck = must(compose.services[app]?.healthcheck, `a healthcheck for ${app} in docker-compose.yml`)
+      .test as string[];
     const ready = run(composeCheck.slice(1));
     expect([ready.status, ready.stderr]).toEqual([0, '']);
   });
@@ -419,7 +488,10 @@ describe('the command-service image in production with the development issuer', 
     // `CQRS_NODE_ENV=production docker compose up` and nothing else: the apps would trust the
     // compose file's `dev-issuer`, here an in-process issuer that says it is one.
     issuer = await createIssuer({ development: true });
-    const env = await imageEnv('command-service', infra, loadCompose({ CQRS_NODE_ENV: 'production' }), issuer, { LOG_LEVEL: 'warn', OTEL_SDK_DISABLED: 'true' });
+    const env = await imageEnv('command-service', infra, loadCompose({ CQRS_NODE_ENV: 'production' }), issuer, {
+      LOG_LEVEL: 'warn',
+      OTEL_SDK_DISABLED: 'true',
+    });
     expect([env['NODE_ENV'], env['OIDC_ISSUER_URL']]).toEqual(['production', issuer.url]);
     running = startImage(dir, env);
     const timer = setTimeout(() => running?.child.kill('SIGKILL'), 60_000);
@@ -458,7 +530,8 @@ describe('the migrations image, run as docker compose runs it', () => {
         });
         const log = `${result.stdout}\n${result.stderr}`;
         expect([attempt, result.status, result.status === 0 ? '' : log]).toEqual([attempt, 0, '']);
-        for (const step of ['db:migrate', 'db:migrate:read', 'schemas:register']) expect(log).toContain(`==> npm run ${step}\n`);
+        for (const step of ['db:migrate', 'db:migrate:read', 'schemas:register'])
+          expect(log).toContain(`==> npm run ${step}\n`);
       }
       expect(workdirOf(migrations)).toBe('/workspace');
     } finally {

@@ -3,7 +3,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCompose } from './lib/compose';
 import {
-  effective, environment, execForm, exposedPorts, healthcheckCommand, instruction, instructionsOf, loadDockerfile, parseDockerfile, stage, substitute,
+  effective,
+  environment,
+  execForm,
+  exposedPorts,
+  healthcheckCommand,
+  instruction,
+  instructionsOf,
+  loadDockerfile,
+  parseDockerfile,
+  stage,
+  substitute,
 } from './lib/dockerfile';
 import { loadDockerignore } from './lib/dockerignore';
 import { must } from './lib/must';
@@ -15,7 +25,10 @@ describe('the Dockerfile', () => {
   const dockerfile = loadDockerfile();
   const app = stage(dockerfile);
   const appName = app.name;
-  const args = (s: ReturnType<typeof stage>) => instructionsOf(s, 'RUN').map((i) => i.args).join('\n');
+  const args = (s: ReturnType<typeof stage>) =>
+    instructionsOf(s, 'RUN')
+      .map((i) => i.args)
+      .join('\n');
 
   it('builds an app image by default: the last stage, on a Node 24 slim base', () => {
     expect(appName).toBe('app');
@@ -97,14 +110,20 @@ describe('the Dockerfile', () => {
       const env = environment(dockerfile, app, buildArgs);
       expect(env['PORT']).toBe(buildArgs['PORT']);
       expect(env['MANAGEMENT_PORT']).toBe(buildArgs['MANAGEMENT_PORT'] ?? '');
-      expect(exposedPorts(dockerfile, app, buildArgs)).toEqual([buildArgs['PORT'], buildArgs['MANAGEMENT_PORT']].filter(Boolean).map(Number));
+      expect(exposedPorts(dockerfile, app, buildArgs)).toEqual(
+        [buildArgs['PORT'], buildArgs['MANAGEMENT_PORT']].filter(Boolean).map(Number),
+      );
     },
   );
 
   it('refuses to build an API app without MANAGEMENT_PORT, or another app with one', () => {
-    const check = must(instructionsOf(app, 'RUN').find((i) => i.args.includes('MANAGEMENT_PORT')), 'a RUN checking MANAGEMENT_PORT').args;
+    const check = must(
+      instructionsOf(app, 'RUN').find((i) => i.args.includes('MANAGEMENT_PORT')),
+      'a RUN checking MANAGEMENT_PORT',
+    ).args;
     // The RUN line as the build's /bin/sh runs it, with the build arguments in its environment.
-    const build = (buildArgs: Record<string, string>) => spawnSync('sh', ['-c', check], { env: { PATH: process.env['PATH'], ...buildArgs }, encoding: 'utf8' });
+    const build = (buildArgs: Record<string, string>) =>
+      spawnSync('sh', ['-c', check], { env: { PATH: process.env['PATH'], ...buildArgs }, encoding: 'utf8' });
     expect(build({ APP: 'command-service', PORT: '3000', MANAGEMENT_PORT: '9000' }).status).toBe(0);
     expect(build({ APP: 'projector', PORT: '3002' }).status).toBe(0);
     const missing = build({ APP: 'query-service', PORT: '3001' });
@@ -115,13 +134,20 @@ describe('the Dockerfile', () => {
 
   it('the migrations image runs the one-shot job script with `all` by default', () => {
     const migrations = stage(dockerfile, 'migrations');
-    expect(execForm(instruction(dockerfile, migrations, 'ENTRYPOINT'), 'ENTRYPOINT')).toEqual(['sh', 'tools/deploy/image/migrations.sh']);
+    expect(execForm(instruction(dockerfile, migrations, 'ENTRYPOINT'), 'ENTRYPOINT')).toEqual([
+      'sh',
+      'tools/deploy/image/migrations.sh',
+    ]);
     expect(execForm(instruction(dockerfile, migrations, 'CMD'), 'CMD')).toEqual(['all']);
   });
 
   it('every npm script the migrations job runs exists in package.json', () => {
-    const scripts = Object.keys((JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string> }).scripts);
-    const used = [...readRepoFile('tools/deploy/image/migrations.sh').matchAll(/^\s*run ([\w:-]+)/gm)].map((m) => m[1] ?? '');
+    const scripts = Object.keys(
+      (JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string> }).scripts,
+    );
+    const used = [...readRepoFile('tools/deploy/image/migrations.sh').matchAll(/^\s*run ([\w:-]+)/gm)].map(
+      (m) => m[1] ?? '',
+    );
     expect(used.length).toBeGreaterThan(0);
     expect(used.filter((name) => !scripts.includes(name))).toEqual([]);
   });
@@ -152,7 +178,14 @@ describe('.dockerignore', () => {
   const excluded = loadDockerignore();
 
   it('keeps dependencies, build output, state and VCS data out of the build context', () => {
-    for (const path of ['node_modules', 'libs/shared/http/node_modules/x', 'dist/apps/projector/main.js', '.git/HEAD', '.nx/cache/x', '.local-stack/env']) {
+    for (const path of [
+      'node_modules',
+      'libs/shared/http/node_modules/x',
+      'dist/apps/projector/main.js',
+      '.git/HEAD',
+      '.nx/cache/x',
+      '.local-stack/env',
+    ]) {
       expect([path, excluded(path)]).toEqual([path, true]);
     }
   });
@@ -161,12 +194,23 @@ describe('.dockerignore', () => {
     const copied = readFileSync(join(repoRoot(), 'Dockerfile'), 'utf8');
     expect(copied).toContain('COPY . .');
     const needed = [
-      'package.json', 'package-lock.json', 'nx.json', 'tsconfig.base.json',
-      'apps/projector/src/main.ts', 'apps/projector/webpack.config.js', 'libs/shared/config/src/index.ts',
-      'schemas/tasks/task/task-created.v1.avsc', 'connect/outbox-connector.json', 'connect/register.mts',
-      'tools/deploy/image/app-layout.sh', 'tools/deploy/image/healthcheck.mjs', 'tools/deploy/image/migrations.sh',
-      'tools/schemas/src/cli/register.mts', 'libs/shared/event-store/src/cli/migrate.cli.ts',
-      'tools/webpack/app.webpack.config.js', 'libs/shared/observability/src/instrumentation.ts',
+      'package.json',
+      'package-lock.json',
+      'nx.json',
+      'tsconfig.base.json',
+      'apps/projector/src/main.ts',
+      'apps/projector/webpack.config.js',
+      'libs/shared/config/src/index.ts',
+      'schemas/tasks/task/task-created.v1.avsc',
+      'connect/outbox-connector.json',
+      'connect/register.mts',
+      'tools/deploy/image/app-layout.sh',
+      'tools/deploy/image/healthcheck.mjs',
+      'tools/deploy/image/migrations.sh',
+      'tools/schemas/src/cli/register.mts',
+      'libs/shared/event-store/src/cli/migrate.cli.ts',
+      'tools/webpack/app.webpack.config.js',
+      'libs/shared/observability/src/instrumentation.ts',
     ];
     expect(needed.filter(excluded)).toEqual([]);
   });

@@ -19,7 +19,9 @@ interface Rule {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }
-const rules = (parse(readRepoFile(RULES_FILE)) as { groups: { name: string; rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
+const rules = (parse(readRepoFile(RULES_FILE)) as { groups: { name: string; rules: Rule[] }[] }).groups.flatMap(
+  (g) => g.rules,
+);
 const alert = (name: string) => {
   const found = rules.find((r) => r.alert === name);
   if (!found) throw new Error(`${RULES_FILE} has no alert ${name}; it has ${rules.map((r) => r.alert).join(', ')}`);
@@ -32,7 +34,11 @@ interface Panel {
   targets?: { expr: string }[];
   panels?: Panel[];
 }
-const dashboard = JSON.parse(readRepoFile(DASHBOARD_FILE)) as { uid: string; panels: Panel[]; templating: { list: { name: string; query: unknown }[] } };
+const dashboard = JSON.parse(readRepoFile(DASHBOARD_FILE)) as {
+  uid: string;
+  panels: Panel[];
+  templating: { list: { name: string; query: unknown }[] };
+};
 const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
 // Grafana's own variables, replaced by what Grafana would put there.
 const dashboardExpr = (expr: string) => expr.replace(/\$__rate_interval/g, '1m').replace(/\$job/g, '.+');
@@ -47,7 +53,8 @@ function catalogued(series: string): { name: CqrsMetricName; labels: string[] } 
   for (const [name, def] of Object.entries(CQRS_METRICS)) {
     const suffixes = def.kind === 'histogram' ? ['_bucket', '_count', '_sum'] : [''];
     const suffix = suffixes.find((s) => series === name + s);
-    if (suffix !== undefined) return { name: name as CqrsMetricName, labels: [...def.labels, ...(suffix === '_bucket' ? ['le'] : [])] };
+    if (suffix !== undefined)
+      return { name: name as CqrsMetricName, labels: [...def.labels, ...(suffix === '_bucket' ? ['le'] : [])] };
   }
   return undefined;
 }
@@ -66,7 +73,9 @@ function analyse(expr: string) {
       const node = cursor.node;
       const id = node.getChild('Identifier');
       const matchers = node.getChild('LabelMatchers');
-      const labels = matchers ? matchers.getChildren('UnquotedLabelMatcher').map((m) => text(m.firstChild!.from, m.firstChild!.to)) : [];
+      const labels = matchers
+        ? matchers.getChildren('UnquotedLabelMatcher').map((m) => text(m.firstChild!.from, m.firstChild!.to))
+        : [];
       if (id) selectors.push({ metric: text(id.from, id.to), labels });
     }
     if (name === 'GroupingLabels') {
@@ -110,23 +119,40 @@ describe('the expression checker itself', () => {
   });
 
   it('accepts histogram series with le, and the labels Prometheus adds', () => {
-    expect(problems('histogram_quantile(0.9, sum by (le, job) (rate(cqrs_query_duration_ms_bucket{job=~"a", cache_hit="true"}[5m])))')).toEqual([]);
+    expect(
+      problems(
+        'histogram_quantile(0.9, sum by (le, job) (rate(cqrs_query_duration_ms_bucket{job=~"a", cache_hit="true"}[5m])))',
+      ),
+    ).toEqual([]);
   });
 });
 
 describe(`alert rules (${RULES_FILE})`, () => {
-  it.each(rules.map((r) => [r.alert, r] as const))('%s is valid PromQL on metrics and labels the apps emit', (_name, rule) => {
-    expect(problems(rule.expr)).toEqual([]);
-    expect(rule.labels?.['severity']).toMatch(/^(critical|warning)$/);
-    expect(rule.annotations?.['summary']).toBeTruthy();
-  });
+  it.each(rules.map((r) => [r.alert, r] as const))(
+    '%s is valid PromQL on metrics and labels the apps emit',
+    (_name, rule) => {
+      expect(problems(rule.expr)).toEqual([]);
+      expect(rule.labels?.['severity']).toMatch(/^(critical|warning)$/);
+      expect(rule.annotations?.['summary']).toBeTruthy();
+    },
+  );
 
   // What the issue asks to be alerted on, with its thresholds and durations.
   it.each([
     ['CqrsCommandErrorRateHigh', 'cqrs_command_total', '> 0.01', '5m'],
     ['CqrsEventErrorRateHigh', 'cqrs_events_processed_total', '> 0.01', '5m'],
-    ['CqrsCommandLatencyHigh', 'histogram_quantile(0.95, sum by (le) (rate(cqrs_command_duration_ms_bucket', '> 500', '10m'],
-    ['CqrsQueryLatencyHigh', 'histogram_quantile(0.95, sum by (le) (rate(cqrs_query_duration_ms_bucket', '> 300', '10m'],
+    [
+      'CqrsCommandLatencyHigh',
+      'histogram_quantile(0.95, sum by (le) (rate(cqrs_command_duration_ms_bucket',
+      '> 500',
+      '10m',
+    ],
+    [
+      'CqrsQueryLatencyHigh',
+      'histogram_quantile(0.95, sum by (le) (rate(cqrs_query_duration_ms_bucket',
+      '> 300',
+      '10m',
+    ],
     ['CqrsCacheHitRateLow', 'cqrs_query_total{cache_hit="true"}', '< 0.5', '15m'],
     ['CqrsDeadLetters', 'increase(cqrs_dlq_messages_total', '> 0', undefined],
     ['CqrsReplicationSlotLagHigh', 'cqrs_outbox_slot_lag_bytes', '>', '10m'],
@@ -148,10 +174,14 @@ describe(`the Grafana dashboard (${DASHBOARD_FILE})`, () => {
   });
 
   it('shows every catalogued metric, and asks for its Prometheus data source instead of naming one', () => {
-    const used = new Set(queries.flatMap(([, expr]) => analyse(dashboardExpr(expr)).selectors.map((s) => catalogued(s.metric)?.name)));
+    const used = new Set(
+      queries.flatMap(([, expr]) => analyse(dashboardExpr(expr)).selectors.map((s) => catalogued(s.metric)?.name)),
+    );
     expect(Object.keys(CQRS_METRICS).filter((name) => !used.has(name as CqrsMetricName))).toEqual([]);
     expect(dashboard.templating.list.find((v) => v.name === 'datasource')?.query).toBe('prometheus');
-    const datasources = new Set(panels.filter((p) => p.targets).map((p) => JSON.stringify((p as { datasource?: unknown }).datasource)));
+    const datasources = new Set(
+      panels.filter((p) => p.targets).map((p) => JSON.stringify((p as { datasource?: unknown }).datasource)),
+    );
     expect([...datasources]).toEqual([JSON.stringify({ type: 'prometheus', uid: '${datasource}' })]);
   });
 });
@@ -159,7 +189,9 @@ describe(`the Grafana dashboard (${DASHBOARD_FILE})`, () => {
 describe('docker-compose observability services', () => {
   const services = loadCompose().services;
   const mounts = (name: string) =>
-    Object.fromEntries((services[name]?.volumes ?? []).map((v) => v.split(':')).map(([from, to]) => [to, from.replace(/^\.\//, '')]));
+    Object.fromEntries(
+      (services[name]?.volumes ?? []).map((v) => v.split(':')).map(([from, to]) => [to, from.replace(/^\.\//, '')]),
+    );
   const prometheusConfig = parse(readRepoFile('tools/observability/prometheus.yml')) as {
     rule_files: string[];
     scrape_configs: { job_name: string; dns_sd_configs: { names: string[]; port: number }[] }[];
@@ -169,7 +201,9 @@ describe('docker-compose observability services', () => {
     const rulesMount = Object.entries(mounts('prometheus')).find(([, from]) => from === RULES_FILE);
     expect(rulesMount).toBeDefined();
     const [inContainer] = rulesMount!;
-    const globs = prometheusConfig.rule_files.map((g) => new RegExp(`^${g.replace(/\./g, '\\.').replace(/\*/g, '[^/]*')}$`));
+    const globs = prometheusConfig.rule_files.map(
+      (g) => new RegExp(`^${g.replace(/\./g, '\\.').replace(/\*/g, '[^/]*')}$`),
+    );
     expect(globs.some((g) => g.test(inContainer))).toBe(true);
     expect(mounts('prometheus')['/etc/prometheus/prometheus.yml']).toBe('tools/observability/prometheus.yml');
   });
@@ -182,19 +216,26 @@ describe('docker-compose observability services', () => {
     const port = defaults['MANAGEMENT_PORT'] ?? defaults['PORT'];
     expect(job!.dns_sd_configs[0].port).toBe(port);
     expect((services[app]?.ports ?? []).map((p) => parsePort(p).containerPort)).toContain(port);
-    expect(services[app]?.labels).toMatchObject({ 'prometheus.io/path': '/metrics', ...(defaults['MANAGEMENT_PORT'] ? { 'prometheus.io/port': String(port) } : {}) });
+    expect(services[app]?.labels).toMatchObject({
+      'prometheus.io/path': '/metrics',
+      ...(defaults['MANAGEMENT_PORT'] ? { 'prometheus.io/port': String(port) } : {}),
+    });
     const selector = /job=~"([^"]+)"/.exec(alert('CqrsAppDown').expr)![1];
     expect(new RegExp(`^(?:${selector})$`).test(job!.job_name)).toBe(true);
   });
 
   it("provisions the chart's dashboard and both data sources in Grafana", () => {
     const grafana = mounts('grafana');
-    const provisioning = parse(readRepoFile('tools/observability/grafana/provisioning/dashboards/dashboards.yaml')) as { providers: { options: { path: string } }[] };
+    const provisioning = parse(readRepoFile('tools/observability/grafana/provisioning/dashboards/dashboards.yaml')) as {
+      providers: { options: { path: string } }[];
+    };
     const dashboardDir = provisioning.providers[0].options.path;
     const dashboardMount = Object.entries(grafana).find(([, from]) => from === DASHBOARD_FILE);
     expect(dashboardMount?.[0].startsWith(`${dashboardDir}/`)).toBe(true);
     expect(grafana['/etc/grafana/provisioning']).toBe('tools/observability/grafana/provisioning');
-    const datasources = parse(readRepoFile('tools/observability/grafana/provisioning/datasources/datasources.yaml')) as { datasources: { type: string; url: string }[] };
+    const datasources = parse(
+      readRepoFile('tools/observability/grafana/provisioning/datasources/datasources.yaml'),
+    ) as { datasources: { type: string; url: string }[] };
     expect(datasources.datasources.map((d) => [d.type, new URL(d.url).hostname])).toEqual([
       ['prometheus', 'prometheus'],
       ['jaeger', 'jaeger'],
@@ -212,7 +253,9 @@ describe('docker-compose observability services', () => {
       service: { pipelines: { traces: { exporters: string[] } } };
     };
     expect(collector.receivers.otlp.protocols.http.endpoint).toBe(`0.0.0.0:${endpoint.port}`);
-    expect(mounts('otel-collector')['/etc/otelcol-contrib/config.yaml']).toBe('tools/observability/otel-collector.yaml');
+    expect(mounts('otel-collector')['/etc/otelcol-contrib/config.yaml']).toBe(
+      'tools/observability/otel-collector.yaml',
+    );
     const [exporter] = collector.service.pipelines.traces.exporters;
     expect(collector.exporters[exporter!].endpoint).toBe('${env:JAEGER_OTLP_ENDPOINT}');
     expect(environmentOf(services['otel-collector']!)['JAEGER_OTLP_ENDPOINT']).toBe('jaeger:4317');

@@ -53,7 +53,9 @@ const verify = (issuer: Issuer, token: string, audience = 'cqrs-api') =>
 const expectOneLine = (run: CliRun, message: string | RegExp) => {
   expect(run.code).not.toBe(0);
   expect(run.stdout).toBe('');
-  expect(run.stderr.trimEnd().split('\n')).toEqual([typeof message === 'string' ? message : expect.stringMatching(message)]);
+  expect(run.stderr.trimEnd().split('\n')).toEqual([
+    typeof message === 'string' ? message : expect.stringMatching(message),
+  ]);
 };
 
 let issuer: Issuer;
@@ -71,7 +73,18 @@ afterAll(async () => {
 
 describe('token', () => {
   it('prints only a token, which verifies with the subject, roles and audience asked for', async () => {
-    const run = await cli(['token', 'alice', '--role', 'admin', '--role', 'ops', '--audience', 'reports-api', '--issuer', issuer.url]);
+    const run = await cli([
+      'token',
+      'alice',
+      '--role',
+      'admin',
+      '--role',
+      'ops',
+      '--audience',
+      'reports-api',
+      '--issuer',
+      issuer.url,
+    ]);
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(run.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
     const { payload } = await verify(issuer, run.stdout.trim(), 'reports-api');
@@ -87,7 +100,10 @@ describe('token', () => {
 
   it("else in the local stack's env file", async () => {
     const state = emptyDir();
-    writeFileSync(join(state, 'env'), `KAFKA_BROKERS=127.0.0.1:9092\nOIDC_ISSUER_URL=${issuer.url}\nOIDC_AUDIENCE=cqrs-api\n`);
+    writeFileSync(
+      join(state, 'env'),
+      `KAFKA_BROKERS=127.0.0.1:9092\nOIDC_ISSUER_URL=${issuer.url}\nOIDC_AUDIENCE=cqrs-api\n`,
+    );
     const run = await cli(['token', 'carol'], cleanEnv({ CQRS_STACK_STATE: state }));
     expect(run.code).toBe(0);
     await expect(verify(issuer, run.stdout.trim())).resolves.toMatchObject({ payload: { sub: 'carol' } });
@@ -101,19 +117,33 @@ describe('token', () => {
 
   it('says how to start the issuer when it does not answer', async () => {
     const run = await cli(['token', 'alice', '--issuer', downUrl]);
-    expectOneLine(run, `dev-issuer: the development issuer at ${downUrl} does not answer: run \`npm start\` (or \`npm run stack:up\`)`);
+    expectOneLine(
+      run,
+      `dev-issuer: the development issuer at ${downUrl} does not answer: run \`npm start\` (or \`npm run stack:up\`)`,
+    );
   });
 
   it("passes on the issuer's reason when it refuses", async () => {
     const run = await cli(['token', ' alice', '--issuer', issuer.url]);
-    expectOneLine(run, `dev-issuer: the issuer at ${issuer.url} refused the token: sub: must be non-blank, without leading or trailing whitespace`);
+    expectOneLine(
+      run,
+      `dev-issuer: the issuer at ${issuer.url} refused the token: sub: must be non-blank, without leading or trailing whitespace`,
+    );
   });
 
   it.each([
     ['no subject', ['token'], /missing required argument 'subject'/],
     ['a ttl that is not a number', ['token', 'alice', '--ttl', 'soon'], /--ttl .*'soon' is invalid/],
-    ['a ttl beyond a day', ['token', 'alice', '--ttl', '90000'], /--ttl .*'90000' is invalid. must be an integer from -86400 to 86400/],
-    ['an issuer URL that is not http', ['token', 'alice', '--issuer', 'ftp://issuer.test'], /the issuer URL must be an http\(s\) URL/],
+    [
+      'a ttl beyond a day',
+      ['token', 'alice', '--ttl', '90000'],
+      /--ttl .*'90000' is invalid. must be an integer from -86400 to 86400/,
+    ],
+    [
+      'an issuer URL that is not http',
+      ['token', 'alice', '--issuer', 'ftp://issuer.test'],
+      /the issuer URL must be an http\(s\) URL/,
+    ],
     ['an unknown option', ['token', 'alice', '--scope', 'x'], /unknown option '--scope'/],
   ])('refuses %s with one line', async (_case, args, message) => {
     expectOneLine(await cli(args), message);
@@ -147,7 +177,10 @@ describe('serve', () => {
     const first = await serve(state, [`-Dcqrs.local.stack=issuer@${state}`]);
     expect(first.url).toBe(`http://127.0.0.1:${first.port}`);
     expect(first.keyFile).toBe(join(state, 'dev-issuer', 'signing-key.json'));
-    const discovery = (await (await fetch(`${first.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const discovery = (await (await fetch(`${first.url}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(discovery).toMatchObject({ issuer: first.url, cqrs_development_issuer: true });
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
@@ -168,7 +201,11 @@ describe('serve', () => {
         fetch(`${running.url}/token`, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'cqrs-admin', client_secret: secret }).toString(),
+          body: new URLSearchParams({
+            grant_type: 'client_credentials',
+            client_id: 'cqrs-admin',
+            client_secret: secret,
+          }).toString(),
         });
       const ok = await ask('the-admin-secret');
       expect(ok.status).toBe(200);

@@ -20,7 +20,8 @@ class CliError extends Error {}
 
 const integer = (min: number, max: number) => (value: string) => {
   const n = Number(value);
-  if (!/^-?\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`must be an integer from ${min} to ${max}.`);
+  if (!/^-?\d+$/.test(value) || n < min || n > max)
+    throw new InvalidArgumentError(`must be an integer from ${min} to ${max}.`);
   return n;
 };
 
@@ -34,8 +35,11 @@ program
   .requiredOption('--state <dir>', 'folder whose dev-issuer/signing-key.json keeps the key across restarts')
   .option('--port <port>', 'port to listen on (0: any free port)', integer(0, 65535), 8090)
   .option('--host <host>', 'address to listen on', '127.0.0.1')
-  .option('--issuer-url <url>', 'issuer identifier (the tokens\' iss) if not http://<host>:<port>')
-  .option('--secrets <dir>', 'folder of registry-<client id>.password files: the client_credentials grant\'s clients (default: <state>/secrets)')
+  .option('--issuer-url <url>', "issuer identifier (the tokens' iss) if not http://<host>:<port>")
+  .option(
+    '--secrets <dir>',
+    "folder of registry-<client id>.password files: the client_credentials grant's clients (default: <state>/secrets)",
+  )
   .action(async (opts: { state: string; port: number; host: string; issuerUrl?: string; secrets?: string }) => {
     const issuer = await createIssuer({
       stateDir: opts.state,
@@ -50,20 +54,32 @@ program
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
     // Only now: whoever waits for this line may stop the issuer the moment it reads it.
-    console.log(`dev-issuer listening on ${opts.host}:${issuer.port}, issuer ${issuer.url}, key ${issuer.keyFile} (kid ${issuer.kid})`);
+    console.log(
+      `dev-issuer listening on ${opts.host}:${issuer.port}, issuer ${issuer.url}, key ${issuer.keyFile} (kid ${issuer.kid})`,
+    );
   });
 
 program
   .command('token')
   .description('print an access token for <subject>, signed by the running issuer')
-  .argument('<subject>', 'the token\'s sub')
-  .option('--role <role>', 'a role in the token\'s roles claim (repeatable)', (role: string, roles: string[]) => [...roles, role], [])
-  .option('--audience <aud>', 'the token\'s aud (issuer default: cqrs-api)')
-  .option('--ttl <seconds>', 'seconds until it expires (issuer default: 3600; negative: already expired)', integer(-86_400, 86_400))
+  .argument('<subject>', "the token's sub")
+  .option(
+    '--role <role>',
+    "a role in the token's roles claim (repeatable)",
+    (role: string, roles: string[]) => [...roles, role],
+    [],
+  )
+  .option('--audience <aud>', "the token's aud (issuer default: cqrs-api)")
+  .option(
+    '--ttl <seconds>',
+    'seconds until it expires (issuer default: 3600; negative: already expired)',
+    integer(-86_400, 86_400),
+  )
   .option('--issuer <url>', `issuer URL (default: $OIDC_ISSUER_URL, else .local-stack/env, else ${DEFAULT_ISSUER_URL})`)
   .action(async (subject: string, opts: { role: string[]; audience?: string; ttl?: number; issuer?: string }) => {
     const issuer = (opts.issuer ?? defaultIssuerUrl()).replace(/\/+$/, '');
-    if (!/^https?:\/\/[^/]/.test(issuer)) throw new CliError(`the issuer URL must be an http(s) URL (got ${JSON.stringify(issuer)})`);
+    if (!/^https?:\/\/[^/]/.test(issuer))
+      throw new CliError(`the issuer URL must be an http(s) URL (got ${JSON.stringify(issuer)})`);
     const body = { sub: subject, roles: opts.role, aud: opts.audience, expiresIn: opts.ttl };
     let response: Response;
     try {
@@ -74,14 +90,18 @@ program
         signal: AbortSignal.timeout(10_000),
       });
     } catch {
-      throw new CliError(`the development issuer at ${issuer} does not answer: run \`npm start\` (or \`npm run stack:up\`)`);
+      throw new CliError(
+        `the development issuer at ${issuer} does not answer: run \`npm start\` (or \`npm run stack:up\`)`,
+      );
     }
     const answer = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
     if (!response.ok) {
-      const why = typeof answer?.['error_description'] === 'string' ? answer['error_description'] : `HTTP ${response.status}`;
+      const why =
+        typeof answer?.['error_description'] === 'string' ? answer['error_description'] : `HTTP ${response.status}`;
       throw new CliError(`the issuer at ${issuer} refused the token: ${why}`);
     }
-    if (typeof answer?.['access_token'] !== 'string') throw new CliError(`${issuer}/token did not answer an access token: is that the development issuer?`);
+    if (typeof answer?.['access_token'] !== 'string')
+      throw new CliError(`${issuer}/token did not answer an access token: is that the development issuer?`);
     console.log(answer['access_token']);
   });
 

@@ -39,7 +39,10 @@ describe('client sources', () => {
   });
 
   it('staticClients keeps given roles, else the default ones', async () => {
-    const source = staticClients([{ id: 'a', secret: 'x', roles: ['r'] }, { id: 'cqrs-command', secret: 'y' }]);
+    const source = staticClients([
+      { id: 'a', secret: 'x', roles: ['r'] },
+      { id: 'cqrs-command', secret: 'y' },
+    ]);
     await expect(source('a')).resolves.toEqual({ secret: 'x', roles: ['r'] });
     await expect(source('cqrs-command')).resolves.toEqual({ secret: 'y', roles: ['sr-readonly'] });
     await expect(source('b')).resolves.toBeUndefined();

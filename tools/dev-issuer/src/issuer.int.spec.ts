@@ -9,7 +9,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Verifies a token the way an app does: discovery, then the keys at its jwks_uri. */
 async function verify(issuerUrl: string, token: string, audience = 'cqrs-api') {
-  const discovery = (await (await fetch(`${issuerUrl}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
+  const discovery = (await (await fetch(`${issuerUrl}/.well-known/openid-configuration`)).json()) as {
+    jwks_uri: string;
+  };
   const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri));
   return jwtVerify(token, jwks, { issuer: issuerUrl, audience, algorithms: ['RS256'], typ: 'at+jwt' });
 }
@@ -80,7 +82,13 @@ describe('a running issuer', () => {
 
     const { payload, protectedHeader } = await verify(issuer.url, body.access_token);
     expect(protectedHeader).toEqual({ alg: 'RS256', kid: issuer.kid, typ: 'at+jwt' });
-    expect(payload).toMatchObject({ iss: issuer.url, sub: 'alice', aud: 'cqrs-api', client_id: 'cqrs-dev', roles: ['admin', 'ops'] });
+    expect(payload).toMatchObject({
+      iss: issuer.url,
+      sub: 'alice',
+      aud: 'cqrs-api',
+      client_id: 'cqrs-dev',
+      roles: ['admin', 'ops'],
+    });
     expect(payload.jti).toMatch(UUID);
     expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(3600);
     expect(Math.abs((payload.iat ?? 0) - Date.now() / 1000)).toBeLessThan(5);
@@ -97,7 +105,10 @@ describe('a running issuer', () => {
   it('signs for the audience asked, which an app of another audience refuses', async () => {
     const token = await tokenFor(issuer, { sub: 'carol', aud: 'reports-api', expiresIn: 60 });
     await expect(verify(issuer.url, token, 'reports-api')).resolves.toMatchObject({ payload: { aud: 'reports-api' } });
-    await expect(verify(issuer.url, token)).rejects.toMatchObject({ code: 'ERR_JWT_CLAIM_VALIDATION_FAILED', claim: 'aud' });
+    await expect(verify(issuer.url, token)).rejects.toMatchObject({
+      code: 'ERR_JWT_CLAIM_VALIDATION_FAILED',
+      claim: 'aud',
+    });
   });
 
   it('makes an already expired token for a negative expiresIn, which jose rejects as expired', async () => {
@@ -109,12 +120,17 @@ describe('a running issuer', () => {
 
   it('makes a not-yet-valid token for a positive notBefore', async () => {
     const token = await tokenFor(issuer, { sub: 'erin', notBefore: 600 });
-    await expect(verify(issuer.url, token)).rejects.toMatchObject({ code: 'ERR_JWT_CLAIM_VALIDATION_FAILED', claim: 'nbf' });
+    await expect(verify(issuer.url, token)).rejects.toMatchObject({
+      code: 'ERR_JWT_CLAIM_VALIDATION_FAILED',
+      claim: 'nbf',
+    });
   });
 
   it('signs in-process exactly as over HTTP', async () => {
     const { access_token } = await issuer.issue({ sub: 'frank', roles: ['admin'] });
-    await expect(verify(issuer.url, access_token)).resolves.toMatchObject({ payload: { sub: 'frank', roles: ['admin'] } });
+    await expect(verify(issuer.url, access_token)).resolves.toMatchObject({
+      payload: { sub: 'frank', roles: ['admin'] },
+    });
     await expect(issuer.issue({ sub: ' frank' })).rejects.toThrow('invalid token request: sub: must be non-blank');
   });
 
@@ -123,18 +139,68 @@ describe('a running issuer', () => {
       ['malformed JSON', '{"sub": "alice"', 'application/json', 'body is not valid JSON'],
       ['a JSON array', '["alice"]', 'application/json', 'body: must be a JSON object'],
       ['invalid UTF-8', new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d]), 'application/json', 'body must be UTF-8'],
-      ['a text body', 'sub=alice', 'text/plain', 'content-type must be application/json (a development token) or application/x-www-form-urlencoded'],
-      ['a charset other than UTF-8', '{"sub":"alice"}', 'application/json; charset=iso-8859-1', 'content-type charset must be utf-8'],
-      ['a body over 16 KiB', JSON.stringify({ sub: 'alice', pad: 'x'.repeat(16 * 1024) }), 'application/json', 'body must be at most 16384 bytes'],
+      [
+        'a text body',
+        'sub=alice',
+        'text/plain',
+        'content-type must be application/json (a development token) or application/x-www-form-urlencoded',
+      ],
+      [
+        'a charset other than UTF-8',
+        '{"sub":"alice"}',
+        'application/json; charset=iso-8859-1',
+        'content-type charset must be utf-8',
+      ],
+      [
+        'a body over 16 KiB',
+        JSON.stringify({ sub: 'alice', pad: 'x'.repeat(16 * 1024) }),
+        'application/json',
+        'body must be at most 16384 bytes',
+      ],
       ['no sub', '{}', 'application/json', 'sub: is required'],
-      ['a sub with a control character', '{"sub":"al\\u0000ice"}', 'application/json', 'sub: must not contain control characters'],
-      ['a sub with surrounding whitespace', '{"sub":" alice"}', 'application/json', 'sub: must be non-blank, without leading or trailing whitespace'],
-      ['a sub over 200 code points', JSON.stringify({ sub: 'a'.repeat(201) }), 'application/json', 'sub: must be at most 200 characters'],
-      ['a role that is not a string', '{"sub":"alice","roles":["admin",7]}', 'application/json', 'roles.1: must be a string'],
-      ['21 roles', JSON.stringify({ sub: 'alice', roles: Array.from({ length: 21 }, (_, i) => `r${i}`) }), 'application/json', 'roles: must hold at most 20 roles'],
+      [
+        'a sub with a control character',
+        '{"sub":"al\\u0000ice"}',
+        'application/json',
+        'sub: must not contain control characters',
+      ],
+      [
+        'a sub with surrounding whitespace',
+        '{"sub":" alice"}',
+        'application/json',
+        'sub: must be non-blank, without leading or trailing whitespace',
+      ],
+      [
+        'a sub over 200 code points',
+        JSON.stringify({ sub: 'a'.repeat(201) }),
+        'application/json',
+        'sub: must be at most 200 characters',
+      ],
+      [
+        'a role that is not a string',
+        '{"sub":"alice","roles":["admin",7]}',
+        'application/json',
+        'roles.1: must be a string',
+      ],
+      [
+        '21 roles',
+        JSON.stringify({ sub: 'alice', roles: Array.from({ length: 21 }, (_, i) => `r${i}`) }),
+        'application/json',
+        'roles: must hold at most 20 roles',
+      ],
       ['a blank audience', '{"sub":"alice","aud":" "}', 'application/json', 'aud: must be non-blank'],
-      ['a fractional expiresIn', '{"sub":"alice","expiresIn":1.5}', 'application/json', 'expiresIn: must be a whole number of seconds'],
-      ['an expiresIn beyond a day', '{"sub":"alice","expiresIn":86401}', 'application/json', 'expiresIn: must be at most 86400 seconds'],
+      [
+        'a fractional expiresIn',
+        '{"sub":"alice","expiresIn":1.5}',
+        'application/json',
+        'expiresIn: must be a whole number of seconds',
+      ],
+      [
+        'an expiresIn beyond a day',
+        '{"sub":"alice","expiresIn":86401}',
+        'application/json',
+        'expiresIn: must be at most 86400 seconds',
+      ],
       ['an unknown field', '{"sub":"alice","role":"admin"}', 'application/json', 'body: unknown field(s) role'],
     ])('%s', async (_case, body, contentType, description) => {
       const response = await postToken(issuer, body, contentType);
@@ -146,24 +212,32 @@ describe('a running issuer', () => {
     });
 
     it('a request without a content type', async () => {
-      const response = await fetch(`${issuer.url}/token`, { method: 'POST', body: new Uint8Array(Buffer.from('{"sub":"alice"}')) });
+      const response = await fetch(`${issuer.url}/token`, {
+        method: 'POST',
+        body: new Uint8Array(Buffer.from('{"sub":"alice"}')),
+      });
       expect(response.status).toBe(400);
       expect(await response.json()).toEqual({
         error: 'invalid_request',
-        error_description: 'content-type must be application/json (a development token) or application/x-www-form-urlencoded (the client_credentials grant)',
+        error_description:
+          'content-type must be application/json (a development token) or application/x-www-form-urlencoded (the client_credentials grant)',
       });
     });
 
     it('a declared 1 GiB body, refused before it is read', async () => {
       const answer = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
-        const req = request(`${issuer.url}/token`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(2 ** 30) } }, (res) => {
-          let body = '';
-          res.on('data', (chunk) => (body += chunk));
-          res.on('end', () => {
-            req.destroy();
-            resolve({ status: res.statusCode, body });
-          });
-        });
+        const req = request(
+          `${issuer.url}/token`,
+          { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(2 ** 30) } },
+          (res) => {
+            let body = '';
+            res.on('data', (chunk) => (body += chunk));
+            res.on('end', () => {
+              req.destroy();
+              resolve({ status: res.statusCode, body });
+            });
+          },
+        );
         req.on('error', reject);
         req.write('{"sub":"');
       });
@@ -262,7 +336,10 @@ describe('a production-like issuer (development: false)', () => {
   it('says so in its discovery document and key set, for tests of apps in production mode', async () => {
     const issuer = await createIssuer({ development: false });
     try {
-      const discovery = (await (await fetch(`${issuer.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+      const discovery = (await (await fetch(`${issuer.url}/.well-known/openid-configuration`)).json()) as Record<
+        string,
+        unknown
+      >;
       const jwks = (await (await fetch(`${issuer.url}/jwks`)).json()) as Record<string, unknown>;
       expect([discovery['cqrs_development_issuer'], jwks['cqrs_development_issuer']]).toEqual([false, false]);
       const { access_token } = await issuer.issue({ sub: 'alice' });
@@ -278,14 +355,21 @@ describe('the issuer identifier', () => {
     const issuer = await createIssuer({ development: true, host: '127.0.0.1', issuerUrl: 'http://issuer.test:8090/' });
     try {
       expect(issuer.url).toBe('http://issuer.test:8090');
-      const discovery = (await (await fetch(`http://127.0.0.1:${issuer.port}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+      const discovery = (await (
+        await fetch(`http://127.0.0.1:${issuer.port}/.well-known/openid-configuration`)
+      ).json()) as Record<string, unknown>;
       expect(discovery).toMatchObject({ issuer: 'http://issuer.test:8090', jwks_uri: 'http://issuer.test:8090/jwks' });
     } finally {
       await issuer.close();
     }
   });
 
-  it.each(['not a url', 'ftp://issuer.test', 'http://issuer.test/?tenant=1', 'http://user:pw@issuer.test'])('refuses %j before listening', async (issuerUrl) => {
-    await expect(createIssuer({ development: true, issuerUrl })).rejects.toThrow(/the issuer URL .* (is not a URL|must be http\(s\))/);
-  });
+  it.each(['not a url', 'ftp://issuer.test', 'http://issuer.test/?tenant=1', 'http://user:pw@issuer.test'])(
+    'refuses %j before listening',
+    async (issuerUrl) => {
+      await expect(createIssuer({ development: true, issuerUrl })).rejects.toThrow(
+        /the issuer URL .* (is not a URL|must be http\(s\))/,
+      );
+    },
+  );
 });

@@ -3,7 +3,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { MIMEType } from 'node:util';
 import { SignJWT } from 'jose';
-import { CLIENT_AUDIENCE, CLIENT_TOKEN_TTL_S, secretMatches, secretsDirClients, staticClients, type ClientSource, type ConfidentialClient } from './clients.ts';
+import {
+  CLIENT_AUDIENCE,
+  CLIENT_TOKEN_TTL_S,
+  secretMatches,
+  secretsDirClients,
+  staticClients,
+  type ClientSource,
+  type ConfidentialClient,
+} from './clients.ts';
 import { ALGORITHM, loadOrCreateSigningKey } from './signing-key.ts';
 import { parseTokenRequest, type TokenRequest } from './token-request.ts';
 
@@ -139,7 +147,9 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
   async function token(req: IncomingMessage): Promise<TokenResponse> {
     const type = mediaType(req.headers['content-type']);
     if (type?.essence !== 'application/json' && type?.essence !== FORM) {
-      throw new BadRequest(`content-type must be application/json (a development token) or ${FORM} (the client_credentials grant)`);
+      throw new BadRequest(
+        `content-type must be application/json (a development token) or ${FORM} (the client_credentials grant)`,
+      );
     }
     const charset = type.params.get('charset');
     if (charset && charset.toLowerCase() !== 'utf-8') throw new BadRequest('content-type charset must be utf-8');
@@ -165,7 +175,9 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
     const parsed = parseTokenRequest(body);
     if (!parsed.ok) throw fail(parsed.problem);
     if (parsed.request.aud === CLIENT_AUDIENCE) {
-      throw fail(`aud: ${CLIENT_AUDIENCE} is only for the client_credentials grant (a form body with a client id and secret)`);
+      throw fail(
+        `aud: ${CLIENT_AUDIENCE} is only for the client_credentials grant (a form body with a client id and secret)`,
+      );
     }
     return parsed.request;
   }
@@ -177,15 +189,25 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
       if (params.getAll(name).length > 1) throw new BadRequest(`parameter ${name} is repeated`);
     }
     const fromHeader = basicCredentials(req.headers.authorization);
-    const fromBody = params.has('client_secret') ? { id: params.get('client_id') ?? '', secret: params.get('client_secret') ?? '' } : undefined;
-    if (fromHeader && fromBody) throw new BadRequest('use one client authentication method: the Authorization header or client_secret in the body');
+    const fromBody = params.has('client_secret')
+      ? { id: params.get('client_id') ?? '', secret: params.get('client_secret') ?? '' }
+      : undefined;
+    if (fromHeader && fromBody)
+      throw new BadRequest(
+        'use one client authentication method: the Authorization header or client_secret in the body',
+      );
     if (fromHeader && params.has('client_id') && params.get('client_id') !== fromHeader.id) {
       throw new BadRequest('client_id in the body is not the client of the Authorization header');
     }
     const credentials = fromHeader ?? fromBody;
     // One answer for an unknown client and a wrong secret: the caller learns nothing of which.
     const refused = new OAuthError('invalid_client', 'client authentication failed', 401);
-    if (!credentials) throw new OAuthError('invalid_client', 'client authentication is required (HTTP basic, or client_id and client_secret in the body)', 401);
+    if (!credentials)
+      throw new OAuthError(
+        'invalid_client',
+        'client authentication is required (HTTP basic, or client_id and client_secret in the body)',
+        401,
+      );
     let client: Awaited<ReturnType<ClientSource>>;
     for (const source of sources) {
       client = await source(credentials.id);
@@ -194,23 +216,48 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
     if (!client || !secretMatches(credentials.secret, client.secret)) throw refused;
     const grant = params.get('grant_type');
     if (!grant) throw new BadRequest('grant_type is required');
-    if (grant !== 'client_credentials') throw new OAuthError('unsupported_grant_type', `grant_type ${grant} is not supported; use client_credentials`);
+    if (grant !== 'client_credentials')
+      throw new OAuthError('unsupported_grant_type', `grant_type ${grant} is not supported; use client_credentials`);
     // `scope`, when sent, is accepted and ignored: the token carries the client's roles.
-    return sign({ sub: credentials.id, roles: client.roles, aud: CLIENT_AUDIENCE, expiresIn: CLIENT_TOKEN_TTL_S }, credentials.id);
+    return sign(
+      { sub: credentials.id, roles: client.roles, aud: CLIENT_AUDIENCE, expiresIn: CLIENT_TOKEN_TTL_S },
+      credentials.id,
+    );
   }
 
-  const routes: Record<string, { methods: string[]; handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> }> = {
-    '/.well-known/openid-configuration': { methods: ['GET', 'HEAD'], handle: async (_req, res) => send(res, 200, discovery()) },
-    '/jwks': { methods: ['GET', 'HEAD'], handle: async (_req, res) => send(res, 200, jwks, { 'cache-control': 'max-age=300' }) },
-    '/token': { methods: ['POST'], handle: async (req, res) => send(res, 200, await token(req), { 'cache-control': 'no-store', pragma: 'no-cache' }) },
+  const routes: Record<
+    string,
+    { methods: string[]; handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> }
+  > = {
+    '/.well-known/openid-configuration': {
+      methods: ['GET', 'HEAD'],
+      handle: async (_req, res) => send(res, 200, discovery()),
+    },
+    '/jwks': {
+      methods: ['GET', 'HEAD'],
+      handle: async (_req, res) => send(res, 200, jwks, { 'cache-control': 'max-age=300' }),
+    },
+    '/token': {
+      methods: ['POST'],
+      handle: async (req, res) => send(res, 200, await token(req), { 'cache-control': 'no-store', pragma: 'no-cache' }),
+    },
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
-    if (!route) return send(res, 404, { error: 'not_found', error_description: `no ${path} here; try /.well-known/openid-configuration` });
+    if (!route)
+      return send(res, 404, {
+        error: 'not_found',
+        error_description: `no ${path} here; try /.well-known/openid-configuration`,
+      });
     if (!route.methods.includes(req.method ?? '')) {
       const description = `${req.method} is not allowed on ${path}; use ${route.methods.join(' or ')}`;
-      return send(res, 405, { error: 'invalid_request', error_description: description }, { allow: route.methods.join(', ') });
+      return send(
+        res,
+        405,
+        { error: 'invalid_request', error_description: description },
+        { allow: route.methods.join(', ') },
+      );
     }
     await route.handle(req, res);
   }
@@ -221,7 +268,8 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
     handle(req, res, path).catch((error: unknown) => {
       if (error instanceof OAuthError) return refuse(req, res, error);
       log(`dev-issuer: ${req.method} ${path} failed: ${(error as Error).stack ?? String(error)}`);
-      if (!res.headersSent) send(res, 500, { error: 'server_error', error_description: 'the issuer failed; see its log' });
+      if (!res.headersSent)
+        send(res, 500, { error: 'server_error', error_description: 'the issuer failed; see its log' });
       else res.destroy();
     });
   });
@@ -331,7 +379,13 @@ function issuerIdentifier(value: string): string {
   } catch {
     throw new Error(`the issuer URL ${JSON.stringify(value)} is not a URL`);
   }
-  if (!['http:', 'https:'].includes(parsed.protocol) || parsed.search || parsed.hash || parsed.username || parsed.password) {
+  if (
+    !['http:', 'https:'].includes(parsed.protocol) ||
+    parsed.search ||
+    parsed.hash ||
+    parsed.username ||
+    parsed.password
+  ) {
     throw new Error(`the issuer URL ${value} must be http(s), without query, fragment or credentials`);
   }
   return value.replace(/\/+$/, '');

@@ -87,5 +87,7 @@ async function fromPrivateJwk(jwk: JWK, file?: string): Promise<SigningKey> {
 }
 
 function unusable(file: string | undefined, why: string): SigningKeyError {
-  return new SigningKeyError(`the signing key ${file} is unusable (${why}); delete it and a new key is generated on the next start`);
+  return new SigningKeyError(
+    `the signing key ${file} is unusable (${why}); delete it and a new key is generated on the next start`,
+  );
 }

@@ -15,7 +15,9 @@ describe('parseTokenRequest', () => {
   });
 
   it('takes every field, a negative lifetime included', () => {
-    expect(parseTokenRequest({ sub: 'bob', roles: ['admin', 'ops'], aud: 'other-api', expiresIn: -60, notBefore: 30 })).toEqual({
+    expect(
+      parseTokenRequest({ sub: 'bob', roles: ['admin', 'ops'], aud: 'other-api', expiresIn: -60, notBefore: 30 }),
+    ).toEqual({
       ok: true,
       request: { sub: 'bob', roles: ['admin', 'ops'], aud: 'other-api', expiresIn: -60, notBefore: 30 },
     });
@@ -23,7 +25,9 @@ describe('parseTokenRequest', () => {
 
   it('counts code points, not UTF-16 units: 200 emoji are a valid subject', () => {
     expect(problemOf({ sub: '😀'.repeat(MAX_IDENTIFIER_LENGTH) })).toBeNull();
-    expect(problemOf({ sub: 'a'.repeat(MAX_IDENTIFIER_LENGTH + 1) })).toBe('sub: must be at most 200 characters (code points)');
+    expect(problemOf({ sub: 'a'.repeat(MAX_IDENTIFIER_LENGTH + 1) })).toBe(
+      'sub: must be at most 200 characters (code points)',
+    );
   });
 
   it.each([
@@ -32,12 +36,20 @@ describe('parseTokenRequest', () => {
     ['a missing sub', {}, 'sub: is required'],
     ['a sub that is not a string', { sub: 42 }, 'sub: must be a string'],
     ['a blank sub', { sub: '  ' }, 'sub: must be non-blank'],
-    ['a sub with trailing whitespace', { sub: 'alice\n' }, 'sub: must be non-blank, without leading or trailing whitespace'],
+    [
+      'a sub with trailing whitespace',
+      { sub: 'alice\n' },
+      'sub: must be non-blank, without leading or trailing whitespace',
+    ],
     ['a control character', { sub: 'ali\u0000ce' }, 'sub: must not contain control characters'],
     ['a lone surrogate', { sub: 'ali\ud800ce' }, 'sub: must be well-formed Unicode'],
     ['roles that are not an array', { sub: 'a', roles: 'admin' }, 'roles: must be an array of strings'],
     ['a role breaking the identifier rule', { sub: 'a', roles: ['ok', ' admin'] }, 'roles.1: must be non-blank'],
-    ['more than 20 roles', { sub: 'a', roles: Array.from({ length: 21 }, (_, i) => `r${i}`) }, 'roles: must hold at most 20 roles'],
+    [
+      'more than 20 roles',
+      { sub: 'a', roles: Array.from({ length: 21 }, (_, i) => `r${i}`) },
+      'roles: must hold at most 20 roles',
+    ],
     ['a blank audience', { sub: 'a', aud: '' }, 'aud: must be non-blank'],
     ['a fractional lifetime', { sub: 'a', expiresIn: 1.5 }, 'expiresIn: must be a whole number of seconds'],
     ['a lifetime as a string', { sub: 'a', expiresIn: '60' }, 'expiresIn: must be a number of seconds'],
@@ -50,7 +62,9 @@ describe('parseTokenRequest', () => {
   });
 
   it('names every offending field at once', () => {
-    expect(problemOf({ sub: '', aud: 7 })).toBe('sub: must be non-blank, without leading or trailing whitespace; aud: must be a string');
+    expect(problemOf({ sub: '', aud: 7 })).toBe(
+      'sub: must be non-blank, without leading or trailing whitespace; aud: must be a string',
+    );
   });
 });
 

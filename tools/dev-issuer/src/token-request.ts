@@ -32,14 +32,17 @@ export function identifierProblem(value: string): string | null {
   if (value.trim() === '' || value !== value.trim()) return 'must be non-blank, without leading or trailing whitespace';
   if (LONE_SURROGATE.test(value)) return 'must be well-formed Unicode (it holds a lone surrogate)';
   if (CONTROL.test(value)) return 'must not contain control characters (U+0000-U+001F, U+007F-U+009F)';
-  if ([...value].length > MAX_IDENTIFIER_LENGTH) return `must be at most ${MAX_IDENTIFIER_LENGTH} characters (code points)`;
+  if ([...value].length > MAX_IDENTIFIER_LENGTH)
+    return `must be at most ${MAX_IDENTIFIER_LENGTH} characters (code points)`;
   return null;
 }
 
-const identifier = z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') }).superRefine((value, ctx) => {
-  const problem = identifierProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+const identifier = z
+  .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+  .superRefine((value, ctx) => {
+    const problem = identifierProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 const offset = z
   .number({ error: 'must be a number of seconds' })
@@ -52,12 +55,18 @@ const offset = z
 const schema = z.strictObject(
   {
     sub: identifier,
-    roles: z.array(identifier, { error: 'must be an array of strings' }).max(MAX_ROLES, `must hold at most ${MAX_ROLES} roles`).optional(),
+    roles: z
+      .array(identifier, { error: 'must be an array of strings' })
+      .max(MAX_ROLES, `must hold at most ${MAX_ROLES} roles`)
+      .optional(),
     aud: identifier.optional(),
     expiresIn: offset.optional(),
     notBefore: offset.optional(),
   },
-  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : 'must be a JSON object') },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : 'must be a JSON object',
+  },
 );
 
 export type ParsedTokenRequest = { ok: true; request: TokenRequest } | { ok: false; problem: string };
@@ -69,7 +78,9 @@ export type ParsedTokenRequest = { ok: true; request: TokenRequest } | { ok: fal
 export function parseTokenRequest(body: unknown): ParsedTokenRequest {
   const result = schema.safeParse(body);
   if (!result.success) {
-    const problem = result.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ');
+    const problem = result.error.issues
+      .map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
+      .join('; ');
     return { ok: false, problem };
   }
   const { sub, roles = [], aud = DEFAULT_AUDIENCE, expiresIn = DEFAULT_EXPIRES_IN, notBefore } = result.data;

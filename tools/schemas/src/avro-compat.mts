@@ -33,7 +33,8 @@ export interface PairLabels {
   readerIsNewer: boolean;
 }
 
-const asType = (schema: unknown): Type => (avro.Type.isType(schema) ? (schema as Type) : avro.Type.forSchema(schema as Schema));
+const asType = (schema: unknown): Type =>
+  avro.Type.isType(schema) ? (schema as Type) : avro.Type.forSchema(schema as Schema);
 
 /** True when data written with `writer` can be read with `reader` (Avro schema resolution). */
 export function canRead(reader: unknown, writer: unknown): boolean {
@@ -68,13 +69,20 @@ function walk(r: Type, w: Type, path: string, labels: PairLabels): CompatIssue[]
     const match = (r as types.UnwrappedUnionType).types.find((branch) => sameKind(branch, w));
     return match ? walk(match, w, path, labels) : [typeChanged(r, w, path, labels)];
   }
-  if (r.typeName === 'record' && w.typeName === 'record') return walkRecord(r as types.RecordType, w as types.RecordType, path, labels);
-  if (r.typeName === 'enum' && w.typeName === 'enum') return walkEnum(r as types.EnumType, w as types.EnumType, path, labels);
+  if (r.typeName === 'record' && w.typeName === 'record')
+    return walkRecord(r as types.RecordType, w as types.RecordType, path, labels);
+  if (r.typeName === 'enum' && w.typeName === 'enum')
+    return walkEnum(r as types.EnumType, w as types.EnumType, path, labels);
   if (r.typeName === 'array' && w.typeName === 'array') {
     return walk((r as types.ArrayType).itemsType, (w as types.ArrayType).itemsType, join(path, '[]'), labels);
   }
   if (r.typeName === 'map' && w.typeName === 'map') {
-    return walk((r as types.MapType).valuesType as Type, (w as types.MapType).valuesType as Type, join(path, '{}'), labels);
+    return walk(
+      (r as types.MapType).valuesType as Type,
+      (w as types.MapType).valuesType as Type,
+      join(path, '{}'),
+      labels,
+    );
   }
   return [typeChanged(r, w, path, labels)];
 }
@@ -110,7 +118,13 @@ function walkRecord(r: types.RecordType, w: types.RecordType, path: string, labe
 function walkEnum(r: types.EnumType, w: types.EnumType, path: string, labels: PairLabels): CompatIssue[] {
   const where = path || (r.name ?? '(enum)');
   if (!namesMatch(r, w)) {
-    return [{ kind: 'name-changed', path: where, message: `enum ${w.name} (${labels.writer}) cannot be read as ${r.name} (${labels.reader}): the name changed` }];
+    return [
+      {
+        kind: 'name-changed',
+        path: where,
+        message: `enum ${w.name} (${labels.writer}) cannot be read as ${r.name} (${labels.reader}): the name changed`,
+      },
+    ];
   }
   const unknown = w.symbols.filter((s) => !r.symbols.includes(s));
   return unknown.map((symbol) => ({
@@ -137,7 +151,11 @@ function notReadable(r: Type, w: Type, path: string, labels: PairLabels): Compat
   } catch (error) {
     reason = (error as Error).message;
   }
-  return { kind: 'not-readable', path: path || '(record)', message: `${labels.reader} cannot read ${labels.writer} data: ${reason}` };
+  return {
+    kind: 'not-readable',
+    path: path || '(record)',
+    message: `${labels.reader} cannot read ${labels.writer} data: ${reason}`,
+  };
 }
 
 const isUnion = (t: Type): boolean => t.typeName.startsWith('union');

@@ -35,14 +35,22 @@ describe('explainIncompatibility', () => {
     const v2 = withFields(v1.fields.filter((f) => f.name !== 'count'));
     expect(explainIncompatibility(v2, v1, newerReads)).toEqual([]);
     expect(explainIncompatibility(v1, v2, olderReads)).toEqual([
-      { kind: 'field-without-default', path: 'count', message: "field 'count' was removed in v2, but v1 readers need it (it has no default in v1)" },
+      {
+        kind: 'field-without-default',
+        path: 'count',
+        message: "field 'count' was removed in v2, but v1 readers need it (it has no default in v1)",
+      },
     ]);
   });
 
   it('names a field whose type changed, with both types', () => {
     const v2 = withFields(v1.fields.map((f) => (f.name === 'count' ? { ...f, type: 'string' } : f)));
     expect(explainIncompatibility(v2, v1, newerReads)).toEqual([
-      { kind: 'type-changed', path: 'count', message: "field 'count' changed type: int in v1 cannot be read as string in v2" },
+      {
+        kind: 'type-changed',
+        path: 'count',
+        message: "field 'count' changed type: int in v1 cannot be read as string in v2",
+      },
     ]);
   });
 
@@ -58,19 +66,36 @@ describe('explainIncompatibility', () => {
       {
         kind: 'enum-symbol-unknown',
         path: 'kind',
-        message: "enum contract.it.Kind at 'kind': symbol 'C' was removed in v2, but v1 data may contain it (the enum has no default)",
+        message:
+          "enum contract.it.Kind at 'kind': symbol 'C' was removed in v2, but v1 data may contain it (the enum has no default)",
       },
     ]);
-    const withDefault = withFields(v1.fields.map((f) => (f.name === 'kind' ? { ...f, type: kind(['A', 'B'], { default: 'A' }) } : f)));
+    const withDefault = withFields(
+      v1.fields.map((f) => (f.name === 'kind' ? { ...f, type: kind(['A', 'B'], { default: 'A' }) } : f)),
+    );
     expect(explainIncompatibility(withDefault, v1, newerReads)).toEqual([]);
   });
 
   it('finds breaks inside nested records and nullable unions, with the path', () => {
     const nested = (valueType: unknown) =>
-      record('Outer', [{ name: 'change', type: ['null', { type: 'record', name: 'Change', fields: [{ name: 'value', type: valueType }] }], default: null }]);
+      record('Outer', [
+        {
+          name: 'change',
+          type: ['null', { type: 'record', name: 'Change', fields: [{ name: 'value', type: valueType }] }],
+          default: null,
+        },
+      ]);
     expect(explainIncompatibility(nested('int'), nested(['null', 'string']), newerReads)).toEqual([
-      { kind: 'type-changed', path: 'change.value', message: "field 'change.value' changed type: null in v1 cannot be read as int in v2" },
-      { kind: 'type-changed', path: 'change.value', message: "field 'change.value' changed type: string in v1 cannot be read as int in v2" },
+      {
+        kind: 'type-changed',
+        path: 'change.value',
+        message: "field 'change.value' changed type: null in v1 cannot be read as int in v2",
+      },
+      {
+        kind: 'type-changed',
+        path: 'change.value',
+        message: "field 'change.value' changed type: string in v1 cannot be read as int in v2",
+      },
     ]);
   });
 
@@ -80,9 +105,11 @@ describe('explainIncompatibility', () => {
 });
 
 describe('readPairs', () => {
-  const pairs = (level: Parameters<typeof readPairs>[0]) => readPairs(level, 3).map((p) => `v${p.reader + 1}<-v${p.writer + 1}`);
+  const pairs = (level: Parameters<typeof readPairs>[0]) =>
+    readPairs(level, 3).map((p) => `v${p.reader + 1}<-v${p.writer + 1}`);
 
-  it('BACKWARD: the newest reader reads the previous writer', () => expect(pairs('BACKWARD')).toEqual(['v2<-v1', 'v3<-v2']));
+  it('BACKWARD: the newest reader reads the previous writer', () =>
+    expect(pairs('BACKWARD')).toEqual(['v2<-v1', 'v3<-v2']));
   it('FORWARD_TRANSITIVE: every older reader reads every newer writer', () =>
     expect(pairs('FORWARD_TRANSITIVE')).toEqual(['v1<-v2', 'v1<-v3', 'v2<-v3']));
   it('FULL_TRANSITIVE: every version reads every other', () =>

@@ -78,7 +78,9 @@ export async function checkAgainstRegistry(
     const level = (await client.compatibility(contract.subject)) ?? 'NONE';
     if (level !== contract.compatibility) {
       // Not a failure: the local check holds the manifest's level; schemas:register applies it.
-      notes.push(`${contract.subject}: the registry has compatibility ${level}, schemas/manifest.json says ${contract.compatibility}`);
+      notes.push(
+        `${contract.subject}: the registry has compatibility ${level}, schemas/manifest.json says ${contract.compatibility}`,
+      );
     }
     const known = new Set<number>();
     for (const version of contract.versions) {
@@ -90,7 +92,9 @@ export async function checkAgainstRegistry(
       }
       const answer = await client.testCompatibility(contract.subject, version.canonical, level);
       if (answer.compatible) {
-        notes.push(`${contract.subject}: ${version.file} is new and compatible (${level}) with registered versions ${held.join(', ')}`);
+        notes.push(
+          `${contract.subject}: ${version.file} is new and compatible (${level}) with registered versions ${held.join(', ')}`,
+        );
         continue;
       }
       const reasons = await explainAgainstRegistry(client, { ...contract, compatibility: level }, version);
@@ -100,13 +104,17 @@ export async function checkAgainstRegistry(
         lines: [
           `${contract.subject} (${level}): ${version.file} (v${version.version}) is not compatible with registered versions ${held.join(', ')}`,
           ...answer.messages.map((m) => `registry: ${m}`),
-          ...(reasons.length > 0 ? reasons : ['the registry gave no reason and the local check found none; compare the schemas by hand']),
+          ...(reasons.length > 0
+            ? reasons
+            : ['the registry gave no reason and the local check found none; compare the schemas by hand']),
         ],
       });
     }
     const extra = held.filter((n) => !known.has(n));
     if (extra.length > 0) {
-      notes.push(`${contract.subject}: registered version(s) ${extra.join(', ')} have no file in schemas/ (edited or removed?)`);
+      notes.push(
+        `${contract.subject}: registered version(s) ${extra.join(', ')} have no file in schemas/ (edited or removed?)`,
+      );
     }
   }
   return problems;

@@ -10,7 +10,10 @@ describe('checkLocally', () => {
 
   it('names subject, reader and writer versions and the field for a breaking second version', () => {
     const v1 = record('Thing', [{ name: 'id', type: 'string' }]);
-    const v2 = record('Thing', [{ name: 'id', type: 'string' }, { name: 'owner', type: 'string' }]);
+    const v2 = record('Thing', [
+      { name: 'id', type: 'string' },
+      { name: 'owner', type: 'string' },
+    ]);
     const { dir, subject } = writeSchemaDir({ versions: [v1, v2] });
     expect(checkLocally(loadSchemaManifest(dir))).toEqual([
       {
@@ -25,9 +28,16 @@ describe('checkLocally', () => {
   });
 
   it('holds each subject to its own level: BACKWARD does not ask old readers to read new data', () => {
-    const v1 = record('Thing', [{ name: 'id', type: 'string' }, { name: 'count', type: 'int' }]);
+    const v1 = record('Thing', [
+      { name: 'id', type: 'string' },
+      { name: 'count', type: 'int' },
+    ]);
     const v2 = record('Thing', [{ name: 'id', type: 'string' }]);
-    expect(checkLocally(loadSchemaManifest(writeSchemaDir({ versions: [v1, v2], compatibility: 'BACKWARD' }).dir))).toEqual([]);
-    expect(checkLocally(loadSchemaManifest(writeSchemaDir({ versions: [v1, v2], compatibility: 'FULL' }).dir))).toHaveLength(1);
+    expect(
+      checkLocally(loadSchemaManifest(writeSchemaDir({ versions: [v1, v2], compatibility: 'BACKWARD' }).dir)),
+    ).toEqual([]);
+    expect(
+      checkLocally(loadSchemaManifest(writeSchemaDir({ versions: [v1, v2], compatibility: 'FULL' }).dir)),
+    ).toHaveLength(1);
   });
 });

@@ -22,7 +22,10 @@ interface CliRun {
 
 function cli(name: 'check' | 'register' | 'codegen', args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(node, [join(root, `tools/schemas/src/cli/${name}.mts`), ...args], { cwd: root, env: { ...process.env, ...env } });
+    const child = spawn(node, [join(root, `tools/schemas/src/cli/${name}.mts`), ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -46,7 +49,8 @@ async function registeredV1(v1: AvroRecordSchema) {
   expect(run).toMatchObject({ code: 0 });
   return {
     ...schemaDir,
-    withVersions: (...versions: AvroRecordSchema[]) => writeSchemaDir({ versions, topic: schemaDir.topic, dir: schemaDir.dir }),
+    withVersions: (...versions: AvroRecordSchema[]) =>
+      writeSchemaDir({ versions, topic: schemaDir.topic, dir: schemaDir.dir }),
   };
 }
 
@@ -78,7 +82,9 @@ describe('schemas:register', () => {
 
     const first = await register(dir);
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(new RegExp(`\\+ ${subject}: it/thing/thing-happened.v1.avsc registered as version 1 \\(schema id \\d+\\)`));
+    expect(first.stdout).toMatch(
+      new RegExp(`\\+ ${subject}: it/thing/thing-happened.v1.avsc registered as version 1 \\(schema id \\d+\\)`),
+    );
     expect(first.stdout).toMatch(new RegExp(`\\+ ${subject}: it/thing/thing-happened.v2.avsc registered as version 2`));
     expect(await client.versions(subject)).toEqual([1, 2]);
     expect(await client.compatibility(subject)).toBe('FULL_TRANSITIVE');
@@ -98,7 +104,10 @@ describe('schemas:register', () => {
     const dispatcher = fetchDispatcher(client.access);
     const res = await fetch(`${url}/subjects/${encodeURIComponent(subject)}/versions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', ...(authorization ? { authorization } : {}) },
+      headers: {
+        'content-type': 'application/vnd.schemaregistry.v1+json',
+        ...(authorization ? { authorization } : {}),
+      },
       body: JSON.stringify({ schema: JSON.stringify(v1) }),
       ...(dispatcher ? { dispatcher } : {}),
     });
@@ -138,7 +147,11 @@ describe('schemas:check, the contract gate', () => {
   });
 
   it.each([
-    ['a field removed without a default', v2With(v1.fields.filter((f) => f.name !== 'count')), "field 'count' was removed in v2, but v1 readers need it"],
+    [
+      'a field removed without a default',
+      v2With(v1.fields.filter((f) => f.name !== 'count')),
+      "field 'count' was removed in v2, but v1 readers need it",
+    ],
     [
       'a type changed',
       v2With(v1.fields.map((f) => (f.name === 'count' ? { ...f, type: 'string' } : f))),
@@ -154,18 +167,21 @@ describe('schemas:check, the contract gate', () => {
       v2With(v1.fields.map((f) => (f.name === 'kind' ? { ...f, type: kind(['A', 'B']) } : f))),
       "enum contract.it.Kind at 'kind': symbol 'C' was removed in v2",
     ],
-  ])('fails %s, naming subject, versions and field, from both the local and the registry check', async (_, v2, reason) => {
-    const thing = await registeredV1(v1);
-    thing.withVersions(v1, v2);
-    const run = await check(thing.dir);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`✗ [local] ${thing.subject} (FULL_TRANSITIVE):`);
-    expect(run.stderr).toContain(reason);
-    expect(run.stderr).toContain(
-      `✗ [registry] ${thing.subject} (FULL_TRANSITIVE): it/thing/thing-happened.v2.avsc (v2) is not compatible with registered versions 1`,
-    );
-    expect(run.stderr).toMatch(/✗ \d+ compatibility problem\(s\) in 1 subjects/);
-  });
+  ])(
+    'fails %s, naming subject, versions and field, from both the local and the registry check',
+    async (_, v2, reason) => {
+      const thing = await registeredV1(v1);
+      thing.withVersions(v1, v2);
+      const run = await check(thing.dir);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`✗ [local] ${thing.subject} (FULL_TRANSITIVE):`);
+      expect(run.stderr).toContain(reason);
+      expect(run.stderr).toContain(
+        `✗ [registry] ${thing.subject} (FULL_TRANSITIVE): it/thing/thing-happened.v2.avsc (v2) is not compatible with registered versions 1`,
+      );
+      expect(run.stderr).toMatch(/✗ \d+ compatibility problem\(s\) in 1 subjects/);
+    },
+  );
 
   it('catches an edit of an already-registered version in place, which only the registry can see', async () => {
     const thing = await registeredV1(v1);
@@ -173,7 +189,9 @@ describe('schemas:check, the contract gate', () => {
     const run = await check(thing.dir);
     expect(run.code).toBe(1);
     expect(run.stderr).not.toContain('[local]');
-    expect(run.stderr).toContain(`✗ [registry] ${thing.subject} (FULL_TRANSITIVE): it/thing/thing-happened.v1.avsc (v1) is not compatible`);
+    expect(run.stderr).toContain(
+      `✗ [registry] ${thing.subject} (FULL_TRANSITIVE): it/thing/thing-happened.v1.avsc (v1) is not compatible`,
+    );
     expect(run.stderr).toContain("field 'count' changed type: int in registered version 1 cannot be read as string");
   });
 
@@ -202,23 +220,38 @@ describe('schemas:check, the contract gate', () => {
 });
 
 describe('when the registry is unreachable', () => {
-  it.each(['check', 'register'] as const)('schemas:%s exits 2 with one readable line, not a stack trace', async (name) => {
-    const dead = `http://127.0.0.1:${await freePort()}/apis/ccompat/v7`;
-    const run = await cli(name, ['--registry-url', dead]);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toContain(`✗ cannot reach the schema registry at ${dead}: ECONNREFUSED`);
-    expect(run.stderr).not.toMatch(/\n\s+at /);
-  });
+  it.each(['check', 'register'] as const)(
+    'schemas:%s exits 2 with one readable line, not a stack trace',
+    async (name) => {
+      const dead = `http://127.0.0.1:${await freePort()}/apis/ccompat/v7`;
+      const run = await cli(name, ['--registry-url', dead]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`✗ cannot reach the schema registry at ${dead}: ECONNREFUSED`);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    },
+  );
 });
 
 describe('when the credentials are wrong', () => {
-  it.each(['check', 'register'] as const)('schemas:%s exits 2 saying the registry wants credentials, without echoing them', async (name) => {
-    if (client.access.auth.kind === 'none') return; // a registry without authentication: nothing to refuse
-    const wrong = { SCHEMA_REGISTRY_USERNAME: 'cqrs-admin', SCHEMA_REGISTRY_PASSWORD: 'not-the-password', SCHEMA_REGISTRY_PASSWORD_FILE: '', SCHEMA_REGISTRY_TOKEN: '', SCHEMA_REGISTRY_TOKEN_FILE: '' };
-    const run = await cli(name, ['--registry-url', url], { ...wrong, ...(client.access.caFile ? { SCHEMA_REGISTRY_CA_FILE: client.access.caFile } : {}) });
-    expect(run.code).toBe(2);
-    expect(run.stderr).toContain('failed with 401');
-    expect(run.stderr).toContain('The registry wants credentials');
-    expect(run.stdout + run.stderr).not.toContain('not-the-password');
-  });
+  it.each(['check', 'register'] as const)(
+    'schemas:%s exits 2 saying the registry wants credentials, without echoing them',
+    async (name) => {
+      if (client.access.auth.kind === 'none') return; // a registry without authentication: nothing to refuse
+      const wrong = {
+        SCHEMA_REGISTRY_USERNAME: 'cqrs-admin',
+        SCHEMA_REGISTRY_PASSWORD: 'not-the-password',
+        SCHEMA_REGISTRY_PASSWORD_FILE: '',
+        SCHEMA_REGISTRY_TOKEN: '',
+        SCHEMA_REGISTRY_TOKEN_FILE: '',
+      };
+      const run = await cli(name, ['--registry-url', url], {
+        ...wrong,
+        ...(client.access.caFile ? { SCHEMA_REGISTRY_CA_FILE: client.access.caFile } : {}),
+      });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('failed with 401');
+      expect(run.stderr).toContain('The registry wants credentials');
+      expect(run.stdout + run.stderr).not.toContain('not-the-password');
+    },
+  );
 });

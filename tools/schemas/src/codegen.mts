@@ -38,7 +38,8 @@ export function generateContracts(manifest: SchemaManifest, context: string): Ma
       for (const { tsName } of gen.named.values()) {
         // The index re-exports every module, so a TS name may exist only once per context.
         const other = declaredIn.get(tsName);
-        if (other) throw new CodegenError(`${version.file} and ${other} both declare ${tsName}; rename one of the named types`);
+        if (other)
+          throw new CodegenError(`${version.file} and ${other} both declare ${tsName}; rename one of the named types`);
         declaredIn.set(tsName, version.file);
       }
       if (version === subject.versions[subject.versions.length - 1]) {
@@ -49,7 +50,12 @@ export function generateContracts(manifest: SchemaManifest, context: string): Ma
               `named type ${name} differs between ${seen.file} and ${version.file}; give one of them another name`,
             );
           }
-          latestNamed.set(name, { tsName: def.tsName, json: def.json, file: version.file, module: moduleName(version) });
+          latestNamed.set(name, {
+            tsName: def.tsName,
+            json: def.json,
+            file: version.file,
+            module: moduleName(version),
+          });
         }
       }
     }
@@ -154,7 +160,11 @@ class VersionGenerator {
       }
       case 'enum':
         this.declarations.push(
-          [...jsDoc(node.doc, ''), `export type ${tsName} = ${(node.symbols ?? []).map((s) => `'${s}'`).join(' | ')};`, ''].join('\n'),
+          [
+            ...jsDoc(node.doc, ''),
+            `export type ${tsName} = ${(node.symbols ?? []).map((s) => `'${s}'`).join(' | ')};`,
+            '',
+          ].join('\n'),
         );
         break;
       case 'fixed':
@@ -178,7 +188,9 @@ class VersionGenerator {
       // Other unions decode to wrapped objects whose shape depends on avsc's options; events
       // model alternatives as separate event types instead.
       if (type.length !== 2 || others.length !== 1) {
-        throw new CodegenError(`${this.version.file}: ${where} is a union ${JSON.stringify(type)}; only ["null", T] unions are supported`);
+        throw new CodegenError(
+          `${this.version.file}: ${where} is a union ${JSON.stringify(type)}; only ["null", T] unions are supported`,
+        );
       }
       return `${this.tsType(others[0], where)} | null`;
     }
@@ -210,12 +222,18 @@ function jsDoc(text: string | undefined, indent: string): string[] {
 }
 
 function renderIndex(subjects: SubjectContract[], latestNamed: Map<string, LatestNamed>): string {
-  const lines = [GENERATED_MARKER, '// Do not edit: change schemas/ and rerun; `codegen --check` fails while this is stale.', ''];
+  const lines = [
+    GENERATED_MARKER,
+    '// Do not edit: change schemas/ and rerun; `codegen --check` fails while this is stale.',
+    '',
+  ];
   for (const s of subjects) for (const v of s.versions) lines.push(`export * from './${moduleName(v)}';`);
   lines.push('');
-  for (const s of subjects) for (const v of s.versions) lines.push(`import { ${schemaConstOf(v)} } from './${moduleName(v)}';`);
+  for (const s of subjects)
+    for (const v of s.versions) lines.push(`import { ${schemaConstOf(v)} } from './${moduleName(v)}';`);
   const typesByModule = new Map<string, string[]>();
-  for (const def of latestNamed.values()) typesByModule.set(def.module, [...(typesByModule.get(def.module) ?? []), def.tsName]);
+  for (const def of latestNamed.values())
+    typesByModule.set(def.module, [...(typesByModule.get(def.module) ?? []), def.tsName]);
   for (const [module, names] of typesByModule) lines.push(`import type { ${names.join(', ')} } from './${module}';`);
 
   lines.push('', '// The current version of each type: what producers write and consumers read with.');

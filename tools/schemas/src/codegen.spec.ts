@@ -34,7 +34,11 @@ describe('generateContracts', () => {
           { name: 'list', type: { type: 'array', items: 'double' } },
           { name: 'byKey', type: { type: 'map', values: 'boolean' } },
           { name: 'level', type: { type: 'enum', name: 'Level', symbols: ['LOW', 'HIGH'] } },
-          { name: 'inner', type: ['null', { type: 'record', name: 'Inner', fields: [{ name: 'x', type: 'int' }] }], default: null },
+          {
+            name: 'inner',
+            type: ['null', { type: 'record', name: 'Inner', fields: [{ name: 'x', type: 'int' }] }],
+            default: null,
+          },
           { name: 'again', type: 'Inner' },
         ]),
       ],
@@ -64,7 +68,9 @@ describe('generateContracts', () => {
   it('refuses unions other than ["null", T], naming the file and field', () => {
     const { dir } = writeSchemaDir({ versions: [record('Either', [{ name: 'value', type: ['int', 'string'] }])] });
     expect(() => generateContracts(loadSchemaManifest(dir), 'it')).toThrow(
-      new CodegenError('it/thing/thing-happened.v1.avsc: Either.value is a union ["int","string"]; only ["null", T] unions are supported'),
+      new CodegenError(
+        'it/thing/thing-happened.v1.avsc: Either.value is a union ["int","string"]; only ["null", T] unions are supported',
+      ),
     );
   });
 });

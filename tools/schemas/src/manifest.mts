@@ -178,7 +178,9 @@ export function loadSchemaManifest(dir: string): SchemaManifest {
       };
       bySubject.set(entry.subject, contract);
     } else if (contract.compatibility !== level) {
-      problems.push(`${where}: compatibility ${level} differs from ${contract.compatibility} set by an earlier version of ${entry.subject}`);
+      problems.push(
+        `${where}: compatibility ${level} differs from ${contract.compatibility} set by an earlier version of ${entry.subject}`,
+      );
     }
     const expectedVersion = contract.versions.length + 1;
     if (loaded.version !== expectedVersion) {
@@ -237,7 +239,9 @@ function loadVersion(root: string, file: string, problems: string[]): SchemaVers
     // JSON has no bytes: a fixture writes them as JSON.stringify(Buffer) does ({"type":"Buffer","data":[...]}).
     value = type.clone(fixture, { coerceBuffers: true });
   } catch {
-    type.isValid(fixture, { errorHook: (path, v) => invalid.push(`${path.join('.') || '(record)'} = ${JSON.stringify(v)}`) });
+    type.isValid(fixture, {
+      errorHook: (path, v) => invalid.push(`${path.join('.') || '(record)'} = ${JSON.stringify(v)}`),
+    });
   }
   if (value === undefined) {
     problems.push(`${fixtureFile}: does not match ${file}: ${invalid.join(', ') || 'invalid record'}`);

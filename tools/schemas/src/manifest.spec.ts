@@ -27,7 +27,11 @@ describe('loadSchemaManifest', () => {
       ['TaskAbandoned', [1], 'FULL_TRANSITIVE'],
       ['TaskDeleted', [1], 'FULL_TRANSITIVE'],
     ]);
-    expect(manifest.subjects[0]).toMatchObject({ topic: 'tasks.task.events', subject: 'tasks.task.events-tasks.task.TaskCreated', context: 'tasks' });
+    expect(manifest.subjects[0]).toMatchObject({
+      topic: 'tasks.task.events',
+      subject: 'tasks.task.events-tasks.task.TaskCreated',
+      context: 'tasks',
+    });
   });
 
   it('rejects a subject that does not follow TopicRecordNameStrategy', () => {
@@ -47,14 +51,19 @@ describe('loadSchemaManifest', () => {
     writeFileSync(manifestPath, JSON.stringify(manifest));
     writeFileSync(join(dir, 'it/thing/fixtures/thing-happened.v1.json'), JSON.stringify({ id: 42 }));
     expect(problemsOf(dir)).toEqual([
-      expect.stringMatching(/thing-happened\.v2\.avsc: expected version 1 of .* \(versions are listed oldest first, without gaps\)/),
+      expect.stringMatching(
+        /thing-happened\.v2\.avsc: expected version 1 of .* \(versions are listed oldest first, without gaps\)/,
+      ),
       'it/thing/fixtures/thing-happened.v1.json: does not match it/thing/thing-happened.v1.avsc: id = 42',
     ]);
   });
 
   it('rejects a schema that is not valid Avro and a missing fixture', () => {
     const { dir } = writeSchemaDir({ versions: [thing, thing] });
-    writeFileSync(join(dir, 'it/thing/thing-happened.v1.avsc'), JSON.stringify({ ...thing, fields: [{ name: 'id', type: 'text' }] }));
+    writeFileSync(
+      join(dir, 'it/thing/thing-happened.v1.avsc'),
+      JSON.stringify({ ...thing, fields: [{ name: 'id', type: 'text' }] }),
+    );
     rmSync(join(dir, 'it/thing/fixtures/thing-happened.v2.json'));
     expect(problemsOf(dir)).toEqual([
       expect.stringMatching(/^it\/thing\/thing-happened\.v1\.avsc: not a valid Avro schema: .*text/),

@@ -71,7 +71,11 @@ export async function registerSchemas(
   }
 }
 
-async function registerAll(manifest: SchemaManifest, client: RegistryClient, log: (line: string) => void): Promise<RegisterReport> {
+async function registerAll(
+  manifest: SchemaManifest,
+  client: RegistryClient,
+  log: (line: string) => void,
+): Promise<RegisterReport> {
   // One quick probe so an unreachable registry is one clear error, not one per subject.
   await client.ping();
   // No retries here: the CLI is re-runnable and a dead registry should fail fast.
@@ -145,7 +149,10 @@ async function failureReason(
   if (typeof e.status !== 'number' && !e.name?.startsWith('ConfluentSchemaRegistry')) throw error;
   const reason = [`registry: ${e.message.replace(/^Confluent_Schema_Registry - /, '')}`];
   if (e.status === 409) reason.push(...(await explainAgainstRegistry(client, contract, version)));
-  if (e.status === 403) reason.push('these credentials may read schemas but not register them: use a developer or admin identity (locally cqrs-command or cqrs-admin)');
+  if (e.status === 403)
+    reason.push(
+      'these credentials may read schemas but not register them: use a developer or admin identity (locally cqrs-command or cqrs-admin)',
+    );
   return reason;
 }
 
@@ -168,12 +175,20 @@ export async function explainAgainstRegistry(
     const file = `${version.file} (v${version.version})`;
     const registered = `registered version ${n}`;
     if (!level.startsWith('FORWARD') && level !== 'NONE') {
-      for (const issue of explainIncompatibility(version.schema, heldSchema, { reader: file, writer: registered, readerIsNewer: true })) {
+      for (const issue of explainIncompatibility(version.schema, heldSchema, {
+        reader: file,
+        writer: registered,
+        readerIsNewer: true,
+      })) {
         lines.push(issue.message);
       }
     }
     if (!level.startsWith('BACKWARD') && level !== 'NONE') {
-      for (const issue of explainIncompatibility(heldSchema, version.schema, { reader: registered, writer: file, readerIsNewer: false })) {
+      for (const issue of explainIncompatibility(heldSchema, version.schema, {
+        reader: registered,
+        writer: file,
+        readerIsNewer: false,
+      })) {
         lines.push(issue.message);
       }
     }
@@ -187,7 +202,10 @@ export async function explainAgainstRegistry(
  */
 function isNetworkError(e: Error & { status?: number }): boolean {
   if (typeof e.status !== 'number') return false;
-  return e.status >= 500 || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|socket hang up|Timeout \(/.test(e.message);
+  return (
+    e.status >= 500 ||
+    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|socket hang up|Timeout \(/.test(e.message)
+  );
 }
 
 function formatOutcome(o: RegisterOutcome): string {

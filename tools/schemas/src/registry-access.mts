@@ -48,7 +48,9 @@ function secretOf(env: Env, name: string): (() => string) | undefined {
     try {
       text = readFileSync(file, 'utf8');
     } catch (error) {
-      throw new RegistryConfigError(`${name}_FILE=${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      throw new RegistryConfigError(
+        `${name}_FILE=${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      );
     }
     const secret = text.replace(/\r?\n$/, '');
     if (!secret) throw new RegistryConfigError(`${name}_FILE=${file} is empty`);
@@ -66,8 +68,10 @@ export function registryAccessFromEnv(env: Env, url: string): RegistryAccess {
   const username = env['SCHEMA_REGISTRY_USERNAME'];
   const password = secretOf(env, 'SCHEMA_REGISTRY_PASSWORD');
   const token = secretOf(env, 'SCHEMA_REGISTRY_TOKEN');
-  if (token && (username || password)) throw new RegistryConfigError('set SCHEMA_REGISTRY_TOKEN(_FILE) or SCHEMA_REGISTRY_USERNAME/PASSWORD, not both');
-  if (!username !== !password) throw new RegistryConfigError('SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD(_FILE) go together');
+  if (token && (username || password))
+    throw new RegistryConfigError('set SCHEMA_REGISTRY_TOKEN(_FILE) or SCHEMA_REGISTRY_USERNAME/PASSWORD, not both');
+  if (!username !== !password)
+    throw new RegistryConfigError('SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD(_FILE) go together');
   const auth: RegistryAuth = token
     ? { kind: 'bearer', token }
     : username && password
@@ -79,9 +83,12 @@ export function registryAccessFromEnv(env: Env, url: string): RegistryAccess {
   try {
     ca = readFileSync(caFile, 'utf8');
   } catch (error) {
-    throw new RegistryConfigError(`SCHEMA_REGISTRY_CA_FILE=${caFile} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new RegistryConfigError(
+      `SCHEMA_REGISTRY_CA_FILE=${caFile} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
   }
-  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new RegistryConfigError(`SCHEMA_REGISTRY_CA_FILE=${caFile} holds no PEM certificate`);
+  if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+    throw new RegistryConfigError(`SCHEMA_REGISTRY_CA_FILE=${caFile} holds no PEM certificate`);
   return { url, auth, ca, caFile };
 }
 
@@ -109,6 +116,11 @@ export function httpsAgent(access: RegistryAccess): HttpsAgent | undefined {
 
 /** One line for logs: URL, auth method and user, CA file; never a secret. */
 export function describeAccess(access: RegistryAccess): string {
-  const auth = access.auth.kind === 'basic' ? `basic as ${access.auth.username}` : access.auth.kind === 'bearer' ? 'bearer token' : 'no credentials';
+  const auth =
+    access.auth.kind === 'basic'
+      ? `basic as ${access.auth.username}`
+      : access.auth.kind === 'bearer'
+        ? 'bearer token'
+        : 'no credentials';
   return `${access.url} (${auth}${access.caFile ? `, CA ${access.caFile}` : ''})`;
 }

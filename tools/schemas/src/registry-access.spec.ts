@@ -15,14 +15,18 @@ const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const URL = 'https://registry.test/apis/ccompat/v7';
 
 describe('registryAccessFromEnv', () => {
-  it('sends nothing and trusts Node\'s CAs without variables', () => {
+  it("sends nothing and trusts Node's CAs without variables", () => {
     const access = registryAccessFromEnv({}, URL);
     expect(access).toEqual({ url: URL, auth: { kind: 'none' } });
     expect(authorizationHeader(access.auth)).toBeUndefined();
   });
 
   it('reads basic credentials, the password from a file without its trailing newline, and the CA', () => {
-    const env = { SCHEMA_REGISTRY_USERNAME: 'cqrs-admin', SCHEMA_REGISTRY_PASSWORD_FILE: file('pw', 's3cret\n'), SCHEMA_REGISTRY_CA_FILE: file('ca.pem', CA) };
+    const env = {
+      SCHEMA_REGISTRY_USERNAME: 'cqrs-admin',
+      SCHEMA_REGISTRY_PASSWORD_FILE: file('pw', 's3cret\n'),
+      SCHEMA_REGISTRY_CA_FILE: file('ca.pem', CA),
+    };
     const access = registryAccessFromEnv(env, URL);
     expect(authorizationHeader(access.auth)).toBe(`Basic ${Buffer.from('cqrs-admin:s3cret').toString('base64')}`);
     expect(access.ca).toBe(CA);
@@ -40,12 +44,28 @@ describe('registryAccessFromEnv', () => {
   });
 
   it.each([
-    ['a secret and its file', { SCHEMA_REGISTRY_USERNAME: 'u', SCHEMA_REGISTRY_PASSWORD: 'p', SCHEMA_REGISTRY_PASSWORD_FILE: '/x' }, 'set SCHEMA_REGISTRY_PASSWORD or SCHEMA_REGISTRY_PASSWORD_FILE, not both'],
-    ['a token and basic credentials', { SCHEMA_REGISTRY_TOKEN: 't', SCHEMA_REGISTRY_USERNAME: 'u', SCHEMA_REGISTRY_PASSWORD: 'p' }, 'not both'],
+    [
+      'a secret and its file',
+      { SCHEMA_REGISTRY_USERNAME: 'u', SCHEMA_REGISTRY_PASSWORD: 'p', SCHEMA_REGISTRY_PASSWORD_FILE: '/x' },
+      'set SCHEMA_REGISTRY_PASSWORD or SCHEMA_REGISTRY_PASSWORD_FILE, not both',
+    ],
+    [
+      'a token and basic credentials',
+      { SCHEMA_REGISTRY_TOKEN: 't', SCHEMA_REGISTRY_USERNAME: 'u', SCHEMA_REGISTRY_PASSWORD: 'p' },
+      'not both',
+    ],
     ['a user without a password', { SCHEMA_REGISTRY_USERNAME: 'u' }, 'go together'],
-    ['a missing password file', { SCHEMA_REGISTRY_USERNAME: 'u', SCHEMA_REGISTRY_PASSWORD_FILE: '/nonexistent/pw' }, 'SCHEMA_REGISTRY_PASSWORD_FILE=/nonexistent/pw cannot be read (ENOENT)'],
+    [
+      'a missing password file',
+      { SCHEMA_REGISTRY_USERNAME: 'u', SCHEMA_REGISTRY_PASSWORD_FILE: '/nonexistent/pw' },
+      'SCHEMA_REGISTRY_PASSWORD_FILE=/nonexistent/pw cannot be read (ENOENT)',
+    ],
     ['an empty token file', { SCHEMA_REGISTRY_TOKEN_FILE: file('empty', '\n') }, 'is empty'],
-    ['a CA file without a certificate', { SCHEMA_REGISTRY_CA_FILE: file('not-pem', 'hello') }, 'holds no PEM certificate'],
+    [
+      'a CA file without a certificate',
+      { SCHEMA_REGISTRY_CA_FILE: file('not-pem', 'hello') },
+      'holds no PEM certificate',
+    ],
   ])('refuses %s', (_case, env, message) => {
     expect(() => registryAccessFromEnv(env, URL)).toThrow(RegistryConfigError);
     expect(() => registryAccessFromEnv(env, URL)).toThrow(message);
@@ -67,18 +87,31 @@ describe('resolveRegistryAccess', () => {
 
   it('takes URL, CA and credentials from the stack env file when the environment has none', () => {
     const access = resolveRegistryAccess(undefined, dir, env());
-    expect(access).toMatchObject({ url: 'https://127.0.0.1:8081/apis/ccompat/v7', auth: { kind: 'basic', username: 'cqrs-admin', password: 'stack-secret' }, ca: CA });
+    expect(access).toMatchObject({
+      url: 'https://127.0.0.1:8081/apis/ccompat/v7',
+      auth: { kind: 'basic', username: 'cqrs-admin', password: 'stack-secret' },
+      ca: CA,
+    });
   });
 
   it('uses the stack credentials for the stack registry named by flag or SCHEMA_REGISTRY_URL, not for another registry', () => {
     expect(resolveRegistryAccess('https://127.0.0.1:8081/apis/ccompat/v7/', dir, env()).auth.kind).toBe('basic');
-    expect(resolveRegistryAccess(undefined, dir, env({ SCHEMA_REGISTRY_URL: 'https://127.0.0.1:8081/apis/ccompat/v7' })).auth.kind).toBe('basic');
-    expect(resolveRegistryAccess('https://elsewhere.test', dir, env())).toEqual({ url: 'https://elsewhere.test', auth: { kind: 'none' } });
+    expect(
+      resolveRegistryAccess(undefined, dir, env({ SCHEMA_REGISTRY_URL: 'https://127.0.0.1:8081/apis/ccompat/v7' })).auth
+        .kind,
+    ).toBe('basic');
+    expect(resolveRegistryAccess('https://elsewhere.test', dir, env())).toEqual({
+      url: 'https://elsewhere.test',
+      auth: { kind: 'none' },
+    });
   });
 
-  it('takes the environment\'s settings alone when it has any', () => {
+  it("takes the environment's settings alone when it has any", () => {
     const access = resolveRegistryAccess(undefined, dir, env({ SCHEMA_REGISTRY_TOKEN: 'tok' }));
-    expect(access).toEqual({ url: 'https://127.0.0.1:8081/apis/ccompat/v7', auth: { kind: 'bearer', token: expect.any(Function) } });
+    expect(access).toEqual({
+      url: 'https://127.0.0.1:8081/apis/ccompat/v7',
+      auth: { kind: 'bearer', token: expect.any(Function) },
+    });
     expect(authorizationHeader(access.auth)).toBe('Bearer tok');
   });
 });

@@ -182,9 +182,18 @@ export class RegistryClient {
     const err = (parsed ?? {}) as { error_code?: number; message?: string };
     if (err.error_code === undefined && res.status === 404) {
       // A 404 without a registry error body means the URL does not point at a registry API.
-      throw new RegistryUnreachableError(this.baseUrl, `${method} ${path} answered 404 without a registry error; is the URL the registry's Confluent API base (for Apicurio: .../apis/ccompat/v7)?`);
+      throw new RegistryUnreachableError(
+        this.baseUrl,
+        `${method} ${path} answered 404 without a registry error; is the URL the registry's Confluent API base (for Apicurio: .../apis/ccompat/v7)?`,
+      );
     }
-    throw new RegistryRequestError(method, path, res.status, err.error_code, err.message ?? (text.slice(0, 300) || res.statusText || `HTTP ${res.status}`));
+    throw new RegistryRequestError(
+      method,
+      path,
+      res.status,
+      err.error_code,
+      err.message ?? (text.slice(0, 300) || res.statusText || `HTTP ${res.status}`),
+    );
   }
 }
 

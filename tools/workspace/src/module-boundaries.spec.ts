@@ -8,7 +8,11 @@ const root = join(__dirname, '../../..');
 
 function lint(file: string, code: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(root, 'node_modules/.bin/eslint'), ['--format', 'json', '--stdin', '--stdin-filename', join(root, file)], { cwd: root });
+    const child = spawn(
+      join(root, 'node_modules/.bin/eslint'),
+      ['--format', 'json', '--stdin', '--stdin-filename', join(root, file)],
+      { cwd: root },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -28,23 +32,36 @@ describe('module boundaries', () => {
   jest.setTimeout(60_000);
 
   it('rejects a framework import in a domain lib', async () => {
-    const messages = await lint('libs/tasks/domain/src/probe.ts', "import { Injectable } from '@nestjs/common';\nexport const x = Injectable;\n");
+    const messages = await lint(
+      'libs/tasks/domain/src/probe.ts',
+      "import { Injectable } from '@nestjs/common';\nexport const x = Injectable;\n",
+    );
     expect(messages.join('\n')).toMatch(/enforce-module-boundaries.*@nestjs\/common/);
   });
 
   it('rejects a domain lib depending on a data-access lib', async () => {
-    const messages = await lint('libs/tasks/domain/src/probe.ts', "import * as store from '@cqrs/event-store';\nexport const x = store;\n");
-    expect(messages.join('\n')).toMatch(/tagged with "type:domain" can only depend on libs tagged with "type:domain", "type:util"/);
+    const messages = await lint(
+      'libs/tasks/domain/src/probe.ts',
+      "import * as store from '@cqrs/event-store';\nexport const x = store;\n",
+    );
+    expect(messages.join('\n')).toMatch(
+      /tagged with "type:domain" can only depend on libs tagged with "type:domain", "type:util"/,
+    );
   });
 
   it('rejects shared code depending on a bounded context', async () => {
-    const messages = await lint('libs/shared/config/src/probe.ts', "import * as tasks from '@cqrs/tasks-domain';\nexport const x = tasks;\n");
-    expect(messages.join('\n')).toMatch(/tagged with "scope:shared" can only depend on libs tagged with "scope:shared"/);
+    const messages = await lint(
+      'libs/shared/config/src/probe.ts',
+      "import * as tasks from '@cqrs/tasks-domain';\nexport const x = tasks;\n",
+    );
+    expect(messages.join('\n')).toMatch(
+      /tagged with "scope:shared" can only depend on libs tagged with "scope:shared"/,
+    );
   });
 
   it('rejects console output in app code', async () => {
     const messages = await lint('apps/command-service/src/probe.ts', "console.log('hi');\n");
-    expect(messages).toContain("no-console: Unexpected console statement.");
+    expect(messages).toContain('no-console: Unexpected console statement.');
   });
 
   it('accepts an app using a domain lib and shared libs', async () => {

@@ -7,7 +7,10 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as co
 /** `90d`, `12h`, `30m`, `45s`, `500ms` → milliseconds; anything else is a commander argument error. */
 export function parseDuration(value: string): number {
   const match = /^(\d+)(ms|s|m|h|d)$/.exec(value.trim());
-  if (!match) throw new InvalidArgumentError(`"${value}" is not a duration: use a whole number and a unit, e.g. 90d, 12h, 30m, 45s, 500ms`);
+  if (!match)
+    throw new InvalidArgumentError(
+      `"${value}" is not a duration: use a whole number and a unit, e.g. 90d, 12h, 30m, 45s, 500ms`,
+    );
   const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
   if (!Number.isSafeInteger(ms)) throw new InvalidArgumentError(`"${value}" is too long`);
   return ms;
@@ -16,7 +19,8 @@ export function parseDuration(value: string): number {
 /** A positive integer option (`--keep`, `--batch`). */
 export function parsePositiveInt(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" is not a positive integer`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError(`"${value}" is not a positive integer`);
   return n;
 }
 
@@ -55,7 +59,11 @@ export function table(rows: Record<string, unknown>[]): string {
   const columns = Object.keys(rows[0] ?? {});
   const cell = (v: unknown) => (v instanceof Date ? v.toISOString() : v === null || v === undefined ? '-' : String(v));
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(columns), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
 }
 
@@ -92,7 +100,9 @@ export function parseLoadHitRate(exposition: string): LoadHitRate | undefined {
 }
 
 /** The outcome of asking the command service for its load counts. */
-export type LoadHitRateReport = ({ available: true } & LoadHitRate & { metricsUrl: string }) | { available: false; metricsUrl: string; reason: string };
+export type LoadHitRateReport =
+  | ({ available: true } & LoadHitRate & { metricsUrl: string })
+  | { available: false; metricsUrl: string; reason: string };
 
 /** Reads the load counts from a metrics endpoint; never throws (an unreachable service is a normal answer). */
 export async function fetchLoadHitRate(metricsUrl: string, timeoutMs = 3000): Promise<LoadHitRateReport> {
@@ -100,7 +110,12 @@ export async function fetchLoadHitRate(metricsUrl: string, timeoutMs = 3000): Pr
     const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(timeoutMs) });
     if (!response.ok) return { available: false, metricsUrl, reason: `HTTP ${response.status}` };
     const rate = parseLoadHitRate(await response.text());
-    if (!rate) return { available: false, metricsUrl, reason: 'no event_replay_duration_seconds series there (is it the command service?)' };
+    if (!rate)
+      return {
+        available: false,
+        metricsUrl,
+        reason: 'no event_replay_duration_seconds series there (is it the command service?)',
+      };
     return { available: true, metricsUrl, ...rate };
   } catch (error) {
     const e = error as Error & { cause?: { code?: string; message?: string } };

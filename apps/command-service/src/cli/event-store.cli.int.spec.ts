@@ -34,7 +34,12 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const created = (taskId: string) => ({ taskId, ownerId: 'user-1', title: 'Written before priorities', createdAt: '2025-01-01T09:00:00.000Z' });
+const created = (taskId: string) => ({
+  taskId,
+  ownerId: 'user-1',
+  title: 'Written before priorities',
+  createdAt: '2025-01-01T09:00:00.000Z',
+});
 
 /**
  * A task created before TaskCreated had `priority` (schema version 1), as it sits in the store:
@@ -70,10 +75,17 @@ describe('task streams in the store (upcast as the command service reads them)',
     const dataSource = await createEventStoreDataSource({ url: commandUrl, poolSize: 2 }).initialize();
     try {
       const store = new PostgresEventStore(dataSource, { upcasters: taskUpcasters });
-      const loaded = await store.aggregateStream<Task, TaskEvent>(taskId, { ...taskDecider, stateSchemaVersion: STATE_SCHEMA_VERSION });
+      const loaded = await store.aggregateStream<Task, TaskEvent>(taskId, {
+        ...taskDecider,
+        stateSchemaVersion: STATE_SCHEMA_VERSION,
+      });
       expect(loaded).toMatchObject({ version: 1, state: { status: 'open', taskId, priority: 'NORMAL' } });
       const [event] = await store.readStream<TaskEvent>(taskId);
-      expect(event).toMatchObject({ type: 'TaskCreated', schemaVersion: 2, data: { ...created(taskId), priority: 'NORMAL' } });
+      expect(event).toMatchObject({
+        type: 'TaskCreated',
+        schemaVersion: 2,
+        data: { ...created(taskId), priority: 'NORMAL' },
+      });
       // The stored row is unchanged, and without the chain the task would have no priority.
       const [row] = await owner.query(`SELECT schema_version, data FROM events WHERE stream_id = $1`, [taskId]);
       expect(row).toEqual({ schema_version: 1, data: created(taskId) });
@@ -87,17 +99,21 @@ describe('task streams in the store (upcast as the command service reads them)',
 
 describe('npm run event-store (CLI)', () => {
   const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    exec(process.execPath, ['-r', '@swc-node/register', join('apps/command-service/src/cli/event-store.cli.ts'), ...args], {
-      cwd: repoRoot(),
-      env: {
-        ...process.env,
-        SWC_NODE_PROJECT: 'tsconfig.base.json',
-        DATABASE_URL: commandUrl,
-        MIGRATIONS_WRITE_DATABASE_URL: db.url,
-        ...env,
+    exec(
+      process.execPath,
+      ['-r', '@swc-node/register', join('apps/command-service/src/cli/event-store.cli.ts'), ...args],
+      {
+        cwd: repoRoot(),
+        env: {
+          ...process.env,
+          SWC_NODE_PROJECT: 'tsconfig.base.json',
+          DATABASE_URL: commandUrl,
+          MIGRATIONS_WRITE_DATABASE_URL: db.url,
+          ...env,
+        },
+        timeout: 60_000,
       },
-      timeout: 60_000,
-    });
+    );
   const failure = (args: string[], env?: NodeJS.ProcessEnv) =>
     cli(args, env).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
@@ -112,7 +128,10 @@ describe('npm run event-store (CLI)', () => {
     )[0];
 
   it.each([
-    [['snapshots', 'prune', '--keep', '0'], `option '--keep <n>' argument '0' is invalid. "0" is not a positive integer`],
+    [
+      ['snapshots', 'prune', '--keep', '0'],
+      `option '--keep <n>' argument '0' is invalid. "0" is not a positive integer`,
+    ],
     [['snapshots', 'prune', '--max-age', '90'], `"90" is not a duration: use a whole number and a unit, e.g. 90d`],
     [['archive', '--older-than', 'soon'], `"soon" is not a duration`],
     [['archive', '--batch', '-5'], `error: option '--batch <n>' argument '-5' is invalid`],
@@ -129,7 +148,9 @@ describe('npm run event-store (CLI)', () => {
   it('exits non-zero with a readable reason, and no password, when the database is unreachable', async () => {
     const result = await failure(['size'], { DATABASE_URL: 'postgres://cqrs_command:s3cret@127.0.0.1:1/cqrs_write' });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('error: cannot reach PostgreSQL at postgres://cqrs_command:***@127.0.0.1:1/cqrs_write: connection refused');
+    expect(result.stderr).toContain(
+      'error: cannot reach PostgreSQL at postgres://cqrs_command:***@127.0.0.1:1/cqrs_write: connection refused',
+    );
     expect(result.stderr).not.toContain('s3cret');
   });
 
@@ -143,13 +164,23 @@ describe('npm run event-store (CLI)', () => {
     expect(JSON.parse(dry.stdout)).toEqual({ streams: 2, events: 6, batches: 1, dryRun: true });
     expect(await counts()).toEqual(before);
     const human = await cli(['archive', '--dry-run', '--older-than', '4d']);
-    expect(human.stdout.trim()).toBe('would archive 3 task streams (9 events) finished more than 4d ago, in 1 batch(es)');
+    expect(human.stdout.trim()).toBe(
+      'would archive 3 task streams (9 events) finished more than 4d ago, in 1 batch(es)',
+    );
     expect(await counts()).toEqual(before);
 
     const archived = await cli(['archive', '--batch', '1']);
-    expect(archived.stdout.trim()).toBe('archived 2 task streams (6 events) finished more than 30d ago, in 2 batch(es)');
-    expect(await counts()).toMatchObject({ events: before.events - 6, archived: before.archived + 6, streams: before.streams + 2 });
-    const ids = (await owner.query<{ stream_id: string }[]>('SELECT stream_id FROM archived_streams ORDER BY stream_id')).map((r) => r.stream_id);
+    expect(archived.stdout.trim()).toBe(
+      'archived 2 task streams (6 events) finished more than 30d ago, in 2 batch(es)',
+    );
+    expect(await counts()).toMatchObject({
+      events: before.events - 6,
+      archived: before.archived + 6,
+      streams: before.streams + 2,
+    });
+    const ids = (
+      await owner.query<{ stream_id: string }[]>('SELECT stream_id FROM archived_streams ORDER BY stream_id')
+    ).map((r) => r.stream_id);
     expect(ids).toEqual([...old].sort());
     expect(ids).not.toContain(recent);
     expect(ids).not.toContain(open);
@@ -157,21 +188,32 @@ describe('npm run event-store (CLI)', () => {
     // Archived tasks still load whole (and upcast) through the app role.
     const dataSource = await createEventStoreDataSource({ url: commandUrl, poolSize: 1 }).initialize();
     try {
-      const loaded = await new PostgresEventStore(dataSource, { upcasters: taskUpcasters }).aggregateStream<Task, TaskEvent>(old[0], taskDecider);
+      const loaded = await new PostgresEventStore(dataSource, { upcasters: taskUpcasters }).aggregateStream<
+        Task,
+        TaskEvent
+      >(old[0], taskDecider);
       expect(loaded).toMatchObject({ version: 3, state: { status: 'completed', priority: 'NORMAL' } });
     } finally {
       await dataSource.destroy();
     }
 
     const size = JSON.parse((await cli(['size', '--json'])).stdout);
-    expect(size).toMatchObject({ archivedStreams: 2, events: { bytes: expect.any(Number) }, eventsArchive: { bytes: expect.any(Number) } });
-    expect((await cli(['size'])).stdout).toMatch(/^table\s+size\s+rows \(estimate\)\nevents\s.*\nevents_archive\s.*\nsnapshots\s.*\n\narchived streams: 2\n$/);
+    expect(size).toMatchObject({
+      archivedStreams: 2,
+      events: { bytes: expect.any(Number) },
+      eventsArchive: { bytes: expect.any(Number) },
+    });
+    expect((await cli(['size'])).stdout).toMatch(
+      /^table\s+size\s+rows \(estimate\)\nevents\s.*\nevents_archive\s.*\nsnapshots\s.*\n\narchived streams: 2\n$/,
+    );
   });
 
   it('snapshots take folds a task from its upcast events and snapshots it; stats and prune see it', async () => {
     const taskId = await legacyTask();
     const taken = await cli(['snapshots', 'take', taskId]);
-    expect(taken.stdout.trim()).toBe(`snapshot of ${taskId} at version 1 (state schema version ${STATE_SCHEMA_VERSION}) written`);
+    expect(taken.stdout.trim()).toBe(
+      `snapshot of ${taskId} at version 1 (state schema version ${STATE_SCHEMA_VERSION}) written`,
+    );
     const [snapshot] = await owner.query(`SELECT version, state FROM snapshots WHERE stream_id = $1`, [taskId]);
     expect(snapshot).toMatchObject({ version: '1', state: { status: 'open', priority: 'NORMAL' } });
     expect((await cli(['snapshots', 'take', taskId])).stdout).toContain('already existed');
@@ -188,7 +230,9 @@ describe('npm run event-store (CLI)', () => {
     expect(JSON.parse(dry.stdout)).toMatchObject({ deleted: 1, expired: 1, dryRun: true });
     expect(await counts()).toEqual(before);
     const pruned = await cli(['snapshots', 'prune', '--keep', '2', '--max-age', '100d']);
-    expect(pruned.stdout.trim()).toMatch(/^pruned 1 of \d+ snapshots of \d+ streams \(0 beyond the newest 2, 1 older than 100d\)$/);
+    expect(pruned.stdout.trim()).toMatch(
+      /^pruned 1 of \d+ snapshots of \d+ streams \(0 beyond the newest 2, 1 older than 100d\)$/,
+    );
     expect(await counts()).toEqual({ ...before, snapshots: before.snapshots - 1 });
   });
 
@@ -210,9 +254,15 @@ describe('npm run event-store (CLI)', () => {
       const result = await cli(['snapshots', 'stats', '--metrics-url', metricsUrl]);
       expect(result.stdout).toMatch(/^snapshots: \d+ of \d+ streams, .* of state \(table and indexes: .*\)\n/);
       expect(result.stdout).toContain('state schema version  snapshots  streams');
-      expect(result.stdout).toContain(`load hit rate: 75.0% of 4 loads started from a snapshot (${metricsUrl}, since that instance started)`);
+      expect(result.stdout).toContain(
+        `load hit rate: 75.0% of 4 loads started from a snapshot (${metricsUrl}, since that instance started)`,
+      );
       const json = JSON.parse((await cli(['snapshots', 'stats', '--json', '--metrics-url', metricsUrl])).stdout);
-      expect(json).toMatchObject({ snapshots: expect.any(Number), byStateSchemaVersion: expect.any(Array), loads: { available: true, hitRate: 0.75 } });
+      expect(json).toMatchObject({
+        snapshots: expect.any(Number),
+        byStateSchemaVersion: expect.any(Array),
+        loads: { available: true, hitRate: 0.75 },
+      });
     });
 
     it('says clearly that the hit rate is unknown when the command service cannot be reached, and still prints the rest', async () => {

@@ -28,7 +28,6 @@ import {
   table,
 } from './cli-format';
 
-
 const loadCliConfig = (source: NodeJS.ProcessEnv = process.env) =>
   loadConfig(
     'event-store CLI',
@@ -72,7 +71,8 @@ async function withStore<T>(url: string, work: (store: PostgresEventStore) => Pr
   }
 }
 
-const print = (json: boolean, value: unknown, human: () => string) => console.log(json ? JSON.stringify(value, null, 2) : human());
+const print = (json: boolean, value: unknown, human: () => string) =>
+  console.log(json ? JSON.stringify(value, null, 2) : human());
 
 export function program(config: () => CliConfig): Command {
   const cli = new Command('event-store')
@@ -80,16 +80,24 @@ export function program(config: () => CliConfig): Command {
     .showHelpAfterError()
     .exitOverride();
 
-  const snapshots = cli.command('snapshots').description('snapshots of task streams: statistics, pruning, snapshot now');
+  const snapshots = cli
+    .command('snapshots')
+    .description('snapshots of task streams: statistics, pruning, snapshot now');
   snapshots
     .command('stats')
     .description('count, streams, bytes and ages of snapshots per state schema version, and the load hit rate')
     .option('--json', 'machine-readable output')
-    .option('--metrics-url <url>', "the command service's Prometheus endpoint (default: its management port's /metrics)")
+    .option(
+      '--metrics-url <url>',
+      "the command service's Prometheus endpoint (default: its management port's /metrics)",
+    )
     .action(async (options: { json?: boolean; metricsUrl?: string }) => {
       const settings = config();
       const metricsUrl = options.metricsUrl ?? `http://127.0.0.1:${settings.MANAGEMENT_PORT}/metrics`;
-      const [stats, loads] = await Promise.all([withStore(settings.DATABASE_URL, (store) => store.snapshotStats()), fetchLoadHitRate(metricsUrl)]);
+      const [stats, loads] = await Promise.all([
+        withStore(settings.DATABASE_URL, (store) => store.snapshotStats()),
+        fetchLoadHitRate(metricsUrl),
+      ]);
       print(!!options.json, { ...stats, loads }, () =>
         [
           `snapshots: ${stats.snapshots} of ${stats.streams} streams, ${formatBytes(stats.stateBytes)} of state (table and indexes: ${formatBytes(stats.tableBytes)})`,
@@ -113,8 +121,14 @@ export function program(config: () => CliConfig): Command {
 
   snapshots
     .command('prune')
-    .description('keep the newest --keep snapshots per stream and state schema version, drop those older than --max-age (never a stream’s newest)')
-    .addOption(new Option('--keep <n>', 'snapshots kept per stream and state schema version').argParser(parsePositiveInt).default(DEFAULT_SNAPSHOT_KEEP))
+    .description(
+      'keep the newest --keep snapshots per stream and state schema version, drop those older than --max-age (never a stream’s newest)',
+    )
+    .addOption(
+      new Option('--keep <n>', 'snapshots kept per stream and state schema version')
+        .argParser(parsePositiveInt)
+        .default(DEFAULT_SNAPSHOT_KEEP),
+    )
     .addOption(
       new Option('--max-age <duration>', 'drop snapshots older than this (e.g. 90d, 12h)')
         .argParser(parseDuration)
@@ -126,19 +140,28 @@ export function program(config: () => CliConfig): Command {
       const result = await withStore(config().DATABASE_URL, (store) =>
         store.pruneSnapshots({ keep: options.keep, maxAgeMs: options.maxAge, dryRun: !!options.dryRun }),
       );
-      print(!!options.json, result, () =>
-        `${result.dryRun ? 'would prune' : 'pruned'} ${result.deleted} of ${result.snapshots} snapshots of ${result.streams} streams ` +
-        `(${result.beyondKeep} beyond the newest ${options.keep}, ${result.expired} older than ${formatDurationMs(options.maxAge)})`,
+      print(
+        !!options.json,
+        result,
+        () =>
+          `${result.dryRun ? 'would prune' : 'pruned'} ${result.deleted} of ${result.snapshots} snapshots of ${result.streams} streams ` +
+          `(${result.beyondKeep} beyond the newest ${options.keep}, ${result.expired} older than ${formatDurationMs(options.maxAge)})`,
       );
     });
 
   snapshots
     .command('take <streamId>')
-    .description('fold a task stream from its events (upcast, not from a snapshot) and snapshot it at its current version')
+    .description(
+      'fold a task stream from its events (upcast, not from a snapshot) and snapshot it at its current version',
+    )
     .option('--json', 'machine-readable output')
     .action(async (streamId: string, options: { json?: boolean }) => {
       const result = await withStore(config().DATABASE_URL, (store) =>
-        store.takeSnapshot(streamId, { evolve: taskDecider.evolve, initialState: taskDecider.initialState, stateSchemaVersion: STATE_SCHEMA_VERSION }),
+        store.takeSnapshot(streamId, {
+          evolve: taskDecider.evolve,
+          initialState: taskDecider.initialState,
+          stateSchemaVersion: STATE_SCHEMA_VERSION,
+        }),
       );
       print(!!options.json, result, () =>
         result.version === 0
@@ -150,8 +173,14 @@ export function program(config: () => CliConfig): Command {
 
   cli
     .command('archive')
-    .description(`move finished tasks (last event ${TASK_TERMINAL_EVENT_TYPES.join(', ')}) older than --older-than to events_archive, as the owner role`)
-    .addOption(new Option('--older-than <duration>', 'archive tasks whose last event is older than this (e.g. 30d)').argParser(parseDuration).default(30 * 86_400_000, '30d'))
+    .description(
+      `move finished tasks (last event ${TASK_TERMINAL_EVENT_TYPES.join(', ')}) older than --older-than to events_archive, as the owner role`,
+    )
+    .addOption(
+      new Option('--older-than <duration>', 'archive tasks whose last event is older than this (e.g. 30d)')
+        .argParser(parseDuration)
+        .default(30 * 86_400_000, '30d'),
+    )
     .addOption(new Option('--batch <n>', 'streams per transaction').argParser(parsePositiveInt).default(1000))
     .option('--dry-run', 'count what would move, move nothing')
     .option('--json', 'machine-readable output')
@@ -165,8 +194,11 @@ export function program(config: () => CliConfig): Command {
           dryRun: !!options.dryRun,
         }),
       );
-      print(!!options.json, result, () =>
-        `${result.dryRun ? 'would archive' : 'archived'} ${result.streams} task streams (${result.events} events) finished more than ${formatDurationMs(options.olderThan)} ago, in ${result.batches} batch(es)`,
+      print(
+        !!options.json,
+        result,
+        () =>
+          `${result.dryRun ? 'would archive' : 'archived'} ${result.streams} task streams (${result.events} events) finished more than ${formatDurationMs(options.olderThan)} ago, in ${result.batches} batch(es)`,
       );
     });
 
@@ -183,7 +215,11 @@ export function program(config: () => CliConfig): Command {
       });
       print(!!options.json, size, () =>
         [
-          table([row('events', size.events), row('events_archive', size.eventsArchive), row('snapshots', size.snapshots)]),
+          table([
+            row('events', size.events),
+            row('events_archive', size.eventsArchive),
+            row('snapshots', size.snapshots),
+          ]),
           '',
           `archived streams: ${size.archivedStreams}`,
         ].join('\n'),
@@ -201,7 +237,8 @@ async function main(): Promise<void> {
   } catch (error) {
     // Commander has printed its own message (and the help) for a bad argument; --help and --version exit 0.
     const commander = error as { code?: string; exitCode?: number };
-    if (typeof commander.code === 'string' && commander.code.startsWith('commander.')) process.exit(commander.exitCode ?? 1);
+    if (typeof commander.code === 'string' && commander.code.startsWith('commander.'))
+      process.exit(commander.exitCode ?? 1);
     if (error instanceof ConfigError) {
       console.error(error.message);
       process.exit(2);

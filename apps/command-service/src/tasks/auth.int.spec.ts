@@ -1,6 +1,14 @@
 import { migrateEventStore } from '@cqrs/event-store';
 import { createHttpApp, DEFAULT_MAX_HEADER_SIZE, listenManagement } from '@cqrs/http';
-import { createThrowawayDatabase, devToken, getTestInfra, registerSchemas, tamperedToken, untrustedToken, type ThrowawayDatabase } from '@cqrs/testing';
+import {
+  createThrowawayDatabase,
+  devToken,
+  getTestInfra,
+  registerSchemas,
+  tamperedToken,
+  untrustedToken,
+  type ThrowawayDatabase,
+} from '@cqrs/testing';
 import type { INestApplication } from '@nestjs/common';
 import { AppModule } from '../app.module';
 import { loadCommandServiceConfig } from '../config';
@@ -62,7 +70,13 @@ describe('command-service: authentication and ownership', () => {
   });
 
   type Answer = { status: number; headers: Headers; body: { code?: string; detail?: string; taskId?: string } };
-  const send = async (method: string, path: string, authorization: string | undefined, body?: unknown, base = api): Promise<Answer> => {
+  const send = async (
+    method: string,
+    path: string,
+    authorization: string | undefined,
+    body?: unknown,
+    base = api,
+  ): Promise<Answer> => {
     const response = await fetch(base + path, {
       method,
       headers: { 'content-type': 'application/json', ...(authorization === undefined ? {} : { authorization }) },
@@ -80,12 +94,31 @@ describe('command-service: authentication and ownership', () => {
   const eventCount = async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM events'))[0]?.n);
 
   // Each route, with what brings alice's task to a state where she may call it.
-  const routes: { route: string; method: string; path: (id: string) => string; body?: unknown; prepare?: (id: string) => Promise<unknown>; ok: number }[] = [
+  const routes: {
+    route: string;
+    method: string;
+    path: (id: string) => string;
+    body?: unknown;
+    prepare?: (id: string) => Promise<unknown>;
+    ok: number;
+  }[] = [
     { route: 'POST /tasks', method: 'POST', path: () => '/tasks', body: { title: 'New' }, ok: 201 },
     { route: 'PATCH /tasks/:id', method: 'PATCH', path: (id) => `/tasks/${id}`, body: { title: 'Renamed' }, ok: 200 },
     { route: 'POST /tasks/:id/start', method: 'POST', path: (id) => `/tasks/${id}/start`, ok: 200 },
-    { route: 'POST /tasks/:id/complete', method: 'POST', path: (id) => `/tasks/${id}/complete`, prepare: (id) => send('POST', `/tasks/${id}/start`, bearer('alice')), ok: 200 },
-    { route: 'POST /tasks/:id/abandon', method: 'POST', path: (id) => `/tasks/${id}/abandon`, body: { reason: 'Not needed' }, ok: 200 },
+    {
+      route: 'POST /tasks/:id/complete',
+      method: 'POST',
+      path: (id) => `/tasks/${id}/complete`,
+      prepare: (id) => send('POST', `/tasks/${id}/start`, bearer('alice')),
+      ok: 200,
+    },
+    {
+      route: 'POST /tasks/:id/abandon',
+      method: 'POST',
+      path: (id) => `/tasks/${id}/abandon`,
+      body: { reason: 'Not needed' },
+      ok: 200,
+    },
     { route: 'DELETE /tasks/:id', method: 'DELETE', path: (id) => `/tasks/${id}`, ok: 200 },
   ];
 
@@ -106,28 +139,45 @@ describe('command-service: authentication and ownership', () => {
       await prepare?.(taskId);
     });
 
-    it.each(unauthenticated)('%s: 401 %s with a Bearer challenge, nothing stored', async (_name, authorization, code, challenge) => {
-      const before = await eventCount();
-      const res = await send(method, path(taskId), authorization(), body);
-      expect([res.status, res.headers.get('content-type'), res.body.code]).toEqual([401, expect.stringContaining('application/problem+json'), code]);
-      expect(res.headers.get('www-authenticate')).toMatch(challenge);
-      expect(await eventCount()).toBe(before);
-    });
+    it.each(unauthenticated)(
+      '%s: 401 %s with a Bearer challenge, nothing stored',
+      async (_name, authorization, code, challenge) => {
+        const before = await eventCount();
+        const res = await send(method, path(taskId), authorization(), body);
+        expect([res.status, res.headers.get('content-type'), res.body.code]).toEqual([
+          401,
+          expect.stringContaining('application/problem+json'),
+          code,
+        ]);
+        expect(res.headers.get('www-authenticate')).toMatch(challenge);
+        expect(await eventCount()).toBe(before);
+      },
+    );
 
     if (method === 'POST' && path('') === '/tasks') {
       it('another user creates a task of their own', async () => {
         const res = await send(method, path(taskId), bearer('bob'), body);
         expect(res.status).toBe(201);
-        const [row] = await db.query<{ owner: string }>("SELECT data->>'ownerId' AS owner FROM events WHERE stream_id = $1", [res.body.taskId]);
+        const [row] = await db.query<{ owner: string }>(
+          "SELECT data->>'ownerId' AS owner FROM events WHERE stream_id = $1",
+          [res.body.taskId],
+        );
         expect(row?.owner).toBe('bob');
       });
     } else {
-      it.each(['bob', 'admin'])("%s gets 404 TASK_NOT_FOUND on alice's task, worded as for a missing one, nothing stored", async (who) => {
-        const before = await eventCount();
-        const res = await send(method, path(taskId), bearer(who), body);
-        expect([res.status, res.body.code, res.body.detail]).toEqual([404, 'TASK_NOT_FOUND', `task ${taskId} does not exist`]);
-        expect(await eventCount()).toBe(before);
-      });
+      it.each(['bob', 'admin'])(
+        "%s gets 404 TASK_NOT_FOUND on alice's task, worded as for a missing one, nothing stored",
+        async (who) => {
+          const before = await eventCount();
+          const res = await send(method, path(taskId), bearer(who), body);
+          expect([res.status, res.body.code, res.body.detail]).toEqual([
+            404,
+            'TASK_NOT_FOUND',
+            `task ${taskId} does not exist`,
+          ]);
+          expect(await eventCount()).toBe(before);
+        },
+      );
 
       it("bob's If-Match on alice's task gets the 412 an unknown id gets (version 0), never her version", async () => {
         const pinned = async (id: string) => {
@@ -169,7 +219,11 @@ describe('command-service: authentication and ownership', () => {
     const [first, second] = [(await a.json()) as { taskId: string }, (await b.json()) as { taskId: string }];
     expect(first.taskId).not.toBe(second.taskId);
     const replay = await create('alice');
-    expect([replay.status, replay.headers.get('idempotent-replayed'), ((await replay.json()) as { taskId: string }).taskId]).toEqual([201, 'true', first.taskId]);
+    expect([
+      replay.status,
+      replay.headers.get('idempotent-replayed'),
+      ((await replay.json()) as { taskId: string }).taskId,
+    ]).toEqual([201, 'true', first.taskId]);
   });
 
   describe('the management port', () => {
@@ -189,7 +243,11 @@ describe('command-service: authentication and ownership', () => {
       const preflight = (origin: string) =>
         fetch(`${api}/tasks`, {
           method: 'OPTIONS',
-          headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+          headers: {
+            origin,
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': 'authorization,content-type',
+          },
         });
       const allowed = await preflight(SWAGGER_ORIGIN);
       expect([allowed.status, allowed.headers.get('access-control-allow-origin')]).toEqual([204, SWAGGER_ORIGIN]);
@@ -207,7 +265,12 @@ describe('command-service: authentication and ownership', () => {
         for (const [verb, operation] of Object.entries(item)) {
           const api = !path.startsWith('/health');
           expect([verb, path, operation.security]).toEqual([verb, path, api ? [{ bearer: [] }] : undefined]);
-          if (api) expect([verb, path, Object.keys(operation.responses)]).toEqual([verb, path, expect.arrayContaining(['401', '429'])]);
+          if (api)
+            expect([verb, path, Object.keys(operation.responses)]).toEqual([
+              verb,
+              path,
+              expect.arrayContaining(['401', '429']),
+            ]);
         }
       }
     });

@@ -41,14 +41,17 @@ describe('X-Correlation-Id and X-Causation-Id', () => {
     expect(parseOptionalId('X-Correlation-Id', '')).toBeUndefined();
   });
 
-  it.each(['c'.repeat(256), 'has space', ' padded', 'caf\u00e9', 'tab\there', 'a, b'])('rejects %j, naming the header', (value) => {
-    expect(() => parseOptionalId('X-Causation-Id', value)).toThrow(DomainError);
-    try {
-      parseOptionalId('X-Causation-Id', value);
-    } catch (e) {
-      expect((e as DomainError).details).toEqual({ errors: [expect.objectContaining({ field: 'X-Causation-Id' })] });
-    }
-  });
+  it.each(['c'.repeat(256), 'has space', ' padded', 'caf\u00e9', 'tab\there', 'a, b'])(
+    'rejects %j, naming the header',
+    (value) => {
+      expect(() => parseOptionalId('X-Causation-Id', value)).toThrow(DomainError);
+      try {
+        parseOptionalId('X-Causation-Id', value);
+      } catch (e) {
+        expect((e as DomainError).details).toEqual({ errors: [expect.objectContaining({ field: 'X-Causation-Id' })] });
+      }
+    },
+  );
 });
 
 describe('W3C trace context', () => {
@@ -64,7 +67,9 @@ describe('W3C trace context', () => {
   });
 
   it('passes a later version on as version 00, without its extra fields', () => {
-    expect(parseTraceContext(`cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-${'x'.repeat(16_000)}`, undefined)).toEqual({ traceparent });
+    expect(
+      parseTraceContext(`cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-${'x'.repeat(16_000)}`, undefined),
+    ).toEqual({ traceparent });
   });
 
   it.each([

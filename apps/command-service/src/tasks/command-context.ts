@@ -51,7 +51,10 @@ export function parseIdempotencyKey(value: string | undefined): string | undefin
  * Validates an optional `X-Correlation-Id` or `X-Causation-Id`; an empty one counts as absent
  * (some proxies send empty headers).
  */
-export function parseOptionalId(header: 'X-Correlation-Id' | 'X-Causation-Id', value: string | undefined): string | undefined {
+export function parseOptionalId(
+  header: 'X-Correlation-Id' | 'X-Causation-Id',
+  value: string | undefined,
+): string | undefined {
   return value === undefined || value === '' ? undefined : headerId(header, value);
 }
 
@@ -61,7 +64,10 @@ export function parseOptionalId(header: 'X-Correlation-Id' | 'X-Causation-Id', v
  * a `tracestate` keeps only its well-formed members, at most 32 and 512 characters. A
  * `traceparent` of a later version is read as version 00 and passed on as one.
  */
-export function parseTraceContext(traceparent: string | undefined, tracestate: string | undefined): { traceparent?: string; tracestate?: string } {
+export function parseTraceContext(
+  traceparent: string | undefined,
+  tracestate: string | undefined,
+): { traceparent?: string; tracestate?: string } {
   const parent = traceparent === undefined ? null : parseTraceParent(traceparent);
   if (!parent) return {};
   const flags = (parent.traceFlags & 0xff).toString(16).padStart(2, '0');
@@ -74,7 +80,9 @@ export function parseIfMatch(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const match = ETAG.exec(value.trim());
   if (!match?.[1]) {
-    throw DomainError.validation([{ field: 'If-Match', message: 'must be an entity tag from a previous response, e.g. "3"' }]);
+    throw DomainError.validation([
+      { field: 'If-Match', message: 'must be an entity tag from a previous response, e.g. "3"' },
+    ]);
   }
   return Number(match[1]);
 }

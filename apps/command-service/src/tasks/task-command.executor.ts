@@ -1,5 +1,12 @@
 import { handleCommand, type AggregateCache, type EventStore, type OutboxEncodeInput } from '@cqrs/event-store';
-import { isVisibleTo, STATE_SCHEMA_VERSION, taskDecider, validateTaskCommand, type TaskCommand, type TaskEvent } from '@cqrs/tasks-domain';
+import {
+  isVisibleTo,
+  STATE_SCHEMA_VERSION,
+  taskDecider,
+  validateTaskCommand,
+  type TaskCommand,
+  type TaskEvent,
+} from '@cqrs/tasks-domain';
 import { currentTraceCarrier, withSpan } from '@cqrs/observability';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ICommandHandler } from '@nestjs/cqrs';
@@ -46,7 +53,11 @@ export class TaskCommandExecutor {
 
   execute(command: TaskCommand, context: CommandContext): Promise<TaskCommandResult> {
     return withSpan(`command.${command.type}`, () => this.run(command, context), {
-      attributes: { 'cqrs.command.type': command.type, 'cqrs.stream.id': command.data.taskId, 'cqrs.correlation_id': context.correlationId },
+      attributes: {
+        'cqrs.command.type': command.type,
+        'cqrs.stream.id': command.data.taskId,
+        'cqrs.correlation_id': context.correlationId,
+      },
     });
   }
 
@@ -95,7 +106,9 @@ export class TaskCommandExecutor {
 
 /** Base of the thin per-command handlers: each use case only binds its command class. */
 @Injectable()
-export abstract class TaskCommandHandler<M extends TaskCommandMessage> implements ICommandHandler<TaskCommandMessage, TaskCommandResult> {
+export abstract class TaskCommandHandler<M extends TaskCommandMessage>
+  implements ICommandHandler<TaskCommandMessage, TaskCommandResult>
+{
   constructor(private readonly executor: TaskCommandExecutor) {}
 
   execute({ command, context }: M): Promise<TaskCommandResult> {

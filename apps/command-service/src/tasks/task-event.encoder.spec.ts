@@ -20,9 +20,17 @@ function encoderFailingWith(error: Error): TaskEventEncoder {
 describe('TaskEventEncoder', () => {
   it('turns a registry it cannot reach into 503 SCHEMA_REGISTRY_UNAVAILABLE with Retry-After, keeping the cause', async () => {
     const cause = new RegistryUnavailableError('connect ECONNREFUSED 127.0.0.1:8081');
-    const error = await encoderFailingWith(cause).encode(input, {}).catch((e: unknown) => e);
+    const error = await encoderFailingWith(cause)
+      .encode(input, {})
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SchemaRegistryUnavailableError);
-    expect(error).toMatchObject({ code: 'SCHEMA_REGISTRY_UNAVAILABLE', kind: 'unavailable', httpStatus: 503, headers: { 'Retry-After': '5' }, cause });
+    expect(error).toMatchObject({
+      code: 'SCHEMA_REGISTRY_UNAVAILABLE',
+      kind: 'unavailable',
+      httpStatus: 503,
+      headers: { 'Retry-After': '5' },
+      cause,
+    });
   });
 
   it('lets every other failure through as it is (a missing schema is a deployment fault, not an outage)', async () => {

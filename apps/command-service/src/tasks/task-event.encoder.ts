@@ -14,7 +14,12 @@ export class SchemaRegistryUnavailableError extends DomainError {
   readonly headers = { 'Retry-After': '5' };
 
   constructor(cause: unknown) {
-    super('SCHEMA_REGISTRY_UNAVAILABLE', 'unavailable', 'the schema registry cannot be reached to encode this event; retry shortly', { cause });
+    super(
+      'SCHEMA_REGISTRY_UNAVAILABLE',
+      'unavailable',
+      'the schema registry cannot be reached to encode this event; retry shortly',
+      { cause },
+    );
     this.name = 'SchemaRegistryUnavailableError';
   }
 }
@@ -31,7 +36,9 @@ export class TaskEventEncoder {
 
   /** An encoder against a Confluent-compatible registry; schemas must be registered already. */
   static create(registry: SchemaRegistryOptions): TaskEventEncoder {
-    return new TaskEventEncoder(new AvroSerde({ registry: createSchemaRegistry(registry), contracts: tasksTaskEventsContracts }));
+    return new TaskEventEncoder(
+      new AvroSerde({ registry: createSchemaRegistry(registry), contracts: tasksTaskEventsContracts }),
+    );
   }
 
   /** The schema version (`.v<N>.avsc`) this service writes an event type with. */

@@ -3,12 +3,29 @@ import { ApiProblemResponse as problem, ApiUuidParam, CurrentPrincipal, type Pri
 import type { TaskCommand } from '@cqrs/tasks-domain';
 import { Body, Controller, Delete, Headers, HttpCode, Patch, Post, Res, UseInterceptors } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBody, ApiCreatedResponse, ApiExtraModels, ApiHeader, ApiOkResponse, ApiProperty, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiExtraModels,
+  ApiHeader,
+  ApiOkResponse,
+  ApiProperty,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
 import { AbandonTaskDto } from './abandon-task/abandon-task.dto';
 import { AbandonTaskCommand } from './abandon-task/abandon-task.handler';
-import { CommandContext, etagOf, HEADER_ID_MAX_LENGTH, parseIdempotencyKey, parseIfMatch, parseOptionalId, parseTraceContext } from './command-context';
+import {
+  CommandContext,
+  etagOf,
+  HEADER_ID_MAX_LENGTH,
+  parseIdempotencyKey,
+  parseIfMatch,
+  parseOptionalId,
+  parseTraceContext,
+} from './command-context';
 import { CommandMetricsInterceptor, CommandType } from './command-metrics.interceptor';
 import { CompleteTaskCommand } from './complete-task/complete-task.handler';
 import { CreateTaskDto } from './create-task/create-task.dto';
@@ -21,7 +38,9 @@ import { UpdateTaskDto } from './update-task/update-task.dto';
 
 class TaskCommandResponseDto implements TaskCommandResponse {
   @ApiProperty({ format: 'uuid' }) taskId!: string;
-  @ApiProperty({ description: 'Stream version after the command; send it as If-Match, or as X-Min-Version to the query side.' })
+  @ApiProperty({
+    description: 'Stream version after the command; send it as If-Match, or as X-Min-Version to the query side.',
+  })
   version!: number;
 }
 
@@ -41,16 +60,52 @@ const optionalHeaderId = { ...headerId, minLength: 0, pattern: '^[!-~]*$' } as c
 // "valid" cases (If-Match: 0); written this way, it sends the example instead.
 const IF_MATCH_PATTERN = '^(?:W/)?(?=(["]))\\1[0-9]{1,15}\\1$';
 const commandHeaders = [
-  ApiHeader({ name: 'Idempotency-Key', required: false, schema: headerId, description: 'Repeat-safe retries: the same key and body return the first response; another body is 422. 1-255 visible ASCII characters, else 400.' }),
-  ApiHeader({ name: 'If-Match', required: false, schema: { type: 'string', pattern: IF_MATCH_PATTERN }, example: '"3"', description: 'ETag of the version the client saw (e.g. "3"); 412 if the task changed since, 400 if it is not such a tag.' }),
-  ApiHeader({ name: 'X-Correlation-Id', required: false, schema: optionalHeaderId, description: 'Carried with the events and echoed back; a new UUID when absent or empty. 1-255 visible ASCII characters, else 400.' }),
-  ApiHeader({ name: 'X-Causation-Id', required: false, schema: optionalHeaderId, description: 'What caused this command, stored with its events. 1-255 visible ASCII characters, else 400.' }),
-  ApiHeader({ name: 'traceparent', required: false, schema: { type: 'string' }, description: 'W3C Trace Context; a malformed one is ignored (a new trace starts), never an error.' }),
-  ApiHeader({ name: 'tracestate', required: false, schema: { type: 'string' }, description: 'W3C Trace Context; only well-formed members are kept, and only with a valid traceparent.' }),
+  ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    schema: headerId,
+    description:
+      'Repeat-safe retries: the same key and body return the first response; another body is 422. 1-255 visible ASCII characters, else 400.',
+  }),
+  ApiHeader({
+    name: 'If-Match',
+    required: false,
+    schema: { type: 'string', pattern: IF_MATCH_PATTERN },
+    example: '"3"',
+    description:
+      'ETag of the version the client saw (e.g. "3"); 412 if the task changed since, 400 if it is not such a tag.',
+  }),
+  ApiHeader({
+    name: 'X-Correlation-Id',
+    required: false,
+    schema: optionalHeaderId,
+    description:
+      'Carried with the events and echoed back; a new UUID when absent or empty. 1-255 visible ASCII characters, else 400.',
+  }),
+  ApiHeader({
+    name: 'X-Causation-Id',
+    required: false,
+    schema: optionalHeaderId,
+    description: 'What caused this command, stored with its events. 1-255 visible ASCII characters, else 400.',
+  }),
+  ApiHeader({
+    name: 'traceparent',
+    required: false,
+    schema: { type: 'string' },
+    description: 'W3C Trace Context; a malformed one is ignored (a new trace starts), never an error.',
+  }),
+  ApiHeader({
+    name: 'tracestate',
+    required: false,
+    schema: { type: 'string' },
+    description: 'W3C Trace Context; only well-formed members are kept, and only with a valid traceparent.',
+  }),
 ];
-const applyAll = (...decorators: MethodDecorator[]): MethodDecorator => (target, key, descriptor) => {
-  for (const decorator of decorators) decorator(target, key, descriptor);
-};
+const applyAll =
+  (...decorators: MethodDecorator[]): MethodDecorator =>
+  (target, key, descriptor) => {
+    for (const decorator of decorators) decorator(target, key, descriptor);
+  };
 const commonResponses = applyAll(
   ...commandHeaders,
   problem(400, 'Invalid request (VALIDATION_FAILED with per-field or per-header errors, MALFORMED_JSON)'),
@@ -63,7 +118,10 @@ const commonResponses = applyAll(
 const existingTaskResponses = applyAll(
   ApiUuidParam('id', 'The task id (a UUID, else 400).'),
   problem(404, 'No such task, or it was deleted (TASK_NOT_FOUND)'),
-  problem(409, 'Not allowed in the task\'s status (INVALID_TRANSITION), or a concurrent change won (CONCURRENCY_CONFLICT)'),
+  problem(
+    409,
+    "Not allowed in the task's status (INVALID_TRANSITION), or a concurrent change won (CONCURRENCY_CONFLICT)",
+  ),
   problem(412, 'If-Match is stale (VERSION_MISMATCH)'),
 );
 
@@ -84,9 +142,18 @@ export class TasksController {
   // RFC 9110 §13.1.1: If-Match is false when there is no current representation, and a task being
   // created has none, so an If-Match naming a version fails the precondition like a stale one.
   @problem(412, 'If-Match sent on a create: the new task has no version to match (VERSION_MISMATCH)')
-  async create(@CurrentPrincipal() caller: Principal, @Body() body: CreateTaskDto, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
+  async create(
+    @CurrentPrincipal() caller: Principal,
+    @Body() body: CreateTaskDto,
+    @Headers() headers: RequestHeaders,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const taskId = randomUUID();
-    const command: TaskCommand = { type: 'CreateTask', data: { ...body, taskId, ownerId: caller.subject }, metadata: this.now(caller) };
+    const command: TaskCommand = {
+      type: 'CreateTask',
+      data: { ...body, taskId, ownerId: caller.subject },
+      metadata: this.now(caller),
+    };
     const result = await this.dispatch(caller, CreateTaskCommand, command, 'POST /tasks', {}, body, headers, res, true);
     res.setHeader('Location', `/tasks/${result.taskId}`);
     return result;
@@ -94,12 +161,30 @@ export class TasksController {
 
   @Patch(':id')
   @CommandType('UpdateTask')
-  @ApiBody({ schema: { allOf: [{ $ref: getSchemaPath(UpdateTaskDto) }], minProperties: 1 }, description: 'At least one of title, description, dueDate.' })
+  @ApiBody({
+    schema: { allOf: [{ $ref: getSchemaPath(UpdateTaskDto) }], minProperties: 1 },
+    description: 'At least one of title, description, dueDate.',
+  })
   @ApiOkResponse({ type: TaskCommandResponseDto })
   @commonResponses
   @existingTaskResponses
-  update(@CurrentPrincipal() caller: Principal, @TaskId() id: string, @Body() body: UpdateTaskDto, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
-    return this.dispatch(caller, UpdateTaskCommand, { type: 'UpdateTask', data: { ...body, taskId: id }, metadata: this.now(caller) }, 'PATCH /tasks/:id', { id }, body, headers, res);
+  update(
+    @CurrentPrincipal() caller: Principal,
+    @TaskId() id: string,
+    @Body() body: UpdateTaskDto,
+    @Headers() headers: RequestHeaders,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    return this.dispatch(
+      caller,
+      UpdateTaskCommand,
+      { type: 'UpdateTask', data: { ...body, taskId: id }, metadata: this.now(caller) },
+      'PATCH /tasks/:id',
+      { id },
+      body,
+      headers,
+      res,
+    );
   }
 
   @Post(':id/start')
@@ -108,8 +193,22 @@ export class TasksController {
   @ApiOkResponse({ type: TaskCommandResponseDto })
   @commonResponses
   @existingTaskResponses
-  start(@CurrentPrincipal() caller: Principal, @TaskId() id: string, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
-    return this.dispatch(caller, StartTaskCommand, { type: 'StartTask', data: { taskId: id }, metadata: this.now(caller) }, 'POST /tasks/:id/start', { id }, {}, headers, res);
+  start(
+    @CurrentPrincipal() caller: Principal,
+    @TaskId() id: string,
+    @Headers() headers: RequestHeaders,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    return this.dispatch(
+      caller,
+      StartTaskCommand,
+      { type: 'StartTask', data: { taskId: id }, metadata: this.now(caller) },
+      'POST /tasks/:id/start',
+      { id },
+      {},
+      headers,
+      res,
+    );
   }
 
   @Post(':id/complete')
@@ -118,8 +217,22 @@ export class TasksController {
   @ApiOkResponse({ type: TaskCommandResponseDto })
   @commonResponses
   @existingTaskResponses
-  complete(@CurrentPrincipal() caller: Principal, @TaskId() id: string, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
-    return this.dispatch(caller, CompleteTaskCommand, { type: 'CompleteTask', data: { taskId: id }, metadata: this.now(caller) }, 'POST /tasks/:id/complete', { id }, {}, headers, res);
+  complete(
+    @CurrentPrincipal() caller: Principal,
+    @TaskId() id: string,
+    @Headers() headers: RequestHeaders,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    return this.dispatch(
+      caller,
+      CompleteTaskCommand,
+      { type: 'CompleteTask', data: { taskId: id }, metadata: this.now(caller) },
+      'POST /tasks/:id/complete',
+      { id },
+      {},
+      headers,
+      res,
+    );
   }
 
   @Post(':id/abandon')
@@ -129,8 +242,23 @@ export class TasksController {
   @ApiOkResponse({ type: TaskCommandResponseDto })
   @commonResponses
   @existingTaskResponses
-  abandon(@CurrentPrincipal() caller: Principal, @TaskId() id: string, @Body() body: AbandonTaskDto, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
-    return this.dispatch(caller, AbandonTaskCommand, { type: 'AbandonTask', data: { taskId: id, reason: body.reason }, metadata: this.now(caller) }, 'POST /tasks/:id/abandon', { id }, body, headers, res);
+  abandon(
+    @CurrentPrincipal() caller: Principal,
+    @TaskId() id: string,
+    @Body() body: AbandonTaskDto,
+    @Headers() headers: RequestHeaders,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    return this.dispatch(
+      caller,
+      AbandonTaskCommand,
+      { type: 'AbandonTask', data: { taskId: id, reason: body.reason }, metadata: this.now(caller) },
+      'POST /tasks/:id/abandon',
+      { id },
+      body,
+      headers,
+      res,
+    );
   }
 
   @Delete(':id')
@@ -138,8 +266,22 @@ export class TasksController {
   @ApiOkResponse({ type: TaskCommandResponseDto })
   @commonResponses
   @existingTaskResponses
-  remove(@CurrentPrincipal() caller: Principal, @TaskId() id: string, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
-    return this.dispatch(caller, DeleteTaskCommand, { type: 'DeleteTask', data: { taskId: id }, metadata: this.now(caller) }, 'DELETE /tasks/:id', { id }, {}, headers, res);
+  remove(
+    @CurrentPrincipal() caller: Principal,
+    @TaskId() id: string,
+    @Headers() headers: RequestHeaders,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    return this.dispatch(
+      caller,
+      DeleteTaskCommand,
+      { type: 'DeleteTask', data: { taskId: id }, metadata: this.now(caller) },
+      'DELETE /tasks/:id',
+      { id },
+      {},
+      headers,
+      res,
+    );
   }
 
   // Time and the caller enter the domain here, at the edge: deciding stays a pure function.
@@ -171,7 +313,9 @@ export class TasksController {
       causationId: parseOptionalId('X-Causation-Id', headers['x-causation-id']),
       ...parseTraceContext(headers['traceparent'], headers['tracestate']),
     };
-    const { response, replayed } = await this.bus.execute<TaskCommandMessage, TaskCommandResult>(new Message(command as never, context));
+    const { response, replayed } = await this.bus.execute<TaskCommandMessage, TaskCommandResult>(
+      new Message(command as never, context),
+    );
     res.setHeader('ETag', etagOf(response.version));
     res.setHeader('X-Correlation-Id', correlationId);
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');

@@ -2,7 +2,13 @@ import { migrateEventStore } from '@cqrs/event-store';
 import { createHttpApp, UUID_PATTERN } from '@cqrs/http';
 import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
 import { tasksTaskEventsContracts } from '@cqrs/tasks-contracts';
-import { createThrowawayDatabase, devToken, getTestInfra, registerSchemas, type ThrowawayDatabase } from '@cqrs/testing';
+import {
+  createThrowawayDatabase,
+  devToken,
+  getTestInfra,
+  registerSchemas,
+  type ThrowawayDatabase,
+} from '@cqrs/testing';
 import type { INestApplication } from '@nestjs/common';
 import { request as httpRequest } from 'node:http';
 import { AppModule } from '../app.module';
@@ -21,7 +27,10 @@ describe('command-service over HTTP', () => {
     db = await createThrowawayDatabase(infra.postgres.adminUrl, 'cmd_http');
     await migrateEventStore(db.url);
     await registerSchemas(infra.schemaRegistry.url);
-    serde = new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts });
+    serde = new AvroSerde({
+      registry: createSchemaRegistry(infra.schemaRegistry),
+      contracts: tasksTaskEventsContracts,
+    });
     const config = loadCommandServiceConfig({
       ...infra.securityEnv, // the registry's CA and the tests' credentials
       DATABASE_URL: db.url,
@@ -34,7 +43,13 @@ describe('command-service over HTTP', () => {
       SNAPSHOT_EVERY: '3',
       LOG_LEVEL: 'silent',
     });
-    app = await createHttpApp(AppModule, { service: 'command-service', version: 'test', description: '', bodyLimit: config.HTTP_BODY_LIMIT, dynamicModule: AppModule.forRoot(config) });
+    app = await createHttpApp(AppModule, {
+      service: 'command-service',
+      version: 'test',
+      description: '',
+      bodyLimit: config.HTTP_BODY_LIMIT,
+      dynamicModule: AppModule.forRoot(config),
+    });
     await app.listen(0, '127.0.0.1');
     base = await app.getUrl();
     token = await devToken('user-1');
@@ -73,7 +88,10 @@ describe('command-service over HTTP', () => {
     it('updates, starts and completes, each answering the next version', async () => {
       const { body } = await create();
       const id = body.taskId;
-      expect((await send('PATCH', `/tasks/${id}`, { title: 'Write all the docs', dueDate: null })).body).toEqual({ taskId: id, version: 2 });
+      expect((await send('PATCH', `/tasks/${id}`, { title: 'Write all the docs', dueDate: null })).body).toEqual({
+        taskId: id,
+        version: 2,
+      });
       expect((await send('POST', `/tasks/${id}/start`)).body).toEqual({ taskId: id, version: 3 });
       const done = await send('POST', `/tasks/${id}/complete`);
       expect(done.status).toBe(200);
@@ -111,15 +129,32 @@ describe('command-service over HTTP', () => {
     it('holds one Avro row per event, in the Confluent wire format, with the trace context and headers', async () => {
       const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
       const res = await create({ title: 'Traced' }, { traceparent, 'x-correlation-id': 'corr-1' });
-      const [row] = await db.query<{ aggregatetype: string; aggregateid: string; type: string; payload: Buffer; aggregateversion: string; traceparent: string; correlationid: string }>(
-        'SELECT * FROM outbox WHERE aggregateid = $1',
-        [res.body.taskId],
-      );
-      expect(row).toMatchObject({ aggregatetype: 'tasks.task', type: 'TaskCreated', traceparent, correlationid: 'corr-1' });
+      const [row] = await db.query<{
+        aggregatetype: string;
+        aggregateid: string;
+        type: string;
+        payload: Buffer;
+        aggregateversion: string;
+        traceparent: string;
+        correlationid: string;
+      }>('SELECT * FROM outbox WHERE aggregateid = $1', [res.body.taskId]);
+      expect(row).toMatchObject({
+        aggregatetype: 'tasks.task',
+        type: 'TaskCreated',
+        traceparent,
+        correlationid: 'corr-1',
+      });
       expect(Number(row!.aggregateversion)).toBe(1);
       expect(row!.payload[0]).toBe(0);
       const { value: decoded } = await serde.decode(row!.payload); // as a consumer would read it
-      expect(decoded).toMatchObject({ aggregateId: res.body.taskId, aggregateVersion: 1, title: 'Traced', ownerId: 'user-1', priority: 'NORMAL', correlationId: 'corr-1' });
+      expect(decoded).toMatchObject({
+        aggregateId: res.body.taskId,
+        aggregateVersion: 1,
+        title: 'Traced',
+        ownerId: 'user-1',
+        priority: 'NORMAL',
+        correlationId: 'corr-1',
+      });
     });
   });
 
@@ -138,7 +173,10 @@ describe('command-service over HTTP', () => {
       expect(results.filter((r) => r.status === 200)).toHaveLength(1);
       expect(results.filter((r) => r.status === 409).every((r) => r.body.code === 'INVALID_TRANSITION')).toBe(true);
       expect(results.filter((r) => r.status === 409)).toHaveLength(11);
-      const versions = await db.query<{ version: string }>('SELECT version FROM events WHERE stream_id = $1 ORDER BY version', [id]);
+      const versions = await db.query<{ version: string }>(
+        'SELECT version FROM events WHERE stream_id = $1 ORDER BY version',
+        [id],
+      );
       expect(versions.map((v) => Number(v.version))).toEqual([1, 2]);
     });
   });
@@ -153,7 +191,9 @@ describe('command-service over HTTP', () => {
       expect(again.headers.get('idempotent-replayed')).toBe('true');
       const events = await db.query('SELECT 1 FROM events WHERE stream_id = $1', [first.body.taskId]);
       expect(events).toHaveLength(1);
-      const tasksTitledOnce = await db.query("SELECT 1 FROM events WHERE type = 'TaskCreated' AND data->>'title' = 'Once'");
+      const tasksTitledOnce = await db.query(
+        "SELECT 1 FROM events WHERE type = 'TaskCreated' AND data->>'title' = 'Once'",
+      );
       expect(tasksTitledOnce).toHaveLength(1);
     });
 
@@ -167,11 +207,23 @@ describe('command-service over HTTP', () => {
   });
 
   describe('bad input gets problem+json and changes nothing', () => {
-    const cases: [string, () => Promise<{ status: number; body: { code: string; errors?: { field: string }[] } }>, number, string, string | null][] = [
+    const cases: [
+      string,
+      () => Promise<{ status: number; body: { code: string; errors?: { field: string }[] } }>,
+      number,
+      string,
+      string | null,
+    ][] = [
       ['an unknown field', () => create({ colour: 'red' }), 400, 'VALIDATION_FAILED', 'colour'],
       ['a wrong type', () => create({ title: 42 }), 400, 'VALIDATION_FAILED', 'title'],
       ['a missing title', () => send('POST', '/tasks', {}), 400, 'VALIDATION_FAILED', 'title'],
-      ['an owner in the body (the owner is the caller)', () => create({ ownerId: 'user-2' }), 400, 'VALIDATION_FAILED', 'ownerId'],
+      [
+        'an owner in the body (the owner is the caller)',
+        () => create({ ownerId: 'user-2' }),
+        400,
+        'VALIDATION_FAILED',
+        'ownerId',
+      ],
       ['an empty title', () => create({ title: '  ' }), 400, 'VALIDATION_FAILED', 'title'],
       ['a title over 200 characters', () => create({ title: 'x'.repeat(201) }), 400, 'VALIDATION_FAILED', 'title'],
       ['an impossible due date', () => create({ dueDate: '2026-02-30' }), 400, 'VALIDATION_FAILED', 'dueDate'],
@@ -179,9 +231,27 @@ describe('command-service over HTTP', () => {
       ['malformed JSON', () => send('POST', '/tasks', '{"title": '), 400, 'MALFORMED_JSON', null],
       ['a body over the size limit', () => create({ description: 'x'.repeat(5000) }), 413, 'PAYLOAD_TOO_LARGE', null],
       ['a task id that is not a UUID', () => send('POST', '/tasks/not-a-uuid/start'), 400, 'VALIDATION_FAILED', 'id'],
-      ['an abandon without a reason', () => send('POST', '/tasks/6f1e1f5e-3a4b-4c5d-8e9f-0a1b2c3d4e5f/abandon', {}), 400, 'VALIDATION_FAILED', 'reason'],
-      ['a malformed If-Match', () => send('POST', '/tasks/6f1e1f5e-3a4b-4c5d-8e9f-0a1b2c3d4e5f/start', undefined, { 'if-match': 'three' }), 400, 'VALIDATION_FAILED', 'If-Match'],
-      ['a malformed Idempotency-Key', () => create({}, { 'idempotency-key': 'has spaces' }), 400, 'VALIDATION_FAILED', 'Idempotency-Key'],
+      [
+        'an abandon without a reason',
+        () => send('POST', '/tasks/6f1e1f5e-3a4b-4c5d-8e9f-0a1b2c3d4e5f/abandon', {}),
+        400,
+        'VALIDATION_FAILED',
+        'reason',
+      ],
+      [
+        'a malformed If-Match',
+        () => send('POST', '/tasks/6f1e1f5e-3a4b-4c5d-8e9f-0a1b2c3d4e5f/start', undefined, { 'if-match': 'three' }),
+        400,
+        'VALIDATION_FAILED',
+        'If-Match',
+      ],
+      [
+        'a malformed Idempotency-Key',
+        () => create({}, { 'idempotency-key': 'has spaces' }),
+        400,
+        'VALIDATION_FAILED',
+        'Idempotency-Key',
+      ],
     ];
 
     it.each(cases)('%s', async (_name, request, status, code, field) => {
@@ -203,7 +273,10 @@ describe('command-service over HTTP', () => {
     const expectRefused = async (request: () => ReturnType<typeof send>, field: string) => {
       const before = await eventCount();
       const res = await request();
-      expect([res.status, res.headers.get('content-type')]).toEqual([400, expect.stringContaining('application/problem+json')]);
+      expect([res.status, res.headers.get('content-type')]).toEqual([
+        400,
+        expect.stringContaining('application/problem+json'),
+      ]);
       expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [expect.objectContaining({ field })] });
       expect(await eventCount()).toBe(before);
     };
@@ -225,18 +298,27 @@ describe('command-service over HTTP', () => {
       ['PATCH /tasks/:id', 'dueDate', (v) => send('PATCH', `/tasks/${taskId}`, { dueDate: v })],
       ['POST /tasks/:id/abandon', 'reason', (v) => send('POST', `/tasks/${taskId}/abandon`, { reason: v })],
     ];
-    it.each(bodyFields.flatMap(([route, field, request]) => hostileText.map(([what, value]) => [route, field, what, value, request] as const)))(
-      '%s: %s with %s',
-      async (_route, field, _what, value, request) => {
-        await expectRefused(() => request(value), field);
-      },
-    );
+    it.each(
+      bodyFields.flatMap(([route, field, request]) =>
+        hostileText.map(([what, value]) => [route, field, what, value, request] as const),
+      ),
+    )('%s: %s with %s', async (_route, field, _what, value, request) => {
+      await expectRefused(() => request(value), field);
+    });
 
     it.each([
       ['a title of 201 emoji (code points, not UTF-16 units)', () => create({ title: '🙂'.repeat(201) }), 'title'],
       ['a description over 2000 characters', () => create({ description: 'd'.repeat(2001) }), 'description'],
-      ['a reason over 500 characters', () => send('POST', `/tasks/${taskId}/abandon`, { reason: 'r'.repeat(501) }), 'reason'],
-      ['a description that is not a string', () => send('PATCH', `/tasks/${taskId}`, { description: { $gt: '' } }), 'description'],
+      [
+        'a reason over 500 characters',
+        () => send('POST', `/tasks/${taskId}/abandon`, { reason: 'r'.repeat(501) }),
+        'reason',
+      ],
+      [
+        'a description that is not a string',
+        () => send('PATCH', `/tasks/${taskId}`, { description: { $gt: '' } }),
+        'description',
+      ],
     ])('%s', async (_name, request, field) => {
       await expectRefused(request, field);
     });
@@ -260,12 +342,16 @@ describe('command-service over HTTP', () => {
       // the router cannot decode it, before any parameter is named
       ['a lone surrogate (invalid UTF-8)', '%ED%A0%80', 'path'],
     ];
-    it.each(idRoutes.flatMap(([method, suffix, body]) => hostileIds.map(([what, id, field]) => [`${method} /tasks/:id${suffix}`, what, method, `/tasks/${id}${suffix}`, body, field] as const)))(
-      '%s: a path id with %s',
-      async (_route, _what, method, path, body, field) => {
-        await expectRefused(() => send(method, path, body), field);
-      },
-    );
+    it.each(
+      idRoutes.flatMap(([method, suffix, body]) =>
+        hostileIds.map(
+          ([what, id, field]) =>
+            [`${method} /tasks/:id${suffix}`, what, method, `/tasks/${id}${suffix}`, body, field] as const,
+        ),
+      ),
+    )('%s: a path id with %s', async (_route, _what, method, path, body, field) => {
+      await expectRefused(() => send(method, path, body), field);
+    });
 
     const routes: [string, () => string, unknown][] = [
       ['POST /tasks', () => '/tasks', { title: 'headers' }],
@@ -284,36 +370,55 @@ describe('command-service over HTTP', () => {
       ['Idempotency-Key', '8 KB', 'k'.repeat(8192)],
       ['If-Match', '8 KB', `"${'9'.repeat(8192)}"`],
     ];
-    it.each(routes.flatMap(([route, path, body]) => hostileHeaders.map(([header, what, value]) => [route, header, what, path, body, value] as const)))(
-      '%s: %s with %s',
-      async (route, header, _what, path, body, value) => {
-        await expectRefused(() => send(route.slice(0, route.indexOf(' ')), path(), body, { [header]: value }), header);
-      },
-    );
+    it.each(
+      routes.flatMap(([route, path, body]) =>
+        hostileHeaders.map(([header, what, value]) => [route, header, what, path, body, value] as const),
+      ),
+    )('%s: %s with %s', async (route, header, _what, path, body, value) => {
+      await expectRefused(() => send(route.slice(0, route.indexOf(' ')), path(), body, { [header]: value }), header);
+    });
   });
 
   describe('trace context and ids from headers', () => {
     const outboxOf = async (taskId: string) =>
-      (await db.query<{ traceparent: string | null; tracestate: string | null }>('SELECT traceparent, tracestate FROM outbox WHERE aggregateid = $1', [taskId]))[0];
+      (
+        await db.query<{ traceparent: string | null; tracestate: string | null }>(
+          'SELECT traceparent, tracestate FROM outbox WHERE aggregateid = $1',
+          [taskId],
+        )
+      )[0];
     const metadataOf = async (taskId: string) =>
-      (await db.query<{ metadata: Record<string, unknown> }>('SELECT metadata FROM events WHERE stream_id = $1', [taskId]))[0]?.metadata;
+      (
+        await db.query<{ metadata: Record<string, unknown> }>('SELECT metadata FROM events WHERE stream_id = $1', [
+          taskId,
+        ])
+      )[0]?.metadata;
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
     it.each([
       ['junk', 'not a traceparent'],
       ['upper-case hex', traceparent.toUpperCase()],
       ['8 KB', 'x'.repeat(8192)],
-    ])('ignores a malformed traceparent (%s) and its tracestate: nothing stored, the command succeeds', async (_name, value) => {
-      const res = await create({ title: 'Untraced' }, { traceparent: value, tracestate: 'rojo=00f067aa0ba902b7' });
-      expect(res.status).toBe(201);
-      expect(await outboxOf(res.body.taskId)).toMatchObject({ traceparent: null, tracestate: null });
-      const metadata = await metadataOf(res.body.taskId);
-      expect(metadata).not.toHaveProperty('traceparent');
-      expect(metadata).not.toHaveProperty('tracestate');
-    });
+    ])(
+      'ignores a malformed traceparent (%s) and its tracestate: nothing stored, the command succeeds',
+      async (_name, value) => {
+        const res = await create({ title: 'Untraced' }, { traceparent: value, tracestate: 'rojo=00f067aa0ba902b7' });
+        expect(res.status).toBe(201);
+        expect(await outboxOf(res.body.taskId)).toMatchObject({ traceparent: null, tracestate: null });
+        const metadata = await metadataOf(res.body.taskId);
+        expect(metadata).not.toHaveProperty('traceparent');
+        expect(metadata).not.toHaveProperty('tracestate');
+      },
+    );
 
     it('stores a valid trace context normalised: tracestate keeps its well-formed members only', async () => {
-      const res = await create({ title: 'Traced' }, { traceparent: `${traceparent.replace(/^00/, 'cc')}-${'f'.repeat(4096)}`, tracestate: `rojo=1,BAD=2,${'x'.repeat(8192)}` });
+      const res = await create(
+        { title: 'Traced' },
+        {
+          traceparent: `${traceparent.replace(/^00/, 'cc')}-${'f'.repeat(4096)}`,
+          tracestate: `rojo=1,BAD=2,${'x'.repeat(8192)}`,
+        },
+      );
       expect(res.status).toBe(201);
       expect(await outboxOf(res.body.taskId)).toMatchObject({ traceparent, tracestate: 'rojo=1' });
     });
@@ -328,11 +433,13 @@ describe('command-service over HTTP', () => {
     });
   });
 
-  describe('one client\'s bad input is no other client\'s failure', () => {
+  describe("one client's bad input is no other client's failure", () => {
     it('answers 5 hostile creates among 200 concurrent good ones with 400 each, and stores every good one', async () => {
       const before = await eventCount();
       const hostile = ['a\u0000b', '\ud800', 'x\udfff', '\u0000', 'lone \ud83d'];
-      const requests = Array.from({ length: 205 }, (_, i) => (i % 41 === 40 ? create({ title: hostile[(i - 40) / 41] }) : create({ title: `Good ${i}` })));
+      const requests = Array.from({ length: 205 }, (_, i) =>
+        i % 41 === 40 ? create({ title: hostile[(i - 40) / 41] }) : create({ title: `Good ${i}` }),
+      );
       const results = await Promise.all(requests);
       const statuses = results.map((r) => r.status);
       expect(statuses.filter((s) => s === 400)).toHaveLength(5);
@@ -354,7 +461,12 @@ describe('command-service over HTTP', () => {
         APPENDS_QUEUED_MAX: '1',
         LOG_LEVEL: 'silent',
       });
-      const tight = await createHttpApp(AppModule, { service: 'command-service', version: 'test', description: '', dynamicModule: AppModule.forRoot(config) });
+      const tight = await createHttpApp(AppModule, {
+        service: 'command-service',
+        version: 'test',
+        description: '',
+        dynamicModule: AppModule.forRoot(config),
+      });
       try {
         await tight.listen(0, '127.0.0.1');
         const url = await tight.getUrl();
@@ -365,14 +477,23 @@ describe('command-service over HTTP', () => {
               headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
               body: JSON.stringify({ title: `Burst ${i}` }),
             });
-            return { status: response.status, retryAfter: response.headers.get('retry-after'), type: response.headers.get('content-type'), body: (await response.json()) as { taskId: string; code: string } };
+            return {
+              status: response.status,
+              retryAfter: response.headers.get('retry-after'),
+              type: response.headers.get('content-type'),
+              body: (await response.json()) as { taskId: string; code: string },
+            };
           }),
         );
         const shed = results.filter((r) => r.status === 503);
         expect(results.filter((r) => r.status !== 201 && r.status !== 503)).toEqual([]);
         expect(shed.length).toBeGreaterThan(0);
         for (const r of shed) {
-          expect(r).toMatchObject({ retryAfter: '1', type: expect.stringContaining('application/problem+json'), body: { code: 'EVENT_STORE_UNAVAILABLE', status: 503 } });
+          expect(r).toMatchObject({
+            retryAfter: '1',
+            type: expect.stringContaining('application/problem+json'),
+            body: { code: 'EVENT_STORE_UNAVAILABLE', status: 503 },
+          });
         }
         const created = results.filter((r) => r.status === 201).map((r) => r.body.taskId);
         const stored = await db.query('SELECT 1 FROM events WHERE stream_id = ANY($1)', [created]);
@@ -385,30 +506,46 @@ describe('command-service over HTTP', () => {
 
   describe('the OpenAPI document', () => {
     it('declares 400 and 503 with Retry-After on every command route', async () => {
-      const document = (await send('GET', '/openapi.json')).body as { paths: Record<string, Record<string, { responses: Record<string, { headers?: Record<string, unknown> }> }>> };
+      const document = (await send('GET', '/openapi.json')).body as {
+        paths: Record<string, Record<string, { responses: Record<string, { headers?: Record<string, unknown> }> }>>;
+      };
       const operations = Object.entries(document.paths)
         .filter(([path]) => path.startsWith('/tasks'))
-        .flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => [`${method} ${path}`, operation.responses] as const));
+        .flatMap(([path, methods]) =>
+          Object.entries(methods).map(([method, operation]) => [`${method} ${path}`, operation.responses] as const),
+        );
       expect(operations.map(([name]) => name).sort()).toEqual([
-        'delete /tasks/{id}', 'patch /tasks/{id}', 'post /tasks', 'post /tasks/{id}/abandon', 'post /tasks/{id}/complete', 'post /tasks/{id}/start',
+        'delete /tasks/{id}',
+        'patch /tasks/{id}',
+        'post /tasks',
+        'post /tasks/{id}/abandon',
+        'post /tasks/{id}/complete',
+        'post /tasks/{id}/start',
       ]);
       for (const [name, responses] of operations) {
         expect([name, Object.keys(responses)]).toEqual([name, expect.arrayContaining(['400', '503'])]);
-        expect([name, responses['503']?.headers]).toEqual([name, { 'Retry-After': expect.objectContaining({ schema: { type: 'integer', minimum: 0 } }) }]);
+        expect([name, responses['503']?.headers]).toEqual([
+          name,
+          { 'Retry-After': expect.objectContaining({ schema: { type: 'integer', minimum: 0 } }) },
+        ]);
       }
     });
   });
 
   // fetch refuses TRACE and some header sizes: plain node:http, as any client could send.
   const raw = (method: string, path: string, headers: Record<string, string> = {}) =>
-    new Promise<{ status: number; headers: Record<string, unknown>; body: Record<string, unknown> | undefined }>((resolve, reject) => {
-      const req = httpRequest(base + path, { method, headers }, (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : undefined }));
-      });
-      req.on('error', reject).end();
-    });
+    new Promise<{ status: number; headers: Record<string, unknown>; body: Record<string, unknown> | undefined }>(
+      (resolve, reject) => {
+        const req = httpRequest(base + path, { method, headers }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : undefined }),
+          );
+        });
+        req.on('error', reject).end();
+      },
+    );
 
   describe('the HTTP edge', () => {
     it.each([
@@ -417,13 +554,16 @@ describe('command-service over HTTP', () => {
       ['PUT', '/tasks/6f1e1f5e-3a4b-4c5d-8e9f-0a1b2c3d4e5f', 'DELETE, PATCH'],
       ['TRACE', '/tasks/6f1e1f5e-3a4b-4c5d-8e9f-0a1b2c3d4e5f/start', 'POST'],
       ['TRACE', '/health/live', 'GET, HEAD'],
-    ])('answers %s %s, a method the path does not have, 405 problem+json with Allow: %s', async (method, path, allow) => {
-      const res = await raw(method, path);
-      expect(res.status).toBe(405);
-      expect(res.headers['allow']).toBe(allow);
-      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(res.body).toMatchObject({ status: 405, code: 'METHOD_NOT_ALLOWED' });
-    });
+    ])(
+      'answers %s %s, a method the path does not have, 405 problem+json with Allow: %s',
+      async (method, path, allow) => {
+        const res = await raw(method, path);
+        expect(res.status).toBe(405);
+        expect(res.headers['allow']).toBe(allow);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.body).toMatchObject({ status: 405, code: 'METHOD_NOT_ALLOWED' });
+      },
+    );
 
     it('still answers 404 ROUTE_NOT_FOUND for a path no route has', async () => {
       const res = await raw('TRACE', '/nowhere');
@@ -456,8 +596,14 @@ describe('command-service over HTTP', () => {
       requestBody?: unknown;
       responses: Record<string, { content?: Record<string, unknown> }>;
     };
-    let document: { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, { additionalProperties?: unknown }> } };
-    const operations = () => Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => [`${method} ${path}`, op] as const));
+    let document: {
+      paths: Record<string, Record<string, Operation>>;
+      components: { schemas: Record<string, { additionalProperties?: unknown }> };
+    };
+    const operations = () =>
+      Object.entries(document.paths).flatMap(([path, methods]) =>
+        Object.entries(methods).map(([method, op]) => [`${method} ${path}`, op] as const),
+      );
     beforeAll(async () => {
       document = (await send('GET', '/openapi.json')).body;
     });
@@ -465,19 +611,31 @@ describe('command-service over HTTP', () => {
     it('declares every error answer of every route, health included, as application/problem+json', () => {
       for (const [name, op] of operations()) {
         for (const [status, response] of Object.entries(op.responses).filter(([status]) => Number(status) >= 400)) {
-          expect([name, status, Object.keys(response.content ?? {})]).toEqual([name, status, ['application/problem+json']]);
+          expect([name, status, Object.keys(response.content ?? {})]).toEqual([
+            name,
+            status,
+            ['application/problem+json'],
+          ]);
         }
         expect([name, Object.keys(op.responses)]).toEqual([name, expect.arrayContaining(['431'])]);
       }
     });
 
     it('refuses unknown body fields, declares 412 on POST /tasks, and states the id and If-Match rules', () => {
-      for (const dto of ['CreateTaskDto', 'UpdateTaskDto', 'AbandonTaskDto']) expect([dto, document.components.schemas[dto]?.additionalProperties]).toEqual([dto, false]);
+      for (const dto of ['CreateTaskDto', 'UpdateTaskDto', 'AbandonTaskDto'])
+        expect([dto, document.components.schemas[dto]?.additionalProperties]).toEqual([dto, false]);
       expect(Object.keys(document.paths['/tasks']?.['post']?.responses ?? {})).toContain('412');
       const start = document.paths['/tasks/{id}/start']?.['post'];
       expect(start?.parameters?.find((p) => p.name === 'id')?.schema.pattern).toBe(UUID_PATTERN);
       const ifMatch = new RegExp(start?.parameters?.find((p) => p.name === 'If-Match')?.schema.pattern ?? '', 'u');
-      expect(['"3"', 'W/"3"', '0', '"x"', '3', ''].map((value) => ifMatch.test(value))).toEqual([true, true, false, false, false, false]);
+      expect(['"3"', 'W/"3"', '0', '"x"', '3', ''].map((value) => ifMatch.test(value))).toEqual([
+        true,
+        true,
+        false,
+        false,
+        false,
+        false,
+      ]);
     });
   });
 });

@@ -121,7 +121,8 @@ export class TasksModule {
         },
         {
           provide: AGGREGATE_CACHE,
-          useFactory: () => (config.AGGREGATE_CACHE_SIZE > 0 ? new LruAggregateCache({ max: config.AGGREGATE_CACHE_SIZE }) : null),
+          useFactory: () =>
+            config.AGGREGATE_CACHE_SIZE > 0 ? new LruAggregateCache({ max: config.AGGREGATE_CACHE_SIZE }) : null,
         },
         { provide: TaskEventEncoder, useFactory: () => TaskEventEncoder.create(config.schemaRegistry) },
         EventStoreLifecycle,

@@ -1,5 +1,12 @@
 import { createKafka } from '@cqrs/messaging';
-import { CONNECT_PRINCIPAL, getTestInfra, grantTopicPrefix, repoRoot, topicSettings, type TestInfra } from '@cqrs/testing';
+import {
+  CONNECT_PRINCIPAL,
+  getTestInfra,
+  grantTopicPrefix,
+  repoRoot,
+  topicSettings,
+  type TestInfra,
+} from '@cqrs/testing';
 import type { Admin } from 'kafkajs';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,7 +40,11 @@ describe('parity with the Debezium outbox connector', () => {
     await admin.connect();
     revoke = await grantTopicPrefix(admin, CONNECT_PRINCIPAL, `${debeziumPrefix}.`);
     db = await createOutboxTestDb(
-      { adminUrl: infra.postgres.adminUrl, ownerWriteUrl: infra.postgres.ownerWriteUrl, relayUrl: infra.postgres.relayUrl },
+      {
+        adminUrl: infra.postgres.adminUrl,
+        ownerWriteUrl: infra.postgres.ownerWriteUrl,
+        relayUrl: infra.postgres.relayUrl,
+      },
       'relay_parity',
     );
   });
@@ -70,7 +81,9 @@ describe('parity with the Debezium outbox connector', () => {
     for (const [tx, batch] of rows.entries()) await db.insert(batch, { deleteInSameTransaction: tx % 2 === 1 });
     const total = rows.flat().length;
 
-    const node = existsSync(join(repoRoot(), 'node_modules/.bin/node')) ? join(repoRoot(), 'node_modules/.bin/node') : process.execPath;
+    const node = existsSync(join(repoRoot(), 'node_modules/.bin/node'))
+      ? join(repoRoot(), 'node_modules/.bin/node')
+      : process.execPath;
     await run(node, [join(repoRoot(), 'connect/register.mts')], {
       env: {
         ...process.env,
@@ -83,13 +96,28 @@ describe('parity with the Debezium outbox connector', () => {
       },
       timeout: 90_000,
     });
-    relay = startInProcessRelay({ databaseUrl: db.relayUrl, brokers: infra.kafka.brokers, slotName: `parity_${id}_relay`, topicReplacement: `${relayPrefix}.\${aggregatetype}.events` });
+    relay = startInProcessRelay({
+      databaseUrl: db.relayUrl,
+      brokers: infra.kafka.brokers,
+      slotName: `parity_${id}_relay`,
+      topicReplacement: `${relayPrefix}.\${aggregatetype}.events`,
+    });
     await eventually('the relay to hold its slot', () => relay!.relay.status().role === 'leader');
 
     const suffixes = ['tasks.task.events', 'billing.invoice.events'];
     const [fromRelay, fromDebezium] = await Promise.all([
-      readTopics(infra.kafka.brokers, suffixes.map((s) => `${relayPrefix}.${s}`), total, { timeoutMs: 90_000, settleMs: 2000 }),
-      readTopics(infra.kafka.brokers, suffixes.map((s) => `${debeziumPrefix}.${s}`), total, { timeoutMs: 90_000, settleMs: 2000 }),
+      readTopics(
+        infra.kafka.brokers,
+        suffixes.map((s) => `${relayPrefix}.${s}`),
+        total,
+        { timeoutMs: 90_000, settleMs: 2000 },
+      ),
+      readTopics(
+        infra.kafka.brokers,
+        suffixes.map((s) => `${debeziumPrefix}.${s}`),
+        total,
+        { timeoutMs: 90_000, settleMs: 2000 },
+      ),
     ]);
 
     // Per topic suffix and key, in partition order (the only order Kafka defines).
@@ -97,7 +125,10 @@ describe('parity with the Debezium outbox connector', () => {
       const perKey = new Map<string, object[]>();
       for (const r of [...records].sort((a, b) => Number(a.offset) - Number(b.offset))) {
         const stream = `${r.topic.slice(topicPrefix.length)} ${r.key}`;
-        perKey.set(stream, [...(perKey.get(stream) ?? []), { partition: r.partition, value: r.value?.toString('hex'), headers: r.headers }]);
+        perKey.set(stream, [
+          ...(perKey.get(stream) ?? []),
+          { partition: r.partition, value: r.value?.toString('hex'), headers: r.headers },
+        ]);
       }
       return Object.fromEntries([...perKey].sort(([a], [b]) => a.localeCompare(b)));
     };
@@ -108,13 +139,22 @@ describe('parity with the Debezium outbox connector', () => {
     // broker's default), deleted by age only, never compacted (connect/'s `events` topic group).
     for (const topic of suffixes.flatMap((s) => [`${relayPrefix}.${s}`, `${debeziumPrefix}.${s}`])) {
       const settings = await topicSettings(admin, topic);
-      expect([topic, settings]).toEqual([topic, { 'retention.ms': { value: '-1', own: true }, 'retention.bytes': { value: '-1', own: true }, 'cleanup.policy': { value: 'delete', own: true } }]);
+      expect([topic, settings]).toEqual([
+        topic,
+        {
+          'retention.ms': { value: '-1', own: true },
+          'retention.bytes': { value: '-1', own: true },
+          'cleanup.policy': { value: 'delete', own: true },
+        },
+      ]);
     }
     // ...and both carry what was written, in each aggregate's commit order.
     const written = rows.flat();
     for (const r of fromRelay) {
       const sameStream = (topic: string, aggregateType: string) => topic === `${relayPrefix}.${aggregateType}.events`;
-      const expected = written.filter((w) => w.aggregateId === r.key && sameStream(r.topic, w.aggregateType)).map((w) => String(w.aggregateVersion));
+      const expected = written
+        .filter((w) => w.aggregateId === r.key && sameStream(r.topic, w.aggregateType))
+        .map((w) => String(w.aggregateVersion));
       const got = fromRelay
         .filter((x) => x.key === r.key && x.topic === r.topic)
         .sort((a, b) => Number(a.offset) - Number(b.offset))

@@ -20,7 +20,14 @@ describe('outbox relay: the event topics it creates keep their history', () => {
 
   beforeAll(async () => {
     infra = await getTestInfra();
-    db = await createOutboxTestDb({ adminUrl: infra.postgres.adminUrl, ownerWriteUrl: infra.postgres.ownerWriteUrl, relayUrl: infra.postgres.relayUrl }, 'relay_int');
+    db = await createOutboxTestDb(
+      {
+        adminUrl: infra.postgres.adminUrl,
+        ownerWriteUrl: infra.postgres.ownerWriteUrl,
+        relayUrl: infra.postgres.relayUrl,
+      },
+      'relay_int',
+    );
     admin = createKafka({ clientId: 'relay-retention-int', ...infra.kafka }).admin();
     await admin.connect();
   });
@@ -38,7 +45,12 @@ describe('outbox relay: the event topics it creates keep their history', () => {
 
   it.each([
     ['with the default EVENT_TOPIC_RETENTION_MS: every event, forever', 'default', {}, '-1'],
-    ['with a bounded EVENT_TOPIC_RETENTION_MS: that long, by time only', 'bounded', { EVENT_TOPIC_RETENTION_MS: '86400000' }, '86400000'],
+    [
+      'with a bounded EVENT_TOPIC_RETENTION_MS: that long, by time only',
+      'bounded',
+      { EVENT_TOPIC_RETENTION_MS: '86400000' },
+      '86400000',
+    ],
   ])('creates a missing topic %s', async (_name, label, env: Record<string, string>, retention) => {
     const config = loadOutboxRelayConfig(env);
     const topicPrefix = `${prefix}-${label}`;
@@ -53,7 +65,9 @@ describe('outbox relay: the event topics it creates keep their history', () => {
     await eventually('the relay to hold the slot', () => started.relay.status().role === 'leader');
     expect(await admin.listTopics()).not.toContain(topic);
 
-    await db.insert([{ aggregateType: 'tasks.task', aggregateId: `task-${label}`, payload: fakeAvroPayload(300), aggregateVersion: 1 }]);
+    await db.insert([
+      { aggregateType: 'tasks.task', aggregateId: `task-${label}`, payload: fakeAvroPayload(300), aggregateVersion: 1 },
+    ]);
     const records = await readTopics(infra.kafka.brokers, [topic], 1);
     expect(records.map((r) => r.key)).toEqual([`task-${label}`]);
     expect(started.logs).toContain(`info: created topic ${topic}`);
@@ -69,10 +83,20 @@ describe('outbox relay: the event topics it creates keep their history', () => {
   it('leaves a topic that exists as it is', async () => {
     const topicPrefix = `${prefix}-existing`;
     const topic = `${topicPrefix}.tasks.task.events`;
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2, configEntries: [{ name: 'retention.ms', value: '7200000' }] }], waitForLeaders: true });
-    const started = (relay = startInProcessRelay({ databaseUrl: db.relayUrl, brokers: infra.kafka.brokers, slotName: `relay_retention_${run}_existing`, topicReplacement: `${topicPrefix}.\${aggregatetype}.events` }));
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 2, configEntries: [{ name: 'retention.ms', value: '7200000' }] }],
+      waitForLeaders: true,
+    });
+    const started = (relay = startInProcessRelay({
+      databaseUrl: db.relayUrl,
+      brokers: infra.kafka.brokers,
+      slotName: `relay_retention_${run}_existing`,
+      topicReplacement: `${topicPrefix}.\${aggregatetype}.events`,
+    }));
     await eventually('the relay to hold the slot', () => started.relay.status().role === 'leader');
-    await db.insert([{ aggregateType: 'tasks.task', aggregateId: 'task-existing', payload: fakeAvroPayload(300), aggregateVersion: 1 }]);
+    await db.insert([
+      { aggregateType: 'tasks.task', aggregateId: 'task-existing', payload: fakeAvroPayload(300), aggregateVersion: 1 },
+    ]);
     await readTopics(infra.kafka.brokers, [topic], 1);
     expect((await topicSettings(admin, topic))['retention.ms']).toEqual({ value: '7200000', own: true });
   });

@@ -22,7 +22,11 @@ function fakeKafka() {
             state.failNext = false;
             throw new Error('broker not available');
           }
-          state.sent.push(batch.topicMessages!.flatMap((t) => t.messages.map((m) => ({ partition: m.partition!, key: String(m.key) }))));
+          state.sent.push(
+            batch.topicMessages!.flatMap((t) =>
+              t.messages.map((m) => ({ partition: m.partition!, key: String(m.key) })),
+            ),
+          );
           return [];
         },
       } as unknown as Producer;
@@ -36,12 +40,29 @@ function fakeKafka() {
 
 const logger = { debug: () => undefined, log: () => undefined, warn: () => undefined, error: () => undefined };
 const publisher = (kafka: Pick<Kafka, 'producer' | 'admin'>, producers = 2) =>
-  new KafkaPublisher({ brokers: [], clientId: 'test', topicAutoCreate: false, topicPartitions: 6, topicReplicationFactor: -1, producers, logger }, kafka);
+  new KafkaPublisher(
+    {
+      brokers: [],
+      clientId: 'test',
+      topicAutoCreate: false,
+      topicPartitions: 6,
+      topicReplicationFactor: -1,
+      producers,
+      logger,
+    },
+    kafka,
+  );
 
 const batchOf = (partitions: number[], traceparents: (string | null)[] = []): PartitionedRecord[] =>
   partitions.map((partition, i) => ({
     partition,
-    record: { topic: 't', key: `k${i}`, value: Buffer.from([i]), headers: { id: `e${i}`, eventType: 'TaskCreated', traceparent: traceparents[i] ?? null }, timestampMs: null },
+    record: {
+      topic: 't',
+      key: `k${i}`,
+      value: Buffer.from([i]),
+      headers: { id: `e${i}`, eventType: 'TaskCreated', traceparent: traceparents[i] ?? null },
+      timestampMs: null,
+    },
   }));
 /** `partitions`, then records on partition 0 up to the size from which batches are split across producers. */
 const largeBatchOf = (partitions: number[], traceparents: (string | null)[] = []) =>
@@ -54,7 +75,8 @@ const traceparent = (t: { traceId: string; spanId: string }) => `00-${t.traceId}
 
 describe('KafkaPublisher', () => {
   // The padding records of largeBatchOf are on partition 0 (producer 0), after the listed ones.
-  const listed = (sent: { partition: number; key: string }[], count: number) => sent.filter((m) => Number(m.key.slice(1)) < count);
+  const listed = (sent: { partition: number; key: string }[], count: number) =>
+    sent.filter((m) => Number(m.key.slice(1)) < count);
 
   it('splits a large batch by partition (partition mod producers), each part in batch order', async () => {
     const { kafka, producers } = fakeKafka();
@@ -131,7 +153,14 @@ describe('KafkaPublisher', () => {
       expect(spans[0]!.spanContext().traceId).toBe(TRACES[0]!.traceId);
       expect(spans[0]!.parentSpanContext?.spanId).toBe(TRACES[0]!.spanId);
       expect(spans[0]!.kind).toBe(SpanKind.PRODUCER);
-      expect(spans[0]!.attributes).toMatchObject({ 'messaging.destination.name': 't', 'messaging.destination.partition.id': '3', 'messaging.kafka.message.key': 'k0', 'messaging.message.id': 'e0', 'cqrs.event.type': 'TaskCreated', 'messaging.batch.message_count': 2 });
+      expect(spans[0]!.attributes).toMatchObject({
+        'messaging.destination.name': 't',
+        'messaging.destination.partition.id': '3',
+        'messaging.kafka.message.key': 'k0',
+        'messaging.message.id': 'e0',
+        'cqrs.event.type': 'TaskCreated',
+        'messaging.batch.message_count': 2,
+      });
     });
 
     it('a request with several: one root span linked to each record context', async () => {
@@ -141,8 +170,15 @@ describe('KafkaPublisher', () => {
       expect(spans).toHaveLength(1);
       expect(spans[0]!.parentSpanContext).toBeUndefined();
       expect(TRACES.map((t) => t.traceId)).not.toContain(spans[0]!.spanContext().traceId);
-      expect(spans[0]!.links.map((l) => [l.context.traceId, l.context.spanId])).toEqual(TRACES.map((t) => [t.traceId, t.spanId]));
-      expect(spans[0]!.attributes).toEqual({ 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.destination.name': 't', 'messaging.batch.message_count': 3 });
+      expect(spans[0]!.links.map((l) => [l.context.traceId, l.context.spanId])).toEqual(
+        TRACES.map((t) => [t.traceId, t.spanId]),
+      );
+      expect(spans[0]!.attributes).toEqual({
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': 't',
+        'messaging.batch.message_count': 3,
+      });
     });
 
     it('one span per producer request, failed ones marked; untraced records get none', async () => {
@@ -151,7 +187,9 @@ describe('KafkaPublisher', () => {
       await relay.send(largeBatchOf([0, 1]));
       expect(exporter.getFinishedSpans()).toEqual([]);
       producers[1]!.failNext = true;
-      await expect(relay.send(largeBatchOf([0, 1], [traceparent(TRACES[0]!), traceparent(TRACES[1]!)]))).rejects.toThrow();
+      await expect(
+        relay.send(largeBatchOf([0, 1], [traceparent(TRACES[0]!), traceparent(TRACES[1]!)])),
+      ).rejects.toThrow();
       const spans = exporter.getFinishedSpans();
       expect(spans.map((s) => [s.spanContext().traceId, s.status.code])).toEqual(
         expect.arrayContaining([

@@ -1,4 +1,13 @@
-import { contextFromCarrier, linkFromCarrier, recordError, SpanKind, startSpan, type Link, type Span, type TraceCarrier } from '@cqrs/observability';
+import {
+  contextFromCarrier,
+  linkFromCarrier,
+  recordError,
+  SpanKind,
+  startSpan,
+  type Link,
+  type Span,
+  type TraceCarrier,
+} from '@cqrs/observability';
 import { createKafka, eventTopicConfig, isTopicAuthorizationError, type KafkaSecurity } from '@cqrs/messaging/kafka';
 import { logLevel, type Admin, type Kafka, type Message, type Producer, type LogEntry } from 'kafkajs';
 import { installKafkajsFastPath } from './kafkajs-fast-path';
@@ -59,7 +68,12 @@ export interface PartitionedRecord {
 }
 
 // Errors after which an idempotent producer's sequence state is unusable: start a new producer.
-const FATAL_PRODUCER_ERRORS = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
+const FATAL_PRODUCER_ERRORS = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+]);
 const TOPIC_METADATA_TTL_MS = 5 * 60_000;
 /** Batches of this many records or more are split across the producers; smaller ones go as one request. */
 export const SPLIT_BATCHES_FROM = 256;
@@ -90,9 +104,15 @@ export class KafkaPublisher {
     const logger = options.logger;
     const fastPath = installKafkajsFastPath();
     if (!fastPath.records) {
-      logger.warn({}, 'kafkajs is not 2.2.4 or loaded its record encoder first: a row with a null header column will fail to publish');
+      logger.warn(
+        {},
+        'kafkajs is not 2.2.4 or loaded its record encoder first: a row with a null header column will fail to publish',
+      );
     } else if (!fastPath.produce || !fastPath.grouping) {
-      logger.debug({ kafkajsFastPath: fastPath }, 'kafkajs was loaded before the relay could replace all of its produce path: publishing works, with more CPU per event');
+      logger.debug(
+        { kafkajsFastPath: fastPath },
+        'kafkajs was loaded before the relay could replace all of its produce path: publishing works, with more CPU per event',
+      );
     }
     this.kafka =
       kafka ??
@@ -144,7 +164,10 @@ export class KafkaPublisher {
         });
       if (created) {
         const retentionMs = this.options.topicRetentionMs ?? -1;
-        this.options.logger.log({ topic, partitions: this.options.topicPartitions, retentionMs }, `created topic ${topic}`);
+        this.options.logger.log(
+          { topic, partitions: this.options.topicPartitions, retentionMs },
+          `created topic ${topic}`,
+        );
       }
     }
     const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
@@ -179,10 +202,12 @@ export class KafkaPublisher {
     }
     let written = this.written.get(batch);
     const results = await Promise.allSettled(
-      [...parts].filter(([lane]) => !written?.has(lane)).map(async ([lane, part]) => {
-        await this.sendPart(lane, part);
-        return lane;
-      }),
+      [...parts]
+        .filter(([lane]) => !written?.has(lane))
+        .map(async ([lane, part]) => {
+          await this.sendPart(lane, part);
+          return lane;
+        }),
     );
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (!failure) {
@@ -222,11 +247,16 @@ export class KafkaPublisher {
       });
     }
     try {
-      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
     } catch (error) {
       // A topic may have been deleted or repartitioned: look it up again before the retry.
       this.topics.clear();
-      const type = (error as { type?: string; cause?: { type?: string } }).type ?? (error as { cause?: { type?: string } }).cause?.type;
+      const type =
+        (error as { type?: string; cause?: { type?: string } }).type ??
+        (error as { cause?: { type?: string } }).cause?.type;
       if (type && FATAL_PRODUCER_ERRORS.has(type)) await this.dropProducer(lane, `producer state lost (${type})`);
       if (isTopicAuthorizationError(error)) throw new TopicNotAuthorizedError([...byTopic.keys()], 'write');
       throw error;
@@ -294,7 +324,10 @@ function publishSpans(batch: PartitionedRecord[]): Span[] {
     ...(topics.size === 1 ? { 'messaging.destination.name': batch[0]!.record.topic } : {}),
     'messaging.batch.message_count': batch.length,
   };
-  const carrierOf = ({ record }: PartitionedRecord): TraceCarrier => ({ traceparent: record.headers['traceparent']!, tracestate: record.headers['tracestate'] ?? undefined });
+  const carrierOf = ({ record }: PartitionedRecord): TraceCarrier => ({
+    traceparent: record.headers['traceparent']!,
+    tracestate: record.headers['tracestate'] ?? undefined,
+  });
   if (traced.length === 1) {
     const only = traced[0]!;
     const { record, partition } = only;
@@ -313,6 +346,8 @@ function publishSpans(batch: PartitionedRecord[]): Span[] {
       }),
     ];
   }
-  const links = traced.map((entry) => linkFromCarrier(carrierOf(entry))).filter((link): link is Link => link !== undefined);
+  const links = traced
+    .map((entry) => linkFromCarrier(carrierOf(entry)))
+    .filter((link): link is Link => link !== undefined);
   return [startSpan('outbox.publish', { kind: SpanKind.PRODUCER, root: true, links, attributes: common })];
 }

@@ -1,5 +1,11 @@
 import type NodeModule from 'node:module';
-import { deferEncoderTails, encodeProduceRequests, groupMessagesPerPartition, type KafkajsEncoderClass, type KafkajsProduceRequests } from './kafkajs-produce-encoder';
+import {
+  deferEncoderTails,
+  encodeProduceRequests,
+  groupMessagesPerPartition,
+  type KafkajsEncoderClass,
+  type KafkajsProduceRequests,
+} from './kafkajs-produce-encoder';
 import { createRecordBatchEncoder, encodeRecord, type RecordBatchEncoder } from './kafkajs-record-encoder';
 
 /** Which of the replacements are in effect in this process. */
@@ -19,7 +25,8 @@ const GROUPING_MODULE = `${KAFKAJS}producer/groupMessagesPerPartition`;
 const SEND_MESSAGES_MODULE = `${KAFKAJS}producer/sendMessages`;
 
 // Node's own module system, fetched at run time: the bundler rewrites static uses of createRequire.
-const nodeModule = () => (process as unknown as { getBuiltinModule(id: 'node:module'): typeof NodeModule }).getBuiltinModule('node:module');
+const nodeModule = () =>
+  (process as unknown as { getBuiltinModule(id: 'node:module'): typeof NodeModule }).getBuiltinModule('node:module');
 
 /**
  * Puts the relay's replacements for parts of kafkajs 2.2.4 (its last release) in place:

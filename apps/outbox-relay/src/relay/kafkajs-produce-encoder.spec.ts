@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { DeferredPayload, encodeProduceRequest, groupMessagesPerPartition, type ProduceRequestInput } from './kafkajs-produce-encoder';
+import {
+  DeferredPayload,
+  encodeProduceRequest,
+  groupMessagesPerPartition,
+  type ProduceRequestInput,
+} from './kafkajs-produce-encoder';
 
 // The setup file (kafkajs-produce.jest.ts) patched the kafkajs this test file loads, as the app
 // does. kafkajs's own produce request, framing and grouping come from an isolated registry, to hold
@@ -7,10 +12,23 @@ import { DeferredPayload, encodeProduceRequest, groupMessagesPerPartition, type 
 // which kafkajs-record-encoder.spec.ts holds to kafkajs's own.)
 type Encoded = { buffer: Buffer };
 type RequestBuilder = (input: ProduceRequestInput) => { encode(): Promise<Encoded> };
-type Framer = (args: { correlationId: number; clientId: string; request: { apiKey: number; apiVersion: number; encode(): Promise<unknown> } }) => Promise<Encoded>;
-type EncoderInstance = Encoded & { writeInt32(n: number): EncoderInstance; writeEncoder(e: unknown): EncoderInstance; size(): number };
+type Framer = (args: {
+  correlationId: number;
+  clientId: string;
+  request: { apiKey: number; apiVersion: number; encode(): Promise<unknown> };
+}) => Promise<Encoded>;
+type EncoderInstance = Encoded & {
+  writeInt32(n: number): EncoderInstance;
+  writeEncoder(e: unknown): EncoderInstance;
+  size(): number;
+};
 
-const pristine = {} as { produceV3: RequestBuilder; frame: Framer; group: typeof groupMessagesPerPartition; Long: { fromValue(v: unknown): unknown } };
+const pristine = {} as {
+  produceV3: RequestBuilder;
+  frame: Framer;
+  group: typeof groupMessagesPerPartition;
+  Long: { fromValue(v: unknown): unknown };
+};
 jest.isolateModules(() => {
   pristine.produceV3 = require('kafkajs/src/protocol/requests/produce/v3/request');
   pristine.frame = require('kafkajs/src/protocol/request');
@@ -20,14 +38,20 @@ jest.isolateModules(() => {
 const patched = {
   Encoder: require('kafkajs/src/protocol/encoder') as new () => EncoderInstance,
   frame: require('kafkajs/src/protocol/request') as Framer,
-  produce: require('kafkajs/src/protocol/requests/produce') as { protocol(o: { version: number }): (input: ProduceRequestInput) => { request: { encode(): Promise<unknown> } } },
+  produce: require('kafkajs/src/protocol/requests/produce') as {
+    protocol(o: { version: number }): (input: ProduceRequestInput) => { request: { encode(): Promise<unknown> } };
+  },
 };
 
 const now = 1_763_700_000_000;
 const message = (key: string | null, size: number, extra: object = {}) => ({
   key,
   value: randomBytes(size),
-  headers: { id: randomBytes(8).toString('hex'), eventType: 'TaskCreated', traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01` },
+  headers: {
+    id: randomBytes(8).toString('hex'),
+    eventType: 'TaskCreated',
+    traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`,
+  },
   ...extra,
 });
 
@@ -44,11 +68,29 @@ const inputs: [string, ProduceRequestInput][] = [
         {
           topic: 'task.events',
           partitions: [
-            { partition: 0, firstSequence: 120, messages: Array.from({ length: 40 }, (_, i) => message(`task-${i}`, 2048, { timestamp: String(now + (i % 7)) })) },
+            {
+              partition: 0,
+              firstSequence: 120,
+              messages: Array.from({ length: 40 }, (_, i) =>
+                message(`task-${i}`, 2048, { timestamp: String(now + (i % 7)) }),
+              ),
+            },
             { partition: 5, firstSequence: 0, messages: [message('task-x', 300, { timestamp: String(now) })] },
           ],
         },
-        { topic: 'ü-project.events', partitions: [{ partition: 2, firstSequence: 7, messages: [message(null, 0, { timestamp: String(now - 5) }), message('k', 70_000, { timestamp: String(now + 9) })] }] },
+        {
+          topic: 'ü-project.events',
+          partitions: [
+            {
+              partition: 2,
+              firstSequence: 7,
+              messages: [
+                message(null, 0, { timestamp: String(now - 5) }),
+                message('k', 70_000, { timestamp: String(now + 9) }),
+              ],
+            },
+          ],
+        },
       ],
     },
   ],
@@ -94,8 +136,16 @@ describe('produce request body', () => {
   it('is framed by kafkajs (header and size prefix) with the body written once, in place', async () => {
     const [, input] = inputs[0]!;
     const request = { apiKey: 0, apiVersion: 7 };
-    const framed = await patched.frame({ correlationId: 42, clientId: 'outbox-relay', request: { ...request, encode: async () => encodeProduceRequest(input) } });
-    const expected = await pristine.frame({ correlationId: 42, clientId: 'outbox-relay', request: { ...request, encode: () => pristine.produceV3(input).encode() } });
+    const framed = await patched.frame({
+      correlationId: 42,
+      clientId: 'outbox-relay',
+      request: { ...request, encode: async () => encodeProduceRequest(input) },
+    });
+    const expected = await pristine.frame({
+      correlationId: 42,
+      clientId: 'outbox-relay',
+      request: { ...request, encode: () => pristine.produceV3(input).encode() },
+    });
     expect(framed.buffer.equals(expected.buffer)).toBe(true);
     expect(framed.buffer.equals(expected.buffer)).toBe(true); // the socket reads it twice (size, then write)
   });
@@ -116,7 +166,11 @@ describe('produce request body', () => {
       expect(body).toBeInstanceOf(DeferredPayload);
       expect((body as DeferredPayload).buffer.equals(theirs.buffer)).toBe(true);
     }
-    expect(await patched.produce.protocol({ version: 7 })({ ...input, compression: 1 }).request.encode()).not.toBeInstanceOf(DeferredPayload);
+    expect(
+      await patched.produce
+        .protocol({ version: 7 })({ ...input, compression: 1 })
+        .request.encode(),
+    ).not.toBeInstanceOf(DeferredPayload);
     expect(await patched.produce.protocol({ version: 2 })(input).request.encode()).not.toBeInstanceOf(DeferredPayload);
   });
 });
@@ -124,7 +178,12 @@ describe('produce request body', () => {
 describe('grouping by partition', () => {
   it('gives what kafkajs gives, in linear time', () => {
     const messages = Array.from({ length: 500 }, (_, i) => ({ key: `k${i}`, partition: (i * 7919) % 6 }));
-    const args = { topic: 't', partitionMetadata: [{}, {}, {}, {}, {}, {}], messages, partitioner: ({ message }: { message: { partition: number } }) => message.partition };
+    const args = {
+      topic: 't',
+      partitionMetadata: [{}, {}, {}, {}, {}, {}],
+      messages,
+      partitioner: ({ message }: { message: { partition: number } }) => message.partition,
+    };
     const ours = groupMessagesPerPartition(args);
     expect(ours).toEqual(pristine.group(args));
     expect(Object.keys(ours)).toEqual(['0', '1', '2', '3', '4', '5']);

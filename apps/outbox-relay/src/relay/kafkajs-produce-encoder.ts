@@ -1,4 +1,11 @@
-import { measureRecord, RECORD_BATCH_OVERHEAD, sealRecordBatch, writeRecord, writeRecordBatchHeader, type MeasuredRecord } from './kafkajs-record-encoder';
+import {
+  measureRecord,
+  RECORD_BATCH_OVERHEAD,
+  sealRecordBatch,
+  writeRecord,
+  writeRecordBatchHeader,
+  type MeasuredRecord,
+} from './kafkajs-record-encoder';
 
 /**
  * The relay's produce path through kafkajs 2.2.4, written once instead of copied five times.
@@ -85,7 +92,14 @@ export class DeferredPayload {
  * The body of a produce request (v3 to v7 share it) for uncompressed record batches, measured
  * now and written once when the framed request is sent.
  */
-export function encodeProduceRequest({ acks, timeout, transactionalId = null, producerId, producerEpoch = 0, topicData }: ProduceRequestInput): DeferredPayload {
+export function encodeProduceRequest({
+  acks,
+  timeout,
+  transactionalId = null,
+  producerId,
+  producerEpoch = 0,
+  topicData,
+}: ProduceRequestInput): DeferredPayload {
   const transactional = !!transactionalId;
   let length = sizeOfString(transactionalId) + 2 + 4 + 4;
   const topics = topicData.map(({ topic, partitions }) => {
@@ -128,7 +142,8 @@ export function encodeProduceRequest({ acks, timeout, transactionalId = null, pr
         sealRecordBatch(buf, batchStart, batch.size);
       }
     }
-    if (offset !== start + length) throw new Error(`produce request measured ${length} bytes but wrote ${offset - start}`);
+    if (offset !== start + length)
+      throw new Error(`produce request measured ${length} bytes but wrote ${offset - start}`);
   });
 }
 
@@ -195,7 +210,8 @@ interface EncoderLike {
 type Deferred = DeferredPayload | (EncoderLike & { size(): number; writeInto(buf: Buffer, offset: number): void });
 
 const isDeferred = (value: unknown): value is Deferred =>
-  value instanceof DeferredPayload || (typeof value === 'object' && value !== null && (value as EncoderLike).tail !== undefined);
+  value instanceof DeferredPayload ||
+  (typeof value === 'object' && value !== null && (value as EncoderLike).tail !== undefined);
 
 /**
  * Teaches kafkajs's Encoder to hold a deferred payload (or an encoder holding one) by reference:
@@ -265,7 +281,10 @@ export interface KafkajsProduceRequests {
   protocol(options: { version: number }): ProduceRequestBuilder;
 }
 
-type ProduceRequestBuilder = (input: ProduceRequestInput) => { request: { encode(): Promise<unknown> }; response: unknown };
+type ProduceRequestBuilder = (input: ProduceRequestInput) => {
+  request: { encode(): Promise<unknown> };
+  response: unknown;
+};
 
 /**
  * Routes the body of every uncompressed produce request of v3 or later (they share one layout)

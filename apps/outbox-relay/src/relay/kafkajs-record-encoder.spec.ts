@@ -1,12 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { crc32c, crc32cIsNative, createRecordBatchEncoder, encodeRecord, portableCrc32c, type RecordInput } from './kafkajs-record-encoder';
+import {
+  crc32c,
+  crc32cIsNative,
+  createRecordBatchEncoder,
+  encodeRecord,
+  portableCrc32c,
+  type RecordInput,
+} from './kafkajs-record-encoder';
 
 // kafkajs's own encoders and decoders, required by path (the jest mapping only swaps the relative
 // requests kafkajs makes internally), to hold the replacements to byte-for-byte equality.
-const kafkajsRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as (input: RecordInput) => { buffer: Buffer };
-const kafkajsBatch = require('kafkajs/src/protocol/recordBatch/v0') as { RecordBatch: (input: object) => Promise<{ buffer: Buffer }> };
+const kafkajsRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as (input: RecordInput) => {
+  buffer: Buffer;
+};
+const kafkajsBatch = require('kafkajs/src/protocol/recordBatch/v0') as {
+  RecordBatch: (input: object) => Promise<{ buffer: Buffer }>;
+};
 const kafkajsCrc32C = require('kafkajs/src/protocol/recordBatch/crc32C') as (buffer: Buffer) => number;
-const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (decoder: unknown) => Promise<{ records: DecodedRecord[] }>;
+const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (
+  decoder: unknown,
+) => Promise<{ records: DecodedRecord[] }>;
 const Decoder = require('kafkajs/src/protocol/decoder') as new (buffer: Buffer) => unknown;
 const Long = require('kafkajs/src/utils/long') as { fromValue(v: unknown): unknown };
 
@@ -19,11 +32,29 @@ interface DecodedRecord {
 }
 
 const records: RecordInput[] = [
-  { offsetDelta: 0, timestampDelta: 0, key: 'task-1', value: randomBytes(2048), headers: { id: 'e1', eventType: 'TaskCreated' } },
+  {
+    offsetDelta: 0,
+    timestampDelta: 0,
+    key: 'task-1',
+    value: randomBytes(2048),
+    headers: { id: 'e1', eventType: 'TaskCreated' },
+  },
   { offsetDelta: 1, timestampDelta: 1234, key: Buffer.from('bin'), value: randomBytes(300), headers: {} },
   { offsetDelta: 63, timestampDelta: 64, key: null, value: null },
-  { offsetDelta: 300, timestampDelta: 5_000_000_000, key: 'ü-key', value: Buffer.alloc(0), headers: { multi: ['a', 'b'], emptyValue: '' } },
-  { offsetDelta: 70_000, timestampDelta: '17', key: 'k', value: randomBytes(20_000), headers: { ['long-name'.repeat(20)]: 'v'.repeat(200) } },
+  {
+    offsetDelta: 300,
+    timestampDelta: 5_000_000_000,
+    key: 'ü-key',
+    value: Buffer.alloc(0),
+    headers: { multi: ['a', 'b'], emptyValue: '' },
+  },
+  {
+    offsetDelta: 70_000,
+    timestampDelta: '17',
+    key: 'k',
+    value: randomBytes(20_000),
+    headers: { ['long-name'.repeat(20)]: 'v'.repeat(200) },
+  },
 ];
 
 describe('replacement record encoder', () => {
@@ -40,13 +71,32 @@ describe('replacement record encoder', () => {
       lastOffsetDelta: 1,
       producerId: Long.fromValue(-1),
       records: [
-        encodeRecord({ offsetDelta: 0, timestampDelta: 0, key: 'k', value: Buffer.from([1]), headers: { traceparent: null, correlationId: 'c' } }),
-        encodeRecord({ offsetDelta: 1, timestampDelta: 5, key: 'k', value: Buffer.from([2]), headers: { tracestate: undefined } }),
+        encodeRecord({
+          offsetDelta: 0,
+          timestampDelta: 0,
+          key: 'k',
+          value: Buffer.from([1]),
+          headers: { traceparent: null, correlationId: 'c' },
+        }),
+        encodeRecord({
+          offsetDelta: 1,
+          timestampDelta: 5,
+          key: 'k',
+          value: Buffer.from([2]),
+          headers: { tracestate: undefined },
+        }),
       ],
     });
     const { records: decoded } = await decodeBatch(new Decoder(batch.buffer));
-    expect(decoded.map((r) => ({ key: String(r.key), value: [...r.value!], timestamp: r.timestamp, headers: r.headers }))).toEqual([
-      { key: 'k', value: [1], timestamp: '1700000000000', headers: { traceparent: null, correlationId: Buffer.from('c') } },
+    expect(
+      decoded.map((r) => ({ key: String(r.key), value: [...r.value!], timestamp: r.timestamp, headers: r.headers })),
+    ).toEqual([
+      {
+        key: 'k',
+        value: [1],
+        timestamp: '1700000000000',
+        headers: { traceparent: null, correlationId: Buffer.from('c') },
+      },
       { key: 'k', value: [2], timestamp: '1700000000005', headers: { tracestate: null } },
     ]);
   });
@@ -66,7 +116,10 @@ describe('replacement record-batch encoder', () => {
       partitionLeaderEpoch: 0,
       compression: 0,
     };
-    const ours = await createRecordBatchEncoder(kafkajsBatch.RecordBatch as never)({ ...input, records: records.map(encodeRecord) });
+    const ours = await createRecordBatchEncoder(kafkajsBatch.RecordBatch as never)({
+      ...input,
+      records: records.map(encodeRecord),
+    });
     const theirs = await kafkajsBatch.RecordBatch({ ...input, records: records.map(kafkajsRecord) });
     expect(ours.buffer.equals(theirs.buffer)).toBe(true);
     expect(ours.size()).toBe(theirs.buffer.length);

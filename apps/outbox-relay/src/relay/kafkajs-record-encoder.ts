@@ -29,7 +29,13 @@ export interface MeasuredRecord {
 }
 
 /** Measures a record without writing it (strings are measured, not encoded). */
-export function measureRecord({ offsetDelta = 0, timestampDelta = 0, key, value, headers = {} }: RecordInput): MeasuredRecord {
+export function measureRecord({
+  offsetDelta = 0,
+  timestampDelta = 0,
+  key,
+  value,
+  headers = {},
+}: RecordInput): MeasuredRecord {
   const keyPart = toPart(key);
   const valuePart = toPart(value);
   const headerParts: Part[] = [];
@@ -40,9 +46,23 @@ export function measureRecord({ offsetDelta = 0, timestampDelta = 0, key, value,
     else headerParts.push(namePart, toPart(headerValue));
   }
   const delta = Number(timestampDelta);
-  let body = 1 + sizeOfVarLong(delta) + sizeOfVarInt(offsetDelta) + sizeOfPart(keyPart) + sizeOfPart(valuePart) + sizeOfVarInt(headerParts.length / 2);
+  let body =
+    1 +
+    sizeOfVarLong(delta) +
+    sizeOfVarInt(offsetDelta) +
+    sizeOfPart(keyPart) +
+    sizeOfPart(valuePart) +
+    sizeOfVarInt(headerParts.length / 2);
   for (const part of headerParts) body += sizeOfPart(part);
-  return { delta, offsetDelta, key: keyPart, value: valuePart, headers: headerParts, body, size: sizeOfVarInt(body) + body };
+  return {
+    delta,
+    offsetDelta,
+    key: keyPart,
+    value: valuePart,
+    headers: headerParts,
+    body,
+    size: sizeOfVarInt(body) + body,
+  };
 }
 
 /** Writes a measured record at `offset` (strings straight into `buf`); returns the offset after it. */
@@ -145,7 +165,7 @@ function sizeOfVarLong(n: number): number {
 function writeVarLong(buf: Buffer, offset: number, n: number): number {
   let v = zigZag64(n);
   while (v >= 128) {
-    buf[offset++] = (v % 128) | 0x80;
+    buf[offset++] = v % 128 | 0x80;
     v = Math.floor(v / 128);
   }
   buf[offset++] = v;
@@ -197,7 +217,13 @@ const BATCH_ATTRIBUTES_AT = 21;
  * `start`, with kafkajs's defaults; returns where the records go. The checksum is written by
  * {@link sealRecordBatch} once the records are in place.
  */
-export function writeRecordBatchHeader(buf: Buffer, start: number, input: RecordBatchInput, count: number, total: number): number {
+export function writeRecordBatchHeader(
+  buf: Buffer,
+  start: number,
+  input: RecordBatchInput,
+  count: number,
+  total: number,
+): number {
   const now = Date.now();
   buf.writeBigInt64BE(toBigInt(input.firstOffset ?? 0), start);
   buf.writeInt32BE(total - 12, start + 8); // batch length: what follows this field
@@ -223,7 +249,8 @@ export function sealRecordBatch(buf: Buffer, start: number, total: number): void
 // kafkajs passes numbers, numeric strings (message timestamps) and its Long (a bigint holder).
 function toBigInt(value: unknown): bigint {
   if (typeof value === 'bigint') return value;
-  if (typeof value === 'object' && value !== null && typeof (value as { value?: unknown }).value === 'bigint') return (value as { value: bigint }).value;
+  if (typeof value === 'object' && value !== null && typeof (value as { value?: unknown }).value === 'bigint')
+    return (value as { value: bigint }).value;
   return BigInt(String(value));
 }
 
@@ -264,7 +291,16 @@ export function crc32c(buf: Buffer, start = 0, end = buf.length): number {
 
 /** {@link crc32c} in JavaScript. */
 export function portableCrc32c(buf: Buffer, start = 0, end = buf.length): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC_TABLES as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC_TABLES as [
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+  ];
   let crc = -1;
   let i = start;
   for (; i + 8 <= end; i += 8) {

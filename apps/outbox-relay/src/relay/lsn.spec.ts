@@ -2,7 +2,8 @@ import { formatLsn, parseLsn } from './lsn';
 
 describe('WAL positions', () => {
   it('round-trips the text form Postgres prints', () => {
-    for (const text of ['0/0', '0/16B3748', '16/B374D848', 'FFFFFFFF/FFFFFFFF']) expect(formatLsn(parseLsn(text))).toBe(text);
+    for (const text of ['0/0', '0/16B3748', '16/B374D848', 'FFFFFFFF/FFFFFFFF'])
+      expect(formatLsn(parseLsn(text))).toBe(text);
   });
 
   it('orders positions numerically, not as text', () => {

@@ -113,7 +113,11 @@ export class OutboxRelay {
           continue;
         }
         if (slot.activePid !== null) {
-          if (this.state.role !== 'standby') logger.log({ slot: slotName, holder: slot.activePid }, `standby: slot ${slotName} is held by backend ${slot.activePid}`);
+          if (this.state.role !== 'standby')
+            logger.log(
+              { slot: slotName, holder: slot.activePid },
+              `standby: slot ${slotName} is held by backend ${slot.activePid}`,
+            );
           this.state.slotHolderPid = slot.activePid;
           this.state.replicationError = null;
           this.setRole('standby');
@@ -135,7 +139,10 @@ export class OutboxRelay {
         const delay = backoff(failures, this.options.retryMaxMs);
         this.state.replicationError = (error as Error).message;
         if (this.state.role === 'leader') this.setRole('starting');
-        logger.error({ err: error, slot: slotName, retryInMs: delay }, `outbox relay: ${(error as Error).message} (retrying in ${delay} ms)`);
+        logger.error(
+          { err: error, slot: slotName, retryInMs: delay },
+          `outbox relay: ${(error as Error).message} (retrying in ${delay} ms)`,
+        );
         if (!(error instanceof RelayConfigError)) await this.dropControl();
         await this.pause(delay);
       }
@@ -165,7 +172,10 @@ export class OutboxRelay {
           this.state.replicationError = null;
           this.state.slotHolderPid = null;
           this.setRole('leader');
-          logger.log({ slot: slotName, startLsn: formatLsn(start) }, `leader: streaming slot ${slotName} from ${formatLsn(start)}`);
+          logger.log(
+            { slot: slotName, startLsn: formatLsn(start) },
+            `leader: streaming slot ${slotName} from ${formatLsn(start)}`,
+          );
         },
         confirmed: (lsn) => {
           this.progressed = true;
@@ -197,7 +207,14 @@ export class OutboxRelay {
 
   private async inspectSlot(): Promise<{ activePid: number | null; confirmed: Lsn } | undefined> {
     const client = await this.controlClient();
-    const { rows } = await client.query<{ active_pid: number | null; confirmed: string | null; lag: string | null; plugin: string; database: string; current: string }>(
+    const { rows } = await client.query<{
+      active_pid: number | null;
+      confirmed: string | null;
+      lag: string | null;
+      plugin: string;
+      database: string;
+      current: string;
+    }>(
       `SELECT active_pid, confirmed_flush_lsn::text AS confirmed, plugin, database, current_database() AS current,
               pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag
          FROM pg_replication_slots WHERE slot_name = $1`,
@@ -230,7 +247,10 @@ export class OutboxRelay {
   private async createSlot(): Promise<void> {
     const client = await this.controlClient();
     try {
-      const { rows } = await client.query<{ lsn: string }>(`SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')`, [this.options.slotName]);
+      const { rows } = await client.query<{ lsn: string }>(
+        `SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')`,
+        [this.options.slotName],
+      );
       this.options.logger.warn(
         { slot: this.options.slotName, lsn: rows[0]?.lsn },
         `created replication slot ${this.options.slotName} at ${rows[0]?.lsn}: outbox rows committed from here on are relayed`,
@@ -257,7 +277,9 @@ export class OutboxRelay {
       );
     }
     if (!row.pubinsert || !row.tables?.length) {
-      throw new RelayConfigError(`publication ${this.options.publication} in ${db} publishes no inserts of any table: it must be FOR TABLE outbox WITH (publish = 'insert')`);
+      throw new RelayConfigError(
+        `publication ${this.options.publication} in ${db} publishes no inserts of any table: it must be FOR TABLE outbox WITH (publish = 'insert')`,
+      );
     }
   }
 

@@ -1,4 +1,12 @@
-import { BYTEA_OID, compileTopicReplacement, OutboxRouter, parseHeaderPlacement, parsePgTimestamp, RelayConfigError, UnroutableRowError } from './outbox-routing';
+import {
+  BYTEA_OID,
+  compileTopicReplacement,
+  OutboxRouter,
+  parseHeaderPlacement,
+  parsePgTimestamp,
+  RelayConfigError,
+  UnroutableRowError,
+} from './outbox-routing';
 
 const TEXT = 25;
 const outboxColumns = [
@@ -28,7 +36,9 @@ describe('header placement (Debezium table.fields.additional.placement syntax)',
 
   it('refuses envelope and partition placements, naming the setting', () => {
     expect(() => parseHeaderPlacement('type:envelope:eventType')).toThrow(RelayConfigError);
-    expect(() => parseHeaderPlacement('type:envelope:eventType')).toThrow(/OUTBOX_HEADER_PLACEMENT: .*only "header" is supported/);
+    expect(() => parseHeaderPlacement('type:envelope:eventType')).toThrow(
+      /OUTBOX_HEADER_PLACEMENT: .*only "header" is supported/,
+    );
   });
 
   it('refuses malformed entries and duplicate or reserved header names', () => {
@@ -91,11 +101,15 @@ describe('OutboxRouter', () => {
 
   it('names the missing column when a table is not an outbox it can route', () => {
     const withoutType = outboxColumns.filter((c) => c.name !== 'type' && c.name !== 'traceparent');
-    expect(() => router.bind('public.events', withoutType)).toThrow('table public.events has no column type, traceparent');
+    expect(() => router.bind('public.events', withoutType)).toThrow(
+      'table public.events has no column type, traceparent',
+    );
   });
 
   it('refuses a row without an aggregate type instead of guessing a topic', () => {
-    expect(() => router.route(table, ['id-1', null, 'k', 'T', payload, null, '1', null, null, null])).toThrow('has no aggregatetype');
+    expect(() => router.route(table, ['id-1', null, 'k', 'T', payload, null, '1', null, null, null])).toThrow(
+      'has no aggregatetype',
+    );
   });
 });
 

@@ -61,11 +61,18 @@ const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
  * Compiles a topic replacement such as `${aggregatetype}.events` (Debezium's `${routedByValue}`
  * is accepted as a synonym) into a function of the row's aggregate type.
  */
-export function compileTopicReplacement(template: string, setting = 'OUTBOX_TOPIC_REPLACEMENT'): (aggregateType: string) => string {
+export function compileTopicReplacement(
+  template: string,
+  setting = 'OUTBOX_TOPIC_REPLACEMENT',
+): (aggregateType: string) => string {
   const prefix = setting ? `${setting}: ` : '';
-  const unknown = [...template.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]).filter((name) => name !== 'aggregatetype' && name !== 'routedByValue');
+  const unknown = [...template.matchAll(/\$\{([^}]*)\}/g)]
+    .map((m) => m[1])
+    .filter((name) => name !== 'aggregatetype' && name !== 'routedByValue');
   if (unknown.length > 0) {
-    throw new RelayConfigError(`${prefix}unknown placeholder \${${unknown[0]}} in "${template}" (use \${aggregatetype})`);
+    throw new RelayConfigError(
+      `${prefix}unknown placeholder \${${unknown[0]}} in "${template}" (use \${aggregatetype})`,
+    );
   }
   if (!/\$\{(aggregatetype|routedByValue)\}/.test(template) && !LEGAL_TOPIC.test(template)) {
     throw new RelayConfigError(`${prefix}"${template}" is not a legal Kafka topic name`);
@@ -74,7 +81,9 @@ export function compileTopicReplacement(template: string, setting = 'OUTBOX_TOPI
   return (aggregateType) => {
     const topic = parts.join(aggregateType);
     if (!LEGAL_TOPIC.test(topic) || topic === '.' || topic === '..') {
-      throw new UnroutableRowError(`aggregatetype ${JSON.stringify(aggregateType)} gives topic ${JSON.stringify(topic)}, which is not a legal Kafka topic name`);
+      throw new UnroutableRowError(
+        `aggregatetype ${JSON.stringify(aggregateType)} gives topic ${JSON.stringify(topic)}, which is not a legal Kafka topic name`,
+      );
     }
     return topic;
   };
@@ -123,7 +132,9 @@ export class OutboxRouter {
     const index = (name: string) => columns.findIndex((c) => c.name === name);
     const missing = [...REQUIRED, ...this.placements.map((p) => p.column)].filter((name) => index(name) < 0);
     if (missing.length > 0) {
-      throw new UnroutableRowError(`table ${table} has no column ${missing.join(', ')}: it is not an outbox table this relay can route`);
+      throw new UnroutableRowError(
+        `table ${table} has no column ${missing.join(', ')}: it is not an outbox table this relay can route`,
+      );
     }
     return {
       table,
@@ -141,19 +152,28 @@ export class OutboxRouter {
   /** Turns one inserted row into its record. */
   route(table: BoundOutboxTable, values: ColumnValue[]): OutboxRecord {
     const aggregateType = asText(values[table.aggregateType]);
-    if (aggregateType === null) throw new UnroutableRowError(`outbox row ${asText(values[table.id])} has no aggregatetype`);
+    if (aggregateType === null)
+      throw new UnroutableRowError(`outbox row ${asText(values[table.id])} has no aggregatetype`);
     let topic = this.topics.get(aggregateType);
     if (topic === undefined) {
       topic = this.topicOf(aggregateType);
       this.topics.set(aggregateType, topic);
     }
-    const headers: Record<string, string | null> = { id: asText(values[table.id]), eventType: asText(values[table.type]) };
+    const headers: Record<string, string | null> = {
+      id: asText(values[table.id]),
+      eventType: asText(values[table.type]),
+    };
     for (const { header, index } of table.headers) headers[header] = asText(values[index]);
     const payload = values[table.payload];
     return {
       topic,
       key: asText(values[table.aggregateId]),
-      value: payload === null || payload === undefined ? null : typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload,
+      value:
+        payload === null || payload === undefined
+          ? null
+          : typeof payload === 'string'
+            ? Buffer.from(payload, 'utf8')
+            : payload,
       headers,
       timestampMs: table.timestamp < 0 ? null : parsePgTimestamp(asText(values[table.timestamp])),
     };
@@ -181,7 +201,8 @@ function asText(value: ColumnValue): string | null {
   return typeof value === 'string' ? value : value.toString('utf8');
 }
 
-const PG_TIMESTAMP = /^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?(?:([+-])(\d\d)(?::?(\d\d))?(?::(\d\d))?)?$/;
+const PG_TIMESTAMP =
+  /^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?(?:([+-])(\d\d)(?::?(\d\d))?(?::(\d\d))?)?$/;
 
 /**
  * Epoch ms of a `timestamptz` in Postgres' ISO output (`2025-01-02 03:04:05.123456+00`), as the
@@ -205,7 +226,15 @@ function parsePgTimestampOnce(text: string): number | null {
     const parsed = Date.parse(text);
     return Number.isNaN(parsed) ? null : parsed;
   }
-  const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, m[7] ? Math.floor(+m[7].padEnd(6, '0') / 1000) : 0);
+  const ms = Date.UTC(
+    +m[1]!,
+    +m[2]! - 1,
+    +m[3]!,
+    +m[4]!,
+    +m[5]!,
+    +m[6]!,
+    m[7] ? Math.floor(+m[7].padEnd(6, '0') / 1000) : 0,
+  );
   const offsetSeconds = m[8] ? (m[8] === '-' ? -1 : 1) * (+m[9]! * 3600 + +(m[10] ?? 0) * 60 + +(m[11] ?? 0)) : 0;
   return ms - offsetSeconds * 1000;
 }

@@ -17,7 +17,13 @@ describe("Kafka's Java partitioner", () => {
     for (let i = 0; i < 2000; i++) {
       const key = i % 2 ? `task-${i}` : randomBytes(1 + (i % 40)).toString('hex');
       const partitions = 1 + (i % 12);
-      const partitionMetadata = Array.from({ length: partitions }, (_, p) => ({ partitionId: p, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
+      const partitionMetadata = Array.from({ length: partitions }, (_, p) => ({
+        partitionId: p,
+        leader: 1,
+        replicas: [1],
+        isr: [1],
+        partitionErrorCode: 0,
+      }));
       const expected = kafkajs({ topic: 't', partitionMetadata, message: { key, value: null } });
       expect(partitionForKey(Buffer.from(key), partitions)).toBe(expected);
     }

@@ -2,36 +2,91 @@ import { decodeBinary, decodeByteaText, PgoutputDecoder, PgoutputProtocolError }
 
 // Builders for pgoutput protocol-1 messages, as the walsender sends them.
 const u8 = (n: number) => Buffer.from([n]);
-const i16 = (n: number) => { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b; };
-const i32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
-const i64 = (n: bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(n); return b; };
+const i16 = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+};
+const i32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+};
+const i64 = (n: bigint) => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(n);
+  return b;
+};
 const str = (s: string) => Buffer.concat([Buffer.from(s, 'utf8'), u8(0)]);
 const char = (c: string) => Buffer.from(c, 'latin1');
 
 const relation = (oid: number, columns: [string, number][]) =>
-  Buffer.concat([char('R'), i32(oid), str('public'), str('outbox'), char('d'), i16(columns.length), ...columns.flatMap(([name, type]) => [u8(0), str(name), i32(type), i32(-1 >>> 0)])]);
+  Buffer.concat([
+    char('R'),
+    i32(oid),
+    str('public'),
+    str('outbox'),
+    char('d'),
+    i16(columns.length),
+    ...columns.flatMap(([name, type]) => [u8(0), str(name), i32(type), i32(-1 >>> 0)]),
+  ]);
 const insert = (oid: number, values: (string | null)[]) =>
-  Buffer.concat([char('I'), i32(oid), char('N'), i16(values.length), ...values.flatMap((v) => (v === null ? [char('n')] : [char('t'), i32(Buffer.byteLength(v)), Buffer.from(v, 'utf8')]))]);
+  Buffer.concat([
+    char('I'),
+    i32(oid),
+    char('N'),
+    i16(values.length),
+    ...values.flatMap((v) =>
+      v === null ? [char('n')] : [char('t'), i32(Buffer.byteLength(v)), Buffer.from(v, 'utf8')],
+    ),
+  ]);
 
 describe('PgoutputDecoder', () => {
   it('decodes begin and commit with their WAL positions', () => {
     const decoder = new PgoutputDecoder();
-    expect(decoder.decode(Buffer.concat([char('B'), i64(0x1_0000_0100n), i64(0n), i32(77)]))).toEqual({ tag: 'begin', finalLsn: 0x1_0000_0100n, xid: 77 });
-    expect(decoder.decode(Buffer.concat([char('C'), u8(0), i64(0x100n), i64(0x180n), i64(0n)]))).toEqual({ tag: 'commit', commitLsn: 0x100n, endLsn: 0x180n });
+    expect(decoder.decode(Buffer.concat([char('B'), i64(0x1_0000_0100n), i64(0n), i32(77)]))).toEqual({
+      tag: 'begin',
+      finalLsn: 0x1_0000_0100n,
+      xid: 77,
+    });
+    expect(decoder.decode(Buffer.concat([char('C'), u8(0), i64(0x100n), i64(0x180n), i64(0n)]))).toEqual({
+      tag: 'commit',
+      commitLsn: 0x100n,
+      endLsn: 0x180n,
+    });
   });
 
   it('decodes an insert against its relation: text as strings, bytea as the exact bytes, nulls as null', () => {
     const decoder = new PgoutputDecoder();
-    decoder.decode(relation(16384, [['id', 2950], ['payload', 17], ['note', 25], ['missing', 25]]));
-    const message = decoder.decode(insert(16384, ['7d1b6a38-5f0e-4a55-9b0a-0c2b5a3c1f00', '\\x00000000ff0aff', 'näive ✓', null]));
+    decoder.decode(
+      relation(16384, [
+        ['id', 2950],
+        ['payload', 17],
+        ['note', 25],
+        ['missing', 25],
+      ]),
+    );
+    const message = decoder.decode(
+      insert(16384, ['7d1b6a38-5f0e-4a55-9b0a-0c2b5a3c1f00', '\\x00000000ff0aff', 'näive ✓', null]),
+    );
     expect(message).toMatchObject({ tag: 'insert', relation: { name: 'outbox', schema: 'public' } });
     if (message.tag !== 'insert') throw new Error('not an insert');
-    expect(message.values).toEqual(['7d1b6a38-5f0e-4a55-9b0a-0c2b5a3c1f00', Buffer.from([0, 0, 0, 0, 0xff, 0x0a, 0xff]), 'näive ✓', null]);
+    expect(message.values).toEqual([
+      '7d1b6a38-5f0e-4a55-9b0a-0c2b5a3c1f00',
+      Buffer.from([0, 0, 0, 0, 0xff, 0x0a, 0xff]),
+      'näive ✓',
+      null,
+    ]);
   });
 
   it('returns values that survive the driver reusing its read buffer', () => {
     const decoder = new PgoutputDecoder();
-    decoder.decode(relation(1, [['payload', 17], ['note', 25]]));
+    decoder.decode(
+      relation(1, [
+        ['payload', 17],
+        ['note', 25],
+      ]),
+    );
     const wire = insert(1, ['\\x0102', 'abc']);
     const message = decoder.decode(wire);
     wire.fill(0);
@@ -53,7 +108,10 @@ describe('PgoutputDecoder', () => {
 });
 
 describe('decodeByteaText', () => {
-  const decode = (text: string) => { const b = Buffer.from(text, 'latin1'); return decodeByteaText(b, 0, b.length); };
+  const decode = (text: string) => {
+    const b = Buffer.from(text, 'latin1');
+    return decodeByteaText(b, 0, b.length);
+  };
 
   it('decodes the hex format', () => {
     expect(decode('\\x')).toEqual(Buffer.alloc(0));
@@ -67,7 +125,11 @@ describe('decodeByteaText', () => {
 
 describe('decodeBinary (pgoutput binary mode)', () => {
   const render = (typeOid: number, bytes: Buffer) => decodeBinary({ name: 'c', typeOid }, bytes, 0, bytes.length);
-  const int64 = (n: bigint) => { const b = Buffer.alloc(8); b.writeBigInt64BE(n); return b; };
+  const int64 = (n: bigint) => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(n);
+    return b;
+  };
 
   it('keeps bytea as the exact bytes, in a copy', () => {
     const wire = Buffer.from([0, 0, 0, 0, 7, 255]);
@@ -77,7 +139,9 @@ describe('decodeBinary (pgoutput binary mode)', () => {
   });
 
   it('renders the types it routes on and places in headers as Postgres prints them', () => {
-    expect(render(2950, Buffer.from('7d1b6a385f0e4a559b0a0c2b5a3c1f00', 'hex'))).toBe('7d1b6a38-5f0e-4a55-9b0a-0c2b5a3c1f00');
+    expect(render(2950, Buffer.from('7d1b6a385f0e4a559b0a0c2b5a3c1f00', 'hex'))).toBe(
+      '7d1b6a38-5f0e-4a55-9b0a-0c2b5a3c1f00',
+    );
     expect(render(25, Buffer.from('tasks.task ✓'))).toBe('tasks.task ✓');
     expect(render(20, int64(-9007199254740993n))).toBe('-9007199254740993');
     expect(render(23, Buffer.from([0xff, 0xff, 0xff, 0xfe]))).toBe('-2');

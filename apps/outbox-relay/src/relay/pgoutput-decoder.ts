@@ -96,7 +96,8 @@ export class PgoutputDecoder {
 
   private readInsert(buf: Buffer): PgoutputMessage {
     const relation = this.relations.get(buf.readUInt32BE(1));
-    if (!relation) throw new PgoutputProtocolError(`Insert for relation ${buf.readUInt32BE(1)} before its Relation message`);
+    if (!relation)
+      throw new PgoutputProtocolError(`Insert for relation ${buf.readUInt32BE(1)} before its Relation message`);
     // buf[5] is 'N' (new tuple)
     const count = buf.readUInt16BE(6);
     let offset = 8;
@@ -134,7 +135,12 @@ const PG_EPOCH_MS = 946_684_800_000;
  * the text Postgres prints for it (DateStyle=ISO, UTC). Types outside this list cannot be
  * rendered faithfully here and stop the stream with the fix in the message.
  */
-export function decodeBinary(column: RelationColumn | undefined, buf: Buffer, start: number, end: number): string | Buffer {
+export function decodeBinary(
+  column: RelationColumn | undefined,
+  buf: Buffer,
+  start: number,
+  end: number,
+): string | Buffer {
   const oid = column?.typeOid;
   switch (oid) {
     case BYTEA_OID: {

@@ -17,7 +17,8 @@ describe('relay readiness: the slot is held and advancing', () => {
   let state: RelayState;
   let clock = 0;
   const relay = { status: () => state } as unknown as OutboxRelay;
-  const replication = () => relayReadinessChecks(relay, { brokers: ['127.0.0.1:1'], security: PLAINTEXT }, 60_000, () => clock)[0]!;
+  const replication = () =>
+    relayReadinessChecks(relay, { brokers: ['127.0.0.1:1'], security: PLAINTEXT }, 60_000, () => clock)[0]!;
 
   beforeEach(() => (clock = 0));
 
@@ -36,7 +37,9 @@ describe('relay readiness: the slot is held and advancing', () => {
     state = leader({ pending: 3, confirmedLsn: '0/1000' });
     await check.check();
     clock = 61_000;
-    await expect(check.check()).rejects.toThrow('slot cqrs_outbox_relay not advancing: 3 rows waiting, confirmed position 0/1000 for 61 s');
+    await expect(check.check()).rejects.toThrow(
+      'slot cqrs_outbox_relay not advancing: 3 rows waiting, confirmed position 0/1000 for 61 s',
+    );
     state = leader({ pending: 3, confirmedLsn: '0/1100' });
     await expect(check.check()).resolves.toMatchObject({ confirmedLsn: '0/1100' });
   });
@@ -48,8 +51,9 @@ describe('relay readiness: the slot is held and advancing', () => {
     await expect(replication().check()).rejects.toThrow('connection refused');
   });
 
-  it("reports Kafka down for the leader after a failed write, or when the cluster does not answer although nothing failed", async () => {
-    const kafka = () => relayReadinessChecks(relay, { brokers: ['127.0.0.1:1'], security: PLAINTEXT }, 60_000, () => clock)[1]!;
+  it('reports Kafka down for the leader after a failed write, or when the cluster does not answer although nothing failed', async () => {
+    const kafka = () =>
+      relayReadinessChecks(relay, { brokers: ['127.0.0.1:1'], security: PLAINTEXT }, 60_000, () => clock)[1]!;
     state = leader({ producerError: 'Broker not available' });
     await expect(kafka().check()).rejects.toThrow('producer failing: Broker not available');
     state = leader({});

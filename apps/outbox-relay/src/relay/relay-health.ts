@@ -34,12 +34,21 @@ export function relayReadinessChecks(
       check: async () => {
         const state = relay.status();
         if (state.role === 'leader') {
-          if (state.confirmedLsn !== progress.lsn || state.pending === 0) progress = { lsn: state.confirmedLsn, at: now() };
+          if (state.confirmedLsn !== progress.lsn || state.pending === 0)
+            progress = { lsn: state.confirmedLsn, at: now() };
           const stalled = now() - progress.at;
           if (stalled > stallMs) {
-            throw new Error(`slot ${state.slot} not advancing: ${state.pending} rows waiting, confirmed position ${state.confirmedLsn} for ${Math.round(stalled / 1000)} s`);
+            throw new Error(
+              `slot ${state.slot} not advancing: ${state.pending} rows waiting, confirmed position ${state.confirmedLsn} for ${Math.round(stalled / 1000)} s`,
+            );
           }
-          return { role: 'leader', slot: state.slot, confirmedLsn: state.confirmedLsn, slotLagBytes: state.slotLagBytes, pending: state.pending };
+          return {
+            role: 'leader',
+            slot: state.slot,
+            confirmedLsn: state.confirmedLsn,
+            slotLagBytes: state.slotLagBytes,
+            pending: state.pending,
+          };
         }
         if (state.role === 'standby') return { role: 'standby', slot: state.slot, holderPid: state.slotHolderPid };
         throw new Error(state.replicationError ?? `not streaming yet (${state.role})`);

@@ -11,9 +11,16 @@ const relation: Relation = {
   oid: 1,
   schema: 'public',
   name: 'outbox',
-  columns: ['id', 'aggregatetype', 'aggregateid', 'type', 'payload'].map((name) => ({ name, typeOid: name === 'payload' ? BYTEA_OID : 25 })),
+  columns: ['id', 'aggregatetype', 'aggregateid', 'type', 'payload'].map((name) => ({
+    name,
+    typeOid: name === 'payload' ? BYTEA_OID : 25,
+  })),
 };
-const row = (id: string, key = 'k1'): PgoutputMessage => ({ tag: 'insert', relation, values: [id, 'tasks.task', key, 'T', Buffer.from(id)] });
+const row = (id: string, key = 'k1'): PgoutputMessage => ({
+  tag: 'insert',
+  relation,
+  values: [id, 'tasks.task', key, 'T', Buffer.from(id)],
+});
 
 class FakeStream implements SessionStream {
   handlers!: ReplicationHandlers;
@@ -71,9 +78,25 @@ function startSession(options: { maxBufferedEvents?: number; confirmIntervalMs?:
     stream,
     new OutboxRouter('${aggregatetype}.events', []),
     kafka,
-    { slot: 's', publication: 'p', batchMaxEvents: 100, batchMaxPartitionBytes: 1 << 20, maxBufferedEvents: options.maxBufferedEvents ?? 100, statusIntervalMs: 60_000, confirmIntervalMs: options.confirmIntervalMs ?? 0, lingerMs: options.lingerMs ?? 0, retryMaxMs: 1, binaryTuples: true },
+    {
+      slot: 's',
+      publication: 'p',
+      batchMaxEvents: 100,
+      batchMaxPartitionBytes: 1 << 20,
+      maxBufferedEvents: options.maxBufferedEvents ?? 100,
+      statusIntervalMs: 60_000,
+      confirmIntervalMs: options.confirmIntervalMs ?? 0,
+      lingerMs: options.lingerMs ?? 0,
+      retryMaxMs: 1,
+      binaryTuples: true,
+    },
     0x100n,
-    { started: () => undefined, confirmed: () => undefined, published: () => undefined, publishFailed: (e) => failures.push(e) },
+    {
+      started: () => undefined,
+      confirmed: () => undefined,
+      published: () => undefined,
+      publishFailed: (e) => failures.push(e),
+    },
     { debug: () => undefined, log: () => undefined, warn: () => undefined, error: () => undefined },
   );
   const running = session.run(0x100n).catch(() => undefined);
@@ -85,7 +108,13 @@ describe('RelaySession', () => {
     const { stream, kafka, session, running } = startSession();
     let release!: () => void;
     kafka.gate = new Promise((resolve) => (release = resolve));
-    for (const m of [{ tag: 'begin', finalLsn: 0x200n, xid: 1 }, { tag: 'relation', relation }, row('e1'), row('e2'), { tag: 'commit', commitLsn: 0x1f0n, endLsn: 0x200n }] as PgoutputMessage[]) {
+    for (const m of [
+      { tag: 'begin', finalLsn: 0x200n, xid: 1 },
+      { tag: 'relation', relation },
+      row('e1'),
+      row('e2'),
+      { tag: 'commit', commitLsn: 0x1f0n, endLsn: 0x200n },
+    ] as PgoutputMessage[]) {
       stream.handlers.message(m);
     }
     await settle();
@@ -107,7 +136,11 @@ describe('RelaySession', () => {
     stream.handlers.message(row('e2'));
     stream.handlers.message({ tag: 'commit', commitLsn: 0x2f0n, endLsn: 0x300n });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(kafka.sent).toEqual([['e1', 'e2'], ['e1', 'e2'], ['e1', 'e2']]);
+    expect(kafka.sent).toEqual([
+      ['e1', 'e2'],
+      ['e1', 'e2'],
+      ['e1', 'e2'],
+    ]);
     expect(failures).toHaveLength(2);
     expect(stream.statuses.filter((s) => s.flushed > 0x100n).every((s) => s.flushed === 0x300n)).toBe(true);
     expect(stream.flushed).toBe(0x300n);
@@ -194,9 +227,25 @@ describe('RelaySession', () => {
       stream,
       new OutboxRouter('${aggregatetype}.events', []),
       new FakeKafka(),
-      { slot: 's', publication: 'p', batchMaxEvents: 1, batchMaxPartitionBytes: 1024, maxBufferedEvents: 1, statusIntervalMs: 60_000, confirmIntervalMs: 0, lingerMs: 0, retryMaxMs: 1, binaryTuples: true },
+      {
+        slot: 's',
+        publication: 'p',
+        batchMaxEvents: 1,
+        batchMaxPartitionBytes: 1024,
+        maxBufferedEvents: 1,
+        statusIntervalMs: 60_000,
+        confirmIntervalMs: 0,
+        lingerMs: 0,
+        retryMaxMs: 1,
+        binaryTuples: true,
+      },
       0n,
-      { started: () => undefined, confirmed: () => undefined, published: () => undefined, publishFailed: () => undefined },
+      {
+        started: () => undefined,
+        confirmed: () => undefined,
+        published: () => undefined,
+        publishFailed: () => undefined,
+      },
       { debug: () => undefined, log: () => undefined, warn: () => undefined, error: () => undefined },
     );
     const running = session.run(0n);

@@ -91,11 +91,17 @@ export class RelaySession {
     const status = setInterval(() => this.sendStatus(this.queue.length === 0), this.settings.statusIntervalMs);
     const publishing = this.publishLoop();
     try {
-      await this.stream.stream(this.settings.slot, this.settings.publication, startLsn, {
-        started: () => this.observer.started(),
-        message: (message) => this.onMessage(message),
-        keepalive: (walEnd, replyRequested) => this.onKeepalive(walEnd, replyRequested),
-      }, { binary: this.settings.binaryTuples });
+      await this.stream.stream(
+        this.settings.slot,
+        this.settings.publication,
+        startLsn,
+        {
+          started: () => this.observer.started(),
+          message: (message) => this.onMessage(message),
+          keepalive: (walEnd, replyRequested) => this.onKeepalive(walEnd, replyRequested),
+        },
+        { binary: this.settings.binaryTuples },
+      );
     } catch (error) {
       if (!this.draining) throw error;
     } finally {
@@ -188,7 +194,8 @@ export class RelaySession {
         // the relay, the broker and the consumers less per row; a row after a quiet moment goes
         // at once, so light traffic pays no latency for it.
         const busy = Date.now() - this.lastSendAt < this.settings.lingerMs;
-        if (busy && !this.draining && this.queue.length < this.settings.batchMaxEvents) await sleep(this.settings.lingerMs);
+        if (busy && !this.draining && this.queue.length < this.settings.batchMaxEvents)
+          await sleep(this.settings.lingerMs);
         continue;
       }
       const batch = await this.retrying(() => this.assemble());
@@ -201,7 +208,10 @@ export class RelaySession {
       if (!sent) return;
       this.lastSendAt = Date.now();
       this.acknowledge(batch);
-      this.logger.debug({ events: batch.length, ms: Date.now() - startedAt, queued: this.queue.length }, 'batch acknowledged');
+      this.logger.debug(
+        { events: batch.length, ms: Date.now() - startedAt, queued: this.queue.length },
+        'batch acknowledged',
+      );
     }
   }
 

@@ -47,7 +47,11 @@ export class ReplicationStream {
    * socket and frees the slot at once; a frozen process, a lost host or a network partition
    * closes nothing, and only this timeout frees the slot for the next leader.
    */
-  static async connect(connectionString: string, applicationName: string, walSenderTimeoutMs: number): Promise<ReplicationStream> {
+  static async connect(
+    connectionString: string,
+    applicationName: string,
+    walSenderTimeoutMs: number,
+  ): Promise<ReplicationStream> {
     const client = new Client({
       connectionString,
       replication: 'database',
@@ -68,7 +72,13 @@ export class ReplicationStream {
    * connection ends, then rejects with the reason: {@link SlotInUseError} when another session
    * holds the slot, the handler's error if one threw, otherwise the connection's.
    */
-  async stream(slot: string, publication: string, startLsn: Lsn, handlers: ReplicationHandlers, options: { binary?: boolean } = {}): Promise<void> {
+  async stream(
+    slot: string,
+    publication: string,
+    startLsn: Lsn,
+    handlers: ReplicationHandlers,
+    options: { binary?: boolean } = {},
+  ): Promise<void> {
     const connection = (this.client as unknown as { connection: ConnectionInternals }).connection;
     let failure: unknown;
     connection.once('replicationStart', () => handlers.started());

@@ -6,7 +6,10 @@ import type { ReadRecord } from './kafka-topic-reader';
  * Writes `total` outbox events for `aggregates` aggregates (versions 1, 2, ... per aggregate) in
  * small transactions, at about `perSecond`. Returns the ids, aggregate ids and versions written.
  */
-export async function writeEvents(ownerUrl: string, options: { total: number; aggregates: number; perSecond: number; aggregateType: string; aggregatePrefix?: string }) {
+export async function writeEvents(
+  ownerUrl: string,
+  options: { total: number; aggregates: number; perSecond: number; aggregateType: string; aggregatePrefix?: string },
+) {
   const client = new Client({ connectionString: ownerUrl });
   await client.connect();
   const versions = new Map<string, number>();
@@ -26,7 +29,10 @@ export async function writeEvents(ownerUrl: string, options: { total: number; ag
         const p = params.length;
         values.push(`(gen_random_uuid(), $${p - 3}, $${p - 2}, 'TaskCreated', $${p - 1}, $${p})`);
       }
-      await client.query(`INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, aggregateversion) VALUES ${values.join(', ')}`, params);
+      await client.query(
+        `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, aggregateversion) VALUES ${values.join(', ')}`,
+        params,
+      );
       n += size;
       const due = started + (n / options.perSecond) * 1000;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));

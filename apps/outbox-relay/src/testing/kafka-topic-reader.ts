@@ -19,10 +19,19 @@ export interface ReadRecord {
  * returns what it has), then keeps reading `settleMs` more so unexpected extra records show up.
  * Never creates a topic: it waits for the producer to have made it.
  */
-export async function readTopics(brokers: string[], topics: string[], expected: number, options: { timeoutMs?: number; settleMs?: number } = {}): Promise<ReadRecord[]> {
+export async function readTopics(
+  brokers: string[],
+  topics: string[],
+  expected: number,
+  options: { timeoutMs?: number; settleMs?: number } = {},
+): Promise<ReadRecord[]> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const kafka = createKafka({ clientId: 'relay-test-reader', brokers });
-  const consumer = kafka.consumer({ groupId: `relay-test-${randomBytes(6).toString('hex')}`, allowAutoTopicCreation: false, maxBytes: 50 << 20 });
+  const consumer = kafka.consumer({
+    groupId: `relay-test-${randomBytes(6).toString('hex')}`,
+    allowAutoTopicCreation: false,
+    maxBytes: 50 << 20,
+  });
   const records: ReadRecord[] = [];
   const deadline = Date.now() + timeoutMs;
   await consumer.connect();
@@ -47,7 +56,9 @@ export async function readTopics(brokers: string[], topics: string[], expected: 
             offset: m.offset,
             key: m.key === null ? null : m.key.toString('utf8'),
             value: m.value,
-            headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v === null || v === undefined ? null : String(v)])),
+            headers: Object.fromEntries(
+              Object.entries(m.headers ?? {}).map(([k, v]) => [k, v === null || v === undefined ? null : String(v)]),
+            ),
             timestamp: Number(m.timestamp),
           });
         }

@@ -37,7 +37,10 @@ export interface OutboxTestDb {
  * Creates and migrates a database with the event store's own migrations (so the outbox and the
  * `cqrs_outbox` publication are exactly what production gets). `drop()` also drops its slots.
  */
-export async function createOutboxTestDb(infra: { adminUrl: string; ownerWriteUrl: string; relayUrl: string }, prefix: string): Promise<OutboxTestDb> {
+export async function createOutboxTestDb(
+  infra: { adminUrl: string; ownerWriteUrl: string; relayUrl: string },
+  prefix: string,
+): Promise<OutboxTestDb> {
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
   // A server restart mid-test must fail the test, not kill the process with an unhandled 'error'.
   const quiet = (client: Client) => (client.on('error', () => undefined), client);
@@ -69,7 +72,17 @@ export async function createOutboxTestDb(infra: { adminUrl: string; ownerWriteUr
           await writer.query(
             `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, aggregateversion, traceparent, tracestate, correlationid)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-            [ids[i], r.aggregateType, r.aggregateId, r.type ?? 'TaskCreated', r.payload, r.aggregateVersion, r.traceparent ?? null, r.tracestate ?? null, r.correlationId ?? null],
+            [
+              ids[i],
+              r.aggregateType,
+              r.aggregateId,
+              r.type ?? 'TaskCreated',
+              r.payload,
+              r.aggregateVersion,
+              r.traceparent ?? null,
+              r.tracestate ?? null,
+              r.correlationId ?? null,
+            ],
           );
         }
         if (options.deleteInSameTransaction) await writer.query('DELETE FROM outbox WHERE id = ANY($1::uuid[])', [ids]);

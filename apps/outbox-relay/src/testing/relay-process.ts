@@ -2,7 +2,11 @@ import { startApp, type AppProcess } from '@cqrs/testing';
 
 /** Starts the built outbox-relay as a process; it is "up" once it answers /health/live. */
 export function startRelayProcess(env: Record<string, string>): Promise<AppProcess> {
-  return startApp('outbox-relay', { LOG_LEVEL: 'warn', OUTBOX_STANDBY_POLL_MS: '300', OUTBOX_RETRY_MAX_MS: '2000', ...env }, { waitFor: '/health/live' });
+  return startApp(
+    'outbox-relay',
+    { LOG_LEVEL: 'warn', OUTBOX_STANDBY_POLL_MS: '300', OUTBOX_RETRY_MAX_MS: '2000', ...env },
+    { waitFor: '/health/live' },
+  );
 }
 
 /**

@@ -6,7 +6,14 @@
 import { AvroSerde, createKafka, createSchemaRegistry, type SchemaRegistryOptions } from '@cqrs/messaging';
 import { tasksTaskEventsContracts, tasksTaskEventsTopic, type TasksTaskEventsRecord } from '@cqrs/tasks-contracts';
 import type { TaskEvent } from '@cqrs/tasks-domain';
-import { replayTask, userTaskStats, emptyCounts, type StatusCounts, type TaskView, type UserTaskStats } from '@cqrs/tasks-read-model';
+import {
+  replayTask,
+  userTaskStats,
+  emptyCounts,
+  type StatusCounts,
+  type TaskView,
+  type UserTaskStats,
+} from '@cqrs/tasks-read-model';
 import type { Kafka, Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 
@@ -14,26 +21,56 @@ const millis = (iso: string) => Date.parse(iso);
 const change = (value: string | null | undefined) => (value === undefined ? null : { value });
 
 /** The public contract record of a domain event (what the command side writes to the outbox). */
-export function contractRecordOf(event: TaskEvent, version: number, eventId: string = randomUUID()): TasksTaskEventsRecord {
-  const base = { eventId, aggregateId: event.data.taskId, aggregateVersion: version, correlationId: null, causationId: null };
+export function contractRecordOf(
+  event: TaskEvent,
+  version: number,
+  eventId: string = randomUUID(),
+): TasksTaskEventsRecord {
+  const base = {
+    eventId,
+    aggregateId: event.data.taskId,
+    aggregateVersion: version,
+    correlationId: null,
+    causationId: null,
+  };
   switch (event.type) {
     case 'TaskCreated': {
       const d = event.data;
       return {
         eventType: 'TaskCreated',
-        value: { ...base, occurredAt: millis(d.createdAt), ownerId: d.ownerId, title: d.title, description: d.description ?? null, dueDate: d.dueDate ?? null, priority: d.priority },
+        value: {
+          ...base,
+          occurredAt: millis(d.createdAt),
+          ownerId: d.ownerId,
+          title: d.title,
+          description: d.description ?? null,
+          dueDate: d.dueDate ?? null,
+          priority: d.priority,
+        },
       };
     }
     case 'TaskUpdated': {
       const d = event.data;
-      return { eventType: 'TaskUpdated', value: { ...base, occurredAt: millis(d.updatedAt), title: d.title ?? null, description: change(d.description), dueDate: change(d.dueDate) } };
+      return {
+        eventType: 'TaskUpdated',
+        value: {
+          ...base,
+          occurredAt: millis(d.updatedAt),
+          title: d.title ?? null,
+          description: change(d.description),
+          dueDate: change(d.dueDate),
+        },
+      };
     }
     case 'TaskStarted':
       return { eventType: 'TaskStarted', value: { ...base, occurredAt: millis(event.data.startedAt) } };
     case 'TaskCompleted':
       return { eventType: 'TaskCompleted', value: { ...base, occurredAt: millis(event.data.completedAt) } };
     case 'TaskAbandoned':
-      return { eventType: 'TaskAbandoned', value: { ...base, occurredAt: millis(event.data.abandonedAt), reason: event.data.reason } };
+      return {
+        eventType: 'TaskAbandoned',
+        value: { ...base, occurredAt: millis(event.data.abandonedAt), reason: event.data.reason },
+      };
     case 'TaskDeleted':
       return { eventType: 'TaskDeleted', value: { ...base, occurredAt: millis(event.data.deletedAt) } };
   }
@@ -58,12 +95,21 @@ export class TaskTopic {
     readonly topic: string,
   ) {
     // Subjects of the real topic: schemas are registered (or found) once, bytes go to any topic.
-    this.serde = new AvroSerde({ registry: createSchemaRegistry(registry), contracts: tasksTaskEventsContracts, autoRegister: true });
+    this.serde = new AvroSerde({
+      registry: createSchemaRegistry(registry),
+      contracts: tasksTaskEventsContracts,
+      autoRegister: true,
+    });
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   }
 
   /** `brokers` with the test infrastructure's security (from `process.env`, set by getTestInfra). */
-  static async create(brokers: string[], registry: SchemaRegistryOptions, topic: string, partitions = 3): Promise<TaskTopic> {
+  static async create(
+    brokers: string[],
+    registry: SchemaRegistryOptions,
+    topic: string,
+    partitions = 3,
+  ): Promise<TaskTopic> {
     const kafka = createKafka({ clientId: 'test-producer', brokers });
     const admin = kafka.admin();
     await admin.connect();
@@ -75,13 +121,21 @@ export class TaskTopic {
   }
 
   /** Encodes an event as the relay would publish it. */
-  async encode(event: TaskEvent, version: number): Promise<{ key: string; value: Buffer; headers: Record<string, string> }> {
+  async encode(
+    event: TaskEvent,
+    version: number,
+  ): Promise<{ key: string; value: Buffer; headers: Record<string, string> }> {
     const record = contractRecordOf(event, version);
     const value = await this.serde.encode(tasksTaskEventsTopic, record.eventType, record.value);
     return {
       key: event.data.taskId,
       value,
-      headers: { id: record.value.eventId, eventType: record.eventType, aggregateVersion: String(version), correlationId: randomUUID() },
+      headers: {
+        id: record.value.eventId,
+        eventType: record.eventType,
+        aggregateVersion: String(version),
+        correlationId: randomUUID(),
+      },
     };
   }
 
@@ -89,7 +143,10 @@ export class TaskTopic {
   async append(...events: TaskEvent[]): Promise<void> {
     const messages = [];
     for (const event of events) {
-      const entry = this.history.get(event.data.taskId) ?? { ownerId: event.type === 'TaskCreated' ? event.data.ownerId : '?', events: [] };
+      const entry = this.history.get(event.data.taskId) ?? {
+        ownerId: event.type === 'TaskCreated' ? event.data.ownerId : '?',
+        events: [],
+      };
       entry.events.push(event);
       this.history.set(event.data.taskId, entry);
       messages.push(await this.encode(event, entry.events.length));
@@ -104,7 +161,10 @@ export class TaskTopic {
   async withhold(...events: TaskEvent[]): Promise<RawRecord[]> {
     const records: RawRecord[] = [];
     for (const event of events) {
-      const entry = this.history.get(event.data.taskId) ?? { ownerId: event.type === 'TaskCreated' ? event.data.ownerId : '?', events: [] };
+      const entry = this.history.get(event.data.taskId) ?? {
+        ownerId: event.type === 'TaskCreated' ? event.data.ownerId : '?',
+        events: [],
+      };
       entry.events.push(event);
       this.history.set(event.data.taskId, entry);
       records.push(await this.encode(event, entry.events.length));
@@ -114,7 +174,11 @@ export class TaskTopic {
 
   /** Produces records as given (poison, duplicates, out-of-order versions). */
   async sendRaw(...records: RawRecord[]): Promise<void> {
-    await this.producer.send({ topic: this.topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })) });
+    await this.producer.send({
+      topic: this.topic,
+      acks: -1,
+      messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+    });
   }
 
   /** What a replay of the produced history gives for a task. */
@@ -144,11 +208,20 @@ export function taskEventsFor(taskId: string, ownerId: string, start = Date.UTC(
   const at = () => new Date(start + minute++ * 60_000).toISOString();
   return {
     taskId,
-    created: (title = `task ${taskId.slice(0, 8)}`): TaskEvent => ({ type: 'TaskCreated', data: { taskId, ownerId, title, priority: 'NORMAL', createdAt: at() } }),
-    updated: (data: { title?: string; description?: string | null; dueDate?: string | null }): TaskEvent => ({ type: 'TaskUpdated', data: { taskId, ...data, updatedAt: at() } }),
+    created: (title = `task ${taskId.slice(0, 8)}`): TaskEvent => ({
+      type: 'TaskCreated',
+      data: { taskId, ownerId, title, priority: 'NORMAL', createdAt: at() },
+    }),
+    updated: (data: { title?: string; description?: string | null; dueDate?: string | null }): TaskEvent => ({
+      type: 'TaskUpdated',
+      data: { taskId, ...data, updatedAt: at() },
+    }),
     started: (): TaskEvent => ({ type: 'TaskStarted', data: { taskId, startedAt: at() } }),
     completed: (): TaskEvent => ({ type: 'TaskCompleted', data: { taskId, completedAt: at() } }),
-    abandoned: (reason = 'not needed'): TaskEvent => ({ type: 'TaskAbandoned', data: { taskId, reason, abandonedAt: at() } }),
+    abandoned: (reason = 'not needed'): TaskEvent => ({
+      type: 'TaskAbandoned',
+      data: { taskId, reason, abandonedAt: at() },
+    }),
     deleted: (): TaskEvent => ({ type: 'TaskDeleted', data: { taskId, deletedAt: at() } }),
   };
 }

@@ -27,16 +27,32 @@ interface Session {
 }
 
 async function open(config: ProjectorConfig, options: { owner?: boolean } = {}): Promise<Session> {
-  const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE, application_name: 'projector-cli' });
-  const ownerPool = options.owner ? new Pool({ connectionString: config.MIGRATIONS_READ_DATABASE_URL, max: 2, application_name: 'projector-cli' }) : undefined;
-  const kafka = createKafka({ clientId: 'projector-cli', brokers: config.KAFKA_BROKERS, security: config.kafkaSecurity, logger: stderrLogger });
+  const pool = new Pool({
+    connectionString: config.DATABASE_URL,
+    max: config.DATABASE_POOL_SIZE,
+    application_name: 'projector-cli',
+  });
+  const ownerPool = options.owner
+    ? new Pool({ connectionString: config.MIGRATIONS_READ_DATABASE_URL, max: 2, application_name: 'projector-cli' })
+    : undefined;
+  const kafka = createKafka({
+    clientId: 'projector-cli',
+    brokers: config.KAFKA_BROKERS,
+    security: config.kafkaSecurity,
+    logger: stderrLogger,
+  });
   const admin = kafka.admin();
   const dlq = new DeadLetterPublisher(kafka);
   await Promise.all([admin.connect(), dlq.connect()]);
   const decoder = new TaskRecordDecoder(
     new AvroSerde({ registry: createSchemaRegistry(config.schemaRegistry), contracts: tasksTaskEventsContracts }),
   );
-  const operations = new ProjectorOperations({ pool, kafka, decoder, dlq, logger: stderrLogger }, projectionSettings(config), admin, ownerPool);
+  const operations = new ProjectorOperations(
+    { pool, kafka, decoder, dlq, logger: stderrLogger },
+    projectionSettings(config),
+    admin,
+    ownerPool,
+  );
   return {
     operations,
     close: async () => {
@@ -50,11 +66,16 @@ const table = (rows: Record<string, unknown>[]): string => {
   const columns = Object.keys(rows[0] ?? {});
   const cell = (v: unknown) => (v instanceof Date ? v.toISOString() : v === null || v === undefined ? '-' : String(v));
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(columns), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
 };
 
-const print = (json: boolean, value: unknown, human: () => string) => console.log(json ? JSON.stringify(value, null, 2) : human());
+const print = (json: boolean, value: unknown, human: () => string) =>
+  console.log(json ? JSON.stringify(value, null, 2) : human());
 
 const positiveInt = (value: string) => {
   const n = Number(value);
@@ -80,15 +101,35 @@ function describeStatus(s: ProjectorStatus): string {
     '',
     `parked aggregates: ${s.parked.length}`,
     ...(s.parked.length > 0
-      ? [table(s.parked.map((p) => ({ stream: p.streamId, events: p.count, head: `#${p.headId}`, reason: p.reason, code: p.errorCode, since: p.since })))]
+      ? [
+          table(
+            s.parked.map((p) => ({
+              stream: p.streamId,
+              events: p.count,
+              head: `#${p.headId}`,
+              reason: p.reason,
+              code: p.errorCode,
+              since: p.since,
+            })),
+          ),
+        ]
       : []),
     '',
-    table(s.generations.map((g) => ({ generation: g.generation, status: g.status, created: g.createdAt, activated: g.activatedAt }))),
+    table(
+      s.generations.map((g) => ({
+        generation: g.generation,
+        status: g.status,
+        created: g.createdAt,
+        activated: g.activatedAt,
+      })),
+    ),
   ].join('\n');
 }
 
 function program(config: () => ProjectorConfig): Command {
-  const cli = new Command('projector').description('Operate the tasks projector: status, dead letters, rebuilds, migrations.');
+  const cli = new Command('projector').description(
+    'Operate the tasks projector: status, dead letters, rebuilds, migrations.',
+  );
   cli.showHelpAfterError();
 
   cli
@@ -113,7 +154,9 @@ function program(config: () => ProjectorConfig): Command {
       }
     });
 
-  const dlq = cli.command('dlq').description('the dead-letter queue: records parked instead of applied (also on <topic>.dlq)');
+  const dlq = cli
+    .command('dlq')
+    .description('the dead-letter queue: records parked instead of applied (also on <topic>.dlq)');
   dlq
     .command('list')
     .description('parked records, oldest first')
@@ -155,7 +198,10 @@ function program(config: () => ProjectorConfig): Command {
         const shown = { ...r, key: r.key?.toString('utf8') ?? null, value: r.value?.toString('base64') ?? null };
         print(!!options.json, shown, () =>
           Object.entries(shown)
-            .map(([k, v]) => `${k.padEnd(16)} ${typeof v === 'object' && v !== null && !(v instanceof Date) ? JSON.stringify(v) : v instanceof Date ? v.toISOString() : String(v)}`)
+            .map(
+              ([k, v]) =>
+                `${k.padEnd(16)} ${typeof v === 'object' && v !== null && !(v instanceof Date) ? JSON.stringify(v) : v instanceof Date ? v.toISOString() : String(v)}`,
+            )
             .join('\n'),
         );
       } finally {
@@ -175,10 +221,22 @@ function program(config: () => ProjectorConfig): Command {
       const session = await open(config());
       try {
         const results = id
-          ? [await session.operations.redriveOne(positiveInt(id), options.valueFile ? readFileSync(options.valueFile) : undefined)]
+          ? [
+              await session.operations.redriveOne(
+                positiveInt(id),
+                options.valueFile ? readFileSync(options.valueFile) : undefined,
+              ),
+            ]
           : await session.operations.redriveAll();
         print(!!options.json, results, () =>
-          table(results.map((r) => ({ stream: r.streamId, released: r.released, 'still parked': r.stillParked, error: r.error ? `${r.error.code}: ${r.error.message}` : '' }))),
+          table(
+            results.map((r) => ({
+              stream: r.streamId,
+              released: r.released,
+              'still parked': r.stillParked,
+              error: r.error ? `${r.error.code}: ${r.error.message}` : '',
+            })),
+          ),
         );
         if (results.some((r) => r.stillParked > 0)) process.exitCode = 1;
       } finally {
@@ -202,104 +260,143 @@ function program(config: () => ProjectorConfig): Command {
     )
     .option('--resume', 'continue the interrupted store rebuild (same generation, from its recorded store position)')
     .option('--max-lag <n>', 'switch once at most n records are left to apply', positiveInt, 100)
-    .option('--handoff-timeout <ms>', 'keep applying until a projector joins the new group, at most this long', positiveInt, 30_000)
+    .option(
+      '--handoff-timeout <ms>',
+      'keep applying until a projector joins the new group, at most this long',
+      positiveInt,
+      30_000,
+    )
     .option('--keep <n>', 'retired generations to keep (older ones are dropped)', positiveInt, 1)
     .option('--batch-size <n>', 'events per event-store query', positiveInt)
     .option('--json', 'machine-readable output')
-    .action(async (options: { source: RebuildSource; resume?: boolean; maxLag: number; handoffTimeout: number; keep: number; batchSize?: number; json?: boolean }) => {
-      const session = await open(config(), { owner: true });
-      const eventStore =
-        options.source === 'store' || options.resume
-          ? new Pool({ connectionString: config().EVENT_STORE_DATABASE_URL, max: 4, application_name: 'projector-cli-rebuild' })
-          : undefined;
-      const abort = new AbortController();
-      process.once('SIGINT', () => abort.abort());
-      const count = (n: number) => n.toLocaleString('en-US');
-      let progressShown = false;
-      try {
-        const report = await session.operations.rebuild({
-          source: options.source,
-          resume: options.resume,
-          eventStore,
-          store: { batchSize: options.batchSize },
-          maxLag: options.maxLag,
-          handoffTimeoutMs: options.handoffTimeout,
-          keep: options.keep,
-          signal: abort.signal,
-          onProgress: options.json
-            ? undefined
-            : (p) => {
-                // One line, rewritten in place: phase, events done/expected, rate, ETA, elapsed.
-                progressShown = true;
-                process.stderr.write(
-                  `\r\x1b[Kgeneration ${p.generation} (${p.source}): ${p.phase}, ${count(p.eventsDone)}${p.eventsExpected === null ? '' : `/${count(p.eventsExpected)}`} events, ` +
-                    `${count(p.eventsPerSecond)}/s${p.etaMs === null ? '' : `, ETA ${Math.ceil(p.etaMs / 1000)} s`}${p.phase === 'reading-store' ? '' : `, lag ${count(p.lag)}`}, ${Math.round(p.elapsedMs / 1000)} s`,
-                );
-              },
-        });
-        if (progressShown) process.stderr.write('\n');
-        progressShown = false;
-        print(!!options.json, report, () =>
-          [
-            `generation ${report.generation} is active (was ${report.previous ?? 'none'}), rebuilt from ${report.source}${report.resumed ? ' (resumed)' : ''}: ` +
-              `${count(report.events)} events in ${(report.durationMs / 1000).toFixed(1)} s (${count(report.eventsPerSecond)}/s)`,
-            report.store
-              ? `event store: ${count(report.store.events)} events read in ${(report.store.durationMs / 1000).toFixed(1)} s (${count(report.store.eventsPerSecond)}/s); ` +
-                `then ${count(report.kafkaRecordsAfterSnapshot ?? 0)} records from Kafka after the noted offsets`
-              : '',
-            report.handedOff ? 'a running projector took over its consumer group' : 'no projector joined its consumer group yet; the next one to start will',
-            report.dropped.length > 0 ? `dropped retired generation(s) ${report.dropped.join(', ')}` : '',
-          ]
-            .filter(Boolean)
-            .join('\n'),
-        );
-      } finally {
-        if (progressShown) process.stderr.write('\n');
-        await Promise.allSettled([session.close(), eventStore?.end()]);
-      }
-    });
+    .action(
+      async (options: {
+        source: RebuildSource;
+        resume?: boolean;
+        maxLag: number;
+        handoffTimeout: number;
+        keep: number;
+        batchSize?: number;
+        json?: boolean;
+      }) => {
+        const session = await open(config(), { owner: true });
+        const eventStore =
+          options.source === 'store' || options.resume
+            ? new Pool({
+                connectionString: config().EVENT_STORE_DATABASE_URL,
+                max: 4,
+                application_name: 'projector-cli-rebuild',
+              })
+            : undefined;
+        const abort = new AbortController();
+        process.once('SIGINT', () => abort.abort());
+        const count = (n: number) => n.toLocaleString('en-US');
+        let progressShown = false;
+        try {
+          const report = await session.operations.rebuild({
+            source: options.source,
+            resume: options.resume,
+            eventStore,
+            store: { batchSize: options.batchSize },
+            maxLag: options.maxLag,
+            handoffTimeoutMs: options.handoffTimeout,
+            keep: options.keep,
+            signal: abort.signal,
+            onProgress: options.json
+              ? undefined
+              : (p) => {
+                  // One line, rewritten in place: phase, events done/expected, rate, ETA, elapsed.
+                  progressShown = true;
+                  process.stderr.write(
+                    `\r\x1b[Kgeneration ${p.generation} (${p.source}): ${p.phase}, ${count(p.eventsDone)}${p.eventsExpected === null ? '' : `/${count(p.eventsExpected)}`} events, ` +
+                      `${count(p.eventsPerSecond)}/s${p.etaMs === null ? '' : `, ETA ${Math.ceil(p.etaMs / 1000)} s`}${p.phase === 'reading-store' ? '' : `, lag ${count(p.lag)}`}, ${Math.round(p.elapsedMs / 1000)} s`,
+                  );
+                },
+          });
+          if (progressShown) process.stderr.write('\n');
+          progressShown = false;
+          print(!!options.json, report, () =>
+            [
+              `generation ${report.generation} is active (was ${report.previous ?? 'none'}), rebuilt from ${report.source}${report.resumed ? ' (resumed)' : ''}: ` +
+                `${count(report.events)} events in ${(report.durationMs / 1000).toFixed(1)} s (${count(report.eventsPerSecond)}/s)`,
+              report.store
+                ? `event store: ${count(report.store.events)} events read in ${(report.store.durationMs / 1000).toFixed(1)} s (${count(report.store.eventsPerSecond)}/s); ` +
+                  `then ${count(report.kafkaRecordsAfterSnapshot ?? 0)} records from Kafka after the noted offsets`
+                : '',
+              report.handedOff
+                ? 'a running projector took over its consumer group'
+                : 'no projector joined its consumer group yet; the next one to start will',
+              report.dropped.length > 0 ? `dropped retired generation(s) ${report.dropped.join(', ')}` : '',
+            ]
+              .filter(Boolean)
+              .join('\n'),
+          );
+        } finally {
+          if (progressShown) process.stderr.write('\n');
+          await Promise.allSettled([session.close(), eventStore?.end()]);
+        }
+      },
+    );
   cli
     .command('reconcile')
     .description(
       'compare every read-model row with a replay of the event store, and every stream with what reached Kafka; ' +
         'exit status 0: all agree, 1: differences remain, 2: usage, configuration or access error',
     )
-    .option('--repair', 'rewrite the streams that differ in the read model from the store (and recount the statistics concerned), then check them again')
-    .option('--settle <ms>', 'how long a stream the projector or the relay may still be on gets before it counts as behind or not published', positiveInt, 5_000)
+    .option(
+      '--repair',
+      'rewrite the streams that differ in the read model from the store (and recount the statistics concerned), then check them again',
+    )
+    .option(
+      '--settle <ms>',
+      'how long a stream the projector or the relay may still be on gets before it counts as behind or not published',
+      positiveInt,
+      5_000,
+    )
     .option('--limit <n>', 'differences printed (--json lists all)', positiveInt, 50)
     .option('--stream-type <type>', 'the event store’s stream type the read model projects', 'tasks.task')
     .option('--json', 'machine-readable output')
     // Usage errors exit with 2 (commander has printed the message), as configuration errors do.
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
-    .action(async (options: { repair?: boolean; settle: number; limit: number; streamType: string; json?: boolean }) => {
-      let progressShown = false;
-      try {
-        const report = await reconcileWithConfig(
-          config(),
-          {
-            repair: !!options.repair,
-            settleMs: options.settle,
-            streamType: options.streamType,
-            onProgress:
-              options.json || !process.stderr.isTTY
-                ? undefined
-                : (p) => {
-                    progressShown = true;
-                    process.stderr.write(`\r\x1b[K${p.phase}${p.events > 0 ? `: ${p.streams.toLocaleString('en-US')} streams, ${p.events.toLocaleString('en-US')} events` : ''} (${Math.round(p.elapsedMs / 1000)} s)`);
-                  },
-          },
-          stderrLogger,
-        );
-        if (progressShown) process.stderr.write('\r\x1b[K');
-        print(!!options.json, report, () => describeReport(report, options.limit));
-        process.exitCode = report.ok ? 0 : 1;
-      } catch (error) {
-        if (progressShown) process.stderr.write('\n');
-        const known = error instanceof ConfigError || error instanceof OperationError || typeof (error as { code?: unknown }).code === 'string' || (error as Error).name === 'ReconcileSetupError';
-        console.error(known ? `error: ${(error as Error).message}` : `error: ${(error as Error).stack ?? String(error)}`);
-        process.exitCode = 2;
-      }
-    });
+    .action(
+      async (options: { repair?: boolean; settle: number; limit: number; streamType: string; json?: boolean }) => {
+        let progressShown = false;
+        try {
+          const report = await reconcileWithConfig(
+            config(),
+            {
+              repair: !!options.repair,
+              settleMs: options.settle,
+              streamType: options.streamType,
+              onProgress:
+                options.json || !process.stderr.isTTY
+                  ? undefined
+                  : (p) => {
+                      progressShown = true;
+                      process.stderr.write(
+                        `\r\x1b[K${p.phase}${p.events > 0 ? `: ${p.streams.toLocaleString('en-US')} streams, ${p.events.toLocaleString('en-US')} events` : ''} (${Math.round(p.elapsedMs / 1000)} s)`,
+                      );
+                    },
+            },
+            stderrLogger,
+          );
+          if (progressShown) process.stderr.write('\r\x1b[K');
+          print(!!options.json, report, () => describeReport(report, options.limit));
+          process.exitCode = report.ok ? 0 : 1;
+        } catch (error) {
+          if (progressShown) process.stderr.write('\n');
+          const known =
+            error instanceof ConfigError ||
+            error instanceof OperationError ||
+            typeof (error as { code?: unknown }).code === 'string' ||
+            (error as Error).name === 'ReconcileSetupError';
+          console.error(
+            known ? `error: ${(error as Error).message}` : `error: ${(error as Error).stack ?? String(error)}`,
+          );
+          process.exitCode = 2;
+        }
+      },
+    );
   return cli;
 }
 

@@ -38,10 +38,14 @@ describe('projector: the topics it creates', () => {
     admin = kafka.admin();
     await admin.connect();
     dlq = new DeadLetterPublisher(kafka);
-    const decoder = new TaskRecordDecoder(new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts }));
+    const decoder = new TaskRecordDecoder(
+      new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts }),
+    );
     const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
     // The app's own settings (its defaults), on this test's topic and consumer groups.
-    const settings = projectionSettings(loadProjectorConfig({ PROJECTOR_TOPICS: topic, PROJECTOR_GROUP_PREFIX: `test-retention-${run}` }));
+    const settings = projectionSettings(
+      loadProjectorConfig({ PROJECTOR_TOPICS: topic, PROJECTOR_GROUP_PREFIX: `test-retention-${run}` }),
+    );
     expect(settings.createTopicsWithPartitions).toBeDefined();
     runner = new ProjectionRunner({ pool, kafka, decoder, dlq, logger }, settings, 200);
   });
@@ -55,7 +59,7 @@ describe('projector: the topics it creates', () => {
     await db?.drop();
   });
 
-  it('creates a missing event topic that keeps every event, and its dead-letter topic with the broker\'s bounded default', async () => {
+  it("creates a missing event topic that keeps every event, and its dead-letter topic with the broker's bounded default", async () => {
     expect(await admin.listTopics()).not.toContain(topic);
     runner.start();
     await eventually(async () => expect(runner.status().running).toBe(true), 60_000);

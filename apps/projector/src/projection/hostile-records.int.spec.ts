@@ -79,14 +79,27 @@ describe('projector: every record it cannot store is parked, never retried forev
     await letterReader.subscribe({ topic: `${topic.topic}.dlq`, fromBeginning: true });
     await letterReader.run({
       eachMessage: async ({ message }) => {
-        letters.set(String(message.headers?.[DLQ_HEADERS.sourceOffset]), { key: message.key, value: message.value, headers: message.headers ?? {} });
+        letters.set(String(message.headers?.[DLQ_HEADERS.sourceOffset]), {
+          key: message.key,
+          value: message.value,
+          headers: message.headers ?? {},
+        });
       },
     });
     dlq = new DeadLetterPublisher(kafka);
     await dlq.connect();
-    const decoder = new TaskRecordDecoder(new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts }));
+    const decoder = new TaskRecordDecoder(
+      new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts }),
+    );
     const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
-    const settings = { topics: [topic.topic], groupPrefix: `test-hostile-${run}`, concurrency: 1, maxBatchBytes: 1_048_576, gapRetries: 1, retry: { minTimeoutMs: 20, maxTimeoutMs: 200 } };
+    const settings = {
+      topics: [topic.topic],
+      groupPrefix: `test-hostile-${run}`,
+      concurrency: 1,
+      maxBatchBytes: 1_048_576,
+      gapRetries: 1,
+      retry: { minTimeoutMs: 20, maxTimeoutMs: 200 },
+    };
     const deps = { pool, kafka, decoder, dlq, logger };
     runner = new ProjectionRunner(deps, settings, 200);
     operations = new ProjectorOperations(deps, settings, admin, ownerPool);
@@ -114,7 +127,10 @@ describe('projector: every record it cannot store is parked, never retried forev
   const cases: HostileCase[] = [
     {
       name: 'a NUL byte in a header value',
-      hostile: (r) => ({ ...r, headers: { ...r.headers, traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736\u0000-00f067aa0ba902b7-01' } }),
+      hostile: (r) => ({
+        ...r,
+        headers: { ...r.headers, traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736\u0000-00f067aa0ba902b7-01' },
+      }),
       reason: 'UNDECODABLE',
       code: 'HEADER_NOT_TEXT',
       message: /^header "traceparent" must not contain control characters/,
@@ -216,7 +232,8 @@ describe('projector: every record it cannot store is parked, never retried forev
     const letter = letters.get(head.sourceOffset)!;
     expect(letter.key).toEqual(hostile.key === null ? null : Buffer.from(hostile.key));
     expect(letter.value).toEqual(hostile.value);
-    for (const [name, value] of Object.entries(hostile.headers ?? {})) expect([name, letter.headers[name]]).toEqual([name, Buffer.from(value)]);
+    for (const [name, value] of Object.entries(hostile.headers ?? {}))
+      expect([name, letter.headers[name]]).toEqual([name, Buffer.from(value)]);
     expect(String(letter.headers[DLQ_HEADERS.reason])).toBe(c.reason);
     expect(String(letter.headers[DLQ_HEADERS.errorCode])).toBe(c.code);
     expect(String(letter.headers[DLQ_HEADERS.errorMessage])).toMatch(c.message);
@@ -244,7 +261,13 @@ describe('projector: every record it cannot store is parked, never retried forev
     await topic.append(t.created(), around.created());
     const [intended] = await topic.withhold(t.updated({ title: 'a clean title' }));
     // The same event with a NUL in its title, encoded as a producer that skipped the text rules would.
-    const poisoned = await topic.encode({ type: 'TaskUpdated', data: { taskId: t.taskId, title: 'null\u0000byte', updatedAt: '2025-01-01T00:01:00.000Z' } }, 2);
+    const poisoned = await topic.encode(
+      {
+        type: 'TaskUpdated',
+        data: { taskId: t.taskId, title: 'null\u0000byte', updatedAt: '2025-01-01T00:01:00.000Z' },
+      },
+      2,
+    );
     await topic.sendRaw({ ...intended!, value: poisoned.value });
     await topic.append(t.started(), around.started());
     await caughtUp();
@@ -256,11 +279,16 @@ describe('projector: every record it cannot store is parked, never retried forev
       [2, 'INVARIANT_VIOLATED', 'UNSTORABLE_TEXT'],
       [3, 'PARKED_BEHIND', 'PARKED_BEHIND'],
     ]);
-    expect(parked[0]!.errorMessage).toBe('TaskUpdated field "title" holds U+0000 (NUL), which Postgres text cannot store');
+    expect(parked[0]!.errorMessage).toBe(
+      'TaskUpdated field "title" holds U+0000 (NUL), which Postgres text cannot store',
+    );
     await eventually(async () => expect(letters.get(parked[0]!.sourceOffset)?.value).toEqual(poisoned.value));
 
-    expect(await operations.redriveOne(parked[0]!.id, intended!.value!)).toEqual({ streamId: t.taskId, released: 2, stillParked: 0 });
+    expect(await operations.redriveOne(parked[0]!.id, intended!.value!)).toEqual({
+      streamId: t.taskId,
+      released: 2,
+      stillParked: 0,
+    });
     expect(await reader.findTask(t.taskId)).toEqual(topic.replay(t.taskId));
   });
 });
-

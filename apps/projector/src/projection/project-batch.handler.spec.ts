@@ -3,7 +3,13 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { useInMemoryTracing } from '@cqrs/testing';
 import type { ConsumedRecord, ConsumerLogger, DeadLetterPublisher } from '@cqrs/messaging/consumer';
 import type { TaskEvent } from '@cqrs/tasks-domain';
-import type { BatchOutcome, ParkedRecord, RecordOverrides, SequencedRecord, TaskReadModelWriter } from '@cqrs/tasks-read-model';
+import type {
+  BatchOutcome,
+  ParkedRecord,
+  RecordOverrides,
+  SequencedRecord,
+  TaskReadModelWriter,
+} from '@cqrs/tasks-read-model';
 import { projectBatch } from './project-batch.handler';
 import type { TaskRecordDecoder } from './task-record.decoder';
 
@@ -19,7 +25,15 @@ const traceparent = (t: { traceId: string; spanId: string }) => `00-${t.traceId}
 const taskIds = ['7d0f7c3e-2f0b-4a53-9a59-3a3d4c0e9b11', '1b4e28ba-2fa1-41d2-883f-0016d3cca427'];
 let nextOffset = 0;
 function consumed(taskId: string, headers: Record<string, string>): ConsumedRecord {
-  return { topic: 'tasks.task-events', partition: 0, offset: String(nextOffset++), key: Buffer.from(taskId), value: Buffer.from('{}'), headers, timestamp: '0' };
+  return {
+    topic: 'tasks.task-events',
+    partition: 0,
+    offset: String(nextOffset++),
+    key: Buffer.from(taskId),
+    value: Buffer.from('{}'),
+    headers,
+    timestamp: '0',
+  };
 }
 
 /** The plan the fake writer reports: every record applied unless `outcome` says otherwise. */
@@ -27,11 +41,25 @@ type Verdict = 'applied' | 'duplicate' | 'parked';
 
 function setup(options: { outcome?: (record: SequencedRecord<TaskEvent>) => Verdict; fail?: Error } = {}) {
   const applyContexts: (SpanContext | undefined)[] = [];
-  const decode = async (r: Pick<ConsumedRecord, 'topic' | 'partition' | 'offset' | 'key' | 'value' | 'headers'>): Promise<SequencedRecord<TaskEvent>> => {
+  const decode = async (
+    r: Pick<ConsumedRecord, 'topic' | 'partition' | 'offset' | 'key' | 'value' | 'headers'>,
+  ): Promise<SequencedRecord<TaskEvent>> => {
     const taskId = r.key?.toString('utf8') ?? '';
     return {
-      source: { topic: r.topic, partition: r.partition, offset: r.offset, key: r.key, value: r.value, headers: r.headers },
-      decoded: { ok: true, streamId: taskId, version: 2, event: { type: 'TaskStarted', data: { taskId, startedAt: '2025-01-02T00:00:00.000Z' } } },
+      source: {
+        topic: r.topic,
+        partition: r.partition,
+        offset: r.offset,
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+      },
+      decoded: {
+        ok: true,
+        streamId: taskId,
+        version: 2,
+        event: { type: 'TaskStarted', data: { taskId, startedAt: '2025-01-02T00:00:00.000Z' } },
+      },
     };
   };
   const decoder = { decode, decodeAll: (records: readonly ConsumedRecord[]) => Promise.all(records.map(decode)) };
@@ -41,7 +69,14 @@ function setup(options: { outcome?: (record: SequencedRecord<TaskEvent>) => Verd
     const verdict = options.outcome ?? (() => 'applied');
     const parked: ParkedRecord[] = records
       .filter((r) => verdict(r) === 'parked')
-      .map((r) => ({ source: r.source, streamId: r.decoded.streamId, version: r.decoded.version, reason: 'INVARIANT_VIOLATED', code: 'KEY_MISMATCH', message: 'not this task' }));
+      .map((r) => ({
+        source: r.source,
+        streamId: r.decoded.streamId,
+        version: r.decoded.version,
+        reason: 'INVARIANT_VIOLATED',
+        code: 'KEY_MISMATCH',
+        message: 'not this task',
+      }));
     return {
       plan: {
         changes: new Map(),
@@ -55,7 +90,12 @@ function setup(options: { outcome?: (record: SequencedRecord<TaskEvent>) => Verd
     };
   };
   const writer = { applyBatch, healGaps: async () => [] };
-  const logger: ConsumerLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+  const logger: ConsumerLogger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: () => undefined,
+  };
   const handler = projectBatch({
     writer: writer as unknown as TaskReadModelWriter,
     decoder: decoder as unknown as TaskRecordDecoder,
@@ -104,7 +144,9 @@ describe('projectBatch tracing', () => {
   });
 
   it('makes the transaction of a batch from several traces a root span linked to every event span', async () => {
-    const { run, applyContexts } = setup({ outcome: (r) => (r.decoded.streamId === taskIds[1] ? 'duplicate' : 'applied') });
+    const { run, applyContexts } = setup({
+      outcome: (r) => (r.decoded.streamId === taskIds[1] ? 'duplicate' : 'applied'),
+    });
     // As in production, where the kafkajs instrumentation's batch span is active around the handler.
     const consumerSpan = trace.getTracer('test').startSpan('tasks process');
     await context.with(trace.setSpan(context.active(), consumerSpan), () =>
@@ -126,15 +168,25 @@ describe('projectBatch tracing', () => {
 
     const transaction = only('read_model.transaction');
     expect(transaction.parentSpanContext).toBeUndefined();
-    expect([TRACE_A.traceId, TRACE_B.traceId, consumerSpan.spanContext().traceId]).not.toContain(transaction.spanContext().traceId);
-    expect([a.attributes['messaging.batch.message_count'], b.attributes['messaging.batch.message_count']]).toEqual([2, 2]);
-    expect(transaction.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId }))).toEqual([ids(a), ids(b)]);
+    expect([TRACE_A.traceId, TRACE_B.traceId, consumerSpan.spanContext().traceId]).not.toContain(
+      transaction.spanContext().traceId,
+    );
+    expect([a.attributes['messaging.batch.message_count'], b.attributes['messaging.batch.message_count']]).toEqual([
+      2, 2,
+    ]);
+    expect(transaction.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId }))).toEqual([
+      ids(a),
+      ids(b),
+    ]);
     expect(applyContexts.map((c) => c?.spanId)).toEqual([transaction.spanContext().spanId]);
   });
 
   it('counts only traced records: one traced record among untraced ones still parents the transaction', async () => {
     const { run } = setup();
-    await run([consumed(taskIds[0] as string, {}), consumed(taskIds[1] as string, { traceparent: traceparent(TRACE_B) })]);
+    await run([
+      consumed(taskIds[0] as string, {}),
+      consumed(taskIds[1] as string, { traceparent: traceparent(TRACE_B) }),
+    ]);
 
     const event = only('event.TaskStarted');
     expect(event.attributes['cqrs.stream.id']).toBe(taskIds[1]);
@@ -165,11 +217,18 @@ describe('projectBatch tracing', () => {
     const error = Object.assign(new Error('connection terminated'), { code: 'ECONNRESET' });
     const { run } = setup({ fail: error });
     await expect(
-      run([consumed(taskIds[0] as string, { traceparent: traceparent(TRACE_A) }), consumed(taskIds[1] as string, { traceparent: traceparent(TRACE_B) })]),
+      run([
+        consumed(taskIds[0] as string, { traceparent: traceparent(TRACE_A) }),
+        consumed(taskIds[1] as string, { traceparent: traceparent(TRACE_B) }),
+      ]),
     ).rejects.toBe(error);
 
     const spans = [...named('event.TaskStarted'), ...named('read_model.transaction')];
-    expect(spans.map((s) => s.name).sort()).toEqual(['event.TaskStarted', 'event.TaskStarted', 'read_model.transaction']);
+    expect(spans.map((s) => s.name).sort()).toEqual([
+      'event.TaskStarted',
+      'event.TaskStarted',
+      'read_model.transaction',
+    ]);
     for (const span of spans) {
       expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message: 'connection terminated' });
       expect(span.attributes['error.code']).toBe('ECONNRESET');

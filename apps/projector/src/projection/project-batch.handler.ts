@@ -1,5 +1,13 @@
 import type { BatchHandler, ConsumerLogger, DeadLetterPublisher } from '@cqrs/messaging/consumer';
-import { contextFromCarrier, cqrsMetric, recordError, SpanKind, startSpan, withActiveSpan, type Span } from '@cqrs/observability';
+import {
+  contextFromCarrier,
+  cqrsMetric,
+  recordError,
+  SpanKind,
+  startSpan,
+  withActiveSpan,
+  type Span,
+} from '@cqrs/observability';
 import type { SequencedRecord, RecordOverrides, TaskReadModelWriter } from '@cqrs/tasks-read-model';
 import type { TaskEvent } from '@cqrs/tasks-domain';
 import type { TaskRecordDecoder } from './task-record.decoder';
@@ -49,7 +57,8 @@ export function projectBatch(options: ProjectBatchOptions): BatchHandler {
     if (!first || !last) return;
     const started = performance.now();
     const fixes = await options.overrides.forRange(first.topic, first.partition, first.offset, last.offset);
-    const records = fixes.size === 0 ? consumed : consumed.map((r) => ({ ...r, value: fixes.get(r.offset) ?? r.value }));
+    const records =
+      fixes.size === 0 ? consumed : consumed.map((r) => ({ ...r, value: fixes.get(r.offset) ?? r.value }));
     const sequenced = await options.decoder.decodeAll(records);
     // A dead letter carries the headers exactly as they came, which the parked row keeps only as text.
     const rawHeaders = new Map(consumed.map((r) => [r.offset, r.rawHeaders]));
@@ -63,7 +72,10 @@ export function projectBatch(options: ProjectBatchOptions): BatchHandler {
         : spans.length === 1 && only
           ? withActiveSpan(only, () => startSpan('read_model.transaction'))
           : // a root of its own (not the consumer's batch span), linked to every event it commits
-            startSpan('read_model.transaction', { root: true, links: spans.map((span) => ({ context: span.spanContext() })) });
+            startSpan('read_model.transaction', {
+              root: true,
+              links: spans.map((span) => ({ context: span.spanContext() })),
+            });
     const apply = () =>
       (options.batches ?? options.writer).applyBatch(sequenced, {
         // A gap may close by itself (another writer is mid-batch on that stream); park it only
@@ -98,7 +110,10 @@ export function projectBatch(options: ProjectBatchOptions): BatchHandler {
     }
     transaction?.end();
     const durationMs = performance.now() - started;
-    const outcome = new Map<SequencedRecord<TaskEvent>['source'], { status: Outcome; parked?: (typeof plan.parked)[number] }>();
+    const outcome = new Map<
+      SequencedRecord<TaskEvent>['source'],
+      { status: Outcome; parked?: (typeof plan.parked)[number] }
+    >();
     for (const r of plan.applied) outcome.set(r.source, { status: 'applied' });
     for (const r of plan.duplicates) outcome.set(r.source, { status: 'duplicate' });
     for (const p of plan.parked) outcome.set(p.source, { status: 'parked', parked: p });
@@ -109,7 +124,16 @@ export function projectBatch(options: ProjectBatchOptions): BatchHandler {
       processing.observe({ type }, durationMs / 1000);
       const finish = () => {
         options.logger.debug?.(
-          { bus: 'event', type, handler: 'TaskViewProjection', stream_id: record.decoded.streamId, version: record.decoded.version, status: result.status, retries: attempt - 1, duration_ms: Math.round(durationMs * 10) / 10 },
+          {
+            bus: 'event',
+            type,
+            handler: 'TaskViewProjection',
+            stream_id: record.decoded.streamId,
+            version: record.decoded.version,
+            status: result.status,
+            retries: attempt - 1,
+            duration_ms: Math.round(durationMs * 10) / 10,
+          },
           `${type} ${result.status}`,
         );
       };
@@ -118,27 +142,46 @@ export function projectBatch(options: ProjectBatchOptions): BatchHandler {
         continue;
       }
       span.setAttribute('cqrs.event.outcome', result.status);
-      if (result.parked) recordError(span, Object.assign(new Error(result.parked.message), { code: result.parked.code }));
+      if (result.parked)
+        recordError(span, Object.assign(new Error(result.parked.message), { code: result.parked.code }));
       withActiveSpan(span, finish); // the log line carries the event's trace id
       span.end();
     }
     if (plan.duplicates.length > 0) duplicates.inc({ projection }, plan.duplicates.length);
     for (const p of plan.parked) {
       options.logger.warn(
-        { stream_id: p.streamId, version: p.version, reason: p.reason, error_code: p.code, topic: p.source.topic, partition: p.source.partition, offset: p.source.offset },
+        {
+          stream_id: p.streamId,
+          version: p.version,
+          reason: p.reason,
+          error_code: p.code,
+          topic: p.source.topic,
+          partition: p.source.partition,
+          offset: p.source.offset,
+        },
         `event parked: ${p.message}`,
       );
     }
     // A record parked behind a gap may be the missing event that arrived late: heal such streams.
-    const behindGaps = [...new Set(plan.parked.flatMap((p) => (p.reason === 'PARKED_BEHIND' && p.streamId !== null ? [p.streamId] : [])))];
+    const behindGaps = [
+      ...new Set(plan.parked.flatMap((p) => (p.reason === 'PARKED_BEHIND' && p.streamId !== null ? [p.streamId] : []))),
+    ];
     if (behindGaps.length > 0) {
       const healed = await options.writer
         .healGaps(behindGaps, (source) => options.decoder.decode(source))
         .catch((error: unknown) => {
-          options.logger.warn({ err: error }, 'could not retry gap-parked streams now; the next record of them retries');
+          options.logger.warn(
+            { err: error },
+            'could not retry gap-parked streams now; the next record of them retries',
+          );
           return [];
         });
-      for (const h of healed) if (h.released > 0) options.logger.info({ stream_id: h.streamId, released: h.released, still_parked: h.stillParked }, 'gap closed by a late event');
+      for (const h of healed)
+        if (h.released > 0)
+          options.logger.info(
+            { stream_id: h.streamId, released: h.released, still_parked: h.stillParked },
+            'gap closed by a late event',
+          );
     }
   };
 }

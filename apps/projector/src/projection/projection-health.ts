@@ -22,10 +22,14 @@ export function projectionReadiness(runner: ProjectionProbe, maxLag: number, tim
       if (maxLag === 0) return details;
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`consumer lag unknown: no answer within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`consumer lag unknown: no answer within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
       });
       const lag = totalLag(await Promise.race([runner.lag(), timeout]).finally(() => clearTimeout(timer)));
-      if (lag > maxLag) throw new Error(`${lag} records behind, over PROJECTOR_READY_MAX_LAG=${maxLag}: read models are stale`);
+      if (lag > maxLag)
+        throw new Error(`${lag} records behind, over PROJECTOR_READY_MAX_LAG=${maxLag}: read models are stale`);
       return { ...details, lag };
     },
   };

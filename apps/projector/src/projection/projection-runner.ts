@@ -1,4 +1,12 @@
-import { BatchConsumer, consumerGroupLag, createMissingTopics, eventTopicConfig, type ConsumerLogger, type DeadLetterPublisher, type PartitionLag } from '@cqrs/messaging/consumer';
+import {
+  BatchConsumer,
+  consumerGroupLag,
+  createMissingTopics,
+  eventTopicConfig,
+  type ConsumerLogger,
+  type DeadLetterPublisher,
+  type PartitionLag,
+} from '@cqrs/messaging/consumer';
 import { cqrsMetric } from '@cqrs/observability';
 import { activeGeneration, BatchGroupWriter, RecordOverrides, TaskReadModelWriter } from '@cqrs/tasks-read-model';
 import type { Admin, Kafka } from 'kafkajs';
@@ -37,7 +45,12 @@ export interface ProjectionDeps {
 }
 
 /** A consumer that applies the topic to one generation's tables. */
-export function createProjectionConsumer(deps: ProjectionDeps, settings: ProjectionSettings, writer: TaskReadModelWriter, name = 'projector') {
+export function createProjectionConsumer(
+  deps: ProjectionDeps,
+  settings: ProjectionSettings,
+  writer: TaskReadModelWriter,
+  name = 'projector',
+) {
   return new BatchConsumer({
     kafka: deps.kafka,
     name,
@@ -120,7 +133,11 @@ export class ProjectionRunner {
     if (this.current === undefined) return [];
     this.admin ??= this.deps.kafka.admin();
     await this.admin.connect();
-    const lags = await consumerGroupLag(this.admin, groupIdOf(this.settings.groupPrefix, this.current), this.settings.topics);
+    const lags = await consumerGroupLag(
+      this.admin,
+      groupIdOf(this.settings.groupPrefix, this.current),
+      this.settings.topics,
+    );
     for (const l of lags) lagGauge.set({ topic: l.topic, partition: String(l.partition) }, l.lag);
     return lags;
   }
@@ -148,7 +165,10 @@ export class ProjectionRunner {
 
   private async follow(generation: number): Promise<void> {
     if (this.consumer) {
-      this.deps.logger.info({ from: this.current, to: generation }, 'another generation is active; switching consumer group');
+      this.deps.logger.info(
+        { from: this.current, to: generation },
+        'another generation is active; switching consumer group',
+      );
       await this.consumer.stop();
       this.consumer = undefined;
     }
@@ -156,8 +176,14 @@ export class ProjectionRunner {
     if (this.settings.createTopicsWithPartitions !== undefined) {
       this.admin ??= this.deps.kafka.admin();
       await this.admin.connect();
-      const created = await createMissingTopics(this.admin, this.settings.topics, this.settings.createTopicsWithPartitions, eventTopicConfig(this.settings.eventTopicRetentionMs));
-      if (created.length > 0) this.deps.logger.info({ topics: created }, 'created the topics to project (none existed yet)');
+      const created = await createMissingTopics(
+        this.admin,
+        this.settings.topics,
+        this.settings.createTopicsWithPartitions,
+        eventTopicConfig(this.settings.eventTopicRetentionMs),
+      );
+      if (created.length > 0)
+        this.deps.logger.info({ topics: created }, 'created the topics to project (none existed yet)');
     }
     await this.deps.dlq.ensureTopics(this.settings.topics);
     const writer = new TaskReadModelWriter(this.deps.pool, generation, true);

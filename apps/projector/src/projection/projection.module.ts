@@ -39,7 +39,11 @@ export class ProjectionModule {
         {
           provide: Pool,
           useFactory: () => {
-            const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE, application_name: 'projector' });
+            const pool = new Pool({
+              connectionString: config.DATABASE_URL,
+              max: config.DATABASE_POOL_SIZE,
+              application_name: 'projector',
+            });
             pool.on('error', () => undefined); // an idle client's error must not crash the process
             return pool;
           },
@@ -49,7 +53,12 @@ export class ProjectionModule {
           inject: [PinoLogger],
           useFactory: (logger: PinoLogger) => {
             logger.setContext('kafkajs');
-            return createKafka({ clientId: 'projector', brokers: config.KAFKA_BROKERS, security: config.kafkaSecurity, logger });
+            return createKafka({
+              clientId: 'projector',
+              brokers: config.KAFKA_BROKERS,
+              security: config.kafkaSecurity,
+              logger,
+            });
           },
         },
         {
@@ -60,14 +69,29 @@ export class ProjectionModule {
         {
           provide: TaskRecordDecoder,
           useFactory: () =>
-            new TaskRecordDecoder(new AvroSerde({ registry: createSchemaRegistry(config.schemaRegistry), contracts: tasksTaskEventsContracts })),
+            new TaskRecordDecoder(
+              new AvroSerde({
+                registry: createSchemaRegistry(config.schemaRegistry),
+                contracts: tasksTaskEventsContracts,
+              }),
+            ),
         },
         {
           provide: ProjectionRunner,
           inject: [Pool, 'KAFKA', TaskRecordDecoder, DeadLetterPublisher, PinoLogger],
-          useFactory: (pool: Pool, kafka: ReturnType<typeof createKafka>, decoder: TaskRecordDecoder, dlq: DeadLetterPublisher, logger: PinoLogger) => {
+          useFactory: (
+            pool: Pool,
+            kafka: ReturnType<typeof createKafka>,
+            decoder: TaskRecordDecoder,
+            dlq: DeadLetterPublisher,
+            logger: PinoLogger,
+          ) => {
             logger.setContext('Projector');
-            return new ProjectionRunner({ pool, kafka, decoder, dlq, logger }, projectionSettings(config), config.PROJECTOR_GENERATION_CHECK_MS);
+            return new ProjectionRunner(
+              { pool, kafka, decoder, dlq, logger },
+              projectionSettings(config),
+              config.PROJECTOR_GENERATION_CHECK_MS,
+            );
           },
         },
         ProjectionLifecycle,

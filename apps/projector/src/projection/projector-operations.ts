@@ -16,7 +16,12 @@ import { hostname } from 'node:os';
 import type { Pool } from 'pg';
 import { commitOffsets, noteEndOffsets, recordsOnTopics, recordsSince } from '../rebuild/kafka-offsets';
 import { ProgressMeter } from '../rebuild/progress-meter';
-import { runStorePhase, StoreReadInterrupted, type StoreLoadSettings, type StorePhaseResult } from '../rebuild/store-rebuild';
+import {
+  runStorePhase,
+  StoreReadInterrupted,
+  type StoreLoadSettings,
+  type StorePhaseResult,
+} from '../rebuild/store-rebuild';
 import { createProjectionConsumer, groupIdOf, type ProjectionDeps, type ProjectionSettings } from './projection-runner';
 
 /** What `status` shows. */
@@ -60,11 +65,26 @@ export interface RebuildReport {
   durationMs: number;
   eventsPerSecond: number;
   /** The store phase (source store): events read and applied, and how long it took (this run). */
-  store?: Pick<StorePhaseResult, 'events' | 'eventsDone' | 'applied' | 'duplicates' | 'leftToKafka' | 'parked' | 'durationMs' | 'timings'> & { eventsPerSecond: number };
+  store?: Pick<
+    StorePhaseResult,
+    'events' | 'eventsDone' | 'applied' | 'duplicates' | 'leftToKafka' | 'parked' | 'durationMs' | 'timings'
+  > & { eventsPerSecond: number };
   /** Records applied from Kafka after the offsets noted before the store snapshot (source store). */
   kafkaRecordsAfterSnapshot?: number;
   /** When each step was done, in ms from the start: where the time went. */
-  timelineMs: Partial<Record<'started' | 'storeRead' | 'offsetsCommitted' | 'dlqReady' | 'consumerStarted' | 'caughtUp' | 'indexed' | 'activated', number>>;
+  timelineMs: Partial<
+    Record<
+      | 'started'
+      | 'storeRead'
+      | 'offsetsCommitted'
+      | 'dlqReady'
+      | 'consumerStarted'
+      | 'caughtUp'
+      | 'indexed'
+      | 'activated',
+      number
+    >
+  >;
   /** Retired generations whose tables (and consumer groups) were dropped. */
   dropped: number[];
   /** Whether a running projector took over the new group before the rebuild stopped. */
@@ -120,7 +140,8 @@ export class ProjectorOperations {
   async status(): Promise<ProjectorStatus> {
     const existing = new Set(await this.kafkaAdmin.listTopics());
     const missing = this.settings.topics.filter((t) => !existing.has(t));
-    if (missing.length > 0) throw new OperationError(`topic ${missing.join(', ')} does not exist yet (nothing has been published to it)`);
+    if (missing.length > 0)
+      throw new OperationError(`topic ${missing.join(', ')} does not exist yet (nothing has been published to it)`);
     const generation = await activeGeneration(this.deps.pool);
     const writer = new TaskReadModelWriter(this.deps.pool, generation, false);
     const groupId = groupIdOf(this.settings.groupPrefix, generation);
@@ -165,10 +186,13 @@ export class ProjectorOperations {
     const writer = await this.activeWriter();
     const record = await writer.getParked(id);
     if (!record) throw new OperationError(`no parked record #${id}`);
-    if (record.streamId === null) throw new OperationError(`record #${id} has no key: it belongs to no stream and cannot be applied`);
+    if (record.streamId === null)
+      throw new OperationError(`record #${id} has no key: it belongs to no stream and cannot be applied`);
     const [head] = await writer.listParked({ streamId: record.streamId, limit: 1 });
     if (head && head.id !== id) {
-      throw new OperationError(`record #${id} waits behind #${head.id} of stream ${record.streamId}; redrive #${head.id} first`);
+      throw new OperationError(
+        `record #${id} waits behind #${head.id} of stream ${record.streamId}; redrive #${head.id} first`,
+      );
     }
     return writer.redriveStream(record.streamId, (source) => this.deps.decoder.decode(source), replacementValue);
   }
@@ -179,7 +203,12 @@ export class ProjectorOperations {
     const results: RedriveResult[] = [];
     for (const stream of await writer.parkedStreams()) {
       if (stream.streamId === null) {
-        results.push({ streamId: null, released: 0, stillParked: stream.count, error: { reason: 'NO_KEY', code: 'NO_KEY', message: 'records without a key cannot be applied' } });
+        results.push({
+          streamId: null,
+          released: 0,
+          stillParked: stream.count,
+          error: { reason: 'NO_KEY', code: 'NO_KEY', message: 'records without a key cannot be applied' },
+        });
         continue;
       }
       results.push(await writer.redriveStream(stream.streamId, (source) => this.deps.decoder.decode(source)));
@@ -206,7 +235,8 @@ export class ProjectorOperations {
   async rebuild(options: RebuildOptions = {}): Promise<RebuildReport> {
     if (!this.ownerPool) throw new OperationError('rebuild needs the owner role: set MIGRATIONS_READ_DATABASE_URL');
     const source: RebuildSource = options.resume ? 'store' : (options.source ?? 'store');
-    if (source === 'store' && !options.eventStore) throw new OperationError('a rebuild from the event store needs EVENT_STORE_DATABASE_URL');
+    if (source === 'store' && !options.eventStore)
+      throw new OperationError('a rebuild from the event store needs EVENT_STORE_DATABASE_URL');
     const maxLag = options.maxLag ?? 100;
     const admin = new GenerationAdmin(this.ownerPool);
     const progressStore = new RebuildProgressStore(this.deps.pool);
@@ -226,11 +256,15 @@ export class ProjectorOperations {
     let storeFrom: { position: number; eventsDone: number } | undefined;
     if (options.resume) {
       const found = await progressStore.resumable();
-      if (!found) throw new OperationError('no interrupted rebuild from the store to resume (its generation must still be building)');
+      if (!found)
+        throw new OperationError(
+          'no interrupted rebuild from the store to resume (its generation must still be building)',
+        );
       await progressStore.resume(found.id, runner);
       record = found;
       // Interrupted while reading the store: on from its position. Later (catching up): its group holds where it got.
-      if (found.phase === 'reading-store' || found.phase === 'starting') storeFrom = { position: found.storePosition ?? 0, eventsDone: found.eventsAtPosition };
+      if (found.phase === 'reading-store' || found.phase === 'starting')
+        storeFrom = { position: found.storePosition ?? 0, eventsDone: found.eventsAtPosition };
     } else {
       await progressStore.abandonUnfinished();
       // Before the snapshot: anything committed after it was published at or after these offsets.
@@ -238,7 +272,13 @@ export class ProjectorOperations {
       const generation = await admin.startBuilding();
       // A group of that number may remain from an abandoned attempt: the new generation starts clean.
       await this.kafkaAdmin.deleteGroups([groupIdOf(this.settings.groupPrefix, generation)]).catch(() => undefined);
-      record = await progressStore.start({ generation, source, kafkaOffsets: noted, runner, phase: source === 'store' ? 'reading-store' : 'catching-up' });
+      record = await progressStore.start({
+        generation,
+        source,
+        kafkaOffsets: noted,
+        runner,
+        phase: source === 'store' ? 'reading-store' : 'catching-up',
+      });
       if (source === 'store') storeFrom = { position: 0, eventsDone: 0 };
     }
     const { generation } = record;
@@ -248,9 +288,13 @@ export class ProjectorOperations {
     const consumer = createProjectionConsumer(this.deps, this.settings, writer, 'rebuild');
     const meter = new ProgressMeter();
     let phase: RebuildProgress['phase'] = source === 'store' ? 'reading-store' : 'catching-up';
-    const heartbeat = setInterval(() => void progressStore.update(record.id, { phase }).catch(() => undefined), HEARTBEAT_MS);
+    const heartbeat = setInterval(
+      () => void progressStore.update(record.id, { phase }).catch(() => undefined),
+      HEARTBEAT_MS,
+    );
     heartbeat.unref();
-    const report = (p: Omit<RebuildProgress, 'generation' | 'source' | 'elapsedMs'>) => options.onProgress?.({ generation, source, elapsedMs: elapsed(), ...p });
+    const report = (p: Omit<RebuildProgress, 'generation' | 'source' | 'elapsedMs'>) =>
+      options.onProgress?.({ generation, source, elapsedMs: elapsed(), ...p });
 
     let storeResult: StorePhaseResult | undefined;
     let storeEvents = record.eventsAtPosition;
@@ -262,14 +306,23 @@ export class ProjectorOperations {
         const [lags, expected] = await Promise.all([
           consumerGroupLag(this.kafkaAdmin, groupId, this.settings.topics),
           source === 'store'
-            ? noteEndOffsets(this.kafkaAdmin, this.settings.topics).then((ends) => storeEvents + (kafkaTail = recordsSince(record.kafkaOffsets, ends)))
+            ? noteEndOffsets(this.kafkaAdmin, this.settings.topics).then(
+                (ends) => storeEvents + (kafkaTail = recordsSince(record.kafkaOffsets, ends)),
+              )
             : recordsOnTopics(this.kafkaAdmin, this.settings.topics),
         ]);
         const lag = totalLag(lags);
         const done = Math.max(0, expected - lag);
         const throughput = meter.sample(done, expected);
         report({ phase, lag, eventsExpected: expected, ...throughput });
-        void progressStore.update(record.id, { phase, eventsDone: done, eventsExpected: expected, eventsPerSecond: throughput.eventsPerSecond }).catch(() => undefined);
+        void progressStore
+          .update(record.id, {
+            phase,
+            eventsDone: done,
+            eventsExpected: expected,
+            eventsPerSecond: throughput.eventsPerSecond,
+          })
+          .catch(() => undefined);
         if (lag <= maxLag) return;
         await new Promise((r) => setTimeout(r, 250));
       }
@@ -296,7 +349,15 @@ export class ProjectorOperations {
           notedOffsets: record.kafkaOffsets,
           streamType: options.streamType,
           signal: options.signal,
-          onProgress: (p) => report({ phase: 'reading-store', lag: 0, eventsDone: p.eventsDone, eventsExpected: p.eventsExpected, eventsPerSecond: p.eventsPerSecond, etaMs: p.etaMs }),
+          onProgress: (p) =>
+            report({
+              phase: 'reading-store',
+              lag: 0,
+              eventsDone: p.eventsDone,
+              eventsExpected: p.eventsExpected,
+              eventsPerSecond: p.eventsPerSecond,
+              etaMs: p.etaMs,
+            }),
         });
         storeEvents = storeResult.eventsDone;
         mark('storeRead');
@@ -316,7 +377,14 @@ export class ProjectorOperations {
       mark('caughtUp');
       phase = 'indexing';
       await progressStore.update(record.id, { phase });
-      report({ phase, lag: 0, eventsDone: storeEvents + kafkaTail, eventsExpected: null, eventsPerSecond: 0, etaMs: null });
+      report({
+        phase,
+        lag: 0,
+        eventsDone: storeEvents + kafkaTail,
+        eventsExpected: null,
+        eventsPerSecond: 0,
+        etaMs: null,
+      });
       await (indexing ?? admin.createIndexes(generation));
       mark('indexed');
       phase = 'activating';
@@ -332,19 +400,34 @@ export class ProjectorOperations {
       const message = (error as Error).message;
       if (source === 'store') {
         // The generation stays, with what was applied and where: `rebuild --resume` continues it.
-        await progressStore.update(record.id, { status: interrupted ? 'interrupted' : 'failed', error: message }).catch(() => undefined);
-        throw new OperationError(`${interrupted ? 'rebuild interrupted' : `rebuild failed: ${message}`}; generation ${generation} is kept: \`projector rebuild --resume\` continues it`, { cause: error });
+        await progressStore
+          .update(record.id, { status: interrupted ? 'interrupted' : 'failed', error: message })
+          .catch(() => undefined);
+        throw new OperationError(
+          `${interrupted ? 'rebuild interrupted' : `rebuild failed: ${message}`}; generation ${generation} is kept: \`projector rebuild --resume\` continues it`,
+          { cause: error },
+        );
       }
-      await progressStore.update(record.id, { status: interrupted ? 'interrupted' : 'failed', error: message }).catch(() => undefined);
+      await progressStore
+        .update(record.id, { status: interrupted ? 'interrupted' : 'failed', error: message })
+        .catch(() => undefined);
       await admin.abandon(generation).catch(() => undefined);
       throw error;
     }
     const durationMs = elapsed();
-    const events = source === 'store' ? storeEvents + kafkaTail : await recordsOnTopics(this.kafkaAdmin, this.settings.topics);
+    const events =
+      source === 'store' ? storeEvents + kafkaTail : await recordsOnTopics(this.kafkaAdmin, this.settings.topics);
     // Keep applying until a projector instance (which follows the switch) joins the group.
     phase = 'handing-off';
     await progressStore.update(record.id, { phase, eventsDone: events, eventsExpected: events }).catch(() => undefined);
-    report({ phase, lag: 0, eventsDone: events, eventsExpected: events, eventsPerSecond: Math.round((events / durationMs) * 1000), etaMs: 0 });
+    report({
+      phase,
+      lag: 0,
+      eventsDone: events,
+      eventsExpected: events,
+      eventsPerSecond: Math.round((events / durationMs) * 1000),
+      etaMs: 0,
+    });
     const deadline = Date.now() + (options.handoffTimeoutMs ?? 30_000);
     let handedOff = false;
     while (Date.now() < deadline && !options.signal?.aborted) {
@@ -360,7 +443,9 @@ export class ProjectorOperations {
     await progressStore.update(record.id, { status: 'done', phase: 'done' }).catch(() => undefined);
     const dropped = await admin.dropRetired(options.keep ?? 1);
     if (dropped.length > 0) {
-      await this.kafkaAdmin.deleteGroups(dropped.map((g) => groupIdOf(this.settings.groupPrefix, g))).catch(() => undefined);
+      await this.kafkaAdmin
+        .deleteGroups(dropped.map((g) => groupIdOf(this.settings.groupPrefix, g)))
+        .catch(() => undefined);
     }
     const rate = (n: number, ms: number) => (ms > 0 ? Math.round((n / ms) * 1000) : 0);
     return {

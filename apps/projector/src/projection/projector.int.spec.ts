@@ -48,7 +48,9 @@ describe('projector (Kafka → read model)', () => {
     kafka = createKafka({ clientId: 'projector-test', ...infra.kafka });
     dlq = new DeadLetterPublisher(kafka);
     await dlq.connect();
-    const decoder = new TaskRecordDecoder(new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts }));
+    const decoder = new TaskRecordDecoder(
+      new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts }),
+    );
     const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
     settings = {
       topics: [topic.topic],
@@ -92,13 +94,14 @@ describe('projector (Kafka → read model)', () => {
     const tasks = Array.from({ length: 12 }, (_, i) => taskEventsFor(randomUUID(), owners[i % 2]!));
     await topic.append(...tasks.map((t) => t.created()));
     await topic.append(
-      ...tasks.flatMap((t, i) =>
-        [
-          [t.started(), t.completed()],
-          [t.updated({ title: 'renamed', description: 'details' }), t.abandoned('too late')],
-          [t.updated({ dueDate: '2026-03-01' }), t.deleted()],
-          [t.started()],
-        ][i % 4]!,
+      ...tasks.flatMap(
+        (t, i) =>
+          [
+            [t.started(), t.completed()],
+            [t.updated({ title: 'renamed', description: 'details' }), t.abandoned('too late')],
+            [t.updated({ dueDate: '2026-03-01' }), t.deleted()],
+            [t.started()],
+          ][i % 4]!,
       ),
     );
     await caughtUp();
@@ -134,7 +137,11 @@ describe('projector (Kafka → read model)', () => {
     await topic.append(p.created(), q.created());
     // v2 of p arrives as bytes with a schema id no registry knows.
     const [intended] = await topic.withhold(p.started());
-    const poison = { key: p.taskId, value: Buffer.from([0, 0x7f, 0xff, 0xff, 0xfe, 2, 4, 6]), headers: { ...intended!.headers, traceparent: '00-abc-def-01' } };
+    const poison = {
+      key: p.taskId,
+      value: Buffer.from([0, 0x7f, 0xff, 0xff, 0xfe, 2, 4, 6]),
+      headers: { ...intended!.headers, traceparent: '00-abc-def-01' },
+    };
     await topic.sendRaw(poison);
     await topic.append(p.completed(), q.started(), q.completed());
     await caughtUp();
@@ -147,7 +154,9 @@ describe('projector (Kafka → read model)', () => {
       [3, 'PARKED_BEHIND', 'PARKED_BEHIND'],
     ]);
     const status = await operations.status();
-    expect(status.parked).toEqual([expect.objectContaining({ streamId: p.taskId, count: 2, headId: parked[0]!.id, reason: 'UNKNOWN_SCHEMA' })]);
+    expect(status.parked).toEqual([
+      expect.objectContaining({ streamId: p.taskId, count: 2, headId: parked[0]!.id, reason: 'UNKNOWN_SCHEMA' }),
+    ]);
 
     const letters = await readTopic(`${topic.topic}.dlq`, 2);
     expect(letters[0]).toMatchObject({
@@ -172,7 +181,11 @@ describe('projector (Kafka → read model)', () => {
     expect(await operations.redriveOne(parked[0]!.id)).toMatchObject({ released: 0, stillParked: 3 });
 
     // The fix: the operator supplies the correct bytes for v2; everything behind it follows, in order.
-    expect(await operations.redriveOne(parked[0]!.id, intended!.value!)).toEqual({ streamId: p.taskId, released: 3, stillParked: 0 });
+    expect(await operations.redriveOne(parked[0]!.id, intended!.value!)).toEqual({
+      streamId: p.taskId,
+      released: 3,
+      stillParked: 0,
+    });
     await expectReplayed([p.taskId]);
     expect(await reader.userStats(`dave-${run}`)).toEqual(topic.replayStats(`dave-${run}`));
 
@@ -188,7 +201,9 @@ describe('projector (Kafka → read model)', () => {
     const [lost] = await topic.withhold(g.started());
     await topic.append(g.completed()); // v3, while v2 was lost on the way
     await caughtUp();
-    expect((await operations.listDeadLetters({ streamId: g.taskId })).map((r) => [r.aggregateVersion, r.reason, r.attempts])).toEqual([[3, 'GAP', 3]]);
+    expect(
+      (await operations.listDeadLetters({ streamId: g.taskId })).map((r) => [r.aggregateVersion, r.reason, r.attempts]),
+    ).toEqual([[3, 'GAP', 3]]);
     expect(await reader.findTask(g.taskId)).toMatchObject({ version: 1 });
 
     await topic.sendRaw(lost!); // v2 shows up late: it parks behind the gap, which it closes
@@ -208,14 +223,21 @@ describe('projector (Kafka → read model)', () => {
     await caughtUp();
     await topic.sendRaw(broken(fixedB[0]!));
     await caughtUp();
-    expect((await operations.status()).parked.map((p) => p.streamId)).toEqual(expect.arrayContaining([a.taskId, b.taskId]));
+    expect((await operations.status()).parked.map((p) => p.streamId)).toEqual(
+      expect.arrayContaining([a.taskId, b.taskId]),
+    );
     // Still broken: a redrive of all reports each stream still parked, in order.
     const results = await operations.redriveAll();
-    expect(results.filter((r) => r.streamId === a.taskId || r.streamId === b.taskId).map((r) => [r.streamId, r.stillParked])).toEqual([
+    expect(
+      results.filter((r) => r.streamId === a.taskId || r.streamId === b.taskId).map((r) => [r.streamId, r.stillParked]),
+    ).toEqual([
       [a.taskId, 1],
       [b.taskId, 1],
     ]);
-    for (const [stream, fixed] of [[a, fixedA], [b, fixedB]] as const) {
+    for (const [stream, fixed] of [
+      [a, fixedA],
+      [b, fixedB],
+    ] as const) {
       const [head] = await operations.listDeadLetters({ streamId: stream.taskId });
       await operations.redriveOne(head!.id, fixed[0]!.value!);
     }
@@ -271,7 +293,13 @@ describe('projector (Kafka → read model)', () => {
     const consumer = kafka.consumer({ groupId: `test-reader-${randomUUID()}` });
     await consumer.connect();
     await consumer.subscribe({ topic: name, fromBeginning: true });
-    const seen: { key: string | null; value: string | null; headers: Record<string, string>; offset: string; partition: number }[] = [];
+    const seen: {
+      key: string | null;
+      value: string | null;
+      headers: Record<string, string>;
+      offset: string;
+      partition: number;
+    }[] = [];
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`only ${seen.length} of ${count} records on ${name}`)), 20_000);
       void consumer.run({
@@ -291,7 +319,9 @@ describe('projector (Kafka → read model)', () => {
       });
     });
     await consumer.disconnect();
-    return seen.sort((a, b) => Number(a.headers[DLQ_HEADERS.sourceOffset]) - Number(b.headers[DLQ_HEADERS.sourceOffset]));
+    return seen.sort(
+      (a, b) => Number(a.headers[DLQ_HEADERS.sourceOffset]) - Number(b.headers[DLQ_HEADERS.sourceOffset]),
+    );
   }
 });
 

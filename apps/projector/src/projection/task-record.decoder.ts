@@ -25,7 +25,14 @@ export class TaskRecordDecoder {
   async decode(
     record: Pick<ConsumedRecord, 'topic' | 'partition' | 'offset' | 'key' | 'value' | 'headers' | 'headerProblem'>,
   ): Promise<SequencedRecord<TaskEvent>> {
-    const source = { topic: record.topic, partition: record.partition, offset: record.offset, key: record.key, value: record.value, headers: record.headers };
+    const source = {
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      key: record.key,
+      value: record.value,
+      headers: record.headers,
+    };
     const key = record.key && record.key.length > 0 ? printableBytes(record.key) : null;
     const keyProblem = key && (key.valid ? identifierProblem(key.text, MAX_KEY_LENGTH) : 'must be valid UTF-8');
     const streamId = key && !keyProblem ? key.text : null;
@@ -33,7 +40,14 @@ export class TaskRecordDecoder {
     const version = Number.isSafeInteger(headerVersion) && headerVersion > 0 ? headerVersion : null;
     const poison = (reason: ParkReason, code: string, message: string): SequencedRecord<TaskEvent> => ({
       source,
-      decoded: { ok: false, streamId, version, reason, code, message: printableText([...message].slice(0, MAX_REASON_LENGTH).join('')) },
+      decoded: {
+        ok: false,
+        streamId,
+        version,
+        reason,
+        code,
+        message: printableText([...message].slice(0, MAX_REASON_LENGTH).join('')),
+      },
     });
     if (key === null) return poison('NO_KEY', 'NO_KEY', 'the record has no key, so it belongs to no task');
     if (keyProblem) {
@@ -42,7 +56,8 @@ export class TaskRecordDecoder {
     }
     // Parked in its stream (the key is fine): the events behind it wait, in order, for a redrive.
     if (record.headerProblem) return poison('UNDECODABLE', record.headerProblem.code, record.headerProblem.message);
-    if (!record.value || record.value.length === 0) return poison('UNDECODABLE', 'EMPTY_VALUE', 'the record has no value');
+    if (!record.value || record.value.length === 0)
+      return poison('UNDECODABLE', 'EMPTY_VALUE', 'the record has no value');
     let decoded: TasksTaskEventsRecord;
     try {
       const { eventType, value } = await this.serde.decode(record.value, { topic: record.topic });
@@ -60,14 +75,26 @@ export class TaskRecordDecoder {
       return poison('UNDECODABLE', 'UNKNOWN_EVENT_TYPE', (error as Error).message);
     }
     if (event.streamId !== streamId) {
-      return poison('INVARIANT_VIOLATED', 'KEY_MISMATCH', `record key ${streamId} is not the event's aggregate id ${event.streamId}`);
+      return poison(
+        'INVARIANT_VIOLATED',
+        'KEY_MISMATCH',
+        `record key ${streamId} is not the event's aggregate id ${event.streamId}`,
+      );
     }
     if (!Number.isSafeInteger(event.version) || event.version < 1) {
-      return poison('INVARIANT_VIOLATED', 'INVALID_VERSION', `aggregate version ${event.version} is not a positive integer`);
+      return poison(
+        'INVARIANT_VIOLATED',
+        'INVALID_VERSION',
+        `aggregate version ${event.version} is not a positive integer`,
+      );
     }
     const unstorable = unstorableText(event.event.data);
     if (unstorable) {
-      return poison('INVARIANT_VIOLATED', 'UNSTORABLE_TEXT', `${event.event.type} field "${unstorable.field}" holds ${unstorable.what}, which Postgres text cannot store`);
+      return poison(
+        'INVARIANT_VIOLATED',
+        'UNSTORABLE_TEXT',
+        `${event.event.type} field "${unstorable.field}" holds ${unstorable.what}, which Postgres text cannot store`,
+      );
     }
     return { source, decoded: { ok: true, streamId, version: event.version, event: event.event } };
   }

@@ -11,7 +11,12 @@ describe('COPY text format', () => {
   });
 
   it('puts one row per line, values separated by tabs', () => {
-    expect(copyLines([['a', 1, null], ['b\tc', 2, true]])).toBe('a\t1\t\\N\nb\\tc\t2\ttrue\n');
+    expect(
+      copyLines([
+        ['a', 1, null],
+        ['b\tc', 2, true],
+      ]),
+    ).toBe('a\t1\t\\N\nb\\tc\t2\ttrue\n');
     expect(copyLines([])).toBe('');
   });
 });

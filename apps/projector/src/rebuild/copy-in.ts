@@ -87,9 +87,18 @@ class CopyIn implements Submittable {
  * JSON parameter. Resolves with the number of rows copied; a failure rejects (and aborts the
  * transaction, as any failed statement does).
  */
-export function copyRows(client: PoolClient, table: string, columns: readonly string[], rows: Iterable<readonly CopyValue[]>): Promise<number> {
+export function copyRows(
+  client: PoolClient,
+  table: string,
+  columns: readonly string[],
+  rows: Iterable<readonly CopyValue[]>,
+): Promise<number> {
   const data = Buffer.from(copyLines(rows));
   return new Promise((resolve, reject) => {
-    client.query(new CopyIn(`COPY ${table} (${columns.join(', ')}) FROM STDIN`, data, (error, copied) => (error ? reject(error) : resolve(copied))));
+    client.query(
+      new CopyIn(`COPY ${table} (${columns.join(', ')}) FROM STDIN`, data, (error, copied) =>
+        error ? reject(error) : resolve(copied),
+      ),
+    );
   });
 }

@@ -33,7 +33,12 @@ function history(seed: number, streams = 40): StoreEvent[] {
   const rnd = random(seed);
   const lives = Array.from({ length: streams }, (_, i) => {
     const t = taskEvents(`task-${seed}-${i}`, `owner-${i % 5}`);
-    const steps: TaskEvent[] = [t.created(), t.updated({ title: `renamed ${i}`, description: 'd' }, 1), t.started(), rnd() < 0.5 ? t.completed() : t.abandoned()];
+    const steps: TaskEvent[] = [
+      t.created(),
+      t.updated({ title: `renamed ${i}`, description: 'd' }, 1),
+      t.started(),
+      rnd() < 0.5 ? t.completed() : t.abandoned(),
+    ];
     if (rnd() < 0.3) steps.push(t.deleted());
     if (rnd() < 0.1) steps.unshift(t.started(0)); // v1 is not a creation: evolve refuses it, the stream parks
     return { steps, next: 0, version: 0 };
@@ -52,8 +57,16 @@ function history(seed: number, streams = 40): StoreEvent[] {
     }
     if (roll > 0.98) life.version++; // a version that never comes: a gap from here on
     life.version++;
-    const stored: StoreEvent = { globalPosition: position++, streamId: event.data.taskId, version: life.version, type: event.type, schemaVersion: 1, data: event.data };
-    if (roll > 0.96 && roll <= 0.98) stored.upcastError = new UpcastError(event.type, 1, `no upcaster of ${event.type} from version 1 to 2`);
+    const stored: StoreEvent = {
+      globalPosition: position++,
+      streamId: event.data.taskId,
+      version: life.version,
+      type: event.type,
+      schemaVersion: 1,
+      data: event.data,
+    };
+    if (roll > 0.96 && roll <= 0.98)
+      stored.upcastError = new UpcastError(event.type, 1, `no upcaster of ${event.type} from version 1 to 2`);
     events.push(stored);
   }
   return events;
@@ -64,7 +77,8 @@ function tables() {
   const views = new Map<string, Record<string, unknown>>();
   const checkpoints = new Map<string, Checkpoint>();
   const stats = new Map<string, StatusCounts>();
-  const parked: { streamId: string | null; version: number | null; reason: string; code: string; offset: string }[] = [];
+  const parked: { streamId: string | null; version: number | null; reason: string; code: string; offset: string }[] =
+    [];
   return {
     views,
     checkpoints,
@@ -84,7 +98,14 @@ function tables() {
         for (const k of Object.keys(c) as (keyof StatusCounts)[]) c[k] += delta[k];
         stats.set(owner, c);
       }
-      for (const p of set.parked) parked.push({ streamId: p.streamId, version: p.version, reason: p.reason, code: p.code, offset: p.source.offset });
+      for (const p of set.parked)
+        parked.push({
+          streamId: p.streamId,
+          version: p.version,
+          reason: p.reason,
+          code: p.code,
+          offset: p.source.offset,
+        });
     },
   };
 }
@@ -94,16 +115,31 @@ function reference(events: StoreEvent[], batchSizes: number[]) {
   const checkpoints = new Map<string, Checkpoint>();
   const states = new Map<string, Task>();
   const stats = new Map<string, StatusCounts>();
-  const parked: { streamId: string | null; version: number | null; reason: string; code: string; offset: string }[] = [];
+  const parked: { streamId: string | null; version: number | null; reason: string; code: string; offset: string }[] =
+    [];
   let left = 0;
   let at = 0;
   for (const size of batchSizes) {
     const batch = events.slice(at, at + size);
     at += size;
     const records: SequencedRecord<TaskEvent>[] = batch.map((e) => ({
-      source: { topic: STORE_SOURCE, partition: 0, offset: String(e.globalPosition), key: null, value: null, headers: {} },
+      source: {
+        topic: STORE_SOURCE,
+        partition: 0,
+        offset: String(e.globalPosition),
+        key: null,
+        value: null,
+        headers: {},
+      },
       decoded: e.upcastError
-        ? { ok: false, streamId: e.streamId, version: e.version, reason: 'UNDECODABLE', code: e.upcastError.code, message: e.upcastError.message }
+        ? {
+            ok: false,
+            streamId: e.streamId,
+            version: e.version,
+            reason: 'UNDECODABLE',
+            code: e.upcastError.code,
+            message: e.upcastError.message,
+          }
         : { ok: true, streamId: e.streamId, version: e.version, event: { type: e.type, data: e.data } as TaskEvent },
     }));
     const plan = planBatch(records, checkpoints, states, taskProjection);
@@ -112,49 +148,67 @@ function reference(events: StoreEvent[], batchSizes: number[]) {
       states.set(id, change.after);
       statsDelta(change.before, change.after, stats);
     }
-    for (const p of plan.parked) parked.push({ streamId: p.streamId, version: p.version, reason: p.reason, code: p.code, offset: p.source.offset });
+    for (const p of plan.parked)
+      parked.push({
+        streamId: p.streamId,
+        version: p.version,
+        reason: p.reason,
+        code: p.code,
+        offset: p.source.offset,
+      });
     left += plan.gaps.length;
   }
   return { checkpoints, states, stats, parked, left };
 }
 
 describe('generation loader (store rebuild)', () => {
-  it.each([1, 2, 3, 4, 5, 6, 7, 8])('writes what the live writer’s rules give for the same events (history %i)', async (seed) => {
-    const events = history(seed);
-    const rnd = random(seed * 31);
-    const sizes: number[] = [];
-    for (let n = 0; n < events.length; ) {
-      const size = 1 + Math.floor(rnd() * 25);
-      sizes.push(size);
-      n += size;
-    }
-    const loader = new GenerationLoader(undefined as unknown as Pool, 2);
-    const t = tables();
-    let at = 0;
-    let left = 0;
-    let outcomeParked = 0;
-    for (const size of sizes) {
-      const outcome = await loader.apply(events.slice(at, at + size));
-      at += size;
-      left += outcome.leftToKafka;
-      outcomeParked += outcome.parked;
-      if (rnd() < 0.3) t.write(loader.cut()); // flushes at arbitrary points
-    }
-    t.write(loader.cut());
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])(
+    'writes what the live writer’s rules give for the same events (history %i)',
+    async (seed) => {
+      const events = history(seed);
+      const rnd = random(seed * 31);
+      const sizes: number[] = [];
+      for (let n = 0; n < events.length; ) {
+        const size = 1 + Math.floor(rnd() * 25);
+        sizes.push(size);
+        n += size;
+      }
+      const loader = new GenerationLoader(undefined as unknown as Pool, 2);
+      const t = tables();
+      let at = 0;
+      let left = 0;
+      let outcomeParked = 0;
+      for (const size of sizes) {
+        const outcome = await loader.apply(events.slice(at, at + size));
+        at += size;
+        left += outcome.leftToKafka;
+        outcomeParked += outcome.parked;
+        if (rnd() < 0.3) t.write(loader.cut()); // flushes at arbitrary points
+      }
+      t.write(loader.cut());
 
-    const ref = reference(events, sizes);
-    expect(t.checkpoints).toEqual(ref.checkpoints);
-    for (const [id, state] of ref.states) {
-      if (state.status === 'none') expect(t.views.has(id)).toBe(false);
-      else expect(t.views.get(id)).toMatchObject({ task_id: id, status: state.status, title: state.title, updated_at: state.updatedAt, version: ref.checkpoints.get(id)!.version });
-    }
-    expect(t.views.size).toBe([...ref.states.values()].filter((s) => s.status !== 'none').length);
-    const nonZero = (m: Map<string, StatusCounts>) => new Map([...m].filter(([, c]) => Object.values(c).some((v) => v !== 0)));
-    expect(nonZero(t.stats)).toEqual(nonZero(ref.stats));
-    expect(t.parked).toEqual(ref.parked);
-    expect(left).toBe(ref.left);
-    expect(outcomeParked).toBe(ref.parked.length);
-  });
+      const ref = reference(events, sizes);
+      expect(t.checkpoints).toEqual(ref.checkpoints);
+      for (const [id, state] of ref.states) {
+        if (state.status === 'none') expect(t.views.has(id)).toBe(false);
+        else
+          expect(t.views.get(id)).toMatchObject({
+            task_id: id,
+            status: state.status,
+            title: state.title,
+            updated_at: state.updatedAt,
+            version: ref.checkpoints.get(id)!.version,
+          });
+      }
+      expect(t.views.size).toBe([...ref.states.values()].filter((s) => s.status !== 'none').length);
+      const nonZero = (m: Map<string, StatusCounts>) =>
+        new Map([...m].filter(([, c]) => Object.values(c).some((v) => v !== 0)));
+      expect(nonZero(t.stats)).toEqual(nonZero(ref.stats));
+      expect(t.parked).toEqual(ref.parked);
+      expect(left).toBe(ref.left);
+      expect(outcomeParked).toBe(ref.parked.length);
+    },
+  );
 
   it('covers what it claims: the histories hold duplicates, gaps, poison and refused events', async () => {
     const outcomes = { applied: 0, duplicates: 0, leftToKafka: 0, parked: 0 };
@@ -175,18 +229,40 @@ describe('generation loader (store rebuild)', () => {
     const loader = new GenerationLoader(undefined as unknown as Pool, 2);
     const t = taskEvents('p-1');
     const started = t.started();
-    await loader.apply([{ globalPosition: 7, streamId: 'p-1', version: 1, type: started.type, schemaVersion: 1, data: started.data }]);
+    await loader.apply([
+      { globalPosition: 7, streamId: 'p-1', version: 1, type: started.type, schemaVersion: 1, data: started.data },
+    ]);
     const [parked] = loader.cut().parked;
-    expect(parked).toMatchObject({ streamId: 'p-1', version: 1, reason: 'INVARIANT_VIOLATED', source: { topic: STORE_SOURCE, partition: 0, offset: '7' } });
+    expect(parked).toMatchObject({
+      streamId: 'p-1',
+      version: 1,
+      reason: 'INVARIANT_VIOLATED',
+      source: { topic: STORE_SOURCE, partition: 0, offset: '7' },
+    });
     expect(parked!.source.key?.toString()).toBe('p-1');
-    expect(JSON.parse(parked!.source.value!.toString())).toEqual({ type: 'TaskStarted', schemaVersion: 1, data: started.data });
-    expect(parked!.source.headers).toMatchObject({ eventType: 'TaskStarted', aggregateVersion: '1', globalPosition: '7' });
+    expect(JSON.parse(parked!.source.value!.toString())).toEqual({
+      type: 'TaskStarted',
+      schemaVersion: 1,
+      data: started.data,
+    });
+    expect(parked!.source.headers).toMatchObject({
+      eventType: 'TaskStarted',
+      aggregateVersion: '1',
+      globalPosition: '7',
+    });
   });
 
   it('writes a stream once per flush, as an insert the first time and an update after', async () => {
     const loader = new GenerationLoader(undefined as unknown as Pool, 2);
     const t = taskEvents('s-1', 'u-1');
-    const at = (version: number, event: TaskEvent): StoreEvent => ({ globalPosition: version, streamId: 's-1', version, type: event.type, schemaVersion: 1, data: event.data });
+    const at = (version: number, event: TaskEvent): StoreEvent => ({
+      globalPosition: version,
+      streamId: 's-1',
+      version,
+      type: event.type,
+      schemaVersion: 1,
+      data: event.data,
+    });
     await loader.apply([at(1, t.created()), at(2, t.started())]);
     const first = loader.cut();
     expect(first.views.map((v) => [v.row['status'], v.row['version'], v.insert])).toEqual([['started', 2, true]]);

@@ -56,8 +56,21 @@ export interface FlushSet {
 
 type ViewRow = Record<(typeof VIEW_COLUMNS)[number], string | number | null>;
 const VIEW_COLUMNS = [
-  'task_id', 'owner_id', 'title', 'description', 'due_date', 'priority', 'status', 'created_at', 'updated_at',
-  'started_at', 'completed_at', 'abandoned_at', 'abandon_reason', 'deleted_at', 'version',
+  'task_id',
+  'owner_id',
+  'title',
+  'description',
+  'due_date',
+  'priority',
+  'status',
+  'created_at',
+  'updated_at',
+  'started_at',
+  'completed_at',
+  'abandoned_at',
+  'abandon_reason',
+  'deleted_at',
+  'version',
 ] as const;
 
 const EMPTY_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
@@ -140,7 +153,12 @@ export class GenerationLoader {
 
   /** One event through the sequencer's own rules (duplicates, gaps, parking). */
   private applyByPlan(e: StoreEvent, s: Stream, outcome: LoadOutcome): void {
-    const plan = planBatch([toRecord(e)], new Map([[e.streamId, { version: s.version, parked: s.parked }]]), new Map([[e.streamId, s.state]]), taskProjection);
+    const plan = planBatch(
+      [toRecord(e)],
+      new Map([[e.streamId, { version: s.version, parked: s.parked }]]),
+      new Map([[e.streamId, s.state]]),
+      taskProjection,
+    );
     const checkpoint = plan.checkpoints.get(e.streamId);
     if (checkpoint) {
       s.version = checkpoint.version;
@@ -176,10 +194,19 @@ export class GenerationLoader {
    * (write it with {@link write}; the loader may go on applying meanwhile).
    */
   cut(): FlushSet {
-    const set: FlushSet = { views: [], checkpoints: [], stats: new Map(), parked: this.parked, streams: this.dirty.length };
+    const set: FlushSet = {
+      views: [],
+      checkpoints: [],
+      stats: new Map(),
+      parked: this.parked,
+      streams: this.dirty.length,
+    };
     for (const streamId of this.dirty) {
       const s = this.streams.get(streamId)!;
-      set.checkpoints.push({ row: { stream_id: streamId, version: s.version, parked: s.parked }, insert: !s.hasCheckpoint });
+      set.checkpoints.push({
+        row: { stream_id: streamId, version: s.version, parked: s.parked },
+        insert: !s.hasCheckpoint,
+      });
       if (s.state !== s.stored && s.state.status !== 'none') {
         set.views.push({ row: viewRow(s.state, s.version), insert: s.stored.status === 'none' });
         statsDelta(s.stored, s.state, set.stats);
@@ -207,10 +234,17 @@ export class GenerationLoader {
     const inserts = set.views.filter((v) => v.insert).map((v) => v.row);
     const updates = set.views.filter((v) => !v.insert).map((v) => v.row);
     if (inserts.length > 0) {
-      await copyRows(client, t.task_view, VIEW_COLUMNS, inserts.map((row) => VIEW_COLUMNS.map((c) => row[c])));
+      await copyRows(
+        client,
+        t.task_view,
+        VIEW_COLUMNS,
+        inserts.map((row) => VIEW_COLUMNS.map((c) => row[c])),
+      );
     }
     if (updates.length > 0) {
-      const set_ = VIEW_COLUMNS.filter((c) => c !== 'task_id').map((c) => `${c} = EXCLUDED.${c}`).join(', ');
+      const set_ = VIEW_COLUMNS.filter((c) => c !== 'task_id')
+        .map((c) => `${c} = EXCLUDED.${c}`)
+        .join(', ');
       await client.query(
         `INSERT INTO ${t.task_view} SELECT * FROM json_populate_recordset(NULL::${t.task_view}, $1::json) ON CONFLICT (task_id) DO UPDATE SET ${set_}`,
         [JSON.stringify(updates)],
@@ -219,7 +253,12 @@ export class GenerationLoader {
     const newCheckpoints = set.checkpoints.filter((c) => c.insert).map((c) => c.row);
     const movedCheckpoints = set.checkpoints.filter((c) => !c.insert).map((c) => c.row);
     if (newCheckpoints.length > 0) {
-      await copyRows(client, t.stream_checkpoints, ['stream_id', 'version', 'parked'], newCheckpoints.map((c) => [c.stream_id, c.version, c.parked]));
+      await copyRows(
+        client,
+        t.stream_checkpoints,
+        ['stream_id', 'version', 'parked'],
+        newCheckpoints.map((c) => [c.stream_id, c.version, c.parked]),
+      );
     }
     if (movedCheckpoints.length > 0) {
       await client.query(
@@ -232,7 +271,14 @@ export class GenerationLoader {
     if (owners.length > 0) {
       const rows = owners.map((owner) => {
         const c = set.stats.get(owner) ?? emptyCounts();
-        return { owner_id: owner, open_count: c.open, started_count: c.started, completed_count: c.completed, abandoned_count: c.abandoned, deleted_count: c.deleted };
+        return {
+          owner_id: owner,
+          open_count: c.open,
+          started_count: c.started,
+          completed_count: c.completed,
+          abandoned_count: c.abandoned,
+          deleted_count: c.deleted,
+        };
       });
       await client.query(
         `INSERT INTO ${t.user_task_stats} AS s SELECT * FROM json_populate_recordset(NULL::${t.user_task_stats}, $1::json) ORDER BY owner_id
@@ -284,7 +330,14 @@ export class GenerationLoader {
     );
     for (const r of result.rows) {
       const state = r.task_id === null ? initialState() : stateFromView(taskViewFromRow(r));
-      found.set(r.cp_stream, { version: Number(r.cp_version), parked: r.cp_parked, state, stored: state, hasCheckpoint: true, dirty: false });
+      found.set(r.cp_stream, {
+        version: Number(r.cp_version),
+        parked: r.cp_parked,
+        state,
+        stored: state,
+        hasCheckpoint: true,
+        dirty: false,
+      });
     }
     return found;
   }
@@ -292,14 +345,31 @@ export class GenerationLoader {
 
 /** A store event as the sequencer takes it (its position stands in for an offset). */
 function toRecord(e: StoreEvent): SequencedRecord<TaskEvent> {
-  const source = { topic: STORE_SOURCE, partition: 0, offset: String(e.globalPosition), key: null, value: null, headers: EMPTY_HEADERS };
+  const source = {
+    topic: STORE_SOURCE,
+    partition: 0,
+    offset: String(e.globalPosition),
+    key: null,
+    value: null,
+    headers: EMPTY_HEADERS,
+  };
   if (e.upcastError) {
     return {
       source,
-      decoded: { ok: false, streamId: e.streamId, version: e.version, reason: 'UNDECODABLE', code: e.upcastError.code, message: e.upcastError.message },
+      decoded: {
+        ok: false,
+        streamId: e.streamId,
+        version: e.version,
+        reason: 'UNDECODABLE',
+        code: e.upcastError.code,
+        message: e.upcastError.message,
+      },
     };
   }
-  return { source, decoded: { ok: true, streamId: e.streamId, version: e.version, event: { type: e.type, data: e.data } as TaskEvent } };
+  return {
+    source,
+    decoded: { ok: true, streamId: e.streamId, version: e.version, event: { type: e.type, data: e.data } as TaskEvent },
+  };
 }
 
 /** A parked store event's record: its stream as the key, the stored event (JSON) as the value. */
@@ -309,7 +379,12 @@ function parkedSource(e: StoreEvent | undefined, source: ParkedRecord['source'])
     ...source,
     key: Buffer.from(e.streamId),
     value: Buffer.from(JSON.stringify({ type: e.type, schemaVersion: e.schemaVersion, data: e.data })),
-    headers: { eventType: e.type, aggregateVersion: String(e.version), source: STORE_SOURCE, globalPosition: String(e.globalPosition) },
+    headers: {
+      eventType: e.type,
+      aggregateVersion: String(e.version),
+      source: STORE_SOURCE,
+      globalPosition: String(e.globalPosition),
+    },
   };
 }
 

@@ -28,7 +28,16 @@ describe('rebuild handoff offsets', () => {
       { topic: 'b', partition: 0, offset: '0' },
     ]);
     expect(setOffsets.mock.calls).toEqual([
-      [{ groupId: 'g', topic: 'a', partitions: [{ partition: 0, offset: '3' }, { partition: 1, offset: '7' }] }],
+      [
+        {
+          groupId: 'g',
+          topic: 'a',
+          partitions: [
+            { partition: 0, offset: '3' },
+            { partition: 1, offset: '7' },
+          ],
+        },
+      ],
       [{ groupId: 'g', topic: 'b', partitions: [{ partition: 0, offset: '0' }] }],
     ]);
   });

@@ -20,7 +20,8 @@ export async function noteEndOffsets(admin: Admin, topics: readonly string[]): P
 /** Commits `offsets` for `groupId` (which must have no members yet): where its consumer starts. */
 export async function commitOffsets(admin: Admin, groupId: string, offsets: readonly NotedOffset[]): Promise<void> {
   const byTopic = new Map<string, { partition: number; offset: string }[]>();
-  for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition, offset: o.offset }]);
+  for (const o of offsets)
+    byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition, offset: o.offset }]);
   for (const [topic, partitions] of byTopic) await admin.setOffsets({ groupId, topic, partitions });
 }
 

@@ -28,7 +28,8 @@ export class ProgressMeter {
     const seconds = (at - first.at) / 1000;
     const eventsPerSecond = seconds > 0 ? Math.max(0, Math.round((done - first.done) / seconds)) : 0;
     const left = expected === null ? null : Math.max(0, expected - done);
-    const etaMs = left === null ? null : left === 0 ? 0 : eventsPerSecond > 0 ? Math.round((left / eventsPerSecond) * 1000) : null;
+    const etaMs =
+      left === null ? null : left === 0 ? 0 : eventsPerSecond > 0 ? Math.round((left / eventsPerSecond) * 1000) : null;
     return { eventsDone: done, eventsPerSecond, etaMs };
   }
 }

@@ -50,7 +50,11 @@ describe('rebuild from the event store, then Kafka', () => {
       prefix: 'proj_test',
     });
     const projectorRole = new URL(infra.postgres.readUrl).username;
-    writeDb = await createThrowawayDatabase({ adminUrl: infra.postgres.adminUrl, ownerUrl: infra.postgres.ownerWriteUrl, appRoles: [projectorRole] });
+    writeDb = await createThrowawayDatabase({
+      adminUrl: infra.postgres.adminUrl,
+      ownerUrl: infra.postgres.ownerWriteUrl,
+      appRoles: [projectorRole],
+    });
     await migrateEventStore(writeDb.url);
     // Positions start above 1,000, leaving room for an event that takes an early position (below).
     await sql(`SELECT setval(pg_get_serial_sequence('events', 'global_position'), 1000)`);
@@ -66,7 +70,9 @@ describe('rebuild from the event store, then Kafka', () => {
     await dlq.connect();
     admin = kafka.admin();
     await admin.connect();
-    const decoder = new TaskRecordDecoder(new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts }));
+    const decoder = new TaskRecordDecoder(
+      new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts }),
+    );
     const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
     settings = {
       topics: [topic.topic],
@@ -104,11 +110,18 @@ describe('rebuild from the event store, then Kafka', () => {
    * then publishes them to Kafka (`kafka`), or not yet (`held`: returned, to publish later as a
    * lagging relay would), or never (`none`). `asStored` stores other data (an old shape).
    */
-  async function commit(events: TaskEvent[], kafka: 'publish' | 'held' | 'none', options: { asStored?: (e: TaskEvent) => { schemaVersion: number; data: unknown }; position?: number } = {}) {
+  async function commit(
+    events: TaskEvent[],
+    kafka: 'publish' | 'held' | 'none',
+    options: { asStored?: (e: TaskEvent) => { schemaVersion: number; data: unknown }; position?: number } = {},
+  ) {
     const rows = events.map((event) => {
       const history = stored.get(event.data.taskId) ?? [];
       stored.set(event.data.taskId, history);
-      const shape = options.asStored?.(event) ?? { schemaVersion: event.type === 'TaskCreated' ? 2 : 1, data: event.data };
+      const shape = options.asStored?.(event) ?? {
+        schemaVersion: event.type === 'TaskCreated' ? 2 : 1,
+        data: event.data,
+      };
       history.push({ type: event.type, ...shape });
       return { streamId: event.data.taskId, version: history.length, type: event.type, ...shape };
     });
@@ -117,7 +130,13 @@ describe('rebuild from the event store, then Kafka', () => {
        ${options.position ? 'OVERRIDING SYSTEM VALUE' : ''}
        SELECT ${options.position ? `${options.position} + ord - 1, ` : ''}gen_random_uuid(), s, 'tasks.task', v, t, sv, d
          FROM unnest($1::text[], $2::bigint[], $3::text[], $4::int[], $5::jsonb[]) WITH ORDINALITY AS x(s, v, t, sv, d, ord) ORDER BY ord`,
-      [rows.map((r) => r.streamId), rows.map((r) => r.version), rows.map((r) => r.type), rows.map((r) => r.schemaVersion), rows.map((r) => JSON.stringify(r.data))],
+      [
+        rows.map((r) => r.streamId),
+        rows.map((r) => r.version),
+        rows.map((r) => r.type),
+        rows.map((r) => r.schemaVersion),
+        rows.map((r) => JSON.stringify(r.data)),
+      ],
     );
     if (kafka === 'publish') {
       await topic.append(...events);
@@ -140,7 +159,9 @@ describe('rebuild from the event store, then Kafka', () => {
       owners.add(entry.ownerId);
     }
     for (const owner of owners) expect(await reader.userStats(owner)).toEqual(topic.replayStats(owner));
-    const applied = await queryPool.query<{ n: string }>(`SELECT coalesce(sum(version), 0) AS n FROM stream_checkpoints`);
+    const applied = await queryPool.query<{ n: string }>(
+      `SELECT coalesce(sum(version), 0) AS n FROM stream_checkpoints`,
+    );
     const inStore = await sql(`SELECT count(*) AS n FROM events`);
     expect(Number(applied.rows[0]!.n)).toBe(Number(inStore.rows[0].n));
   };
@@ -155,7 +176,11 @@ describe('rebuild from the event store, then Kafka', () => {
     [
       [t.created(), t.started(), t.completed()],
       // Text COPY must escape (tab, newline, backslash) and JSON must quote.
-      [t.created(), t.updated({ title: 'renamed\tto "this"', description: 'line one\nline \\ two' }), t.abandoned('too late')],
+      [
+        t.created(),
+        t.updated({ title: 'renamed\tto "this"', description: 'line one\nline \\ two' }),
+        t.abandoned('too late'),
+      ],
       [t.created(), t.updated({ dueDate: '2026-03-01' }), t.deleted()],
       [t.created(), t.started()],
     ][i % 4]!;
@@ -167,12 +192,18 @@ describe('rebuild from the event store, then Kafka', () => {
     // A task created before priorities existed (TaskCreated v1, no `priority`), never on this topic.
     const legacy = taskEventsFor(randomUUID(), owners[0]!);
     await commit([legacy.created(), legacy.started()], 'none', {
-      asStored: (e) => (e.type === 'TaskCreated' ? { schemaVersion: 1, data: (({ priority: _p, ...rest }) => rest)(e.data) } : { schemaVersion: 1, data: e.data }),
+      asStored: (e) =>
+        e.type === 'TaskCreated'
+          ? { schemaVersion: 1, data: (({ priority: _p, ...rest }) => rest)(e.data) }
+          : { schemaVersion: 1, data: e.data },
     });
     await caughtUp();
     // Retention: the topic's records so far are gone; only the store has that history now.
     const ends = await admin.fetchTopicOffsets(topic.topic);
-    await admin.deleteTopicRecords({ topic: topic.topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+    await admin.deleteTopicRecords({
+      topic: topic.topic,
+      partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })),
+    });
     expect((await admin.fetchTopicOffsets(topic.topic)).every((p) => p.low === p.high)).toBe(true);
     // Committed before the rebuild, published only after it noted the offsets (a relay lagging behind).
     const lagging = taskEventsFor(randomUUID(), owners[1]!);
@@ -196,12 +227,19 @@ describe('rebuild from the event store, then Kafka', () => {
         if (p.phase === 'reading-store') {
           during ??= (async () => {
             await topic.sendRaw(...held);
-            await commit([tasks[3]!.completed(), tasks[7]!.updated({ title: 'after the snapshot' }), later.created()], 'publish');
+            await commit(
+              [tasks[3]!.completed(), tasks[7]!.updated({ title: 'after the snapshot' }), later.created()],
+              'publish',
+            );
           })();
-          sawGaugeRunning ??= eventually(async () => {
-            expect(await gauge('cqrs_projection_rebuild_running', { source: 'store' })).toBe(1);
-            expect(await gauge('cqrs_projection_rebuild_events_done', { source: 'store' })).toBeGreaterThan(0);
-          }, 30_000, 50);
+          sawGaugeRunning ??= eventually(
+            async () => {
+              expect(await gauge('cqrs_projection_rebuild_running', { source: 'store' })).toBe(1);
+              expect(await gauge('cqrs_projection_rebuild_events_done', { source: 'store' })).toBeGreaterThan(0);
+            },
+            30_000,
+            50,
+          );
         }
       },
     });
@@ -224,12 +262,27 @@ describe('rebuild from the event store, then Kafka', () => {
 
     // The progress row, and the running projector's gauges for it.
     const row = await new RebuildProgressStore(pool).latest();
-    expect(row).toMatchObject({ generation: 2, source: 'store', status: 'done', eventsDone: report.events, eventsExpected: report.events, eventsAtPosition: report.store!.events });
-    expect(row!.kafkaOffsets).toEqual(ends.map((p) => ({ topic: topic.topic, partition: p.partition, offset: p.high })).sort((a, b) => a.partition - b.partition));
+    expect(row).toMatchObject({
+      generation: 2,
+      source: 'store',
+      status: 'done',
+      eventsDone: report.events,
+      eventsExpected: report.events,
+      eventsAtPosition: report.store!.events,
+    });
+    expect(row!.kafkaOffsets).toEqual(
+      ends
+        .map((p) => ({ topic: topic.topic, partition: p.partition, offset: p.high }))
+        .sort((a, b) => a.partition - b.partition),
+    );
     await eventually(async () => {
       expect(await gauge('cqrs_projection_rebuild_running', { generation: '2', source: 'store' })).toBe(0);
-      expect(await gauge('cqrs_projection_rebuild_events_done', { generation: '2', source: 'store' })).toBe(report.events);
-      expect(await gauge('cqrs_projection_rebuild_store_position', { generation: '2', source: 'store' })).toBe(row!.storePosition);
+      expect(await gauge('cqrs_projection_rebuild_events_done', { generation: '2', source: 'store' })).toBe(
+        report.events,
+      );
+      expect(await gauge('cqrs_projection_rebuild_store_position', { generation: '2', source: 'store' })).toBe(
+        row!.storePosition,
+      );
     });
   });
 
@@ -271,10 +324,18 @@ describe('rebuild from the event store, then Kafka', () => {
     const fresh = taskEventsFor(randomUUID(), owner);
     await commit([fresh.created(), fresh.started()], 'publish');
 
-    const report = await operations.rebuild({ resume: true, eventStore: storePool, store: { batchSize: 10, flushEvents: 20 }, maxLag: 0, handoffTimeoutMs: 20_000 });
+    const report = await operations.rebuild({
+      resume: true,
+      eventStore: storePool,
+      store: { batchSize: 10, flushEvents: 20 },
+      maxLag: 0,
+      handoffTimeoutMs: 20_000,
+    });
     expect(report).toMatchObject({ generation: 3, previous: 2, source: 'store', resumed: true, handedOff: true });
     expect(report.store).toMatchObject({ leftToKafka: 1, parked: 0 });
-    expect(report.store!.eventsDone).toBe(Number((await sql(`SELECT count(*) AS n FROM events WHERE global_position <> 500`)).rows[0].n));
+    expect(report.store!.eventsDone).toBe(
+      Number((await sql(`SELECT count(*) AS n FROM events WHERE global_position <> 500`)).rows[0].n),
+    );
     await eventually(async () => expect(runner.status()).toMatchObject({ generation: 3, running: true }));
     await caughtUp();
     await expectFoldOfTheStore();

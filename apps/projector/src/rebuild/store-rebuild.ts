@@ -86,7 +86,10 @@ export async function runStorePhase(input: StorePhaseInput): Promise<StorePhaseR
   const started = performance.now();
   const flushEvents = input.flushEvents ?? 100_000;
   const flushMs = input.flushMs ?? 5_000;
-  const loader = new GenerationLoader(input.pool, input.generation, { resumed: input.afterPosition > 0, maxStreams: input.maxStreams });
+  const loader = new GenerationLoader(input.pool, input.generation, {
+    resumed: input.afterPosition > 0,
+    maxStreams: input.maxStreams,
+  });
   const snapshot = await new EventStoreReader(input.eventStore).open({
     afterPosition: input.afterPosition,
     streamType: input.streamType ?? TASKS_STREAM_TYPE,
@@ -134,7 +137,11 @@ export async function runStorePhase(input: StorePhaseInput): Promise<StorePhaseR
     input.onProgress?.({ ...throughput, eventsExpected: expected, storePosition: result.throughPosition });
     // Not awaited (and not in the write's transaction): the position moves only with the rows.
     void input.progress
-      .update(input.rebuildId, { eventsDone: result.eventsDone, eventsExpected: expected ?? undefined, eventsPerSecond: throughput.eventsPerSecond })
+      .update(input.rebuildId, {
+        eventsDone: result.eventsDone,
+        eventsExpected: expected ?? undefined,
+        eventsPerSecond: throughput.eventsPerSecond,
+      })
       .catch(() => undefined);
   };
   /** Cuts what changed and writes it after the write before it, with the position it reached. */
@@ -160,7 +167,9 @@ export async function runStorePhase(input: StorePhaseInput): Promise<StorePhaseR
         await writing;
         write(false);
         await writing;
-        throw new StoreReadInterrupted(`rebuild interrupted while reading the event store (applied through position ${result.throughPosition})`);
+        throw new StoreReadInterrupted(
+          `rebuild interrupted while reading the event store (applied through position ${result.throughPosition})`,
+        );
       }
       const outcome = await timed('applyMs', () => loader.apply(batch.events));
       result.events += batch.events.length;
@@ -189,7 +198,8 @@ export async function runStorePhase(input: StorePhaseInput): Promise<StorePhaseR
   await counting;
   report(true);
   result.durationMs = Math.round(performance.now() - started);
-  for (const key of Object.keys(result.timings) as (keyof StorePhaseResult['timings'])[]) result.timings[key] = Math.round(result.timings[key]);
+  for (const key of Object.keys(result.timings) as (keyof StorePhaseResult['timings'])[])
+    result.timings[key] = Math.round(result.timings[key]);
   return result;
 }
 
@@ -214,7 +224,15 @@ async function writeFlush(
           `INSERT INTO ${t.partition_positions} AS p (topic, partition, last_offset)
            SELECT topic, partition, last_offset FROM json_to_recordset($1::json) AS x(topic text, partition int, last_offset bigint)
            ON CONFLICT (topic, partition) DO UPDATE SET last_offset = GREATEST(p.last_offset, EXCLUDED.last_offset), applied_at = now()`,
-          [JSON.stringify(seen.map((o) => ({ topic: o.topic, partition: o.partition, last_offset: (BigInt(o.offset) - 1n).toString() })))],
+          [
+            JSON.stringify(
+              seen.map((o) => ({
+                topic: o.topic,
+                partition: o.partition,
+                last_offset: (BigInt(o.offset) - 1n).toString(),
+              })),
+            ),
+          ],
         );
       }
     }

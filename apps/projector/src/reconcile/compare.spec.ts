@@ -8,17 +8,33 @@ import { StreamFold, type StoreEventRow } from './stream-fold';
 
 const id = 'task-1';
 const t = taskEvents(id, 'alice');
-const history: TaskEvent[] = [t.created('write the report'), t.updated({ title: 'write the annual report', description: 'pages' }), t.started(), t.completed()];
+const history: TaskEvent[] = [
+  t.created('write the report'),
+  t.updated({ title: 'write the annual report', description: 'pages' }),
+  t.started(),
+  t.completed(),
+];
 const eventId = (v: number) => `00000000-0000-4000-8000-00000000000${v}`;
 const rows = (events: readonly TaskEvent[], from = 1): StoreEventRow[] =>
-  events.map((e, i) => ({ streamId: id, version: from + i, eventId: eventId(from + i), type: e.type, schemaVersion: e.type === 'TaskCreated' ? 2 : 1, data: e.data }));
+  events.map((e, i) => ({
+    streamId: id,
+    version: from + i,
+    eventId: eventId(from + i),
+    type: e.type,
+    schemaVersion: e.type === 'TaskCreated' ? 2 : 1,
+    data: e.data,
+  }));
 
 const fold = (compareAt: number, events = history, digestRange?: { from: number; to: number }) => {
   const f = new StreamFold(id, compareAt, digestRange);
   for (const r of rows(events)) f.add(r);
   return f;
 };
-const rmAt = (version: number, patch: Partial<TaskView> = {}, more: Partial<ReadModelStream> = {}): ReadModelStream => ({
+const rmAt = (
+  version: number,
+  patch: Partial<TaskView> = {},
+  more: Partial<ReadModelStream> = {},
+): ReadModelStream => ({
   streamId: id,
   checkpoint: version,
   checkpointParked: false,
@@ -61,13 +77,23 @@ describe('StreamFold', () => {
 
 describe('judgeReadModel', () => {
   it('finds nothing when the row is the replay at its version', () => {
-    expect(judgeReadModel(fold(4), rmAt(4))).toEqual({ differences: [], counted: expect.objectContaining({ status: 'completed' }) });
+    expect(judgeReadModel(fold(4), rmAt(4))).toEqual({
+      differences: [],
+      counted: expect.objectContaining({ status: 'completed' }),
+    });
   });
 
   it('reports each field that differs, the version included', () => {
     const { differences } = judgeReadModel(fold(4), rmAt(4, { title: 'tampered', version: 9 }));
     expect(differences).toEqual([
-      { kind: 'MISMATCH', side: 'read-model', streamId: id, field: 'title', found: '"tampered"', store: '"write the annual report"' },
+      {
+        kind: 'MISMATCH',
+        side: 'read-model',
+        streamId: id,
+        field: 'title',
+        found: '"tampered"',
+        store: '"write the annual report"',
+      },
       { kind: 'MISMATCH', side: 'read-model', streamId: id, field: 'version', found: '9', store: '4' },
     ]);
   });
@@ -86,7 +112,14 @@ describe('judgeReadModel', () => {
   it('reports a missing row, a row without a checkpoint, a read model ahead of the store, a parked stream and an orphan', () => {
     expect(judgeReadModel(fold(0), undefined).unsettled).toEqual({ kind: 'missing', readModel: 0, store: 4 });
     expect(judgeReadModel(fold(4), { ...rmAt(4), view: undefined }).differences).toEqual([
-      { kind: 'MISSING', side: 'read-model', streamId: id, field: 'task_view', found: 'no row (checkpoint v4)', store: 'v4' },
+      {
+        kind: 'MISSING',
+        side: 'read-model',
+        streamId: id,
+        field: 'task_view',
+        found: 'no row (checkpoint v4)',
+        store: 'v4',
+      },
     ]);
     expect(judgeReadModel(fold(4), rmAt(4, {}, { checkpoint: null })).differences).toEqual([
       { kind: 'CHECKPOINT', side: 'read-model', streamId: id, field: 'checkpoint', found: 'none', store: 'v4' },
@@ -96,17 +129,40 @@ describe('judgeReadModel', () => {
     ]);
     const parked = judgeReadModel(fold(1), rmAt(1, {}, { checkpointParked: true, parkedCount: 2, parkedFrom: 2 }));
     expect(parked.differences).toEqual([
-      { kind: 'PARKED', side: 'read-model', streamId: id, field: 'parked_events', found: '2 parked from v2, at v1', store: 'v4' },
+      {
+        kind: 'PARKED',
+        side: 'read-model',
+        streamId: id,
+        field: 'parked_events',
+        found: '2 parked from v2, at v1',
+        store: 'v4',
+      },
     ]);
     expect(parked.unsettled).toBeUndefined();
-    expect(orphanDifference(rmAt(4))).toEqual({ kind: 'ORPHAN', side: 'read-model', streamId: id, field: 'task_view', found: 'v4 completed', store: 'none' });
+    expect(orphanDifference(rmAt(4))).toEqual({
+      kind: 'ORPHAN',
+      side: 'read-model',
+      streamId: id,
+      field: 'task_view',
+      found: 'v4 completed',
+      store: 'none',
+    });
   });
 
   it('compares nothing with a stream the store cannot fold, and counts the row as it is', () => {
     const broken = new StreamFold(id, 4);
     for (const r of rows(history).filter((r) => r.version !== 3)) broken.add(r);
     const verdict = judgeReadModel(broken, rmAt(4));
-    expect(verdict.differences).toEqual([{ kind: 'STORE_INVALID', side: 'store', streamId: id, field: 'events', found: 'v4', store: 'versions 3..3 are missing' }]);
+    expect(verdict.differences).toEqual([
+      {
+        kind: 'STORE_INVALID',
+        side: 'store',
+        streamId: id,
+        field: 'events',
+        found: 'v4',
+        store: 'versions 3..3 are missing',
+      },
+    ]);
     expect(verdict.counted).toMatchObject({ status: 'completed' });
   });
 });
@@ -119,30 +175,70 @@ describe('KafkaStreams and judgeKafka', () => {
   };
 
   it('keeps the highest version, whether 1..max all came, and ignores redelivered versions', () => {
-    const k = topic([[1, eventId(1)], [2, eventId(2)], [2, eventId(2)], [4, eventId(4)], [3, eventId(3)], [1, eventId(1)]]);
+    const k = topic([
+      [1, eventId(1)],
+      [2, eventId(2)],
+      [2, eventId(2)],
+      [4, eventId(4)],
+      [3, eventId(3)],
+      [1, eventId(1)],
+    ]);
     expect(k.byStream.get(id)).toMatchObject({ max: 4, contiguous: 4, from: 1, truncated: false });
     expect(k.duplicates).toBe(2);
     expect(judgeKafka(fold(4, history, { from: 1, to: 4 }), k.byStream.get(id))).toEqual({ differences: [] });
   });
 
   it('reports versions the store does not have, gaps, other event ids, and what is not published yet', () => {
-    const ahead = topic([[1, eventId(1)], [2, eventId(2)], [3, eventId(3)], [4, eventId(4)], [5, eventId(5)]]).byStream.get(id);
-    expect(judgeKafka(fold(4), ahead).differences).toContainEqual({ kind: 'PHANTOM', side: 'kafka', streamId: id, field: 'version', found: 'v5', store: 'v4' });
+    const ahead = topic([
+      [1, eventId(1)],
+      [2, eventId(2)],
+      [3, eventId(3)],
+      [4, eventId(4)],
+      [5, eventId(5)],
+    ]).byStream.get(id);
+    expect(judgeKafka(fold(4), ahead).differences).toContainEqual({
+      kind: 'PHANTOM',
+      side: 'kafka',
+      streamId: id,
+      field: 'version',
+      found: 'v5',
+      store: 'v4',
+    });
 
     const gap = topic([[1], [2], [5], [7]]).byStream.get(id)!;
     expect(missingVersions(gap)).toBe('v3-v4, v6');
-    expect(judgeKafka(fold(4, history), gap).differences).toContainEqual(expect.objectContaining({ kind: 'KAFKA_GAP', found: 'missing v3-v4, v6' }));
+    expect(judgeKafka(fold(4, history), gap).differences).toContainEqual(
+      expect.objectContaining({ kind: 'KAFKA_GAP', found: 'missing v3-v4, v6' }),
+    );
 
-    const otherIds = topic([[1, eventId(1)], [2, eventId(8)]]).byStream.get(id);
+    const otherIds = topic([
+      [1, eventId(1)],
+      [2, eventId(8)],
+    ]).byStream.get(id);
     expect(judgeKafka(fold(4, history, { from: 1, to: 2 }), otherIds)).toEqual({
-      differences: [{ kind: 'EVENT_ID', side: 'kafka', streamId: id, field: 'event_id', found: 'other ids in v1..v2', store: 'ids of v1..v2' }],
+      differences: [
+        {
+          kind: 'EVENT_ID',
+          side: 'kafka',
+          streamId: id,
+          field: 'event_id',
+          found: 'other ids in v1..v2',
+          store: 'ids of v1..v2',
+        },
+      ],
       unpublished: { kafka: 2, store: 4 },
     });
     expect(judgeKafka(fold(4), undefined)).toEqual({ differences: [], unpublished: { kafka: 0, store: 4 } });
   });
 
   it('checks a stream whose first records retention deleted from its first version on the topic', () => {
-    const k = topic([[3, eventId(3)], [4, eventId(4)]], true).byStream.get(id)!;
+    const k = topic(
+      [
+        [3, eventId(3)],
+        [4, eventId(4)],
+      ],
+      true,
+    ).byStream.get(id)!;
     expect(k).toMatchObject({ from: 3, contiguous: 4, max: 4, truncated: true });
     expect(judgeKafka(fold(4, history, { from: 3, to: 4 }), k)).toEqual({ differences: [] });
   });

@@ -39,7 +39,16 @@ export type DifferenceKind =
   | 'EVENT_ID'
   | 'STORE_INVALID';
 
-export const READ_MODEL_KINDS: ReadonlySet<DifferenceKind> = new Set(['MISMATCH', 'MISSING', 'CHECKPOINT', 'BEHIND', 'AHEAD', 'ORPHAN', 'PARKED', 'STATS']);
+export const READ_MODEL_KINDS: ReadonlySet<DifferenceKind> = new Set([
+  'MISMATCH',
+  'MISSING',
+  'CHECKPOINT',
+  'BEHIND',
+  'AHEAD',
+  'ORPHAN',
+  'PARKED',
+  'STATS',
+]);
 
 /** One difference. `found` is the read model's value (or Kafka's, for Kafka kinds), `store` the store's. */
 export interface Difference {
@@ -87,7 +96,8 @@ const FIELDS: readonly [column: string, key: keyof TaskView, instant: boolean][]
 ];
 
 /** A value as the difference table shows it: strings quoted (so whitespace shows), null as null. */
-export const shown = (value: unknown): string => (value === null || value === undefined ? 'null' : typeof value === 'string' ? JSON.stringify(value) : String(value));
+export const shown = (value: unknown): string =>
+  value === null || value === undefined ? 'null' : typeof value === 'string' ? JSON.stringify(value) : String(value);
 
 /** An instant as `timestamptz` keeps it and node-postgres returns it (milliseconds, UTC). */
 const instant = (value: unknown): unknown => {
@@ -102,7 +112,15 @@ export function compareViews(streamId: string, expected: TaskView, actual: TaskV
   for (const [column, key, isInstant] of FIELDS) {
     const want = isInstant ? instant(expected[key]) : expected[key];
     const have = isInstant ? instant(actual[key]) : actual[key];
-    if (want !== have) differences.push({ kind: 'MISMATCH', side: 'read-model', streamId, field: column, found: shown(have), store: shown(want) });
+    if (want !== have)
+      differences.push({
+        kind: 'MISMATCH',
+        side: 'read-model',
+        streamId,
+        field: column,
+        found: shown(have),
+        store: shown(want),
+      });
   }
   return differences;
 }
@@ -113,19 +131,41 @@ export function compareViews(streamId: string, expected: TaskView, actual: TaskV
  * a stream behind `threshold` (default: the store's version) comes back `unsettled`, to be looked
  * at again after the settle period, unless it is parked (reported as such: it will not move).
  */
-export function judgeReadModel(fold: StreamFold, rm: ReadModelStream | undefined, threshold = fold.version): ReadModelVerdict {
+export function judgeReadModel(
+  fold: StreamFold,
+  rm: ReadModelStream | undefined,
+  threshold = fold.version,
+): ReadModelVerdict {
   const streamId = fold.streamId;
   const storeVersion = fold.version;
   const rmVersion = readModelVersion(rm);
   if (fold.error !== undefined) {
     return {
-      differences: [{ kind: 'STORE_INVALID', side: 'store', streamId, field: 'events', found: rm ? `v${rmVersion}` : null, store: fold.error }],
+      differences: [
+        {
+          kind: 'STORE_INVALID',
+          side: 'store',
+          streamId,
+          field: 'events',
+          found: rm ? `v${rmVersion}` : null,
+          store: fold.error,
+        },
+      ],
       counted: rm?.view ? stateFromView(rm.view) : undefined,
     };
   }
   if (rmVersion > storeVersion) {
     return {
-      differences: [{ kind: 'AHEAD', side: 'read-model', streamId, field: 'version', found: `v${rmVersion}`, store: `v${storeVersion}` }],
+      differences: [
+        {
+          kind: 'AHEAD',
+          side: 'read-model',
+          streamId,
+          field: 'version',
+          found: `v${rmVersion}`,
+          store: `v${storeVersion}`,
+        },
+      ],
       counted: fold.state,
     };
   }
@@ -143,12 +183,26 @@ export function judgeReadModel(fold: StreamFold, rm: ReadModelStream | undefined
       store: `v${rmVersion}`,
     });
   } else if (!expected && view) {
-    differences.push({ kind: 'MISMATCH', side: 'read-model', streamId, field: 'task_view', found: `v${view.version} ${view.status}`, store: 'no row' });
+    differences.push({
+      kind: 'MISMATCH',
+      side: 'read-model',
+      streamId,
+      field: 'task_view',
+      found: `v${view.version} ${view.status}`,
+      store: 'no row',
+    });
   } else if (expected && view) {
     differences.push(...compareViews(streamId, expected, view));
   }
   if (view && rm?.checkpoint == null) {
-    differences.push({ kind: 'CHECKPOINT', side: 'read-model', streamId, field: 'checkpoint', found: 'none', store: `v${rmVersion}` });
+    differences.push({
+      kind: 'CHECKPOINT',
+      side: 'read-model',
+      streamId,
+      field: 'checkpoint',
+      found: 'none',
+      store: `v${rmVersion}`,
+    });
   }
   const parked = rm !== undefined && (rm.parkedCount > 0 || rm.checkpointParked);
   if (parked) {
@@ -157,12 +211,17 @@ export function judgeReadModel(fold: StreamFold, rm: ReadModelStream | undefined
       side: 'read-model',
       streamId,
       field: 'parked_events',
-      found: rm.parkedCount > 0 ? `${rm.parkedCount} parked${rm.parkedFrom !== null ? ` from v${rm.parkedFrom}` : ''}, at v${rmVersion}` : `flagged parked at v${rmVersion}`,
+      found:
+        rm.parkedCount > 0
+          ? `${rm.parkedCount} parked${rm.parkedFrom !== null ? ` from v${rm.parkedFrom}` : ''}, at v${rmVersion}`
+          : `flagged parked at v${rmVersion}`,
       store: `v${storeVersion}`,
     });
   }
   const unsettled: Unsettled | undefined =
-    !parked && rmVersion < threshold ? { kind: rmVersion === 0 && !view ? 'missing' : 'behind', readModel: rmVersion, store: threshold } : undefined;
+    !parked && rmVersion < threshold
+      ? { kind: rmVersion === 0 && !view ? 'missing' : 'behind', readModel: rmVersion, store: threshold }
+      : undefined;
   return { differences, ...(unsettled ? { unsettled } : {}), counted: state };
 }
 
@@ -170,7 +229,14 @@ export function judgeReadModel(fold: StreamFold, rm: ReadModelStream | undefined
 export function unsettledDifference(streamId: string, u: Unsettled): Difference {
   return u.kind === 'missing'
     ? { kind: 'MISSING', side: 'read-model', streamId, field: 'task_view', found: 'no row', store: `v${u.store}` }
-    : { kind: 'BEHIND', side: 'read-model', streamId, field: 'version', found: `v${u.readModel}`, store: `v${u.store}` };
+    : {
+        kind: 'BEHIND',
+        side: 'read-model',
+        streamId,
+        field: 'version',
+        found: `v${u.readModel}`,
+        store: `v${u.store}`,
+      };
 }
 
 /** A stream the read model has and the store does not. */
@@ -180,7 +246,14 @@ export function orphanDifference(rm: ReadModelStream): Difference {
     : rm.checkpoint !== null
       ? `checkpoint v${rm.checkpoint}`
       : `${rm.parkedCount} parked record(s)`;
-  return { kind: 'ORPHAN', side: 'read-model', streamId: rm.streamId, field: rm.view ? 'task_view' : rm.checkpoint !== null ? 'checkpoint' : 'parked_events', found, store: 'none' };
+  return {
+    kind: 'ORPHAN',
+    side: 'read-model',
+    streamId: rm.streamId,
+    field: rm.view ? 'task_view' : rm.checkpoint !== null ? 'checkpoint' : 'parked_events',
+    found,
+    store: 'none',
+  };
 }
 
 export interface KafkaVerdict {
@@ -195,18 +268,47 @@ export function judgeKafka(fold: StreamFold, k: KafkaStream | undefined): KafkaV
   const store = fold.version;
   const max = k?.max ?? 0;
   const differences: Difference[] = [];
-  if (max > store) differences.push({ kind: 'PHANTOM', side: 'kafka', streamId, field: 'version', found: `v${max}`, store: store === 0 ? 'none' : `v${store}` });
+  if (max > store)
+    differences.push({
+      kind: 'PHANTOM',
+      side: 'kafka',
+      streamId,
+      field: 'version',
+      found: `v${max}`,
+      store: store === 0 ? 'none' : `v${store}`,
+    });
   if (k && k.contiguous < k.max) {
-    differences.push({ kind: 'KAFKA_GAP', side: 'kafka', streamId, field: 'versions', found: `missing ${missingVersions(k)}`, store: `v${k.from}..v${store}` });
+    differences.push({
+      kind: 'KAFKA_GAP',
+      side: 'kafka',
+      streamId,
+      field: 'versions',
+      found: `missing ${missingVersions(k)}`,
+      store: `v${k.from}..v${store}`,
+    });
   } else if (k && !k.idMissing && max <= store && !fold.digest.equals(k.digest)) {
-    differences.push({ kind: 'EVENT_ID', side: 'kafka', streamId, field: 'event_id', found: `other ids in v${k.from}..v${max}`, store: `ids of v${k.from}..v${max}` });
+    differences.push({
+      kind: 'EVENT_ID',
+      side: 'kafka',
+      streamId,
+      field: 'event_id',
+      found: `other ids in v${k.from}..v${max}`,
+      store: `ids of v${k.from}..v${max}`,
+    });
   }
   return { differences, ...(max < store ? { unpublished: { kafka: max, store } } : {}) };
 }
 
 /** The difference of a stream still not (fully) on the topic after the settle period. */
 export function unpublishedDifference(streamId: string, kafka: number, store: number): Difference {
-  return { kind: 'NOT_PUBLISHED', side: 'kafka', streamId, field: 'version', found: kafka === 0 ? 'none' : `v${kafka}`, store: `v${store}` };
+  return {
+    kind: 'NOT_PUBLISHED',
+    side: 'kafka',
+    streamId,
+    field: 'version',
+    found: kafka === 0 ? 'none' : `v${kafka}`,
+    store: `v${store}`,
+  };
 }
 
 /** Adds a stream's state to the per-user counts the statistics must equal. */
@@ -220,14 +322,25 @@ export function countState(state: Task | undefined, into: Map<string, StatusCoun
 const COUNTS: readonly (keyof StatusCounts)[] = ['open', 'started', 'completed', 'abandoned', 'deleted'];
 
 /** Per user and status, where the stored statistics differ from the expected counts (absent = all 0). */
-export function compareStats(expected: ReadonlyMap<string, StatusCounts>, actual: ReadonlyMap<string, StatusCounts>): Difference[] {
+export function compareStats(
+  expected: ReadonlyMap<string, StatusCounts>,
+  actual: ReadonlyMap<string, StatusCounts>,
+): Difference[] {
   const differences: Difference[] = [];
   const owners = [...new Set([...expected.keys(), ...actual.keys()])].sort();
   for (const ownerId of owners) {
     const want = expected.get(ownerId) ?? emptyCounts();
     const have = actual.get(ownerId) ?? emptyCounts();
     for (const k of COUNTS) {
-      if (want[k] !== have[k]) differences.push({ kind: 'STATS', side: 'read-model', ownerId, field: `${k}_count`, found: String(have[k]), store: String(want[k]) });
+      if (want[k] !== have[k])
+        differences.push({
+          kind: 'STATS',
+          side: 'read-model',
+          ownerId,
+          field: `${k}_count`,
+          found: String(have[k]),
+          store: String(want[k]),
+        });
     }
   }
   return differences;

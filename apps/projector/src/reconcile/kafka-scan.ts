@@ -59,7 +59,14 @@ export class KafkaTopicScan {
         const key = `${topic}/${p.partition}`;
         const known = this.partitions.get(key);
         if (known) known.target = BigInt(p.high);
-        else this.partitions.set(key, { topic, partition: p.partition, low: BigInt(p.low), target: BigInt(p.high), next: BigInt(p.low) });
+        else
+          this.partitions.set(key, {
+            topic,
+            partition: p.partition,
+            low: BigInt(p.low),
+            target: BigInt(p.high),
+            next: BigInt(p.low),
+          });
       }
     }
     if (this.done()) return;
@@ -71,8 +78,12 @@ export class KafkaTopicScan {
     const timer = setInterval(() => {
       if (this.failure) this.settle(this.failure);
       else if (Date.now() - this.lastProgress > stall) {
-        const behind = [...this.partitions.values()].filter((p) => p.next < p.target).map((p) => `${p.topic}/${p.partition} at ${p.next} of ${p.target}`);
-        this.settle(new Error(`reading Kafka stalled for ${Math.round(stall / 1000)} s: ${behind.slice(0, 5).join(', ')}`));
+        const behind = [...this.partitions.values()]
+          .filter((p) => p.next < p.target)
+          .map((p) => `${p.topic}/${p.partition} at ${p.next} of ${p.target}`);
+        this.settle(
+          new Error(`reading Kafka stalled for ${Math.round(stall / 1000)} s: ${behind.slice(0, 5).join(', ')}`),
+        );
       } else if (this.done()) this.settle();
     }, 250);
     try {
@@ -90,7 +101,13 @@ export class KafkaTopicScan {
     for (const [topic, n] of counts) {
       const partition = javaPartitioner({
         topic,
-        partitionMetadata: Array.from({ length: n }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] })),
+        partitionMetadata: Array.from({ length: n }, (_, i) => ({
+          partitionId: i,
+          leader: 0,
+          partitionErrorCode: 0,
+          replicas: [0],
+          isr: [0],
+        })),
         message: { key: Buffer.from(streamId), value: null },
       });
       if ((this.partitions.get(`${topic}/${partition}`)?.low ?? 0n) > 0n) return true;
@@ -117,7 +134,10 @@ export class KafkaTopicScan {
       } catch (error) {
         const type = (error as { groups?: { error?: { type?: string } }[] }).groups?.[0]?.error?.type;
         if (type === 'GROUP_ID_NOT_FOUND') return;
-        if (attempt === 5) throw new Error(`could not delete the consumer group ${this.options.groupId}: ${(error as Error).message}`, { cause: error });
+        if (attempt === 5)
+          throw new Error(`could not delete the consumer group ${this.options.groupId}: ${(error as Error).message}`, {
+            cause: error,
+          });
         await new Promise((r) => setTimeout(r, 500 * attempt));
       }
     }
@@ -175,7 +195,12 @@ export class KafkaTopicScan {
             const first = Array.isArray(value) ? value[0] : value;
             return first === undefined || first === null ? undefined : first.toString();
           };
-          this.streams.add(m.key && m.key.length > 0 ? m.key.toString('utf8') : null, header('aggregateVersion'), header('id'), p.low > 0n);
+          this.streams.add(
+            m.key && m.key.length > 0 ? m.key.toString('utf8') : null,
+            header('aggregateVersion'),
+            header('id'),
+            p.low > 0n,
+          );
           resolveOffset(m.offset);
           p.next = offset + 1n;
         }

@@ -39,7 +39,12 @@ export class KafkaStreams {
    * Adds one record. `truncatedPartition`: its partition's earliest offset was above 0 when the
    * scan started (retention deleted records from it).
    */
-  add(streamId: string | null, versionHeader: string | undefined, eventId: string | undefined, truncatedPartition: boolean): void {
+  add(
+    streamId: string | null,
+    versionHeader: string | undefined,
+    eventId: string | undefined,
+    truncatedPartition: boolean,
+  ): void {
     this.records++;
     if (streamId === null || streamId === '') {
       this.unkeyed++;
@@ -54,7 +59,15 @@ export class KafkaStreams {
     if (!s) {
       const truncated = truncatedPartition && version > 1;
       const from = truncated ? version : 1;
-      s = { max: 0, contiguous: from - 1, from, truncated, digest: new StreamDigest(), idMissing: false, matched: false };
+      s = {
+        max: 0,
+        contiguous: from - 1,
+        from,
+        truncated,
+        digest: new StreamDigest(),
+        idMissing: false,
+        matched: false,
+      };
       this.byStream.set(streamId, s);
     }
     if (version < s.from || version <= s.contiguous || s.ahead?.has(version)) {

@@ -1,4 +1,13 @@
-import { activeGeneration, emptyCounts, generationTables, taskViewFromRow, type GenerationTables, type StatusCounts, type TaskView, type TaskViewRow } from '@cqrs/tasks-read-model';
+import {
+  activeGeneration,
+  emptyCounts,
+  generationTables,
+  taskViewFromRow,
+  type GenerationTables,
+  type StatusCounts,
+  type TaskView,
+  type TaskViewRow,
+} from '@cqrs/tasks-read-model';
 import type { Pool, PoolClient } from 'pg';
 
 /** What the read model holds of one stream. */
@@ -18,7 +27,13 @@ export interface ReadModelStream {
 /** The version the read model reflects for a stream: its checkpoint, else its row's, else 0. */
 export const readModelVersion = (rm: ReadModelStream | undefined): number => rm?.checkpoint ?? rm?.view?.version ?? 0;
 
-type Row = Partial<TaskViewRow> & { rm_stream: string; cp_version: string | null; cp_parked: boolean | null; parked_count: string; parked_from: string | null };
+type Row = Partial<TaskViewRow> & {
+  rm_stream: string;
+  cp_version: string | null;
+  cp_parked: boolean | null;
+  parked_count: string;
+  parked_from: string | null;
+};
 
 /**
  * One `REPEATABLE READ READ ONLY` snapshot of the active generation: rows, checkpoints, parked
@@ -84,7 +99,16 @@ export class ReadModelSnapshot {
       owners ? [owners] : [],
     );
     return new Map(
-      result.rows.map((r) => [r.owner_id, { open: Number(r.o), started: Number(r.s), completed: Number(r.c), abandoned: Number(r.a), deleted: Number(r.d) }]),
+      result.rows.map((r) => [
+        r.owner_id,
+        {
+          open: Number(r.o),
+          started: Number(r.s),
+          completed: Number(r.c),
+          abandoned: Number(r.a),
+          deleted: Number(r.d),
+        },
+      ]),
     );
   }
 

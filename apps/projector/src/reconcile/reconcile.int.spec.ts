@@ -37,7 +37,11 @@ class StoreAndTopic {
     private readonly store: Pool,
     readonly topic: string,
   ) {
-    this.serde = new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts, autoRegister: true });
+    this.serde = new AvroSerde({
+      registry: createSchemaRegistry(infra.schemaRegistry),
+      contracts: tasksTaskEventsContracts,
+      autoRegister: true,
+    });
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   }
 
@@ -49,7 +53,10 @@ class StoreAndTopic {
   async append(events: TaskEvent[], { publish = true } = {}): Promise<void> {
     const appended: { event: TaskEvent; eventId: string; version: number }[] = [];
     for (const event of events) {
-      const entry = this.history.get(event.data.taskId) ?? { ownerId: event.type === 'TaskCreated' ? event.data.ownerId : '?', events: [] };
+      const entry = this.history.get(event.data.taskId) ?? {
+        ownerId: event.type === 'TaskCreated' ? event.data.ownerId : '?',
+        events: [],
+      };
       const eventId = randomUUID();
       entry.events.push({ event, eventId });
       this.history.set(event.data.taskId, entry);
@@ -74,7 +81,9 @@ class StoreAndTopic {
   /** Publishes a task's stored events `from`..`to` (as the relay would, late). */
   async publishStored(taskId: string, from = 1, to = Infinity): Promise<void> {
     const events = this.history.get(taskId)?.events ?? [];
-    await this.publish(events.map((e, i) => ({ ...e, version: i + 1 })).filter((e) => e.version >= from && e.version <= to));
+    await this.publish(
+      events.map((e, i) => ({ ...e, version: i + 1 })).filter((e) => e.version >= from && e.version <= to),
+    );
   }
 
   /** Produces a record for a stream the store does not have (a phantom). */
@@ -177,11 +186,20 @@ describe('projector reconcile (event store ↔ read model ↔ Kafka)', () => {
     await system.connect();
     dlq = new DeadLetterPublisher(kafka);
     await dlq.connect();
-    const decoder = new TaskRecordDecoder(new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts }));
+    const decoder = new TaskRecordDecoder(
+      new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts }),
+    );
     const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
     runner = new ProjectionRunner(
       { pool: projectorPool, kafka, decoder, dlq, logger },
-      { topics: [topicName], groupPrefix, concurrency: 3, maxBatchBytes: 1_048_576, gapRetries: 1, retry: { minTimeoutMs: 20, maxTimeoutMs: 200 } },
+      {
+        topics: [topicName],
+        groupPrefix,
+        concurrency: 3,
+        maxBatchBytes: 1_048_576,
+        gapRetries: 1,
+        retry: { minTimeoutMs: 20, maxTimeoutMs: 200 },
+      },
       200,
     );
     runner.start();
@@ -217,7 +235,14 @@ describe('projector reconcile (event store ↔ read model ↔ Kafka)', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      return await new Reconciler({ readPool: projectorPool, storePool: storeReader, kafka, admin, topics: [topicName], groupPrefix }).run({ settleMs: 300, ...options });
+      return await new Reconciler({
+        readPool: projectorPool,
+        storePool: storeReader,
+        kafka,
+        admin,
+        topics: [topicName],
+        groupPrefix,
+      }).run({ settleMs: 300, ...options });
     } finally {
       await admin.disconnect();
     }
@@ -226,12 +251,17 @@ describe('projector reconcile (event store ↔ read model ↔ Kafka)', () => {
   /** The built CLI as an operator runs it. */
   const cli = (...args: string[]): Promise<CliResult> =>
     new Promise((resolve) => {
-      execFile(process.execPath, [join(repoRoot(), 'dist/apps/projector/cli.js'), 'reconcile', ...args], { env: cliEnv as NodeJS.ProcessEnv, timeout: 120_000 }, (error, stdout, stderr) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      execFile(
+        process.execPath,
+        [join(repoRoot(), 'dist/apps/projector/cli.js'), 'reconcile', ...args],
+        { env: cliEnv as NodeJS.ProcessEnv, timeout: 120_000 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
   const json = (r: CliResult) => JSON.parse(r.stdout) as ReconcileReport;
-  const kindsOf = (differences: Difference[]) => differences.map((d) => [d.kind, d.streamId ?? `user ${d.ownerId}`, d.field]).sort();
+  const kindsOf = (differences: Difference[]) =>
+    differences.map((d) => [d.kind, d.streamId ?? `user ${d.ownerId}`, d.field]).sort();
 
   /** Resolves once the projector has applied everything on the topic. */
   const caughtUp = () =>
@@ -249,12 +279,21 @@ describe('projector reconcile (event store ↔ read model ↔ Kafka)', () => {
     for (const owner of owners) expect(await reader.userStats(owner)).toEqual(system.replayStats(owner));
   };
 
-  const generation = async () => (await ownerRead.query<{ generation: number }>(`SELECT generation FROM projection_generations WHERE status = 'active'`)).rows[0]!.generation;
+  const generation = async () =>
+    (
+      await ownerRead.query<{ generation: number }>(
+        `SELECT generation FROM projection_generations WHERE status = 'active'`,
+      )
+    ).rows[0]!.generation;
 
   it('builds on the archive migration: the projector’s role reads events and events_archive', async () => {
-    const { rows } = await storeReader.query<{ archive: string | null }>(`SELECT to_regclass('events_archive')::text AS archive`);
+    const { rows } = await storeReader.query<{ archive: string | null }>(
+      `SELECT to_regclass('events_archive')::text AS archive`,
+    );
     expect(rows[0]?.archive).toBe('events_archive');
-    await expect(storeReader.query('SELECT count(*) FROM events UNION ALL SELECT count(*) FROM events_archive')).resolves.toBeDefined();
+    await expect(
+      storeReader.query('SELECT count(*) FROM events UNION ALL SELECT count(*) FROM events_archive'),
+    ).resolves.toBeDefined();
   });
 
   it('finds no difference in a system that agrees, as the built CLI (exit 0), events in the archive included', async () => {
@@ -263,7 +302,15 @@ describe('projector reconcile (event store ↔ read model ↔ Kafka)', () => {
     const tasks = Array.from({ length: 10 }, (_, i) => taskEventsFor(randomUUID(), owners[i % 2]!));
     await system.append(tasks.map((t) => t.created()));
     await system.append(
-      tasks.flatMap((t, i) => [[t.started(), t.completed()], [t.updated({ title: 'renamed', description: 'more' }), t.abandoned('no time')], [t.deleted()], []][i % 4]!),
+      tasks.flatMap(
+        (t, i) =>
+          [
+            [t.started(), t.completed()],
+            [t.updated({ title: 'renamed', description: 'more' }), t.abandoned('no time')],
+            [t.deleted()],
+            [],
+          ][i % 4]!,
+      ),
     );
     // Two cold streams moved to the archive, as the store's archiving does.
     const archived = tasks.slice(0, 2).map((t) => t.taskId);
@@ -277,7 +324,19 @@ describe('projector reconcile (event store ↔ read model ↔ Kafka)', () => {
     expect(result.code).toBe(0);
     const report = json(result);
     const events = [...system.history.values()].reduce((n, e) => n + e.events.length, 0);
-    expect(report).toMatchObject({ ok: true, differences: [], summary: { generation: await generation(), streamsChecked: 10, rowsChecked: 10, usersChecked: 2, eventsRead: events, kafkaRecords: events, kafkaPartitions: 3 } });
+    expect(report).toMatchObject({
+      ok: true,
+      differences: [],
+      summary: {
+        generation: await generation(),
+        streamsChecked: 10,
+        rowsChecked: 10,
+        usersChecked: 2,
+        eventsRead: events,
+        kafkaRecords: events,
+        kafkaPartitions: 3,
+      },
+    });
 
     const text = await cli();
     expect(text.code).toBe(0);
@@ -288,9 +347,14 @@ describe('projector reconcile (event store ↔ read model ↔ Kafka)', () => {
     const [tampered, deleted] = [...system.history.keys()].slice(4, 6);
     const g = await generation();
     const statsOwner = system.history.get(tampered!)!.ownerId;
-    await ownerRead.query(`UPDATE task_view_g${g} SET title = 'tampered', version = version + 7 WHERE task_id = $1`, [tampered]);
+    await ownerRead.query(`UPDATE task_view_g${g} SET title = 'tampered', version = version + 7 WHERE task_id = $1`, [
+      tampered,
+    ]);
     await ownerRead.query(`DELETE FROM task_view_g${g} WHERE task_id = $1`, [deleted]);
-    await ownerRead.query(`UPDATE user_task_stats_g${g} SET completed_count = completed_count + 3 WHERE owner_id = $1`, [statsOwner]);
+    await ownerRead.query(
+      `UPDATE user_task_stats_g${g} SET completed_count = completed_count + 3 WHERE owner_id = $1`,
+      [statsOwner],
+    );
 
     const found = await cli('--json', '--settle', '500');
     expect(found.code).toBe(1);
@@ -302,7 +366,9 @@ describe('projector reconcile (event store ↔ read model ↔ Kafka)', () => {
         ['STATS', `user ${statsOwner}`, 'completed_count'],
       ].sort(),
     );
-    expect(json(found).differences).toContainEqual(expect.objectContaining({ kind: 'MISMATCH', streamId: tampered, field: 'title', found: '"tampered"' }));
+    expect(json(found).differences).toContainEqual(
+      expect.objectContaining({ kind: 'MISMATCH', streamId: tampered, field: 'title', found: '"tampered"' }),
+    );
     const table = await cli('--settle', '0');
     expect(table.code).toBe(1);
     expect(table.stdout).toMatch(/differences: 4 \(MISMATCH 2, MISSING 1, STATS 1\)/);
@@ -310,7 +376,11 @@ describe('projector reconcile (event store ↔ read model ↔ Kafka)', () => {
 
     const repaired = await cli('--repair', '--json', '--settle', '500');
     expect(repaired.code).toBe(0);
-    expect(json(repaired)).toMatchObject({ ok: true, differences: [], repair: { streams: 2, rewritten: 2, skipped: 0 } });
+    expect(json(repaired)).toMatchObject({
+      ok: true,
+      differences: [],
+      repair: { streams: 2, rewritten: 2, skipped: 0 },
+    });
     expect(json(repaired).found).toHaveLength(4);
     await expectReplayed();
 
@@ -329,7 +399,9 @@ describe('projector reconcile (event store ↔ read model ↔ Kafka)', () => {
       ['MISSING', lost.taskId, 'task_view'],
       ['NOT_PUBLISHED', lost.taskId, 'version'],
     ]);
-    expect(found.differences).toContainEqual(expect.objectContaining({ kind: 'NOT_PUBLISHED', found: 'none', store: 'v2' }));
+    expect(found.differences).toContainEqual(
+      expect.objectContaining({ kind: 'NOT_PUBLISHED', found: 'none', store: 'v2' }),
+    );
     expect(found.advice.join('\n')).toMatch(/^NOT_PUBLISHED: /);
 
     const repaired = await reconcile({ repair: true });
@@ -360,7 +432,9 @@ describe('projector reconcile (event store ↔ read model ↔ Kafka)', () => {
     await caughtUp();
     const g = await generation();
     // A field the coming events do not set, so the projector carries the damage along with each of them.
-    await ownerRead.query(`UPDATE task_view_g${g} SET description = 'tampered' WHERE task_id = ANY($1)`, [tasks.map((t) => t.taskId)]);
+    await ownerRead.query(`UPDATE task_view_g${g} SET description = 'tampered' WHERE task_id = ANY($1)`, [
+      tasks.map((t) => t.taskId),
+    ]);
 
     // Events keep coming for the same streams while the repair runs.
     let writing = true;

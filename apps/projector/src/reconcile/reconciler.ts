@@ -109,7 +109,8 @@ const ADVICE: Partial<Record<DifferenceKind, string>> = {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Chunks of `size`. */
-const chunks = <T>(items: readonly T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+const chunks = <T>(items: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
 /** Accumulates one comparison pass. */
 class Pass {
@@ -188,7 +189,8 @@ export class Reconciler {
     const settleMs = options.settleMs ?? 5_000;
     const streamType = options.streamType ?? 'tasks.task';
     const chunkSize = options.chunkSize ?? 5_000;
-    const progress = (phase: string, streams = 0, events = 0) => options.onProgress?.({ phase, streams, events, elapsedMs: elapsed() });
+    const progress = (phase: string, streams = 0, events = 0) =>
+      options.onProgress?.({ phase, streams, events, elapsedMs: elapsed() });
 
     await checkStoreAccess(this.deps.storePool);
     await this.checkCollations();
@@ -224,11 +226,21 @@ export class Reconciler {
 
       let differences = [...first.differences, ...compareStats(first.expectedStats, actualStats)];
       for (const [streamId, k] of kafka.streams.byStream) {
-        if (!k.matched) differences.push({ kind: 'PHANTOM', side: 'kafka', streamId, field: 'version', found: `v${k.max}`, store: 'none' });
+        if (!k.matched)
+          differences.push({
+            kind: 'PHANTOM',
+            side: 'kafka',
+            streamId,
+            field: 'version',
+            found: `v${k.max}`,
+            store: 'none',
+          });
       }
       // What may still be on its way: looked at again once, after the settle period.
       if (settleMs > 0 && (first.unsettled.size > 0 || first.unpublished.size > 0)) {
-        progress(`settling (${first.unsettled.size} stream(s) behind in the read model, ${first.unpublished.size} not yet on Kafka)`);
+        progress(
+          `settling (${first.unsettled.size} stream(s) behind in the read model, ${first.unpublished.size} not yet on Kafka)`,
+        );
         await sleep(settleMs);
       }
       if (first.unpublished.size > 0) {
@@ -241,8 +253,14 @@ export class Reconciler {
       if (first.unsettled.size > 0) {
         if (settleMs > 0) {
           // Compared again in fresh snapshots: what the first look found about them is replaced.
-          const again = await this.compareStreams([...first.unsettled.keys()], { streamType, chunkSize, thresholds: thresholdsOf(first.unsettled) });
-          differences = differences.filter((d) => d.side === 'kafka' || d.streamId === undefined || !first.unsettled.has(d.streamId));
+          const again = await this.compareStreams([...first.unsettled.keys()], {
+            streamType,
+            chunkSize,
+            thresholds: thresholdsOf(first.unsettled),
+          });
+          differences = differences.filter(
+            (d) => d.side === 'kafka' || d.streamId === undefined || !first.unsettled.has(d.streamId),
+          );
           differences.push(...again.differences, ...unsettledDifferences(again));
         } else {
           differences.push(...unsettledDifferences(first));
@@ -253,7 +271,13 @@ export class Reconciler {
       let remaining = differences;
       let repair: RepairSummary | undefined;
       if (options.repair) {
-        ({ remaining, repair } = await this.repair(differences, generation, { streamType, chunkSize, settleMs, batchSize: options.repairBatchSize ?? 200, progress }));
+        ({ remaining, repair } = await this.repair(differences, generation, {
+          streamType,
+          chunkSize,
+          settleMs,
+          batchSize: options.repairBatchSize ?? 200,
+          progress,
+        }));
       }
       remaining = sortDifferences(remaining);
       const byKind: Partial<Record<DifferenceKind, number>> = {};
@@ -285,7 +309,13 @@ export class Reconciler {
   }
 
   /** The first pass: every stream of the store merged, in stream order, with the read model's. */
-  private async scanAll(pass: Pass, store: StoreSnapshot, rm: ReadModelSnapshot, chunkSize: number, onChunk: (p: { streams: number; events: number }) => void) {
+  private async scanAll(
+    pass: Pass,
+    store: StoreSnapshot,
+    rm: ReadModelSnapshot,
+    chunkSize: number,
+    onChunk: (p: { streams: number; events: number }) => void,
+  ) {
     let after: StoreEventRow | undefined;
     // The read model is read by ranges of stream ids matching the store's chunks, so a stream
     // the read model has and the store does not (an orphan) shows up in the range it falls in.
@@ -318,7 +348,10 @@ export class Reconciler {
    * Compares some streams again, in fresh snapshots (read model first, then the store):
    * `thresholds` are the versions the read model must have reached by now (else BEHIND).
    */
-  private async compareStreams(ids: readonly string[], options: { streamType: string; chunkSize: number; thresholds?: ReadonlyMap<string, number> }): Promise<Pass> {
+  private async compareStreams(
+    ids: readonly string[],
+    options: { streamType: string; chunkSize: number; thresholds?: ReadonlyMap<string, number> },
+  ): Promise<Pass> {
     const pass = new Pass(undefined, options.thresholds);
     const rm = await ReadModelSnapshot.open(this.deps.readPool);
     try {
@@ -357,21 +390,46 @@ export class Reconciler {
   private async repair(
     differences: Difference[],
     generation: number,
-    options: { streamType: string; chunkSize: number; settleMs: number; batchSize: number; progress: (phase: string) => void },
+    options: {
+      streamType: string;
+      chunkSize: number;
+      settleMs: number;
+      batchSize: number;
+      progress: (phase: string) => void;
+    },
   ): Promise<{ remaining: Difference[]; repair: RepairSummary }> {
     const started = performance.now();
-    const streams = [...new Set(differences.filter((d) => READ_MODEL_KINDS.has(d.kind) && d.streamId !== undefined).map((d) => d.streamId!))].sort();
-    const statsOwners = new Set(differences.filter((d) => d.kind === 'STATS' && d.ownerId !== undefined).map((d) => d.ownerId!));
-    const summary: RepairSummary = { streams: streams.length, rewritten: 0, removed: 0, skipped: 0, usersRecounted: 0, durationMs: 0, failures: [] };
+    const streams = [
+      ...new Set(
+        differences.filter((d) => READ_MODEL_KINDS.has(d.kind) && d.streamId !== undefined).map((d) => d.streamId!),
+      ),
+    ].sort();
+    const statsOwners = new Set(
+      differences.filter((d) => d.kind === 'STATS' && d.ownerId !== undefined).map((d) => d.ownerId!),
+    );
+    const summary: RepairSummary = {
+      streams: streams.length,
+      rewritten: 0,
+      removed: 0,
+      skipped: 0,
+      usersRecounted: 0,
+      durationMs: 0,
+      failures: [],
+    };
     if (streams.length === 0 && statsOwners.size === 0) return { remaining: differences, repair: summary };
     const now = await activeGeneration(this.deps.readPool);
-    if (now !== generation) throw new ReconcileSetupError(`generation ${now} was activated while reconciling generation ${generation}: nothing was repaired; run reconcile again`);
+    if (now !== generation)
+      throw new ReconcileSetupError(
+        `generation ${now} was activated while reconciling generation ${generation}: nothing was repaired; run reconcile again`,
+      );
 
     const repairer = new TaskStreamRepairer(this.deps.readPool, generation);
     const source = storeStreamSource(this.deps.storePool, options.streamType);
     const results: StreamRepair[] = [];
     for (const [i, batch] of chunks(streams, options.batchSize).entries()) {
-      options.progress(`repairing streams ${i * options.batchSize + 1}-${i * options.batchSize + batch.length} of ${streams.length}`);
+      options.progress(
+        `repairing streams ${i * options.batchSize + 1}-${i * options.batchSize + batch.length} of ${streams.length}`,
+      );
       results.push(...(await repairer.repair(batch, source)));
     }
     for (const r of results) {
@@ -393,14 +451,22 @@ export class Reconciler {
     let rechecked = [...recheck.differences, ...unsettledDifferences(recheck)];
     if (recheck.unsettled.size > 0 && options.settleMs > 0) {
       await sleep(options.settleMs);
-      const again = await this.compareStreams([...recheck.unsettled.keys()], { ...compare, thresholds: thresholdsOf(recheck.unsettled) });
-      rechecked = [...recheck.differences.filter((d) => d.streamId === undefined || !recheck.unsettled.has(d.streamId)), ...again.differences, ...unsettledDifferences(again)];
+      const again = await this.compareStreams([...recheck.unsettled.keys()], {
+        ...compare,
+        thresholds: thresholdsOf(recheck.unsettled),
+      });
+      rechecked = [
+        ...recheck.differences.filter((d) => d.streamId === undefined || !recheck.unsettled.has(d.streamId)),
+        ...again.differences,
+        ...unsettledDifferences(again),
+      ];
     }
     const statsAfter: Difference[] = [];
     if (owners.length > 0) {
       const rm = await ReadModelSnapshot.open(this.deps.readPool);
       try {
-        for (const batch of chunks(owners, 500)) statsAfter.push(...compareStats(await rm.rowCounts(batch), await rm.stats(batch)));
+        for (const batch of chunks(owners, 500))
+          statsAfter.push(...compareStats(await rm.rowCounts(batch), await rm.stats(batch)));
       } finally {
         await rm.close();
       }
@@ -417,13 +483,21 @@ export class Reconciler {
     if (cut.length > 0) {
       const truncated = [...s.byStream.values()].filter((k) => k.truncated).length;
       notes.push(
-        `retention: ${cut.length} partition(s) start after offset 0 (${cut.map((p) => `${p.topic}/${p.partition} from ${p.low}`).slice(0, 4).join(', ')}${cut.length > 4 ? ', …' : ''}); ` +
+        `retention: ${cut.length} partition(s) start after offset 0 (${cut
+          .map((p) => `${p.topic}/${p.partition} from ${p.low}`)
+          .slice(0, 4)
+          .join(', ')}${cut.length > 4 ? ', …' : ''}); ` +
           `${truncated} stream(s) whose first records were deleted were checked from their first version on the topic, and ${pass.retained} stream(s) absent from truncated partitions were not counted as not published`,
       );
     }
-    if (s.unkeyed > 0) notes.push(`${s.unkeyed} record(s) without a key (no stream; the projector parks them as NO_KEY)`);
-    if (s.unversioned > 0) notes.push(`${s.unversioned} record(s) without a valid aggregateVersion header were not counted`);
-    if (s.duplicates > 0) notes.push(`${s.duplicates} record(s) repeat a version already on the topic (at-least-once delivery; harmless to the projector)`);
+    if (s.unkeyed > 0)
+      notes.push(`${s.unkeyed} record(s) without a key (no stream; the projector parks them as NO_KEY)`);
+    if (s.unversioned > 0)
+      notes.push(`${s.unversioned} record(s) without a valid aggregateVersion header were not counted`);
+    if (s.duplicates > 0)
+      notes.push(
+        `${s.duplicates} record(s) repeat a version already on the topic (at-least-once delivery; harmless to the projector)`,
+      );
     const idless = [...s.byStream.values()].filter((k) => k.idMissing).length;
     notes.push(
       `event ids are compared from each record's id header (set by the relay to the event id), without decoding values` +
@@ -434,22 +508,49 @@ export class Reconciler {
   /** The merge of the store's and the read model's streams needs both databases to order text alike. */
   private async checkCollations(): Promise<void> {
     const sql = `SELECT datcollate || '/' || datctype || '/' || datlocprovider::text || '/' || coalesce(daticulocale, '') AS collation FROM pg_database WHERE datname = current_database()`;
-    const [read, store] = await Promise.all([this.deps.readPool.query<{ collation: string }>(sql), this.deps.storePool.query<{ collation: string }>(sql)]);
+    const [read, store] = await Promise.all([
+      this.deps.readPool.query<{ collation: string }>(sql),
+      this.deps.storePool.query<{ collation: string }>(sql),
+    ]);
     const a = read.rows[0]?.collation;
     const b = store.rows[0]?.collation;
-    if (a !== b) throw new ReconcileSetupError(`the read database (${a}) and the event store (${b}) sort text differently; reconcile needs the same collation on both`);
+    if (a !== b)
+      throw new ReconcileSetupError(
+        `the read database (${a}) and the event store (${b}) sort text differently; reconcile needs the same collation on both`,
+      );
   }
 }
 
 /** The versions unsettled streams must reach by the next look. */
-const thresholdsOf = (unsettled: ReadonlyMap<string, Unsettled>) => new Map([...unsettled].map(([id, u]) => [id, u.store]));
+const thresholdsOf = (unsettled: ReadonlyMap<string, Unsettled>) =>
+  new Map([...unsettled].map(([id, u]) => [id, u.store]));
 
 /** Unsettled streams as differences (when there is no further look). */
-const unsettledDifferences = (pass: Pass) => [...pass.unsettled].map(([streamId, u]) => unsettledDifference(streamId, u));
+const unsettledDifferences = (pass: Pass) =>
+  [...pass.unsettled].map(([streamId, u]) => unsettledDifference(streamId, u));
 
-const KIND_ORDER: readonly DifferenceKind[] = ['STORE_INVALID', 'MISMATCH', 'MISSING', 'CHECKPOINT', 'BEHIND', 'AHEAD', 'ORPHAN', 'PARKED', 'STATS', 'NOT_PUBLISHED', 'PHANTOM', 'KAFKA_GAP', 'EVENT_ID'];
+const KIND_ORDER: readonly DifferenceKind[] = [
+  'STORE_INVALID',
+  'MISMATCH',
+  'MISSING',
+  'CHECKPOINT',
+  'BEHIND',
+  'AHEAD',
+  'ORPHAN',
+  'PARKED',
+  'STATS',
+  'NOT_PUBLISHED',
+  'PHANTOM',
+  'KAFKA_GAP',
+  'EVENT_ID',
+];
 
 function sortDifferences(differences: Difference[]): Difference[] {
   const rank = (d: Difference) => KIND_ORDER.indexOf(d.kind);
-  return [...differences].sort((a, b) => rank(a) - rank(b) || (a.streamId ?? a.ownerId ?? '').localeCompare(b.streamId ?? b.ownerId ?? '') || a.field.localeCompare(b.field));
+  return [...differences].sort(
+    (a, b) =>
+      rank(a) - rank(b) ||
+      (a.streamId ?? a.ownerId ?? '').localeCompare(b.streamId ?? b.ownerId ?? '') ||
+      a.field.localeCompare(b.field),
+  );
 }

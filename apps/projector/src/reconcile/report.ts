@@ -19,7 +19,11 @@ export function table(rows: readonly Record<string, string>[]): string {
   if (rows.length === 0) return '(none)';
   const columns = Object.keys(rows[0]!);
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(columns), ...rows.map((r) => line(columns.map((c) => r[c] ?? '')))].join('\n');
 }
 
@@ -33,7 +37,9 @@ export function differenceTable(differences: readonly Difference[], limit: numbe
     store: d.store ?? '-',
   }));
   const more = differences.length - shown.length;
-  return table(shown) + (more > 0 ? `\n… ${n(more)} more (--limit ${differences.length} shows all, --json lists all)` : '');
+  return (
+    table(shown) + (more > 0 ? `\n… ${n(more)} more (--limit ${differences.length} shows all, --json lists all)` : '')
+  );
 }
 
 /** The report as the CLI prints it: a summary, the differences, notes and what to do. */
@@ -45,7 +51,9 @@ export function describeReport(report: ReconcileReport, limit: number): string {
   ];
   if (report.repair && report.found) {
     const r = report.repair;
-    lines.push(`found: ${report.found.length === 0 ? 'no differences' : `${n(report.found.length)} difference(s): ${kinds(countByKind(report.found))}`}`);
+    lines.push(
+      `found: ${report.found.length === 0 ? 'no differences' : `${n(report.found.length)} difference(s): ${kinds(countByKind(report.found))}`}`,
+    );
     lines.push(
       `repair: ${n(r.rewritten)} stream(s) rewritten from the store, ${n(r.removed)} removed, ${n(r.skipped)} skipped; ` +
         `${n(r.usersRecounted)} user(s)' statistics recounted; ${(r.durationMs / 1000).toFixed(1)} s`,

@@ -22,7 +22,14 @@ const aggregated = (inner: string) => `SELECT count(*)::int AS n,
 
 type Row = [string, number, string, string, number, unknown];
 
-const toEvent = ([streamId, version, eventId, type, schemaVersion, data]: Row): StoreEventRow => ({ streamId, version, eventId, type, schemaVersion, data });
+const toEvent = ([streamId, version, eventId, type, schemaVersion, data]: Row): StoreEventRow => ({
+  streamId,
+  version,
+  eventId,
+  type,
+  schemaVersion,
+  data,
+});
 
 /** Checks that the store is readable as `pool`'s role: both tables exist and may be read. */
 export async function checkStoreAccess(pool: Pool): Promise<void> {
@@ -38,7 +45,9 @@ export async function checkStoreAccess(pool: Pool): Promise<void> {
     );
   }
   if (!events || !archive) {
-    throw new ReconcileSetupError(`role ${role} may not read events and events_archive (EVENT_STORE_DATABASE_URL): the event-store migrations grant it to cqrs_projector`);
+    throw new ReconcileSetupError(
+      `role ${role} may not read events and events_archive (EVENT_STORE_DATABASE_URL): the event-store migrations grant it to cqrs_projector`,
+    );
   }
 }
 
@@ -116,7 +125,14 @@ export function storeStreamSource(pool: Pool, streamType: string) {
     const states = new Map<string, StoreStreamState | { error: string }>();
     for (const id of ids) {
       const fold = folds.get(id);
-      states.set(id, !fold ? { version: 0, state: { status: 'none' } } : fold.error ? { error: fold.error } : { version: fold.version, state: fold.state });
+      states.set(
+        id,
+        !fold
+          ? { version: 0, state: { status: 'none' } }
+          : fold.error
+            ? { error: fold.error }
+            : { version: fold.version, state: fold.state },
+      );
     }
     return states;
   };

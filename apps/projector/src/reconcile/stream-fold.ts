@@ -46,12 +46,16 @@ export class StreamFold {
   add(e: StoreEventRow): void {
     this.events++;
     if (e.version !== this.version + 1) {
-      this.error ??= e.version <= this.version ? `version ${e.version} is stored twice` : `versions ${this.version + 1}..${e.version - 1} are missing`;
+      this.error ??=
+        e.version <= this.version
+          ? `version ${e.version} is stored twice`
+          : `versions ${this.version + 1}..${e.version - 1} are missing`;
       this.version = Math.max(this.version, e.version);
       return;
     }
     this.version = e.version;
-    if (this.digestRange && e.version >= this.digestRange.from && e.version <= this.digestRange.to) this.digest.add(e.version, e.eventId);
+    if (this.digestRange && e.version >= this.digestRange.from && e.version <= this.digestRange.to)
+      this.digest.add(e.version, e.eventId);
     if (this.error) return;
     try {
       const event = taskUpcasters.upcast({ type: e.type, schemaVersion: e.schemaVersion, data: e.data });

@@ -133,7 +133,10 @@ describe('QueryCache', () => {
     cache.delete('k'); // the projector committed a change while the read ran
     old.resolve('before the change');
     expect((await inFlight).value).toBe('before the change'); // its own caller still gets an answer
-    expect(await cache.get('k', async () => 'after the change')).toEqual({ value: 'after the change', outcome: 'miss' });
+    expect(await cache.get('k', async () => 'after the change')).toEqual({
+      value: 'after the change',
+      outcome: 'miss',
+    });
   });
 
   it('drops every entry of a tag, and only those', async () => {
@@ -150,7 +153,8 @@ describe('QueryCache', () => {
   it('forgets the key of every failed read: failing requests cannot grow the tag index', async () => {
     const { cache } = setup();
     const failing = () => Promise.reject(new Error('bad cursor'));
-    for (let i = 0; i < 200; i++) await expect(cache.get(`u1|page${i}`, failing, { tag: 'u1' })).rejects.toThrow('bad cursor');
+    for (let i = 0; i < 200; i++)
+      await expect(cache.get(`u1|page${i}`, failing, { tag: 'u1' })).rejects.toThrow('bad cursor');
     await settle();
     expect(cache.indexedKeys).toBe(0);
     expect(cache.size).toBe(0);
@@ -161,7 +165,11 @@ describe('QueryCache', () => {
     await cache.get('u1|page1', async () => 'v1', { tag: 'u1' });
     clock.advance(1_500);
     const refresh = deferred<string>();
-    expect(await cache.get('u1|page1', () => refresh.promise.then(() => Promise.reject(new Error('timeout'))), { tag: 'u1' })).toEqual({
+    expect(
+      await cache.get('u1|page1', () => refresh.promise.then(() => Promise.reject(new Error('timeout'))), {
+        tag: 'u1',
+      }),
+    ).toEqual({
       value: 'v1',
       outcome: 'stale',
     });
@@ -187,6 +195,8 @@ describe('QueryCache', () => {
   });
 
   it('refuses a fresh time longer than the cache time', () => {
-    expect(() => new QueryCache('bad', { ...policy, freshMs: 20_000 }, () => false)).toThrow('fresh time (20000 ms) exceeds cache time (10000 ms)');
+    expect(() => new QueryCache('bad', { ...policy, freshMs: 20_000 }, () => false)).toThrow(
+      'fresh time (20000 ms) exceeds cache time (10000 ms)',
+    );
   });
 });

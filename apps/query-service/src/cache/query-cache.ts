@@ -51,8 +51,16 @@ interface FetchContext<V> {
   load: () => Promise<V>;
 }
 
-const requests = counter('cqrs_cache_requests_total', 'Query cache lookups by query type and outcome (hit, stale, miss, off).', ['query', 'outcome']);
-const invalidations = counter('cqrs_cache_invalidations_total', 'Query cache entries dropped because the projector committed a change.', ['query']);
+const requests = counter(
+  'cqrs_cache_requests_total',
+  'Query cache lookups by query type and outcome (hit, stale, miss, off).',
+  ['query', 'outcome'],
+);
+const invalidations = counter(
+  'cqrs_cache_invalidations_total',
+  'Query cache entries dropped because the projector committed a change.',
+  ['query'],
+);
 
 /**
  * A read-through cache for one query type, on lru-cache: its `fetchMethod` gives in-flight
@@ -82,9 +90,12 @@ export class QueryCache<V> {
     private readonly isEmpty: (value: V) => boolean,
     private readonly clock: { now(): number } = performance,
   ) {
-    if (policy.cacheMs < 0 || policy.freshMs < 0 || policy.emptyMs < 0) throw new RangeError(`${query} cache: times must be >= 0`);
+    if (policy.cacheMs < 0 || policy.freshMs < 0 || policy.emptyMs < 0)
+      throw new RangeError(`${query} cache: times must be >= 0`);
     if (policy.cacheMs > 0 && policy.freshMs > policy.cacheMs) {
-      throw new RangeError(`${query} cache: fresh time (${policy.freshMs} ms) exceeds cache time (${policy.cacheMs} ms)`);
+      throw new RangeError(
+        `${query} cache: fresh time (${policy.freshMs} ms) exceeds cache time (${policy.cacheMs} ms)`,
+      );
     }
     if (policy.cacheMs === 0) return;
     this.lru = new LRUCache<string, Entry<V>, FetchContext<V>>({
@@ -120,7 +131,11 @@ export class QueryCache<V> {
    * The cached result for `key`, or `load()`'s. `tag` groups keys for {@link deleteTag}.
    * Resolves with the value and how it was answered.
    */
-  async get(key: string, load: () => Promise<V>, options: { tag?: string } = {}): Promise<{ value: V; outcome: CacheOutcome }> {
+  async get(
+    key: string,
+    load: () => Promise<V>,
+    options: { tag?: string } = {},
+  ): Promise<{ value: V; outcome: CacheOutcome }> {
     if (!this.lru) {
       requests.inc({ query: this.query, outcome: 'off' });
       return { value: await load(), outcome: 'off' };

@@ -17,7 +17,9 @@ describe('parseMinVersion', () => {
   });
 
   it('accepts the largest safe integer as a version', () => {
-    expect(parseMinVersion({ query: `${A}:${Number.MAX_SAFE_INTEGER}` })).toEqual([{ streamId: A, version: Number.MAX_SAFE_INTEGER }]);
+    expect(parseMinVersion({ query: `${A}:${Number.MAX_SAFE_INTEGER}` })).toEqual([
+      { streamId: A, version: Number.MAX_SAFE_INTEGER },
+    ]);
   });
 
   it('asks for nothing when neither is given', () => {
@@ -40,12 +42,16 @@ describe('parseMinVersion', () => {
     [{ header: `${A}:1,,${B}:2` }, undefined, 'X-Min-Version'],
     [{ query: Array.from({ length: 21 }, () => `${A}:1`).join(',') }, undefined, 'minVersion'],
   ])('rejects %j with a 400 naming the field', (sources, stream, field) => {
-    expect(() => parseMinVersion(sources, stream)).toThrow(expect.objectContaining({ errors: [expect.objectContaining({ field })] }));
+    expect(() => parseMinVersion(sources, stream)).toThrow(
+      expect.objectContaining({ errors: [expect.objectContaining({ field })] }),
+    );
   });
 
   it('explains that a bare version needs a task on routes about a user', () => {
     expect(() => parseMinVersion({ header: '3' })).toThrow(
-      expect.objectContaining({ errors: [{ field: 'X-Min-Version', message: expect.stringContaining('<taskId>:<version>') }] }),
+      expect.objectContaining({
+        errors: [{ field: 'X-Min-Version', message: expect.stringContaining('<taskId>:<version>') }],
+      }),
     );
   });
 });

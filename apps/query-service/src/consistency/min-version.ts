@@ -37,10 +37,14 @@ export function parseMinVersion(
       const colon = part.lastIndexOf(':');
       const streamId = colon === -1 ? defaultStream : part.slice(0, colon);
       const version = colon === -1 ? part : part.slice(colon + 1);
-      if (streamId === undefined) throw invalid(field, 'name the task: <taskId>:<version> (the version alone only works on /tasks/:id)');
+      if (streamId === undefined)
+        throw invalid(field, 'name the task: <taskId>:<version> (the version alone only works on /tasks/:id)');
       if (!UUID_PATTERN.test(streamId) || !VERSION.test(version) || !Number.isSafeInteger(Number(version))) {
         // Not echoed: the value may be anything, of any length.
-        throw invalid(field, `requirement ${index + 1} is not <taskId>:<version> with a task UUID and a positive safe integer version`);
+        throw invalid(
+          field,
+          `requirement ${index + 1} is not <taskId>:<version> with a task UUID and a positive safe integer version`,
+        );
       }
       byStream.set(streamId, Math.max(byStream.get(streamId) ?? 0, Number(version)));
     }

@@ -40,10 +40,12 @@ describe('VersionWaiter', () => {
   it('waits until every requirement holds', async () => {
     const { waiter, versions } = setup();
     let done = false;
-    const waiting = waiter.waitFor([
-      { streamId: 'a', version: 1 },
-      { streamId: 'b', version: 1 },
-    ]).then(() => (done = true));
+    const waiting = waiter
+      .waitFor([
+        { streamId: 'a', version: 1 },
+        { streamId: 'b', version: 1 },
+      ])
+      .then(() => (done = true));
     versions.set('a', 1);
     waiter.notify('a', 1);
     await new Promise((r) => setTimeout(r, 20));
@@ -58,7 +60,9 @@ describe('VersionWaiter', () => {
     const { waiter, versions } = setup(150);
     versions.set('t', 1);
     const started = Date.now();
-    const error = (await waiter.waitFor([{ streamId: 't', version: 5 }]).catch((e: unknown) => e)) as ReadModelBehindError;
+    const error = (await waiter
+      .waitFor([{ streamId: 't', version: 5 }])
+      .catch((e: unknown) => e)) as ReadModelBehindError;
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
     expect(error).toBeInstanceOf(ReadModelBehindError);
     expect(error).toMatchObject({

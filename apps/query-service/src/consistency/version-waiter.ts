@@ -8,7 +8,11 @@ export class ReadModelBehindError extends Error {
   readonly details: Record<string, unknown>;
   readonly headers: Record<string, string>;
 
-  constructor(missing: { streamId: string; version: number; current: number }[], waitedMs: number, retryAfterSeconds: number) {
+  constructor(
+    missing: { streamId: string; version: number; current: number }[],
+    waitedMs: number,
+    retryAfterSeconds: number,
+  ) {
     const first = missing[0];
     super(
       first
@@ -16,7 +20,10 @@ export class ReadModelBehindError extends Error {
         : `the read model did not reach the requested versions within ${waitedMs} ms; retry shortly`,
     );
     this.name = 'ReadModelBehindError';
-    this.details = { waitedMs, behind: missing.map((m) => ({ taskId: m.streamId, minVersion: m.version, currentVersion: m.current })) };
+    this.details = {
+      waitedMs,
+      behind: missing.map((m) => ({ taskId: m.streamId, minVersion: m.version, currentVersion: m.current })),
+    };
     this.headers = { 'Retry-After': String(retryAfterSeconds) };
   }
 }
@@ -83,7 +90,10 @@ export class VersionWaiter {
     const ids = requirements.map((r) => r.streamId);
     let wake: () => void = () => undefined;
     let signal = new Promise<void>((r) => (wake = r));
-    const registered: [string, Waiter][] = requirements.map((r) => [r.streamId, { version: r.version, wake: () => wake() }]);
+    const registered: [string, Waiter][] = requirements.map((r) => [
+      r.streamId,
+      { version: r.version, wake: () => wake() },
+    ]);
     for (const [id, w] of registered) {
       let set = this.waiters.get(id);
       if (!set) this.waiters.set(id, (set = new Set()));
@@ -105,7 +115,9 @@ export class VersionWaiter {
         if ((await Promise.race([signal, timedOut])) === 'timeout') {
           // One last look: the change may have committed just as the timer fired.
           const last = await this.readVersions(ids, visibleTo);
-          const still = missing.map((m) => ({ ...m, current: last.get(m.streamId) ?? 0 })).filter((m) => m.current < m.version);
+          const still = missing
+            .map((m) => ({ ...m, current: last.get(m.streamId) ?? 0 }))
+            .filter((m) => m.current < m.version);
           const total = Math.round(performance.now() - started);
           if (still.length === 0) {
             waited.observe({ outcome: 'reached' }, total);

@@ -1,4 +1,9 @@
-import { decodeChangeNotices, TASKS_CHANGED_CHANNEL, TASKS_PROJECTION_SWITCHED_CHANNEL, type StreamChangedNotice } from '@cqrs/tasks-read-model';
+import {
+  decodeChangeNotices,
+  TASKS_CHANGED_CHANNEL,
+  TASKS_PROJECTION_SWITCHED_CHANNEL,
+  type StreamChangedNotice,
+} from '@cqrs/tasks-read-model';
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import pRetry from 'p-retry';
@@ -59,14 +64,19 @@ export class ChangeFeed {
       randomize: true,
       signal: this.abort.signal,
       onFailedAttempt: ({ error, attemptNumber }) => {
-        if (!this.stopped) this.logger.warn({ err: error, attempt: attemptNumber }, `change feed cannot LISTEN yet: ${error.message}`);
+        if (!this.stopped)
+          this.logger.warn({ err: error, attempt: attemptNumber }, `change feed cannot LISTEN yet: ${error.message}`);
       },
     }).catch(() => undefined); // only when stopped
   }
 
   private async connectOnce(): Promise<void> {
     if (this.stopped) return;
-    const client = new Client({ connectionString: this.url, application_name: 'query-service-change-feed', keepAlive: true });
+    const client = new Client({
+      connectionString: this.url,
+      application_name: 'query-service-change-feed',
+      keepAlive: true,
+    });
     client.on('notification', (n) => this.dispatch(n.channel, n.payload ?? ''));
     const lost = (error?: Error) => {
       if (this.client !== client) return;

@@ -1,7 +1,12 @@
 import { createHttpApp, DEFAULT_MAX_HEADER_SIZE, listenManagement } from '@cqrs/http';
 import { devToken, eventually, getTestInfra, tamperedToken, untrustedToken } from '@cqrs/testing';
 import { TaskReadModelWriter } from '@cqrs/tasks-read-model';
-import { createReadModelTestDatabase, taskEvents, taskRecord, type ReadModelTestDatabase } from '@cqrs/tasks-read-model/testing';
+import {
+  createReadModelTestDatabase,
+  taskEvents,
+  taskRecord,
+  type ReadModelTestDatabase,
+} from '@cqrs/tasks-read-model/testing';
 import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
@@ -32,10 +37,20 @@ describe('query service: authentication, ownership and rate limits', () => {
       ...env,
     });
     const root = AppModule.forRoot(config);
-    const app = await createHttpApp(root.module, { service: 'query-service', version: 'test', description: '', dynamicModule: root, managementPort: true, bearerAuth: true });
+    const app = await createHttpApp(root.module, {
+      service: 'query-service',
+      version: 'test',
+      description: '',
+      dynamicModule: root,
+      managementPort: true,
+      bearerAuth: true,
+    });
     apps.push(app);
     await app.listen(0, '127.0.0.1');
-    return { api: await app.getUrl(), management: await listenManagement(app, 0, '127.0.0.1', DEFAULT_MAX_HEADER_SIZE) };
+    return {
+      api: await app.getUrl(),
+      management: await listenManagement(app, 0, '127.0.0.1', DEFAULT_MAX_HEADER_SIZE),
+    };
   }
 
   beforeAll(async () => {
@@ -49,7 +64,10 @@ describe('query service: authentication, ownership and rate limits', () => {
     });
     projectorPool = new Pool({ connectionString: db.projectorUrl, max: 1 });
     const e = taskEvents(aliceTask, alice);
-    await new TaskReadModelWriter(projectorPool, 1).applyBatch([taskRecord(e.created('Alice’s'), 1), taskRecord(e.started(), 2)]);
+    await new TaskReadModelWriter(projectorPool, 1).applyBatch([
+      taskRecord(e.created('Alice’s'), 1),
+      taskRecord(e.started(), 2),
+    ]);
     const aliceToken = await devToken(alice);
     Object.assign(tokens, {
       alice: aliceToken,
@@ -70,7 +88,11 @@ describe('query service: authentication, ownership and rate limits', () => {
 
   const get = async (base: string, path: string, authorization?: string) => {
     const response = await fetch(base + path, { headers: authorization === undefined ? {} : { authorization } });
-    return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (await response.json()) as Record<string, unknown>,
+    };
   };
   const bearer = (name: string) => `Bearer ${tokens[name]}`;
 
@@ -98,19 +120,31 @@ describe('query service: authentication, ownership and rate limits', () => {
     ])('%s: 401 %s on every route, with a Bearer challenge', async (_name, code, token) => {
       for (const { route, path } of routes()) {
         const res = await get(api, path, token && bearer(token));
-        expect([route, res.status, res.body['code'], res.headers.get('www-authenticate')]).toEqual([route, 401, code, expect.stringMatching(/^Bearer realm="api"/)]);
+        expect([route, res.status, res.body['code'], res.headers.get('www-authenticate')]).toEqual([
+          route,
+          401,
+          code,
+          expect.stringMatching(/^Bearer realm="api"/),
+        ]);
       }
     });
 
     it('the owner reads her task, her lists and stats, by id, by her user id, and as /me', async () => {
-      for (const { route, path } of routes()) expect([route, (await get(api, path, bearer('alice'))).status]).toEqual([route, 200]);
-      expect((await get(api, '/me/tasks', bearer('alice'))).body['items']).toEqual([expect.objectContaining({ taskId: aliceTask, ownerId: alice })]);
+      for (const { route, path } of routes())
+        expect([route, (await get(api, path, bearer('alice'))).status]).toEqual([route, 200]);
+      expect((await get(api, '/me/tasks', bearer('alice'))).body['items']).toEqual([
+        expect.objectContaining({ taskId: aliceTask, ownerId: alice }),
+      ]);
       expect((await get(api, '/me/stats', bearer('alice'))).body).toMatchObject({ total: 1, byStatus: { started: 1 } });
     });
 
     it("another user: the task is 404 (as a missing one), the user's lists 403, their own /me empty", async () => {
       const task = await get(api, `/tasks/${aliceTask}`, bearer('bob'));
-      expect([task.status, task.body['code'], task.body['detail']]).toEqual([404, 'TASK_NOT_FOUND', `task ${aliceTask} does not exist`]);
+      expect([task.status, task.body['code'], task.body['detail']]).toEqual([
+        404,
+        'TASK_NOT_FOUND',
+        `task ${aliceTask} does not exist`,
+      ]);
       for (const path of [`/users/${alice}/tasks`, `/users/${alice}/stats`]) {
         const res = await get(api, path, bearer('bob'));
         expect([path, res.status, res.body['code']]).toEqual([path, 403, 'FORBIDDEN']);
@@ -122,8 +156,13 @@ describe('query service: authentication, ownership and rate limits', () => {
     });
 
     it("an admin reads anyone's task, lists and stats", async () => {
-      expect((await get(api, `/tasks/${aliceTask}`, bearer('admin'))).body).toMatchObject({ taskId: aliceTask, ownerId: alice });
-      expect((await get(api, `/users/${alice}/tasks`, bearer('admin'))).body['items']).toEqual([expect.objectContaining({ taskId: aliceTask })]);
+      expect((await get(api, `/tasks/${aliceTask}`, bearer('admin'))).body).toMatchObject({
+        taskId: aliceTask,
+        ownerId: alice,
+      });
+      expect((await get(api, `/users/${alice}/tasks`, bearer('admin'))).body['items']).toEqual([
+        expect.objectContaining({ taskId: aliceTask }),
+      ]);
       expect((await get(api, `/users/${alice}/stats`, bearer('admin'))).body).toMatchObject({ total: 1 });
     });
 
@@ -144,7 +183,9 @@ describe('query service: authentication, ownership and rate limits', () => {
 
     it('a cached answer is no way around it: bob still gets 404 after alice warmed the cache', async () => {
       await get(api, `/tasks/${aliceTask}`, bearer('alice'));
-      expect((await get(api, `/tasks/${aliceTask}`, bearer('alice'))).headers.get('cache-status')).toBe('query-service; hit');
+      expect((await get(api, `/tasks/${aliceTask}`, bearer('alice'))).headers.get('cache-status')).toBe(
+        'query-service; hit',
+      );
       expect((await get(api, `/tasks/${aliceTask}`, bearer('bob'))).status).toBe(404);
     });
   });
@@ -154,10 +195,19 @@ describe('query service: authentication, ownership and rate limits', () => {
       const { api, management } = await start({ RATE_LIMIT_REQUESTS: '3', RATE_LIMIT_WINDOW_MS: '60000' });
       for (const [i, path] of ['/me/stats', '/me/tasks', `/tasks/${aliceTask}`].entries()) {
         const res = await get(api, path, bearer('alice'));
-        expect([path, res.status, res.headers.get('x-ratelimit-limit'), res.headers.get('x-ratelimit-remaining')]).toEqual([path, 200, '3', String(2 - i)]);
+        expect([
+          path,
+          res.status,
+          res.headers.get('x-ratelimit-limit'),
+          res.headers.get('x-ratelimit-remaining'),
+        ]).toEqual([path, 200, '3', String(2 - i)]);
       }
       const limited = await get(api, `/users/${alice}/stats`, bearer('alice'));
-      expect([limited.status, limited.headers.get('content-type'), limited.body['code']]).toEqual([429, expect.stringContaining('application/problem+json'), 'RATE_LIMITED']);
+      expect([limited.status, limited.headers.get('content-type'), limited.body['code']]).toEqual([
+        429,
+        expect.stringContaining('application/problem+json'),
+        'RATE_LIMITED',
+      ]);
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(60);
       expect((await get(api, '/me/stats', bearer('bob'))).status).toBe(200);
@@ -166,7 +216,9 @@ describe('query service: authentication, ownership and rate limits', () => {
 
     it('RATE_LIMIT_REQUESTS=0 turns limiting off', async () => {
       const { api } = await start({ RATE_LIMIT_REQUESTS: '0', RATE_LIMIT_WINDOW_MS: '60000' });
-      const statuses = await Promise.all(Array.from({ length: 50 }, async () => (await get(api, '/me/stats', bearer('alice'))).status));
+      const statuses = await Promise.all(
+        Array.from({ length: 50 }, async () => (await get(api, '/me/stats', bearer('alice'))).status),
+      );
       expect(new Set(statuses)).toEqual(new Set([200]));
     });
   });
@@ -177,11 +229,17 @@ describe('query service: authentication, ownership and rate limits', () => {
       // Ready once it LISTENs to the projector's notifications, a moment after it listens.
       await eventually(async () => expect((await fetch(`${management}/health/ready`)).status).toBe(200));
       for (const path of ['/health/ready', '/metrics', '/openapi.json', '/docs']) {
-        expect([path, (await fetch(management + path)).status, (await fetch(api + path)).status]).toEqual([path, 200, 404]);
+        expect([path, (await fetch(management + path)).status, (await fetch(api + path)).status]).toEqual([
+          path,
+          200,
+          404,
+        ]);
       }
       expect((await get(management, '/me/tasks', bearer('alice'))).status).toBe(404);
       const document = (await (await fetch(`${management}/openapi.json`)).json()) as { paths: Record<string, unknown> };
-      expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/me/tasks', '/me/stats', '/tasks/{id}', '/users/{userId}/tasks']));
+      expect(Object.keys(document.paths)).toEqual(
+        expect.arrayContaining(['/me/tasks', '/me/stats', '/tasks/{id}', '/users/{userId}/tasks']),
+      );
     });
   });
 });

@@ -1,7 +1,12 @@
 import { createHttpApp } from '@cqrs/http';
 import { devToken, getTestInfra } from '@cqrs/testing';
 import { TaskReadModelWriter } from '@cqrs/tasks-read-model';
-import { createReadModelTestDatabase, taskEvents, taskRecord, type ReadModelTestDatabase } from '@cqrs/tasks-read-model/testing';
+import {
+  createReadModelTestDatabase,
+  taskEvents,
+  taskRecord,
+  type ReadModelTestDatabase,
+} from '@cqrs/tasks-read-model/testing';
 import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Client, Pool } from 'pg';
@@ -39,7 +44,9 @@ describe('query service read pool limits (HTTP, real PostgreSQL)', () => {
       prefix: 'qs_limits',
     });
     projectorPool = new Pool({ connectionString: db.projectorUrl, max: 1 });
-    await new TaskReadModelWriter(projectorPool, 1).applyBatch([taskRecord(taskEvents(taskId, 'u-limits').created('locked'), 1)]);
+    await new TaskReadModelWriter(projectorPool, 1).applyBatch([
+      taskRecord(taskEvents(taskId, 'u-limits').created('locked'), 1),
+    ]);
     authorization = `Bearer ${await devToken('u-limits')}`;
     const config = loadQueryServiceConfig({
       DATABASE_URL: db.queryUrl,
@@ -54,7 +61,12 @@ describe('query service read pool limits (HTTP, real PostgreSQL)', () => {
       CACHE_USER_STATS_TIME_MS: '0',
     });
     const root = AppModule.forRoot(config);
-    app = await createHttpApp(root.module, { service: 'query-service', version: 'test', description: 'test', dynamicModule: root });
+    app = await createHttpApp(root.module, {
+      service: 'query-service',
+      version: 'test',
+      description: 'test',
+      dynamicModule: root,
+    });
     await app.listen(0, '127.0.0.1');
     base = await app.getUrl();
   });

@@ -60,18 +60,30 @@ describe('TaskQueries', () => {
   it('answers 404 TASK_NOT_FOUND for a deleted task', async () => {
     const { db, queries } = setup();
     db.task = view(3, 'deleted');
-    await expect(queries.task('t', owner)).rejects.toMatchObject({ code: 'TASK_NOT_FOUND', message: 'task t was deleted' });
+    await expect(queries.task('t', owner)).rejects.toMatchObject({
+      code: 'TASK_NOT_FOUND',
+      message: 'task t was deleted',
+    });
   });
 
   describe('who may read a task', () => {
     it("answers someone else's task as one that does not exist, deleted or not", async () => {
       const { db, queries } = setup();
       const stranger = { subject: 'v', admin: false };
-      await expect(queries.task('t', stranger)).rejects.toMatchObject({ code: 'TASK_NOT_FOUND', message: 'task t does not exist' });
+      await expect(queries.task('t', stranger)).rejects.toMatchObject({
+        code: 'TASK_NOT_FOUND',
+        message: 'task t does not exist',
+      });
       db.task = view(2, 'deleted');
       queries.onReset();
-      await expect(queries.task('t', stranger)).rejects.toMatchObject({ code: 'TASK_NOT_FOUND', message: 'task t does not exist' });
-      await expect(queries.task('t', owner)).rejects.toMatchObject({ code: 'TASK_NOT_FOUND', message: 'task t was deleted' });
+      await expect(queries.task('t', stranger)).rejects.toMatchObject({
+        code: 'TASK_NOT_FOUND',
+        message: 'task t does not exist',
+      });
+      await expect(queries.task('t', owner)).rejects.toMatchObject({
+        code: 'TASK_NOT_FOUND',
+        message: 'task t was deleted',
+      });
     });
 
     it("shows an admin anyone's task, from the same cache entry", async () => {

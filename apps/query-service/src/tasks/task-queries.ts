@@ -1,4 +1,11 @@
-import type { StreamChangedNotice, TaskPage, TaskReadRepository, TaskView, UserTaskStats, ListableStatus } from '@cqrs/tasks-read-model';
+import type {
+  StreamChangedNotice,
+  TaskPage,
+  TaskReadRepository,
+  TaskView,
+  UserTaskStats,
+  ListableStatus,
+} from '@cqrs/tasks-read-model';
 import { cqrsMetric, withSpan } from '@cqrs/observability';
 import { DomainError, isDomainError } from '@cqrs/util';
 import { cacheStatus, QueryCache, type CacheOutcome, type CachePolicy } from '../cache/query-cache';
@@ -64,11 +71,19 @@ export class TaskQueries {
    * @throws {DomainError} TASK_NOT_FOUND (404) for an unknown or deleted task, and for someone
    *   else's task (worded as an unknown one: ids cannot be probed)
    */
-  task(taskId: string, reader: Reader, requirements: readonly VersionRequirement[] = []): Promise<QueryAnswer<TaskView>> {
+  task(
+    taskId: string,
+    reader: Reader,
+    requirements: readonly VersionRequirement[] = [],
+  ): Promise<QueryAnswer<TaskView>> {
     return this.observe('GetTask', `task:${taskId}`, () => this.readTask(taskId, reader, requirements));
   }
 
-  private async readTask(taskId: string, reader: Reader, requirements: readonly VersionRequirement[]): Promise<QueryAnswer<TaskView>> {
+  private async readTask(
+    taskId: string,
+    reader: Reader,
+    requirements: readonly VersionRequirement[],
+  ): Promise<QueryAnswer<TaskView>> {
     const { waitedMs } = await this.waiter.waitFor(requirements, visibleTo(reader));
     const load = async () => (await this.repository.findTask(taskId)) ?? null;
     let answer: { value: TaskView | null; cache: CacheOutcome | 'bypass' } = await this.taskCache
@@ -82,9 +97,14 @@ export class TaskQueries {
     }
     const visible = answer.value && (reader.admin || answer.value.ownerId === reader.subject) ? answer.value : null;
     if (!visible || visible.status === 'deleted') {
-      const notFound = new DomainError('TASK_NOT_FOUND', 'not_found', visible ? `task ${taskId} was deleted` : `task ${taskId} does not exist`, {
-        details: { taskId },
-      });
+      const notFound = new DomainError(
+        'TASK_NOT_FOUND',
+        'not_found',
+        visible ? `task ${taskId} was deleted` : `task ${taskId} does not exist`,
+        {
+          details: { taskId },
+        },
+      );
       // The problem+json filter copies `headers`: a cached 404 says so like a cached 200.
       throw Object.assign(notFound, { headers: { 'Cache-Status': cacheStatus(answer.cache) } });
     }
@@ -100,12 +120,23 @@ export class TaskQueries {
   ): Promise<QueryAnswer<TaskPage>> {
     const key = JSON.stringify([ownerId, query.status ?? null, query.limit, query.cursor ?? null]);
     return this.observe('ListUserTasks', `tasks:${key}`, () =>
-      this.read(this.listCache, key, ownerId, () => this.repository.listUserTasks(ownerId, query), reader, requirements),
+      this.read(
+        this.listCache,
+        key,
+        ownerId,
+        () => this.repository.listUserTasks(ownerId, query),
+        reader,
+        requirements,
+      ),
     );
   }
 
   /** A user's statistics. */
-  async userStats(ownerId: string, reader: Reader, requirements: readonly VersionRequirement[] = []): Promise<QueryAnswer<UserTaskStats>> {
+  async userStats(
+    ownerId: string,
+    reader: Reader,
+    requirements: readonly VersionRequirement[] = [],
+  ): Promise<QueryAnswer<UserTaskStats>> {
     return this.observe('GetUserStats', `stats:${ownerId}`, () =>
       this.read(this.statsCache, ownerId, ownerId, () => this.repository.userStats(ownerId), reader, requirements),
     );
@@ -130,7 +161,11 @@ export class TaskQueries {
   }
 
   /** A `query.<Type>` span, `cqrs_query_total` / `cqrs_query_duration_ms`, and a log line. */
-  private async observe<T>(type: QueryType, cacheKey: string, run: () => Promise<QueryAnswer<T>>): Promise<QueryAnswer<T>> {
+  private async observe<T>(
+    type: QueryType,
+    cacheKey: string,
+    run: () => Promise<QueryAnswer<T>>,
+  ): Promise<QueryAnswer<T>> {
     const started = performance.now();
     const result = await withSpan(
       `query.${type}`,
@@ -140,7 +175,10 @@ export class TaskQueries {
         try {
           const answer = await run();
           hit = answer.cache === 'hit' || answer.cache === 'stale';
-          span.setAttributes({ 'cqrs.cache.outcome': answer.cache, 'cqrs.read_your_writes.waited_ms': answer.waitedMs });
+          span.setAttributes({
+            'cqrs.cache.outcome': answer.cache,
+            'cqrs.read_your_writes.waited_ms': answer.waitedMs,
+          });
           outcome = { answer };
         } catch (error) {
           // An answer the client caused (404, 400) is not a failed span; anything else is.
@@ -155,7 +193,15 @@ export class TaskQueries {
         queries.inc({ type, cache_hit: String(hit) });
         durations.observe({ type, cache_hit: String(hit) }, durationMs);
         this.logger?.info(
-          { bus: 'query', type, handler: 'TaskQueries', cache_key: cacheKey, cache_hit: hit, duration_ms: Math.round(durationMs * 10) / 10, ...('rejected' in outcome ? { error_code: (outcome.rejected as { code?: string }).code } : {}) },
+          {
+            bus: 'query',
+            type,
+            handler: 'TaskQueries',
+            cache_key: cacheKey,
+            cache_hit: hit,
+            duration_ms: Math.round(durationMs * 10) / 10,
+            ...('rejected' in outcome ? { error_code: (outcome.rejected as { code?: string }).code } : {}),
+          },
           `${type} answered`,
         );
         return outcome;

@@ -1,4 +1,11 @@
-import { ApiProblemResponse as problem, ApiUuidParam, CurrentPrincipal, type Principal, RequestValidationError, UuidParam } from '@cqrs/http';
+import {
+  ApiProblemResponse as problem,
+  ApiUuidParam,
+  CurrentPrincipal,
+  type Principal,
+  RequestValidationError,
+  UuidParam,
+} from '@cqrs/http';
 import { decodeCursor } from '@cqrs/tasks-read-model';
 import { TASK_LIMITS } from '@cqrs/tasks-domain';
 import { DomainError, identifierProblem } from '@cqrs/util';
@@ -41,7 +48,8 @@ const minVersionHeader = (pattern: string) =>
   ApiHeader({
     name: 'X-Min-Version',
     required: false,
-    description: 'Read-your-writes: `<version>` (on /tasks/:id) or `<taskId>:<version>[,...]`; waits until the read model reflects it.',
+    description:
+      'Read-your-writes: `<version>` (on /tasks/:id) or `<taskId>:<version>[,...]`; waits until the read model reflects it.',
     schema: { type: 'string', pattern },
   });
 /** What every route may answer besides its own: 400 for any bad parameter, 503 when the read side cannot answer in time. */
@@ -91,7 +99,12 @@ export class TasksController {
   @minVersionHeader(MIN_VERSION_PATTERN)
   @ApiOkResponse({ type: TaskPageDto, description: 'A page of the caller’s own tasks, newest first.' })
   @commonResponses
-  myTasks(@CurrentPrincipal() caller: Principal, @Query() query: UserTasksQueryDto, @Headers('x-min-version') header: string | undefined, @Res({ passthrough: true }) res: Response) {
+  myTasks(
+    @CurrentPrincipal() caller: Principal,
+    @Query() query: UserTasksQueryDto,
+    @Headers('x-min-version') header: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return this.listTasks(caller, caller.subject, query, header, res);
   }
 
@@ -114,9 +127,17 @@ export class TasksController {
 
   @Get('me/stats')
   @minVersionHeader(MIN_VERSION_PATTERN)
-  @ApiOkResponse({ type: UserTaskStatsDto, description: 'Counts of the caller’s tasks per status, and completion rate.' })
+  @ApiOkResponse({
+    type: UserTaskStatsDto,
+    description: 'Counts of the caller’s tasks per status, and completion rate.',
+  })
   @commonResponses
-  myStats(@CurrentPrincipal() caller: Principal, @Query() query: UserStatsQueryDto, @Headers('x-min-version') header: string | undefined, @Res({ passthrough: true }) res: Response) {
+  myStats(
+    @CurrentPrincipal() caller: Principal,
+    @Query() query: UserStatsQueryDto,
+    @Headers('x-min-version') header: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return this.stats(caller, caller.subject, query, header, res);
   }
 
@@ -137,15 +158,32 @@ export class TasksController {
     return this.stats(caller, userId, query, header, res);
   }
 
-  private async listTasks(caller: Principal, ownerId: string, query: UserTasksQueryDto, header: string | undefined, res: Response) {
+  private async listTasks(
+    caller: Principal,
+    ownerId: string,
+    query: UserTasksQueryDto,
+    header: string | undefined,
+    res: Response,
+  ) {
     const requirements = parseMinVersion({ header, query: query.minVersion });
     // Checked here, before the cache and the database see it.
     if (query.cursor !== undefined) decodeCursor(query.cursor);
-    const result = await this.queries.userTasks(ownerId, { status: query.status, limit: query.limit ?? 20, cursor: query.cursor }, caller, requirements);
+    const result = await this.queries.userTasks(
+      ownerId,
+      { status: query.status, limit: query.limit ?? 20, cursor: query.cursor },
+      caller,
+      requirements,
+    );
     return answer(res, result);
   }
 
-  private async stats(caller: Principal, ownerId: string, query: UserStatsQueryDto, header: string | undefined, res: Response) {
+  private async stats(
+    caller: Principal,
+    ownerId: string,
+    query: UserStatsQueryDto,
+    header: string | undefined,
+    res: Response,
+  ) {
     const result = await this.queries.userStats(ownerId, caller, parseMinVersion({ header, query: query.minVersion }));
     return answer(res, result);
   }
@@ -157,5 +195,9 @@ export class TasksController {
  */
 function mayRead(caller: Principal, userId: string): void {
   if (caller.admin || caller.subject === userId) return;
-  throw new DomainError('FORBIDDEN', 'forbidden', "Only the user themselves (or an admin) may read a user's tasks; use /me/tasks and /me/stats for your own");
+  throw new DomainError(
+    'FORBIDDEN',
+    'forbidden',
+    "Only the user themselves (or an admin) may read a user's tasks; use /me/tasks and /me/stats for your own",
+  );
 }

@@ -16,12 +16,29 @@ const accepts = (parse: () => unknown) => {
 };
 
 describe('documented parameter patterns', () => {
-  it.each(['alice', 'user-1', '😀'.repeat(200), 'a b', 'é', '\u0000', ' alice', 'alice ', ' ', '', 'a\u001Fb', 'a\u0085b', '\u00A0a', 'a\tb', 'a\u2028', '\uFEFFa', 'a\u3000'])(
-    'userId %j: the pattern and identifierProblem agree',
-    (value) => {
-      expect(new RegExp(USER_ID_PATTERN, 'u').test(value)).toBe(identifierProblem(value, TASK_LIMITS.idMaxLength) === null);
-    },
-  );
+  it.each([
+    'alice',
+    'user-1',
+    '😀'.repeat(200),
+    'a b',
+    'é',
+    '\u0000',
+    ' alice',
+    'alice ',
+    ' ',
+    '',
+    'a\u001Fb',
+    'a\u0085b',
+    '\u00A0a',
+    'a\tb',
+    'a\u2028',
+    '\uFEFFa',
+    'a\u3000',
+  ])('userId %j: the pattern and identifierProblem agree', (value) => {
+    expect(new RegExp(USER_ID_PATTERN, 'u').test(value)).toBe(
+      identifierProblem(value, TASK_LIMITS.idMaxLength) === null,
+    );
+  });
 
   it.each([
     '3',
@@ -46,7 +63,9 @@ describe('documented parameter patterns', () => {
     '\u001C3',
     '3\u0085',
   ])('minVersion %j: the patterns and parseMinVersion agree', (value) => {
-    expect(new RegExp(TASK_MIN_VERSION_PATTERN, 'u').test(value)).toBe(accepts(() => parseMinVersion({ query: value }, A)));
+    expect(new RegExp(TASK_MIN_VERSION_PATTERN, 'u').test(value)).toBe(
+      accepts(() => parseMinVersion({ query: value }, A)),
+    );
     expect(new RegExp(MIN_VERSION_PATTERN, 'u').test(value)).toBe(accepts(() => parseMinVersion({ query: value })));
   });
 });

@@ -57,7 +57,10 @@ export class TaskQueryDto {
 
 /** Query of `GET /users/:userId/tasks`. */
 export class UserTasksQueryDto {
-  @ApiPropertyOptional({ enum: LISTABLE_STATUSES, description: 'Only tasks in this status; all but deleted ones when absent.' })
+  @ApiPropertyOptional({
+    enum: LISTABLE_STATUSES,
+    description: 'Only tasks in this status; all but deleted ones when absent.',
+  })
   @IsOptional()
   @IsIn(LISTABLE_STATUSES)
   status?: ListableStatus;
@@ -65,13 +68,19 @@ export class UserTasksQueryDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20 })
   @IsOptional()
   // Decimal digits only: `1e1`, `0x10` or ` 5` are not limits.
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value))
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value,
+  )
   @IsInt()
   @Min(1)
   @Max(100)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page, as it was.', maxLength: 1_200, pattern: '^[A-Za-z0-9_-]+$' })
+  @ApiPropertyOptional({
+    description: 'The `nextCursor` of the previous page, as it was.',
+    maxLength: 1_200,
+    pattern: '^[A-Za-z0-9_-]+$',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(1_200)
@@ -107,7 +116,9 @@ export class TaskViewDto {
   @ApiProperty({ maxLength: TASK_LIMITS.idMaxLength }) ownerId!: string;
   @ApiProperty() title!: string;
   @ApiProperty({ type: String, nullable: true }) description!: string | null;
-  @ApiProperty({ type: String, nullable: true, description: 'ISO-8601 date or date-time with offset.' }) dueDate!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'ISO-8601 date or date-time with offset.' }) dueDate!:
+    | string
+    | null;
   @ApiProperty({ enum: TASK_PRIORITIES }) priority!: string;
   @ApiProperty({ enum: ['open', 'started', 'completed', 'abandoned'] }) status!: string;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
@@ -122,7 +133,11 @@ export class TaskViewDto {
 
 export class TaskPageDto {
   @ApiProperty({ type: [TaskViewDto] }) items!: TaskViewDto[];
-  @ApiProperty({ type: String, nullable: true, description: 'Pass as `cursor` for the next page; null on the last page.' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Pass as `cursor` for the next page; null on the last page.',
+  })
   nextCursor!: string | null;
 }
 
@@ -138,5 +153,6 @@ export class UserTaskStatsDto {
   @ApiProperty({ description: 'Tasks that exist (every status but deleted).' }) total!: number;
   @ApiProperty({ type: StatusCountsDto }) byStatus!: StatusCountsDto;
   @ApiProperty({ description: 'Tasks deleted (counted in no status).' }) deleted!: number;
-  @ApiProperty({ description: 'completed / total, 4 decimals; 0 without tasks.', example: 0.25 }) completionRate!: number;
+  @ApiProperty({ description: 'completed / total, 4 decimals; 0 without tasks.', example: 0.25 })
+  completionRate!: number;
 }

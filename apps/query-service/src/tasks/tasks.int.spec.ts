@@ -1,7 +1,12 @@
 import { createHttpApp, UUID_PATTERN } from '@cqrs/http';
 import { devToken, getTestInfra } from '@cqrs/testing';
 import { TaskReadModelWriter } from '@cqrs/tasks-read-model';
-import { createReadModelTestDatabase, taskEvents, taskRecord, type ReadModelTestDatabase } from '@cqrs/tasks-read-model/testing';
+import {
+  createReadModelTestDatabase,
+  taskEvents,
+  taskRecord,
+  type ReadModelTestDatabase,
+} from '@cqrs/tasks-read-model/testing';
 import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
@@ -21,10 +26,15 @@ describe('query service (HTTP, real PostgreSQL)', () => {
   // they read as an admin, who may read them all; who may read what is auth.int.spec.ts's subject.
   let authorization: string;
 
-  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { headers: { authorization, ...headers } });
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`${base}${path}`, { headers: { authorization, ...headers } });
   const json = async (path: string, headers: Record<string, string> = {}) => {
     const response = await get(path, headers);
-    return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (await response.json()) as Record<string, unknown>,
+    };
   };
 
   beforeAll(async () => {
@@ -57,7 +67,12 @@ describe('query service (HTTP, real PostgreSQL)', () => {
       READ_YOUR_WRITES_RETRY_AFTER_S: '2',
     });
     const root = AppModule.forRoot(config);
-    app = await createHttpApp(root.module, { service: 'query-service', version: 'test', description: 'test', dynamicModule: root });
+    app = await createHttpApp(root.module, {
+      service: 'query-service',
+      version: 'test',
+      description: 'test',
+      dynamicModule: root,
+    });
     await app.listen(0, '127.0.0.1');
     base = await app.getUrl();
     for (let i = 0; (await get('/health/ready')).status !== 200; i++) {
@@ -80,7 +95,14 @@ describe('query service (HTTP, real PostgreSQL)', () => {
       const { status, headers, body } = await json(`/tasks/${id}`);
       expect(status).toBe(200);
       expect(headers.get('etag')).toBe('"2"');
-      expect(body).toMatchObject({ taskId: id, ownerId: 'u-get', title: 'Read me', status: 'started', version: 2, description: null });
+      expect(body).toMatchObject({
+        taskId: id,
+        ownerId: 'u-get',
+        title: 'Read me',
+        status: 'started',
+        version: 2,
+        description: null,
+      });
     });
 
     it('answers 404 problem+json for an unknown task, and for a deleted one says so', async () => {
@@ -92,13 +114,27 @@ describe('query service (HTTP, real PostgreSQL)', () => {
       const id = randomUUID();
       const e = taskEvents(id, 'u-del');
       await writer.applyBatch([taskRecord(e.created(), 1), taskRecord(e.deleted(), 2)]);
-      expect((await json(`/tasks/${id}`)).body).toMatchObject({ status: 404, code: 'TASK_NOT_FOUND', detail: `task ${id} was deleted` });
+      expect((await json(`/tasks/${id}`)).body).toMatchObject({
+        status: 404,
+        code: 'TASK_NOT_FOUND',
+        detail: `task ${id} was deleted`,
+      });
     });
 
     it('rejects a malformed id, a malformed minVersion and unknown query fields with 400', async () => {
-      expect((await json('/tasks/not-a-uuid')).body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', errors: [{ field: 'id' }] });
-      expect((await json(`/tasks/${randomUUID()}?minVersion=abc`)).body).toMatchObject({ status: 400, errors: [{ field: 'minVersion' }] });
-      expect((await json(`/tasks/${randomUUID()}?color=red`)).body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+      expect((await json('/tasks/not-a-uuid')).body).toMatchObject({
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        errors: [{ field: 'id' }],
+      });
+      expect((await json(`/tasks/${randomUUID()}?minVersion=abc`)).body).toMatchObject({
+        status: 400,
+        errors: [{ field: 'minVersion' }],
+      });
+      expect((await json(`/tasks/${randomUUID()}?color=red`)).body).toMatchObject({
+        status: 400,
+        code: 'VALIDATION_FAILED',
+      });
     });
   });
 
@@ -129,16 +165,29 @@ describe('query service (HTTP, real PostgreSQL)', () => {
     });
 
     it('rejects an unknown status, a limit out of range and a forged cursor', async () => {
-      expect((await json(`/users/${owner}/tasks?status=done`)).body).toMatchObject({ status: 400, errors: [{ field: 'status' }] });
-      expect((await json(`/users/${owner}/tasks?limit=1000`)).body).toMatchObject({ status: 400, errors: [{ field: 'limit' }] });
-      expect((await json(`/users/${owner}/tasks?cursor=forged`)).body).toMatchObject({ status: 400, code: 'INVALID_CURSOR' });
+      expect((await json(`/users/${owner}/tasks?status=done`)).body).toMatchObject({
+        status: 400,
+        errors: [{ field: 'status' }],
+      });
+      expect((await json(`/users/${owner}/tasks?limit=1000`)).body).toMatchObject({
+        status: 400,
+        errors: [{ field: 'limit' }],
+      });
+      expect((await json(`/users/${owner}/tasks?cursor=forged`)).body).toMatchObject({
+        status: 400,
+        code: 'INVALID_CURSOR',
+      });
     });
   });
 
   describe('GET /users/:userId/stats', () => {
     it('counts a user’s tasks per status with the completion rate; zeros for a user without tasks', async () => {
       const owner = `u-stats-${randomUUID()}`;
-      const [a, b, c] = [taskEvents(randomUUID(), owner), taskEvents(randomUUID(), owner), taskEvents(randomUUID(), owner)];
+      const [a, b, c] = [
+        taskEvents(randomUUID(), owner),
+        taskEvents(randomUUID(), owner),
+        taskEvents(randomUUID(), owner),
+      ];
       await writer.applyBatch([
         taskRecord(a.created(), 1),
         taskRecord(a.completed(), 2),
@@ -171,9 +220,15 @@ describe('query service (HTTP, real PostgreSQL)', () => {
 
       await writer.applyBatch([taskRecord(e.updated({ title: 'after' }), 2), taskRecord(e.started(), 3)]);
       // Fresh for ten minutes, so only the NOTIFY can make these answers change.
-      await eventually(async () => expect((await json(`/tasks/${id}`)).body).toMatchObject({ title: 'after', version: 3 }));
-      await eventually(async () => expect((await json(`/users/${owner}/stats`)).body).toMatchObject({ byStatus: { open: 0, started: 1 } }));
-      await eventually(async () => expect((await json(`/users/${owner}/tasks`)).body).toMatchObject({ items: [{ status: 'started' }] }));
+      await eventually(async () =>
+        expect((await json(`/tasks/${id}`)).body).toMatchObject({ title: 'after', version: 3 }),
+      );
+      await eventually(async () =>
+        expect((await json(`/users/${owner}/stats`)).body).toMatchObject({ byStatus: { open: 0, started: 1 } }),
+      );
+      await eventually(async () =>
+        expect((await json(`/users/${owner}/tasks`)).body).toMatchObject({ items: [{ status: 'started' }] }),
+      );
     });
 
     it('caches an unknown id briefly, and drops that 404 as soon as the task appears', async () => {
@@ -214,7 +269,10 @@ describe('query service (HTTP, real PostgreSQL)', () => {
       expect(status).toBe(503);
       expect(headers.get('retry-after')).toBe('2');
       expect(headers.get('content-type')).toContain('application/problem+json');
-      expect(body).toMatchObject({ code: 'READ_MODEL_BEHIND', behind: [{ taskId: id, minVersion: 7, currentVersion: 1 }] });
+      expect(body).toMatchObject({
+        code: 'READ_MODEL_BEHIND',
+        behind: [{ taskId: id, minVersion: 7, currentVersion: 1 }],
+      });
     });
 
     it('on a user’s list and stats, waits for the named task’s version and bypasses older cache entries', async () => {
@@ -230,7 +288,10 @@ describe('query service (HTTP, real PostgreSQL)', () => {
       await writer.applyBatch([taskRecord(second.created('second'), 1)]);
       expect((await list).body).toMatchObject({ items: [{ title: 'second' }, { title: 'first' }] });
       expect((await stats).body).toMatchObject({ total: 2 });
-      expect((await json(`/users/${owner}/tasks`, { 'X-Min-Version': '1' })).body).toMatchObject({ status: 400, errors: [{ field: 'X-Min-Version' }] });
+      expect((await json(`/users/${owner}/tasks`, { 'X-Min-Version': '1' })).body).toMatchObject({
+        status: 400,
+        errors: [{ field: 'X-Min-Version' }],
+      });
     });
   });
 
@@ -258,8 +319,16 @@ describe('query service (HTTP, real PostgreSQL)', () => {
       ['a NUL task id in minVersion (stats)', '/users/u/stats?minVersion=%00:1', 'minVersion'],
       ['a task id that is not a UUID in minVersion', `/tasks/${id}?minVersion=task-1:1`, 'minVersion'],
       ['a version beyond 2^53 - 1', `/users/u/tasks?minVersion=${id}:9007199254740993`, 'minVersion'],
-      ['a cursor that decodes to ["1","x"]', `/users/u/tasks?cursor=${Buffer.from('["1","x"]').toString('base64url')}`, 'cursor'],
-      ['a cursor with a NUL task id', `/users/u/tasks?cursor=${Buffer.from('["2025-01-01T09:00:00.000Z","\\u0000"]').toString('base64url')}`, 'cursor'],
+      [
+        'a cursor that decodes to ["1","x"]',
+        `/users/u/tasks?cursor=${Buffer.from('["1","x"]').toString('base64url')}`,
+        'cursor',
+      ],
+      [
+        'a cursor with a NUL task id',
+        `/users/u/tasks?cursor=${Buffer.from('["2025-01-01T09:00:00.000Z","\\u0000"]').toString('base64url')}`,
+        'cursor',
+      ],
       ['a limit in exponent notation', '/users/u/tasks?limit=1e1', 'limit'],
       ['a limit of 0', '/users/u/tasks?limit=0', 'limit'],
       ['a repeated status', '/users/u/tasks?status=open&status=started', 'status'],
@@ -287,21 +356,32 @@ describe('query service (HTTP, real PostgreSQL)', () => {
       const owner = '😀'.repeat(150); // 300 UTF-16 units, 150 characters
       const e = taskEvents(randomUUID(), owner);
       await writer.applyBatch([taskRecord(e.created('emoji owner'), 1)]);
-      expect((await json(`/users/${encodeURIComponent(owner)}/tasks`)).body).toMatchObject({ items: [{ title: 'emoji owner', ownerId: owner }] });
-      expect((await json(`/users/${encodeURIComponent(owner)}/stats`)).body).toMatchObject({ ownerId: owner, total: 1 });
+      expect((await json(`/users/${encodeURIComponent(owner)}/tasks`)).body).toMatchObject({
+        items: [{ title: 'emoji owner', ownerId: owner }],
+      });
+      expect((await json(`/users/${encodeURIComponent(owner)}/stats`)).body).toMatchObject({
+        ownerId: owner,
+        total: 1,
+      });
       expect((await json(`/users/${encodeURIComponent('😀'.repeat(200))}/stats`)).status).toBe(200);
     });
   });
 
   it('declares 400 and 503 with Retry-After on every route of /openapi.json', async () => {
-    type Operation = { responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, unknown> }> };
+    type Operation = {
+      responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, unknown> }>;
+    };
     const doc = (await json('/openapi.json')).body as { paths: Record<string, Record<string, Operation>> };
     const routes = ['/tasks/{id}', '/users/{userId}/tasks', '/users/{userId}/stats'];
     for (const route of routes) {
       const get = doc.paths[route]?.['get'];
-      expect({ route, codes: Object.keys(get?.responses ?? {}) }).toEqual({ route, codes: expect.arrayContaining(['200', '304', '400', '503']) });
+      expect({ route, codes: Object.keys(get?.responses ?? {}) }).toEqual({
+        route,
+        codes: expect.arrayContaining(['200', '304', '400', '503']),
+      });
       expect(get?.responses['503']?.headers).toHaveProperty('Retry-After');
-      for (const status of ['400', '503']) expect(Object.keys(get?.responses[status]?.content ?? {})).toEqual(['application/problem+json']);
+      for (const status of ['400', '503'])
+        expect(Object.keys(get?.responses[status]?.content ?? {})).toEqual(['application/problem+json']);
     }
   });
 
@@ -320,27 +400,34 @@ describe('query service (HTTP, real PostgreSQL)', () => {
   describe('the HTTP edge', () => {
     // fetch refuses TRACE: plain node:http, as any client could send.
     const raw = (method: string, path: string, headers: Record<string, string> = {}) =>
-      new Promise<{ status: number; headers: Record<string, unknown>; body: Record<string, unknown> | undefined }>((resolve, reject) => {
-        const req = httpRequest(base + path, { method, headers }, (res) => {
-          let text = '';
-          res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : undefined }));
-        });
-        req.on('error', reject).end();
-      });
+      new Promise<{ status: number; headers: Record<string, unknown>; body: Record<string, unknown> | undefined }>(
+        (resolve, reject) => {
+          const req = httpRequest(base + path, { method, headers }, (res) => {
+            let text = '';
+            res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : undefined }),
+            );
+          });
+          req.on('error', reject).end();
+        },
+      );
 
     it.each([
       ['TRACE', `/tasks/${randomUUID()}`, 'GET, HEAD'],
       ['POST', '/users/u-1/tasks', 'GET, HEAD'],
       ['DELETE', '/users/u-1/stats', 'GET, HEAD'],
       ['TRACE', '/health/ready', 'GET, HEAD'],
-    ])('answers %s %s, a method the path does not have, 405 problem+json with Allow: %s', async (method, path, allow) => {
-      const res = await raw(method, path);
-      expect(res.status).toBe(405);
-      expect(res.headers['allow']).toBe(allow);
-      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(res.body).toMatchObject({ status: 405, code: 'METHOD_NOT_ALLOWED' });
-    });
+    ])(
+      'answers %s %s, a method the path does not have, 405 problem+json with Allow: %s',
+      async (method, path, allow) => {
+        const res = await raw(method, path);
+        expect(res.status).toBe(405);
+        expect(res.headers['allow']).toBe(allow);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.body).toMatchObject({ status: 405, code: 'METHOD_NOT_ALLOWED' });
+      },
+    );
 
     it('still answers 404 ROUTE_NOT_FOUND for a path no route has', async () => {
       expect((await raw('GET', '/nowhere')).body).toMatchObject({ status: 404, code: 'ROUTE_NOT_FOUND' });
@@ -358,21 +445,33 @@ describe('query service (HTTP, real PostgreSQL)', () => {
   });
 
   it('declares every error answer of every route in /openapi.json as problem+json, and the id as a UUID pattern', async () => {
-    type Operation = { parameters?: { name: string; schema: { pattern?: string } }[]; responses: Record<string, { content?: Record<string, unknown> }> };
+    type Operation = {
+      parameters?: { name: string; schema: { pattern?: string } }[];
+      responses: Record<string, { content?: Record<string, unknown> }>;
+    };
     const doc = (await json('/openapi.json')).body as { paths: Record<string, Record<string, Operation>> };
     for (const [path, methods] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(methods)) {
         for (const [status, response] of Object.entries(op.responses).filter(([status]) => Number(status) >= 400)) {
-          expect([method, path, status, Object.keys(response.content ?? {})]).toEqual([method, path, status, ['application/problem+json']]);
+          expect([method, path, status, Object.keys(response.content ?? {})]).toEqual([
+            method,
+            path,
+            status,
+            ['application/problem+json'],
+          ]);
         }
       }
     }
-    expect(doc.paths['/tasks/{id}']?.['get']?.parameters?.find((p) => p.name === 'id')?.schema.pattern).toBe(UUID_PATTERN);
+    expect(doc.paths['/tasks/{id}']?.['get']?.parameters?.find((p) => p.name === 'id')?.schema.pattern).toBe(
+      UUID_PATTERN,
+    );
   });
 
   it('describes its routes in /openapi.json and serves /docs', async () => {
     const doc = (await json('/openapi.json')).body as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/tasks/{id}', '/users/{userId}/tasks', '/users/{userId}/stats']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/tasks/{id}', '/users/{userId}/tasks', '/users/{userId}/stats']),
+    );
     expect((await get('/docs')).status).toBe(200);
   });
 });

@@ -31,7 +31,12 @@ class ReadSideLifecycle implements OnModuleInit, OnApplicationShutdown {
 @Module({})
 export class TasksModule {
   static forRoot(config: QueryServiceConfig): DynamicModule {
-    const policy = (freshMs: number, cacheMs: number) => ({ freshMs, cacheMs, emptyMs: config.CACHE_EMPTY_MS, maxEntries: config.CACHE_MAX_ENTRIES });
+    const policy = (freshMs: number, cacheMs: number) => ({
+      freshMs,
+      cacheMs,
+      emptyMs: config.CACHE_EMPTY_MS,
+      maxEntries: config.CACHE_MAX_ENTRIES,
+    });
     return {
       module: TasksModule,
       controllers: [TasksController],
@@ -57,7 +62,11 @@ export class TasksModule {
           provide: VersionWaiter,
           inject: [TaskReadRepository],
           useFactory: (repository: TaskReadRepository) =>
-            new VersionWaiter((ids, visibleTo) => repository.streamVersions(ids, visibleTo), config.READ_YOUR_WRITES_TIMEOUT_MS, config.READ_YOUR_WRITES_RETRY_AFTER_S),
+            new VersionWaiter(
+              (ids, visibleTo) => repository.streamVersions(ids, visibleTo),
+              config.READ_YOUR_WRITES_TIMEOUT_MS,
+              config.READ_YOUR_WRITES_RETRY_AFTER_S,
+            ),
         },
         {
           provide: TaskQueries,
@@ -80,7 +89,10 @@ export class TasksModule {
           provide: ChangeFeed,
           inject: [TaskQueries],
           useFactory: (queries: TaskQueries) =>
-            new ChangeFeed(config.DATABASE_URL, { onChanges: (changes) => queries.onChanges(changes), onReset: () => queries.onReset() }),
+            new ChangeFeed(config.DATABASE_URL, {
+              onChanges: (changes) => queries.onChanges(changes),
+              onReset: () => queries.onReset(),
+            }),
         },
         ReadSideLifecycle,
       ],

@@ -1,5 +1,14 @@
 import { createKafka } from '@cqrs/messaging';
-import { createThrowawayDatabase, devToken, getTestInfra, registerSchemas, repoRoot, startApp, type AppProcess, type ThrowawayDatabase } from '@cqrs/testing';
+import {
+  createThrowawayDatabase,
+  devToken,
+  getTestInfra,
+  registerSchemas,
+  repoRoot,
+  startApp,
+  type AppProcess,
+  type ThrowawayDatabase,
+} from '@cqrs/testing';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -16,7 +25,12 @@ export interface Caller {
   /** `{ authorization: 'Bearer <token>' }`, for requests a test sends itself. */
   auth(): Promise<Record<string, string>>;
   /** A command to the command service; throws on a non-2xx answer (an `authorization` in `headers` replaces the token). */
-  command(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ taskId: string; version: number }>;
+  command(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ taskId: string; version: number }>;
   /** GET from the query service. */
   query(path: string, headers?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>;
 }
@@ -68,7 +82,9 @@ async function migrate(cli: string, url: string): Promise<void> {
  * a topic of this run, the projector in a consumer group of this run. `env` is added to every
  * app's environment (e.g. the OTLP exporter's), `perApp` to one app's.
  */
-export async function startSystem(options: { env?: Record<string, string>; perApp?: Partial<Record<AppName, Record<string, string>>> } = {}): Promise<RunningSystem> {
+export async function startSystem(
+  options: { env?: Record<string, string>; perApp?: Partial<Record<AppName, Record<string, string>>> } = {},
+): Promise<RunningSystem> {
   const infra = await getTestInfra();
   const run = randomUUID().slice(0, 8);
   const [write, read] = await Promise.all([
@@ -81,8 +97,11 @@ export async function startSystem(options: { env?: Record<string, string>; perAp
     await Promise.all(Object.values(apps).map((app) => app.stop()));
     // Each drop also removes the relay's slot; a database left behind would keep it pinning WAL
     // for the whole server, so a failed drop fails the caller (after trying all of them).
-    const failed = (await Promise.allSettled(databases.map((db) => db.drop()))).flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
-    if (failed.length) throw new AggregateError(failed, `system-e2e cleanup: ${failed.map((e) => e.message).join('; ')}`);
+    const failed = (await Promise.allSettled(databases.map((db) => db.drop()))).flatMap((r) =>
+      r.status === 'rejected' ? [r.reason as Error] : [],
+    );
+    if (failed.length)
+      throw new AggregateError(failed, `system-e2e cleanup: ${failed.map((e) => e.message).join('; ')}`);
   };
   try {
     await Promise.all([
@@ -97,11 +116,25 @@ export async function startSystem(options: { env?: Record<string, string>; perAp
     await admin.disconnect();
 
     // The throwaway databases' URLs are the superuser's: enough privileges for every role's work.
-    const common = { KAFKA_BROKERS: infra.kafka.brokers.join(','), SCHEMA_REGISTRY_URL: infra.schemaRegistry.url, LOG_LEVEL: 'info', ...options.env };
+    const common = {
+      KAFKA_BROKERS: infra.kafka.brokers.join(','),
+      SCHEMA_REGISTRY_URL: infra.schemaRegistry.url,
+      LOG_LEVEL: 'info',
+      ...options.env,
+    };
     const envOf: Record<AppName, Record<string, string>> = {
       'command-service': { DATABASE_URL: write.url },
-      'outbox-relay': { DATABASE_URL: write.url, OUTBOX_SLOT_NAME: `obs_${run}`, OUTBOX_TOPIC_REPLACEMENT: `e2e.obs${run}.\${aggregatetype}.events` },
-      projector: { DATABASE_URL: read.url, MIGRATIONS_READ_DATABASE_URL: read.url, PROJECTOR_TOPICS: topic, PROJECTOR_GROUP_PREFIX: `obs-projector-${run}` },
+      'outbox-relay': {
+        DATABASE_URL: write.url,
+        OUTBOX_SLOT_NAME: `obs_${run}`,
+        OUTBOX_TOPIC_REPLACEMENT: `e2e.obs${run}.\${aggregatetype}.events`,
+      },
+      projector: {
+        DATABASE_URL: read.url,
+        MIGRATIONS_READ_DATABASE_URL: read.url,
+        PROJECTOR_TOPICS: topic,
+        PROJECTOR_GROUP_PREFIX: `obs-projector-${run}`,
+      },
       'query-service': { DATABASE_URL: read.url },
     };
     await Promise.all(
@@ -120,11 +153,14 @@ export async function startSystem(options: { env?: Record<string, string>; perAp
           body: body === undefined ? undefined : JSON.stringify(body),
         });
         const json = (await response.json()) as { taskId: string; version: number };
-        if (response.status >= 300) throw new Error(`${method} ${path} answered ${response.status}: ${JSON.stringify(json)}`);
+        if (response.status >= 300)
+          throw new Error(`${method} ${path} answered ${response.status}: ${JSON.stringify(json)}`);
         return json;
       },
       async query(path, headers = {}) {
-        const response = await fetch(running['query-service'].url + path, { headers: { ...(await bearer(subject, roles)), ...headers } });
+        const response = await fetch(running['query-service'].url + path, {
+          headers: { ...(await bearer(subject, roles)), ...headers },
+        });
         return { status: response.status, body: (await response.json()) as Record<string, unknown> };
       },
     });

@@ -104,13 +104,21 @@ function fileStamp(path: string): string | undefined {
  * undefined when the variable is not set. `expect` is a PEM label the content must hold
  * (`CERTIFICATE`, `PRIVATE KEY`), so a wrong file is reported at start-up, by variable name.
  */
-export function pemFileFromEnv(env: EnvSource, name: string, issues: ConfigIssue[], expect?: 'CERTIFICATE' | 'PRIVATE KEY'): string | undefined {
+export function pemFileFromEnv(
+  env: EnvSource,
+  name: string,
+  issues: ConfigIssue[],
+  expect?: 'CERTIFICATE' | 'PRIVATE KEY',
+): string | undefined {
   const path = envValue(env, name);
   if (path === undefined) return undefined;
   const text = readNamedFile(name, path, issues);
   if (text === undefined) return undefined;
   if (expect && !new RegExp(`-----BEGIN [A-Z ]*${expect}-----`).test(text)) {
-    issues.push({ variable: name, message: `${path} holds no PEM ${expect.toLowerCase()} (-----BEGIN ...${expect}-----)` });
+    issues.push({
+      variable: name,
+      message: `${path} holds no PEM ${expect.toLowerCase()} (-----BEGIN ...${expect}-----)`,
+    });
     return undefined;
   }
   return text;

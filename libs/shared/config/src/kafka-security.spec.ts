@@ -49,7 +49,10 @@ describe('kafkaSecurityFromEnv', () => {
       KAFKA_SSL_KEY_FILE: file('client.key', KEY),
       KAFKA_SSL_KEY_PASSWORD_FILE: file('key.password', `${SECRET}\n`),
     };
-    expect(kafkaSecurityFromEnv(env)).toEqual({ protocol: 'SSL', ssl: { ca: CERT, cert: CERT, key: KEY, passphrase: SECRET } });
+    expect(kafkaSecurityFromEnv(env)).toEqual({
+      protocol: 'SSL',
+      ssl: { ca: CERT, cert: CERT, key: KEY, passphrase: SECRET },
+    });
   });
 
   it.each([
@@ -58,17 +61,37 @@ describe('kafkaSecurityFromEnv', () => {
     ['SCRAM-SHA-512', 'scram-sha-512'],
     ['scram-sha-512', 'scram-sha-512'],
   ])('SASL_SSL with %s and a password', (mechanism, expected) => {
-    const env = { KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_MECHANISM: mechanism, KAFKA_SSL_CA_FILE: file('ca.pem', CERT), KAFKA_SASL_USERNAME: 'cqrs-relay', KAFKA_SASL_PASSWORD: SECRET };
-    expect(kafkaSecurityFromEnv(env)).toEqual({ protocol: 'SASL_SSL', ssl: { ca: CERT }, sasl: { mechanism: expected, username: 'cqrs-relay', password: SECRET } });
+    const env = {
+      KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+      KAFKA_SASL_MECHANISM: mechanism,
+      KAFKA_SSL_CA_FILE: file('ca.pem', CERT),
+      KAFKA_SASL_USERNAME: 'cqrs-relay',
+      KAFKA_SASL_PASSWORD: SECRET,
+    };
+    expect(kafkaSecurityFromEnv(env)).toEqual({
+      protocol: 'SASL_SSL',
+      ssl: { ca: CERT },
+      sasl: { mechanism: expected, username: 'cqrs-relay', password: SECRET },
+    });
   });
 
   it('SASL_PLAINTEXT reads the password from KAFKA_SASL_PASSWORD_FILE (trailing newline trimmed)', () => {
-    const env = { KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD_FILE: file('pw', `${SECRET}\r\n`) };
-    expect(kafkaSecurityFromEnv(env)).toEqual({ protocol: 'SASL_PLAINTEXT', sasl: { mechanism: 'scram-sha-256', username: 'u', password: SECRET } });
+    const env = {
+      KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT',
+      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD_FILE: file('pw', `${SECRET}\r\n`),
+    };
+    expect(kafkaSecurityFromEnv(env)).toEqual({
+      protocol: 'SASL_PLAINTEXT',
+      sasl: { mechanism: 'scram-sha-256', username: 'u', password: SECRET },
+    });
   });
 
   it('OAUTHBEARER builds a token provider from the client credentials', async () => {
-    const fetch = jest.fn(async () => new Response(JSON.stringify({ access_token: 'tok', expires_in: 300 }), { status: 200 }));
+    const fetch = jest.fn(
+      async () => new Response(JSON.stringify({ access_token: 'tok', expires_in: 300 }), { status: 200 }),
+    );
     const security = kafkaSecurityFromEnv(
       {
         KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
@@ -86,12 +109,16 @@ describe('kafkaSecurityFromEnv', () => {
     const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
     expect(url).toBe('https://idp.example/token');
     expect(init.body).toBe('grant_type=client_credentials&scope=kafka');
-    expect((init.headers as Record<string, string>)['authorization']).toBe(`Basic ${Buffer.from(`relay:${SECRET}`).toString('base64')}`);
+    expect((init.headers as Record<string, string>)['authorization']).toBe(
+      `Basic ${Buffer.from(`relay:${SECRET}`).toString('base64')}`,
+    );
   });
 
   describe('reports readable problems, by variable, without secrets', () => {
     it('an unknown protocol or mechanism', () => {
-      expect(issuesOf({ KAFKA_SECURITY_PROTOCOL: 'TLS' })).toEqual(['KAFKA_SECURITY_PROTOCOL: must be one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL']);
+      expect(issuesOf({ KAFKA_SECURITY_PROTOCOL: 'TLS' })).toEqual([
+        'KAFKA_SECURITY_PROTOCOL: must be one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL',
+      ]);
       expect(issuesOf({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_MECHANISM: 'GSSAPI' })).toEqual([
         'KAFKA_SASL_MECHANISM: must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER',
       ]);
@@ -111,7 +138,14 @@ describe('kafkaSecurityFromEnv', () => {
     });
 
     it('SASL or TLS settings on a protocol that would ignore them', () => {
-      expect(issuesOf({ KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: SECRET, KAFKA_SSL_CA_FILE: '/x' })).toEqual([
+      expect(
+        issuesOf({
+          KAFKA_SASL_MECHANISM: 'PLAIN',
+          KAFKA_SASL_USERNAME: 'u',
+          KAFKA_SASL_PASSWORD: SECRET,
+          KAFKA_SSL_CA_FILE: '/x',
+        }),
+      ).toEqual([
         'KAFKA_SSL_CA_FILE: is set, but TLS settings need KAFKA_SECURITY_PROTOCOL=SSL or SASL_SSL (it is PLAINTEXT)',
         'KAFKA_SASL_MECHANISM: is set, but SASL settings need KAFKA_SECURITY_PROTOCOL=SASL_SSL or SASL_PLAINTEXT (it is PLAINTEXT)',
         'KAFKA_SASL_USERNAME: is set, but SASL settings need KAFKA_SECURITY_PROTOCOL=SASL_SSL or SASL_PLAINTEXT (it is PLAINTEXT)',
@@ -136,7 +170,9 @@ describe('kafkaSecurityFromEnv', () => {
       expect(issues).toEqual([
         `KAFKA_SSL_CA_FILE: cannot read ${missing}: no such file`,
         `KAFKA_SSL_CERT_FILE: ${join(dir, 'not-a-cert')} holds no PEM certificate (-----BEGIN ...CERTIFICATE-----)`,
-        asRoot ? `KAFKA_SASL_PASSWORD_FILE: ${join(dir, 'empty')} is empty` : `KAFKA_SASL_PASSWORD_FILE: cannot read ${unreadable}: permission denied`,
+        asRoot
+          ? `KAFKA_SASL_PASSWORD_FILE: ${join(dir, 'empty')} is empty`
+          : `KAFKA_SASL_PASSWORD_FILE: cannot read ${unreadable}: permission denied`,
       ]);
     });
 
@@ -157,7 +193,14 @@ describe('kafkaSecurityFromEnv', () => {
     });
 
     it('OAUTHBEARER without its client credentials, or with a username', () => {
-      expect(issuesOf({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_MECHANISM: 'OAUTHBEARER', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_OAUTHBEARER_TOKEN_URL: 'idp/token' })).toEqual([
+      expect(
+        issuesOf({
+          KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+          KAFKA_SASL_MECHANISM: 'OAUTHBEARER',
+          KAFKA_SASL_USERNAME: 'u',
+          KAFKA_SASL_OAUTHBEARER_TOKEN_URL: 'idp/token',
+        }),
+      ).toEqual([
         'KAFKA_SASL_USERNAME: is not used with KAFKA_SASL_MECHANISM=OAUTHBEARER (it authenticates with the OAUTHBEARER client credentials)',
         'KAFKA_SASL_OAUTHBEARER_TOKEN_URL: must be an http(s) URL',
         'KAFKA_SASL_OAUTHBEARER_CLIENT_ID: is required with KAFKA_SASL_MECHANISM=OAUTHBEARER',
@@ -169,12 +212,24 @@ describe('kafkaSecurityFromEnv', () => {
 
 describe('clientCredentialsTokenProvider', () => {
   const tokenResponse = (token: string, expiresIn?: number) =>
-    new Response(JSON.stringify({ access_token: token, token_type: 'Bearer', ...(expiresIn ? { expires_in: expiresIn } : {}) }), { status: 200 });
+    new Response(
+      JSON.stringify({ access_token: token, token_type: 'Bearer', ...(expiresIn ? { expires_in: expiresIn } : {}) }),
+      { status: 200 },
+    );
 
   it('caches the token until shortly before it expires, and shares one request', async () => {
     let clock = 0;
-    const fetch = jest.fn().mockResolvedValueOnce(tokenResponse('one', 600)).mockResolvedValueOnce(tokenResponse('two', 600));
-    const provider = clientCredentialsTokenProvider({ tokenUrl: 'http://idp/token', clientId: 'c', clientSecret: SECRET, fetch, now: () => clock });
+    const fetch = jest
+      .fn()
+      .mockResolvedValueOnce(tokenResponse('one', 600))
+      .mockResolvedValueOnce(tokenResponse('two', 600));
+    const provider = clientCredentialsTokenProvider({
+      tokenUrl: 'http://idp/token',
+      clientId: 'c',
+      clientSecret: SECRET,
+      fetch,
+      now: () => clock,
+    });
     await expect(Promise.all([provider(), provider()])).resolves.toEqual([{ value: 'one' }, { value: 'one' }]);
     clock = 539_000; // 600 s lifetime, refreshed a minute early
     await expect(provider()).resolves.toEqual({ value: 'one' });
@@ -185,16 +240,33 @@ describe('clientCredentialsTokenProvider', () => {
 
   it('asks again every time when the lifetime is unknown', async () => {
     const fetch = jest.fn().mockResolvedValueOnce(tokenResponse('one')).mockResolvedValueOnce(tokenResponse('two'));
-    const provider = clientCredentialsTokenProvider({ tokenUrl: 'http://idp/token', clientId: 'c', clientSecret: SECRET, fetch, now: () => 0 });
+    const provider = clientCredentialsTokenProvider({
+      tokenUrl: 'http://idp/token',
+      clientId: 'c',
+      clientSecret: SECRET,
+      fetch,
+      now: () => 0,
+    });
     await provider();
     await expect(provider()).resolves.toEqual({ value: 'two' });
   });
 
   it('names the endpoint and the OAuth error, never the secret', async () => {
-    const fetch = jest.fn().mockResolvedValue(new Response(JSON.stringify({ error: 'invalid_client', error_description: 'bad secret' }), { status: 401 }));
-    const provider = clientCredentialsTokenProvider({ tokenUrl: 'http://idp/token', clientId: 'c', clientSecret: SECRET, fetch });
+    const fetch = jest
+      .fn()
+      .mockResolvedValue(
+        new Response(JSON.stringify({ error: 'invalid_client', error_description: 'bad secret' }), { status: 401 }),
+      );
+    const provider = clientCredentialsTokenProvider({
+      tokenUrl: 'http://idp/token',
+      clientId: 'c',
+      clientSecret: SECRET,
+      fetch,
+    });
     const failure = provider();
-    await expect(failure).rejects.toThrow('OAUTHBEARER token endpoint http://idp/token answered 401 without an access token: invalid_client (bad secret)');
+    await expect(failure).rejects.toThrow(
+      'OAUTHBEARER token endpoint http://idp/token answered 401 without an access token: invalid_client (bad secret)',
+    );
     await expect(failure).rejects.not.toThrow(SECRET);
   });
 });

@@ -33,10 +33,21 @@ export interface KafkaSecurity {
 export const PLAINTEXT: KafkaSecurity = Object.freeze({ protocol: 'PLAINTEXT' });
 
 const PROTOCOLS: readonly KafkaSecurityProtocol[] = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'];
-const MECHANISMS = { PLAIN: 'plain', 'SCRAM-SHA-256': 'scram-sha-256', 'SCRAM-SHA-512': 'scram-sha-512', OAUTHBEARER: 'oauthbearer' } as const;
+const MECHANISMS = {
+  PLAIN: 'plain',
+  'SCRAM-SHA-256': 'scram-sha-256',
+  'SCRAM-SHA-512': 'scram-sha-512',
+  OAUTHBEARER: 'oauthbearer',
+} as const;
 type MechanismName = keyof typeof MECHANISMS;
 
-const TLS_VARIABLES = ['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE', 'KAFKA_SSL_KEY_PASSWORD', 'KAFKA_SSL_KEY_PASSWORD_FILE'];
+const TLS_VARIABLES = [
+  'KAFKA_SSL_CA_FILE',
+  'KAFKA_SSL_CERT_FILE',
+  'KAFKA_SSL_KEY_FILE',
+  'KAFKA_SSL_KEY_PASSWORD',
+  'KAFKA_SSL_KEY_PASSWORD_FILE',
+];
 const PASSWORD_VARIABLES = ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_SASL_PASSWORD_FILE'];
 const OAUTH_VARIABLES = [
   'KAFKA_SASL_OAUTHBEARER_TOKEN_URL',
@@ -85,15 +96,28 @@ function readSecurity(env: EnvSource, issues: ConfigIssue[], deps: KafkaSecurity
   if (tls) {
     result.ssl = readTls(env, issues);
   } else {
-    misplaced(env, issues, TLS_VARIABLES, `TLS settings need KAFKA_SECURITY_PROTOCOL=SSL or SASL_SSL (it is ${protocol})`);
+    misplaced(
+      env,
+      issues,
+      TLS_VARIABLES,
+      `TLS settings need KAFKA_SECURITY_PROTOCOL=SSL or SASL_SSL (it is ${protocol})`,
+    );
   }
   const mechanism = envValue(env, 'KAFKA_SASL_MECHANISM');
   if (!sasl) {
-    misplaced(env, issues, ['KAFKA_SASL_MECHANISM', ...PASSWORD_VARIABLES, ...OAUTH_VARIABLES], `SASL settings need KAFKA_SECURITY_PROTOCOL=SASL_SSL or SASL_PLAINTEXT (it is ${protocol})`);
+    misplaced(
+      env,
+      issues,
+      ['KAFKA_SASL_MECHANISM', ...PASSWORD_VARIABLES, ...OAUTH_VARIABLES],
+      `SASL settings need KAFKA_SECURITY_PROTOCOL=SASL_SSL or SASL_PLAINTEXT (it is ${protocol})`,
+    );
     return result;
   }
   if (mechanism === undefined) {
-    issues.push({ variable: 'KAFKA_SASL_MECHANISM', message: `is required with KAFKA_SECURITY_PROTOCOL=${protocol}: ${Object.keys(MECHANISMS).join(', ')}` });
+    issues.push({
+      variable: 'KAFKA_SASL_MECHANISM',
+      message: `is required with KAFKA_SECURITY_PROTOCOL=${protocol}: ${Object.keys(MECHANISMS).join(', ')}`,
+    });
     return result;
   }
   const name = mechanism.toUpperCase() as MechanismName;
@@ -102,7 +126,12 @@ function readSecurity(env: EnvSource, issues: ConfigIssue[], deps: KafkaSecurity
     return result;
   }
   if (name === 'OAUTHBEARER') {
-    misplaced(env, issues, PASSWORD_VARIABLES, 'is not used with KAFKA_SASL_MECHANISM=OAUTHBEARER (it authenticates with the OAUTHBEARER client credentials)');
+    misplaced(
+      env,
+      issues,
+      PASSWORD_VARIABLES,
+      'is not used with KAFKA_SASL_MECHANISM=OAUTHBEARER (it authenticates with the OAUTHBEARER client credentials)',
+    );
     const provider = readOauth(env, issues, deps);
     if (provider) result.sasl = { mechanism: 'oauthbearer', oauthBearerProvider: provider };
     return result;
@@ -110,11 +139,16 @@ function readSecurity(env: EnvSource, issues: ConfigIssue[], deps: KafkaSecurity
   misplaced(env, issues, OAUTH_VARIABLES, `is only used with KAFKA_SASL_MECHANISM=OAUTHBEARER (it is ${name})`);
   const username = envValue(env, 'KAFKA_SASL_USERNAME');
   const password = secretFromEnv(env, 'KAFKA_SASL_PASSWORD', issues);
-  if (username === undefined) issues.push({ variable: 'KAFKA_SASL_USERNAME', message: `is required with KAFKA_SASL_MECHANISM=${name}` });
+  if (username === undefined)
+    issues.push({ variable: 'KAFKA_SASL_USERNAME', message: `is required with KAFKA_SASL_MECHANISM=${name}` });
   if (password === undefined && !issues.some((i) => i.variable.startsWith('KAFKA_SASL_PASSWORD'))) {
-    issues.push({ variable: 'KAFKA_SASL_PASSWORD', message: `(or KAFKA_SASL_PASSWORD_FILE) is required with KAFKA_SASL_MECHANISM=${name}` });
+    issues.push({
+      variable: 'KAFKA_SASL_PASSWORD',
+      message: `(or KAFKA_SASL_PASSWORD_FILE) is required with KAFKA_SASL_MECHANISM=${name}`,
+    });
   }
-  if (username !== undefined && password !== undefined) result.sasl = { mechanism: MECHANISMS[name], username, password } as SASLOptions;
+  if (username !== undefined && password !== undefined)
+    result.sasl = { mechanism: MECHANISMS[name], username, password } as SASLOptions;
   return result;
 }
 
@@ -125,9 +159,18 @@ function readTls(env: EnvSource, issues: ConfigIssue[]): ConnectionOptions | tru
   const passphrase = secretFromEnv(env, 'KAFKA_SSL_KEY_PASSWORD', issues);
   const certSet = envValue(env, 'KAFKA_SSL_CERT_FILE') !== undefined;
   const keySet = envValue(env, 'KAFKA_SSL_KEY_FILE') !== undefined;
-  if (certSet && !keySet) issues.push({ variable: 'KAFKA_SSL_KEY_FILE', message: 'is required with KAFKA_SSL_CERT_FILE (a client certificate needs its key)' });
-  if (keySet && !certSet) issues.push({ variable: 'KAFKA_SSL_CERT_FILE', message: 'is required with KAFKA_SSL_KEY_FILE (a client key needs its certificate)' });
-  if (passphrase !== undefined && !keySet) issues.push({ variable: 'KAFKA_SSL_KEY_PASSWORD', message: 'is only used with KAFKA_SSL_KEY_FILE' });
+  if (certSet && !keySet)
+    issues.push({
+      variable: 'KAFKA_SSL_KEY_FILE',
+      message: 'is required with KAFKA_SSL_CERT_FILE (a client certificate needs its key)',
+    });
+  if (keySet && !certSet)
+    issues.push({
+      variable: 'KAFKA_SSL_CERT_FILE',
+      message: 'is required with KAFKA_SSL_KEY_FILE (a client key needs its certificate)',
+    });
+  if (passphrase !== undefined && !keySet)
+    issues.push({ variable: 'KAFKA_SSL_KEY_PASSWORD', message: 'is only used with KAFKA_SSL_KEY_FILE' });
   if (ca === undefined && cert === undefined) return true;
   return {
     ...(ca !== undefined ? { ca } : {}),
@@ -137,17 +180,32 @@ function readTls(env: EnvSource, issues: ConfigIssue[]): ConnectionOptions | tru
   };
 }
 
-function readOauth(env: EnvSource, issues: ConfigIssue[], deps: KafkaSecurityDeps): (() => Promise<OauthbearerProviderResponse>) | undefined {
+function readOauth(
+  env: EnvSource,
+  issues: ConfigIssue[],
+  deps: KafkaSecurityDeps,
+): (() => Promise<OauthbearerProviderResponse>) | undefined {
   const tokenUrl = envValue(env, 'KAFKA_SASL_OAUTHBEARER_TOKEN_URL');
   const clientId = envValue(env, 'KAFKA_SASL_OAUTHBEARER_CLIENT_ID');
   const clientSecret = secretFromEnv(env, 'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET', issues);
   const scope = envValue(env, 'KAFKA_SASL_OAUTHBEARER_SCOPE');
   const required = 'is required with KAFKA_SASL_MECHANISM=OAUTHBEARER';
-  if (tokenUrl === undefined) issues.push({ variable: 'KAFKA_SASL_OAUTHBEARER_TOKEN_URL', message: `${required} (the token endpoint of the client-credentials grant)` });
-  else if (!/^https?:\/\/[^/]/.test(tokenUrl) || !URL.canParse(tokenUrl)) issues.push({ variable: 'KAFKA_SASL_OAUTHBEARER_TOKEN_URL', message: 'must be an http(s) URL' });
+  if (tokenUrl === undefined)
+    issues.push({
+      variable: 'KAFKA_SASL_OAUTHBEARER_TOKEN_URL',
+      message: `${required} (the token endpoint of the client-credentials grant)`,
+    });
+  else if (!/^https?:\/\/[^/]/.test(tokenUrl) || !URL.canParse(tokenUrl))
+    issues.push({ variable: 'KAFKA_SASL_OAUTHBEARER_TOKEN_URL', message: 'must be an http(s) URL' });
   if (clientId === undefined) issues.push({ variable: 'KAFKA_SASL_OAUTHBEARER_CLIENT_ID', message: required });
-  if (clientSecret === undefined && !issues.some((i) => i.variable.startsWith('KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET'))) {
-    issues.push({ variable: 'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET', message: `(or KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE) ${required}` });
+  if (
+    clientSecret === undefined &&
+    !issues.some((i) => i.variable.startsWith('KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET'))
+  ) {
+    issues.push({
+      variable: 'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET',
+      message: `(or KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE) ${required}`,
+    });
   }
   if (tokenUrl === undefined || clientId === undefined || clientSecret === undefined) return undefined;
   return clientCredentialsTokenProvider({ tokenUrl, clientId, clientSecret, scope, ...deps });
@@ -155,7 +213,9 @@ function readOauth(env: EnvSource, issues: ConfigIssue[], deps: KafkaSecurityDep
 
 /** Each set variable of `names` is an issue: a setting that would silently do nothing. */
 function misplaced(env: EnvSource, issues: ConfigIssue[], names: string[], message: string): void {
-  for (const name of names) if (envValue(env, name) !== undefined) issues.push({ variable: name, message: message.startsWith('is ') ? message : `is set, but ${message}` });
+  for (const name of names)
+    if (envValue(env, name) !== undefined)
+      issues.push({ variable: name, message: message.startsWith('is ') ? message : `is set, but ${message}` });
 }
 
 /** Settings of {@link clientCredentialsTokenProvider}. */
@@ -172,7 +232,9 @@ export interface ClientCredentialsOptions extends KafkaSecurityDeps {
  * it expires (a fifth of its lifetime, at most a minute, early). Concurrent connections share one
  * request. A failure names the endpoint and its OAuth error code, never the secret.
  */
-export function clientCredentialsTokenProvider(options: ClientCredentialsOptions): () => Promise<OauthbearerProviderResponse> {
+export function clientCredentialsTokenProvider(
+  options: ClientCredentialsOptions,
+): () => Promise<OauthbearerProviderResponse> {
   const doFetch = options.fetch ?? globalThis.fetch;
   const now = options.now ?? Date.now;
   let cached: { value: string; refreshAt: number } | undefined;
@@ -180,13 +242,19 @@ export function clientCredentialsTokenProvider(options: ClientCredentialsOptions
   const request = async () => {
     const body = new URLSearchParams({ grant_type: 'client_credentials' });
     if (options.scope) body.set('scope', options.scope);
-    const basic = Buffer.from(`${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`).toString('base64');
+    const basic = Buffer.from(
+      `${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`,
+    ).toString('base64');
     const requestedAt = now();
     let response: Response;
     try {
       response = await doFetch(options.tokenUrl, {
         method: 'POST',
-        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        headers: {
+          authorization: `Basic ${basic}`,
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+        },
         body: body.toString(),
         signal: AbortSignal.timeout(10_000),
       });
@@ -201,8 +269,13 @@ export function clientCredentialsTokenProvider(options: ClientCredentialsOptions
       // not JSON: reported below
     }
     if (!response.ok || typeof json.access_token !== 'string' || json.access_token === '') {
-      const oauthError = typeof json.error === 'string' ? `: ${json.error}${typeof json.error_description === 'string' ? ` (${json.error_description})` : ''}` : '';
-      throw new Error(`OAUTHBEARER token endpoint ${options.tokenUrl} answered ${response.status} without an access token${oauthError}`);
+      const oauthError =
+        typeof json.error === 'string'
+          ? `: ${json.error}${typeof json.error_description === 'string' ? ` (${json.error_description})` : ''}`
+          : '';
+      throw new Error(
+        `OAUTHBEARER token endpoint ${options.tokenUrl} answered ${response.status} without an access token${oauthError}`,
+      );
     }
     const lifetimeMs = typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in * 1000 : 0;
     // Without expires_in the lifetime is unknown: every authentication asks for a fresh token.

@@ -6,10 +6,7 @@ export class ConfigError extends Error {
   readonly issues: { variable: string; message: string }[];
 
   constructor(service: string, issues: { variable: string; message: string }[]) {
-    super(
-      `${service}: invalid configuration\n` +
-        issues.map((i) => `  - ${i.variable}: ${i.message}`).join('\n'),
-    );
+    super(`${service}: invalid configuration\n` + issues.map((i) => `  - ${i.variable}: ${i.message}`).join('\n'));
     this.service = service;
     this.issues = issues;
     this.name = 'ConfigError';
@@ -47,7 +44,12 @@ export const env = {
     z
       .string()
       .default(fallback)
-      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(z.string()).min(1)),
   bool: (fallback: boolean) =>
     z

@@ -2,7 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from './load-config';
-import { schemaRegistryAccessFromEnv, schemaRegistryHeaders, schemaRegistryOptionsFromEnv } from './schema-registry-access';
+import {
+  schemaRegistryAccessFromEnv,
+  schemaRegistryHeaders,
+  schemaRegistryOptionsFromEnv,
+} from './schema-registry-access';
 
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const SECRET = 'r3gistry-Secret';
@@ -30,15 +34,24 @@ function issuesOf(env: Record<string, string>): string[] {
 
 describe('schemaRegistryOptionsFromEnv', () => {
   it('an open registry by default', () => {
-    expect(schemaRegistryOptionsFromEnv({ SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081' })).toEqual({ url: 'http://127.0.0.1:8081' });
+    expect(schemaRegistryOptionsFromEnv({ SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081' })).toEqual({
+      url: 'http://127.0.0.1:8081',
+    });
     expect(schemaRegistryAccessFromEnv({})).toEqual({});
   });
 
   it('basic auth with the password from a file, and a CA bundle', () => {
-    const env = { SCHEMA_REGISTRY_URL: URL_, SCHEMA_REGISTRY_CA_FILE: file('ca.pem', CERT), SCHEMA_REGISTRY_USERNAME: 'cqrs-projector', SCHEMA_REGISTRY_PASSWORD_FILE: file('pw', `${SECRET}\n`) };
+    const env = {
+      SCHEMA_REGISTRY_URL: URL_,
+      SCHEMA_REGISTRY_CA_FILE: file('ca.pem', CERT),
+      SCHEMA_REGISTRY_USERNAME: 'cqrs-projector',
+      SCHEMA_REGISTRY_PASSWORD_FILE: file('pw', `${SECRET}\n`),
+    };
     const options = schemaRegistryOptionsFromEnv(env);
     expect(options).toEqual({ url: URL_, ca: CERT, auth: { username: 'cqrs-projector', password: SECRET } });
-    expect(schemaRegistryHeaders(options)).toEqual({ authorization: `Basic ${Buffer.from(`cqrs-projector:${SECRET}`).toString('base64')}` });
+    expect(schemaRegistryHeaders(options)).toEqual({
+      authorization: `Basic ${Buffer.from(`cqrs-projector:${SECRET}`).toString('base64')}`,
+    });
   });
 
   it('a static bearer token', () => {
@@ -60,10 +73,17 @@ describe('schemaRegistryOptionsFromEnv', () => {
     expect(issuesOf({ SCHEMA_REGISTRY_URL: URL_, SCHEMA_REGISTRY_USERNAME: 'u' })).toEqual([
       'SCHEMA_REGISTRY_PASSWORD: (or SCHEMA_REGISTRY_PASSWORD_FILE) is required with SCHEMA_REGISTRY_USERNAME',
     ]);
-    expect(issuesOf({ SCHEMA_REGISTRY_URL: URL_, SCHEMA_REGISTRY_PASSWORD: SECRET })).toEqual(['SCHEMA_REGISTRY_USERNAME: is required with SCHEMA_REGISTRY_PASSWORD']);
-    expect(issuesOf({ SCHEMA_REGISTRY_URL: URL_, SCHEMA_REGISTRY_USERNAME: 'u', SCHEMA_REGISTRY_PASSWORD: SECRET, SCHEMA_REGISTRY_TOKEN: SECRET })).toEqual([
-      'SCHEMA_REGISTRY_TOKEN: set either a bearer token or SCHEMA_REGISTRY_USERNAME/PASSWORD, not both',
+    expect(issuesOf({ SCHEMA_REGISTRY_URL: URL_, SCHEMA_REGISTRY_PASSWORD: SECRET })).toEqual([
+      'SCHEMA_REGISTRY_USERNAME: is required with SCHEMA_REGISTRY_PASSWORD',
     ]);
+    expect(
+      issuesOf({
+        SCHEMA_REGISTRY_URL: URL_,
+        SCHEMA_REGISTRY_USERNAME: 'u',
+        SCHEMA_REGISTRY_PASSWORD: SECRET,
+        SCHEMA_REGISTRY_TOKEN: SECRET,
+      }),
+    ).toEqual(['SCHEMA_REGISTRY_TOKEN: set either a bearer token or SCHEMA_REGISTRY_USERNAME/PASSWORD, not both']);
     expect(issuesOf({ SCHEMA_REGISTRY_URL: 'ftp://x', SCHEMA_REGISTRY_CA_FILE: join(dir, 'missing.pem') })).toEqual([
       'SCHEMA_REGISTRY_URL: must be an http(s) URL',
       `SCHEMA_REGISTRY_CA_FILE: cannot read ${join(dir, 'missing.pem')}: no such file`,

@@ -1,4 +1,11 @@
-import { envValue, pemFileFromEnv, rotatingSecretFromEnv, secretFromEnv, type ConfigIssue, type EnvSource } from './env-secrets';
+import {
+  envValue,
+  pemFileFromEnv,
+  rotatingSecretFromEnv,
+  secretFromEnv,
+  type ConfigIssue,
+  type EnvSource,
+} from './env-secrets';
 import { ConfigError } from './load-config';
 
 // Here rather than in @cqrs/messaging (whose createSchemaRegistry uses it) so that tests'
@@ -28,8 +35,12 @@ export interface SchemaRegistryConnection extends SchemaRegistryAccess {
  * requests to the registry, e.g. a readiness probe; empty without credentials.
  */
 export function schemaRegistryHeaders(access: SchemaRegistryAccess): Record<string, string> {
-  if (access.token) return { authorization: `Bearer ${typeof access.token === 'function' ? access.token() : access.token}` };
-  if (access.auth) return { authorization: `Basic ${Buffer.from(`${access.auth.username}:${access.auth.password}`).toString('base64')}` };
+  if (access.token)
+    return { authorization: `Bearer ${typeof access.token === 'function' ? access.token() : access.token}` };
+  if (access.auth)
+    return {
+      authorization: `Basic ${Buffer.from(`${access.auth.username}:${access.auth.password}`).toString('base64')}`,
+    };
   return {};
 }
 
@@ -52,7 +63,8 @@ export function schemaRegistryOptionsFromEnv(env: EnvSource = process.env): Sche
   const issues: ConfigIssue[] = [];
   const url = envValue(env, 'SCHEMA_REGISTRY_URL');
   if (url === undefined) issues.push({ variable: 'SCHEMA_REGISTRY_URL', message: 'is required' });
-  else if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) issues.push({ variable: 'SCHEMA_REGISTRY_URL', message: 'must be an http(s) URL' });
+  else if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url))
+    issues.push({ variable: 'SCHEMA_REGISTRY_URL', message: 'must be an http(s) URL' });
   const access = readAccess(env, issues);
   if (issues.length > 0) throw new ConfigError('schema-registry', issues);
   return { url: url as string, ...access };
@@ -63,16 +75,29 @@ function readAccess(env: EnvSource, issues: ConfigIssue[]): SchemaRegistryAccess
   const username = envValue(env, 'SCHEMA_REGISTRY_USERNAME');
   const password = secretFromEnv(env, 'SCHEMA_REGISTRY_PASSWORD', issues);
   const token = rotatingSecretFromEnv(env, 'SCHEMA_REGISTRY_TOKEN', issues);
-  const passwordSet = envValue(env, 'SCHEMA_REGISTRY_PASSWORD') !== undefined || envValue(env, 'SCHEMA_REGISTRY_PASSWORD_FILE') !== undefined;
-  if (username !== undefined && !passwordSet) issues.push({ variable: 'SCHEMA_REGISTRY_PASSWORD', message: '(or SCHEMA_REGISTRY_PASSWORD_FILE) is required with SCHEMA_REGISTRY_USERNAME' });
-  if (username === undefined && passwordSet) issues.push({ variable: 'SCHEMA_REGISTRY_USERNAME', message: 'is required with SCHEMA_REGISTRY_PASSWORD' });
-  const tokenSet = envValue(env, 'SCHEMA_REGISTRY_TOKEN') !== undefined || envValue(env, 'SCHEMA_REGISTRY_TOKEN_FILE') !== undefined;
+  const passwordSet =
+    envValue(env, 'SCHEMA_REGISTRY_PASSWORD') !== undefined ||
+    envValue(env, 'SCHEMA_REGISTRY_PASSWORD_FILE') !== undefined;
+  if (username !== undefined && !passwordSet)
+    issues.push({
+      variable: 'SCHEMA_REGISTRY_PASSWORD',
+      message: '(or SCHEMA_REGISTRY_PASSWORD_FILE) is required with SCHEMA_REGISTRY_USERNAME',
+    });
+  if (username === undefined && passwordSet)
+    issues.push({ variable: 'SCHEMA_REGISTRY_USERNAME', message: 'is required with SCHEMA_REGISTRY_PASSWORD' });
+  const tokenSet =
+    envValue(env, 'SCHEMA_REGISTRY_TOKEN') !== undefined || envValue(env, 'SCHEMA_REGISTRY_TOKEN_FILE') !== undefined;
   if (tokenSet && (username !== undefined || passwordSet)) {
-    issues.push({ variable: 'SCHEMA_REGISTRY_TOKEN', message: 'set either a bearer token or SCHEMA_REGISTRY_USERNAME/PASSWORD, not both' });
+    issues.push({
+      variable: 'SCHEMA_REGISTRY_TOKEN',
+      message: 'set either a bearer token or SCHEMA_REGISTRY_USERNAME/PASSWORD, not both',
+    });
   }
   return {
     ...(ca !== undefined ? { ca } : {}),
     ...(username !== undefined && password !== undefined ? { auth: { username, password } } : {}),
-    ...(token !== undefined && !(username !== undefined || passwordSet) ? { token: envValue(env, 'SCHEMA_REGISTRY_TOKEN_FILE') ? token : token() } : {}),
+    ...(token !== undefined && !(username !== undefined || passwordSet)
+      ? { token: envValue(env, 'SCHEMA_REGISTRY_TOKEN_FILE') ? token : token() }
+      : {}),
   };
 }

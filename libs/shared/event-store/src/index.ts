@@ -17,8 +17,18 @@ export {
   type TakeSnapshotOptions,
   type TakeSnapshotResult,
 } from './lib/snapshots';
-export { type ArchiveStreamsOptions, type ArchiveStreamsResult, type EventStoreSize, type TableSize } from './lib/archive';
-export { handleCommand, type HandleCommandOptions, type CommandResult, type CommandOutcome } from './lib/handle-command';
+export {
+  type ArchiveStreamsOptions,
+  type ArchiveStreamsResult,
+  type EventStoreSize,
+  type TableSize,
+} from './lib/archive';
+export {
+  handleCommand,
+  type HandleCommandOptions,
+  type CommandResult,
+  type CommandOutcome,
+} from './lib/handle-command';
 export { LruAggregateCache, type AggregateCache } from './lib/aggregate-cache';
 export { hashRequest } from './lib/idempotency';
 export { isSnapshotDue } from './lib/snapshot-policy';
@@ -28,7 +38,13 @@ export {
   eventStoreDataSourceOptions,
   type EventStoreConnectionOptions,
 } from './lib/data-source';
-export { runEventStoreMigrations, runMigrationsLocked, migrateEventStore, describeDatabaseError, redactUrl } from './lib/migrate';
+export {
+  runEventStoreMigrations,
+  runMigrationsLocked,
+  migrateEventStore,
+  describeDatabaseError,
+  redactUrl,
+} from './lib/migrate';
 export {
   ARCHIVED_STREAMS_TABLE,
   EVENT_STORE_MIGRATIONS,
@@ -37,4 +53,11 @@ export {
   OUTBOX_PUBLICATION,
   WRITE_DATABASE_ROLES,
 } from './lib/migrations';
-export { EventStoreReader, EventStoreSnapshot, StoreEventUpcastError, type StoreEvent, type StoreEventBatch, type StoreReadOptions } from './lib/event-store-reader';
+export {
+  EventStoreReader,
+  EventStoreSnapshot,
+  StoreEventUpcastError,
+  type StoreEvent,
+  type StoreEventBatch,
+  type StoreReadOptions,
+} from './lib/event-store-reader';

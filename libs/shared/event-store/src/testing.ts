@@ -59,7 +59,11 @@ export async function createEventStoreTestDatabase(options: {
   poolSize?: number;
 }): Promise<ThrowawayDatabase & { dataSource: DataSource }> {
   const db = await createThrowawayDatabase(options);
-  const dataSource = createEventStoreDataSource({ url: db.url, poolSize: options.poolSize ?? 10, applicationName: 'es-test' });
+  const dataSource = createEventStoreDataSource({
+    url: db.url,
+    poolSize: options.poolSize ?? 10,
+    applicationName: 'es-test',
+  });
   await dataSource.initialize();
   await runEventStoreMigrations(dataSource);
   return {
@@ -119,7 +123,8 @@ export const counterDecider = {
       case 'Reset':
         return [{ type: 'Reset', data: {} }];
       case 'AddUpTo':
-        if (state.total + command.amount > command.max) throw new Error(`OVER_MAX: ${state.total} + ${command.amount} > ${command.max}`);
+        if (state.total + command.amount > command.max)
+          throw new Error(`OVER_MAX: ${state.total} + ${command.amount} > ${command.max}`);
         return [{ type: 'Added', data: { amount: command.amount } }];
       case 'Touch':
         return [];

@@ -38,7 +38,12 @@ export async function bootstrap<C extends ServiceConfig>(definition: ServiceDefi
   try {
     config = definition.loadConfig();
     if (config.MANAGEMENT_PORT !== undefined && config.MANAGEMENT_PORT === config.PORT) {
-      throw new ConfigError(definition.service, [{ variable: 'MANAGEMENT_PORT', message: `must differ from PORT (${config.PORT}): the API port serves only the API` }]);
+      throw new ConfigError(definition.service, [
+        {
+          variable: 'MANAGEMENT_PORT',
+          message: `must differ from PORT (${config.PORT}): the API port serves only the API`,
+        },
+      ]);
     }
   } catch (error) {
     if (error instanceof ConfigError) exit(error.message);
@@ -48,7 +53,9 @@ export async function bootstrap<C extends ServiceConfig>(definition: ServiceDefi
   const apiUrl = config.API_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`;
   const corsOrigins =
     config.CORS_ORIGINS !== undefined
-      ? config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)
+      ? config.CORS_ORIGINS.split(',')
+          .map((o) => o.trim())
+          .filter(Boolean)
       : management !== undefined && config.NODE_ENV === 'development'
         ? [`http://127.0.0.1:${management}`, `http://localhost:${management}`]
         : [];
@@ -72,7 +79,11 @@ export async function bootstrap<C extends ServiceConfig>(definition: ServiceDefi
     throw error;
   }
   if (management !== undefined) await listenManagement(app, management, '0.0.0.0', DEFAULT_MAX_HEADER_SIZE);
-  app.get(Logger).log(`${definition.service} listening on :${config.PORT}${management !== undefined ? `, management on :${management}` : ''}`);
+  app
+    .get(Logger)
+    .log(
+      `${definition.service} listening on :${config.PORT}${management !== undefined ? `, management on :${management}` : ''}`,
+    );
 }
 
 function exit(message: string): never {

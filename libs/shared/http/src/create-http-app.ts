@@ -39,7 +39,15 @@ export interface HttpAppOptions {
 }
 
 /** Response headers a browser client may read (CORS). */
-const CORS_EXPOSED_HEADERS = ['ETag', 'Location', 'Retry-After', 'X-Correlation-Id', 'Idempotent-Replayed', 'Cache-Status', 'X-Read-Your-Writes-Waited-Ms'];
+const CORS_EXPOSED_HEADERS = [
+  'ETag',
+  'Location',
+  'Retry-After',
+  'X-Correlation-Id',
+  'Idempotent-Replayed',
+  'Cache-Status',
+  'X-Read-Your-Writes-Waited-Ms',
+];
 
 /**
  * Builds a Nest HTTP app the way every service here needs it: pino logs, strict JSON bodies with
@@ -48,7 +56,10 @@ const CORS_EXPOSED_HEADERS = ['ETag', 'Location', 'Retry-After', 'X-Correlation-
  * graceful shutdown.
  */
 export async function createHttpApp(module: Type<unknown>, options: HttpAppOptions): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(options.dynamicModule ?? module, { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(options.dynamicModule ?? module, {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   app.useLogger(app.get(Logger));
   app.useBodyParser('json', { limit: options.bodyLimit ?? '64kb', strict: true });
   app.useGlobalPipes(createValidationPipe());
@@ -76,15 +87,28 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
   }
   answerClientErrorsWithProblems(app.getHttpServer(), options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE);
 
-  const builder = new DocumentBuilder().setTitle(options.service).setDescription(options.description).setVersion(options.version);
+  const builder = new DocumentBuilder()
+    .setTitle(options.service)
+    .setDescription(options.description)
+    .setVersion(options.version);
   if (options.apiUrl) builder.addServer(options.apiUrl);
   if (options.bearerAuth) {
     builder.addBearerAuth(
-      { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An OAuth 2.0 access token (JWT) of the configured OpenID Connect issuer.' },
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'An OAuth 2.0 access token (JWT) of the configured OpenID Connect issuer.',
+      },
       BEARER_SCHEME,
     );
   }
-  const document = completeDocument(SwaggerModule.createDocument(app, builder.build(), { extraModels: [ProblemDto] }), { bearerAuth: options.bearerAuth });
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', swaggerOptions: { persistAuthorization: true } });
+  const document = completeDocument(SwaggerModule.createDocument(app, builder.build(), { extraModels: [ProblemDto] }), {
+    bearerAuth: options.bearerAuth,
+  });
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'openapi.json',
+    swaggerOptions: { persistAuthorization: true },
+  });
   return app;
 }

@@ -1,4 +1,13 @@
-import { Controller, DynamicModule, Get, Inject, Logger, Module, ModuleMetadata, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Controller,
+  DynamicModule,
+  Get,
+  Inject,
+  Logger,
+  Module,
+  ModuleMetadata,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
 import { Readiness, type ReadinessCheck, type ReadinessOptions } from './readiness';
@@ -74,7 +83,14 @@ export class HealthModule implements OnApplicationShutdown {
           inject: [READINESS_CHECKS],
           useFactory: (checks: ReadinessCheck[]) => {
             const logger = new Logger('Readiness');
-            return new Readiness(checks, { warn: (details, message) => logger.warn(details, message), log: (details, message) => logger.log(details, message) }, { cacheMs, checkTimeoutMs });
+            return new Readiness(
+              checks,
+              {
+                warn: (details, message) => logger.warn(details, message),
+                log: (details, message) => logger.log(details, message),
+              },
+              { cacheMs, checkTimeoutMs },
+            );
           },
         },
       ],

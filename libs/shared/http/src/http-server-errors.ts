@@ -17,9 +17,19 @@ const answers: Record<string, { status: number; title: string; code: string; det
     code: 'REQUEST_HEADER_FIELDS_TOO_LARGE',
     detail: 'The request line and headers exceed the limit of this service',
   },
-  HPE_REQUEST_TIMEOUT: { status: 408, title: 'Request Timeout', code: 'REQUEST_TIMEOUT', detail: 'The request did not arrive in time' },
+  HPE_REQUEST_TIMEOUT: {
+    status: 408,
+    title: 'Request Timeout',
+    code: 'REQUEST_TIMEOUT',
+    detail: 'The request did not arrive in time',
+  },
 };
-const malformed = { status: 400, title: 'Bad Request', code: 'MALFORMED_REQUEST', detail: 'The request is not valid HTTP/1.1' };
+const malformed = {
+  status: 400,
+  title: 'Bad Request',
+  code: 'MALFORMED_REQUEST',
+  detail: 'The request is not valid HTTP/1.1',
+};
 
 /**
  * Makes the HTTP server answer requests it cannot parse (headers over `maxHeaderSize`, malformed
@@ -38,7 +48,13 @@ export function answerClientErrorsWithProblems(server: Server, maxHeaderSize: nu
     }
     const answer = answers[error.code ?? ''] ?? malformed;
     const detail = answer.status === 431 ? `${answer.detail} (${maxHeaderSize} bytes)` : answer.detail;
-    const body = JSON.stringify({ type: problemTypeUri(answer.code), title: answer.title, status: answer.status, detail, code: answer.code });
+    const body = JSON.stringify({
+      type: problemTypeUri(answer.code),
+      title: answer.title,
+      status: answer.status,
+      detail,
+      code: answer.code,
+    });
     socket.end(
       `HTTP/1.1 ${answer.status} ${answer.title}\r\n` +
         'Content-Type: application/problem+json; charset=utf-8\r\n' +

@@ -6,7 +6,15 @@ export type { ReadinessCheck } from './health.module';
 export { createHttpApp } from './create-http-app';
 export { DEFAULT_MAX_HEADER_SIZE } from './http-server-errors';
 export { allowedMethods } from './allowed-methods';
-export { ApiProblemResponse, ApiUuidParam, completeDocument, PROBLEM_JSON, ProblemDto, UUID_PATTERN, UuidParam } from './openapi';
+export {
+  ApiProblemResponse,
+  ApiUuidParam,
+  completeDocument,
+  PROBLEM_JSON,
+  ProblemDto,
+  UUID_PATTERN,
+  UuidParam,
+} from './openapi';
 export type { HttpAppOptions } from './create-http-app';
 export { postgresCheck, kafkaCheck, httpCheck } from './readiness-checks';
 export type { HttpCheckOptions, Queryable } from './readiness-checks';
@@ -17,10 +25,21 @@ export type { ServiceDefinition } from './bootstrap';
 export { apiServiceConfig, commonServiceConfig } from './common-config';
 export { authConfig } from './auth/auth-config';
 export type { AuthConfig } from './auth/auth-config';
-export { AuthenticationError, AuthUnavailableError, DevelopmentIssuerError, RateLimitedError } from './auth/auth.errors';
+export {
+  AuthenticationError,
+  AuthUnavailableError,
+  DevelopmentIssuerError,
+  RateLimitedError,
+} from './auth/auth.errors';
 export { TokenVerifier } from './auth/token-verifier';
 export type { Principal, TokenVerifierOptions } from './auth/token-verifier';
 export { CurrentPrincipal, issuerCheck, SecurityModule } from './auth/security.module';
 export { isManagementPath } from './auth/management-paths';
 export { listenManagement } from './management-server';
-export { IDENTIFIER_PATTERN, ISO_DATE_PATTERN, lineTextPattern, multilineTextPattern, WHITESPACE } from './text-patterns';
+export {
+  IDENTIFIER_PATTERN,
+  ISO_DATE_PATTERN,
+  lineTextPattern,
+  multilineTextPattern,
+  WHITESPACE,
+} from './text-patterns';

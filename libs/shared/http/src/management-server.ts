@@ -56,7 +56,12 @@ export function splitManagementPort(app: INestApplication): void {
  * Opens the management port (0: any free one) on the same request handler, with the API
  * server's header limit and problem answers; it closes when the app closes. Returns its URL.
  */
-export async function listenManagement(app: INestApplication, port: number, host: string, maxHeaderSize: number): Promise<string> {
+export async function listenManagement(
+  app: INestApplication,
+  port: number,
+  host: string,
+  maxHeaderSize: number,
+): Promise<string> {
   const split = splits.get(app);
   if (!split) throw new Error('listenManagement needs createHttpApp({ managementPort }) first');
   const server = createServer(app.getHttpAdapter().getInstance());

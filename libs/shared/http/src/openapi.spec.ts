@@ -13,15 +13,29 @@ const document = (): OpenAPIObject => ({
         responses: {
           '201': { description: 'made', content: { 'application/json': { schema: { type: 'object' } } } },
           '400': { description: 'bad', content: { 'application/json': { schema: { type: 'object' } } } },
-          '409': { description: 'own', content: { [PROBLEM_JSON]: { schema: { $ref: '#/components/schemas/Special' } } } },
+          '409': {
+            description: 'own',
+            content: { [PROBLEM_JSON]: { schema: { $ref: '#/components/schemas/Special' } } },
+          },
         },
       },
       patch: {
-        requestBody: { content: { 'application/json': { schema: { allOf: [{ $ref: '#/components/schemas/PatchDto' }], minProperties: 1 } } } },
+        requestBody: {
+          content: {
+            'application/json': { schema: { allOf: [{ $ref: '#/components/schemas/PatchDto' }], minProperties: 1 } },
+          },
+        },
         responses: { '200': { description: 'ok' } },
       },
     },
-    '/health/ready': { get: { responses: { '200': { description: 'up' }, '503': { description: 'down', content: { 'application/json': { schema: { type: 'object' } } } } } } },
+    '/health/ready': {
+      get: {
+        responses: {
+          '200': { description: 'up' },
+          '503': { description: 'down', content: { 'application/json': { schema: { type: 'object' } } } },
+        },
+      },
+    },
   },
   components: {
     schemas: {
@@ -35,7 +49,8 @@ const document = (): OpenAPIObject => ({
 describe('completeDocument', () => {
   const done = completeDocument(document());
   const schemas = done.components?.schemas as Record<string, Record<string, unknown>>;
-  const responses = (path: string, method: 'get' | 'post' | 'patch') => (done.paths[path]?.[method]?.responses ?? {}) as Record<string, { content?: Record<string, unknown> }>;
+  const responses = (path: string, method: 'get' | 'post' | 'patch') =>
+    (done.paths[path]?.[method]?.responses ?? {}) as Record<string, { content?: Record<string, unknown> }>;
 
   it('makes every request body refuse unknown fields, through $ref and allOf, and leaves other schemas open', () => {
     expect(schemas['ThingDto']?.['additionalProperties']).toBe(false);
@@ -44,14 +59,24 @@ describe('completeDocument', () => {
   });
 
   it('declares every error answer as problem+json, keeping a problem schema a route chose, and leaves successes alone', () => {
-    expect(responses('/things', 'post')['400']?.content).toEqual({ [PROBLEM_JSON]: { schema: { $ref: '#/components/schemas/ProblemDto' } } });
-    expect(responses('/things', 'post')['409']?.content).toEqual({ [PROBLEM_JSON]: { schema: { $ref: '#/components/schemas/Special' } } });
-    expect(responses('/health/ready', 'get')['503']?.content).toEqual({ [PROBLEM_JSON]: { schema: { $ref: '#/components/schemas/ProblemDto' } } });
+    expect(responses('/things', 'post')['400']?.content).toEqual({
+      [PROBLEM_JSON]: { schema: { $ref: '#/components/schemas/ProblemDto' } },
+    });
+    expect(responses('/things', 'post')['409']?.content).toEqual({
+      [PROBLEM_JSON]: { schema: { $ref: '#/components/schemas/Special' } },
+    });
+    expect(responses('/health/ready', 'get')['503']?.content).toEqual({
+      [PROBLEM_JSON]: { schema: { $ref: '#/components/schemas/ProblemDto' } },
+    });
     expect(Object.keys(responses('/things', 'post')['201']?.content ?? {})).toEqual(['application/json']);
   });
 
   it('declares 431 on every operation', () => {
-    for (const [path, method] of [['/things', 'post'], ['/things', 'patch'], ['/health/ready', 'get']] as const) {
+    for (const [path, method] of [
+      ['/things', 'post'],
+      ['/things', 'patch'],
+      ['/health/ready', 'get'],
+    ] as const) {
       expect(Object.keys(responses(path, method)['431']?.content ?? {})).toEqual([PROBLEM_JSON]);
     }
   });

@@ -12,9 +12,14 @@ export class ProblemDto {
   @ApiProperty({ example: 'Bad Request' }) title!: string;
   @ApiProperty({ example: 400 }) status!: number;
   @ApiProperty() detail!: string;
-  @ApiProperty({ example: 'VALIDATION_FAILED', description: 'Stable, machine-readable; `type` is derived from it.' }) code!: string;
+  @ApiProperty({ example: 'VALIDATION_FAILED', description: 'Stable, machine-readable; `type` is derived from it.' })
+  code!: string;
   @ApiProperty({ required: false, description: 'The request target.' }) instance?: string;
-  @ApiProperty({ required: false, type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } })
+  @ApiProperty({
+    required: false,
+    type: 'array',
+    items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
+  })
   errors?: { field: string; message: string }[];
 }
 
@@ -27,17 +32,19 @@ type ResponseHeaders = Record<string, { description: string; schema: Record<stri
 
 /** Declares an error answer of a route: `status`, as `application/problem+json` with {@link ProblemDto}. */
 export const ApiProblemResponse = (status: number, description: string, headers?: ResponseHeaders) =>
-  applyDecorators(
-    ApiExtraModels(ProblemDto),
-    ApiResponse({ status, description, headers, content: problemContent() }),
-  );
+  applyDecorators(ApiExtraModels(ProblemDto), ApiResponse({ status, description, headers, content: problemContent() }));
 
 /** A UUID in any version, exactly what `ParseUUIDPipe` accepts, as an ECMA-262 pattern. */
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 
 /** A path parameter that must be a UUID: 400 VALIDATION_FAILED naming it otherwise. Pair with {@link ApiUuidParam}. */
 export const UuidParam = (name: string) =>
-  Param(name, new ParseUUIDPipe({ exceptionFactory: () => new RequestValidationError([{ field: name, message: 'must be a UUID' }]) }));
+  Param(
+    name,
+    new ParseUUIDPipe({
+      exceptionFactory: () => new RequestValidationError([{ field: name, message: 'must be a UUID' }]),
+    }),
+  );
 
 /**
  * Documents a UUID path parameter with its pattern: `format: uuid` alone lets a generator (or a
@@ -47,7 +54,8 @@ export const ApiUuidParam = (name: string, description: string) =>
   ApiParam({ name, description, schema: { type: 'string', format: 'uuid', pattern: UUID_PATTERN } });
 
 type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * What every document states whatever its controllers declare, applied once to the generated
@@ -69,7 +77,10 @@ export function completeDocument(document: OpenAPIObject, options: { bearerAuth?
     const ref = schema['$ref'];
     if (typeof ref === 'string') return strict(schemas[ref.replace('#/components/schemas/', '')]);
     if (Array.isArray(schema['allOf'])) return schema['allOf'].forEach(strict);
-    if ((schema['type'] === 'object' || isObject(schema['properties'])) && schema['additionalProperties'] === undefined) {
+    if (
+      (schema['type'] === 'object' || isObject(schema['properties'])) &&
+      schema['additionalProperties'] === undefined
+    ) {
       schema['additionalProperties'] = false;
     }
   };
@@ -84,7 +95,9 @@ export function completeDocument(document: OpenAPIObject, options: { bearerAuth?
       for (const [status, response] of Object.entries(operation['responses'])) {
         if (!isObject(response) || !(Number(status) >= 400)) continue;
         const content = isObject(response['content']) ? response['content'] : {};
-        response['content'] = { [PROBLEM_JSON]: isObject(content[PROBLEM_JSON]) ? content[PROBLEM_JSON] : problemContent()[PROBLEM_JSON] };
+        response['content'] = {
+          [PROBLEM_JSON]: isObject(content[PROBLEM_JSON]) ? content[PROBLEM_JSON] : problemContent()[PROBLEM_JSON],
+        };
       }
       operation['responses']['431'] ??= {
         description: `Request line and headers over the server's limit (REQUEST_HEADER_FIELDS_TOO_LARGE); the connection is closed`,
@@ -98,18 +111,28 @@ export function completeDocument(document: OpenAPIObject, options: { bearerAuth?
 function authenticated(operation: Json, responses: Json): void {
   operation['security'] ??= [{ [BEARER_SCHEME]: [] }];
   responses['401'] ??= {
-    description: 'No bearer token (AUTHENTICATION_REQUIRED), or one that is expired, badly signed, or not for this API (INVALID_TOKEN); WWW-Authenticate says which',
-    headers: { 'WWW-Authenticate': { description: 'RFC 6750 challenge: `Bearer realm="api"`, with `error="invalid_token"` for a refused token.', schema: { type: 'string' } } },
+    description:
+      'No bearer token (AUTHENTICATION_REQUIRED), or one that is expired, badly signed, or not for this API (INVALID_TOKEN); WWW-Authenticate says which',
+    headers: {
+      'WWW-Authenticate': {
+        description: 'RFC 6750 challenge: `Bearer realm="api"`, with `error="invalid_token"` for a refused token.',
+        schema: { type: 'string' },
+      },
+    },
     content: problemContent(),
   };
   responses['429'] ??= {
     description: 'The caller is over its rate limit (RATE_LIMITED); retry after Retry-After',
-    headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } } },
+    headers: {
+      'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } },
+    },
     content: problemContent(),
   };
   responses['503'] ??= {
     description: 'The token issuer’s keys cannot be fetched now (AUTH_UNAVAILABLE); retry after Retry-After',
-    headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } } },
+    headers: {
+      'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } },
+    },
     content: problemContent(),
   };
 }

@@ -1,4 +1,13 @@
-import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, HttpStatus, Logger, NotFoundException } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  BadRequestException,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { HTTP_STATUS_BY_ERROR_KIND } from '@cqrs/util';
 import { allowedMethods } from './allowed-methods';
@@ -25,7 +34,8 @@ export interface ProblemDetails {
 const kindToStatus: Readonly<Record<string, number>> = HTTP_STATUS_BY_ERROR_KIND;
 
 /** The `type` URI of a problem code; stable so clients can switch on it. */
-export const problemTypeUri = (code: string) => `https://cqrs-starter.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`;
+export const problemTypeUri = (code: string) =>
+  `https://cqrs-starter.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`;
 
 interface CodedError {
   code: string;
@@ -128,15 +138,28 @@ export function problemOf(exception: unknown): ProblemDetails {
       code,
       ...(Array.isArray(fromBody['errors']) ? { errors: fromBody['errors'] as FieldError[] } : {}),
       // terminus' 503 body: keep each dependency's state so operators see which one is down
-      ...(fromBody['status'] === 'error' && typeof fromBody['details'] === 'object' ? { checks: fromBody['details'] } : {}),
+      ...(fromBody['status'] === 'error' && typeof fromBody['details'] === 'object'
+        ? { checks: fromBody['details'] }
+        : {}),
     };
   }
   // body-parser errors arrive as plain errors carrying a status (e.g. entity.too.large).
   const parserStatus = (exception as { status?: number; type?: string })?.status;
   if (typeof parserStatus === 'number' && parserStatus >= 400 && parserStatus < 500) {
     const type = (exception as { type?: string }).type;
-    const code = type === 'entity.too.large' ? 'PAYLOAD_TOO_LARGE' : type === 'entity.parse.failed' ? 'MALFORMED_JSON' : codeOfStatus(parserStatus);
-    return { type: problemTypeUri(code), title: titleOf(parserStatus), status: parserStatus, detail: (exception as Error).message, code };
+    const code =
+      type === 'entity.too.large'
+        ? 'PAYLOAD_TOO_LARGE'
+        : type === 'entity.parse.failed'
+          ? 'MALFORMED_JSON'
+          : codeOfStatus(parserStatus);
+    return {
+      type: problemTypeUri(code),
+      title: titleOf(parserStatus),
+      status: parserStatus,
+      detail: (exception as Error).message,
+      code,
+    };
   }
   return {
     type: problemTypeUri('INTERNAL'),

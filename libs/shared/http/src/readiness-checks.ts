@@ -17,7 +17,10 @@ export interface Queryable {
  * check keeps one connection of its own, closed on shutdown.
  */
 export function postgresCheck(name: string, db: Queryable | string): ReadinessCheck {
-  const own = typeof db === 'string' ? new Pool({ connectionString: db, max: 1, allowExitOnIdle: true, application_name: 'readiness' }) : undefined;
+  const own =
+    typeof db === 'string'
+      ? new Pool({ connectionString: db, max: 1, allowExitOnIdle: true, application_name: 'readiness' })
+      : undefined;
   // An idle connection the server drops (a restart, a failover) is an 'error' on the pool, which
   // without a listener would end the process; the next check simply connects again.
   own?.on('error', () => undefined);
@@ -75,7 +78,8 @@ export interface HttpCheckOptions {
  * app's own credentials and trust (`options`); connections are kept alive between probes.
  */
 export const httpCheck = (name: string, url: string, options: HttpCheckOptions = {}): ReadinessCheck => {
-  const agent = options.ca && url.startsWith('https:') ? new HttpsAgent({ ca: options.ca, keepAlive: true }) : undefined;
+  const agent =
+    options.ca && url.startsWith('https:') ? new HttpsAgent({ ca: options.ca, keepAlive: true }) : undefined;
   return {
     name,
     check: async () => {

@@ -2,7 +2,10 @@ import { Readiness, type ReadinessCheck } from './readiness';
 
 describe('Readiness', () => {
   const logs: { level: 'warn' | 'log'; details: object; message: string }[] = [];
-  const logger = { warn: (details: object, message: string) => logs.push({ level: 'warn', details, message }), log: (details: object, message: string) => logs.push({ level: 'log', details, message }) };
+  const logger = {
+    warn: (details: object, message: string) => logs.push({ level: 'warn', details, message }),
+    log: (details: object, message: string) => logs.push({ level: 'log', details, message }),
+  };
   beforeEach(() => (logs.length = 0));
 
   /** A check that fails while `failing` holds a reason, counting its calls. */
@@ -26,7 +29,10 @@ describe('Readiness', () => {
     const db = dependency('postgres');
     const kafka = dependency('kafka');
     kafka.failing = 'connect ECONNREFUSED 10.0.0.7:9092';
-    expect(await new Readiness([db.check, kafka.check], logger, { cacheMs: 0 }).verdict()).toEqual({ postgres: 'up', kafka: 'down' });
+    expect(await new Readiness([db.check, kafka.check], logger, { cacheMs: 0 }).verdict()).toEqual({
+      postgres: 'up',
+      kafka: 'down',
+    });
   });
 
   it('serves a probe storm from one evaluation per interval', async () => {
@@ -42,8 +48,12 @@ describe('Readiness', () => {
 
   it('counts a check that does not answer in time as down', async () => {
     const hung: ReadinessCheck = { name: 'registry', check: () => new Promise(() => undefined) };
-    expect(await new Readiness([hung], logger, { cacheMs: 0, checkTimeoutMs: 50 }).verdict()).toEqual({ registry: 'down' });
-    expect(logs).toEqual([expect.objectContaining({ level: 'warn', message: 'readiness: registry is down: no answer within 50 ms' })]);
+    expect(await new Readiness([hung], logger, { cacheMs: 0, checkTimeoutMs: 50 }).verdict()).toEqual({
+      registry: 'down',
+    });
+    expect(logs).toEqual([
+      expect.objectContaining({ level: 'warn', message: 'readiness: registry is down: no answer within 50 ms' }),
+    ]);
   });
 
   it('logs why a dependency is down once when it goes down, and once when it is back', async () => {

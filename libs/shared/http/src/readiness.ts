@@ -68,12 +68,16 @@ export class Readiness {
     });
     try {
       await Promise.race([c.check(), timeout]);
-      if (this.state.get(c.name) === 'down') this.logger.log({ dependency: c.name }, `readiness: ${c.name} is up again`);
+      if (this.state.get(c.name) === 'down')
+        this.logger.log({ dependency: c.name }, `readiness: ${c.name} is up again`);
       this.state.set(c.name, 'up');
       return 'up';
     } catch (error) {
       if (this.state.get(c.name) !== 'down') {
-        this.logger.warn({ dependency: c.name, err: error }, `readiness: ${c.name} is down: ${error instanceof Error ? error.message : String(error)}`);
+        this.logger.warn(
+          { dependency: c.name, err: error },
+          `readiness: ${c.name} is down: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
       this.state.set(c.name, 'down');
       return 'down';

@@ -24,12 +24,14 @@ export const lineTextPattern = (maxLength: number) =>
  * `maxLength` characters without control characters but tab, LF and CR. The length is in the
  * pattern because a blank text of any length is accepted.
  */
-export const multilineTextPattern = (maxLength: number) => `^(?:[${WHITESPACE}]*|[^${MULTILINE_CONTROL}]{0,${maxLength}})$`;
+export const multilineTextPattern = (maxLength: number) =>
+  `^(?:[${WHITESPACE}]*|[^${MULTILINE_CONTROL}]{0,${maxLength}})$`;
 
 const YEAR = '(?:0[1-9]|[1-9][0-9])[0-9]{2}';
 const LEAP_YEAR = '(?:(?:0[1-9]|[1-9][0-9])(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)';
 const MONTH_DAY = '(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)';
-const TIME = 'T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\\.[0-9]{1,9})?)?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])';
+const TIME =
+  'T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\\.[0-9]{1,9})?)?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])';
 /**
  * `isIsoDate` of the tasks domain: a real calendar date, optionally with a time and an explicit
  * offset. Years start at 0100: the domain reads years 0-99 as 1900-1999 (`Date.UTC`), so it refuses them.

@@ -22,18 +22,36 @@ function intercept(type: string, request: object, rpc?: RPCMetadata): RPCMetadat
 
 describe('HttpRouteInterceptor', () => {
   it("sets the matched route (with the router's base path) for the request span's name", () => {
-    const rpc = intercept('http', { route: { path: '/tasks/:id/start' }, baseUrl: '' }, { type: RPCType.HTTP, span: undefined as never });
+    const rpc = intercept(
+      'http',
+      { route: { path: '/tasks/:id/start' }, baseUrl: '' },
+      { type: RPCType.HTTP, span: undefined as never },
+    );
     expect(rpc?.route).toBe('/tasks/:id/start');
-    expect(intercept('http', { route: { path: '/:id' }, baseUrl: '/tasks' }, { type: RPCType.HTTP, span: undefined as never })?.route).toBe('/tasks/:id');
+    expect(
+      intercept(
+        'http',
+        { route: { path: '/:id' }, baseUrl: '/tasks' },
+        { type: RPCType.HTTP, span: undefined as never },
+      )?.route,
+    ).toBe('/tasks/:id');
   });
 
   it('keeps a route already set, and leaves requests without a matched route alone', () => {
-    expect(intercept('http', { route: { path: '/tasks' } }, { type: RPCType.HTTP, route: '/set/by/express', span: undefined as never })?.route).toBe('/set/by/express');
+    expect(
+      intercept(
+        'http',
+        { route: { path: '/tasks' } },
+        { type: RPCType.HTTP, route: '/set/by/express', span: undefined as never },
+      )?.route,
+    ).toBe('/set/by/express');
     expect(intercept('http', {}, { type: RPCType.HTTP, span: undefined as never })?.route).toBeUndefined();
   });
 
   it('does nothing without tracing (no RPC metadata) or outside HTTP', () => {
     expect(() => intercept('http', { route: { path: '/tasks' } })).not.toThrow();
-    expect(intercept('rpc', { route: { path: '/tasks' } }, { type: RPCType.HTTP, span: undefined as never })?.route).toBeUndefined();
+    expect(
+      intercept('rpc', { route: { path: '/tasks' } }, { type: RPCType.HTTP, span: undefined as never })?.route,
+    ).toBeUndefined();
   });
 });

@@ -37,7 +37,11 @@ env['OTEL_LOGS_EXPORTER'] ??= 'none';
 //   Debezium does, and the producer-side instrumentation would overwrite `traceparent`;
 // - kafkajs in the projector: its per-message consumer spans repeat the `event.<Type>` spans the
 //   projector starts from the same headers.
-const defaultDisabled = ['nestjs-core', 'express', ...(service === 'outbox-relay' || service === 'projector' ? ['kafkajs'] : [])].join(',');
+const defaultDisabled = [
+  'nestjs-core',
+  'express',
+  ...(service === 'outbox-relay' || service === 'projector' ? ['kafkajs'] : []),
+].join(',');
 const disabled = new Set(
   (env['OTEL_NODE_DISABLED_INSTRUMENTATIONS'] ?? defaultDisabled)
     .split(',')
@@ -46,11 +50,20 @@ const disabled = new Set(
 );
 
 const instrumentations: [string, () => Instrumentation][] = [
-  ['http', () => new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? '') })],
+  [
+    'http',
+    () => new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? '') }),
+  ],
   // Only to name the request span after its route (`POST /tasks`): express sets the route before
   // it skips an ignored layer. A span per middleware and handler layer would repeat NestJS's own
   // spans, and spans are what tracing costs (bench/tracing.bench.ts).
-  ['express', () => new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.REQUEST_HANDLER, ExpressLayerType.ROUTER] })],
+  [
+    'express',
+    () =>
+      new ExpressInstrumentation({
+        ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.REQUEST_HANDLER, ExpressLayerType.ROUTER],
+      }),
+  ],
   ['nestjs-core', () => new NestInstrumentation()],
   // Statements only: a pool checkout per statement is noise in every trace. Statements sent as
   // text with their values inline (the projector's two-round-trip batches) would put the data

@@ -1,6 +1,15 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { NodeSDK, type tracing } from '@opentelemetry/sdk-node';
-import { activeTraceIds, contextFromCarrier, currentTraceCarrier, linkFromCarrier, startSpan, withActiveSpan, withoutTracing, withSpan } from './tracing';
+import {
+  activeTraceIds,
+  contextFromCarrier,
+  currentTraceCarrier,
+  linkFromCarrier,
+  startSpan,
+  withActiveSpan,
+  withoutTracing,
+  withSpan,
+} from './tracing';
 
 // The helpers against the SDK the apps run (NodeSDK: W3C propagation, async context), with the
 // ended spans kept in memory instead of exported.
@@ -18,16 +27,23 @@ afterAll(() => sdk.shutdown());
 beforeEach(() => void ended.splice(0));
 
 const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
-const REMOTE = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'congo=t61rcWkgMzE' };
+const REMOTE = {
+  traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+  tracestate: 'congo=t61rcWkgMzE',
+};
 
 describe('withSpan', () => {
   it('nests spans, makes the span active for what runs inside, and returns the result', async () => {
-    const result = await withSpan('command.CreateTask', async () => {
-      const ids = activeTraceIds();
-      const carrier = currentTraceCarrier();
-      await withSpan('event_store.append', () => undefined);
-      return { ids, carrier };
-    }, { attributes: { 'cqrs.command.type': 'CreateTask' } });
+    const result = await withSpan(
+      'command.CreateTask',
+      async () => {
+        const ids = activeTraceIds();
+        const carrier = currentTraceCarrier();
+        await withSpan('event_store.append', () => undefined);
+        return { ids, carrier };
+      },
+      { attributes: { 'cqrs.command.type': 'CreateTask' } },
+    );
     const [inner, outer] = ended;
     expect(outer!.name).toBe('command.CreateTask');
     expect(outer!.attributes).toEqual({ 'cqrs.command.type': 'CreateTask' });
@@ -42,11 +58,16 @@ describe('withSpan', () => {
     const [span] = ended;
     expect(span!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'task 1 does not exist' });
     expect(span!.attributes['error.code']).toBe('TASK_NOT_FOUND');
-    expect(span!.events.map((e) => [e.name, e.attributes?.['exception.message']])).toEqual([['exception', 'task 1 does not exist']]);
+    expect(span!.events.map((e) => [e.name, e.attributes?.['exception.message']])).toEqual([
+      ['exception', 'task 1 does not exist'],
+    ]);
   });
 
   it('continues a remote trace from W3C headers (an outbox row, a Kafka record)', async () => {
-    await withSpan('event.TaskCreated', () => undefined, { parent: contextFromCarrier(REMOTE), kind: SpanKind.CONSUMER });
+    await withSpan('event.TaskCreated', () => undefined, {
+      parent: contextFromCarrier(REMOTE),
+      kind: SpanKind.CONSUMER,
+    });
     const [span] = ended;
     expect(span!.spanContext().traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
     expect(parentOf(span!)).toBe('00f067aa0ba902b7');

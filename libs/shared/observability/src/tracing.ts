@@ -1,5 +1,16 @@
 import { suppressTracing } from '@opentelemetry/core';
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Link, type Span, type TimeInput } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+  type TimeInput,
+} from '@opentelemetry/api';
 
 const tracer = () => trace.getTracer('cqrs-starter');
 
@@ -48,7 +59,11 @@ export function linkFromCarrier(carrier: TraceCarrier): Link | undefined {
  * context or of `parent`. A thrown error is recorded on the span (exception event, error status)
  * and rethrown.
  */
-export async function withSpan<T>(name: string, fn: (span: Span) => Promise<T> | T, options: SpanOptions = {}): Promise<T> {
+export async function withSpan<T>(
+  name: string,
+  fn: (span: Span) => Promise<T> | T,
+  options: SpanOptions = {},
+): Promise<T> {
   const { parent, ...spanOptions } = options;
   return tracer().startActiveSpan(name, spanOptions, parent ?? context.active(), async (span) => {
     try {

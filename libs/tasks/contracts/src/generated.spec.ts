@@ -11,7 +11,14 @@ describe('generated contracts', () => {
   it('match what `npm run schemas:codegen` produces from schemas/', () => {
     const run = spawnSync(
       node,
-      ['tools/schemas/src/cli/codegen.mts', '--context', 'tasks', '--out', 'libs/tasks/contracts/src/generated', '--check'],
+      [
+        'tools/schemas/src/cli/codegen.mts',
+        '--context',
+        'tasks',
+        '--out',
+        'libs/tasks/contracts/src/generated',
+        '--check',
+      ],
       { cwd: root, encoding: 'utf8' },
     );
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });

@@ -4,14 +4,7 @@
  * defaults so a spec states only what matters to it.
  */
 import { deciderSpec } from '@cqrs/util';
-import type {
-  AbandonTask,
-  CompleteTask,
-  CreateTask,
-  DeleteTask,
-  StartTask,
-  UpdateTask,
-} from './lib/task.commands';
+import type { AbandonTask, CompleteTask, CreateTask, DeleteTask, StartTask, UpdateTask } from './lib/task.commands';
 import { taskDecider } from './lib/task.decider';
 import type {
   TaskAbandoned,
@@ -50,7 +43,11 @@ export const updateTask = (data: Omit<UpdateTask['data'], 'taskId'>, now?: strin
   data: { taskId: TASK_ID, ...data },
   metadata: meta(now),
 });
-export const startTask = (now?: string): StartTask => ({ type: 'StartTask', data: { taskId: TASK_ID }, metadata: meta(now) });
+export const startTask = (now?: string): StartTask => ({
+  type: 'StartTask',
+  data: { taskId: TASK_ID },
+  metadata: meta(now),
+});
 export const completeTask = (now?: string): CompleteTask => ({
   type: 'CompleteTask',
   data: { taskId: TASK_ID },
@@ -61,13 +58,27 @@ export const abandonTask = (reason = 'no longer needed', now?: string): AbandonT
   data: { taskId: TASK_ID, reason },
   metadata: meta(now),
 });
-export const deleteTask = (now?: string): DeleteTask => ({ type: 'DeleteTask', data: { taskId: TASK_ID }, metadata: meta(now) });
+export const deleteTask = (now?: string): DeleteTask => ({
+  type: 'DeleteTask',
+  data: { taskId: TASK_ID },
+  metadata: meta(now),
+});
 
 export const taskCreated = (data: Partial<TaskCreated['data']> = {}): TaskCreated => ({
   type: 'TaskCreated',
-  data: { taskId: TASK_ID, ownerId: OWNER_ID, title: 'Write the report', priority: 'NORMAL', createdAt: T.created, ...data },
+  data: {
+    taskId: TASK_ID,
+    ownerId: OWNER_ID,
+    title: 'Write the report',
+    priority: 'NORMAL',
+    createdAt: T.created,
+    ...data,
+  },
 });
-export const taskUpdated = (data: Omit<TaskUpdated['data'], 'taskId' | 'updatedAt'>, updatedAt: string = T.updated): TaskUpdated => ({
+export const taskUpdated = (
+  data: Omit<TaskUpdated['data'], 'taskId' | 'updatedAt'>,
+  updatedAt: string = T.updated,
+): TaskUpdated => ({
   type: 'TaskUpdated',
   data: { taskId: TASK_ID, ...data, updatedAt },
 });

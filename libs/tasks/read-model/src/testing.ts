@@ -41,7 +41,9 @@ export async function createReadModelTestDatabase(options: {
     return url.toString();
   };
   const role = (url: string) => new URL(url).username;
-  await withClient(options.adminUrl, (admin) => admin.query(`CREATE DATABASE ${name} OWNER ${quoteIdent(role(options.ownerUrl))}`));
+  await withClient(options.adminUrl, (admin) =>
+    admin.query(`CREATE DATABASE ${name} OWNER ${quoteIdent(role(options.ownerUrl))}`),
+  );
   const ownerUrl = urlAs(options.ownerUrl);
   // Only the owner and the two app roles connect; the migrations grant them their tables.
   await restrictToRoles(ownerUrl, name, [role(options.projectorUrl), role(options.queryUrl)]);
@@ -58,18 +60,48 @@ export async function createReadModelTestDatabase(options: {
 let offset = 0;
 
 /** A decoded record of `event` at `version` of its task's stream, at a fresh offset of `t`/0. */
-export function taskRecord(event: TaskEvent, version: number, source: Partial<SequencedRecord<TaskEvent>['source']> = {}): SequencedRecord<TaskEvent> {
+export function taskRecord(
+  event: TaskEvent,
+  version: number,
+  source: Partial<SequencedRecord<TaskEvent>['source']> = {},
+): SequencedRecord<TaskEvent> {
   return {
-    source: { topic: 't', partition: 0, offset: String(offset++), key: Buffer.from(event.data.taskId), value: Buffer.from('{}'), headers: {}, ...source },
+    source: {
+      topic: 't',
+      partition: 0,
+      offset: String(offset++),
+      key: Buffer.from(event.data.taskId),
+      value: Buffer.from('{}'),
+      headers: {},
+      ...source,
+    },
     decoded: { ok: true, streamId: event.data.taskId, version, event },
   };
 }
 
 /** A record that failed to decode, for the given stream. */
-export function poisonRecord(streamId: string, version: number | null, value = Buffer.from([0, 0, 0, 0, 99, 1])): SequencedRecord<TaskEvent> {
+export function poisonRecord(
+  streamId: string,
+  version: number | null,
+  value = Buffer.from([0, 0, 0, 0, 99, 1]),
+): SequencedRecord<TaskEvent> {
   return {
-    source: { topic: 't', partition: 0, offset: String(offset++), key: Buffer.from(streamId), value, headers: { eventType: 'TaskStarted' } },
-    decoded: { ok: false, streamId, version, reason: 'UNKNOWN_SCHEMA', code: 'UNKNOWN_SCHEMA_ID', message: 'unknown schema id 99' },
+    source: {
+      topic: 't',
+      partition: 0,
+      offset: String(offset++),
+      key: Buffer.from(streamId),
+      value,
+      headers: { eventType: 'TaskStarted' },
+    },
+    decoded: {
+      ok: false,
+      streamId,
+      version,
+      reason: 'UNKNOWN_SCHEMA',
+      code: 'UNKNOWN_SCHEMA_ID',
+      message: 'unknown schema id 99',
+    },
   };
 }
 
@@ -77,14 +109,23 @@ export function poisonRecord(streamId: string, version: number | null, value = B
 export function taskEvents(taskId: string, ownerId = 'user-1', createdAt = '2025-01-01T09:00:00.000Z') {
   const at = (minutes: number) => new Date(Date.parse(createdAt) + minutes * 60_000).toISOString();
   return {
-    created: (title = `task ${taskId}`): TaskEvent => ({ type: 'TaskCreated', data: { taskId, ownerId, title, priority: 'NORMAL', createdAt } }),
-    updated: (data: { title?: string; description?: string | null; dueDate?: string | null }, minute = 1): TaskEvent => ({
+    created: (title = `task ${taskId}`): TaskEvent => ({
+      type: 'TaskCreated',
+      data: { taskId, ownerId, title, priority: 'NORMAL', createdAt },
+    }),
+    updated: (
+      data: { title?: string; description?: string | null; dueDate?: string | null },
+      minute = 1,
+    ): TaskEvent => ({
       type: 'TaskUpdated',
       data: { taskId, ...data, updatedAt: at(minute) },
     }),
     started: (minute = 2): TaskEvent => ({ type: 'TaskStarted', data: { taskId, startedAt: at(minute) } }),
     completed: (minute = 3): TaskEvent => ({ type: 'TaskCompleted', data: { taskId, completedAt: at(minute) } }),
-    abandoned: (reason = 'changed my mind', minute = 3): TaskEvent => ({ type: 'TaskAbandoned', data: { taskId, reason, abandonedAt: at(minute) } }),
+    abandoned: (reason = 'changed my mind', minute = 3): TaskEvent => ({
+      type: 'TaskAbandoned',
+      data: { taskId, reason, abandonedAt: at(minute) },
+    }),
     deleted: (minute = 4): TaskEvent => ({ type: 'TaskDeleted', data: { taskId, deletedAt: at(minute) } }),
   };
 }

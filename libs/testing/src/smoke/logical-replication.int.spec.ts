@@ -27,7 +27,10 @@ describe('Postgres logical replication (smoke)', () => {
     await db.query("CREATE PUBLICATION smoke_pub FOR TABLE smoke WITH (publish = 'insert')");
     await db.query("SELECT pg_create_logical_replication_slot('smoke_slot', 'pgoutput')");
 
-    service = new LogicalReplicationService({ connectionString: db.url }, { acknowledge: { auto: true, timeoutSeconds: 1 } });
+    service = new LogicalReplicationService(
+      { connectionString: db.url },
+      { acknowledge: { auto: true, timeoutSeconds: 1 } },
+    );
     const inserted = new Promise<Pgoutput.MessageInsert>((resolve, reject) => {
       service!.on('data', (_lsn: string, message: Pgoutput.Message) => {
         if (message.tag === 'insert') resolve(message);

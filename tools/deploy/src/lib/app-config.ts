@@ -11,9 +11,7 @@ export interface ConfigIssue {
   message: string;
 }
 
-export type LoadResult =
-  | { ok: true; config: Record<string, unknown> }
-  | { ok: false; issues: ConfigIssue[] };
+export type LoadResult = { ok: true; config: Record<string, unknown> } | { ok: false; issues: ConfigIssue[] };
 
 /** What an app's `src/config.ts` reads from its environment, found by running it, not by a list. */
 export interface AppConfig {
@@ -50,9 +48,13 @@ async function introspect(app: AppName): Promise<AppConfig> {
   const file = join(repoRoot(), 'apps', app, 'src', 'config.ts');
   if (!existsSync(file)) throw new Error(`${file} is missing: every app reads its environment in src/config.ts`);
   const module = (await import(file)) as Record<string, unknown>;
-  const loaders = Object.entries(module).filter(([name, value]) => /^load\w*Config$/.test(name) && typeof value === 'function');
+  const loaders = Object.entries(module).filter(
+    ([name, value]) => /^load\w*Config$/.test(name) && typeof value === 'function',
+  );
   if (loaders.length !== 1) {
-    throw new Error(`${file}: expected exactly one exported load*Config function, found [${loaders.map(([n]) => n).join(', ')}]`);
+    throw new Error(
+      `${file}: expected exactly one exported load*Config function, found [${loaders.map(([n]) => n).join(', ')}]`,
+    );
   }
   const loader = loaders[0][1] as Loader;
 
@@ -84,7 +86,8 @@ async function introspect(app: AppName): Promise<AppConfig> {
     required = error.issues.map((issue) => issue.variable);
   }
   const variables = [...read].filter((name) => /^[A-Z][A-Z0-9_]*$/.test(name)).sort();
-  if (variables.length === 0) throw new Error(`${file}: its config read no environment variable; is it a zod object schema?`);
+  if (variables.length === 0)
+    throw new Error(`${file}: its config read no environment variable; is it a zod object schema?`);
 
   return {
     app,
@@ -94,7 +97,9 @@ async function introspect(app: AppName): Promise<AppConfig> {
     defaults(fill = {}) {
       const result = load(Object.fromEntries(required.map((name) => [name, fill[name]])));
       if (!result.ok) {
-        throw new Error(`${app}: cannot compute defaults: ${result.issues.map((i) => `${i.variable}: ${i.message}`).join('; ')}`);
+        throw new Error(
+          `${app}: cannot compute defaults: ${result.issues.map((i) => `${i.variable}: ${i.message}`).join('; ')}`,
+        );
       }
       return result.config;
     },
@@ -124,7 +129,10 @@ export function identifierSettings(config: Record<string, unknown>): string[] {
 export function loopbackSettings(config: Record<string, unknown>): string[] {
   const identifiers = identifierSettings(config);
   return Object.entries(config)
-    .filter(([key, value]) => !isOwnerCredential(key) && !identifiers.includes(key) && LOOPBACK.test(JSON.stringify(value) ?? ''))
+    .filter(
+      ([key, value]) =>
+        !isOwnerCredential(key) && !identifiers.includes(key) && LOOPBACK.test(JSON.stringify(value) ?? ''),
+    )
     .map(([key]) => key);
 }
 

@@ -67,12 +67,16 @@ const unquote = (value: string): string => value.replace(/^"(.*)"$/s, '$1').repl
 /** A stage by name; the last one (what `docker build` builds by default) when no name is given. */
 export function stage(dockerfile: Dockerfile, name?: string): Stage {
   const found = name ? dockerfile.stages.find((s) => s.name === name) : dockerfile.stages.at(-1);
-  if (!found) throw new Error(`Dockerfile has no stage ${name ?? '(any)'}; stages: ${dockerfile.stages.map((s) => s.name).join(', ')}`);
+  if (!found)
+    throw new Error(
+      `Dockerfile has no stage ${name ?? '(any)'}; stages: ${dockerfile.stages.map((s) => s.name).join(', ')}`,
+    );
   return found;
 }
 
 /** The instructions of a stage with a given keyword. */
-export const instructionsOf = (s: Stage, keyword: string): Instruction[] => s.instructions.filter((i) => i.keyword === keyword);
+export const instructionsOf = (s: Stage, keyword: string): Instruction[] =>
+  s.instructions.filter((i) => i.keyword === keyword);
 
 /** A stage and the stages it is FROM, nearest first. */
 function lineage(dockerfile: Dockerfile, s: Stage): Stage[] {
@@ -158,7 +162,11 @@ export function substitute(text: string, vars: Record<string, string | undefined
 }
 
 /** The build arguments in scope at each instruction of a stage: its ARGs, from `args` or their defaults. */
-function withArgs(s: Stage, args: Record<string, string>, each: (instruction: Instruction, argValues: Record<string, string>) => void): void {
+function withArgs(
+  s: Stage,
+  args: Record<string, string>,
+  each: (instruction: Instruction, argValues: Record<string, string>) => void,
+): void {
   const argValues: Record<string, string> = {};
   for (const i of s.instructions) {
     if (i.keyword === 'ARG') {
@@ -172,7 +180,11 @@ function withArgs(s: Stage, args: Record<string, string>, each: (instruction: In
  * The ENV of a stage and the stages it is FROM, with ${ARG} references substituted from `args`
  * (build arguments, then ARG defaults).
  */
-export function environment(dockerfile: Dockerfile, s: Stage, args: Record<string, string> = {}): Record<string, string> {
+export function environment(
+  dockerfile: Dockerfile,
+  s: Stage,
+  args: Record<string, string> = {},
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const current of lineage(dockerfile, s).reverse()) {
     withArgs(current, args, (i, argValues) => {

@@ -76,13 +76,15 @@ export function render(options: RenderOptions = {}): Manifest[] {
 }
 
 /** `helm lint --strict` with the given values. */
-export const lint = (options: RenderOptions = {}): HelmResult => helm(['lint', '--strict', CHART, ...valueArgs(options)]);
+export const lint = (options: RenderOptions = {}): HelmResult =>
+  helm(['lint', '--strict', CHART, ...valueArgs(options)]);
 
 export const ofKind = (manifests: Manifest[], kind: string): Manifest[] => manifests.filter((m) => m.kind === kind);
 
 export function named(manifests: Manifest[], kind: string, name: string): Manifest {
   const found = manifests.find((m) => m.kind === kind && m.metadata.name === name);
-  if (!found) throw new Error(`no ${kind} ${name}; rendered: ${manifests.map((m) => `${m.kind}/${m.metadata.name}`).join(', ')}`);
+  if (!found)
+    throw new Error(`no ${kind} ${name}; rendered: ${manifests.map((m) => `${m.kind}/${m.metadata.name}`).join(', ')}`);
   return found;
 }
 
@@ -134,7 +136,8 @@ export function resolveEnv(container: Container, manifests: Manifest[]): Resolve
   const secrets: ResolvedEnv['secrets'] = {};
   const referenced = new Set<string>();
   for (const source of container.envFrom ?? []) {
-    if (!source.configMapRef) throw new Error(`${container.name}: envFrom other than a ConfigMap: ${JSON.stringify(source)}`);
+    if (!source.configMapRef)
+      throw new Error(`${container.name}: envFrom other than a ConfigMap: ${JSON.stringify(source)}`);
     Object.assign(values, named(manifests, 'ConfigMap', source.configMapRef.name).data ?? {});
   }
   for (const variable of container.env ?? []) {
@@ -143,14 +146,18 @@ export function resolveEnv(container: Container, manifests: Manifest[]): Resolve
       secrets[variable.name] = from.secretKeyRef;
       values[variable.name] = secretPlaceholder(from.secretKeyRef.name, from.secretKeyRef.key, variable.name);
     } else if (from?.configMapKeyRef) {
-      values[variable.name] = named(manifests, 'ConfigMap', from.configMapKeyRef.name).data?.[from.configMapKeyRef.key] ?? '';
+      values[variable.name] =
+        named(manifests, 'ConfigMap', from.configMapKeyRef.name).data?.[from.configMapKeyRef.key] ?? '';
     } else if (from?.fieldRef) {
       values[variable.name] = `field.${from.fieldRef.fieldPath}`;
     } else {
-      values[variable.name] = (variable.value ?? '').replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (match, name: string) => {
-        referenced.add(name);
-        return name in values ? values[name] : match;
-      });
+      values[variable.name] = (variable.value ?? '').replace(
+        /\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g,
+        (match, name: string) => {
+          referenced.add(name);
+          return name in values ? values[name] : match;
+        },
+      );
     }
   }
   return { values, secrets, referenced };
@@ -180,17 +187,36 @@ interface ProjectionSource {
  */
 export function mountedFiles(workload: Manifest, container: Container): Map<string, MountedFile> {
   const files = new Map<string, MountedFile>();
-  const volumes = (workload.spec?.template?.spec?.volumes ?? []) as ({ name: string; projected?: { sources: ProjectionSource[] } } & ProjectionSource)[];
-  for (const mount of (container['volumeMounts'] ?? []) as { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[]) {
+  const volumes = (workload.spec?.template?.spec?.volumes ?? []) as ({
+    name: string;
+    projected?: { sources: ProjectionSource[] };
+  } & ProjectionSource)[];
+  for (const mount of (container['volumeMounts'] ?? []) as {
+    name: string;
+    mountPath: string;
+    readOnly?: boolean;
+    subPath?: string;
+  }[]) {
     const volume = volumes.find((v) => v.name === mount.name);
     if (!volume) throw new Error(`${container.name} mounts ${mount.name}, which the pod does not define`);
     const sources: ProjectionSource[] = volume.projected?.sources ?? [volume];
     for (const source of sources) {
-      const [kind, ref] = source.secret ? (['Secret', source.secret] as const) : source.configMap ? (['ConfigMap', source.configMap] as const) : [undefined, undefined];
+      const [kind, ref] = source.secret
+        ? (['Secret', source.secret] as const)
+        : source.configMap
+          ? (['ConfigMap', source.configMap] as const)
+          : [undefined, undefined];
       if (!kind || !ref) continue;
-      if (!ref.items?.length) throw new Error(`${container.name}: volume ${mount.name} projects all of ${kind} ${ref.name}: name the keys`);
+      if (!ref.items?.length)
+        throw new Error(`${container.name}: volume ${mount.name} projects all of ${kind} ${ref.name}: name the keys`);
       for (const item of ref.items) {
-        files.set(`${mount.mountPath}/${item.path}`, { kind, name: ref.name, key: item.key, volume: mount.name, readOnly: mount.readOnly === true });
+        files.set(`${mount.mountPath}/${item.path}`, {
+          kind,
+          name: ref.name,
+          key: item.key,
+          volume: mount.name,
+          readOnly: mount.readOnly === true,
+        });
       }
     }
   }
@@ -206,7 +232,11 @@ const STAND_IN_KEY = '-----BEGIN PRIVATE KEY-----\nc3RhbmQtaW4=\n-----END PRIVAT
  * its *_FILE settings at start-up, can load it here. Returns the rewritten values and the paths
  * the environment names that no volume provides.
  */
-export function withStandInFiles(values: Record<string, string>, files: Map<string, MountedFile>, dir: string): { values: Record<string, string>; missing: string[] } {
+export function withStandInFiles(
+  values: Record<string, string>,
+  files: Map<string, MountedFile>,
+  dir: string,
+): { values: Record<string, string>; missing: string[] } {
   const missing: string[] = [];
   const rewrite = (value: string): string =>
     value.replace(/\/etc\/cqrs\/[\w./-]+/g, (path) => {
@@ -216,7 +246,11 @@ export function withStandInFiles(values: Record<string, string>, files: Map<stri
         return path;
       }
       const local = join(dir, path.replace(/\//g, '_'));
-      const content = /\.(crt|pem)$/.test(path) ? STAND_IN_CERTIFICATE : /\.key$/.test(path) ? STAND_IN_KEY : `secret.${file.name}.${file.key}\n`;
+      const content = /\.(crt|pem)$/.test(path)
+        ? STAND_IN_CERTIFICATE
+        : /\.key$/.test(path)
+          ? STAND_IN_KEY
+          : `secret.${file.name}.${file.key}\n`;
       writeFileSync(local, content, { mode: 0o600 });
       return local;
     });
@@ -235,8 +269,14 @@ export function renderNotes(options: RenderOptions = {}): string {
     cpSync(join(repoRoot(), CHART), chart, { recursive: true });
     const notes = readFileSync(join(chart, 'templates/NOTES.txt'), 'utf8');
     rmSync(join(chart, 'templates/NOTES.txt'));
-    const indented = notes.split('\n').map((line) => `    ${line}`).join('\n');
-    writeFileSync(join(chart, 'templates/zz-notes.yaml'), `apiVersion: test/v1\nkind: Notes\nmetadata:\n  name: notes\ntext: |-\n    NOTES:\n${indented}\n`);
+    const indented = notes
+      .split('\n')
+      .map((line) => `    ${line}`)
+      .join('\n');
+    writeFileSync(
+      join(chart, 'templates/zz-notes.yaml'),
+      `apiVersion: test/v1\nkind: Notes\nmetadata:\n  name: notes\ntext: |-\n    NOTES:\n${indented}\n`,
+    );
     const files = (options.files ?? []).map((file) => join(repoRoot(), file));
     const result = helm(['template', RELEASE, chart, '--namespace', NAMESPACE, ...valueArgs({ ...options, files })]);
     if (result.status !== 0) throw new Error(`rendering NOTES.txt failed:\n${result.stderr}`);

@@ -20,6 +20,7 @@ export function loadInitSql(path = 'tools/local-stack/postgres/init.sql'): Local
     for (const role of m[3].split(/,\s*/)) granted.add(role.trim());
     connect.set(m[2], granted);
   }
-  if (roles.size === 0 || owners.size === 0) throw new Error(`${path}: found no roles or databases; has its format changed?`);
+  if (roles.size === 0 || owners.size === 0)
+    throw new Error(`${path}: found no roles or databases; has its format changed?`);
   return { roles, owners, connect };
 }

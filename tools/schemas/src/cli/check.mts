@@ -13,7 +13,10 @@ import { EXIT, resolveRegistryAccess, runCli } from './common.mts';
 const program = new Command('schemas:check')
   .description('Check every schema in schemas/ for compatibility, locally and against the registry')
   .option('--schemas <dir>', 'schemas directory holding manifest.json', 'schemas')
-  .option('--registry-url <url>', 'Confluent-compatible registry API (default: $SCHEMA_REGISTRY_URL, .local-stack/env, local Apicurio)')
+  .option(
+    '--registry-url <url>',
+    'Confluent-compatible registry API (default: $SCHEMA_REGISTRY_URL, .local-stack/env, local Apicurio)',
+  )
   .option('--local-only', 'skip the registry (the local avsc check still runs)', false)
   .option('-q, --quiet', 'print problems only', false)
   .parse();
@@ -36,9 +39,13 @@ await runCli(async () => {
   const versions = manifest.subjects.reduce((n, s) => n + s.versions.length, 0);
   if (problems.length > 0) {
     console.error(formatProblems(problems));
-    console.error(`✗ ${problems.length} compatibility problem(s) in ${manifest.subjects.length} subjects; see docs/evolving-events.md`);
+    console.error(
+      `✗ ${problems.length} compatibility problem(s) in ${manifest.subjects.length} subjects; see docs/evolving-events.md`,
+    );
     return EXIT.failed;
   }
-  console.log(`✓ ${versions} schemas in ${manifest.subjects.length} subjects are compatible${opts.localOnly ? ' (local check only)' : ''}`);
+  console.log(
+    `✓ ${versions} schemas in ${manifest.subjects.length} subjects are compatible${opts.localOnly ? ' (local check only)' : ''}`,
+  );
   return EXIT.ok;
 });

@@ -22,10 +22,16 @@ await runCli(async () => {
   const files = generateContracts(loadSchemaManifest(opts.schemas), opts.context);
   // Only files we generated are ours to replace or remove.
   const onDisk = existsSync(opts.out)
-    ? readdirSync(opts.out).filter((f) => f.endsWith('.ts') && readFileSync(join(opts.out, f), 'utf8').startsWith(GENERATED_MARKER))
+    ? readdirSync(opts.out).filter(
+        (f) => f.endsWith('.ts') && readFileSync(join(opts.out, f), 'utf8').startsWith(GENERATED_MARKER),
+      )
     : [];
   const stale = [
-    ...[...files].filter(([name, text]) => !existsSync(join(opts.out, name)) || readFileSync(join(opts.out, name), 'utf8') !== text).map(([name]) => name),
+    ...[...files]
+      .filter(
+        ([name, text]) => !existsSync(join(opts.out, name)) || readFileSync(join(opts.out, name), 'utf8') !== text,
+      )
+      .map(([name]) => name),
     ...onDisk.filter((name) => !files.has(name)),
   ];
   if (opts.check) {

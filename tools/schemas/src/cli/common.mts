@@ -16,7 +16,9 @@ export const EXIT = { ok: 0, failed: 1, cannotRun: 2 } as const;
 export const DEFAULT_REGISTRY_URL = 'https://127.0.0.1:8081/apis/ccompat/v7';
 
 /** The variables that say how to trust and authenticate to the registry. */
-const ACCESS_VARIABLES = ['CA_FILE', 'USERNAME', 'PASSWORD', 'PASSWORD_FILE', 'TOKEN', 'TOKEN_FILE'].map((v) => `SCHEMA_REGISTRY_${v}`);
+const ACCESS_VARIABLES = ['CA_FILE', 'USERNAME', 'PASSWORD', 'PASSWORD_FILE', 'TOKEN', 'TOKEN_FILE'].map(
+  (v) => `SCHEMA_REGISTRY_${v}`,
+);
 
 /**
  * Where the registry is and how to reach it. The URL: the `--registry-url` flag, else
@@ -26,11 +28,16 @@ const ACCESS_VARIABLES = ['CA_FILE', 'USERNAME', 'PASSWORD', 'PASSWORD_FILE', 'T
  * URL is the stack's own registry, the env file's (cqrs-admin and the stack's CA), so that
  * credentials are never sent to another registry than the one they belong to.
  */
-export function resolveRegistryAccess(flag: string | undefined, cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): RegistryAccess {
+export function resolveRegistryAccess(
+  flag: string | undefined,
+  cwd = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): RegistryAccess {
   const stack = stackEnv(join(env['CQRS_STACK_STATE'] ?? join(cwd, '.local-stack'), 'env'));
   const url = flag || env['SCHEMA_REGISTRY_URL'] || stack['SCHEMA_REGISTRY_URL'] || DEFAULT_REGISTRY_URL;
   const own = ACCESS_VARIABLES.some((name) => env[name]);
-  const sameRegistry = stack['SCHEMA_REGISTRY_URL'] !== undefined && trimSlash(stack['SCHEMA_REGISTRY_URL']) === trimSlash(url);
+  const sameRegistry =
+    stack['SCHEMA_REGISTRY_URL'] !== undefined && trimSlash(stack['SCHEMA_REGISTRY_URL']) === trimSlash(url);
   return registryAccessFromEnv(!own && sameRegistry ? stack : env, url);
 }
 
@@ -55,9 +62,13 @@ export async function runCli(body: () => Promise<number>): Promise<void> {
     if (error instanceof RegistryUnreachableError) {
       console.error(`✗ ${error.message}`);
       if (/CERT|SSL|TLS|VERIFY|SIGNATURE|self[- ]signed/i.test(error.message)) {
-        console.error('  The registry\'s certificate is not trusted: set SCHEMA_REGISTRY_CA_FILE (locally .local-stack/tls/ca.pem).');
+        console.error(
+          "  The registry's certificate is not trusted: set SCHEMA_REGISTRY_CA_FILE (locally .local-stack/tls/ca.pem).",
+        );
       } else {
-        console.error('  Is the stack up? `bash tools/local-stack/stack.sh status`; or set SCHEMA_REGISTRY_URL / --registry-url.');
+        console.error(
+          '  Is the stack up? `bash tools/local-stack/stack.sh status`; or set SCHEMA_REGISTRY_URL / --registry-url.',
+        );
       }
     } else if (error instanceof RegistryRequestError && (error.status === 401 || error.status === 403)) {
       console.error(`✗ ${error.message}`);

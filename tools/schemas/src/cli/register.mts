@@ -11,7 +11,10 @@ import { EXIT, resolveRegistryAccess, runCli } from './common.mts';
 const program = new Command('schemas:register')
   .description('Register the schemas of schemas/manifest.json and set each subject compatibility level')
   .option('--schemas <dir>', 'schemas directory holding manifest.json', 'schemas')
-  .option('--registry-url <url>', 'Confluent-compatible registry API (default: $SCHEMA_REGISTRY_URL, .local-stack/env, local Apicurio)')
+  .option(
+    '--registry-url <url>',
+    'Confluent-compatible registry API (default: $SCHEMA_REGISTRY_URL, .local-stack/env, local Apicurio)',
+  )
   .parse();
 const opts = program.opts<{ schemas: string; registryUrl?: string }>();
 

@@ -26,7 +26,11 @@ export class CreateTaskDto {
   @IsString()
   description?: string;
 
-  @ApiPropertyOptional({ description: 'ISO-8601 date or date-time with offset.', pattern: ISO_DATE_PATTERN, example: '2026-12-31' })
+  @ApiPropertyOptional({
+    description: 'ISO-8601 date or date-time with offset.',
+    pattern: ISO_DATE_PATTERN,
+    example: '2026-12-31',
+  })
   @IsOptional()
   @IsString()
   dueDate?: string;

@@ -8,7 +8,11 @@ import { IsOptional, IsString, ValidateIf } from 'class-validator';
  * rules are CreateTaskDto's; at least one field is required (`minProperties` in the controller).
  */
 export class UpdateTaskDto {
-  @ApiPropertyOptional({ description: `Trimmed; not blank, no control characters, at most ${TASK_LIMITS.titleMaxLength} characters.`, minLength: 1, pattern: lineTextPattern(TASK_LIMITS.titleMaxLength) })
+  @ApiPropertyOptional({
+    description: `Trimmed; not blank, no control characters, at most ${TASK_LIMITS.titleMaxLength} characters.`,
+    minLength: 1,
+    pattern: lineTextPattern(TASK_LIMITS.titleMaxLength),
+  })
   @IsOptional()
   @IsString()
   title?: string;
@@ -23,7 +27,12 @@ export class UpdateTaskDto {
   @IsString()
   description?: string | null;
 
-  @ApiPropertyOptional({ type: String, nullable: true, pattern: ISO_DATE_PATTERN, description: 'ISO-8601 date or date-time with offset; null clears it.' })
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    pattern: ISO_DATE_PATTERN,
+    description: 'ISO-8601 date or date-time with offset; null clears it.',
+  })
   @ValidateIf((_, value) => value !== null && value !== undefined)
   @IsString()
   dueDate?: string | null;

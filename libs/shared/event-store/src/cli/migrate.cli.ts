@@ -15,7 +15,9 @@ const program = new Command()
       .env('MIGRATIONS_WRITE_DATABASE_URL')
       .default(LOCAL_DEFAULT),
   )
-  .addOption(new Option('--connect-timeout <ms>', 'give up connecting after this long').default(10_000).argParser(Number))
+  .addOption(
+    new Option('--connect-timeout <ms>', 'give up connecting after this long').default(10_000).argParser(Number),
+  )
   .action(async (options: { url: string; connectTimeout: number }) => {
     try {
       const applied = await migrateEventStore(options.url, { connectTimeoutMs: options.connectTimeout });

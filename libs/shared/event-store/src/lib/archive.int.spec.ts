@@ -4,7 +4,13 @@
 import { getTestInfra } from '@cqrs/testing';
 import { replay } from '@cqrs/util';
 import { randomUUID } from 'node:crypto';
-import { type CounterEvent, type CounterState, counterDecider, createEventStoreTestDatabase, withClient } from '../testing';
+import {
+  type CounterEvent,
+  type CounterState,
+  counterDecider,
+  createEventStoreTestDatabase,
+  withClient,
+} from '../testing';
 import { ConcurrencyError } from './event-store.errors';
 import type { NewEvent } from './event-store.types';
 import { PostgresEventStore } from './postgres-event-store';
@@ -14,7 +20,11 @@ let db: Db;
 
 beforeAll(async () => {
   const infra = await getTestInfra();
-  db = await createEventStoreTestDatabase({ adminUrl: infra.postgres.adminUrl, ownerUrl: infra.postgres.ownerWriteUrl, poolSize: 6 });
+  db = await createEventStoreTestDatabase({
+    adminUrl: infra.postgres.adminUrl,
+    ownerUrl: infra.postgres.ownerWriteUrl,
+    poolSize: 6,
+  });
 });
 afterAll(() => db?.drop());
 
@@ -27,7 +37,8 @@ const archiveOptions = (extra: Partial<Parameters<PostgresEventStore['archiveStr
   streamType: TYPE,
   ...extra,
 });
-const sql = <T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> => db.dataSource.query(text, params);
+const sql = <T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> =>
+  db.dataSource.query(text, params);
 const stream = () => `arch-${randomUUID()}`;
 const added = (amount: number): NewEvent<CounterEvent> => ({ type: 'Added', data: { amount } });
 
@@ -40,13 +51,24 @@ async function oldStream(id: string, types: string, ageDays: number, streamType 
     await sql(
       `INSERT INTO events (event_id, stream_id, stream_type, version, type, data, recorded_at)
        VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, now() - $6 * interval '1 day')`,
-      [id, streamType, fromVersion + i, t === 'R' ? 'Reset' : 'Added', JSON.stringify(t === 'R' ? {} : { amount: fromVersion + i }), ageDays],
+      [
+        id,
+        streamType,
+        fromVersion + i,
+        t === 'R' ? 'Reset' : 'Added',
+        JSON.stringify(t === 'R' ? {} : { amount: fromVersion + i }),
+        ageDays,
+      ],
     );
   }
 }
 const where = async (id: string) => ({
-  hot: (await sql<{ version: string }>('SELECT version FROM events WHERE stream_id = $1 ORDER BY version', [id])).map((r) => Number(r.version)),
-  archive: (await sql<{ version: string }>('SELECT version FROM events_archive WHERE stream_id = $1 ORDER BY version', [id])).map((r) => Number(r.version)),
+  hot: (await sql<{ version: string }>('SELECT version FROM events WHERE stream_id = $1 ORDER BY version', [id])).map(
+    (r) => Number(r.version),
+  ),
+  archive: (
+    await sql<{ version: string }>('SELECT version FROM events_archive WHERE stream_id = $1 ORDER BY version', [id])
+  ).map((r) => Number(r.version)),
 });
 const archivedRow = async (id: string) =>
   (await sql('SELECT stream_type, version, events FROM archived_streams WHERE stream_id = $1', [id]))[0];
@@ -84,9 +106,16 @@ describe('archiveStreams', () => {
     );
     expect(moved.n).toBe(4);
     // Without a stream type, the other type's finished stream goes too; nothing is archived twice.
-    expect(await store.archiveStreams(archiveOptions({ streamType: undefined }))).toMatchObject({ streams: 1, events: 2 });
+    expect(await store.archiveStreams(archiveOptions({ streamType: undefined }))).toMatchObject({
+      streams: 1,
+      events: 2,
+    });
     expect(await where(otherType)).toEqual({ hot: [], archive: [1, 2] });
-    expect(await store.archiveStreams(archiveOptions({ streamType: undefined }))).toMatchObject({ streams: 0, events: 0, batches: 0 });
+    expect(await store.archiveStreams(archiveOptions({ streamType: undefined }))).toMatchObject({
+      streams: 0,
+      events: 0,
+      batches: 0,
+    });
   });
 
   it('loads, reads and versions an archived stream whole', async () => {
@@ -112,12 +141,16 @@ describe('archiveStreams', () => {
       await store.archiveStreams(archiveOptions());
 
       for (const stale of [0, 3]) {
-        const error = await store.appendToStream(id, [added(9)], { streamType: TYPE, expectedVersion: stale }).catch((e: unknown) => e);
+        const error = await store
+          .appendToStream(id, [added(9)], { streamType: TYPE, expectedVersion: stale })
+          .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(ConcurrencyError);
         expect(error).toMatchObject({ expectedVersion: stale, actualVersion: 4 });
       }
       // Ahead of the archived version would leave a gap.
-      await expect(store.appendToStream(id, [added(9)], { streamType: TYPE, expectedVersion: 5 })).rejects.toBeInstanceOf(ConcurrencyError);
+      await expect(
+        store.appendToStream(id, [added(9)], { streamType: TYPE, expectedVersion: 5 }),
+      ).rejects.toBeInstanceOf(ConcurrencyError);
 
       const result = await store.appendToStream(id, [added(100)], { streamType: TYPE, expectedVersion: 4 });
       expect(result.nextExpectedVersion).toBe(5);
@@ -141,7 +174,10 @@ describe('archiveStreams', () => {
     // A snapshot in the middle of the archived part: the load reads the archive's tail and the hot events.
     const options = { ...counterDecider, stateSchemaVersion: 1 };
     const atTwo = replay(counterDecider, (await store.readStream<CounterEvent>(id)).slice(0, 2));
-    await sql(`INSERT INTO snapshots (stream_id, state_schema_version, version, state) VALUES ($1, 1, 2, $2)`, [id, JSON.stringify(atTwo)]);
+    await sql(`INSERT INTO snapshots (stream_id, state_schema_version, version, state) VALUES ($1, 1, 2, $2)`, [
+      id,
+      JSON.stringify(atTwo),
+    ]);
     const whole = replay(counterDecider, await store.readStream<CounterEvent>(id));
     expect(await store.aggregateStream(id, options)).toEqual({ state: whole, version: 5, snapshotVersion: 2 });
 
@@ -159,13 +195,26 @@ describe('archiveStreams', () => {
     // Holds the archiving transaction open after it moved the events, before it commits.
     await sql(`CREATE OR REPLACE FUNCTION stall_archive() RETURNS trigger LANGUAGE plpgsql AS $$
                BEGIN IF NEW.stream_id LIKE 'race-%' THEN PERFORM pg_sleep(1.5); END IF; RETURN NEW; END $$`);
-    await sql(`CREATE TRIGGER stall_archive BEFORE INSERT ON archived_streams FOR EACH ROW EXECUTE FUNCTION stall_archive()`);
+    await sql(
+      `CREATE TRIGGER stall_archive BEFORE INSERT ON archived_streams FOR EACH ROW EXECUTE FUNCTION stall_archive()`,
+    );
     try {
       const archiving = store.archiveStreams(archiveOptions({ streamType: undefined }));
-      await waitFor(async () => (await withClient(db.url, (c) => c.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()`))).rowCount === 1);
+      await waitFor(
+        async () =>
+          (
+            await withClient(db.url, (c) =>
+              c.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()`),
+            )
+          ).rowCount === 1,
+      );
       // The archiving has not committed: appends see the stream in `events`, at version 3.
-      await expect(store.appendToStream(id, [added(1)], { streamType: TYPE, expectedVersion: 2 })).rejects.toBeInstanceOf(ConcurrencyError);
-      await expect(store.appendToStream(id, [added(4)], { streamType: TYPE, expectedVersion: 3 })).resolves.toMatchObject({ nextExpectedVersion: 4 });
+      await expect(
+        store.appendToStream(id, [added(1)], { streamType: TYPE, expectedVersion: 2 }),
+      ).rejects.toBeInstanceOf(ConcurrencyError);
+      await expect(
+        store.appendToStream(id, [added(4)], { streamType: TYPE, expectedVersion: 3 }),
+      ).resolves.toMatchObject({ nextExpectedVersion: 4 });
       expect(await archiving).toMatchObject({ streams: 1, events: 3 });
     } finally {
       await sql('DROP TRIGGER stall_archive ON archived_streams');
@@ -175,7 +224,9 @@ describe('archiveStreams', () => {
     expect(await archivedRow(id)).toMatchObject({ version: '3', events: 3 });
     expect((await store.readStream(id)).map((e) => e.version)).toEqual([1, 2, 3, 4]);
     expect(await store.streamVersion(id)).toBe(4);
-    await expect(store.appendToStream(id, [added(5)], { streamType: TYPE, expectedVersion: 3 })).rejects.toBeInstanceOf(ConcurrencyError);
+    await expect(store.appendToStream(id, [added(5)], { streamType: TYPE, expectedVersion: 3 })).rejects.toBeInstanceOf(
+      ConcurrencyError,
+    );
   });
 
   it('moves streams in batches, one transaction each', async () => {
@@ -183,7 +234,12 @@ describe('archiveStreams', () => {
     const type = `test.batch-${randomUUID()}`;
     const ids = Array.from({ length: 5 }, stream);
     for (const id of ids) await oldStream(id, 'AR', 40, type);
-    expect(await store.archiveStreams(archiveOptions({ streamType: type, batchSize: 2 }))).toEqual({ streams: 5, events: 10, batches: 3, dryRun: false });
+    expect(await store.archiveStreams(archiveOptions({ streamType: type, batchSize: 2 }))).toEqual({
+      streams: 5,
+      events: 10,
+      batches: 3,
+      dryRun: false,
+    });
     const stamps = await sql<{ n: number }>(
       `SELECT count(DISTINCT archived_at)::int AS n FROM archived_streams WHERE stream_id = ANY ($1)`,
       [ids],
@@ -191,12 +247,10 @@ describe('archiveStreams', () => {
     expect(stamps[0].n).toBe(3);
   });
 
-  it.each([
-    { olderThanMs: -1 },
-    { terminalEventTypes: [] },
-    { batchSize: 0 },
-  ])('rejects %j', async (options) => {
-    await expect(new PostgresEventStore(db.dataSource).archiveStreams(archiveOptions(options))).rejects.toThrow(RangeError);
+  it.each([{ olderThanMs: -1 }, { terminalEventTypes: [] }, { batchSize: 0 }])('rejects %j', async (options) => {
+    await expect(new PostgresEventStore(db.dataSource).archiveStreams(archiveOptions(options))).rejects.toThrow(
+      RangeError,
+    );
   });
 
   it('reports the sizes of the event tables', async () => {
@@ -213,19 +267,29 @@ describe('the append-only trigger', () => {
     const id = stream();
     await oldStream(id, 'A', 1);
     await withClient(db.url, async (owner) => {
-      await expect(owner.query(`DELETE FROM events WHERE stream_id = $1`, [id])).rejects.toThrow('events are append-only: DELETE is not allowed');
+      await expect(owner.query(`DELETE FROM events WHERE stream_id = $1`, [id])).rejects.toThrow(
+        'events are append-only: DELETE is not allowed',
+      );
       await owner.query('BEGIN');
       await owner.query(`SET LOCAL cqrs.archiving = 'on'`);
-      await expect(owner.query(`UPDATE events SET data = '{}' WHERE stream_id = $1`, [id])).rejects.toThrow('events are append-only: UPDATE is not allowed');
+      await expect(owner.query(`UPDATE events SET data = '{}' WHERE stream_id = $1`, [id])).rejects.toThrow(
+        'events are append-only: UPDATE is not allowed',
+      );
       await owner.query('ROLLBACK');
-      await expect(owner.query(`UPDATE events_archive SET data = '{}'`)).rejects.toThrow('events_archive are append-only: UPDATE is not allowed');
-      await expect(owner.query(`DELETE FROM events_archive`)).rejects.toThrow('events_archive are append-only: DELETE is not allowed');
+      await expect(owner.query(`UPDATE events_archive SET data = '{}'`)).rejects.toThrow(
+        'events_archive are append-only: UPDATE is not allowed',
+      );
+      await expect(owner.query(`DELETE FROM events_archive`)).rejects.toThrow(
+        'events_archive are append-only: DELETE is not allowed',
+      );
       await owner.query('BEGIN');
       await owner.query(`SET LOCAL cqrs.archiving = 'on'`);
       expect((await owner.query(`DELETE FROM events WHERE stream_id = $1`, [id])).rowCount).toBe(1);
       await owner.query('ROLLBACK');
       // SET LOCAL ends with its transaction.
-      await expect(owner.query(`DELETE FROM events WHERE stream_id = $1`, [id])).rejects.toThrow('events are append-only');
+      await expect(owner.query(`DELETE FROM events WHERE stream_id = $1`, [id])).rejects.toThrow(
+        'events are append-only',
+      );
     });
     expect((await where(id)).hot).toEqual([1]);
   });

@@ -45,7 +45,8 @@ const CANDIDATES = `
     LIMIT $5
   )`;
 
-const COLUMNS = 'global_position, event_id, stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at';
+const COLUMNS =
+  'global_position, event_id, stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at';
 
 // One statement, one snapshot: an append that commits meanwhile is not moved (it stays in
 // `events`, after the archived versions) and sees either all of this or nothing of it. A stream
@@ -54,7 +55,9 @@ const MOVE = `
   WITH ${CANDIDATES},
   moved AS (
     DELETE FROM events e USING candidates c WHERE e.stream_id = c.stream_id
-    RETURNING ${COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}
+    RETURNING ${COLUMNS.split(', ')
+      .map((c) => `e.${c}`)
+      .join(', ')}
   ), archived AS (
     INSERT INTO ${EVENTS_ARCHIVE_TABLE} (${COLUMNS}) SELECT ${COLUMNS} FROM moved ORDER BY global_position
   ), streams AS (
@@ -80,12 +83,15 @@ const DRY_RUN = `
 const ARCHIVE_LOCK = 'cqrs.event-store.archive';
 
 /** Checks {@link ArchiveStreamsOptions}. */
-export function archiveSettings(options: ArchiveStreamsOptions): Required<Omit<ArchiveStreamsOptions, 'streamType'>> & { streamType: string | null } {
+export function archiveSettings(
+  options: ArchiveStreamsOptions,
+): Required<Omit<ArchiveStreamsOptions, 'streamType'>> & { streamType: string | null } {
   const batchSize = options.batchSize ?? 1000;
   if (!Number.isSafeInteger(options.olderThanMs) || options.olderThanMs < 0) {
     throw new RangeError(`olderThanMs must be a non-negative integer, got ${options.olderThanMs}`);
   }
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${options.batchSize}`);
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`batchSize must be a positive integer, got ${options.batchSize}`);
   if (options.terminalEventTypes.length === 0 || options.terminalEventTypes.some((type) => !type)) {
     throw new RangeError('terminalEventTypes must name at least one event type');
   }
@@ -152,5 +158,10 @@ export async function eventStoreSize(sql: Sql): Promise<EventStoreSize> {
     if (!row) throw new Error(`table ${name} not found: is the event store migrated?`);
     return { bytes: Number(row.bytes), rowsEstimate: row.rows < 0 ? null : row.rows };
   };
-  return { events: size('events'), eventsArchive: size(EVENTS_ARCHIVE_TABLE), snapshots: size('snapshots'), archivedStreams: Number(n) };
+  return {
+    events: size('events'),
+    eventsArchive: size(EVENTS_ARCHIVE_TABLE),
+    snapshots: size('snapshots'),
+    archivedStreams: Number(n),
+  };
 }

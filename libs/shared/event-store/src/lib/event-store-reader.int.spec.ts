@@ -8,7 +8,8 @@ import { createThrowawayDatabase, type ThrowawayDatabase } from '../testing';
 import { EventStoreReader, StoreEventUpcastError, type StoreEvent } from './event-store-reader';
 import { migrateEventStore } from './migrate';
 
-const owner = (db: ThrowawayDatabase) => (sql: string, params?: unknown[]) => withClient(db.url, (c) => c.query(sql, params));
+const owner = (db: ThrowawayDatabase) => (sql: string, params?: unknown[]) =>
+  withClient(db.url, (c) => c.query(sql, params));
 
 describe('event store reader', () => {
   let db: ThrowawayDatabase;
@@ -18,7 +19,11 @@ describe('event store reader', () => {
   beforeAll(async () => {
     const infra = await getTestInfra();
     const projector = new URL(infra.postgres.readUrl).username;
-    db = await createThrowawayDatabase({ adminUrl: infra.postgres.adminUrl, ownerUrl: infra.postgres.ownerWriteUrl, appRoles: [projector] });
+    db = await createThrowawayDatabase({
+      adminUrl: infra.postgres.adminUrl,
+      ownerUrl: infra.postgres.ownerWriteUrl,
+      appRoles: [projector],
+    });
     await migrateEventStore(db.url);
     sql = owner(db);
     pool = new Pool({ connectionString: db.urlAs(infra.postgres.readUrl), max: 4 });
@@ -30,14 +35,25 @@ describe('event store reader', () => {
   });
 
   /** Appends `count` events to a new stream (as the owner, the way the append function stores them). */
-  const append = async (streamId: string, count: number, options: { type?: string; streamType?: string; schemaVersion?: number; from?: number } = {}) => {
+  const append = async (
+    streamId: string,
+    count: number,
+    options: { type?: string; streamType?: string; schemaVersion?: number; from?: number } = {},
+  ) => {
     const from = options.from ?? 1;
     const rows = await sql(
       `INSERT INTO events (event_id, stream_id, stream_type, version, type, schema_version, data)
        SELECT gen_random_uuid(), $1, $2, v, $3, $4, jsonb_build_object('n', v, 'text', 'quote " and \\ backslash é')
          FROM generate_series($5::int, $5::int + $6::int - 1) v ORDER BY v
        RETURNING global_position`,
-      [streamId, options.streamType ?? 'test.thing', options.type ?? 'Happened', options.schemaVersion ?? 1, from, count],
+      [
+        streamId,
+        options.streamType ?? 'test.thing',
+        options.type ?? 'Happened',
+        options.schemaVersion ?? 1,
+        from,
+        count,
+      ],
     );
     return rows.rows.map((r: { global_position: string }) => Number(r.global_position));
   };
@@ -145,7 +161,10 @@ describe('event store reader', () => {
     ]);
 
     const gappy = upcasterChain({ Created: { 1: (d) => d, 2: (d) => d } });
-    await sql(`INSERT INTO events (event_id, stream_id, stream_type, version, type, schema_version, data) VALUES (gen_random_uuid(), $1, $2, 3, 'Created', 1, '"not an object"')`, [s, type]);
+    await sql(
+      `INSERT INTO events (event_id, stream_id, stream_type, version, type, schema_version, data) VALUES (gen_random_uuid(), $1, $2, 3, 'Created', 1, '"not an object"')`,
+      [s, type],
+    );
     await expect(readAll({ streamType: type, upcasters: gappy })).rejects.toThrow(StoreEventUpcastError);
     await expect(readAll({ streamType: type, upcasters: gappy })).rejects.toThrow(`event ${s} v3 (Created v1`);
     const kept = await readAll({ streamType: type, upcasters: gappy, onUpcastError: 'keep' });
@@ -161,7 +180,9 @@ describe('event store reader', () => {
     const s = randomUUID();
     await append(s, 1, { streamType: type });
     // Positions jump by 5,000 (other writers' rolled-back or other-type rows, say).
-    await sql(`SELECT setval(pg_get_serial_sequence('events', 'global_position'), (SELECT max(global_position) FROM events) + 5000)`);
+    await sql(
+      `SELECT setval(pg_get_serial_sequence('events', 'global_position'), (SELECT max(global_position) FROM events) + 5000)`,
+    );
     await append(s, 1, { streamType: type, from: 2 });
     const { events, throughs } = await readAll({ streamType: type, batchSize: 10, afterPosition: 0 });
     expect(events.map((e) => e.version)).toEqual([1, 2]);

@@ -63,7 +63,10 @@ export class StoreEventUpcastError extends Error {
     readonly event: { globalPosition: number; streamId: string; version: number; type: string; schemaVersion: number },
     cause: UpcastError,
   ) {
-    super(`event ${event.streamId} v${event.version} (${event.type} v${event.schemaVersion}, position ${event.globalPosition}): ${cause.message}`, { cause });
+    super(
+      `event ${event.streamId} v${event.version} (${event.type} v${event.schemaVersion}, position ${event.globalPosition}): ${cause.message}`,
+      { cause },
+    );
     this.name = 'StoreEventUpcastError';
   }
 }
@@ -106,7 +109,8 @@ export class EventStoreReader {
   /** Opens a snapshot: events committed after this call are not part of it. */
   async open(options: StoreReadOptions = {}): Promise<EventStoreSnapshot> {
     const connections = options.connections ?? 2;
-    if (!Number.isSafeInteger(connections) || connections < 1) throw new RangeError(`connections must be a positive integer, not ${connections}`);
+    if (!Number.isSafeInteger(connections) || connections < 1)
+      throw new RangeError(`connections must be a positive integer, not ${connections}`);
     const clients: PoolClient[] = [];
     try {
       const first = await this.pool.connect();
@@ -145,9 +149,11 @@ export class EventStoreSnapshot {
     private readonly options: StoreReadOptions,
   ) {
     this.batchSize = options.batchSize ?? 10_000;
-    if (!Number.isSafeInteger(this.batchSize) || this.batchSize < 1) throw new RangeError(`batchSize must be a positive integer, not ${this.batchSize}`);
+    if (!Number.isSafeInteger(this.batchSize) || this.batchSize < 1)
+      throw new RangeError(`batchSize must be a positive integer, not ${this.batchSize}`);
     this.after = options.afterPosition ?? 0;
-    if (!Number.isSafeInteger(this.after) || this.after < 0) throw new RangeError(`afterPosition must be a non-negative integer, not ${this.after}`);
+    if (!Number.isSafeInteger(this.after) || this.after < 0)
+      throw new RangeError(`afterPosition must be a non-negative integer, not ${this.after}`);
     this.streamType = options.streamType ?? null;
     this.upcasters = options.upcasters ?? NO_UPCASTERS;
   }
@@ -204,7 +210,8 @@ export class EventStoreSnapshot {
       const { hi, result } = inFlight.shift()!;
       const rows = await result;
       if (rows.length < this.batchSize / 2) span = Math.min(span * 2, this.batchSize * 8);
-      else if (rows.length > this.batchSize) span = Math.max(this.batchSize, Math.floor((span * this.batchSize) / rows.length));
+      else if (rows.length > this.batchSize)
+        span = Math.max(this.batchSize, Math.floor((span * this.batchSize) / rows.length));
       while (inFlight.length < prefetch && issue());
       yield { events: rows.map((row) => this.toEvent(row)), throughPosition: hi };
     }

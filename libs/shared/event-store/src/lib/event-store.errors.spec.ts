@@ -1,5 +1,10 @@
 import { isDomainError } from '@cqrs/util';
-import { ConcurrencyError, EventStoreUnavailableError, IdempotencyKeyInUseError, IdempotencyKeyReusedError } from './event-store.errors';
+import {
+  ConcurrencyError,
+  EventStoreUnavailableError,
+  IdempotencyKeyInUseError,
+  IdempotencyKeyReusedError,
+} from './event-store.errors';
 
 describe('event store errors', () => {
   it('a lost race is a 409 naming both versions; pinned by If-Match it becomes a 412', () => {
@@ -33,16 +38,25 @@ describe('event store errors', () => {
       message: 'Idempotency-Key "abc" was already used for a different request',
       details: { idempotencyKey: 'abc' },
     });
-    expect(new IdempotencyKeyInUseError('POST /tasks', 'abc')).toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_USE', httpStatus: 409 });
+    expect(new IdempotencyKeyInUseError('POST /tasks', 'abc')).toMatchObject({
+      code: 'IDEMPOTENCY_KEY_IN_USE',
+      httpStatus: 409,
+    });
   });
 
   it.each([
     ['pg-pool waiting for a busy pool', new Error('timeout exceeded when trying to connect')],
     ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5433'), { code: 'ECONNREFUSED' })],
     ['a dropped connection', new Error('Connection terminated unexpectedly')],
-    ['a database shutting down (57P01)', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })],
+    [
+      'a database shutting down (57P01)',
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+    ],
     ['too many connections (53300)', Object.assign(new Error('sorry, too many clients already'), { code: '53300' })],
-    ['TypeORM wrapping a refused connection', Object.assign(new Error('query failed'), { driverError: { code: 'ECONNREFUSED' } })],
+    [
+      'TypeORM wrapping a refused connection',
+      Object.assign(new Error('query failed'), { driverError: { code: 'ECONNREFUSED' } }),
+    ],
   ])('treats %s as unavailable (503 with Retry-After)', (_, error) => {
     expect(EventStoreUnavailableError.matches(error)).toBe(true);
     expect(new EventStoreUnavailableError(error)).toMatchObject({
@@ -55,7 +69,10 @@ describe('event store errors', () => {
   });
 
   it.each([
-    ['a unique violation', Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' })],
+    [
+      'a unique violation',
+      Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' }),
+    ],
     ['a syntax error', Object.assign(new Error('syntax error at or near "SELEC"'), { code: '42601' })],
     ['a plain bug', new TypeError("Cannot read properties of undefined (reading 'version')")],
     ['not an error at all', undefined],

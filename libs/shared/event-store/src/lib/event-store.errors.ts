@@ -48,7 +48,10 @@ export class ConcurrencyError extends DomainError {
 
 /** The same Idempotency-Key came with a different request body (HTTP 422). */
 export class IdempotencyKeyReusedError extends DomainError {
-  constructor(readonly scope: string, readonly key: string) {
+  constructor(
+    readonly scope: string,
+    readonly key: string,
+  ) {
     super(
       EventStoreErrorCode.IDEMPOTENCY_KEY_REUSED,
       'unprocessable',
@@ -61,7 +64,10 @@ export class IdempotencyKeyReusedError extends DomainError {
 
 /** Another request with the same Idempotency-Key committed first, or is still in flight (HTTP 409). */
 export class IdempotencyKeyInUseError extends DomainError {
-  constructor(readonly scope: string, readonly key: string) {
+  constructor(
+    readonly scope: string,
+    readonly key: string,
+  ) {
     super(
       EventStoreErrorCode.IDEMPOTENCY_KEY_IN_USE,
       'conflict',
@@ -75,7 +81,16 @@ export class IdempotencyKeyInUseError extends DomainError {
 // Errors that say "the database cannot take this now", not "this request is wrong": pg-pool's
 // wait for a connection timing out (every connection busy, i.e. overload), refused or dropped
 // connections, and PostgreSQL's own admin_shutdown, cannot_connect_now and too_many_connections.
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
 const UNAVAILABLE_MESSAGES = [/timeout exceeded when trying to connect/i, /connection terminated/i];
 
 /**
@@ -88,9 +103,14 @@ export class EventStoreUnavailableError extends DomainError {
   readonly headers: Record<string, string>;
 
   constructor(cause: unknown, retryAfterSeconds = 1) {
-    super(EventStoreErrorCode.EVENT_STORE_UNAVAILABLE, 'unavailable', 'the event store cannot take requests right now; retry shortly', {
-      cause,
-    });
+    super(
+      EventStoreErrorCode.EVENT_STORE_UNAVAILABLE,
+      'unavailable',
+      'the event store cannot take requests right now; retry shortly',
+      {
+        cause,
+      },
+    );
     this.name = 'EventStoreUnavailableError';
     this.headers = { 'Retry-After': String(retryAfterSeconds) };
   }
@@ -100,7 +120,8 @@ export class EventStoreUnavailableError extends DomainError {
     const e = error as { code?: unknown; message?: unknown; driverError?: unknown } | undefined;
     if (!e || typeof e !== 'object') return false;
     if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
-    if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(e.message as string))) return true;
+    if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(e.message as string)))
+      return true;
     return e.driverError !== undefined && e.driverError !== error && EventStoreUnavailableError.matches(e.driverError);
   }
 }

@@ -105,7 +105,11 @@ describe.each(['fresh', 'legacy'] as const)('write database grants (%s database)
     const relay = user(infra.postgres.relayUrl);
     const reader = user(infra.postgres.readUrl);
     // The migrations grant to these names; other login roles must be their members.
-    expect([command, relay, reader]).toEqual([WRITE_DATABASE_ROLES.command, WRITE_DATABASE_ROLES.relay, WRITE_DATABASE_ROLES.reader]);
+    expect([command, relay, reader]).toEqual([
+      WRITE_DATABASE_ROLES.command,
+      WRITE_DATABASE_ROLES.relay,
+      WRITE_DATABASE_ROLES.reader,
+    ]);
     // As init.sql does for the write database: the projector connects to read the store.
     db = await createThrowawayDatabase({
       adminUrl: infra.postgres.adminUrl,
@@ -116,10 +120,16 @@ describe.each(['fresh', 'legacy'] as const)('write database grants (%s database)
     databases.push(db);
     if (setup === 'legacy') {
       await withClient(db.url, async (owner) => {
-        await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${command}`);
-        await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ${command}`);
+        await owner.query(
+          `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${command}`,
+        );
+        await owner.query(
+          `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ${command}`,
+        );
         await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO ${relay}`);
-        await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${reader}`);
+        await owner.query(
+          `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${reader}`,
+        );
       });
     }
     await migrateEventStore(db.url);
@@ -168,12 +178,17 @@ describe.each(['fresh', 'legacy'] as const)('write database grants (%s database)
         for (const id of others) expect(await store.readStream(id)).toHaveLength(1);
         expect(await store.purgeExpiredIdempotencyKeys()).toBe(0);
         // Snapshot upkeep runs as this role (the service's scheduled prune, the CLI).
-        expect(await store.takeSnapshot(streamId, { ...counterDecider, stateSchemaVersion: 1 })).toMatchObject({ version: 2, written: false });
+        expect(await store.takeSnapshot(streamId, { ...counterDecider, stateSchemaVersion: 1 })).toMatchObject({
+          version: 2,
+          written: false,
+        });
         expect(await store.pruneSnapshots({ keep: 1 })).toMatchObject({ deleted: 1 });
         expect(await store.snapshotStats()).toMatchObject({ snapshots: 1 });
         expect(await store.size()).toMatchObject({ archivedStreams: 0 });
         // Archiving is the owner's: no DELETE on events.
-        await expect(store.archiveStreams({ olderThanMs: 0, terminalEventTypes: ['Added'] })).rejects.toMatchObject({ code: INSUFFICIENT_PRIVILEGE });
+        await expect(store.archiveStreams({ olderThanMs: 0, terminalEventTypes: ['Added'] })).rejects.toMatchObject({
+          code: INSUFFICIENT_PRIVILEGE,
+        });
       } finally {
         await dataSource.destroy();
       }
@@ -199,13 +214,14 @@ describe.each(['fresh', 'legacy'] as const)('write database grants (%s database)
       expect(await sqlstate(as.command, sql)).toBe(INSUFFICIENT_PRIVILEGE);
     });
 
-    it.each([`UPDATE events SET data = '{}'`, `SET LOCAL cqrs.archiving = 'on'; DELETE FROM events`, `DELETE FROM events_archive`])(
-      'is refused by the grants, not only by the append-only trigger: %s',
-      async (sql) => {
-        const error = await withClient(as.command, (c) => c.query(sql)).catch((e: Error) => e);
-        expect((error as Error).message).toMatch(/^permission denied for table events(_archive)?$/);
-      },
-    );
+    it.each([
+      `UPDATE events SET data = '{}'`,
+      `SET LOCAL cqrs.archiving = 'on'; DELETE FROM events`,
+      `DELETE FROM events_archive`,
+    ])('is refused by the grants, not only by the append-only trigger: %s', async (sql) => {
+      const error = await withClient(as.command, (c) => c.query(sql)).catch((e: Error) => e);
+      expect((error as Error).message).toMatch(/^permission denied for table events(_archive)?$/);
+    });
   });
 
   describe('cqrs_relay', () => {
@@ -215,10 +231,10 @@ describe.each(['fresh', 'legacy'] as const)('write database grants (%s database)
       await withClient(as.relay, (c) => c.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]));
       expect(await sqlstate(as.command, OUTBOX_ROW)).toBeUndefined();
       const changes = await withClient(as.relay, (c) =>
-        c.query(`SELECT count(*)::int AS n FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, 'proto_version', '1', 'publication_names', $2)`, [
-          slot,
-          OUTBOX_PUBLICATION,
-        ]),
+        c.query(
+          `SELECT count(*)::int AS n FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, 'proto_version', '1', 'publication_names', $2)`,
+          [slot, OUTBOX_PUBLICATION],
+        ),
       );
       // BEGIN, RELATION, INSERT, COMMIT at least.
       expect((changes.rows[0] as { n: number }).n).toBeGreaterThanOrEqual(4);
@@ -232,7 +248,9 @@ describe.each(['fresh', 'legacy'] as const)('write database grants (%s database)
 
   describe('cqrs_projector', () => {
     it('reads events and events_archive', async () => {
-      expect(await sqlstate(as.projector, `SELECT * FROM events UNION ALL SELECT * FROM events_archive`)).toBeUndefined();
+      expect(
+        await sqlstate(as.projector, `SELECT * FROM events UNION ALL SELECT * FROM events_archive`),
+      ).toBeUndefined();
     });
 
     it.each(READER_FORBIDDEN)('is refused (42501): %s', async (sql) => {
@@ -275,7 +293,11 @@ describe.each(['fresh', 'legacy'] as const)('write database grants (%s database)
       { grantee: WRITE_DATABASE_ROLES.command, table_name: 'archived_streams', privileges: 'SELECT' },
       { grantee: WRITE_DATABASE_ROLES.command, table_name: 'events', privileges: 'INSERT,SELECT' },
       { grantee: WRITE_DATABASE_ROLES.command, table_name: 'events_archive', privileges: 'SELECT' },
-      { grantee: WRITE_DATABASE_ROLES.command, table_name: 'idempotency_keys', privileges: 'DELETE,INSERT,SELECT,UPDATE' },
+      {
+        grantee: WRITE_DATABASE_ROLES.command,
+        table_name: 'idempotency_keys',
+        privileges: 'DELETE,INSERT,SELECT,UPDATE',
+      },
       { grantee: WRITE_DATABASE_ROLES.command, table_name: 'outbox', privileges: 'DELETE,INSERT,SELECT' },
       { grantee: WRITE_DATABASE_ROLES.command, table_name: 'snapshots', privileges: 'DELETE,INSERT,SELECT' },
       { grantee: WRITE_DATABASE_ROLES.reader, table_name: 'events', privileges: 'SELECT' },
@@ -283,7 +305,9 @@ describe.each(['fresh', 'legacy'] as const)('write database grants (%s database)
       { grantee: WRITE_DATABASE_ROLES.relay, table_name: 'outbox', privileges: 'SELECT' },
     ]);
     const defaults = await withClient(db.url, (c) =>
-      c.query(`SELECT defaclacl::text FROM pg_default_acl WHERE defaclacl::text ~ $1`, [`(cqrs_command|cqrs_relay|cqrs_projector|^\\{=|,=)`]),
+      c.query(`SELECT defaclacl::text FROM pg_default_acl WHERE defaclacl::text ~ $1`, [
+        `(cqrs_command|cqrs_relay|cqrs_projector|^\\{=|,=)`,
+      ]),
     );
     expect(defaults.rows).toEqual([]);
   });

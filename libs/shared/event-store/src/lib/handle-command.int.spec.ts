@@ -21,14 +21,21 @@ let store: PostgresEventStore;
 
 beforeAll(async () => {
   const infra = await getTestInfra();
-  db = await createEventStoreTestDatabase({ adminUrl: infra.postgres.adminUrl, ownerUrl: infra.postgres.ownerWriteUrl });
+  db = await createEventStoreTestDatabase({
+    adminUrl: infra.postgres.adminUrl,
+    ownerUrl: infra.postgres.ownerWriteUrl,
+  });
   store = new PostgresEventStore(db.dataSource);
 });
 afterAll(() => db?.drop());
 
 type Response = { status: number; body: { total: number; version: number } };
 const add = (amount: number): CounterCommand => ({ type: 'Add', amount });
-const run = (streamId: string, command: CounterCommand, extra: Partial<HandleCommandOptions<CounterState, CounterCommand, CounterEvent, Response>> = {}) =>
+const run = (
+  streamId: string,
+  command: CounterCommand,
+  extra: Partial<HandleCommandOptions<CounterState, CounterCommand, CounterEvent, Response>> = {},
+) =>
   handleCommand<CounterState, CounterCommand, CounterEvent, Response>(store, {
     streamId,
     streamType: 'test.counter',
@@ -72,7 +79,13 @@ describe('handleCommand', () => {
     await run(id, add(1));
     const error = await run(id, add(1), { expectedVersion: 1 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConcurrencyError);
-    expect(error).toMatchObject({ code: 'VERSION_MISMATCH', kind: 'precondition', httpStatus: 412, expectedVersion: 1, actualVersion: 2 });
+    expect(error).toMatchObject({
+      code: 'VERSION_MISMATCH',
+      kind: 'precondition',
+      httpStatus: 412,
+      expectedVersion: 1,
+      actualVersion: 2,
+    });
     expect(await eventCount(id)).toBe(2);
     await expect(run(id, add(1), { expectedVersion: 2 })).resolves.toMatchObject({ version: 3 });
   });
@@ -188,9 +201,18 @@ describe('handleCommand: the aggregate cache, with two instances writing one str
     const cache = new LruAggregateCache({ max: 100 });
     const loads = { count: 0 };
     const counted: PostgresEventStore = Object.create(store, {
-      aggregateStream: { value: (...args: Parameters<PostgresEventStore['aggregateStream']>) => (loads.count++, store.aggregateStream(...args)) },
+      aggregateStream: {
+        value: (...args: Parameters<PostgresEventStore['aggregateStream']>) => (
+          loads.count++,
+          store.aggregateStream(...args)
+        ),
+      },
     });
-    const exec = (streamId: string, command: CounterCommand, extra: Partial<HandleCommandOptions<CounterState, CounterCommand, CounterEvent, Response>> = {}) =>
+    const exec = (
+      streamId: string,
+      command: CounterCommand,
+      extra: Partial<HandleCommandOptions<CounterState, CounterCommand, CounterEvent, Response>> = {},
+    ) =>
       handleCommand<CounterState, CounterCommand, CounterEvent, Response>(counted, {
         streamId,
         streamType: 'test.counter',
@@ -253,14 +275,20 @@ describe('handleCommand: the aggregate cache, with two instances writing one str
     await a.exec(id, add(1), { newStream: true }); // a caches version 1
     await b.exec(id, add(1)); // the client saw version 2 from b
     await expect(a.exec(id, add(1), { expectedVersion: 2 })).resolves.toMatchObject({ version: 3 });
-    await expect(a.exec(id, add(1), { expectedVersion: 2 })).rejects.toMatchObject({ code: 'VERSION_MISMATCH', actualVersion: 3 });
+    await expect(a.exec(id, add(1), { expectedVersion: 2 })).rejects.toMatchObject({
+      code: 'VERSION_MISMATCH',
+      actualVersion: 3,
+    });
   });
 
   it('treats a newStream hint on an existing stream as a lost race and decides on the stored stream', async () => {
     const a = instance();
     const id = randomUUID();
     await run(id, add(4));
-    await expect(a.exec(id, add(1), { newStream: true })).resolves.toMatchObject({ version: 2, response: { body: { total: 5, version: 2 } } });
+    await expect(a.exec(id, add(1), { newStream: true })).resolves.toMatchObject({
+      version: 2,
+      response: { body: { total: 5, version: 2 } },
+    });
     expect(await eventCount(id)).toBe(2);
   });
 });

@@ -5,7 +5,11 @@ import { handleCommand } from './handle-command';
 import type { EventStore } from './postgres-event-store';
 
 /** A scripted store: loads a fixed state, fails appends as told, counts calls. No I/O. */
-function scriptedStore(script: { version?: number; appendFailures?: unknown[]; stored?: (StoredResponse | undefined)[] }) {
+function scriptedStore(script: {
+  version?: number;
+  appendFailures?: unknown[];
+  stored?: (StoredResponse | undefined)[];
+}) {
   const calls = { load: 0, append: 0, lookup: 0, storedResponses: [] as unknown[] };
   const failures = [...(script.appendFailures ?? [])];
   const stored = [...(script.stored ?? [])];
@@ -15,7 +19,11 @@ function scriptedStore(script: { version?: number; appendFailures?: unknown[]; s
     purgeExpiredIdempotencyKeys: () => Promise.resolve(0),
     aggregateStream: <S>() => {
       calls.load += 1;
-      return Promise.resolve({ state: counterDecider.initialState() as S, version: script.version ?? 0, snapshotVersion: 0 });
+      return Promise.resolve({
+        state: counterDecider.initialState() as S,
+        version: script.version ?? 0,
+        snapshotVersion: 0,
+      });
     },
     appendToStream: (_id, events, options): Promise<AppendResult> => {
       calls.append += 1;
@@ -39,7 +47,10 @@ function scriptedStore(script: { version?: number; appendFailures?: unknown[]; s
   return { store, calls };
 }
 
-const run = (store: EventStore, extra: { expectedVersion?: number; idempotency?: boolean; conflictRetries?: number } = {}) =>
+const run = (
+  store: EventStore,
+  extra: { expectedVersion?: number; idempotency?: boolean; conflictRetries?: number } = {},
+) =>
   handleCommand<CounterState, CounterCommand, CounterEvent>(store, {
     streamId: 's',
     streamType: 'test.counter',
@@ -64,7 +75,10 @@ describe('handleCommand: a stream the caller may not see', () => {
 
   it('is decided as a stream that does not exist: an If-Match names version 0, not the stored one', async () => {
     const { store, calls } = scriptedStore({ version: 4 });
-    await expect(hiddenRun(store, { type: 'Touch' }, 3)).rejects.toMatchObject({ code: 'VERSION_MISMATCH', actualVersion: 0 });
+    await expect(hiddenRun(store, { type: 'Touch' }, 3)).rejects.toMatchObject({
+      code: 'VERSION_MISMATCH',
+      actualVersion: 0,
+    });
     expect(calls.append).toBe(0);
   });
 
@@ -78,18 +92,29 @@ describe('handleCommand: a stream the caller may not see', () => {
 describe('handleCommand (decision logic)', () => {
   it('answers with the new version by default', async () => {
     const { store } = scriptedStore({ version: 4 });
-    await expect(run(store)).resolves.toMatchObject({ replayed: false, version: 5, response: { version: 5 }, globalPositions: [100] });
+    await expect(run(store)).resolves.toMatchObject({
+      replayed: false,
+      version: 5,
+      response: { version: 5 },
+      globalPositions: [100],
+    });
   });
 
   it('rejects a stale If-Match before deciding or appending', async () => {
     const { store, calls } = scriptedStore({ version: 4 });
-    await expect(run(store, { expectedVersion: 3 })).rejects.toMatchObject({ code: 'VERSION_MISMATCH', httpStatus: 412 });
+    await expect(run(store, { expectedVersion: 3 })).rejects.toMatchObject({
+      code: 'VERSION_MISMATCH',
+      httpStatus: 412,
+    });
     expect(calls.append).toBe(0);
   });
 
   it('turns a race lost after a matching If-Match into a 412 without retrying', async () => {
     const { store, calls } = scriptedStore({ version: 4, appendFailures: [new ConcurrencyError('s', 4, 5)] });
-    await expect(run(store, { expectedVersion: 4 })).rejects.toMatchObject({ code: 'VERSION_MISMATCH', actualVersion: 5 });
+    await expect(run(store, { expectedVersion: 4 })).rejects.toMatchObject({
+      code: 'VERSION_MISMATCH',
+      actualVersion: 5,
+    });
     expect(calls.append).toBe(1);
   });
 
@@ -100,12 +125,19 @@ describe('handleCommand (decision logic)', () => {
     expect(recovered.calls).toMatchObject({ load: 3, append: 3 });
 
     const exhausted = scriptedStore({ appendFailures: [conflict(), conflict(), conflict()] });
-    await expect(run(exhausted.store, { conflictRetries: 2 })).rejects.toMatchObject({ code: 'CONCURRENCY_CONFLICT', httpStatus: 409 });
+    await expect(run(exhausted.store, { conflictRetries: 2 })).rejects.toMatchObject({
+      code: 'CONCURRENCY_CONFLICT',
+      httpStatus: 409,
+    });
   });
 
   it('replays a stored response without loading or appending', async () => {
     const { store, calls } = scriptedStore({ stored: [{ response: { ok: 1 }, streamId: 's', streamVersion: 9 }] });
-    await expect(run(store, { idempotency: true })).resolves.toEqual({ replayed: true, response: { ok: 1 }, version: 9 });
+    await expect(run(store, { idempotency: true })).resolves.toEqual({
+      replayed: true,
+      response: { ok: 1 },
+      version: 9,
+    });
     expect(calls).toMatchObject({ load: 0, append: 0 });
   });
 
@@ -142,7 +174,12 @@ describe('handleCommand (decision logic)', () => {
     const failing = handleCommand(store, {
       streamId: 's',
       streamType: 't',
-      decider: { ...counterDecider, decide: () => { throw new Error('rule broken'); } },
+      decider: {
+        ...counterDecider,
+        decide: () => {
+          throw new Error('rule broken');
+        },
+      },
       command: { type: 'Reset' } as CounterCommand,
     });
     await expect(failing).rejects.toThrow('rule broken');

@@ -169,7 +169,11 @@ export async function handleCommand<S, C, E extends EventEnvelope, R = { version
         snapshot:
           options.stateSchemaVersion === undefined
             ? undefined
-            : { stateSchemaVersion: options.stateSchemaVersion, lastSnapshotVersion: loaded.snapshotVersion, state: stateAfter },
+            : {
+                stateSchemaVersion: options.stateSchemaVersion,
+                lastSnapshotVersion: loaded.snapshotVersion,
+                state: stateAfter,
+              },
         idempotency: idempotency && {
           ...idempotency,
           response: (r) => (stored = { value: respond(outcomeOf(r.nextExpectedVersion, r.globalPositions)) }).value,

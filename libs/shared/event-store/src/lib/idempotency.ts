@@ -39,9 +39,17 @@ export const SAVE_IDEMPOTENCY_KEY: Statement = {
 };
 
 /** The remembered response of an unexpired key; throws {@link IdempotencyKeyReusedError} for another request's key. */
-export async function findIdempotentResponse(sql: Sql, { scope, key, requestHash }: IdempotencyOptions): Promise<StoredResponse | undefined> {
+export async function findIdempotentResponse(
+  sql: Sql,
+  { scope, key, requestHash }: IdempotencyOptions,
+): Promise<StoredResponse | undefined> {
   const [row] = await sql
-    .once<{ request_hash: string; response: unknown; stream_id: string; stream_version: string }>(FIND_IDEMPOTENCY_KEY, [scope, key])
+    .once<{
+      request_hash: string;
+      response: unknown;
+      stream_id: string;
+      stream_version: string;
+    }>(FIND_IDEMPOTENCY_KEY, [scope, key])
     .catch(unavailableOrRethrow);
   if (!row) return undefined;
   if (row.request_hash !== requestHash) throw new IdempotencyKeyReusedError(scope, key);

@@ -13,17 +13,29 @@ const row = (version: number, type: string | null, data: unknown, schemaVersion:
 });
 const fold = (rows: LoadRow[], chain = upcasters) => foldRows<CounterState, CounterEvent>(rows, counterDecider, chain);
 const folded = (...amounts: number[]) =>
-  amounts.map((amount): CounterEvent => ({ type: 'Added', data: { amount } })).reduce(counterDecider.evolve, counterDecider.initialState());
+  amounts
+    .map((amount): CounterEvent => ({ type: 'Added', data: { amount } }))
+    .reduce(counterDecider.evolve, counterDecider.initialState());
 
 describe('foldRows (the load)', () => {
   it('starts from the snapshot row and upcasts each event after it', () => {
     const snapshot = folded(1, 2);
     const result = fold([row(2, null, snapshot), row(3, 'Added', { n: 3 }, 1), row(4, 'Added', { amount: 4 }, 2)]);
-    expect(result).toEqual({ state: [3, 4].map((amount): CounterEvent => ({ type: 'Added', data: { amount } })).reduce(counterDecider.evolve, snapshot), version: 4, snapshotVersion: 2 });
+    expect(result).toEqual({
+      state: [3, 4]
+        .map((amount): CounterEvent => ({ type: 'Added', data: { amount } }))
+        .reduce(counterDecider.evolve, snapshot),
+      version: 4,
+      snapshotVersion: 2,
+    });
   });
 
   it('replays from the initial state without a snapshot, and folds nothing for no rows', () => {
-    expect(fold([row(1, 'Added', { n: 1 }), row(2, 'Added', { n: 2 })])).toEqual({ state: folded(1, 2), version: 2, snapshotVersion: 0 });
+    expect(fold([row(1, 'Added', { n: 1 }), row(2, 'Added', { n: 2 })])).toEqual({
+      state: folded(1, 2),
+      version: 2,
+      snapshotVersion: 0,
+    });
     expect(fold([])).toEqual({ state: counterDecider.initialState(), version: 0, snapshotVersion: 0 });
   });
 

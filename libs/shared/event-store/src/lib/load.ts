@@ -31,7 +31,8 @@ export const LOAD: Statement = {
    ORDER BY version)`,
 };
 
-const COLUMNS = 'global_position, event_id, stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at';
+const COLUMNS =
+  'global_position, event_id, stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at';
 export const READ_STREAM: Statement = {
   name: 'cqrs_es_read_stream_v1',
   text: `
@@ -78,7 +79,11 @@ export function upcastData(upcasters: UpcasterChain, type: string, schemaVersion
  * Folds the rows of {@link LOAD}: the snapshot row (type NULL) sets the state, each event row is
  * upcast and evolved, in version order.
  */
-export function foldRows<S, E extends EventEnvelope>(rows: LoadRow[], options: AggregateOptions<S, E>, upcasters: UpcasterChain): AggregateResult<S> {
+export function foldRows<S, E extends EventEnvelope>(
+  rows: LoadRow[],
+  options: AggregateOptions<S, E>,
+  upcasters: UpcasterChain,
+): AggregateResult<S> {
   let state = options.initialState();
   let snapshotVersion = 0;
   let version = 0;
@@ -115,7 +120,11 @@ export async function readStream<E extends EventEnvelope>(
 ): Promise<RecordedEvent<E>[]> {
   const rows = await sql.once<EventRow>(READ_STREAM, [streamId, afterVersion]);
   return rows.map((row) => {
-    const { schemaVersion, data } = upcasters.upcast({ type: row.type, schemaVersion: row.schema_version, data: row.data });
+    const { schemaVersion, data } = upcasters.upcast({
+      type: row.type,
+      schemaVersion: row.schema_version,
+      data: row.data,
+    });
     return {
       type: row.type,
       data,

@@ -15,11 +15,20 @@ describe('redactUrl', () => {
 
 describe('describeDatabaseError', () => {
   it.each([
-    [{ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' }, /^cannot reach PostgreSQL at .*: connection refused\. Is it running\?/],
+    [
+      { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' },
+      /^cannot reach PostgreSQL at .*: connection refused\. Is it running\?/,
+    ],
     // Node wraps dual-stack connect failures in an AggregateError without a top-level code.
-    [Object.assign(new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })], ''), {}), /connection refused/],
+    [
+      Object.assign(new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })], ''), {}),
+      /connection refused/,
+    ],
     [{ code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND db.example' }, /^cannot resolve the database host/],
-    [{ code: '28P01', message: 'password authentication failed for user "cqrs_owner"' }, /^PostgreSQL rejected the credentials/],
+    [
+      { code: '28P01', message: 'password authentication failed for user "cqrs_owner"' },
+      /^PostgreSQL rejected the credentials/,
+    ],
     [{ code: '3D000', message: 'database "cqrs_write" does not exist' }, /^database of .* does not exist/],
     [{ code: '42501', message: 'permission denied for schema public' }, /run migrations as the owner role/],
     [new Error('Connection terminated due to connection timeout'), /^timed out connecting/],

@@ -5,7 +5,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { counterDecider, createThrowawayDatabase, fakeWireEncoder, type ThrowawayDatabase, withClient } from '../testing';
+import {
+  counterDecider,
+  createThrowawayDatabase,
+  fakeWireEncoder,
+  type ThrowawayDatabase,
+  withClient,
+} from '../testing';
 import { createEventStoreDataSource } from './data-source';
 import { handleCommand } from './handle-command';
 import { hashRequest } from './idempotency';
@@ -16,7 +22,11 @@ const exec = promisify(execFile);
 let infra: TestInfra;
 const databases: ThrowawayDatabase[] = [];
 const throwaway = async (appRoles?: string[]) => {
-  const db = await createThrowawayDatabase({ adminUrl: infra.postgres.adminUrl, ownerUrl: infra.postgres.ownerWriteUrl, appRoles });
+  const db = await createThrowawayDatabase({
+    adminUrl: infra.postgres.adminUrl,
+    ownerUrl: infra.postgres.ownerWriteUrl,
+    appRoles,
+  });
   databases.push(db);
   return db;
 };
@@ -98,15 +108,21 @@ describe('event-store migrations', () => {
       ]);
       expect(await keys('archived_streams')).toEqual(['archived_streams_pkey PRIMARY KEY (stream_id)']);
       // Snapshots keep history.
-      expect(await keys('snapshots')).toEqual(['snapshots_pkey PRIMARY KEY (stream_id, state_schema_version, version)']);
+      expect(await keys('snapshots')).toEqual([
+        'snapshots_pkey PRIMARY KEY (stream_id, state_schema_version, version)',
+      ]);
 
-      const { rows: identity } = await client.query(`SELECT relreplident FROM pg_class WHERE oid = 'public.outbox'::regclass`);
+      const { rows: identity } = await client.query(
+        `SELECT relreplident FROM pg_class WHERE oid = 'public.outbox'::regclass`,
+      );
       expect(identity).toEqual([{ relreplident: 'd' }]);
       const { rows: publication } = await client.query(
         `SELECT p.pubinsert, p.pubupdate, p.pubdelete, t.schemaname, t.tablename FROM pg_publication p
          JOIN pg_publication_tables t USING (pubname) WHERE p.pubname = 'cqrs_outbox'`,
       );
-      expect(publication).toEqual([{ pubinsert: true, pubupdate: false, pubdelete: false, schemaname: 'public', tablename: 'outbox' }]);
+      expect(publication).toEqual([
+        { pubinsert: true, pubupdate: false, pubdelete: false, schemaname: 'public', tablename: 'outbox' },
+      ]);
     });
   });
 
@@ -130,9 +146,13 @@ describe('event-store migrations', () => {
     const dataSource = await createEventStoreDataSource({ url: db.url, poolSize: 2 }).initialize();
     try {
       for (let i = 0; i < 6; i++) await dataSource.undoLastMigration();
-      const tables = await dataSource.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'event_store_migrations'`);
+      const tables = await dataSource.query(
+        `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'event_store_migrations'`,
+      );
       expect(tables).toEqual([]);
-      const functions = await dataSource.query(`SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace`);
+      const functions = await dataSource.query(
+        `SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace`,
+      );
       expect(functions).toEqual([]);
     } finally {
       await dataSource.destroy();
@@ -146,29 +166,60 @@ describe('event-store migrations', () => {
     const dataSource = await createEventStoreDataSource({ url: db.url, poolSize: 2 }).initialize();
     try {
       const store = new PostgresEventStore(dataSource, { snapshotEvery: 1 });
-      const snapshot = (lastSnapshotVersion: number) => ({ stateSchemaVersion: 1, lastSnapshotVersion, state: () => ({ total: lastSnapshotVersion }) });
-      await store.appendToStream('done', [{ type: 'Added', data: { amount: 1 } }], { streamType: 't', expectedVersion: 0, snapshot: snapshot(0) });
-      await store.appendToStream('done', [{ type: 'Reset', data: {} }], { streamType: 't', expectedVersion: 1, snapshot: snapshot(1) });
-      await store.appendToStream('hot', [{ type: 'Added', data: { amount: 2 } }], { streamType: 't', expectedVersion: 0 });
-      expect(await store.archiveStreams({ olderThanMs: 0, terminalEventTypes: ['Reset'] })).toMatchObject({ streams: 1, events: 2 });
-      const before = await dataSource.query(`SELECT * FROM events UNION ALL SELECT * FROM events_archive ORDER BY global_position`);
+      const snapshot = (lastSnapshotVersion: number) => ({
+        stateSchemaVersion: 1,
+        lastSnapshotVersion,
+        state: () => ({ total: lastSnapshotVersion }),
+      });
+      await store.appendToStream('done', [{ type: 'Added', data: { amount: 1 } }], {
+        streamType: 't',
+        expectedVersion: 0,
+        snapshot: snapshot(0),
+      });
+      await store.appendToStream('done', [{ type: 'Reset', data: {} }], {
+        streamType: 't',
+        expectedVersion: 1,
+        snapshot: snapshot(1),
+      });
+      await store.appendToStream('hot', [{ type: 'Added', data: { amount: 2 } }], {
+        streamType: 't',
+        expectedVersion: 0,
+      });
+      expect(await store.archiveStreams({ olderThanMs: 0, terminalEventTypes: ['Reset'] })).toMatchObject({
+        streams: 1,
+        events: 2,
+      });
+      const before = await dataSource.query(
+        `SELECT * FROM events UNION ALL SELECT * FROM events_archive ORDER BY global_position`,
+      );
 
       await dataSource.undoLastMigration();
       expect(await dataSource.query(`SELECT * FROM events ORDER BY global_position`)).toEqual(before);
-      expect(await dataSource.query(`SELECT stream_id, version FROM snapshots`)).toEqual([{ stream_id: 'done', version: '2' }]);
+      expect(await dataSource.query(`SELECT stream_id, version FROM snapshots`)).toEqual([
+        { stream_id: 'done', version: '2' },
+      ]);
       // The earlier append function works again, for the command role too (its grant is back).
-      const command = await createEventStoreDataSource({ url: db.urlAs(infra.postgres.writeUrl), poolSize: 1 }).initialize();
+      const command = await createEventStoreDataSource({
+        url: db.urlAs(infra.postgres.writeUrl),
+        poolSize: 1,
+      }).initialize();
       try {
-        const appended = await new PostgresEventStore(command, { snapshotEvery: 1 }).appendToStream('done', [{ type: 'Added', data: { amount: 3 } }], {
-          streamType: 't',
-          expectedVersion: 2,
-          snapshot: snapshot(2),
-        });
+        const appended = await new PostgresEventStore(command, { snapshotEvery: 1 }).appendToStream(
+          'done',
+          [{ type: 'Added', data: { amount: 3 } }],
+          {
+            streamType: 't',
+            expectedVersion: 2,
+            snapshot: snapshot(2),
+          },
+        );
         expect(appended).toMatchObject({ nextExpectedVersion: 3, snapshotWritten: true });
       } finally {
         await command.destroy();
       }
-      expect(await dataSource.query(`SELECT stream_id, version FROM snapshots`)).toEqual([{ stream_id: 'done', version: '3' }]);
+      expect(await dataSource.query(`SELECT stream_id, version FROM snapshots`)).toEqual([
+        { stream_id: 'done', version: '3' },
+      ]);
     } finally {
       await dataSource.destroy();
     }
@@ -181,10 +232,17 @@ describe('event-store migrations', () => {
     const dataSource = await createEventStoreDataSource({ url: db.url, poolSize: 2 }).initialize();
     try {
       const store = new PostgresEventStore(dataSource);
-      await store.appendToStream('s-1', [{ type: 'Added', data: { amount: 1 } }], { streamType: 't', expectedVersion: 0 });
+      await store.appendToStream('s-1', [{ type: 'Added', data: { amount: 1 } }], {
+        streamType: 't',
+        expectedVersion: 0,
+      });
       await withClient(db.url, async (client) => {
-        await expect(client.query(`UPDATE events SET data = '{}'`)).rejects.toThrow('events are append-only: UPDATE is not allowed');
-        await expect(client.query(`DELETE FROM events`)).rejects.toThrow('events are append-only: DELETE is not allowed');
+        await expect(client.query(`UPDATE events SET data = '{}'`)).rejects.toThrow(
+          'events are append-only: UPDATE is not allowed',
+        );
+        await expect(client.query(`DELETE FROM events`)).rejects.toThrow(
+          'events are append-only: DELETE is not allowed',
+        );
       });
       expect(await store.readStream('s-1')).toHaveLength(1);
     } finally {
@@ -195,11 +253,15 @@ describe('event-store migrations', () => {
 
 describe('npm run db:migrate (CLI)', () => {
   const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    exec(process.execPath, ['-r', '@swc-node/register', join('libs/shared/event-store/src/cli/migrate.cli.ts'), ...args], {
-      cwd: repoRoot(),
-      env: { ...process.env, ...env },
-      timeout: 60_000,
-    });
+    exec(
+      process.execPath,
+      ['-r', '@swc-node/register', join('libs/shared/event-store/src/cli/migrate.cli.ts'), ...args],
+      {
+        cwd: repoRoot(),
+        env: { ...process.env, ...env },
+        timeout: 60_000,
+      },
+    );
 
   it('migrates the database named by MIGRATIONS_WRITE_DATABASE_URL, then reports it up to date', async () => {
     const db = await throwaway();
@@ -216,7 +278,9 @@ describe('npm run db:migrate (CLI)', () => {
       (e: { code: number; stderr: string }) => e,
     );
     expect(error?.code).toBe(1);
-    expect(error?.stderr).toContain(`db:migrate failed: cannot reach PostgreSQL at postgres://cqrs_owner:***@127.0.0.1:${port}/cqrs_write: connection refused`);
+    expect(error?.stderr).toContain(
+      `db:migrate failed: cannot reach PostgreSQL at postgres://cqrs_owner:***@127.0.0.1:${port}/cqrs_write: connection refused`,
+    );
     expect(error?.stderr).not.toContain('s3cret');
   });
 

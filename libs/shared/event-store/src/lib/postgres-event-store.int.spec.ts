@@ -29,7 +29,10 @@ afterAll(() => db?.drop());
 
 const added = (amount: number): NewEvent<CounterEvent> => ({ type: 'Added', data: { amount } });
 const stream = () => `counter-${randomUUID()}`;
-const base = (expectedVersion: number, extra: Partial<AppendOptions<CounterEvent>> = {}): AppendOptions<CounterEvent> => ({
+const base = (
+  expectedVersion: number,
+  extra: Partial<AppendOptions<CounterEvent>> = {},
+): AppendOptions<CounterEvent> => ({
   streamType: 'test.counter',
   expectedVersion,
   ...extra,
@@ -41,7 +44,11 @@ describe('PostgresEventStore: appending and reading', () => {
   it('stores events at consecutive versions with their metadata, and reads them back in order', async () => {
     const store = new PostgresEventStore(db.dataSource);
     const id = stream();
-    const metadata = { correlationId: 'corr-1', causationId: 'cmd-1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+    const metadata = {
+      correlationId: 'corr-1',
+      causationId: 'cmd-1',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    };
     const first = await store.appendToStream(id, [added(1), added(2)], base(0, { metadata }));
     const second = await store.appendToStream(id, [added(3)], base(2));
 
@@ -66,18 +73,26 @@ describe('PostgresEventStore: appending and reading', () => {
     const store = new PostgresEventStore(db.dataSource, { preparedStatements: false, snapshotEvery: 2 });
     const id = stream();
     const idempotency = { scope: 'plain', key: id, requestHash: 'h', response: () => ({ ok: true }) };
-    await store.appendToStream(id, [added(1), added(2)], base(0, {
-      outbox: { aggregateType: 'test.counter', encode: fakeWireEncoder() },
-      snapshot: { stateSchemaVersion: 1, lastSnapshotVersion: 0, state: () => ({ total: 3, count: 2, digest: 1 }) },
-      idempotency,
-    }));
+    await store.appendToStream(
+      id,
+      [added(1), added(2)],
+      base(0, {
+        outbox: { aggregateType: 'test.counter', encode: fakeWireEncoder() },
+        snapshot: { stateSchemaVersion: 1, lastSnapshotVersion: 0, state: () => ({ total: 3, count: 2, digest: 1 }) },
+        idempotency,
+      }),
+    );
     await expect(store.appendToStream(id, [added(3)], base(1))).rejects.toBeInstanceOf(ConcurrencyError);
     expect(await store.aggregateStream(id, { ...counterDecider, stateSchemaVersion: 1 })).toEqual({
       state: { total: 3, count: 2, digest: 1 },
       version: 2,
       snapshotVersion: 2,
     });
-    expect(await store.findIdempotentResponse(idempotency)).toEqual({ response: { ok: true }, streamId: id, streamVersion: 2 });
+    expect(await store.findIdempotentResponse(idempotency)).toEqual({
+      response: { ok: true },
+      streamId: id,
+      streamVersion: 2,
+    });
   });
 
   it('keeps caller-chosen event ids and schema versions', async () => {
@@ -98,7 +113,12 @@ describe('PostgresEventStore: appending and reading', () => {
     await store.appendToStream(id, [added(1), added(1)], base(0));
     const error = await store.appendToStream(id, [added(9)], base(expected)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConcurrencyError);
-    expect(error).toMatchObject({ code: 'CONCURRENCY_CONFLICT', kind: 'conflict', expectedVersion: expected, actualVersion: actual });
+    expect(error).toMatchObject({
+      code: 'CONCURRENCY_CONFLICT',
+      kind: 'conflict',
+      expectedVersion: expected,
+      actualVersion: actual,
+    });
     expect(await store.streamVersion(id)).toBe(2);
   });
 
@@ -140,16 +160,32 @@ describe('PostgresEventStore: outbox', () => {
   it('writes one outbox row per event with the Debezium columns, payload bytes and trace context', async () => {
     const store = new PostgresEventStore(db.dataSource, { deleteOutboxRows: false });
     const id = stream();
-    const metadata = { correlationId: 'corr-7', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'vendor=1' };
+    const metadata = {
+      correlationId: 'corr-7',
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      tracestate: 'vendor=1',
+    };
     const seen: OutboxEncodeInput[] = [];
     const encode = (input: OutboxEncodeInput) => (seen.push(input), outbox.encode(input));
-    const result = await store.appendToStream(id, [added(5), { type: 'Reset', data: {} }], base(0, {
-      metadata,
-      outbox: { aggregateType: 'test.counter', aggregateId: 'agg-1', encode },
-    }));
+    const result = await store.appendToStream(
+      id,
+      [added(5), { type: 'Reset', data: {} }],
+      base(0, {
+        metadata,
+        outbox: { aggregateType: 'test.counter', aggregateId: 'agg-1', encode },
+      }),
+    );
     // The encoder gets what an Avro envelope needs: ids, version, correlation and causation.
     expect(seen).toEqual([
-      { event: added(5), eventId: result.eventIds[0], schemaVersion: 1, aggregateType: 'test.counter', aggregateId: 'agg-1', version: 1, metadata },
+      {
+        event: added(5),
+        eventId: result.eventIds[0],
+        schemaVersion: 1,
+        aggregateType: 'test.counter',
+        aggregateId: 'agg-1',
+        version: 1,
+        metadata,
+      },
       expect.objectContaining({ eventId: result.eventIds[1], version: 2 }),
     ]);
     const rows = await sql<Record<string, unknown>>(
@@ -185,9 +221,16 @@ describe('PostgresEventStore: outbox', () => {
     await withClient(admin, async (client) => {
       await client.query(`SELECT pg_create_logical_replication_slot($1, 'test_decoding', true)`, [slot]);
       const result = await store.appendToStream(id, [added(1), added(2), added(3)], base(0, { outbox }));
-      const changes = await client.query<{ data: string }>(`SELECT data FROM pg_logical_slot_get_changes($1, NULL, NULL)`, [slot]);
+      const changes = await client.query<{ data: string }>(
+        `SELECT data FROM pg_logical_slot_get_changes($1, NULL, NULL)`,
+        [slot],
+      );
       const outboxChanges = changes.rows.map((r) => r.data).filter((d) => d.startsWith('table public.outbox'));
-      expect(outboxChanges.filter((d) => d.includes(': INSERT:')).map((d) => /aggregateversion\[bigint\]:(\d+)/.exec(d)?.[1])).toEqual(['1', '2', '3']);
+      expect(
+        outboxChanges
+          .filter((d) => d.includes(': INSERT:'))
+          .map((d) => /aggregateversion\[bigint\]:(\d+)/.exec(d)?.[1]),
+      ).toEqual(['1', '2', '3']);
       expect(outboxChanges.filter((d) => d.includes(': DELETE:'))).toHaveLength(3);
       expect(outboxChanges[0]).toContain(`id[uuid]:'${result.eventIds[0]}'`);
     });
@@ -199,7 +242,9 @@ describe('PostgresEventStore: outbox', () => {
     const store = new PostgresEventStore(db.dataSource, { deleteOutboxRows: false });
     const id = stream();
     const failing = { aggregateType: 'test.counter', encode: () => Promise.reject(new Error('schema not registered')) };
-    await expect(store.appendToStream(id, [added(1)], base(0, { outbox: failing }))).rejects.toThrow('schema not registered');
+    await expect(store.appendToStream(id, [added(1)], base(0, { outbox: failing }))).rejects.toThrow(
+      'schema not registered',
+    );
     expect(await store.streamVersion(id)).toBe(0);
     expect(await sql('SELECT 1 FROM outbox WHERE aggregateid = $1', [id])).toEqual([]);
   });
@@ -246,10 +291,14 @@ describe('PostgresEventStore: events and outbox commit or roll back together', (
     await sql(`CREATE TRIGGER stall BEFORE INSERT ON idempotency_keys FOR EACH ROW EXECUTE FUNCTION stall()`);
     try {
       const append = store
-        .appendToStream(id, [added(1), added(2)], base(0, {
-          outbox: { ...outbox, aggregateId: id },
-          idempotency: { scope: 'test', key: id, requestHash: 'h', response: () => ({}) },
-        }))
+        .appendToStream(
+          id,
+          [added(1), added(2)],
+          base(0, {
+            outbox: { ...outbox, aggregateId: id },
+            idempotency: { scope: 'test', key: id, requestHash: 'h', response: () => ({}) },
+          }),
+        )
         .then(
           () => 'committed',
           (error: unknown) => error,
@@ -278,7 +327,9 @@ describe('PostgresEventStore: events and outbox commit or roll back together', (
       // A dropped connection is the database being unavailable (503), with the termination as its cause.
       const error = await append;
       expect(error).toBeInstanceOf(EventStoreUnavailableError);
-      expect((error as EventStoreUnavailableError).cause).toEqual(expect.objectContaining({ message: expect.stringMatching(/terminat/i) }));
+      expect((error as EventStoreUnavailableError).cause).toEqual(
+        expect.objectContaining({ message: expect.stringMatching(/terminat/i) }),
+      );
       expect(await counts(id)).toEqual({ events: 0, outbox: 0 });
       // The pool replaced the dead connection: the store keeps working.
       await store.appendToStream(stream(), [added(1)], base(0));
@@ -298,16 +349,22 @@ describe('PostgresEventStore: snapshots', () => {
     let i = 0;
     while (i < length) {
       const loaded = await aggregate(store, id);
-      const batch = Array.from({ length: Math.min(length - i, 1 + ((i * 5 + 3) % 7)) }, (_, k): CounterEvent =>
-        (i + k) % 13 === 12 ? { type: 'Reset', data: {} } : { type: 'Added', data: { amount: i + k } },
+      const batch = Array.from(
+        { length: Math.min(length - i, 1 + ((i * 5 + 3) % 7)) },
+        (_, k): CounterEvent =>
+          (i + k) % 13 === 12 ? { type: 'Reset', data: {} } : { type: 'Added', data: { amount: i + k } },
       );
-      await store.appendToStream(id, batch, base(loaded.version, {
-        snapshot: {
-          stateSchemaVersion: SCHEMA,
-          lastSnapshotVersion: loaded.snapshotVersion,
-          state: () => batch.reduce(counterDecider.evolve, loaded.state),
-        },
-      }));
+      await store.appendToStream(
+        id,
+        batch,
+        base(loaded.version, {
+          snapshot: {
+            stateSchemaVersion: SCHEMA,
+            lastSnapshotVersion: loaded.snapshotVersion,
+            state: () => batch.reduce(counterDecider.evolve, loaded.state),
+          },
+        }),
+      );
       i += batch.length;
     }
   }
@@ -340,23 +397,38 @@ describe('PostgresEventStore: snapshots', () => {
       JSON.stringify({ total: 1000, count: 1, digest: 1 }),
     ]);
     const loaded = await aggregate(store, id);
-    expect(loaded).toEqual({ state: counterDecider.evolve({ total: 1000, count: 1, digest: 1 }, { type: 'Added', data: { amount: 2 } }), version: 2, snapshotVersion: 1 });
+    expect(loaded).toEqual({
+      state: counterDecider.evolve({ total: 1000, count: 1, digest: 1 }, { type: 'Added', data: { amount: 2 } }),
+      version: 2,
+      snapshotVersion: 1,
+    });
   });
 
   it('ignores a snapshot written with another state schema version, then writes a current one on the next append', async () => {
     const store = new PostgresEventStore(db.dataSource, { snapshotEvery: 100 });
     const id = stream();
     await writeStream(store, id, 120); // leaves a schema-1 snapshot
-    await sql(`UPDATE snapshots SET state = $2 WHERE stream_id = $1`, [id, JSON.stringify({ total: -1, count: -1, digest: -1 })]);
+    await sql(`UPDATE snapshots SET state = $2 WHERE stream_id = $1`, [
+      id,
+      JSON.stringify({ total: -1, count: -1, digest: -1 }),
+    ]);
 
     const v2 = await aggregate(store, id, 2);
     expect(v2.snapshotVersion).toBe(0);
     expect(v2.state).toEqual(replay(counterDecider, await store.readStream<CounterEvent>(id)));
     expect((await aggregate(store, id, 1)).state).not.toEqual(v2.state); // the tampered schema-1 one is still there
 
-    const result = await store.appendToStream(id, [added(1)], base(v2.version, {
-      snapshot: { stateSchemaVersion: 2, lastSnapshotVersion: v2.snapshotVersion, state: () => counterDecider.evolve(v2.state, added(1)) },
-    }));
+    const result = await store.appendToStream(
+      id,
+      [added(1)],
+      base(v2.version, {
+        snapshot: {
+          stateSchemaVersion: 2,
+          lastSnapshotVersion: v2.snapshotVersion,
+          state: () => counterDecider.evolve(v2.state, added(1)),
+        },
+      }),
+    );
     expect(result.snapshotWritten).toBe(true);
     expect(await aggregate(store, id, 2)).toMatchObject({ version: 121, snapshotVersion: 121 });
   });
@@ -375,7 +447,10 @@ describe('PostgresEventStore: snapshots', () => {
     expect(Number(rows[0].version)).toBeGreaterThanOrEqual(100);
     expect(newest).toBeGreaterThanOrEqual(200);
     // An older snapshot that disagrees with the events is never read: the newest one is.
-    await sql(`UPDATE snapshots SET state = '{"total": -1, "count": -1, "digest": -1}' WHERE stream_id = $1 AND version = $2`, [id, rows[0].version]);
+    await sql(
+      `UPDATE snapshots SET state = '{"total": -1, "count": -1, "digest": -1}' WHERE stream_id = $1 AND version = $2`,
+      [id, rows[0].version],
+    );
     const loaded = await aggregate(store, id);
     expect(loaded.snapshotVersion).toBe(newest);
     expect(loaded.state).toEqual(replay(counterDecider, await store.readStream<CounterEvent>(id)));
@@ -384,7 +459,11 @@ describe('PostgresEventStore: snapshots', () => {
   it('writes a due snapshot as a new row even when one exists at an older version', async () => {
     const store = new PostgresEventStore(db.dataSource, { snapshotEvery: 1 });
     const id = stream();
-    const snap = (lastSnapshotVersion: number, total: number) => ({ stateSchemaVersion: 1, lastSnapshotVersion, state: () => ({ total, count: 0, digest: 0 }) });
+    const snap = (lastSnapshotVersion: number, total: number) => ({
+      stateSchemaVersion: 1,
+      lastSnapshotVersion,
+      state: () => ({ total, count: 0, digest: 0 }),
+    });
     await store.appendToStream(id, [added(1)], base(0, { snapshot: snap(0, 1) }));
     await store.appendToStream(id, [added(2)], base(1, { snapshot: snap(1, 3) }));
     expect(await sql('SELECT version, state FROM snapshots WHERE stream_id = $1 ORDER BY version', [id])).toEqual([
@@ -406,7 +485,9 @@ describe('PostgresEventStore: upcasting stored shapes', () => {
     await store.appendToStream(id, [addedV1(5), addedV2(7), addedV1(11)], base(0));
 
     const loaded = await store.aggregateStream<CounterState, CounterEvent>(id, counterDecider);
-    expect(loaded.state).toEqual([added(5), added(7), added(11)].reduce(counterDecider.evolve, counterDecider.initialState()));
+    expect(loaded.state).toEqual(
+      [added(5), added(7), added(11)].reduce(counterDecider.evolve, counterDecider.initialState()),
+    );
     const events = await store.readStream<CounterEvent>(id);
     expect(events.map((e) => [e.version, e.schemaVersion, e.data])).toEqual([
       [1, 2, { amount: 5 }],
@@ -420,18 +501,36 @@ describe('PostgresEventStore: upcasting stored shapes', () => {
       { schema_version: 1, data: { n: 11 } },
     ]);
     // Without the chain the same rows fold into nonsense: the upcasting is what makes them right.
-    expect((await new PostgresEventStore(db.dataSource).aggregateStream<CounterState, CounterEvent>(id, counterDecider)).state.total).toBeNaN();
+    expect(
+      (await new PostgresEventStore(db.dataSource).aggregateStream<CounterState, CounterEvent>(id, counterDecider))
+        .state.total,
+    ).toBeNaN();
   });
 
   it('upcasts only the events after the snapshot a load starts from', async () => {
     const store = new PostgresEventStore(db.dataSource, { upcasters, snapshotEvery: 2 });
     const id = stream();
-    await store.appendToStream(id, [addedV1(1), addedV1(2)], base(0, {
-      snapshot: { stateSchemaVersion: 1, lastSnapshotVersion: 0, state: () => [added(1), added(2)].reduce(counterDecider.evolve, counterDecider.initialState()) },
-    }));
+    await store.appendToStream(
+      id,
+      [addedV1(1), addedV1(2)],
+      base(0, {
+        snapshot: {
+          stateSchemaVersion: 1,
+          lastSnapshotVersion: 0,
+          state: () => [added(1), added(2)].reduce(counterDecider.evolve, counterDecider.initialState()),
+        },
+      }),
+    );
     await store.appendToStream(id, [addedV1(3)], base(2));
-    const loaded = await store.aggregateStream<CounterState, CounterEvent>(id, { ...counterDecider, stateSchemaVersion: 1 });
-    expect(loaded).toEqual({ state: [added(1), added(2), added(3)].reduce(counterDecider.evolve, counterDecider.initialState()), version: 3, snapshotVersion: 2 });
+    const loaded = await store.aggregateStream<CounterState, CounterEvent>(id, {
+      ...counterDecider,
+      stateSchemaVersion: 1,
+    });
+    expect(loaded).toEqual({
+      state: [added(1), added(2), added(3)].reduce(counterDecider.evolve, counterDecider.initialState()),
+      version: 3,
+      snapshotVersion: 2,
+    });
   });
 
   it('fails a load with UPCAST_FAILED when a stored event cannot be lifted', async () => {
@@ -464,9 +563,13 @@ describe('PostgresEventStore: metrics', () => {
       value('event_replay_duration_seconds_count', 'from_snapshot="false"'),
     ]);
     await store.aggregateStream(id, { ...counterDecider, stateSchemaVersion: 1 });
-    await store.appendToStream(id, [added(1), added(2)], base(0, {
-      snapshot: { stateSchemaVersion: 1, lastSnapshotVersion: 0, state: () => ({ total: 3, count: 2, digest: 1 }) },
-    }));
+    await store.appendToStream(
+      id,
+      [added(1), added(2)],
+      base(0, {
+        snapshot: { stateSchemaVersion: 1, lastSnapshotVersion: 0, state: () => ({ total: 3, count: 2, digest: 1 }) },
+      }),
+    );
     await expect(store.appendToStream(id, [added(3)], base(1))).rejects.toBeInstanceOf(ConcurrencyError);
     await store.aggregateStream(id, { ...counterDecider, stateSchemaVersion: 1 });
 
@@ -484,19 +587,26 @@ describe('PostgresEventStore: group commit', () => {
    * time of the top-level transaction (xmin would not do: each append has its own subtransaction).
    */
   const transactions = async (ids: string[]) =>
-    Number((await sql<{ n: string }>('SELECT count(DISTINCT recorded_at) AS n FROM events WHERE stream_id = ANY($1)', [ids]))[0].n);
+    Number(
+      (
+        await sql<{ n: string }>('SELECT count(DISTINCT recorded_at) AS n FROM events WHERE stream_id = ANY($1)', [ids])
+      )[0].n,
+    );
 
   it('commits appends that queued up together in one transaction, each at its own versions with its outbox rows', async () => {
     const store = new PostgresEventStore(db.dataSource, { appendsInFlight: 1, deleteOutboxRows: false });
     const ids = Array.from({ length: 30 }, stream);
-    const results = await Promise.all(ids.map((id) => store.appendToStream(id, [added(1), added(2)], base(0, { outbox: { ...outbox, aggregateId: id } }))));
+    const results = await Promise.all(
+      ids.map((id) =>
+        store.appendToStream(id, [added(1), added(2)], base(0, { outbox: { ...outbox, aggregateId: id } })),
+      ),
+    );
     expect(results.map((r) => r.nextExpectedVersion)).toEqual(ids.map(() => 2));
     for (const id of ids) {
       expect((await store.readStream(id)).map((e) => e.version)).toEqual([1, 2]);
-      expect(await sql('SELECT aggregateversion FROM outbox WHERE aggregateid = $1 ORDER BY aggregateversion', [id])).toEqual([
-        { aggregateversion: '1' },
-        { aggregateversion: '2' },
-      ]);
+      expect(
+        await sql('SELECT aggregateversion FROM outbox WHERE aggregateid = $1 ORDER BY aggregateversion', [id]),
+      ).toEqual([{ aggregateversion: '1' }, { aggregateversion: '2' }]);
     }
     expect(await transactions(ids)).toBeLessThan(ids.length);
   });
@@ -508,37 +618,72 @@ describe('PostgresEventStore: group commit', () => {
     expect(await transactions(ids)).toBe(ids.length);
   });
 
-  it.each([1, 0])('rolls back only the append that failed; the others commit (appendsInFlight: %i)', async (appendsInFlight) => {
-    const store = new PostgresEventStore(db.dataSource, { appendsInFlight, deleteOutboxRows: false });
-    await sql(`CREATE OR REPLACE FUNCTION fail_doomed() RETURNS trigger LANGUAGE plpgsql AS $$
+  it.each([1, 0])(
+    'rolls back only the append that failed; the others commit (appendsInFlight: %i)',
+    async (appendsInFlight) => {
+      const store = new PostgresEventStore(db.dataSource, { appendsInFlight, deleteOutboxRows: false });
+      await sql(`CREATE OR REPLACE FUNCTION fail_doomed() RETURNS trigger LANGUAGE plpgsql AS $$
                BEGIN IF NEW.stream_id LIKE 'doomed-%' THEN RAISE EXCEPTION 'disk full (simulated)'; END IF; RETURN NEW; END $$`);
-    await sql(`CREATE TRIGGER fail_doomed BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION fail_doomed()`);
-    try {
-      const ids = [...Array.from({ length: 5 }, stream), `doomed-${randomUUID()}`, ...Array.from({ length: 5 }, stream)];
-      const settled = await Promise.allSettled(ids.map((id) => store.appendToStream(id, [added(1)], base(0, { outbox: { ...outbox, aggregateId: id } }))));
-      const rejected = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ id: ids[i], reason: s.reason as Error }] : []));
-      expect(rejected).toEqual([{ id: ids[5], reason: expect.objectContaining({ message: 'disk full (simulated)' }) }]);
-      if (appendsInFlight > 0) expect(rejected[0].reason).toBeInstanceOf(AppendFailedError);
-      for (const [i, id] of ids.entries()) {
-        const expected = i === 5 ? 0 : 1;
-        expect([id, (await sql('SELECT 1 FROM events WHERE stream_id = $1', [id])).length]).toEqual([id, expected]);
-        expect([id, (await sql('SELECT 1 FROM outbox WHERE aggregateid = $1', [id])).length]).toEqual([id, expected]);
+      await sql(`CREATE TRIGGER fail_doomed BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION fail_doomed()`);
+      try {
+        const ids = [
+          ...Array.from({ length: 5 }, stream),
+          `doomed-${randomUUID()}`,
+          ...Array.from({ length: 5 }, stream),
+        ];
+        const settled = await Promise.allSettled(
+          ids.map((id) => store.appendToStream(id, [added(1)], base(0, { outbox: { ...outbox, aggregateId: id } }))),
+        );
+        const rejected = settled.flatMap((s, i) =>
+          s.status === 'rejected' ? [{ id: ids[i], reason: s.reason as Error }] : [],
+        );
+        expect(rejected).toEqual([
+          { id: ids[5], reason: expect.objectContaining({ message: 'disk full (simulated)' }) },
+        ]);
+        if (appendsInFlight > 0) expect(rejected[0].reason).toBeInstanceOf(AppendFailedError);
+        for (const [i, id] of ids.entries()) {
+          const expected = i === 5 ? 0 : 1;
+          expect([id, (await sql('SELECT 1 FROM events WHERE stream_id = $1', [id])).length]).toEqual([id, expected]);
+          expect([id, (await sql('SELECT 1 FROM outbox WHERE aggregateid = $1', [id])).length]).toEqual([id, expected]);
+        }
+      } finally {
+        await sql('DROP TRIGGER fail_doomed ON events');
       }
-    } finally {
-      await sql('DROP TRIGGER fail_doomed ON events');
-    }
-  });
+    },
+  );
 
   it('isolates an append PostgreSQL refuses from its batch mates: they are stored and acknowledged, it fails alone', async () => {
     const store = new PostgresEventStore(db.dataSource, { appendsInFlight: 1, deleteOutboxRows: false });
-    const pool = (db.dataSource.driver as unknown as { master: { query: (config: { values?: unknown[] }) => unknown } }).master;
+    const pool = (db.dataSource.driver as unknown as { master: { query: (config: { values?: unknown[] }) => unknown } })
+      .master;
     const sent = jest.spyOn(pool, 'query');
     // Payloads the domain would have refused, sent straight to the store: each makes PostgreSQL
     // refuse the parameters of the whole call they travel in, before any append runs.
-    const refused: Record<string, { events: NewEvent<CounterEvent>[]; options?: Partial<AppendOptions<CounterEvent>>; code: string; message: RegExp }> = {
-      [`nul-json-${randomUUID()}`]: { events: [{ type: 'Added', data: { amount: 'a\u0000b' as unknown as number } }], code: '22P05', message: /unsupported Unicode escape sequence/ },
-      [`surrogate-json-${randomUUID()}`]: { events: [{ type: 'Added', data: { amount: '\ud800' as unknown as number } }], code: '22P02', message: /invalid input syntax for type json/ },
-      [`nul-text-${randomUUID()}`]: { events: [added(1)], options: { streamType: 'test.counter\u0000' }, code: '22021', message: /invalid byte sequence/ },
+    const refused: Record<
+      string,
+      {
+        events: NewEvent<CounterEvent>[];
+        options?: Partial<AppendOptions<CounterEvent>>;
+        code: string;
+        message: RegExp;
+      }
+    > = {
+      [`nul-json-${randomUUID()}`]: {
+        events: [{ type: 'Added', data: { amount: 'a\u0000b' as unknown as number } }],
+        code: '22P05',
+        message: /unsupported Unicode escape sequence/,
+      },
+      [`surrogate-json-${randomUUID()}`]: {
+        events: [{ type: 'Added', data: { amount: '\ud800' as unknown as number } }],
+        code: '22P02',
+        message: /invalid input syntax for type json/,
+      },
+      [`nul-text-${randomUUID()}`]: {
+        events: [added(1)],
+        options: { streamType: 'test.counter\u0000' },
+        code: '22021',
+        message: /invalid byte sequence/,
+      },
     };
     const bad = Object.keys(refused);
     // The first append goes alone; the others queue behind it and travel together.
@@ -547,12 +692,21 @@ describe('PostgresEventStore: group commit', () => {
       const settled = await Promise.all(
         ids.map((id) =>
           store
-            .appendToStream(id, refused[id]?.events ?? [added(1)], base(0, { outbox: { ...outbox, aggregateId: id }, ...refused[id]?.options }))
-            .then((value) => ({ id, status: 'fulfilled', value }), (reason: unknown) => ({ id, status: 'rejected', reason })),
+            .appendToStream(
+              id,
+              refused[id]?.events ?? [added(1)],
+              base(0, { outbox: { ...outbox, aggregateId: id }, ...refused[id]?.options }),
+            )
+            .then(
+              (value) => ({ id, status: 'fulfilled', value }),
+              (reason: unknown) => ({ id, status: 'rejected', reason }),
+            ),
         ),
       );
       // They did travel together: some call carried good and bad appends alike.
-      const batches = sent.mock.calls.map(([config]) => config.values?.[0]).filter((v): v is string[] => Array.isArray(v));
+      const batches = sent.mock.calls
+        .map(([config]) => config.values?.[0])
+        .filter((v): v is string[] => Array.isArray(v));
       expect(batches.some((streams) => streams.length > 1 && bad.some((id) => streams.includes(id)))).toBe(true);
 
       for (const outcome of settled) {
@@ -570,28 +724,39 @@ describe('PostgresEventStore: group commit', () => {
           expect(outcome).toMatchObject({ value: { nextExpectedVersion: 1 } });
         }
       }
-      await expect(store.appendToStream(stream(), [added(1)], base(0))).resolves.toMatchObject({ nextExpectedVersion: 1 });
+      await expect(store.appendToStream(stream(), [added(1)], base(0))).resolves.toMatchObject({
+        nextExpectedVersion: 1,
+      });
     } finally {
       sent.mockRestore();
     }
   });
 
-  it.each([1, 0])('lets one of many appends at the same version win; the rest are conflicts (appendsInFlight: %i)', async (appendsInFlight) => {
-    const store = new PostgresEventStore(db.dataSource, { appendsInFlight });
-    const id = stream();
-    const settled = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => store.appendToStream(id, [added(i)], base(0))));
-    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(1);
-    for (const s of settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected')) {
-      expect(s.reason).toBeInstanceOf(ConcurrencyError);
-      expect(s.reason).toMatchObject({ kind: 'conflict', expectedVersion: 0, actualVersion: 1 });
-    }
-    expect(await store.readStream(id)).toHaveLength(1);
-  });
+  it.each([1, 0])(
+    'lets one of many appends at the same version win; the rest are conflicts (appendsInFlight: %i)',
+    async (appendsInFlight) => {
+      const store = new PostgresEventStore(db.dataSource, { appendsInFlight });
+      const id = stream();
+      const settled = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) => store.appendToStream(id, [added(i)], base(0))),
+      );
+      expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(1);
+      for (const s of settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected')) {
+        expect(s.reason).toBeInstanceOf(ConcurrencyError);
+        expect(s.reason).toMatchObject({ kind: 'conflict', expectedVersion: 0, actualVersion: 1 });
+      }
+      expect(await store.readStream(id)).toHaveLength(1);
+    },
+  );
 });
 
 describe('PostgresEventStore: overload', () => {
   it('answers EVENT_STORE_UNAVAILABLE (503, Retry-After) when no connection frees up within the acquire timeout, and recovers', async () => {
-    const dataSource = await createEventStoreDataSource({ url: db.url, poolSize: 1, connectTimeoutMs: 300 }).initialize();
+    const dataSource = await createEventStoreDataSource({
+      url: db.url,
+      poolSize: 1,
+      connectTimeoutMs: 300,
+    }).initialize();
     const store = new PostgresEventStore(dataSource);
     const blocker = dataSource.createQueryRunner();
     try {
@@ -602,10 +767,16 @@ describe('PostgresEventStore: overload', () => {
       expect(performance.now() - started).toBeLessThan(5_000);
       for (const error of [appendError, loadError]) {
         expect(error).toBeInstanceOf(EventStoreUnavailableError);
-        expect(error).toMatchObject({ code: 'EVENT_STORE_UNAVAILABLE', httpStatus: 503, headers: { 'Retry-After': '1' } });
+        expect(error).toMatchObject({
+          code: 'EVENT_STORE_UNAVAILABLE',
+          httpStatus: 503,
+          headers: { 'Retry-After': '1' },
+        });
       }
       await blocker.release();
-      await expect(store.appendToStream(stream(), [added(1)], base(0))).resolves.toMatchObject({ nextExpectedVersion: 1 });
+      await expect(store.appendToStream(stream(), [added(1)], base(0))).resolves.toMatchObject({
+        nextExpectedVersion: 1,
+      });
     } finally {
       if (!blocker.isReleased) await blocker.release();
       await dataSource.destroy();

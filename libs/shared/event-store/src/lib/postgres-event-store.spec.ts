@@ -18,7 +18,13 @@ function heldPool() {
         streams,
         answer: () =>
           resolve({
-            rows: streams.map((_, i) => ({ append_index: i + 1, global_positions: ['1'], error_code: null, error_message: null, error_constraint: null })),
+            rows: streams.map((_, i) => ({
+              append_index: i + 1,
+              global_positions: ['1'],
+              error_code: null,
+              error_message: null,
+              error_constraint: null,
+            })),
           }),
         fail: reject,
       });
@@ -66,7 +72,8 @@ describe('PostgresEventStore group commit (fake pool)', () => {
     const { dataSource, calls, call } = heldPool();
     const store = new PostgresEventStore(dataSource, { appendsInFlight: 1 });
     const append = (id: string) => store.appendToStream(id, added, { streamType: 'test.counter', expectedVersion: 0 });
-    const refused = () => Object.assign(new DatabaseError('unsupported Unicode escape sequence', 0, 'error'), { code: '22P05' });
+    const refused = () =>
+      Object.assign(new DatabaseError('unsupported Unicode escape sequence', 0, 'error'), { code: '22P05' });
 
     const results = ['first', 'good', 'bad', 'also-good'].map((id) => append(id).catch((error: unknown) => error));
     await settle();
@@ -85,7 +92,13 @@ describe('PostgresEventStore group commit (fake pool)', () => {
     expect([first, good, alsoGood]).toEqual(Array(3).fill(expect.objectContaining({ nextExpectedVersion: 1 })));
     expect(bad).toBeInstanceOf(AppendFailedError);
     expect(bad).toMatchObject({ code: '22P05', message: 'unsupported Unicode escape sequence' });
-    expect(calls.map((c) => c.streams)).toEqual([['first'], ['good', 'bad', 'also-good'], ['good'], ['bad'], ['also-good']]);
+    expect(calls.map((c) => c.streams)).toEqual([
+      ['first'],
+      ['good', 'bad', 'also-good'],
+      ['good'],
+      ['bad'],
+      ['also-good'],
+    ]);
   });
 
   it('fails every member of a batch whose connection broke (its fate is unknown): 503, no retries', async () => {

@@ -3,7 +3,13 @@ import { NO_UPCASTERS, type EventEnvelope, type UpcasterChain } from '@cqrs/util
 import type { DataSource } from 'typeorm';
 import { Appender } from './append/append';
 import { MAX_APPEND_BATCH } from './append/append-call';
-import { archiveStreams, eventStoreSize, type ArchiveStreamsOptions, type ArchiveStreamsResult, type EventStoreSize } from './archive';
+import {
+  archiveStreams,
+  eventStoreSize,
+  type ArchiveStreamsOptions,
+  type ArchiveStreamsResult,
+  type EventStoreSize,
+} from './archive';
 import { ConcurrencyError } from './event-store.errors';
 import type {
   AggregateOptions,
@@ -83,7 +89,10 @@ export interface EventStore {
     options?: { afterVersion?: number },
   ): Promise<RecordedEvent<E>[]>;
   /** Folds a stream into state, starting from its newest usable snapshot, upcasting each event. */
-  aggregateStream<S, E extends EventEnvelope>(streamId: string, options: AggregateOptions<S, E>): Promise<AggregateResult<S>>;
+  aggregateStream<S, E extends EventEnvelope>(
+    streamId: string,
+    options: AggregateOptions<S, E>,
+  ): Promise<AggregateResult<S>>;
   /**
    * Appends events at `expectedVersion + 1 …` together with their outbox rows, a due snapshot
    * and the idempotency record, in one transaction. Throws {@link ConcurrencyError} when the
@@ -111,7 +120,10 @@ export interface EventStoreMaintenance {
   pruneSnapshots(options?: PruneSnapshotsOptions): Promise<PruneSnapshotsResult>;
   snapshotStats(): Promise<SnapshotStats>;
   /** Folds the whole stream from its events and inserts a snapshot at its current version. */
-  takeSnapshot<S, E extends EventEnvelope>(streamId: string, options: TakeSnapshotOptions<S, E>): Promise<TakeSnapshotResult>;
+  takeSnapshot<S, E extends EventEnvelope>(
+    streamId: string,
+    options: TakeSnapshotOptions<S, E>,
+  ): Promise<TakeSnapshotResult>;
   /** Moves cold streams to `events_archive`; needs a store on the owner role's connection. */
   archiveStreams(options: ArchiveStreamsOptions): Promise<ArchiveStreamsResult>;
   /** Sizes of `events`, `events_archive` and `snapshots`. */
@@ -145,8 +157,14 @@ export class PostgresEventStore implements EventStore, EventStoreMaintenance {
     if (!Number.isInteger(settings.appendsInFlight) || settings.appendsInFlight < 0) {
       throw new RangeError(`appendsInFlight must be a non-negative integer, got ${options.appendsInFlight}`);
     }
-    if (!Number.isInteger(settings.maxAppendBatch) || settings.maxAppendBatch < 1 || settings.maxAppendBatch > MAX_APPEND_BATCH) {
-      throw new RangeError(`maxAppendBatch must be an integer from 1 to ${MAX_APPEND_BATCH}, got ${options.maxAppendBatch}`);
+    if (
+      !Number.isInteger(settings.maxAppendBatch) ||
+      settings.maxAppendBatch < 1 ||
+      settings.maxAppendBatch > MAX_APPEND_BATCH
+    ) {
+      throw new RangeError(
+        `maxAppendBatch must be an integer from 1 to ${MAX_APPEND_BATCH}, got ${options.maxAppendBatch}`,
+      );
     }
     if (!Number.isInteger(settings.maxQueuedAppends) || settings.maxQueuedAppends < 1) {
       throw new RangeError(`maxQueuedAppends must be a positive integer, got ${options.maxQueuedAppends}`);
@@ -159,21 +177,41 @@ export class PostgresEventStore implements EventStore, EventStoreMaintenance {
     this.appender = new Appender(this.sql, settings, (streamId) => this.streamVersion(streamId));
   }
 
-  readStream<E extends EventEnvelope = EventEnvelope>(streamId: string, options: { afterVersion?: number } = {}): Promise<RecordedEvent<E>[]> {
+  readStream<E extends EventEnvelope = EventEnvelope>(
+    streamId: string,
+    options: { afterVersion?: number } = {},
+  ): Promise<RecordedEvent<E>[]> {
     return readStream<E>(this.sql, this.upcasters, streamId, options.afterVersion ?? 0);
   }
 
-  aggregateStream<S, E extends EventEnvelope>(streamId: string, options: AggregateOptions<S, E>): Promise<AggregateResult<S>> {
-    return withSpan('event_store.load', async (span) => {
-      const started = performance.now();
-      const result = await loadStream(this.sql, this.upcasters, streamId, options).catch(unavailableOrRethrow);
-      replayDuration.observe({ from_snapshot: String(result.snapshotVersion > 0) }, (performance.now() - started) / 1000);
-      span.setAttributes({ 'cqrs.stream.version': result.version, 'cqrs.stream.snapshot_version': result.snapshotVersion });
-      return result;
-    }, { attributes: { 'cqrs.stream.id': streamId } });
+  aggregateStream<S, E extends EventEnvelope>(
+    streamId: string,
+    options: AggregateOptions<S, E>,
+  ): Promise<AggregateResult<S>> {
+    return withSpan(
+      'event_store.load',
+      async (span) => {
+        const started = performance.now();
+        const result = await loadStream(this.sql, this.upcasters, streamId, options).catch(unavailableOrRethrow);
+        replayDuration.observe(
+          { from_snapshot: String(result.snapshotVersion > 0) },
+          (performance.now() - started) / 1000,
+        );
+        span.setAttributes({
+          'cqrs.stream.version': result.version,
+          'cqrs.stream.snapshot_version': result.snapshotVersion,
+        });
+        return result;
+      },
+      { attributes: { 'cqrs.stream.id': streamId } },
+    );
   }
 
-  appendToStream<E extends EventEnvelope>(streamId: string, events: readonly NewEvent<E>[], options: AppendOptions<E>): Promise<AppendResult> {
+  appendToStream<E extends EventEnvelope>(
+    streamId: string,
+    events: readonly NewEvent<E>[],
+    options: AppendOptions<E>,
+  ): Promise<AppendResult> {
     const attributes = {
       'cqrs.stream.id': streamId,
       'cqrs.stream.type': options.streamType,
@@ -181,17 +219,21 @@ export class PostgresEventStore implements EventStore, EventStoreMaintenance {
       'cqrs.events.count': events.length,
     };
     // The span covers encoding and the transaction (whose statements are the pg instrumentation's spans).
-    return withSpan('event_store.append', async (span) => {
-      try {
-        const result = await this.appender.append(streamId, events, options);
-        if (result.snapshotWritten) snapshotsCreated.inc({ stream_type: options.streamType });
-        span.setAttribute('cqrs.snapshot.written', result.snapshotWritten);
-        return result;
-      } catch (error) {
-        if (error instanceof ConcurrencyError) conflicts.inc({ stream_type: options.streamType });
-        return unavailableOrRethrow(error);
-      }
-    }, { attributes });
+    return withSpan(
+      'event_store.append',
+      async (span) => {
+        try {
+          const result = await this.appender.append(streamId, events, options);
+          if (result.snapshotWritten) snapshotsCreated.inc({ stream_type: options.streamType });
+          span.setAttribute('cqrs.snapshot.written', result.snapshotWritten);
+          return result;
+        } catch (error) {
+          if (error instanceof ConcurrencyError) conflicts.inc({ stream_type: options.streamType });
+          return unavailableOrRethrow(error);
+        }
+      },
+      { attributes },
+    );
   }
 
   streamVersion(streamId: string): Promise<number> {
@@ -214,7 +256,10 @@ export class PostgresEventStore implements EventStore, EventStoreMaintenance {
     return snapshotStats(this.sql);
   }
 
-  takeSnapshot<S, E extends EventEnvelope>(streamId: string, options: TakeSnapshotOptions<S, E>): Promise<TakeSnapshotResult> {
+  takeSnapshot<S, E extends EventEnvelope>(
+    streamId: string,
+    options: TakeSnapshotOptions<S, E>,
+  ): Promise<TakeSnapshotResult> {
     return takeSnapshot(this.sql, this.upcasters, streamId, options);
   }
 

@@ -27,31 +27,35 @@ export function jitteredDelay(intervalMs: number, jitter = 0.2, random: () => nu
  */
 export function repeatWithJitter(run: () => Promise<unknown>, options: RepeatOptions): RepeatingTask {
   const { intervalMs, jitter = 0.2, random = Math.random } = options;
-  if (!Number.isSafeInteger(intervalMs) || intervalMs < 1) throw new RangeError(`intervalMs must be a positive integer, got ${intervalMs}`);
+  if (!Number.isSafeInteger(intervalMs) || intervalMs < 1)
+    throw new RangeError(`intervalMs must be a positive integer, got ${intervalMs}`);
   if (!(jitter >= 0 && jitter < 1)) throw new RangeError(`jitter must be in [0, 1), got ${jitter}`);
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   const schedule = () => {
     if (stopped) return;
-    timer = setTimeout(() => {
-      running = Promise.resolve()
-        .then(run)
-        .then(
-          () => undefined,
-          (error: unknown) => {
-            try {
-              options.onError(error);
-            } catch {
-              // A failing error handler must not end the schedule either.
-            }
-          },
-        )
-        .finally(() => {
-          running = undefined;
-          schedule();
-        });
-    }, jitteredDelay(intervalMs, jitter, random));
+    timer = setTimeout(
+      () => {
+        running = Promise.resolve()
+          .then(run)
+          .then(
+            () => undefined,
+            (error: unknown) => {
+              try {
+                options.onError(error);
+              } catch {
+                // A failing error handler must not end the schedule either.
+              }
+            },
+          )
+          .finally(() => {
+            running = undefined;
+            schedule();
+          });
+      },
+      jitteredDelay(intervalMs, jitter, random),
+    );
     timer.unref();
   };
   schedule();

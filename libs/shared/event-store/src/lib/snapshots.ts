@@ -82,7 +82,8 @@ export function pruneSnapshotsSettings(options: PruneSnapshotsOptions = {}): Req
     dryRun: options.dryRun ?? false,
     batchSize: options.batchSize ?? 1000,
   };
-  if (!Number.isSafeInteger(settings.keep) || settings.keep < 1) throw new RangeError(`keep must be a positive integer, got ${options.keep}`);
+  if (!Number.isSafeInteger(settings.keep) || settings.keep < 1)
+    throw new RangeError(`keep must be a positive integer, got ${options.keep}`);
   if (!Number.isSafeInteger(settings.maxAgeMs) || settings.maxAgeMs < 0) {
     throw new RangeError(`maxAgeMs must be a non-negative integer, got ${options.maxAgeMs}`);
   }
@@ -102,10 +103,14 @@ export async function pruneSnapshots(sql: Sql, options: PruneSnapshotsOptions = 
   const total: PruneSnapshotsResult = { streams: 0, snapshots: 0, deleted: 0, beyondKeep: 0, expired: 0, dryRun };
   let after = '';
   for (;;) {
-    const [row] = await sql.once<{ last_stream: string | null; streams: number; snapshots: number; beyond_keep: number; expired: number; deleted: number }>(
-      dryRun ? PRUNE_DRY_RUN : PRUNE,
-      [after, batchSize, keep, maxAgeMs],
-    );
+    const [row] = await sql.once<{
+      last_stream: string | null;
+      streams: number;
+      snapshots: number;
+      beyond_keep: number;
+      expired: number;
+      deleted: number;
+    }>(dryRun ? PRUNE_DRY_RUN : PRUNE, [after, batchSize, keep, maxAgeMs]);
     total.streams += row.streams;
     total.snapshots += row.snapshots;
     total.beyondKeep += row.beyond_keep;
@@ -172,7 +177,9 @@ export async function snapshotStats(sql: Sql): Promise<SnapshotStats> {
   return {
     ...group(total),
     tableBytes: Number(total.table_bytes),
-    byStateSchemaVersion: rows.filter((row) => !row.total).map((row) => ({ stateSchemaVersion: Number(row.state_schema_version), ...group(row) })),
+    byStateSchemaVersion: rows
+      .filter((row) => !row.total)
+      .map((row) => ({ stateSchemaVersion: Number(row.state_schema_version), ...group(row) })),
   };
 }
 
@@ -212,8 +219,16 @@ export async function takeSnapshot<S, E extends EventEnvelope>(
   if (!Number.isSafeInteger(stateSchemaVersion) || stateSchemaVersion < 1) {
     throw new RangeError(`stateSchemaVersion must be a positive integer, got ${stateSchemaVersion}`);
   }
-  const folded = await loadStream(sql, upcasters, streamId, { evolve: options.evolve, initialState: options.initialState });
+  const folded = await loadStream(sql, upcasters, streamId, {
+    evolve: options.evolve,
+    initialState: options.initialState,
+  });
   if (folded.version === 0) return { streamId, version: 0, stateSchemaVersion, written: false };
-  const inserted = await sql.once(INSERT_SNAPSHOT, [streamId, stateSchemaVersion, folded.version, JSON.stringify(folded.state)]);
+  const inserted = await sql.once(INSERT_SNAPSHOT, [
+    streamId,
+    stateSchemaVersion,
+    folded.version,
+    JSON.stringify(folded.state),
+  ]);
   return { streamId, version: folded.version, stateSchemaVersion, written: inserted.length > 0 };
 }

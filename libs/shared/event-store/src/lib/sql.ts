@@ -33,7 +33,9 @@ export class Sql {
   async once<T = unknown>(statement: Statement, values: unknown[]): Promise<T[]> {
     const pool = (this.dataSource.driver as { master?: Pool }).master;
     if (pool && typeof pool.query === 'function') {
-      const config = this.prepared ? { name: statement.name, text: statement.text, values } : { text: statement.text, values };
+      const config = this.prepared
+        ? { name: statement.name, text: statement.text, values }
+        : { text: statement.text, values };
       return (await pool.query(config)).rows as T[];
     }
     const runner = this.dataSource.createQueryRunner();

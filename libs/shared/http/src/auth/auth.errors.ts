@@ -13,13 +13,17 @@ export class AuthenticationError extends Error {
   ) {
     super(message);
     this.name = 'AuthenticationError';
-    const challenge = code === 'INVALID_TOKEN' ? `, error="invalid_token", error_description="${message.replace(/["\\]/g, "'")}"` : '';
+    const challenge =
+      code === 'INVALID_TOKEN' ? `, error="invalid_token", error_description="${message.replace(/["\\]/g, "'")}"` : '';
     this.headers = { 'WWW-Authenticate': `Bearer realm="api"${challenge}` };
   }
 
   /** No `Authorization: Bearer <token>` at all. */
   static required(): AuthenticationError {
-    return new AuthenticationError('AUTHENTICATION_REQUIRED', 'This API needs a bearer token: send Authorization: Bearer <access token>');
+    return new AuthenticationError(
+      'AUTHENTICATION_REQUIRED',
+      'This API needs a bearer token: send Authorization: Bearer <access token>',
+    );
   }
 
   /** A token was sent and refused; `reason` says why (expired, signature, audience...). */
@@ -47,7 +51,9 @@ export class RateLimitedError extends Error {
   readonly headers: Record<string, string>;
 
   constructor(retryAfterSeconds: number, limit: number, windowMs: number) {
-    super(`Over the limit of ${limit} requests per ${windowMs / 1000} s for this caller; retry after ${retryAfterSeconds} s`);
+    super(
+      `Over the limit of ${limit} requests per ${windowMs / 1000} s for this caller; retry after ${retryAfterSeconds} s`,
+    );
     this.name = 'RateLimitedError';
     this.headers = { 'Retry-After': String(retryAfterSeconds) };
   }

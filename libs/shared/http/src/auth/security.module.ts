@@ -69,7 +69,10 @@ class SubjectThrottlerGuard extends ThrottlerGuard {
     return `${throttlerName}:${tracker}`;
   }
 
-  protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+  protected override async throwThrottlingException(
+    _context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
     throw new RateLimitedError(Math.max(1, Math.ceil(detail.timeToBlockExpire)), detail.limit, detail.ttl);
   }
 }
@@ -79,7 +82,10 @@ class SubjectThrottlerGuard extends ThrottlerGuard {
  * refreshed when a token names a new key), so an issuer outage alone does not take an app out of
  * service.
  */
-export const issuerCheck = (verifier: TokenVerifier): ReadinessCheck => ({ name: 'issuer', check: () => verifier.load().then(() => undefined) });
+export const issuerCheck = (verifier: TokenVerifier): ReadinessCheck => ({
+  name: 'issuer',
+  check: () => verifier.load().then(() => undefined),
+});
 
 /** Loads the issuer's keys at start-up: production with the development issuer fails here, before the app listens. */
 @Injectable()
@@ -94,7 +100,10 @@ class IssuerKeysLoader implements OnModuleInit {
     } catch (error) {
       if (error instanceof DevelopmentIssuerError) throw error;
       // Not fatal: the first request (or readiness) tries again; until then requests get 503.
-      this.logger.warn({ err: error }, 'the token issuer’s keys could not be loaded yet; API requests answer 503 until they are');
+      this.logger.warn(
+        { err: error },
+        'the token issuer’s keys could not be loaded yet; API requests answer 503 until they are',
+      );
     }
   }
 }

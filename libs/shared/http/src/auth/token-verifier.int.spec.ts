@@ -32,8 +32,16 @@ describe('TokenVerifier', () => {
 
   it('accepts a token of the issuer: subject, roles, admin', async () => {
     const verifier = new TokenVerifier(options);
-    expect(await verifier.verify(`Bearer ${await devToken('alice')}`)).toEqual({ subject: 'alice', roles: [], admin: false });
-    expect(await verifier.verify(`bearer  ${await devToken('root', { roles: ['admin', 'ops'] })}`)).toEqual({ subject: 'root', roles: ['admin', 'ops'], admin: true });
+    expect(await verifier.verify(`Bearer ${await devToken('alice')}`)).toEqual({
+      subject: 'alice',
+      roles: [],
+      admin: false,
+    });
+    expect(await verifier.verify(`bearer  ${await devToken('root', { roles: ['admin', 'ops'] })}`)).toEqual({
+      subject: 'root',
+      roles: ['admin', 'ops'],
+      admin: true,
+    });
     expect(verifier.loaded).toBe(true);
   });
 

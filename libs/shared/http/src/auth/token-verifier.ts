@@ -77,7 +77,9 @@ export class TokenVerifier {
     if (authorization === undefined || authorization.trim() === '') throw AuthenticationError.required();
     const match = BEARER.exec(authorization);
     if (!match?.[1]) {
-      throw /^bearer\b/i.test(authorization) ? AuthenticationError.invalid('malformed Authorization header') : AuthenticationError.required();
+      throw /^bearer\b/i.test(authorization)
+        ? AuthenticationError.invalid('malformed Authorization header')
+        : AuthenticationError.required();
     }
     const token = match[1];
     const remembered = this.verified.get(token);
@@ -95,7 +97,13 @@ export class TokenVerifier {
     const { issuer, audience, algorithms, clockToleranceS } = this.options;
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, jwks, { issuer, audience, algorithms, clockTolerance: clockToleranceS, requiredClaims: ['exp', 'sub'] }));
+      ({ payload } = await jwtVerify(token, jwks, {
+        issuer,
+        audience,
+        algorithms,
+        clockTolerance: clockToleranceS,
+        requiredClaims: ['exp', 'sub'],
+      }));
     } catch (error) {
       throw refusal(error, issuer);
     }
@@ -126,24 +134,35 @@ export class TokenVerifier {
     if (!jwksUrl) {
       const discovery = await fetchJson(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, timeout);
       // OIDC Discovery §4.3: the document must name the issuer it was fetched for.
-      if (discovery['issuer'] !== issuer) throw new Error(`the discovery document of ${issuer} names issuer ${String(discovery['issuer'])}`);
+      if (discovery['issuer'] !== issuer)
+        throw new Error(`the discovery document of ${issuer} names issuer ${String(discovery['issuer'])}`);
       if (production && discovery['cqrs_development_issuer'] === true) throw new DevelopmentIssuerError(issuer);
-      if (typeof discovery['jwks_uri'] !== 'string') throw new Error(`the discovery document of ${issuer} has no jwks_uri`);
+      if (typeof discovery['jwks_uri'] !== 'string')
+        throw new Error(`the discovery document of ${issuer} has no jwks_uri`);
       jwksUrl = discovery['jwks_uri'];
     }
-    const jwks = createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: timeout, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+    const jwks = createRemoteJWKSet(new URL(jwksUrl), {
+      timeoutDuration: timeout,
+      cooldownDuration: 30_000,
+      cacheMaxAge: 600_000,
+    });
     await jwks.reload();
     // jose keeps the whole key set document, the development marker included: one fetch.
-    if (production && (jwks.jwks() as Record<string, unknown> | undefined)?.['cqrs_development_issuer'] === true) throw new DevelopmentIssuerError(issuer);
+    if (production && (jwks.jwks() as Record<string, unknown> | undefined)?.['cqrs_development_issuer'] === true)
+      throw new DevelopmentIssuerError(issuer);
     return jwks;
   }
 }
 
 async function fetchJson(url: string, timeoutMs: number): Promise<Record<string, unknown>> {
-  const response = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+  const response = await fetch(url, {
+    headers: { accept: 'application/json' },
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   if (!response.ok) throw new Error(`${url} answered ${response.status}`);
   const body: unknown = await response.json();
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error(`${url} did not answer a JSON object`);
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new Error(`${url} did not answer a JSON object`);
   return body as Record<string, unknown>;
 }
 
@@ -156,10 +175,18 @@ function refusal(error: unknown, issuer: string): Error {
     if (error.claim === 'nbf') return AuthenticationError.invalid('it is not valid yet (nbf)');
     return AuthenticationError.invalid(`its ${error.claim} claim is unacceptable (${error.reason})`);
   }
-  if (error instanceof errors.JWSSignatureVerificationFailed) return AuthenticationError.invalid('its signature does not verify');
-  if (error instanceof errors.JWKSNoMatchingKey) return AuthenticationError.invalid('it is signed with a key the issuer does not publish');
-  if (error instanceof errors.JOSEAlgNotAllowed) return AuthenticationError.invalid('its signature algorithm is not accepted');
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError)) return new AuthUnavailableError(error);
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return AuthenticationError.invalid('its signature does not verify');
+  if (error instanceof errors.JWKSNoMatchingKey)
+    return AuthenticationError.invalid('it is signed with a key the issuer does not publish');
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return AuthenticationError.invalid('its signature algorithm is not accepted');
+  if (
+    error instanceof errors.JWKSTimeout ||
+    error instanceof errors.JWKSInvalid ||
+    !(error instanceof errors.JOSEError)
+  )
+    return new AuthUnavailableError(error);
   return AuthenticationError.invalid('it is not a well-formed signed JWT');
 }
 
@@ -167,7 +194,8 @@ function refusal(error: unknown, issuer: string): Error {
 function claimAt(payload: JWTPayload, name: string): unknown {
   if (name in payload) return payload[name];
   let value: unknown = payload;
-  for (const key of name.split('.')) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  for (const key of name.split('.'))
+    value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
   return value;
 }
 

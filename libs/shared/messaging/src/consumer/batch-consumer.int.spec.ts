@@ -35,7 +35,14 @@ describe('BatchConsumer and DeadLetterPublisher (real Kafka)', () => {
   });
 
   const consumer = (groupId: string, handler: ConstructorParameters<typeof BatchConsumer>[0]['handler']) =>
-    new BatchConsumer({ kafka, groupId, topics: [topic], name: 'test', handler, retry: { minTimeoutMs: 10, maxTimeoutMs: 50 } });
+    new BatchConsumer({
+      kafka,
+      groupId,
+      topics: [topic],
+      name: 'test',
+      handler,
+      retry: { minTimeoutMs: 10, maxTimeoutMs: 50 },
+    });
 
   it('retries a failing batch with backoff, hands the attempt number over, and commits only after success', async () => {
     const groupId = `g-${randomUUID()}`;
@@ -45,7 +52,8 @@ describe('BatchConsumer and DeadLetterPublisher (real Kafka)', () => {
     const retriedBefore = await counterValue('cqrs_retry_attempts_total');
     const c = consumer(groupId, async (records, { attempt }) => {
       attempts.push(attempt);
-      if (records[0]?.partition === 0 && failuresLeft-- > 0) throw Object.assign(new Error('database unavailable'), { code: 'ECONNREFUSED' });
+      if (records[0]?.partition === 0 && failuresLeft-- > 0)
+        throw Object.assign(new Error('database unavailable'), { code: 'ECONNREFUSED' });
       for (const r of records) seen.add(`${r.partition}/${r.offset}`);
     });
     await c.start();
@@ -60,7 +68,11 @@ describe('BatchConsumer and DeadLetterPublisher (real Kafka)', () => {
     const groupId = `g-${randomUUID()}`;
     const handled: string[] = [];
     const joins: unknown[] = [];
-    const logger = { info: (details: object, message: string) => message === 'partitions assigned' && joins.push(details), warn: () => undefined, error: () => undefined };
+    const logger = {
+      info: (details: object, message: string) => message === 'partitions assigned' && joins.push(details),
+      warn: () => undefined,
+      error: () => undefined,
+    };
     let slow = true;
     const c = new BatchConsumer({
       kafka,
@@ -106,7 +118,11 @@ describe('BatchConsumer and DeadLetterPublisher (real Kafka)', () => {
     await eventually(async () => expect(received).toHaveLength(20));
     await eventually(async () => expect(totalLag(await consumerGroupLag(admin, groupId, [topic]))).toBe(0));
     await second.stop();
-    expect(received.find((r) => r.headers['n'] === '7')).toMatchObject({ topic, value: Buffer.from('v7'), key: Buffer.from('k2') });
+    expect(received.find((r) => r.headers['n'] === '7')).toMatchObject({
+      topic,
+      value: Buffer.from('v7'),
+      key: Buffer.from('k2'),
+    });
   });
 
   it('publishes dead letters to <topic>.dlq with the original key, value and headers plus the error headers', async () => {
@@ -116,7 +132,14 @@ describe('BatchConsumer and DeadLetterPublisher (real Kafka)', () => {
     const firstFailedAt = new Date('2026-01-01T00:00:00.000Z');
     await dlq.publish([
       {
-        record: { topic, partition: 1, offset: '42', key: Buffer.from('task-1'), value: Buffer.from([0, 1, 2]), headers: { eventType: 'TaskStarted', aggregateVersion: '2' } },
+        record: {
+          topic,
+          partition: 1,
+          offset: '42',
+          key: Buffer.from('task-1'),
+          value: Buffer.from([0, 1, 2]),
+          headers: { eventType: 'TaskStarted', aggregateVersion: '2' },
+        },
         reason: 'UNKNOWN_SCHEMA',
         errorCode: 'UNKNOWN_SCHEMA_ID',
         errorMessage: 'unknown schema id 9',
@@ -129,7 +152,13 @@ describe('BatchConsumer and DeadLetterPublisher (real Kafka)', () => {
     expect(metadata.topics[0]?.partitions).toHaveLength(2); // as many partitions as its source
 
     const letters: ConsumedRecord[] = [];
-    const reader = new BatchConsumer({ kafka, groupId: `g-${randomUUID()}`, topics: [`${topic}.dlq`], name: 'test', handler: async (r) => void letters.push(...r) });
+    const reader = new BatchConsumer({
+      kafka,
+      groupId: `g-${randomUUID()}`,
+      topics: [`${topic}.dlq`],
+      name: 'test',
+      handler: async (r) => void letters.push(...r),
+    });
     await reader.start();
     await eventually(async () => expect(letters).toHaveLength(1));
     await reader.stop();
@@ -156,4 +185,3 @@ async function counterValue(name: string): Promise<number> {
   const metric = metricsRegistry.getSingleMetric(name);
   return metric ? (await metric.get()).values.reduce((sum, v) => sum + v.value, 0) : 0;
 }
-

@@ -59,8 +59,16 @@ export interface BatchConsumerOptions {
 const silent: ConsumerLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 const retries = cqrsMetric('cqrs_retry_attempts_total');
-const batches = histogram('cqrs_consumer_batch_duration_ms', 'Time to apply and commit one batch, by consumer.', MS_BUCKETS, ['consumer']);
-const consumed = counter('cqrs_consumer_records_total', 'Records handled and committed, by consumer and topic.', ['consumer', 'topic']);
+const batches = histogram(
+  'cqrs_consumer_batch_duration_ms',
+  'Time to apply and commit one batch, by consumer.',
+  MS_BUCKETS,
+  ['consumer'],
+);
+const consumed = counter('cqrs_consumer_records_total', 'Records handled and committed, by consumer and topic.', [
+  'consumer',
+  'topic',
+]);
 
 /** How often a running batch asks kafkajs to heartbeat (it sends once per heartbeat interval, 3 s). */
 const HEARTBEAT_TICK_MS = 1_000;
@@ -105,7 +113,10 @@ export class BatchConsumer {
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       if (!e.payload.restart) this.crashed = e.payload.error;
-      this.logger.error({ err: e.payload.error, restart: e.payload.restart, groupId: options.groupId }, 'consumer crashed');
+      this.logger.error(
+        { err: e.payload.error, restart: e.payload.restart, groupId: options.groupId },
+        'consumer crashed',
+      );
     });
   }
 
@@ -185,7 +196,8 @@ export class BatchConsumer {
     try {
       await pRetry(
         (attempt) => {
-          if (!payload.isRunning() || payload.isStale()) throw new AbortError('the partition was revoked or the consumer stopped');
+          if (!payload.isRunning() || payload.isStale())
+            throw new AbortError('the partition was revoked or the consumer stopped');
           return this.options.handler(records, { attempt, firstFailedAt, signal });
         },
         {
@@ -200,7 +212,14 @@ export class BatchConsumer {
             retries.inc({ consumer: this.options.name, code: codeOf(error) });
             const level = (error as { retriable?: boolean }).retriable === false ? 'error' : 'warn';
             this.logger[level](
-              { err: error, retries: attemptNumber, error_code: codeOf(error), topic: batch.topic, partition: batch.partition, offset: batch.firstOffset() },
+              {
+                err: error,
+                retries: attemptNumber,
+                error_code: codeOf(error),
+                topic: batch.topic,
+                partition: batch.partition,
+                offset: batch.firstOffset(),
+              },
               `batch failed, retrying: ${error.message}`,
             );
           },
@@ -208,7 +227,10 @@ export class BatchConsumer {
       );
     } catch (error) {
       // Stopped or revoked: leave the batch uncommitted for whoever consumes the partition next.
-      this.logger.info({ topic: batch.topic, partition: batch.partition, reason: (error as Error).message }, 'batch abandoned');
+      this.logger.info(
+        { topic: batch.topic, partition: batch.partition, reason: (error as Error).message },
+        'batch abandoned',
+      );
       return;
     } finally {
       clearInterval(heartbeats);

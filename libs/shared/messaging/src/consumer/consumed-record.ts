@@ -38,8 +38,9 @@ export interface ConsumedRecord {
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 // Control characters (C0, DEL, C1) and lone surrogates: Postgres refuses U+0000 and unpaired
 // surrogates in text and jsonb, and every other control would garble an operator's terminal.
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const UNPRINTABLE = /[\u0000-\u001F\u007F-\u009F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const UNPRINTABLE =
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  /[\u0000-\u001F\u007F-\u009F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 // Longest header value shown when the headers are over the bound (the DLQ copy keeps them whole).
 const SHOWN_WHEN_OVERSIZED = 256;
 
@@ -54,7 +55,8 @@ export function printableBytes(bytes: Buffer): { text: string; valid: boolean } 
     return { text: strictUtf8.decode(bytes), valid: true };
   } catch {
     let text = '';
-    for (const b of bytes) text += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+    for (const b of bytes)
+      text += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
     return { text, valid: false };
   }
 }
@@ -66,25 +68,37 @@ export function printableBytes(bytes: Buffer): { text: string; valid: boolean } 
  * whatever came in: offending characters are escaped (`\u0000`, `\xff`), and when the headers
  * are over the bound each value is cut to its first 256 characters.
  */
-export function headersToText(headers: IHeaders | undefined): { headers: Record<string, string>; problem?: HeaderProblem } {
+export function headersToText(headers: IHeaders | undefined): {
+  headers: Record<string, string>;
+  problem?: HeaderProblem;
+} {
   const entries: [string, string][] = [];
   let problem: HeaderProblem | undefined;
   let bytes = 0;
   for (const [name, raw] of Object.entries(headers ?? {})) {
     const values = Array.isArray(raw) ? raw : [raw];
-    for (const v of values) if (v !== undefined) bytes += Buffer.byteLength(name) + (Buffer.isBuffer(v) ? v.length : Buffer.byteLength(String(v)));
+    for (const v of values)
+      if (v !== undefined)
+        bytes += Buffer.byteLength(name) + (Buffer.isBuffer(v) ? v.length : Buffer.byteLength(String(v)));
     const value = values[0];
     if (value === undefined) continue;
     const decoded = Buffer.isBuffer(value) ? printableBytes(value) : { text: String(value), valid: true };
     const shownName = printableText(name);
     const shown = printableText(decoded.text);
     // kafkajs decodes header names itself (invalid bytes become U+FFFD): only controls show there.
-    const wrong = !decoded.valid ? 'is not valid UTF-8' : shownName !== name ? 'has a name with control characters' : textProblem(decoded.text, { maxLength: Infinity });
+    const wrong = !decoded.valid
+      ? 'is not valid UTF-8'
+      : shownName !== name
+        ? 'has a name with control characters'
+        : textProblem(decoded.text, { maxLength: Infinity });
     if (wrong && !problem) problem = { code: 'HEADER_NOT_TEXT', message: `header "${shownName}" ${wrong}` };
     entries.push([shownName, shown]);
   }
   if (bytes > MAX_HEADER_BYTES) {
-    problem = { code: 'HEADERS_TOO_LARGE', message: `headers hold ${bytes} bytes, over the limit of ${MAX_HEADER_BYTES}` };
+    problem = {
+      code: 'HEADERS_TOO_LARGE',
+      message: `headers hold ${bytes} bytes, over the limit of ${MAX_HEADER_BYTES}`,
+    };
     for (const entry of entries) {
       const chars = [...entry[1]]; // by code point, so no cut splits a surrogate pair
       if (chars.length > SHOWN_WHEN_OVERSIZED) entry[1] = `${chars.slice(0, SHOWN_WHEN_OVERSIZED).join('')}… (cut)`;

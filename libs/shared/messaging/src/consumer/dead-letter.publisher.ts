@@ -102,27 +102,29 @@ export class DeadLetterPublisher {
     }
     // Untraced: the kafkajs instrumentation would replace each letter's `traceparent` with its own
     // send span's, losing the way back to the command that wrote the event.
-    await withoutTracing(() => this.producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, group]) => ({
-        topic,
-        messages: group.map((l) => ({
-          key: l.record.key,
-          value: l.record.value,
-          headers: {
-            ...(l.record.rawHeaders ?? l.record.headers),
-            [DLQ_HEADERS.reason]: l.reason,
-            [DLQ_HEADERS.errorCode]: l.errorCode,
-            [DLQ_HEADERS.errorMessage]: printableText([...l.errorMessage].slice(0, 2_000).join('')),
-            [DLQ_HEADERS.sourceTopic]: l.record.topic,
-            [DLQ_HEADERS.sourcePartition]: String(l.record.partition),
-            [DLQ_HEADERS.sourceOffset]: l.record.offset,
-            [DLQ_HEADERS.attempts]: String(l.attempts),
-            [DLQ_HEADERS.firstFailureAt]: l.firstFailedAt.toISOString(),
-          },
+    await withoutTracing(() =>
+      this.producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, group]) => ({
+          topic,
+          messages: group.map((l) => ({
+            key: l.record.key,
+            value: l.record.value,
+            headers: {
+              ...(l.record.rawHeaders ?? l.record.headers),
+              [DLQ_HEADERS.reason]: l.reason,
+              [DLQ_HEADERS.errorCode]: l.errorCode,
+              [DLQ_HEADERS.errorMessage]: printableText([...l.errorMessage].slice(0, 2_000).join('')),
+              [DLQ_HEADERS.sourceTopic]: l.record.topic,
+              [DLQ_HEADERS.sourcePartition]: String(l.record.partition),
+              [DLQ_HEADERS.sourceOffset]: l.record.offset,
+              [DLQ_HEADERS.attempts]: String(l.attempts),
+              [DLQ_HEADERS.firstFailureAt]: l.firstFailedAt.toISOString(),
+            },
+          })),
         })),
-      })),
-    }));
+      }),
+    );
     for (const l of letters) published.inc({ topic: l.record.topic, reason: l.reason });
   }
 }

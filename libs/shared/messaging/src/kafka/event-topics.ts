@@ -34,7 +34,8 @@ export interface TopicConfigEntry {
  * retention, time alone decides what goes).
  */
 export function eventTopicConfig(retentionMs: number = EVENT_TOPIC_RETENTION_FOREVER): TopicConfigEntry[] {
-  if (!isEventTopicRetention(retentionMs)) throw new RangeError(`event topic retention ${retentionMs} ms: ${EVENT_TOPIC_RETENTION_RULE}`);
+  if (!isEventTopicRetention(retentionMs))
+    throw new RangeError(`event topic retention ${retentionMs} ms: ${EVENT_TOPIC_RETENTION_RULE}`);
   return [
     { name: 'cleanup.policy', value: 'delete' },
     { name: 'retention.ms', value: String(retentionMs) },

@@ -23,7 +23,12 @@ const common = [
   { name: 'aggregateVersion', type: 'long' },
   { name: 'occurredAt', type: { type: 'long', logicalType: 'timestamp-millis' } },
 ];
-const noteV1 = { type: 'record', name: 'NoteTaken', namespace: 'serde.it', fields: [...common, { name: 'text', type: 'string' }] };
+const noteV1 = {
+  type: 'record',
+  name: 'NoteTaken',
+  namespace: 'serde.it',
+  fields: [...common, { name: 'text', type: 'string' }],
+};
 const noteV2 = {
   ...noteV1,
   fields: [
@@ -60,7 +65,11 @@ async function registryCall(method: string, path: string, body?: unknown): Promi
 function serdeFor(schemas: object[], options: { autoRegister?: boolean; registry?: SchemaRegistryClient } = {}) {
   const contracts = schemas.map((s) => contract(s as { name: string; namespace: string }));
   contracts.forEach((c) => subjects.add(c.subject));
-  return new AvroSerde({ registry: options.registry ?? registry, contracts, autoRegister: options.autoRegister ?? true });
+  return new AvroSerde({
+    registry: options.registry ?? registry,
+    contracts,
+    autoRegister: options.autoRegister ?? true,
+  });
 }
 
 async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
@@ -122,14 +131,24 @@ describe('AvroSerde against the real registry', () => {
     const calls: string[] = [];
     const counting: SchemaRegistryClient = {
       getSchema: (id) => (calls.push(`getSchema ${id}`), registry.getSchema(id)),
-      getRegistryIdBySchema: (subject, schema) => (calls.push('lookup'), registry.getRegistryIdBySchema(subject, schema)),
-      register: ((schema: never, opts: never) => (calls.push('register'), registry.register(schema, opts))) as SchemaRegistryClient['register'],
+      getRegistryIdBySchema: (subject, schema) => (
+        calls.push('lookup'),
+        registry.getRegistryIdBySchema(subject, schema)
+      ),
+      register: ((schema: never, opts: never) => (
+        calls.push('register'),
+        registry.register(schema, opts)
+      )) as SchemaRegistryClient['register'],
     };
     const serde = serdeFor([noteV1], { registry: counting });
-    const messages = await Promise.all(Array.from({ length: 20 }, (_, i) => serde.encode(topic, 'NoteTaken', { ...v1Note, aggregateVersion: i + 1 })));
+    const messages = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => serde.encode(topic, 'NoteTaken', { ...v1Note, aggregateVersion: i + 1 })),
+    );
     const decoded = await Promise.all(messages.map((m) => serde.decode(m)));
 
-    expect(decoded.map((d) => (d.value as typeof v1Note).aggregateVersion)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(decoded.map((d) => (d.value as typeof v1Note).aggregateVersion)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
     expect(calls).toEqual(['lookup', `getSchema ${messages[0].readInt32BE(1)}`]);
   });
 
@@ -154,7 +173,9 @@ describe('AvroSerde against the real registry', () => {
     const again = await serdeFor([noteV1]).encode(topic, 'NoteTaken', v1Note);
     const after = await registryCall('GET', `/subjects/${encodeURIComponent(subject)}/versions`);
     expect(after.json).toEqual(before.json);
-    expect(again.readInt32BE(1)).toBe(await registry.getRegistryIdBySchema(subject, { type: 'AVRO' as never, schema: JSON.stringify(noteV1) }));
+    expect(again.readInt32BE(1)).toBe(
+      await registry.getRegistryIdBySchema(subject, { type: 'AVRO' as never, schema: JSON.stringify(noteV1) }),
+    );
   });
 });
 
@@ -185,15 +206,29 @@ describe('AvroSerde failures: typed errors with a reason, never a crash or a sil
 
     const decodeError = await rejectionOf(serde.decode(valid));
     expect(decodeError).toBeInstanceOf(RegistryUnavailableError);
-    expect(decodeError).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', retriable: true, schemaId: valid.readInt32BE(1) });
+    expect(decodeError).toMatchObject({
+      code: 'REGISTRY_UNAVAILABLE',
+      retriable: true,
+      schemaId: valid.readInt32BE(1),
+    });
     expect((decodeError as Error).message).toContain('ECONNREFUSED');
 
-    await expect(serde.encode(topic, 'NoteTaken', v1Note)).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE', retriable: true });
+    await expect(serde.encode(topic, 'NoteTaken', v1Note)).rejects.toMatchObject({
+      code: 'REGISTRY_UNAVAILABLE',
+      retriable: true,
+    });
   });
 
   it('REGISTRY_UNAVAILABLE, not UNKNOWN_SCHEMA_ID, when the URL is not the registry API (a 404 from elsewhere)', async () => {
-    const wrong = createSchemaRegistry({ ...infra.schemaRegistry, url: url.replace(/\/apis\/ccompat\/v7$/, '/not-the-api'), retries: 0 });
-    await expect(serdeFor([noteV1], { registry: wrong }).decode(valid)).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE', retriable: true });
+    const wrong = createSchemaRegistry({
+      ...infra.schemaRegistry,
+      url: url.replace(/\/apis\/ccompat\/v7$/, '/not-the-api'),
+      retries: 0,
+    });
+    await expect(serdeFor([noteV1], { registry: wrong }).decode(valid)).rejects.toMatchObject({
+      code: 'REGISTRY_UNAVAILABLE',
+      retriable: true,
+    });
   });
 
   it.each([
@@ -221,13 +256,17 @@ describe('AvroSerde failures: typed errors with a reason, never a crash or a sil
 
   it('SCHEMA_NOT_REGISTERED when the subject lacks the writer schema and auto-registration is off', async () => {
     const unregistered = { ...noteV1, name: 'NeverRegistered' };
-    const error = await rejectionOf(serdeFor([unregistered], { autoRegister: false }).encode(topic, 'NeverRegistered', v1Note));
+    const error = await rejectionOf(
+      serdeFor([unregistered], { autoRegister: false }).encode(topic, 'NeverRegistered', v1Note),
+    );
     expect(error).toBeInstanceOf(SchemaNotRegisteredError);
     expect((error as Error).message).toContain('npm run schemas:register');
   });
 
   it('INVALID_VALUE naming the fields when a value does not fit the schema', async () => {
-    const error = await rejectionOf(serdeFor([noteV1]).encode(topic, 'NoteTaken', { ...v1Note, text: undefined, aggregateVersion: 1.5 }));
+    const error = await rejectionOf(
+      serdeFor([noteV1]).encode(topic, 'NoteTaken', { ...v1Note, text: undefined, aggregateVersion: 1.5 }),
+    );
     expect(error).toBeInstanceOf(InvalidValueError);
     expect((error as InvalidValueError).paths.sort()).toEqual(['aggregateVersion', 'text']);
   });

@@ -167,7 +167,11 @@ export class AvroSerde {
     }
     if (decoded.offset < 0) throw new BodyMismatchError(schemaId, plan.recordName, 'truncated buffer');
     if (decoded.offset !== buffer.length) {
-      throw new BodyMismatchError(schemaId, plan.recordName, `trailing data: ${buffer.length - decoded.offset} bytes after the record`);
+      throw new BodyMismatchError(
+        schemaId,
+        plan.recordName,
+        `trailing data: ${buffer.length - decoded.offset} bytes after the record`,
+      );
     }
     return {
       schemaId,

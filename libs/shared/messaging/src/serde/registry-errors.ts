@@ -6,7 +6,8 @@
  */
 import { RegistryUnavailableError, SerdeError, UnknownSchemaIdError } from './serde-errors';
 
-const NETWORK_FAILURE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE|socket hang up|Timeout \(/;
+const NETWORK_FAILURE =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE|socket hang up|Timeout \(/;
 const CLIENT_PREFIX = /^[^ ]* - /;
 
 interface RegistryClientError {

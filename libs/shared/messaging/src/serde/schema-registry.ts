@@ -25,7 +25,9 @@ export function createSchemaRegistry(options: SchemaRegistryOptions): SchemaRegi
         () => ({
           async prepareRequest(next) {
             const request = await next();
-            return request.enhance({ headers: { authorization: `Bearer ${typeof token === 'function' ? token() : token}` } });
+            return request.enhance({
+              headers: { authorization: `Bearer ${typeof token === 'function' ? token() : token}` },
+            });
           },
         }),
       ]
@@ -35,8 +37,9 @@ export function createSchemaRegistry(options: SchemaRegistryOptions): SchemaRegi
     auth: options.auth,
     clientId: options.clientId ?? 'cqrs-serde',
     retry: { retries: options.retries ?? 3 },
-    ...(options.ca && options.url.startsWith('https:') ? { agent: new Agent({ ca: options.ca, keepAlive: true }) } : {}),
+    ...(options.ca && options.url.startsWith('https:')
+      ? { agent: new Agent({ ca: options.ca, keepAlive: true }) }
+      : {}),
     middlewares: bearer,
   });
 }
-

@@ -33,7 +33,11 @@ describe('readWireHeader', () => {
       return undefined;
     })();
     expect(error).toBeInstanceOf(NotWireFormatError);
-    expect(error).toMatchObject({ code: 'NOT_WIRE_FORMAT', retriable: false, message: `not Confluent wire format: ${reason}` });
+    expect(error).toMatchObject({
+      code: 'NOT_WIRE_FORMAT',
+      retriable: false,
+      message: `not Confluent wire format: ${reason}`,
+    });
   });
 });
 
@@ -49,7 +53,9 @@ describe('WireSlab', () => {
     const first = slab.write(7, writeBytes([1, 2, 3]));
     const rest = Array.from({ length: 50 }, (_, i) => slab.write(8 + i, writeBytes([i, i, i, i])));
     expect([...first]).toEqual([0, 0, 0, 0, 7, 1, 2, 3]);
-    rest.forEach((message, i) => expect(readWireHeader(message)).toEqual({ schemaId: 8 + i, body: Buffer.from([i, i, i, i]) }));
+    rest.forEach((message, i) =>
+      expect(readWireHeader(message)).toEqual({ schemaId: 8 + i, body: Buffer.from([i, i, i, i]) }),
+    );
   });
 
   it('fits a message larger than a whole slab', () => {

@@ -30,7 +30,9 @@ export function schemaIdOf(bytes: Buffer): number {
   if (bytes[0] !== MAGIC_BYTE) {
     const ch = bytes[0] >= 0x20 && bytes[0] < 0x7f ? ` ('${String.fromCharCode(bytes[0])}')` : '';
     const hint = bytes[0] === 0x7b ? ', looks like JSON' : '';
-    throw new NotWireFormatError(`magic byte is 0x${bytes[0].toString(16).padStart(2, '0')}${ch}, expected 0x00${hint}`);
+    throw new NotWireFormatError(
+      `magic byte is 0x${bytes[0].toString(16).padStart(2, '0')}${ch}, expected 0x00${hint}`,
+    );
   }
   if (bytes.length < WIRE_HEADER_LENGTH) {
     throw new NotWireFormatError(`${bytes.length} bytes is shorter than the ${WIRE_HEADER_LENGTH}-byte header`);

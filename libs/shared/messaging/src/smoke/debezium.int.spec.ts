@@ -1,6 +1,13 @@
 import { createKafka } from '..';
 import { randomBytes } from 'node:crypto';
-import { CONNECT_PRINCIPAL, createThrowawayDatabase, getTestInfra, grantTopicPrefix, type TestInfra, type ThrowawayDatabase } from '@cqrs/testing';
+import {
+  CONNECT_PRINCIPAL,
+  createThrowawayDatabase,
+  getTestInfra,
+  grantTopicPrefix,
+  type TestInfra,
+  type ThrowawayDatabase,
+} from '@cqrs/testing';
 import type { Admin } from 'kafkajs';
 
 // Smoke test: Kafka Connect is real and carries the Debezium Postgres connector, which captures a
@@ -28,7 +35,9 @@ describe('Kafka Connect + Debezium Postgres connector (smoke)', () => {
     await fetch(`${infra.connect.url}/connectors/${connector}`, { method: 'DELETE' });
     // the connector drops its slot on stop; wait until it has, so the database can go
     for (let i = 0; i < 50; i++) {
-      const [row] = await db.query<{ n: string }>('SELECT count(*) AS n FROM pg_replication_slots WHERE database = current_database() AND active');
+      const [row] = await db.query<{ n: string }>(
+        'SELECT count(*) AS n FROM pg_replication_slots WHERE database = current_database() AND active',
+      );
       if (row?.n === '0') break;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -87,7 +96,9 @@ describe('Kafka Connect + Debezium Postgres connector (smoke)', () => {
 
     // The slot exists once the task streams; only then is an insert guaranteed to be captured.
     for (let i = 0; i < 100; i++) {
-      const [row] = await db.query<{ n: string }>('SELECT count(*) AS n FROM pg_replication_slots WHERE database = current_database() AND active');
+      const [row] = await db.query<{ n: string }>(
+        'SELECT count(*) AS n FROM pg_replication_slots WHERE database = current_database() AND active',
+      );
       if (row?.n === '1') break;
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -26,11 +26,17 @@ const inc = (by: number): Event => ({ type: 'Incremented', data: { by } });
 
 describe('deciderSpec', () => {
   it('passes when decide returns exactly the expected events, after replaying the history', () => {
-    given([inc(1), inc(1)]).when({ type: 'Increment', by: 1 }).then([inc(1)]);
+    given([inc(1), inc(1)])
+      .when({ type: 'Increment', by: 1 })
+      .then([inc(1)]);
   });
 
   it('fails when the events differ', () => {
-    expect(() => given([]).when({ type: 'Increment', by: 1 }).then([inc(2)])).toThrow(AssertionError);
+    expect(() =>
+      given([])
+        .when({ type: 'Increment', by: 1 })
+        .then([inc(2)]),
+    ).toThrow(AssertionError);
   });
 
   it('thenNothingHappens fails unless decide returns no events', () => {
@@ -39,14 +45,18 @@ describe('deciderSpec', () => {
   });
 
   it('thenThrows returns the domain error of the expected code', () => {
-    const error = given([inc(3)]).when({ type: 'Increment', by: 1 }).thenThrows('LIMIT');
+    const error = given([inc(3)])
+      .when({ type: 'Increment', by: 1 })
+      .thenThrows('LIMIT');
     expect(error.kind).toBe('conflict');
   });
 
   it('thenThrows fails on another code, on success, and rethrows non-domain errors', () => {
-    expect(() => given([inc(3)]).when({ type: 'Increment', by: 1 }).thenThrows('OTHER')).toThrow(
-      /expected DomainError OTHER, got LIMIT/,
-    );
+    expect(() =>
+      given([inc(3)])
+        .when({ type: 'Increment', by: 1 })
+        .thenThrows('OTHER'),
+    ).toThrow(/expected DomainError OTHER, got LIMIT/);
     expect(() => given([]).when({ type: 'Increment', by: 1 }).thenThrows('LIMIT')).toThrow(
       /expected DomainError LIMIT, but decide returned \[\{"type":"Incremented"/,
     );

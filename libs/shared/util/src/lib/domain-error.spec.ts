@@ -25,7 +25,12 @@ describe('DomainError', () => {
       code: 'VALIDATION_FAILED',
       kind: 'validation',
       message: 'title: is required; dueDate: must be an ISO-8601 date',
-      details: { errors: [{ field: 'title', message: 'is required' }, { field: 'dueDate', message: 'must be an ISO-8601 date' }] },
+      details: {
+        errors: [
+          { field: 'title', message: 'is required' },
+          { field: 'dueDate', message: 'must be an ISO-8601 date' },
+        ],
+      },
     });
   });
 

@@ -63,7 +63,8 @@ export function textProblem(text: string, options: { maxLength: number; kind?: T
  * whitespace, single-line text rules, at most `maxLength` code points. Null when acceptable.
  */
 export function identifierProblem(value: unknown, maxLength: number): string | null {
-  if (typeof value !== 'string' || value.trim() === '' || value !== value.trim()) return 'must be a non-blank identifier';
+  if (typeof value !== 'string' || value.trim() === '' || value !== value.trim())
+    return 'must be a non-blank identifier';
   return textProblem(value, { maxLength, kind: 'line' });
 }
 

@@ -10,7 +10,11 @@ describe('upcasterChain', () => {
 
   it('lifts an old event step by step to the current version', () => {
     const lifted = chain.upcast({ type: 'Created', schemaVersion: 1, data: { name: 'a' } });
-    expect(lifted).toEqual({ type: 'Created', schemaVersion: 3, data: { name: undefined, title: 'a', priority: 'NORMAL' } });
+    expect(lifted).toEqual({
+      type: 'Created',
+      schemaVersion: 3,
+      data: { name: undefined, title: 'a', priority: 'NORMAL' },
+    });
     expect(chain.currentVersions.get('Created')).toBe(3);
   });
 

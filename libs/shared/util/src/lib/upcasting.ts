@@ -52,7 +52,8 @@ export function upcasterChain(steps: UpcasterSteps): UpcasterChain {
   for (const [type, byVersion] of Object.entries(steps)) {
     const versions = Object.keys(byVersion).map(Number);
     for (const v of versions) {
-      if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`upcaster of ${type}: version ${v} is not a positive integer`);
+      if (!Number.isSafeInteger(v) || v < 1)
+        throw new RangeError(`upcaster of ${type}: version ${v} is not a positive integer`);
     }
     const highest = Math.max(...versions);
     for (let v = 1; v <= highest; v++) {
@@ -69,7 +70,12 @@ export function upcasterChain(steps: UpcasterSteps): UpcasterChain {
       let data = event.data as Record<string, unknown>;
       for (let v = event.schemaVersion; v < current; v++) {
         const step = byVersion[v];
-        if (!step) throw new UpcastError(event.type, event.schemaVersion, `no upcaster of ${event.type} from version ${v} to ${v + 1}`);
+        if (!step)
+          throw new UpcastError(
+            event.type,
+            event.schemaVersion,
+            `no upcaster of ${event.type} from version ${v} to ${v + 1}`,
+          );
         if (data === null || typeof data !== 'object' || Array.isArray(data)) {
           throw new UpcastError(event.type, event.schemaVersion, `${event.type} v${v} data is not an object`);
         }

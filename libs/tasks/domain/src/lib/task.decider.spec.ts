@@ -129,20 +129,26 @@ describe('Task decider: every command in every state', () => {
 });
 
 describe('ownership: only the owner may change a task', () => {
-  const byAnother = (command: TaskCommand): TaskCommand => ({ ...command, metadata: { ...command.metadata, actor: 'user-7' } });
+  const byAnother = (command: TaskCommand): TaskCommand => ({
+    ...command,
+    metadata: { ...command.metadata, actor: 'user-7' },
+  });
   const changes = Object.keys(commands).filter((c) => c !== 'CreateTask');
 
-  it.each(changes.flatMap((command) => (Object.keys(HISTORY) as State[]).filter((s) => s !== 'none').map((state) => [command, state] as const)))(
-    '%s by another user on a %s task is TASK_NOT_FOUND, worded as for a task that never existed',
-    (command, state) => {
-      const error = given(HISTORY[state]).when(byAnother(commands[command]())).thenThrows('TASK_NOT_FOUND');
-      expect(error.message).toBe(`task ${TASK_ID} does not exist`);
-    },
-  );
+  it.each(
+    changes.flatMap((command) =>
+      (Object.keys(HISTORY) as State[]).filter((s) => s !== 'none').map((state) => [command, state] as const),
+    ),
+  )('%s by another user on a %s task is TASK_NOT_FOUND, worded as for a task that never existed', (command, state) => {
+    const error = given(HISTORY[state]).when(byAnother(commands[command]())).thenThrows('TASK_NOT_FOUND');
+    expect(error.message).toBe(`task ${TASK_ID} does not exist`);
+  });
 
   it('lets the owner do what the lifecycle allows', () => {
     expect(OWNER_ID).toBe(startTask().metadata.actor);
-    given(HISTORY.open).when(startTask(T.now)).then([taskStarted(T.now)]);
+    given(HISTORY.open)
+      .when(startTask(T.now))
+      .then([taskStarted(T.now)]);
   });
 });
 
@@ -150,7 +156,10 @@ describe('CreateTask', () => {
   it('records every field given, stamped with the command time', () => {
     given([])
       .when(
-        createTask({ title: 'Plan Q3', description: 'Budget and hires', dueDate: '2025-06-30', priority: 'HIGH' }, T.created),
+        createTask(
+          { title: 'Plan Q3', description: 'Budget and hires', dueDate: '2025-06-30', priority: 'HIGH' },
+          T.created,
+        ),
       )
       .then([
         {
@@ -169,7 +178,9 @@ describe('CreateTask', () => {
   });
 
   it('defaults the priority to NORMAL and leaves absent optional fields out of the event', () => {
-    given([]).when(createTask({ title: 'Plan Q3' }, T.created)).then([taskCreated({ title: 'Plan Q3' })]);
+    given([])
+      .when(createTask({ title: 'Plan Q3' }, T.created))
+      .then([taskCreated({ title: 'Plan Q3' })]);
   });
 
   it('trims the title and treats a blank description as none', () => {
@@ -186,32 +197,58 @@ describe('CreateTask', () => {
 
   it('accepts a multi-line description with tabs', () => {
     const description = 'Steps:\r\n\t1. draft\n\t2. review';
-    given([]).when(createTask({ description }, T.created)).then([taskCreated({ description })]);
+    given([])
+      .when(createTask({ description }, T.created))
+      .then([taskCreated({ description })]);
   });
 
   it('accepts a title of exactly 200 characters, counting an emoji as one', () => {
     const title = '✅'.repeat(200);
-    given([]).when(createTask({ title }, T.created)).then([taskCreated({ title })]);
+    given([])
+      .when(createTask({ title }, T.created))
+      .then([taskCreated({ title })]);
   });
 
   it.each([
     ['a missing title', { title: undefined }, 'title', 'is required'],
     ['a blank title', { title: '   ' }, 'title', 'is required'],
     ['a title over 200 characters', { title: 'x'.repeat(201) }, 'title', 'must be at most 200 characters'],
-    ['a description over 2000 characters', { description: 'x'.repeat(2001) }, 'description', 'must be at most 2000 characters'],
+    [
+      'a description over 2000 characters',
+      { description: 'x'.repeat(2001) },
+      'description',
+      'must be at most 2000 characters',
+    ],
     ['an impossible due date', { dueDate: '2025-02-29' }, 'dueDate', expect.stringContaining('ISO-8601')],
-    ['a due date-time without offset', { dueDate: '2025-06-30T17:00:00' }, 'dueDate', expect.stringContaining('ISO-8601')],
+    [
+      'a due date-time without offset',
+      { dueDate: '2025-06-30T17:00:00' },
+      'dueDate',
+      expect.stringContaining('ISO-8601'),
+    ],
     ['a due date in another format', { dueDate: '30/06/2025' }, 'dueDate', expect.stringContaining('ISO-8601')],
     ['an unknown priority', { priority: 'URGENT' as never }, 'priority', 'must be one of LOW, NORMAL, HIGH'],
     ['a blank owner', { ownerId: ' ' }, 'ownerId', 'must be a non-blank identifier'],
     ['a blank task id', { taskId: '' }, 'taskId', 'must be a non-blank identifier'],
     ['a title holding NUL', { title: 'a\u0000b' }, 'title', expect.stringContaining('control characters')],
     ['a title holding a lone surrogate', { title: 'a\ud800' }, 'title', expect.stringContaining('well-formed Unicode')],
-    ['a description holding NUL', { description: 'a\u0000b' }, 'description', expect.stringContaining('control characters')],
-    ['an owner id holding a line feed', { ownerId: 'al\nice' }, 'ownerId', expect.stringContaining('control characters')],
+    [
+      'a description holding NUL',
+      { description: 'a\u0000b' },
+      'description',
+      expect.stringContaining('control characters'),
+    ],
+    [
+      'an owner id holding a line feed',
+      { ownerId: 'al\nice' },
+      'ownerId',
+      expect.stringContaining('control characters'),
+    ],
     ['an owner id of 201 emoji', { ownerId: '😀'.repeat(201) }, 'ownerId', 'must be at most 200 characters'],
   ])('rejects %s', (_, data, field, message) => {
-    const error = given([]).when(createTask(data as never)).thenThrows('VALIDATION_FAILED');
+    const error = given([])
+      .when(createTask(data as never))
+      .thenThrows('VALIDATION_FAILED');
     expect(error.kind).toBe('validation');
     expect(error.details?.['errors']).toEqual([{ field, message }]);
   });
@@ -220,11 +257,17 @@ describe('CreateTask', () => {
     const error = given([])
       .when(createTask({ title: '', dueDate: 'tomorrow', priority: 'low' as never }))
       .thenThrows('VALIDATION_FAILED');
-    expect((error.details?.['errors'] as { field: string }[]).map((e) => e.field)).toEqual(['title', 'dueDate', 'priority']);
+    expect((error.details?.['errors'] as { field: string }[]).map((e) => e.field)).toEqual([
+      'title',
+      'dueDate',
+      'priority',
+    ]);
   });
 
   it('checks the fields before the state: an invalid create of an existing task is a 400, not a 409', () => {
-    given(HISTORY.open).when(createTask({ title: '' })).thenThrows('VALIDATION_FAILED');
+    given(HISTORY.open)
+      .when(createTask({ title: '' }))
+      .thenThrows('VALIDATION_FAILED');
   });
 });
 
@@ -244,7 +287,9 @@ describe('UpdateTask', () => {
   });
 
   it('treats a blank description as clearing it', () => {
-    given([rich]).when(updateTask({ description: '  ' }, T.updated)).then([taskUpdated({ description: null })]);
+    given([rich])
+      .when(updateTask({ description: '  ' }, T.updated))
+      .then([taskUpdated({ description: null })]);
   });
 
   it('sets fields the task did not have', () => {
@@ -257,15 +302,21 @@ describe('UpdateTask', () => {
     given([rich, taskUpdated({ title: 'Renamed' })])
       .when(updateTask({ title: ' Renamed ', description: 'Budget and hires' }))
       .thenNothingHappens();
-    given([taskCreated()]).when(updateTask({ description: null, dueDate: null })).thenNothingHappens();
+    given([taskCreated()])
+      .when(updateTask({ description: null, dueDate: null }))
+      .thenNothingHappens();
   });
 
   it('sees earlier updates: clearing an already cleared field changes nothing', () => {
-    given([rich, taskUpdated({ dueDate: null })]).when(updateTask({ dueDate: null })).thenNothingHappens();
+    given([rich, taskUpdated({ dueDate: null })])
+      .when(updateTask({ dueDate: null }))
+      .thenNothingHappens();
   });
 
   it('is allowed while the task is started', () => {
-    given(HISTORY.started).when(updateTask({ title: 'Faster' }, T.updated)).then([taskUpdated({ title: 'Faster' })]);
+    given(HISTORY.started)
+      .when(updateTask({ title: 'Faster' }, T.updated))
+      .then([taskUpdated({ title: 'Faster' })]);
   });
 
   it.each([
@@ -294,14 +345,20 @@ describe('AbandonTask', () => {
     ['a reason over 500 characters', 'x'.repeat(501), 'must be at most 500 characters'],
   ])('rejects %s', (_, reason, message) => {
     const error = given(HISTORY.open)
-      .when({ type: 'AbandonTask', data: { taskId: TASK_ID, reason: reason as string }, metadata: { now: T.now, actor: OWNER_ID } })
+      .when({
+        type: 'AbandonTask',
+        data: { taskId: TASK_ID, reason: reason as string },
+        metadata: { now: T.now, actor: OWNER_ID },
+      })
       .thenThrows('VALIDATION_FAILED');
     expect(error.details?.['errors']).toEqual([{ field: 'reason', message }]);
   });
 
   it('accepts a reason of exactly 500 characters', () => {
     const reason = 'r'.repeat(500);
-    given(HISTORY.open).when(abandonTask(reason, T.abandoned)).then([taskAbandoned(reason, T.abandoned)]);
+    given(HISTORY.open)
+      .when(abandonTask(reason, T.abandoned))
+      .then([taskAbandoned(reason, T.abandoned)]);
   });
 });
 
@@ -316,7 +373,10 @@ describe('validateTaskCommand: the input rules alone, before any state is loaded
     }
     return [];
   };
-  const withTaskId = <C extends TaskCommand>(command: C, taskId: string): C => ({ ...command, data: { ...command.data, taskId } });
+  const withTaskId = <C extends TaskCommand>(command: C, taskId: string): C => ({
+    ...command,
+    data: { ...command.data, taskId },
+  });
 
   it('accepts every well-formed command, whatever the state it would meet', () => {
     for (const command of Object.values(commands)) expect(fieldsOf(command())).toEqual([]);

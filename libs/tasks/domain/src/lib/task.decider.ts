@@ -108,7 +108,10 @@ function updateInput(data: UpdateTask['data']) {
   }
   const input = {
     title: title === undefined ? undefined : checks.requiredText('title', title, TASK_LIMITS.titleMaxLength),
-    description: description === undefined ? undefined : checks.optionalText('description', description, TASK_LIMITS.descriptionMaxLength),
+    description:
+      description === undefined
+        ? undefined
+        : checks.optionalText('description', description, TASK_LIMITS.descriptionMaxLength),
     dueDate: dueDate === undefined ? undefined : checks.optionalDate('dueDate', dueDate),
   };
   checks.throwIfInvalid();

@@ -70,7 +70,9 @@ describe('Task state (evolve)', () => {
   });
 
   it('refuses to build a task from a corrupt stream', () => {
-    expect(() => evolve(initialState(), taskStarted())).toThrow("corrupt task stream: TaskStarted cannot follow state 'none'");
+    expect(() => evolve(initialState(), taskStarted())).toThrow(
+      "corrupt task stream: TaskStarted cannot follow state 'none'",
+    );
     expect(() => replay(taskDecider, [taskCreated(), taskCreated()])).toThrow(/TaskCreated cannot follow state 'open'/);
   });
 });

@@ -21,9 +21,13 @@ const program = new Command()
   .name('db:migrate:read')
   .description('Apply pending read-model migrations (run as the owner role, never the app role).')
   .addOption(
-    new Option('--url <url>', 'owner connection string of the read database').env('MIGRATIONS_READ_DATABASE_URL').default(LOCAL_DEFAULT),
+    new Option('--url <url>', 'owner connection string of the read database')
+      .env('MIGRATIONS_READ_DATABASE_URL')
+      .default(LOCAL_DEFAULT),
   )
-  .addOption(new Option('--connect-timeout <ms>', 'give up connecting after this long').default(10_000).argParser(Number))
+  .addOption(
+    new Option('--connect-timeout <ms>', 'give up connecting after this long').default(10_000).argParser(Number),
+  )
   .action(async (options: { url: string; connectTimeout: number }) => {
     try {
       const applied = await migrateReadModel(options.url, { connectTimeoutMs: options.connectTimeout });
@@ -31,7 +35,12 @@ const program = new Command()
       for (const name of applied) console.log(`applied ${name}`);
     } catch (error) {
       const e = error as { code?: string; message?: string };
-      const hint = e.code === 'ECONNREFUSED' ? ' (is PostgreSQL running? bash tools/local-stack/stack.sh up)' : e.code === '42501' ? ' (run as the owner role)' : '';
+      const hint =
+        e.code === 'ECONNREFUSED'
+          ? ' (is PostgreSQL running? bash tools/local-stack/stack.sh up)'
+          : e.code === '42501'
+            ? ' (run as the owner role)'
+            : '';
       console.error(`db:migrate:read failed on ${redact(options.url)}: ${e.message ?? String(error)}${hint}`);
       process.exitCode = 1;
     }

@@ -9,7 +9,10 @@ import { QUERY_VIEWS, READ_DATABASE_ROLES } from './schema/read-model.schema';
 
 const user = (url: string) => new URL(url).username;
 
-const TASK_ROW = (table: string, id: string) => `INSERT INTO ${table} (task_id, owner_id, title, priority, status, created_at, updated_at, version)
+const TASK_ROW = (
+  table: string,
+  id: string,
+) => `INSERT INTO ${table} (task_id, owner_id, title, priority, status, created_at, updated_at, version)
   VALUES ('${id}', 'u-1', 't', 'NORMAL', 'open', now(), now(), 1)`;
 
 /** What the projector may not do: change the schema, the generation registry, or empty a table. */
@@ -81,8 +84,12 @@ describe.each(['fresh', 'legacy'] as const)('read database grants (%s database)'
     databases.push(db);
     if (setup === 'legacy') {
       await withClient(db.ownerUrl, async (owner) => {
-        await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${projector}`);
-        await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ${projector}`);
+        await owner.query(
+          `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${projector}`,
+        );
+        await owner.query(
+          `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ${projector}`,
+        );
         await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO ${query}`);
         await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON SEQUENCES TO ${query}`);
       });
@@ -93,7 +100,12 @@ describe.each(['fresh', 'legacy'] as const)('read database grants (%s database)'
       u.pathname = `/${db.name}`;
       return u.toString();
     };
-    as = { projector: db.projectorUrl, query: db.queryUrl, command: on(infra.postgres.writeUrl), relay: on(infra.postgres.relayUrl) };
+    as = {
+      projector: db.projectorUrl,
+      query: db.queryUrl,
+      command: on(infra.postgres.writeUrl),
+      relay: on(infra.postgres.relayUrl),
+    };
   });
 
   describe('cqrs_projector', () => {
@@ -150,7 +162,9 @@ describe.each(['fresh', 'legacy'] as const)('read database grants (%s database)'
   it('app roles own nothing, and only the documented privileges are granted', async () => {
     const owner = user(infra.postgres.ownerReadUrl);
     const owners = await withClient(db.ownerUrl, (c) =>
-      c.query(`SELECT DISTINCT relowner::regrole::text AS owner FROM pg_class WHERE relnamespace = 'public'::regnamespace`),
+      c.query(
+        `SELECT DISTINCT relowner::regrole::text AS owner FROM pg_class WHERE relnamespace = 'public'::regnamespace`,
+      ),
     );
     expect(owners.rows).toEqual([{ owner }]);
     const grants = await withClient(db.ownerUrl, (c) =>
@@ -176,7 +190,11 @@ describe.each(['fresh', 'legacy'] as const)('read database grants (%s database)'
       { grantee: READ_DATABASE_ROLES.query, table_name: 'task_view', privileges: 'SELECT' },
       { grantee: READ_DATABASE_ROLES.query, table_name: 'user_task_stats', privileges: 'SELECT' },
     ]);
-    const defaults = await withClient(db.ownerUrl, (c) => c.query(`SELECT defaclacl::text FROM pg_default_acl WHERE defaclacl::text ~ '(cqrs_projector|cqrs_query|^\\{=|,=)'`));
+    const defaults = await withClient(db.ownerUrl, (c) =>
+      c.query(
+        `SELECT defaclacl::text FROM pg_default_acl WHERE defaclacl::text ~ '(cqrs_projector|cqrs_query|^\\{=|,=)'`,
+      ),
+    );
     expect(defaults.rows).toEqual([]);
   });
 
@@ -186,9 +204,12 @@ describe.each(['fresh', 'legacy'] as const)('read database grants (%s database)'
 });
 
 describe('the stack’s read database (init.sql)', () => {
-  it.each(['writeUrl', 'relayUrl'] as const)('refuses the write side’s role of %s a connection (42501)', async (key) => {
-    const url = new URL(infra.postgres[key]);
-    url.pathname = new URL(infra.postgres.readUrl).pathname;
-    expect(await sqlstate(url.toString(), 'SELECT 1')).toBe(INSUFFICIENT_PRIVILEGE);
-  });
+  it.each(['writeUrl', 'relayUrl'] as const)(
+    'refuses the write side’s role of %s a connection (42501)',
+    async (key) => {
+      const url = new URL(infra.postgres[key]);
+      url.pathname = new URL(infra.postgres.readUrl).pathname;
+      expect(await sqlstate(url.toString(), 'SELECT 1')).toBe(INSUFFICIENT_PRIVILEGE);
+    },
+  );
 });

@@ -12,7 +12,11 @@ describe('tasks_changed payloads', () => {
   });
 
   it('splits many changes into payloads Postgres accepts (under 8000 bytes), losing none', () => {
-    const changes = Array.from({ length: 1000 }, (_, i) => ({ streamId: `7d0f7c3e-2f0b-4a53-9a59-${String(i).padStart(12, '0')}`, version: i, ownerId: `user-${i}` }));
+    const changes = Array.from({ length: 1000 }, (_, i) => ({
+      streamId: `7d0f7c3e-2f0b-4a53-9a59-${String(i).padStart(12, '0')}`,
+      version: i,
+      ownerId: `user-${i}`,
+    }));
     const payloads = encodeChangeNotices(1, changes);
     expect(payloads.length).toBeGreaterThan(1);
     for (const p of payloads) expect(Buffer.byteLength(p)).toBeLessThan(8000);

@@ -49,7 +49,8 @@ export function encodeChangeNotices(generation: number, notices: readonly Stream
 /** Decodes a `tasks_changed` payload; throws on anything else (a listener should log and ignore it). */
 export function decodeChangeNotices(payload: string): { generation: number; changes: StreamChangedNotice[] } {
   const parsed = JSON.parse(payload) as { g?: unknown; c?: unknown };
-  if (typeof parsed.g !== 'number' || !Array.isArray(parsed.c)) throw new Error(`not a ${TASKS_CHANGED_CHANNEL} payload`);
+  if (typeof parsed.g !== 'number' || !Array.isArray(parsed.c))
+    throw new Error(`not a ${TASKS_CHANGED_CHANNEL} payload`);
   return {
     generation: parsed.g,
     changes: (parsed.c as unknown[]).map((entry) => {

@@ -44,8 +44,23 @@ export interface AppendCall {
 
 /** {@link APPEND}'s parameters. */
 export const appendParams = (c: AppendCall, deleteOutbox: boolean): unknown[] => [
-  c.streamId, c.streamType, c.expectedVersion, c.metadata, c.eventIds, c.types, c.schemaVersions, c.data, c.payloads,
-  c.aggregateType, c.aggregateId, c.traceparent, c.tracestate, c.correlationId, deleteOutbox, c.snapshotSchemaVersion, c.snapshotState,
+  c.streamId,
+  c.streamType,
+  c.expectedVersion,
+  c.metadata,
+  c.eventIds,
+  c.types,
+  c.schemaVersions,
+  c.data,
+  c.payloads,
+  c.aggregateType,
+  c.aggregateId,
+  c.traceparent,
+  c.tracestate,
+  c.correlationId,
+  deleteOutbox,
+  c.snapshotSchemaVersion,
+  c.snapshotState,
 ];
 
 /** {@link APPEND_BATCH}'s parameters: one array element per append, or per event for the event columns. */
@@ -54,11 +69,24 @@ export const appendBatchParams = (calls: AppendCall[], deleteOutbox: boolean): u
   const perEvent = (field: (c: AppendCall) => readonly unknown[] | null): unknown[] =>
     calls.flatMap((c) => field(c) ?? Array<null>(c.eventIds.length).fill(null));
   return [
-    each((c) => c.streamId), each((c) => c.streamType), each((c) => c.expectedVersion), each((c) => c.metadata),
-    each((c) => c.eventIds.length), each((c) => c.aggregateType), each((c) => c.aggregateId), each((c) => c.traceparent),
-    each((c) => c.tracestate), each((c) => c.correlationId), each((c) => c.snapshotSchemaVersion), each((c) => c.snapshotState),
-    perEvent((c) => c.eventIds), perEvent((c) => c.types), perEvent((c) => c.schemaVersions), perEvent((c) => c.data),
-    perEvent((c) => c.payloads), deleteOutbox,
+    each((c) => c.streamId),
+    each((c) => c.streamType),
+    each((c) => c.expectedVersion),
+    each((c) => c.metadata),
+    each((c) => c.eventIds.length),
+    each((c) => c.aggregateType),
+    each((c) => c.aggregateId),
+    each((c) => c.traceparent),
+    each((c) => c.tracestate),
+    each((c) => c.correlationId),
+    each((c) => c.snapshotSchemaVersion),
+    each((c) => c.snapshotState),
+    perEvent((c) => c.eventIds),
+    perEvent((c) => c.types),
+    perEvent((c) => c.schemaVersions),
+    perEvent((c) => c.data),
+    perEvent((c) => c.payloads),
+    deleteOutbox,
   ];
 };
 

@@ -35,7 +35,11 @@ export class Appender {
     this.groupCommit = new GroupCommit(sql, options, streamVersion);
   }
 
-  async append<E extends EventEnvelope>(streamId: string, events: readonly NewEvent<E>[], options: AppendOptions<E>): Promise<AppendResult> {
+  async append<E extends EventEnvelope>(
+    streamId: string,
+    events: readonly NewEvent<E>[],
+    options: AppendOptions<E>,
+  ): Promise<AppendResult> {
     const { expectedVersion, idempotency } = options;
     if (!streamId) throw new TypeError('streamId must be a non-empty string');
     if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
@@ -47,16 +51,25 @@ export class Appender {
     const call = await this.callOf(streamId, events, options);
     const nextExpectedVersion = expectedVersion + events.length;
     const snapshotWritten = call.snapshotState !== null;
-    const done = (globalPositions: number[]): AppendResult => ({ nextExpectedVersion, globalPositions, eventIds: call.eventIds, snapshotWritten });
+    const done = (globalPositions: number[]): AppendResult => ({
+      nextExpectedVersion,
+      globalPositions,
+      eventIds: call.eventIds,
+      snapshotWritten,
+    });
     // The guard matched nothing: the stream is not at expectedVersion.
-    const notAtExpectedVersion = async (version: () => Promise<number>) => new ConcurrencyError(streamId, expectedVersion, await version());
+    const notAtExpectedVersion = async (version: () => Promise<number>) =>
+      new ConcurrencyError(streamId, expectedVersion, await version());
     const positionsOf = (rows: { global_position: string }[]) => rows.map((row) => Number(row.global_position));
 
     if (!idempotency) {
       if (this.options.appendsInFlight > 0) return done(await this.groupCommit.append(call));
       // One statement, its own transaction.
       try {
-        const rows = await this.sql.once<{ global_position: string }>(APPEND, appendParams(call, this.options.deleteOutboxRows));
+        const rows = await this.sql.once<{ global_position: string }>(
+          APPEND,
+          appendParams(call, this.options.deleteOutboxRows),
+        );
         if (rows.length !== events.length) throw await notAtExpectedVersion(() => this.streamVersion(streamId));
         return done(positionsOf(rows));
       } catch (error) {
@@ -69,7 +82,11 @@ export class Appender {
       return await this.sql.transaction(async (r) => {
         let result = done([]);
         if (events.length > 0) {
-          const rows = await this.sql.on<{ global_position: string }>(r, APPEND, appendParams(call, this.options.deleteOutboxRows));
+          const rows = await this.sql.on<{ global_position: string }>(
+            r,
+            APPEND,
+            appendParams(call, this.options.deleteOutboxRows),
+          );
           if (rows.length !== events.length) throw await notAtExpectedVersion(() => this.versionOn(r, streamId));
           result = done(positionsOf(rows));
         }
@@ -92,7 +109,11 @@ export class Appender {
   }
 
   /** The append function's arguments; encodes the outbox payloads (may call the schema registry). */
-  private async callOf<E extends EventEnvelope>(streamId: string, events: readonly NewEvent<E>[], options: AppendOptions<E>): Promise<AppendCall> {
+  private async callOf<E extends EventEnvelope>(
+    streamId: string,
+    events: readonly NewEvent<E>[],
+    options: AppendOptions<E>,
+  ): Promise<AppendCall> {
     const { expectedVersion, outbox, snapshot } = options;
     const eventIds = events.map((event) => event.eventId ?? randomUUID());
     const schemaVersions = events.map((event) => event.schemaVersion ?? 1);
@@ -119,7 +140,9 @@ export class Appender {
         : undefined;
 
     const snapshotDue =
-      snapshot !== undefined && events.length > 0 && isSnapshotDue(nextExpectedVersion, snapshot.lastSnapshotVersion, this.options.snapshotEvery);
+      snapshot !== undefined &&
+      events.length > 0 &&
+      isSnapshotDue(nextExpectedVersion, snapshot.lastSnapshotVersion, this.options.snapshotEvery);
     return {
       streamId,
       streamType: options.streamType,
@@ -147,7 +170,12 @@ export class Appender {
 }
 
 /** A lost race on `(stream_id, version)` as a {@link ConcurrencyError}; any other error as it is. */
-async function asConflict(error: unknown, streamId: string, expectedVersion: number, version: () => Promise<number>): Promise<unknown> {
+async function asConflict(
+  error: unknown,
+  streamId: string,
+  expectedVersion: number,
+  version: () => Promise<number>,
+): Promise<unknown> {
   if (!isUniqueViolation(error, STREAM_VERSION_KEY)) return error;
   const actual = await version().catch(() => undefined);
   return new ConcurrencyError(streamId, expectedVersion, actual, 'conflict', error);

@@ -53,9 +53,18 @@ export class GroupCommit {
     });
     if (outcome.error_code !== null) {
       if (outcome.error_code === UNIQUE_VIOLATION && outcome.error_constraint === STREAM_VERSION_KEY) {
-        throw new ConcurrencyError(streamId, expectedVersion, await this.streamVersion(streamId).catch(() => undefined), 'conflict');
+        throw new ConcurrencyError(
+          streamId,
+          expectedVersion,
+          await this.streamVersion(streamId).catch(() => undefined),
+          'conflict',
+        );
       }
-      throw new AppendFailedError(outcome.error_message ?? 'append failed', outcome.error_code, outcome.error_constraint ?? undefined);
+      throw new AppendFailedError(
+        outcome.error_message ?? 'append failed',
+        outcome.error_code,
+        outcome.error_constraint ?? undefined,
+      );
     }
     if (outcome.global_positions === null) {
       // The guard matched nothing: the stream is not at expectedVersion.
@@ -97,7 +106,13 @@ export class GroupCommit {
         for (const append of batch) await this.send([append]);
       } else {
         const { code = 'XX000', message, constraint = null } = error;
-        batch[0]?.resolve({ append_index: 1, global_positions: null, error_code: code, error_message: message, error_constraint: constraint });
+        batch[0]?.resolve({
+          append_index: 1,
+          global_positions: null,
+          error_code: code,
+          error_message: message,
+          error_constraint: constraint,
+        });
       }
       return;
     }

@@ -84,6 +84,8 @@ export class CreateAppendFunction1764000000002 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP FUNCTION IF EXISTS ${APPEND_FUNCTION}(text, text, bigint, jsonb, uuid[], text[], integer[], jsonb[], bytea[], text, text, text, text, text, boolean, integer, jsonb)`);
+    await q.query(
+      `DROP FUNCTION IF EXISTS ${APPEND_FUNCTION}(text, text, bigint, jsonb, uuid[], text[], integer[], jsonb[], bytea[], text, text, text, text, text, boolean, integer, jsonb)`,
+    );
   }
 }

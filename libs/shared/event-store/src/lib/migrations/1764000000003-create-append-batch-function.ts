@@ -75,6 +75,8 @@ export class CreateAppendBatchFunction1764000000003 implements MigrationInterfac
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP FUNCTION IF EXISTS ${APPEND_BATCH_FUNCTION}(text[], text[], bigint[], jsonb[], integer[], text[], text[], text[], text[], text[], integer[], jsonb[], uuid[], text[], integer[], jsonb[], bytea[], boolean)`);
+    await q.query(
+      `DROP FUNCTION IF EXISTS ${APPEND_BATCH_FUNCTION}(text[], text[], bigint[], jsonb[], integer[], text[], text[], text[], text[], text[], integer[], jsonb[], uuid[], text[], integer[], jsonb[], bytea[], boolean)`,
+    );
   }
 }

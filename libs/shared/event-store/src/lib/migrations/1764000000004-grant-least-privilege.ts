@@ -82,7 +82,9 @@ export class GrantLeastPrivilege1764000000004 implements MigrationInterface {
     await q.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO PUBLIC`);
     await q.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON events, snapshots, outbox, idempotency_keys TO ${command}`);
     await q.query(`GRANT SELECT ON events, snapshots, outbox, idempotency_keys TO ${relay}`);
-    await q.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${command}`);
+    await q.query(
+      `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${command}`,
+    );
     await q.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ${command}`);
     await q.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO ${relay}`);
   }

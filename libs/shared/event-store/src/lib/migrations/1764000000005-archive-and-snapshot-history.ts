@@ -86,7 +86,9 @@ export class ArchiveAndSnapshotHistory1764000000005 implements MigrationInterfac
 
     // History: a due snapshot is a new row; loads take the newest (a backward scan of this key).
     await q.query(`ALTER TABLE snapshots DROP CONSTRAINT snapshots_pkey`);
-    await q.query(`ALTER TABLE snapshots ADD CONSTRAINT snapshots_pkey PRIMARY KEY (stream_id, state_schema_version, version)`);
+    await q.query(
+      `ALTER TABLE snapshots ADD CONSTRAINT snapshots_pkey PRIMARY KEY (stream_id, state_schema_version, version)`,
+    );
 
     await q.query(appendFunction());
 

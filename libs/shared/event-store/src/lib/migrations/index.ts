@@ -9,7 +9,11 @@ export { OUTBOX_PUBLICATION } from './1764000000001-create-outbox-publication';
 export { APPEND_FUNCTION } from './1764000000002-create-append-function';
 export { APPEND_BATCH_FUNCTION } from './1764000000003-create-append-batch-function';
 export { WRITE_DATABASE_ROLES } from './1764000000004-grant-least-privilege';
-export { ARCHIVED_STREAMS_TABLE, ARCHIVING_SETTING, EVENTS_ARCHIVE_TABLE } from './1764000000005-archive-and-snapshot-history';
+export {
+  ARCHIVED_STREAMS_TABLE,
+  ARCHIVING_SETTING,
+  EVENTS_ARCHIVE_TABLE,
+} from './1764000000005-archive-and-snapshot-history';
 
 /** Every event-store migration, oldest first. */
 export const EVENT_STORE_MIGRATIONS = [

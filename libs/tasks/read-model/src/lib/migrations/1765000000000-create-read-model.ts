@@ -1,5 +1,11 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { createGenerationIndexes, createGenerationTables, pointViewsAt, READ_MODEL_TABLES, TASKS_PROJECTION } from '../schema/read-model.schema';
+import {
+  createGenerationIndexes,
+  createGenerationTables,
+  pointViewsAt,
+  READ_MODEL_TABLES,
+  TASKS_PROJECTION,
+} from '../schema/read-model.schema';
 
 /**
  * The read database's first shape: the generation registry, generation 1 of every read model
@@ -37,7 +43,9 @@ export class CreateReadModel1765000000000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     for (const view of READ_MODEL_TABLES) await q.query(`DROP VIEW IF EXISTS ${view}`);
-    const rows = (await q.query(`SELECT generation FROM projection_generations WHERE projection = $1`, [TASKS_PROJECTION])) as {
+    const rows = (await q.query(`SELECT generation FROM projection_generations WHERE projection = $1`, [
+      TASKS_PROJECTION,
+    ])) as {
       generation: number;
     }[];
     for (const { generation } of rows) {

@@ -1,5 +1,11 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { grantGenerationTables, QUERY_VIEWS, READ_DATABASE_ROLES, READ_MODEL_TABLES, TASKS_PROJECTION } from '../schema/read-model.schema';
+import {
+  grantGenerationTables,
+  QUERY_VIEWS,
+  READ_DATABASE_ROLES,
+  READ_MODEL_TABLES,
+  TASKS_PROJECTION,
+} from '../schema/read-model.schema';
 
 const { projector, query } = READ_DATABASE_ROLES;
 
@@ -48,7 +54,9 @@ export class GrantLeastPrivilege1765000000002 implements MigrationInterface {
     await q.query(`ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO PUBLIC`);
     await q.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${projector}`);
     await q.query(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${query}`);
-    await q.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${projector}`);
+    await q.query(
+      `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${projector}`,
+    );
     await q.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ${projector}`);
     await q.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO ${query}`);
   }

@@ -4,7 +4,12 @@ import { GrantLeastPrivilege1765000000002 } from './1765000000002-grant-least-pr
 import { CreateProjectionRebuilds1765000000003 } from './1765000000003-create-projection-rebuilds';
 
 /** Every read-model migration, oldest first. */
-export const READ_MODEL_MIGRATIONS = [CreateReadModel1765000000000, CreateRecordOverrides1765000000001, GrantLeastPrivilege1765000000002, CreateProjectionRebuilds1765000000003];
+export const READ_MODEL_MIGRATIONS = [
+  CreateReadModel1765000000000,
+  CreateRecordOverrides1765000000001,
+  GrantLeastPrivilege1765000000002,
+  CreateProjectionRebuilds1765000000003,
+];
 
 /** Table in which TypeORM records which of these migrations ran (kept apart from other libs'). */
 export const READ_MODEL_MIGRATIONS_TABLE = 'read_model_migrations';

@@ -19,7 +19,10 @@ const taskUpdated = (data: { title?: string; description?: string | null; dueDat
   type: 'TaskUpdated',
   data: { taskId: TASK_ID, ...data, updatedAt: T.updated },
 });
-const taskAbandoned = (): TaskEvent => ({ type: 'TaskAbandoned', data: { taskId: TASK_ID, reason: 'no longer needed', abandonedAt: T.abandoned } });
+const taskAbandoned = (): TaskEvent => ({
+  type: 'TaskAbandoned',
+  data: { taskId: TASK_ID, reason: 'no longer needed', abandonedAt: T.abandoned },
+});
 
 const base = (version: number, at: string) => ({
   eventId: '1b4e28ba-2fa1-41d2-883f-0016d3cca427',
@@ -34,9 +37,21 @@ describe('fromContractRecord', () => {
   it('maps TaskCreated back to the domain event, optional fields absent when null', () => {
     const record: TasksTaskEventsRecord = {
       eventType: 'TaskCreated',
-      value: { ...base(1, T.created), ownerId: 'user-42', title: 'Write the report', description: null, dueDate: null, priority: 'NORMAL' },
+      value: {
+        ...base(1, T.created),
+        ownerId: 'user-42',
+        title: 'Write the report',
+        description: null,
+        dueDate: null,
+        priority: 'NORMAL',
+      },
     };
-    expect(fromContractRecord(record)).toEqual({ eventId: base(1, T.created).eventId, streamId: TASK_ID, version: 1, event: taskCreated() });
+    expect(fromContractRecord(record)).toEqual({
+      eventId: base(1, T.created).eventId,
+      streamId: TASK_ID,
+      version: 1,
+      event: taskCreated(),
+    });
   });
 
   it('tells unchanged (null), cleared ({value: null}) and set ({value}) apart in TaskUpdated', () => {
@@ -48,7 +63,10 @@ describe('fromContractRecord', () => {
   });
 
   it('carries the reason of TaskAbandoned and the instant of the change', () => {
-    const record: TasksTaskEventsRecord = { eventType: 'TaskAbandoned', value: { ...base(3, T.abandoned), reason: 'no longer needed' } };
+    const record: TasksTaskEventsRecord = {
+      eventType: 'TaskAbandoned',
+      value: { ...base(3, T.abandoned), reason: 'no longer needed' },
+    };
     expect(fromContractRecord(record)).toMatchObject({ version: 3, event: taskAbandoned() });
   });
 });

@@ -66,7 +66,10 @@ export function fromContractRecord(record: TasksTaskEventsRecord): TaskStreamEve
     case 'TaskCompleted':
       return { ...envelope, event: { type: 'TaskCompleted', data: { taskId, completedAt: at } } };
     case 'TaskAbandoned':
-      return { ...envelope, event: { type: 'TaskAbandoned', data: { taskId, reason: record.value.reason, abandonedAt: at } } };
+      return {
+        ...envelope,
+        event: { type: 'TaskAbandoned', data: { taskId, reason: record.value.reason, abandonedAt: at } },
+      };
     case 'TaskDeleted':
       return { ...envelope, event: { type: 'TaskDeleted', data: { taskId, deletedAt: at } } };
     default:

@@ -1,4 +1,12 @@
-import { emptyCounts, replayTask, stateFromView, statsDelta, taskViewFromRow, userTaskStats, type StatusCounts } from './task-view.projection';
+import {
+  emptyCounts,
+  replayTask,
+  stateFromView,
+  statsDelta,
+  taskViewFromRow,
+  userTaskStats,
+  type StatusCounts,
+} from './task-view.projection';
 import { initialState, type TaskEvent } from '@cqrs/tasks-domain';
 
 const TASK_ID = '7d0f7c3e-2f0b-4a53-9a59-3a3d4c0e9b11';
@@ -19,7 +27,10 @@ const taskUpdated = (data: { title?: string; description?: string | null; dueDat
   data: { taskId: TASK_ID, ...data, updatedAt: T.updated },
 });
 const taskStarted = (): TaskEvent => ({ type: 'TaskStarted', data: { taskId: TASK_ID, startedAt: T.started } });
-const taskAbandoned = (): TaskEvent => ({ type: 'TaskAbandoned', data: { taskId: TASK_ID, reason: 'no longer needed', abandonedAt: T.abandoned } });
+const taskAbandoned = (): TaskEvent => ({
+  type: 'TaskAbandoned',
+  data: { taskId: TASK_ID, reason: 'no longer needed', abandonedAt: T.abandoned },
+});
 const taskDeleted = (): TaskEvent => ({ type: 'TaskDeleted', data: { taskId: TASK_ID, deletedAt: T.deleted } });
 const HISTORY = {
   open: [taskCreated()],
@@ -29,7 +40,11 @@ const HISTORY = {
 
 describe('task view projection', () => {
   it('replays a history into the view the domain folds, with the stream version', () => {
-    const view = replayTask([taskCreated(), taskUpdated({ title: 'Renamed', description: 'now with text' }), taskStarted()]);
+    const view = replayTask([
+      taskCreated(),
+      taskUpdated({ title: 'Renamed', description: 'now with text' }),
+      taskStarted(),
+    ]);
     expect(view).toMatchObject({
       taskId: TASK_ID,
       ownerId: OWNER_ID,
@@ -77,7 +92,11 @@ describe('task view projection', () => {
 
   it('leaves counts alone when a task changes without changing status', () => {
     const deltas = new Map<string, StatusCounts>();
-    statsDelta(stateFromView(replayTask(HISTORY.open)), stateFromView(replayTask([...HISTORY.open, taskUpdated({ title: 'x' })])), deltas);
+    statsDelta(
+      stateFromView(replayTask(HISTORY.open)),
+      stateFromView(replayTask([...HISTORY.open, taskUpdated({ title: 'x' })])),
+      deltas,
+    );
     expect(deltas.size).toBe(0);
   });
 

@@ -1,4 +1,11 @@
-import { evolve, initialState, type ExistingTask, type Task, type TaskEvent, type TaskStatus } from '@cqrs/tasks-domain';
+import {
+  evolve,
+  initialState,
+  type ExistingTask,
+  type Task,
+  type TaskEvent,
+  type TaskStatus,
+} from '@cqrs/tasks-domain';
 
 /**
  * The task details read model: the task's state exactly as the domain's `evolve` folds it, plus

@@ -53,7 +53,15 @@ export async function listGenerations(sql: SqlRunner): Promise<GenerationInfo[]>
     `SELECT generation, status, created_at, activated_at, retired_at FROM projection_generations
       WHERE projection = $1 ORDER BY generation DESC`,
     [TASKS_PROJECTION],
-  )) as { rows: { generation: number; status: GenerationInfo['status']; created_at: Date; activated_at: Date | null; retired_at: Date | null }[] };
+  )) as {
+    rows: {
+      generation: number;
+      status: GenerationInfo['status'];
+      created_at: Date;
+      activated_at: Date | null;
+      retired_at: Date | null;
+    }[];
+  };
   return result.rows.map((r) => ({
     generation: r.generation,
     status: r.status,
@@ -89,10 +97,10 @@ export class GenerationAdmin {
       );
       const generation = next.rows[0]?.next ?? 1;
       await createGenerationTables(client, generation);
-      await client.query(`INSERT INTO projection_generations (projection, generation, status) VALUES ($1, $2, 'building')`, [
-        TASKS_PROJECTION,
-        generation,
-      ]);
+      await client.query(
+        `INSERT INTO projection_generations (projection, generation, status) VALUES ($1, $2, 'building')`,
+        [TASKS_PROJECTION, generation],
+      );
       return generation;
     });
   }
@@ -114,7 +122,8 @@ export class GenerationAdmin {
         `SELECT status FROM projection_generations WHERE projection = $1 AND generation = $2`,
         [TASKS_PROJECTION, generation],
       );
-      if (target.rows[0]?.status !== 'building') throw new Error(`generation ${generation} is not being built (status: ${target.rows[0]?.status ?? 'none'})`);
+      if (target.rows[0]?.status !== 'building')
+        throw new Error(`generation ${generation} is not being built (status: ${target.rows[0]?.status ?? 'none'})`);
       const previous = await client.query<{ generation: number }>(
         `UPDATE projection_generations SET status = 'retired', retired_at = now()
           WHERE projection = $1 AND status = 'active' RETURNING generation`,
@@ -125,7 +134,10 @@ export class GenerationAdmin {
         [TASKS_PROJECTION, generation],
       );
       await pointViewsAt(client, generation);
-      await client.query(`SELECT pg_notify($1, $2)`, [TASKS_PROJECTION_SWITCHED_CHANNEL, JSON.stringify({ g: generation })]);
+      await client.query(`SELECT pg_notify($1, $2)`, [
+        TASKS_PROJECTION_SWITCHED_CHANNEL,
+        JSON.stringify({ g: generation }),
+      ]);
       return { previous: previous.rows[0]?.generation ?? null };
     });
   }
@@ -139,7 +151,10 @@ export class GenerationAdmin {
       );
       for (const { generation } of retired.rows) {
         await dropGenerationTables(client, generation);
-        await client.query(`DELETE FROM projection_generations WHERE projection = $1 AND generation = $2`, [TASKS_PROJECTION, generation]);
+        await client.query(`DELETE FROM projection_generations WHERE projection = $1 AND generation = $2`, [
+          TASKS_PROJECTION,
+          generation,
+        ]);
       }
       return retired.rows.map((r) => r.generation);
     });

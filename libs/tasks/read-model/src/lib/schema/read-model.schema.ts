@@ -15,7 +15,13 @@ export interface SqlRunner {
 export const TASKS_PROJECTION = 'tasks';
 
 /** The per-generation tables, by role. */
-export const READ_MODEL_TABLES = ['task_view', 'user_task_stats', 'stream_checkpoints', 'parked_events', 'partition_positions'] as const;
+export const READ_MODEL_TABLES = [
+  'task_view',
+  'user_task_stats',
+  'stream_checkpoints',
+  'parked_events',
+  'partition_positions',
+] as const;
 export type ReadModelTable = (typeof READ_MODEL_TABLES)[number];
 
 /**
@@ -32,14 +38,19 @@ export const READ_DATABASE_ROLES = {
 } as const;
 
 /** The views the query service reads: the read models, not the projector's bookkeeping. */
-export const QUERY_VIEWS = ['task_view', 'user_task_stats', 'stream_checkpoints'] as const satisfies readonly ReadModelTable[];
+export const QUERY_VIEWS = [
+  'task_view',
+  'user_task_stats',
+  'stream_checkpoints',
+] as const satisfies readonly ReadModelTable[];
 
 /** Physical table names of one generation, e.g. `{ task_view: 'task_view_g2', ... }`. */
 export type GenerationTables = Record<ReadModelTable, string>;
 
 /** Table names of generation `generation` (validated: the names are interpolated into SQL). */
 export function generationTables(generation: number): GenerationTables {
-  if (!Number.isSafeInteger(generation) || generation < 1) throw new RangeError(`invalid read-model generation: ${generation}`);
+  if (!Number.isSafeInteger(generation) || generation < 1)
+    throw new RangeError(`invalid read-model generation: ${generation}`);
   return Object.fromEntries(READ_MODEL_TABLES.map((t) => [t, `${t}_g${generation}`])) as GenerationTables;
 }
 

@@ -16,7 +16,11 @@ const counter: StreamProjection<number | null, Ev> = {
 
 let offset = 0;
 const source = () => ({ topic: 't', partition: 0, offset: String(offset++), key: null, value: null, headers: {} });
-const ev = (streamId: string, version: number, event: Ev = version === 1 ? { type: 'create' } : { type: 'add', by: 1 }): SequencedRecord<Ev> => ({
+const ev = (
+  streamId: string,
+  version: number,
+  event: Ev = version === 1 ? { type: 'create' } : { type: 'add', by: 1 },
+): SequencedRecord<Ev> => ({
   source: source(),
   decoded: { ok: true, streamId, version, event },
 });
@@ -92,7 +96,12 @@ describe('planBatch', () => {
   });
 
   it('lets a redrive release a parked stream: its records apply in order again', () => {
-    const result = plan([ev('a', 2), ev('a', 3)], { a: { version: 1, parked: true } }, { a: 0 }, { unpark: new Set(['a']), parkGaps: true });
+    const result = plan(
+      [ev('a', 2), ev('a', 3)],
+      { a: { version: 1, parked: true } },
+      { a: 0 },
+      { unpark: new Set(['a']), parkGaps: true },
+    );
     expect(result.parked).toEqual([]);
     expect(result.changes.get('a')).toMatchObject({ after: 2, toVersion: 3 });
     expect(result.checkpoints.get('a')).toEqual({ expectedVersion: 1, version: 3, parked: false });

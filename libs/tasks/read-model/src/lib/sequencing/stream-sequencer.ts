@@ -121,7 +121,14 @@ export function planBatch<S, E>(
   projection: StreamProjection<S, E>,
   options: PlanOptions = {},
 ): BatchPlan<S, E> {
-  const plan: BatchPlan<S, E> = { changes: new Map(), checkpoints: new Map(), duplicates: [], parked: [], gaps: [], applied: [] };
+  const plan: BatchPlan<S, E> = {
+    changes: new Map(),
+    checkpoints: new Map(),
+    duplicates: [],
+    parked: [],
+    gaps: [],
+    applied: [],
+  };
   // Working copy per stream: version and parked flag as the batch goes.
   const current = new Map<string, Checkpoint & { expectedVersion: number; touched: boolean }>();
   const cursor = (streamId: string) => {
@@ -138,7 +145,14 @@ export function planBatch<S, E>(
     }
     return c;
   };
-  const park = (record: SequencedRecord<E>, streamId: string | null, version: number | null, reason: ParkReason, code: string, message: string) => {
+  const park = (
+    record: SequencedRecord<E>,
+    streamId: string | null,
+    version: number | null,
+    reason: ParkReason,
+    code: string,
+    message: string,
+  ) => {
     plan.parked.push({ source: record.source, streamId, version, reason, code, message });
     if (streamId === null) return;
     const c = cursor(streamId);
@@ -157,7 +171,14 @@ export function planBatch<S, E>(
     const c = cursor(d.streamId);
     const version = d.ok ? d.version : d.version;
     if (c.parked) {
-      park(record, d.streamId, version, 'PARKED_BEHIND', 'PARKED_BEHIND', `stream ${d.streamId} is parked behind an earlier event`);
+      park(
+        record,
+        d.streamId,
+        version,
+        'PARKED_BEHIND',
+        'PARKED_BEHIND',
+        `stream ${d.streamId} is parked behind an earlier event`,
+      );
       continue;
     }
     if (!d.ok) {
@@ -170,7 +191,14 @@ export function planBatch<S, E>(
     }
     if (d.version > c.version + 1) {
       if (options.parkGaps) {
-        park(record, d.streamId, d.version, 'GAP', 'VERSION_GAP', `version ${d.version} of ${d.streamId} arrived but the read model is at ${c.version}`);
+        park(
+          record,
+          d.streamId,
+          d.version,
+          'GAP',
+          'VERSION_GAP',
+          `version ${d.version} of ${d.streamId} arrived but the read model is at ${c.version}`,
+        );
       } else {
         plan.gaps.push(record);
       }
@@ -182,7 +210,14 @@ export function planBatch<S, E>(
     try {
       after = projection.apply(before, d.event);
     } catch (error) {
-      park(record, d.streamId, d.version, 'INVARIANT_VIOLATED', 'INVARIANT_VIOLATED', error instanceof Error ? error.message : String(error));
+      park(
+        record,
+        d.streamId,
+        d.version,
+        'INVARIANT_VIOLATED',
+        'INVARIANT_VIOLATED',
+        error instanceof Error ? error.message : String(error),
+      );
       continue;
     }
     plan.changes.set(d.streamId, {
@@ -198,7 +233,8 @@ export function planBatch<S, E>(
     plan.applied.push(record);
   }
   for (const [streamId, c] of current) {
-    if (c.touched) plan.checkpoints.set(streamId, { expectedVersion: c.expectedVersion, version: c.version, parked: c.parked });
+    if (c.touched)
+      plan.checkpoints.set(streamId, { expectedVersion: c.expectedVersion, version: c.version, parked: c.parked });
   }
   return plan;
 }

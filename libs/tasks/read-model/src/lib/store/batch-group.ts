@@ -64,7 +64,8 @@ export class BatchGroupWriter {
     return new Promise((resolve, reject) => {
       const sources = new Set(records.map((r) => r.source));
       const streams = new Set(records.map((r) => r.decoded.streamId));
-      if (this.pending.push({ records, sources, streams, options, resolve, reject }) === 1) setImmediate(() => void this.flush());
+      if (this.pending.push({ records, sources, streams, options, resolve, reject }) === 1)
+        setImmediate(() => void this.flush());
     });
   }
 
@@ -93,10 +94,17 @@ export class BatchGroupWriter {
       await Promise.all(members.map((m) => this.alone(m)));
       return;
     }
-    for (const m of members) m.resolve({ plan: memberPlan(outcome.plan, m), notices: outcome.notices.filter((n) => m.streams.has(n.streamId)) });
+    for (const m of members)
+      m.resolve({
+        plan: memberPlan(outcome.plan, m),
+        notices: outcome.notices.filter((n) => m.streams.has(n.streamId)),
+      });
   }
 
-  private async applyLarge(records: readonly SequencedRecord<TaskEvent>[], options: ApplyBatchOptions): Promise<BatchOutcome> {
+  private async applyLarge(
+    records: readonly SequencedRecord<TaskEvent>[],
+    options: ApplyBatchOptions,
+  ): Promise<BatchOutcome> {
     if (this.large >= this.maxLargeInFlight) await new Promise<void>((resolve) => this.waitingLarge.push(resolve));
     else this.large++;
     try {

@@ -5,7 +5,17 @@ import { DomainError } from '@cqrs/util';
 // (57014), refused or dropped connections, and PostgreSQL's admin_shutdown, crash_shutdown,
 // cannot_connect_now and too_many_connections. The write side's EventStoreUnavailableError reads
 // the same signals from its own database.
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57014', '57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57014',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
 const UNAVAILABLE_MESSAGES = [/timeout exceeded when trying to connect/i, /connection terminated/i];
 
 /**

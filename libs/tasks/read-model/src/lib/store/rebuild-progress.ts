@@ -40,7 +40,19 @@ export interface RebuildRecord {
 
 /** Fields a progress update may change. */
 export type RebuildProgressPatch = Partial<
-  Pick<RebuildRecord, 'status' | 'phase' | 'kafkaOffsets' | 'storePosition' | 'eventsAtPosition' | 'eventsDone' | 'eventsExpected' | 'eventsPerSecond' | 'runner' | 'error'>
+  Pick<
+    RebuildRecord,
+    | 'status'
+    | 'phase'
+    | 'kafkaOffsets'
+    | 'storePosition'
+    | 'eventsAtPosition'
+    | 'eventsDone'
+    | 'eventsExpected'
+    | 'eventsPerSecond'
+    | 'runner'
+    | 'error'
+  >
 >;
 
 interface RebuildRow {
@@ -108,11 +120,24 @@ export class RebuildProgressStore {
   constructor(private readonly sql: SqlRunner) {}
 
   /** Records a new rebuild of `generation`, running. */
-  async start(input: { generation: number; source: RebuildSource; kafkaOffsets?: NotedOffset[]; runner?: string; phase?: string }): Promise<RebuildRecord> {
+  async start(input: {
+    generation: number;
+    source: RebuildSource;
+    kafkaOffsets?: NotedOffset[];
+    runner?: string;
+    phase?: string;
+  }): Promise<RebuildRecord> {
     const result = (await this.sql.query(
       `INSERT INTO projection_rebuilds (projection, generation, source, phase, kafka_offsets, runner)
        VALUES ($1, $2, $3, $4, $5::jsonb, $6) RETURNING *`,
-      [TASKS_PROJECTION, input.generation, input.source, input.phase ?? 'starting', JSON.stringify(input.kafkaOffsets ?? []), input.runner ?? null],
+      [
+        TASKS_PROJECTION,
+        input.generation,
+        input.source,
+        input.phase ?? 'starting',
+        JSON.stringify(input.kafkaOffsets ?? []),
+        input.runner ?? null,
+      ],
     )) as { rows: RebuildRow[] };
     return toRecord(result.rows[0]!);
   }
@@ -142,13 +167,18 @@ export class RebuildProgressStore {
   }
 
   async get(id: number): Promise<RebuildRecord | undefined> {
-    const result = (await this.sql.query(`SELECT * FROM projection_rebuilds WHERE id = $1`, [id])) as { rows: RebuildRow[] };
+    const result = (await this.sql.query(`SELECT * FROM projection_rebuilds WHERE id = $1`, [id])) as {
+      rows: RebuildRow[];
+    };
     return result.rows[0] && toRecord(result.rows[0]);
   }
 
   /** The most recent rebuild (what the gauges show). */
   async latest(): Promise<RebuildRecord | undefined> {
-    const result = (await this.sql.query(`SELECT * FROM projection_rebuilds WHERE projection = $1 ORDER BY id DESC LIMIT 1`, [TASKS_PROJECTION])) as {
+    const result = (await this.sql.query(
+      `SELECT * FROM projection_rebuilds WHERE projection = $1 ORDER BY id DESC LIMIT 1`,
+      [TASKS_PROJECTION],
+    )) as {
       rows: RebuildRow[];
     };
     return result.rows[0] && toRecord(result.rows[0]);

@@ -1,7 +1,14 @@
 import type { Task, TaskStatus } from '@cqrs/tasks-domain';
 import type { Pool, PoolClient } from 'pg';
 import { encodeChangeNotices, TASKS_CHANGED_CHANNEL, type StreamChangedNotice } from '../notifications';
-import { emptyCounts, stateFromView, statsDelta, taskViewFromRow, type StatusCounts, type TaskViewRow } from '../projection/task-view.projection';
+import {
+  emptyCounts,
+  stateFromView,
+  statsDelta,
+  taskViewFromRow,
+  type StatusCounts,
+  type TaskViewRow,
+} from '../projection/task-view.projection';
 import { generationTables, type GenerationTables } from '../schema/read-model.schema';
 import { withPooledClient } from './in-transaction';
 
@@ -20,7 +27,9 @@ export interface StoreStreamState {
  * stream it cannot fold (a gap, an event that does not apply) maps to `{ error }` and is left as
  * it is.
  */
-export type StoreStreamSource = (streamIds: readonly string[]) => Promise<ReadonlyMap<string, StoreStreamState | { error: string }>>;
+export type StoreStreamSource = (
+  streamIds: readonly string[],
+) => Promise<ReadonlyMap<string, StoreStreamState | { error: string }>>;
 
 /** What the repair of one stream did. */
 export interface StreamRepair {
@@ -131,7 +140,8 @@ export class TaskStreamRepairer {
         const after = new Map(owners.map((o) => [o, emptyCounts()]));
         for (const r of counted.rows) {
           const counts = after.get(r.owner_id);
-          if (counts && (STATUSES as readonly string[]).includes(r.status)) counts[r.status as keyof StatusCounts] = Number(r.n);
+          if (counts && (STATUSES as readonly string[]).includes(r.status))
+            counts[r.status as keyof StatusCounts] = Number(r.n);
         }
         const of = (k: keyof StatusCounts) => owners.map((o) => after.get(o)![k]);
         await client.query(
@@ -143,7 +153,11 @@ export class TaskStreamRepairer {
         );
         await client.query('COMMIT');
         const before = new Map(locked.rows.map((r) => [r.owner_id, countsOf(r)]));
-        return owners.map((ownerId) => ({ ownerId, before: before.get(ownerId) ?? emptyCounts(), after: after.get(ownerId)! }));
+        return owners.map((ownerId) => ({
+          ownerId,
+          before: before.get(ownerId) ?? emptyCounts(),
+          after: after.get(ownerId)!,
+        }));
       }),
     );
   }
@@ -166,7 +180,9 @@ export class TaskStreamRepairer {
        RETURNING stream_id, version, parked, (xmax = 0) AS inserted`,
       [ids],
     );
-    const views = await client.query<TaskViewRow>(`SELECT * FROM ${this.t.task_view} WHERE task_id = ANY($1::text[])`, [ids]);
+    const views = await client.query<TaskViewRow>(`SELECT * FROM ${this.t.task_view} WHERE task_id = ANY($1::text[])`, [
+      ids,
+    ]);
     const parkedBefore = await this.parkedCounts(client, ids);
     // The store, read now that the streams are locked: nothing the projector applied is missing.
     const store = await source(ids);
@@ -182,11 +198,23 @@ export class TaskStreamRepairer {
     for (const streamId of ids) {
       const cp = checkpointOf.get(streamId);
       const view = viewOf.get(streamId);
-      const before = { checkpoint: cp && !cp.inserted ? Number(cp.version) : null, row: view ? view.version : null, parked: parkedBefore.get(streamId) ?? 0 };
+      const before = {
+        checkpoint: cp && !cp.inserted ? Number(cp.version) : null,
+        row: view ? view.version : null,
+        parked: parkedBefore.get(streamId) ?? 0,
+      };
       const found = store.get(streamId) ?? { version: 0, state: { status: 'none' } as Task };
       if ('error' in found) {
         if (cp?.inserted) createdButSkipped.push(streamId);
-        results.push({ streamId, before, outcome: 'skipped', version: before.checkpoint ?? 0, stillParked: before.parked, owners: [], error: found.error });
+        results.push({
+          streamId,
+          before,
+          outcome: 'skipped',
+          version: before.checkpoint ?? 0,
+          stillParked: before.parked,
+          owners: [],
+          error: found.error,
+        });
         continue;
       }
       repairStatsDelta(stateFromView(view), found.state, deltas);
@@ -196,8 +224,19 @@ export class TaskStreamRepairer {
         upserts.push({ streamId, version: found.version, task: found.state });
       }
       targets.push({ streamId, version: found.version });
-      const owners = new Set([view?.ownerId, found.state.status === 'none' ? undefined : found.state.ownerId].filter((o): o is string => o !== undefined));
-      results.push({ streamId, before, outcome: found.state.status === 'none' ? 'removed' : 'rewritten', version: found.version, stillParked: 0, owners: [...owners] });
+      const owners = new Set(
+        [view?.ownerId, found.state.status === 'none' ? undefined : found.state.ownerId].filter(
+          (o): o is string => o !== undefined,
+        ),
+      );
+      results.push({
+        streamId,
+        before,
+        outcome: found.state.status === 'none' ? 'removed' : 'rewritten',
+        version: found.version,
+        stillParked: 0,
+        owners: [...owners],
+      });
     }
 
     if (upserts.length > 0) {
@@ -231,8 +270,12 @@ export class TaskStreamRepairer {
         ],
       );
     }
-    if (removals.length > 0) await client.query(`DELETE FROM ${this.t.task_view} WHERE task_id = ANY($1::text[])`, [removals]);
-    const owners = [...deltas.entries()].filter(([, c]) => STATUSES.some((k) => c[k] !== 0)).map(([o]) => o).sort();
+    if (removals.length > 0)
+      await client.query(`DELETE FROM ${this.t.task_view} WHERE task_id = ANY($1::text[])`, [removals]);
+    const owners = [...deltas.entries()]
+      .filter(([, c]) => STATUSES.some((k) => c[k] !== 0))
+      .map(([o]) => o)
+      .sort();
     if (owners.length > 0) {
       const of = (k: keyof StatusCounts) => owners.map((o) => deltas.get(o)![k]);
       // Sorted by owner, as the writer's statistics upsert: concurrent writers lock users in one order.
@@ -262,17 +305,23 @@ export class TaskStreamRepairer {
       );
       // A stream the store does not have, with nothing parked: no checkpoint either.
       const gone = targets.filter((t) => t.version === 0 && !left.get(t.streamId)).map((t) => t.streamId);
-      if (gone.length > 0) await client.query(`DELETE FROM ${this.t.stream_checkpoints} WHERE stream_id = ANY($1::text[])`, [gone]);
+      if (gone.length > 0)
+        await client.query(`DELETE FROM ${this.t.stream_checkpoints} WHERE stream_id = ANY($1::text[])`, [gone]);
     }
     if (createdButSkipped.length > 0) {
-      await client.query(`DELETE FROM ${this.t.stream_checkpoints} WHERE stream_id = ANY($1::text[])`, [createdButSkipped]);
+      await client.query(`DELETE FROM ${this.t.stream_checkpoints} WHERE stream_id = ANY($1::text[])`, [
+        createdButSkipped,
+      ]);
     }
     const notices: StreamChangedNotice[] = [
       ...upserts.map((u) => ({ streamId: u.streamId, version: u.version, ownerId: u.task.ownerId })),
       ...removals.map((streamId) => ({ streamId, version: 0, ownerId: viewOf.get(streamId)!.ownerId })),
     ];
     if ((this.options.notify ?? true) && notices.length > 0) {
-      await client.query(`SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, [TASKS_CHANGED_CHANNEL, encodeChangeNotices(this.generation, notices)]);
+      await client.query(`SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, [
+        TASKS_CHANGED_CHANNEL,
+        encodeChangeNotices(this.generation, notices),
+      ]);
     }
     await client.query('COMMIT');
     return results;

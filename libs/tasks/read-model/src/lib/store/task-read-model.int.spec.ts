@@ -4,7 +4,13 @@ import { migrateReadModel } from '../migrate';
 import { replayTask } from '../projection/task-view.projection';
 import { activeGeneration, GenerationAdmin } from '../schema/generations';
 import { TASKS_CHANGED_CHANNEL, decodeChangeNotices } from '../notifications';
-import { createReadModelTestDatabase, poisonRecord, taskEvents, taskRecord, type ReadModelTestDatabase } from '../../testing';
+import {
+  createReadModelTestDatabase,
+  poisonRecord,
+  taskEvents,
+  taskRecord,
+  type ReadModelTestDatabase,
+} from '../../testing';
 import { ConcurrentStreamWriteError, StreamGapError, TaskReadModelWriter } from './task-read-model.writer';
 import { BatchGroupWriter } from './batch-group';
 import { TaskReadRepository } from './task-read.repository';
@@ -46,7 +52,9 @@ describe('tasks read model on PostgreSQL', () => {
 
     it('let the query role read the views but not write anything', async () => {
       await expect(queryPool.query(`SELECT count(*) FROM task_view`)).resolves.toBeTruthy();
-      await expect(queryPool.query(`INSERT INTO task_view_g1 (task_id) VALUES ('x')`)).rejects.toThrow(/permission denied/);
+      await expect(queryPool.query(`INSERT INTO task_view_g1 (task_id) VALUES ('x')`)).rejects.toThrow(
+        /permission denied/,
+      );
     });
 
     it('leave generation 1 active', async () => {
@@ -57,11 +65,20 @@ describe('tasks read model on PostgreSQL', () => {
   describe('applying batches', () => {
     it('applies a task’s history so the details equal a replay of its events', async () => {
       const e = taskEvents('t-apply', 'u-apply');
-      const history = [e.created('Plan'), e.updated({ description: 'with details', dueDate: '2026-02-01' }), e.started(), e.completed()];
+      const history = [
+        e.created('Plan'),
+        e.updated({ description: 'with details', dueDate: '2026-02-01' }),
+        e.started(),
+        e.completed(),
+      ];
       const { plan } = await writer.applyBatch(history.map((event, i) => taskRecord(event, i + 1)));
       expect(plan.applied).toHaveLength(4);
       expect(await reader.findTask('t-apply')).toEqual(replayTask(history));
-      expect(await reader.userStats('u-apply')).toMatchObject({ total: 1, byStatus: { completed: 1, open: 0 }, completionRate: 1 });
+      expect(await reader.userStats('u-apply')).toMatchObject({
+        total: 1,
+        byStatus: { completed: 1, open: 0 },
+        completionRate: 1,
+      });
       expect((await reader.streamVersions(['t-apply', 'unknown'])).get('t-apply')).toBe(4);
     });
 
@@ -103,17 +120,27 @@ describe('tasks read model on PostgreSQL', () => {
       const poison = poisonRecord('t-poison', 2);
       const completed = taskRecord(e.completed(), 3);
       const deleted = taskRecord(e.deleted(), 4);
-      await writer.applyBatch([taskRecord(e.created(), 1), poison, taskRecord(other.created(), 1), completed, taskRecord(other.started(), 2)]);
+      await writer.applyBatch([
+        taskRecord(e.created(), 1),
+        poison,
+        taskRecord(other.created(), 1),
+        completed,
+        taskRecord(other.started(), 2),
+      ]);
       await writer.applyBatch([deleted]); // a later batch: parked behind as well
       expect(await reader.findTask('t-poison')).toMatchObject({ status: 'open', version: 1 });
       expect(await reader.findTask('t-flowing')).toMatchObject({ status: 'started', version: 2 });
-      expect((await writer.parkedStreams()).find((s) => s.streamId === 't-poison')).toMatchObject({ count: 3, reason: 'UNKNOWN_SCHEMA' });
+      expect((await writer.parkedStreams()).find((s) => s.streamId === 't-poison')).toMatchObject({
+        count: 3,
+        reason: 'UNKNOWN_SCHEMA',
+      });
 
       // What a redrive decodes: the stored bytes, or an operator's corrected value for the head.
       const stored = new Map([completed, deleted].map((r) => [r.source.offset, r]));
       const decode = async (source: typeof poison.source) => {
         if (source.offset !== poison.source.offset) return { ...stored.get(source.offset)!, source };
-        if (source.value?.toString() === 'fixed') return { source, decoded: { ok: true as const, streamId: 't-poison', version: 2, event: e.started() } };
+        if (source.value?.toString() === 'fixed')
+          return { source, decoded: { ok: true as const, streamId: 't-poison', version: 2, event: e.started() } };
         return { ...poison, source };
       };
 
@@ -124,10 +151,17 @@ describe('tasks read model on PostgreSQL', () => {
 
       const fixed = await writer.redriveStream('t-poison', decode, Buffer.from('fixed'));
       expect(fixed).toEqual({ streamId: 't-poison', released: 3, stillParked: 0 });
-      expect(await reader.findTask('t-poison')).toEqual(replayTask([e.created(), e.started(), e.completed(), e.deleted()]));
+      expect(await reader.findTask('t-poison')).toEqual(
+        replayTask([e.created(), e.started(), e.completed(), e.deleted()]),
+      );
       expect(await writer.listParked({ streamId: 't-poison' })).toEqual([]);
       // The correction is kept by position, for rebuilds that meet the poison again.
-      const fixes = await new RecordOverrides(projectorPool).forRange(poison.source.topic, 0, poison.source.offset, poison.source.offset);
+      const fixes = await new RecordOverrides(projectorPool).forRange(
+        poison.source.topic,
+        0,
+        poison.source.offset,
+        poison.source.offset,
+      );
       expect(fixes.get(poison.source.offset)?.toString()).toBe('fixed');
       expect(await reader.userStats('u-poison')).toMatchObject({ total: 1, byStatus: { started: 1 }, deleted: 1 });
     });
@@ -177,7 +211,9 @@ describe('tasks read model on PostgreSQL', () => {
         expect(await writer.listParked({ streamId: 't-notify-gap' })).toEqual([]);
         await writer.applyBatch([taskRecord(e.created(), 1), taskRecord(e.started(), 2)]);
         await waitFor(() => received.length > 0);
-        expect(received.map((p) => decodeChangeNotices(p))).toEqual([{ generation: 1, changes: [{ streamId: 't-notify', version: 2, ownerId: 'u-notify' }] }]);
+        expect(received.map((p) => decodeChangeNotices(p))).toEqual([
+          { generation: 1, changes: [{ streamId: 't-notify', version: 2, ownerId: 'u-notify' }] },
+        ]);
       } finally {
         await listener.end();
       }
@@ -187,16 +223,21 @@ describe('tasks read model on PostgreSQL', () => {
   describe('batches of several partitions (group commit)', () => {
     const at = (topic: string, partition: number, offset: string) => ({ topic, partition, offset });
     const positionsOf = async (topic: string) =>
-      (await projectorPool.query<{ partition: number; last_offset: string; applied_at: Date }>(
-        `SELECT partition, last_offset, applied_at FROM partition_positions_g1 WHERE topic = $1 ORDER BY partition`,
-        [topic],
-      )).rows;
+      (
+        await projectorPool.query<{ partition: number; last_offset: string; applied_at: Date }>(
+          `SELECT partition, last_offset, applied_at FROM partition_positions_g1 WHERE topic = $1 ORDER BY partition`,
+          [topic],
+        )
+      ).rows;
 
     it('applies batches handed over together in one transaction and gives each caller its own outcome', async () => {
       const group = new BatchGroupWriter(writer);
       const a = taskEvents('t-group-a', 'u-group');
       const b = taskEvents('t-group-b', 'u-group');
-      const fromA = [taskRecord(a.created(), 1, at('grouped', 0, '7')), taskRecord(a.started(), 2, at('grouped', 0, '8'))];
+      const fromA = [
+        taskRecord(a.created(), 1, at('grouped', 0, '7')),
+        taskRecord(a.started(), 2, at('grouped', 0, '8')),
+      ];
       const fromB = [taskRecord(b.created(), 1, at('grouped', 1, '3'))];
       const [outA, outB] = await Promise.all([
         group.applyBatch(fromA, { positions: [at('grouped', 0, '8')] }),
@@ -210,7 +251,10 @@ describe('tasks read model on PostgreSQL', () => {
       expect(await reader.findTask('t-group-b')).toEqual(replayTask([b.created()]));
       // One transaction: both positions carry the same transaction timestamp (now()).
       const positions = await positionsOf('grouped');
-      expect(positions.map((p) => [p.partition, p.last_offset])).toEqual([[0, '8'], [1, '3']]);
+      expect(positions.map((p) => [p.partition, p.last_offset])).toEqual([
+        [0, '8'],
+        [1, '3'],
+      ]);
       expect(positions[0]!.applied_at.getTime()).toBe(positions[1]!.applied_at.getTime());
       // Redelivered together: each caller sees only its own duplicates.
       const [againA, againB] = await Promise.all([group.applyBatch(fromA), group.applyBatch(fromB)]);

@@ -1,11 +1,25 @@
 import type { Task, TaskEvent } from '@cqrs/tasks-domain';
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { encodeChangeNotices, TASKS_CHANGED_CHANNEL, type StreamChangedNotice } from '../notifications';
-import { emptyCounts, stateFromView, statsDelta, taskProjection, taskViewFromRow, type StatusCounts, type TaskViewRow } from '../projection/task-view.projection';
+import {
+  emptyCounts,
+  stateFromView,
+  statsDelta,
+  taskProjection,
+  taskViewFromRow,
+  type StatusCounts,
+  type TaskViewRow,
+} from '../projection/task-view.projection';
 import { generationTables, type GenerationTables } from '../schema/read-model.schema';
 import { inTransaction, withPooledClient } from './in-transaction';
 import { sqlLiteral, type SqlValue } from './sql-literal';
-import { planBatch, type BatchPlan, type Checkpoint, type ParkedRecord, type SequencedRecord } from '../sequencing/stream-sequencer';
+import {
+  planBatch,
+  type BatchPlan,
+  type Checkpoint,
+  type ParkedRecord,
+  type SequencedRecord,
+} from '../sequencing/stream-sequencer';
 
 /** Some events are ahead of their stream; the batch was rolled back so it can be retried. */
 export class StreamGapError extends Error {
@@ -156,15 +170,22 @@ export class TaskReadModelWriter {
    * @throws {StreamGapError} when events are ahead of their stream and `parkGaps` is off
    * @throws {ConcurrentStreamWriteError} when another writer created one of the streams first
    */
-  async applyBatch(records: readonly SequencedRecord<TaskEvent>[], options: ApplyBatchOptions = {}): Promise<BatchOutcome> {
-    const streamIds = [...new Set(records.map((r) => r.decoded.streamId).filter((s): s is string => s !== null))].sort();
+  async applyBatch(
+    records: readonly SequencedRecord<TaskEvent>[],
+    options: ApplyBatchOptions = {},
+  ): Promise<BatchOutcome> {
+    const streamIds = [
+      ...new Set(records.map((r) => r.decoded.streamId).filter((s): s is string => s !== null)),
+    ].sort();
     // Two round trips: BEGIN with the load, then the write with COMMIT. On this kind of machine
     // a round trip (two socket writes and wake-ups on each side) costs more than the SQL in it.
     return withPooledClient(this.pool, async (client) => {
       const { checkpoints, states } = await this.load(client, streamIds, { begin: true });
       const plan = planBatch(records, checkpoints, states, taskProjection, { parkGaps: options.parkGaps });
       if (plan.gaps.length > 0) {
-        throw new StreamGapError(plan.gaps.map((g) => ({ streamId: g.decoded.streamId ?? '', version: g.decoded.ok ? g.decoded.version : 0 })));
+        throw new StreamGapError(
+          plan.gaps.map((g) => ({ streamId: g.decoded.streamId ?? '', version: g.decoded.ok ? g.decoded.version : 0 })),
+        );
       }
       const hook = plan.parked.length > 0 ? options.beforeCommit : undefined;
       const notices = await this.write(client, plan, new Set(checkpoints.keys()), options, { commit: !hook });
@@ -216,11 +237,16 @@ export class TaskReadModelWriter {
           }),
         );
       }
-      const plan = planBatch(records, checkpoints, states, taskProjection, { parkGaps: true, unpark: new Set([streamId]) });
+      const plan = planBatch(records, checkpoints, states, taskProjection, {
+        parkGaps: true,
+        unpark: new Set([streamId]),
+      });
       // Written like a batch, except the parked list: applied records leave it, others are updated.
       const keyOf = (topic: string, partition: number, offset: string) => `${topic}/${partition}/${offset}`;
       const stillParked = new Set(plan.parked.map((p) => keyOf(p.source.topic, p.source.partition, p.source.offset)));
-      const released = parked.rows.filter((r) => !stillParked.has(keyOf(r.source_topic, r.source_partition, r.source_offset)));
+      const released = parked.rows.filter(
+        (r) => !stillParked.has(keyOf(r.source_topic, r.source_partition, r.source_offset)),
+      );
       await this.write(client, { ...plan, parked: [] }, new Set(checkpoints.keys()), {}, { commit: false });
       const head = parked.rows[0];
       if (head && replaceHead && released.some((r) => r.id === head.id)) {
@@ -232,7 +258,9 @@ export class TaskReadModelWriter {
         );
       }
       if (released.length > 0) {
-        await client.query(`DELETE FROM ${this.t.parked_events} WHERE id = ANY($1::bigint[])`, [released.map((r) => r.id)]);
+        await client.query(`DELETE FROM ${this.t.parked_events} WHERE id = ANY($1::bigint[])`, [
+          released.map((r) => r.id),
+        ]);
       }
       for (const p of plan.parked) {
         await client.query(
@@ -267,7 +295,8 @@ export class TaskReadModelWriter {
       [streamIds],
     );
     const results: RedriveResult[] = [];
-    for (const head of heads.rows) if (head.reason === 'GAP') results.push(await this.redriveStream(head.stream_id, decode));
+    for (const head of heads.rows)
+      if (head.reason === 'GAP') results.push(await this.redriveStream(head.stream_id, decode));
     return results;
   }
 
@@ -282,15 +311,28 @@ export class TaskReadModelWriter {
   }
 
   /** One parked record, with its original key, value and headers. */
-  async getParked(id: number): Promise<(ParkedEventInfo & { key: Buffer | null; value: Buffer | null; headers: Record<string, string> }) | undefined> {
+  async getParked(
+    id: number,
+  ): Promise<
+    (ParkedEventInfo & { key: Buffer | null; value: Buffer | null; headers: Record<string, string> }) | undefined
+  > {
     const result = await this.pool.query<ParkedRow>(`SELECT * FROM ${this.t.parked_events} WHERE id = $1`, [id]);
     const row = result.rows[0];
     return row ? { ...toInfo(row), key: row.message_key, value: row.message_value, headers: row.headers } : undefined;
   }
 
   /** Streams that are parked, in the order they were parked, with what blocks each. */
-  async parkedStreams(): Promise<{ streamId: string | null; count: number; headId: number; reason: string; errorCode: string; since: Date }[]> {
-    const result = await this.pool.query<{ stream_id: string | null; count: string; head_id: string; reason: string; error_code: string; since: Date }>(
+  async parkedStreams(): Promise<
+    { streamId: string | null; count: number; headId: number; reason: string; errorCode: string; since: Date }[]
+  > {
+    const result = await this.pool.query<{
+      stream_id: string | null;
+      count: string;
+      head_id: string;
+      reason: string;
+      error_code: string;
+      since: Date;
+    }>(
       `SELECT stream_id, count(*) AS count, (array_agg(id ORDER BY ${STREAM_ORDER}))[1] AS head_id,
               (array_agg(reason ORDER BY ${STREAM_ORDER}))[1] AS reason, (array_agg(error_code ORDER BY ${STREAM_ORDER}))[1] AS error_code,
               min(parked_at) AS since
@@ -311,7 +353,12 @@ export class TaskReadModelWriter {
     const result = await this.pool.query<{ topic: string; partition: number; last_offset: string; applied_at: Date }>(
       `SELECT topic, partition, last_offset, applied_at FROM ${this.t.partition_positions} ORDER BY topic, partition`,
     );
-    return result.rows.map((r) => ({ topic: r.topic, partition: r.partition, lastOffset: r.last_offset, appliedAt: r.applied_at }));
+    return result.rows.map((r) => ({
+      topic: r.topic,
+      partition: r.partition,
+      lastOffset: r.last_offset,
+      appliedAt: r.applied_at,
+    }));
   }
 
   private async load(client: PoolClient, streamIds: string[], { begin }: { begin: boolean }) {
@@ -355,9 +402,19 @@ export class TaskReadModelWriter {
     const parts: string[] = [];
     const created: [string, number, boolean][] = [];
     const updated: [string, number, boolean][] = [];
-    for (const [streamId, c] of plan.checkpoints) (existing.has(streamId) ? updated : created).push([streamId, c.version, c.parked]);
+    for (const [streamId, c] of plan.checkpoints)
+      (existing.has(streamId) ? updated : created).push([streamId, c.version, c.parked]);
     const cp = (rows: [string, number, boolean][]) =>
-      `${sqlLiteral(rows.map((c) => c[0]), 'text[]')}, ${sqlLiteral(rows.map((c) => c[1]), 'bigint[]')}, ${sqlLiteral(rows.map((c) => c[2]), 'boolean[]')}`;
+      `${sqlLiteral(
+        rows.map((c) => c[0]),
+        'text[]',
+      )}, ${sqlLiteral(
+        rows.map((c) => c[1]),
+        'bigint[]',
+      )}, ${sqlLiteral(
+        rows.map((c) => c[2]),
+        'boolean[]',
+      )}`;
     if (created.length > 0) {
       // New streams have no row to lock: a plain insert, so if another writer got there first
       // the statement fails (unique violation, after waiting for that writer to commit), the
@@ -393,7 +450,11 @@ export class TaskReadModelWriter {
       for (const c of changes) statsDelta(c.before, c.after, deltas);
       const owners = [...deltas.keys()].sort();
       if (owners.length > 0) {
-        const of = (k: keyof StatusCounts) => sqlLiteral(owners.map((o) => (deltas.get(o) ?? emptyCounts())[k]), 'bigint[]');
+        const of = (k: keyof StatusCounts) =>
+          sqlLiteral(
+            owners.map((o) => (deltas.get(o) ?? emptyCounts())[k]),
+            'bigint[]',
+          );
         // Sorted by owner: concurrent batches touching the same users lock their rows in one order.
         parts.push(`counted AS (INSERT INTO ${this.t.user_task_stats} AS s (owner_id, open_count, started_count, completed_count, abandoned_count, deleted_count)
           SELECT * FROM unnest(${sqlLiteral(owners, 'text[]')}, ${of('open')}, ${of('started')}, ${of('completed')}, ${of('abandoned')}, ${of('deleted')}) ORDER BY 1
@@ -407,8 +468,17 @@ export class TaskReadModelWriter {
     const positions = latestPositions(options.positions ?? []);
     if (positions.length > 0) {
       parts.push(`positioned AS (INSERT INTO ${this.t.partition_positions} AS p (topic, partition, last_offset)
-        SELECT * FROM unnest(${sqlLiteral(positions.map((p) => p.topic), 'text[]')}, ${sqlLiteral(positions.map((p) => p.partition), 'int[]')},
-          ${sqlLiteral(positions.map((p) => p.offset), 'bigint[]')})
+        SELECT * FROM unnest(${sqlLiteral(
+          positions.map((p) => p.topic),
+          'text[]',
+        )}, ${sqlLiteral(
+          positions.map((p) => p.partition),
+          'int[]',
+        )},
+          ${sqlLiteral(
+            positions.map((p) => p.offset),
+            'bigint[]',
+          )})
         ON CONFLICT (topic, partition) DO UPDATE SET last_offset = GREATEST(p.last_offset, EXCLUDED.last_offset), applied_at = now()
         RETURNING 1)`);
     }
@@ -429,10 +499,13 @@ export class TaskReadModelWriter {
     try {
       // Data-modifying CTEs run whether or not they are referenced; `notified` is a plain SELECT
       // and runs only because it is counted here.
-      await client.query(`WITH ${parts.join(',\n')}\nSELECT ${notify ? '(SELECT count(*) FROM notified)' : '0'} AS notified${commit ? ';\nCOMMIT' : ''}`);
+      await client.query(
+        `WITH ${parts.join(',\n')}\nSELECT ${notify ? '(SELECT count(*) FROM notified)' : '0'} AS notified${commit ? ';\nCOMMIT' : ''}`,
+      );
     } catch (error) {
       const e = error as { code?: string; table?: string };
-      if (e.code === '23505' && e.table === this.t.stream_checkpoints) throw new ConcurrentStreamWriteError(created.map((c) => c[0]));
+      if (e.code === '23505' && e.table === this.t.stream_checkpoints)
+        throw new ConcurrentStreamWriteError(created.map((c) => c[0]));
       throw error;
     }
     return notices;

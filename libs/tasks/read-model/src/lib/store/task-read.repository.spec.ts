@@ -30,7 +30,11 @@ describe('task list cursors', () => {
     ['empty', ''],
   ])('reject a cursor this service did not hand out (%s) as a 400 INVALID_CURSOR naming the field', (_, bad) => {
     expect(() => decodeCursor(bad)).toThrow(
-      expect.objectContaining({ code: 'INVALID_CURSOR', kind: 'validation', details: { errors: [{ field: 'cursor', message: 'invalid cursor' }] } }),
+      expect.objectContaining({
+        code: 'INVALID_CURSOR',
+        kind: 'validation',
+        details: { errors: [{ field: 'cursor', message: 'invalid cursor' }] },
+      }),
     );
   });
 });
@@ -38,7 +42,10 @@ describe('task list cursors', () => {
 describe('ReadModelUnavailableError', () => {
   it.each([
     ['a pool acquire timeout', new Error('timeout exceeded when trying to connect')],
-    ['a statement timeout', Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' })],
+    [
+      'a statement timeout',
+      Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }),
+    ],
     ['a refused connection', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
     ['a dropped connection', new Error('Connection terminated unexpectedly')],
     ['too many connections', Object.assign(new Error('sorry, too many clients already'), { code: '53300' })],

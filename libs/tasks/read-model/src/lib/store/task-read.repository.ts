@@ -2,7 +2,14 @@ import { TASK_LIMITS } from '@cqrs/tasks-domain';
 import { DomainError, identifierProblem } from '@cqrs/util';
 import type { Pool, QueryResult, QueryResultRow } from 'pg';
 import { ReadModelUnavailableError } from './read-model-unavailable.error';
-import { emptyCounts, taskViewFromRow, userTaskStats, type TaskView, type TaskViewRow, type UserTaskStats } from '../projection/task-view.projection';
+import {
+  emptyCounts,
+  taskViewFromRow,
+  userTaskStats,
+  type TaskView,
+  type TaskViewRow,
+  type UserTaskStats,
+} from '../projection/task-view.projection';
 
 /** Statuses a user's task list can be filtered by (deleted tasks are never listed). */
 export const LISTABLE_STATUSES = ['open', 'started', 'completed', 'abandoned'] as const;
@@ -40,9 +47,14 @@ const CURSOR_INSTANT = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
  */
 export function decodeCursor(cursor: string): TaskListCursor {
   const invalid = () =>
-    new DomainError('INVALID_CURSOR', 'validation', 'cursor is not one this service handed out; start again without it', {
-      details: { errors: [{ field: 'cursor', message: 'invalid cursor' }] },
-    });
+    new DomainError(
+      'INVALID_CURSOR',
+      'validation',
+      'cursor is not one this service handed out; start again without it',
+      {
+        details: { errors: [{ field: 'cursor', message: 'invalid cursor' }] },
+      },
+    );
   if (!CURSOR_TEXT.test(cursor)) throw invalid();
   const bytes = Buffer.from(cursor, 'base64url');
   if (bytes.toString('base64url') !== cursor) throw invalid();
@@ -54,10 +66,16 @@ export function decodeCursor(cursor: string): TaskListCursor {
   }
   if (!Array.isArray(parsed) || parsed.length !== 2) throw invalid();
   const [createdAt, taskId] = parsed as unknown[];
-  if (typeof createdAt !== 'string' || typeof taskId !== 'string' || identifierProblem(taskId, TASK_LIMITS.idMaxLength) !== null) throw invalid();
+  if (
+    typeof createdAt !== 'string' ||
+    typeof taskId !== 'string' ||
+    identifierProblem(taskId, TASK_LIMITS.idMaxLength) !== null
+  )
+    throw invalid();
   const time = Date.parse(createdAt);
   // The round trip refuses impossible dates (2025-02-30) that the pattern lets through.
-  if (!CURSOR_INSTANT.test(createdAt) || Number.isNaN(time) || new Date(time).toISOString() !== createdAt) throw invalid();
+  if (!CURSOR_INSTANT.test(createdAt) || Number.isNaN(time) || new Date(time).toISOString() !== createdAt)
+    throw invalid();
   return { createdAt, taskId };
 }
 
@@ -81,7 +99,10 @@ export class TaskReadRepository {
    * A user's tasks, newest first, optionally of one status; keyset pagination so a page costs
    * the same at any depth and concurrent inserts never shift or repeat items.
    */
-  async listUserTasks(ownerId: string, options: { status?: ListableStatus; limit: number; cursor?: string }): Promise<TaskPage> {
+  async listUserTasks(
+    ownerId: string,
+    options: { status?: ListableStatus; limit: number; cursor?: string },
+  ): Promise<TaskPage> {
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
     const params: unknown[] = [ownerId];
     let where = `owner_id = $1`;
@@ -104,7 +125,10 @@ export class TaskReadRepository {
     const last = rows[rows.length - 1];
     return {
       items: rows.map(taskViewFromRow),
-      nextCursor: result.rows.length > options.limit && last ? encodeCursor({ createdAt: last.created_at.toISOString(), taskId: last.task_id }) : null,
+      nextCursor:
+        result.rows.length > options.limit && last
+          ? encodeCursor({ createdAt: last.created_at.toISOString(), taskId: last.task_id })
+          : null,
     };
   }
 
@@ -116,7 +140,10 @@ export class TaskReadRepository {
       completed_count: string;
       abandoned_count: string;
       deleted_count: string;
-    }>(`SELECT open_count, started_count, completed_count, abandoned_count, deleted_count FROM user_task_stats WHERE owner_id = $1`, [ownerId]);
+    }>(
+      `SELECT open_count, started_count, completed_count, abandoned_count, deleted_count FROM user_task_stats WHERE owner_id = $1`,
+      [ownerId],
+    );
     const row = result.rows[0];
     const counts = row
       ? {
