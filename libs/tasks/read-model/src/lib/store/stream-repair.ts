@@ -164,16 +164,9 @@ export class TaskStreamRepairer {
 
   private async repairIn(client: PoolClient, ids: string[], source: StoreStreamSource): Promise<StreamRepair[]> {
     await client.query('BEGIN');
-    // Row locks alone are not enough: the writer's load locks the checkpoints and reads the rows
-    // in ONE statement, whose snapshot is taken before it waits for a row lock, so a projector
-    // batch that waited for this transaction would still read the rows as they were before it
-    // and write its next event on top of them. A table lock that conflicts with the writer's
-    // (ROW SHARE, ROW EXCLUSIVE) makes its statements wait before they take their snapshot; it
-    // also waits for the batches in flight to commit first. Queries (ACCESS SHARE) are not held
-    // up, the projector only for the length of this transaction.
-    await client.query(`LOCK TABLE ${this.t.stream_checkpoints} IN EXCLUSIVE MODE`);
     // Lock every stream's checkpoint, creating the missing ones (version 0 for now), in stream
-    // order. DO UPDATE (not DO NOTHING) so a row another writer created meanwhile is locked too.
+    // order (the projector's writer locks them in the same order, then reads the rows, so a batch
+    // that waited for this transaction applies on the repaired rows). DO UPDATE (not DO NOTHING) so a row another writer created meanwhile is locked too.
     const locked = await client.query<{ stream_id: string; version: string; parked: boolean; inserted: boolean }>(
       `INSERT INTO ${this.t.stream_checkpoints} AS c (stream_id, version, parked) SELECT s, 0, false FROM unnest($1::text[]) AS s ORDER BY s
        ON CONFLICT (stream_id) DO UPDATE SET version = c.version

@@ -95,6 +95,35 @@ describe('tasks read model on PostgreSQL', () => {
       expect(before.stats).toMatchObject({ total: 1, byStatus: { started: 1 } });
     });
 
+    it('applies on the rows another writer committed while it waited for the stream (a rebalance hand-off)', async () => {
+      const e = taskEvents('t-handoff', 'u-handoff');
+      await writer.applyBatch([taskRecord(e.created('Before'), 1)]);
+      // The previous owner of the partition is mid-batch: it holds the stream and has written v2.
+      const previous = await projectorPool.connect();
+      try {
+        await previous.query('BEGIN');
+        await previous.query(`SELECT 1 FROM stream_checkpoints_g1 WHERE stream_id = 't-handoff' FOR UPDATE`);
+        await previous.query(`UPDATE task_view_g1 SET title = 'After', version = 2 WHERE task_id = 't-handoff'`);
+        await previous.query(`UPDATE stream_checkpoints_g1 SET version = 2 WHERE stream_id = 't-handoff'`);
+        // The new owner applies v3 and has to wait for the stream.
+        const next = new TaskReadModelWriter(projectorPool, 1).applyBatch([taskRecord(e.started(), 3)]);
+        // (Asked on another connection: a transaction sees one snapshot of pg_stat_activity.)
+        await waitFor(async () => {
+          const { rows } = await projectorPool.query<{ n: string }>(
+            `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          );
+          return Number(rows[0]!.n) > 0;
+        });
+        await previous.query('COMMIT');
+        const { plan } = await next;
+        expect(plan.applied).toHaveLength(1);
+      } finally {
+        previous.release();
+      }
+      // v3 lands on v2's row: the rename is kept, not overwritten with the row read before the wait.
+      expect(await reader.findTask('t-handoff')).toMatchObject({ title: 'After', status: 'started', version: 3 });
+    });
+
     it('rolls back a batch with a gap, then parks the gap (and what follows) when told to', async () => {
       const e = taskEvents('t-gap', 'u-gap');
       const other = taskEvents('t-gap-other', 'u-gap');
@@ -350,9 +379,9 @@ describe('tasks read model on PostgreSQL', () => {
   });
 });
 
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }

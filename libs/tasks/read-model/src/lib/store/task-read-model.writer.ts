@@ -368,15 +368,18 @@ export class TaskReadModelWriter {
       if (begin) await client.query('BEGIN');
       return { checkpoints, states };
     }
-    // One round trip (with BEGIN in front when asked): lock the streams' checkpoints (in id
-    // order, so two writers never deadlock; a concurrent writer waits here, then reads what the
-    // other committed) and read their views beside them.
+    // One round trip, two statements (with BEGIN in front when asked). The first locks the
+    // streams' checkpoints, in id order so two writers never deadlock; a concurrent writer waits
+    // here. The second reads checkpoints and views: under READ COMMITTED each statement takes
+    // its own snapshot, so it sees what the writer it waited for committed. (Read in the locking
+    // statement, the views would come from a snapshot taken before the wait: a batch would then
+    // write its next event on top of rows another writer had already replaced.)
+    const ids = sqlLiteral(streamIds, 'text[]');
     const results = await client.query<TaskViewRow & { cp_stream: string; cp_version: string; cp_parked: boolean }>(
-      `${begin ? 'BEGIN;\n' : ''}WITH locked AS MATERIALIZED (
-         SELECT stream_id, version, parked FROM ${this.t.stream_checkpoints} WHERE stream_id = ANY(${sqlLiteral(streamIds, 'text[]')}) ORDER BY stream_id FOR UPDATE
-       )
-       SELECT l.stream_id AS cp_stream, l.version AS cp_version, l.parked AS cp_parked, v.*
-         FROM locked l LEFT JOIN ${this.t.task_view} v ON v.task_id = l.stream_id`,
+      `${begin ? 'BEGIN;\n' : ''}SELECT 1 FROM ${this.t.stream_checkpoints} WHERE stream_id = ANY(${ids}) ORDER BY stream_id FOR UPDATE;
+       SELECT c.stream_id AS cp_stream, c.version AS cp_version, c.parked AS cp_parked, v.*
+         FROM ${this.t.stream_checkpoints} c LEFT JOIN ${this.t.task_view} v ON v.task_id = c.stream_id
+        WHERE c.stream_id = ANY(${ids})`,
     );
     const rows = lastResult(results);
     for (const r of rows.rows) {
