@@ -17,16 +17,8 @@ import {
 import { STATE_SCHEMA_VERSION, TASK_TERMINAL_EVENT_TYPES, taskDecider, taskUpcasters } from '@cqrs/tasks-domain';
 import { Command, Option } from 'commander';
 import { TASK_STREAM_TYPE } from '../tasks/task-command.executor';
-import {
-  describeLoadHitRate,
-  fetchLoadHitRate,
-  formatAge,
-  formatBytes,
-  formatDurationMs,
-  parseDuration,
-  parsePositiveInt,
-  table,
-} from './cli-format';
+import { formatAge, formatBytes, formatDurationMs, parseDuration, parsePositiveInt, table } from '@cqrs/util/cli';
+import { describeLoadHitRate, fetchLoadHitRate } from './cli-format';
 
 const loadCliConfig = (source: NodeJS.ProcessEnv = process.env) =>
   loadConfig(

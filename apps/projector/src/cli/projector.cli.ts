@@ -3,6 +3,7 @@ import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
 import { createKafka, DeadLetterPublisher, type ConsumerLogger } from '@cqrs/messaging/consumer';
 import { tasksTaskEventsContracts } from '@cqrs/tasks-contracts';
 import { migrateReadModel, type RebuildSource } from '@cqrs/tasks-read-model';
+import { parseNonNegativeInt, parsePositiveInt, table } from '@cqrs/util/cli';
 import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { Pool } from 'pg';
@@ -61,27 +62,8 @@ async function open(config: ProjectorConfig, options: { owner?: boolean } = {}):
   };
 }
 
-const table = (rows: Record<string, unknown>[]): string => {
-  if (rows.length === 0) return '(none)';
-  const columns = Object.keys(rows[0] ?? {});
-  const cell = (v: unknown) => (v instanceof Date ? v.toISOString() : v === null || v === undefined ? '-' : String(v));
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (values: string[]) =>
-    values
-      .map((v, i) => v.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(columns), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
-};
-
 const print = (json: boolean, value: unknown, human: () => string) =>
   console.log(json ? JSON.stringify(value, null, 2) : human());
-
-const positiveInt = (value: string) => {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('not a non-negative integer');
-  return n;
-};
 
 function describeStatus(s: ProjectorStatus): string {
   return [
@@ -161,7 +143,7 @@ function program(config: () => ProjectorConfig): Command {
     .command('list')
     .description('parked records, oldest first')
     .option('--stream <id>', 'only this aggregate')
-    .option('--limit <n>', 'at most n records', positiveInt, 100)
+    .option('--limit <n>', 'at most n records', parsePositiveInt, 100)
     .option('--json', 'machine-readable output')
     .action(async (options: { stream?: string; limit: number; json?: boolean }) => {
       const session = await open(config());
@@ -194,7 +176,7 @@ function program(config: () => ProjectorConfig): Command {
     .action(async (id: string, options: { json?: boolean }) => {
       const session = await open(config());
       try {
-        const r = await session.operations.showDeadLetter(positiveInt(id));
+        const r = await session.operations.showDeadLetter(parsePositiveInt(id));
         const shown = { ...r, key: r.key?.toString('utf8') ?? null, value: r.value?.toString('base64') ?? null };
         print(!!options.json, shown, () =>
           Object.entries(shown)
@@ -223,7 +205,7 @@ function program(config: () => ProjectorConfig): Command {
         const results = id
           ? [
               await session.operations.redriveOne(
-                positiveInt(id),
+                parsePositiveInt(id),
                 options.valueFile ? readFileSync(options.valueFile) : undefined,
               ),
             ]
@@ -259,15 +241,15 @@ function program(config: () => ProjectorConfig): Command {
       'store' as RebuildSource,
     )
     .option('--resume', 'continue the interrupted store rebuild (same generation, from its recorded store position)')
-    .option('--max-lag <n>', 'switch once at most n records are left to apply', positiveInt, 100)
+    .option('--max-lag <n>', 'switch once at most n records are left to apply', parseNonNegativeInt, 100)
     .option(
       '--handoff-timeout <ms>',
       'keep applying until a projector joins the new group, at most this long',
-      positiveInt,
+      parsePositiveInt,
       30_000,
     )
-    .option('--keep <n>', 'retired generations to keep (older ones are dropped)', positiveInt, 1)
-    .option('--batch-size <n>', 'events per event-store query', positiveInt)
+    .option('--keep <n>', 'retired generations to keep (older ones are dropped)', parseNonNegativeInt, 1)
+    .option('--batch-size <n>', 'events per event-store query', parsePositiveInt)
     .option('--json', 'machine-readable output')
     .action(
       async (options: {
@@ -350,10 +332,10 @@ function program(config: () => ProjectorConfig): Command {
     .option(
       '--settle <ms>',
       'how long a stream the projector or the relay may still be on gets before it counts as behind or not published',
-      positiveInt,
+      parseNonNegativeInt,
       5_000,
     )
-    .option('--limit <n>', 'differences printed (--json lists all)', positiveInt, 50)
+    .option('--limit <n>', 'differences printed (--json lists all)', parsePositiveInt, 50)
     .option('--stream-type <type>', 'the event store’s stream type the read model projects', 'tasks.task')
     .option('--json', 'machine-readable output')
     // Usage errors exit with 2 (commander has printed the message), as configuration errors do.

@@ -1,16 +1,11 @@
-import { eventually, getTestInfra } from '@cqrs/testing';
-import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
-import { createKafka, DeadLetterPublisher, DLQ_HEADERS, MAX_HEADER_BYTES, totalLag } from '@cqrs/messaging/consumer';
-import { tasksTaskEventsContracts } from '@cqrs/tasks-contracts';
-import { TaskReadRepository } from '@cqrs/tasks-read-model';
-import { createReadModelTestDatabase, type ReadModelTestDatabase } from '@cqrs/tasks-read-model/testing';
-import type { Admin, Consumer, IHeaders, Kafka } from 'kafkajs';
+import { eventually } from '@cqrs/testing';
+import { DLQ_HEADERS, MAX_HEADER_BYTES } from '@cqrs/messaging/consumer';
+import type { TaskReadRepository } from '@cqrs/tasks-read-model';
+import type { Consumer, IHeaders } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { Pool } from 'pg';
 import { TaskTopic, taskEventsFor, type RawRecord } from '../../e2e/support/task-topic';
-import { ProjectionRunner } from './projection-runner';
-import { ProjectorOperations } from './projector-operations';
-import { TaskRecordDecoder } from './task-record.decoder';
+import type { ProjectorOperations } from './projector-operations';
+import { startProjectorFixture, type ProjectorFixture } from '../testing/projector-fixture';
 
 type Intended = Required<Pick<RawRecord, 'value' | 'headers'>> & { key: string };
 
@@ -42,87 +37,47 @@ const wire = (schemaId: number, body: number[]) => {
 // partition, so "around" is a real order: a record that blocked it would block them all.
 describe('projector: every record it cannot store is parked, never retried forever', () => {
   const run = randomUUID().slice(0, 8);
-  let db: ReadModelTestDatabase;
-  let pool: Pool;
-  let ownerPool: Pool;
-  let queryPool: Pool;
-  let kafka: Kafka;
+  let fixture: ProjectorFixture;
   let topic: TaskTopic;
-  let dlq: DeadLetterPublisher;
-  let runner: ProjectionRunner;
   let operations: ProjectorOperations;
   let reader: TaskReadRepository;
   let letterReader: Consumer;
-  let admin: Admin;
   const letters = new Map<string, { key: Buffer | null; value: Buffer | null; headers: IHeaders }>();
 
   beforeAll(async () => {
-    const infra = await getTestInfra();
-    db = await createReadModelTestDatabase({
-      adminUrl: infra.postgres.adminUrl,
-      ownerUrl: infra.postgres.ownerReadUrl,
-      projectorUrl: infra.postgres.readUrl,
-      queryUrl: infra.postgres.queryUrl,
-      prefix: 'proj_hostile',
-    });
-    pool = new Pool({ connectionString: db.projectorUrl, max: 4 });
-    ownerPool = new Pool({ connectionString: db.ownerUrl, max: 1 });
-    queryPool = new Pool({ connectionString: db.queryUrl, max: 1 });
-    reader = new TaskReadRepository(queryPool);
-    topic = await TaskTopic.create(infra.kafka.brokers, infra.schemaRegistry, `test.hostile.${run}.events`, 1);
-    kafka = createKafka({ clientId: 'projector-hostile-test', ...infra.kafka });
-    admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: `${topic.topic}.dlq`, numPartitions: 1 }], waitForLeaders: true });
-    letterReader = kafka.consumer({ groupId: `test-letters-${run}` });
-    await letterReader.connect();
-    await letterReader.subscribe({ topic: `${topic.topic}.dlq`, fromBeginning: true });
-    await letterReader.run({
-      eachMessage: async ({ message }) => {
-        letters.set(String(message.headers?.[DLQ_HEADERS.sourceOffset]), {
-          key: message.key,
-          value: message.value,
-          headers: message.headers ?? {},
+    fixture = await startProjectorFixture({
+      name: 'hostile',
+      dbPrefix: 'proj_hostile',
+      run,
+      // One partition, one worker, one gap retry: a blocked partition would show at once.
+      partitions: 1,
+      poolSize: 4,
+      settings: { concurrency: 1, gapRetries: 1 },
+      beforeStart: async ({ admin, kafka, topic }) => {
+        await admin.createTopics({ topics: [{ topic: `${topic.topic}.dlq`, numPartitions: 1 }], waitForLeaders: true });
+        letterReader = kafka.consumer({ groupId: `test-letters-${run}` });
+        await letterReader.connect();
+        await letterReader.subscribe({ topic: `${topic.topic}.dlq`, fromBeginning: true });
+        await letterReader.run({
+          eachMessage: async ({ message }) => {
+            letters.set(String(message.headers?.[DLQ_HEADERS.sourceOffset]), {
+              key: message.key,
+              value: message.value,
+              headers: message.headers ?? {},
+            });
+          },
         });
       },
     });
-    dlq = new DeadLetterPublisher(kafka);
-    await dlq.connect();
-    const decoder = new TaskRecordDecoder(
-      new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts }),
-    );
-    const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
-    const settings = {
-      topics: [topic.topic],
-      groupPrefix: `test-hostile-${run}`,
-      concurrency: 1,
-      maxBatchBytes: 1_048_576,
-      gapRetries: 1,
-      retry: { minTimeoutMs: 20, maxTimeoutMs: 200 },
-    };
-    const deps = { pool, kafka, decoder, dlq, logger };
-    runner = new ProjectionRunner(deps, settings, 200);
-    operations = new ProjectorOperations(deps, settings, admin, ownerPool);
-    runner.start();
+    ({ topic, operations, reader } = fixture);
   });
 
   afterAll(async () => {
-    await runner?.stop();
     await letterReader?.disconnect();
-    await admin?.disconnect();
-    await dlq?.disconnect();
-    await topic?.close();
-    await pool?.end();
-    await ownerPool?.end();
-    await queryPool?.end();
-    await db?.drop();
+    await fixture?.close();
   });
 
-  const caughtUp = () =>
-    eventually(async () => {
-      expect(runner.status().running).toBe(true);
-      expect(totalLag(await runner.lag())).toBe(0);
-    });
+  const caughtUp = () => fixture.caughtUp();
 
   const cases: HostileCase[] = [
     {

@@ -1,89 +1,37 @@
-import { getTestInfra } from '@cqrs/testing';
-import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
-import { createKafka, DeadLetterPublisher, DLQ_HEADERS, totalLag } from '@cqrs/messaging/consumer';
+import { DLQ_HEADERS } from '@cqrs/messaging/consumer';
 import { metricsRegistry } from '@cqrs/observability';
-import { tasksTaskEventsContracts } from '@cqrs/tasks-contracts';
 import { TaskReadRepository } from '@cqrs/tasks-read-model';
-import { createReadModelTestDatabase, type ReadModelTestDatabase } from '@cqrs/tasks-read-model/testing';
 import type { Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { Pool } from 'pg';
 import { TaskTopic, taskEventsFor, type RawRecord } from '../../e2e/support/task-topic';
 import { ProjectionRunner, type ProjectionSettings } from './projection-runner';
 import { ProjectorOperations } from './projector-operations';
-import { TaskRecordDecoder } from './task-record.decoder';
+import { startProjectorFixture, type ProjectorFixture } from '../testing/projector-fixture';
 
 // The projector in-process against real Kafka, the registry and PostgreSQL: a topic written the
 // way the outbox relay writes it, read models checked against a replay of what was written.
 describe('projector (Kafka → read model)', () => {
   const run = randomUUID().slice(0, 8);
-  let db: ReadModelTestDatabase;
-  let pool: Pool;
-  let ownerPool: Pool;
-  let queryPool: Pool;
   let kafka: Kafka;
   let topic: TaskTopic;
-  let dlq: DeadLetterPublisher;
   let runner: ProjectionRunner;
   let operations: ProjectorOperations;
   let reader: TaskReadRepository;
   let settings: ProjectionSettings;
   let deps: ConstructorParameters<typeof ProjectionRunner>[0];
   const admin = () => kafka.admin();
+  let fixture: ProjectorFixture;
 
   beforeAll(async () => {
-    const infra = await getTestInfra();
-    db = await createReadModelTestDatabase({
-      adminUrl: infra.postgres.adminUrl,
-      ownerUrl: infra.postgres.ownerReadUrl,
-      projectorUrl: infra.postgres.readUrl,
-      queryUrl: infra.postgres.queryUrl,
-      prefix: 'proj_test',
-    });
-    pool = new Pool({ connectionString: db.projectorUrl, max: 6 });
-    ownerPool = new Pool({ connectionString: db.ownerUrl, max: 2 });
-    queryPool = new Pool({ connectionString: db.queryUrl, max: 2 });
-    reader = new TaskReadRepository(queryPool);
-    topic = await TaskTopic.create(infra.kafka.brokers, infra.schemaRegistry, `test.projector.${run}.events`, 3);
-    kafka = createKafka({ clientId: 'projector-test', ...infra.kafka });
-    dlq = new DeadLetterPublisher(kafka);
-    await dlq.connect();
-    const decoder = new TaskRecordDecoder(
-      new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts }),
-    );
-    const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
-    settings = {
-      topics: [topic.topic],
-      groupPrefix: `test-projector-${run}`,
-      concurrency: 2,
-      maxBatchBytes: 1_048_576,
-      gapRetries: 2,
-      retry: { minTimeoutMs: 20, maxTimeoutMs: 200 },
-    };
-    deps = { pool, kafka, decoder, dlq, logger };
-    runner = new ProjectionRunner(deps, settings, 200);
-    const kafkaAdmin = admin();
-    await kafkaAdmin.connect();
-    operations = new ProjectorOperations(deps, settings, kafkaAdmin, ownerPool);
-    runner.start();
+    fixture = await startProjectorFixture({ name: 'projector', dbPrefix: 'proj_test', run, partitions: 3 });
+    ({ kafka, topic, runner, operations, reader, settings, deps } = fixture);
   });
 
   afterAll(async () => {
-    await runner?.stop();
-    await dlq?.disconnect();
-    await topic?.close();
-    await pool?.end();
-    await ownerPool?.end();
-    await queryPool?.end();
-    await db?.drop();
+    await fixture?.close();
   });
 
-  /** Resolves once the projector has committed everything on the topic. */
-  const caughtUp = () =>
-    eventually(async () => {
-      expect(runner.status().running).toBe(true);
-      expect(totalLag(await runner.lag())).toBe(0);
-    }, 30_000);
+  const caughtUp = () => fixture.caughtUp();
 
   const expectReplayed = async (taskIds: string[]) => {
     for (const id of taskIds) expect(await reader.findTask(id)).toEqual(topic.replay(id));
@@ -123,7 +71,7 @@ describe('projector (Kafka → read model)', () => {
     await a.connect();
     await a.resetOffsets({ groupId: `${settings.groupPrefix}.g1`, topic: topic.topic, earliest: true });
     await a.disconnect();
-    runner = new ProjectionRunner(deps, settings, 200);
+    runner = fixture.runner = new ProjectionRunner(deps, settings, 200);
     runner.start();
     await caughtUp();
 

@@ -1,54 +1,37 @@
 import { migrateEventStore } from '@cqrs/event-store';
 import { createThrowawayDatabase, type ThrowawayDatabase } from '@cqrs/event-store/testing';
-import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
-import { createKafka, DeadLetterPublisher, totalLag } from '@cqrs/messaging/consumer';
 import { metricsRegistry } from '@cqrs/observability';
-import { tasksTaskEventsContracts } from '@cqrs/tasks-contracts';
 import type { TaskEvent } from '@cqrs/tasks-domain';
 import { listGenerations, RebuildProgressStore, TaskReadRepository } from '@cqrs/tasks-read-model';
-import { createReadModelTestDatabase, type ReadModelTestDatabase } from '@cqrs/tasks-read-model/testing';
 import { eventually, getTestInfra, withClient } from '@cqrs/testing';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { TaskTopic, taskEventsFor } from '../../e2e/support/task-topic';
-import { ProjectionRunner, type ProjectionSettings } from '../projection/projection-runner';
+import type { ProjectionRunner } from '../projection/projection-runner';
 import { OperationError, ProjectorOperations, type RebuildProgress } from '../projection/projector-operations';
-import { TaskRecordDecoder } from '../projection/task-record.decoder';
+import { startProjectorFixture, type ProjectorFixture } from '../testing/projector-fixture';
 
 // Rebuilds from the event store on real PostgreSQL, Kafka and the registry, with the projector
 // running in-process: the store holds history the topic no longer has, events keep arriving
 // during the rebuild, and the read model must come out equal to a fold of the store.
 describe('rebuild from the event store, then Kafka', () => {
   const run = randomUUID().slice(0, 8);
-  let readDb: ReadModelTestDatabase;
   let writeDb: ThrowawayDatabase;
-  let pool: Pool;
-  let ownerPool: Pool;
-  let queryPool: Pool;
   let storePool: Pool;
-  let kafka: Kafka;
+  let fixture: ProjectorFixture;
+  let pool: Pool;
+  let queryPool: Pool;
   let admin: Admin;
   let topic: TaskTopic;
-  let dlq: DeadLetterPublisher;
   let runner: ProjectionRunner;
   let operations: ProjectorOperations;
-  let operationsAdmin: Admin;
   let reader: TaskReadRepository;
-  let settings: ProjectionSettings;
-  let deps: ConstructorParameters<typeof ProjectionRunner>[0];
   /** Stored events (the source of truth), per task in version order, as they are stored. */
   const stored = new Map<string, { type: string; schemaVersion: number; data: unknown }[]>();
 
   beforeAll(async () => {
     const infra = await getTestInfra();
-    readDb = await createReadModelTestDatabase({
-      adminUrl: infra.postgres.adminUrl,
-      ownerUrl: infra.postgres.ownerReadUrl,
-      projectorUrl: infra.postgres.readUrl,
-      queryUrl: infra.postgres.queryUrl,
-      prefix: 'proj_test',
-    });
     const projectorRole = new URL(infra.postgres.readUrl).username;
     writeDb = await createThrowawayDatabase({
       adminUrl: infra.postgres.adminUrl,
@@ -58,46 +41,21 @@ describe('rebuild from the event store, then Kafka', () => {
     await migrateEventStore(writeDb.url);
     // Positions start above 1,000, leaving room for an event that takes an early position (below).
     await sql(`SELECT setval(pg_get_serial_sequence('events', 'global_position'), 1000)`);
-    pool = new Pool({ connectionString: readDb.projectorUrl, max: 8 });
-    ownerPool = new Pool({ connectionString: readDb.ownerUrl, max: 2 });
-    queryPool = new Pool({ connectionString: readDb.queryUrl, max: 2 });
     // The store as the projector's own role, which may only read `events` and `events_archive`.
     storePool = new Pool({ connectionString: writeDb.urlAs(infra.postgres.readUrl), max: 4 });
-    reader = new TaskReadRepository(queryPool);
-    topic = await TaskTopic.create(infra.kafka.brokers, infra.schemaRegistry, `test.store-rebuild.${run}.events`, 3);
-    kafka = createKafka({ clientId: 'store-rebuild-test', ...infra.kafka });
-    dlq = new DeadLetterPublisher(kafka);
-    await dlq.connect();
-    admin = kafka.admin();
-    await admin.connect();
-    const decoder = new TaskRecordDecoder(
-      new AvroSerde({ registry: createSchemaRegistry(infra.schemaRegistry), contracts: tasksTaskEventsContracts }),
-    );
-    const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
-    settings = {
-      topics: [topic.topic],
-      groupPrefix: `test-store-rebuild-${run}`,
-      concurrency: 2,
-      maxBatchBytes: 1_048_576,
-      gapRetries: 2,
-      retry: { minTimeoutMs: 20, maxTimeoutMs: 200 },
-    };
-    deps = { pool, kafka, decoder, dlq, logger };
-    runner = new ProjectionRunner(deps, settings, 200);
-    operationsAdmin = kafka.admin();
-    await operationsAdmin.connect();
-    operations = new ProjectorOperations(deps, settings, operationsAdmin, ownerPool);
-    runner.start();
+    fixture = await startProjectorFixture({
+      name: 'store-rebuild',
+      dbPrefix: 'proj_test',
+      run,
+      partitions: 3,
+      poolSize: 8,
+    });
+    ({ pool, queryPool, admin, topic, runner, operations, reader } = fixture);
   });
 
   afterAll(async () => {
-    await runner?.stop();
-    await dlq?.disconnect();
-    await admin?.disconnect();
-    await operationsAdmin?.disconnect();
-    await topic?.close();
-    await Promise.all([pool?.end(), ownerPool?.end(), queryPool?.end(), storePool?.end()]);
-    await readDb?.drop();
+    await fixture?.close();
+    await storePool?.end();
     await writeDb?.drop();
   });
 
@@ -145,11 +103,7 @@ describe('rebuild from the event store, then Kafka', () => {
     return topic.withhold(...events);
   }
 
-  const caughtUp = () =>
-    eventually(async () => {
-      expect(runner.status().running).toBe(true);
-      expect(totalLag(await runner.lag())).toBe(0);
-    }, 60_000);
+  const caughtUp = () => fixture.caughtUp(60_000);
 
   /** Every task and every owner's statistics equal a fold of the store; no version is applied twice. */
   const expectFoldOfTheStore = async () => {

@@ -1,3 +1,4 @@
+import { table } from '@cqrs/util/cli';
 import type { Difference, DifferenceKind } from './compare';
 import type { ReconcileReport } from './reconciler';
 
@@ -13,19 +14,6 @@ const countByKind = (differences: readonly Difference[]) => {
   for (const d of differences) byKind[d.kind] = (byKind[d.kind] ?? 0) + 1;
   return byKind;
 };
-
-/** Rows as aligned columns. */
-export function table(rows: readonly Record<string, string>[]): string {
-  if (rows.length === 0) return '(none)';
-  const columns = Object.keys(rows[0]!);
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (values: string[]) =>
-    values
-      .map((v, i) => v.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(columns), ...rows.map((r) => line(columns.map((c) => r[c] ?? '')))].join('\n');
-}
 
 /** The differences as the table the CLI prints (at most `limit` rows). */
 export function differenceTable(differences: readonly Difference[], limit: number): string {
