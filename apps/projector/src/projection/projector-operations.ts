@@ -149,7 +149,7 @@ export class ProjectorOperations {
       listGenerations(this.deps.pool),
       consumerGroupLag(this.kafkaAdmin, groupId, this.settings.topics),
       writer.partitionPositions(),
-      writer.parkedStreams(),
+      writer.parked.streams(),
       this.kafkaAdmin.describeGroups([groupId]),
     ]);
     const positionOf = new Map(positions.map((p) => [`${p.topic}/${p.partition}`, p]));
@@ -169,11 +169,11 @@ export class ProjectorOperations {
 
   /** Parked records of the active generation, oldest first. */
   async listDeadLetters(options: { streamId?: string; limit?: number } = {}): Promise<ParkedEventInfo[]> {
-    return (await this.activeWriter()).listParked(options);
+    return (await this.activeWriter()).parked.list(options);
   }
 
   async showDeadLetter(id: number) {
-    const record = await (await this.activeWriter()).getParked(id);
+    const record = await (await this.activeWriter()).parked.get(id);
     if (!record) throw new OperationError(`no parked record #${id}`);
     return record;
   }
@@ -184,11 +184,11 @@ export class ProjectorOperations {
    */
   async redriveOne(id: number, replacementValue?: Buffer): Promise<RedriveResult> {
     const writer = await this.activeWriter();
-    const record = await writer.getParked(id);
+    const record = await writer.parked.get(id);
     if (!record) throw new OperationError(`no parked record #${id}`);
     if (record.streamId === null)
       throw new OperationError(`record #${id} has no key: it belongs to no stream and cannot be applied`);
-    const [head] = await writer.listParked({ streamId: record.streamId, limit: 1 });
+    const [head] = await writer.parked.list({ streamId: record.streamId, limit: 1 });
     if (head && head.id !== id) {
       throw new OperationError(
         `record #${id} waits behind #${head.id} of stream ${record.streamId}; redrive #${head.id} first`,
@@ -201,7 +201,7 @@ export class ProjectorOperations {
   async redriveAll(): Promise<RedriveResult[]> {
     const writer = await this.activeWriter();
     const results: RedriveResult[] = [];
-    for (const stream of await writer.parkedStreams()) {
+    for (const stream of await writer.parked.streams()) {
       if (stream.streamId === null) {
         results.push({
           streamId: null,

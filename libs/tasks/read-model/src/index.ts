@@ -12,6 +12,8 @@ export * from './lib/projection/task-view.projection';
 export * from './lib/projection/task-event.from-contract';
 export * from './lib/sequencing/stream-sequencer';
 export * from './lib/store/task-read-model.writer';
+export * from './lib/store/batch-statement';
+export * from './lib/store/parked-events';
 export * from './lib/store/task-read.repository';
 export * from './lib/store/read-model-unavailable.error';
 export * from './lib/store/record-overrides';

@@ -136,7 +136,7 @@ describe('tasks read model on PostgreSQL', () => {
       expect(plan.parked.map((p) => p.reason)).toEqual(['GAP', 'PARKED_BEHIND']);
       expect(await reader.findTask('t-gap-other')).toMatchObject({ version: 1 });
       expect(await reader.findTask('t-gap')).toMatchObject({ version: 1, status: 'open' });
-      const parked = await writer.listParked({ streamId: 't-gap' });
+      const parked = await writer.parked.list({ streamId: 't-gap' });
       expect(parked.map((p) => [p.reason, p.aggregateVersion, p.attempts])).toEqual([
         ['GAP', 3, 4],
         ['PARKED_BEHIND', 4, 4],
@@ -159,7 +159,7 @@ describe('tasks read model on PostgreSQL', () => {
       await writer.applyBatch([deleted]); // a later batch: parked behind as well
       expect(await reader.findTask('t-poison')).toMatchObject({ status: 'open', version: 1 });
       expect(await reader.findTask('t-flowing')).toMatchObject({ status: 'started', version: 2 });
-      expect((await writer.parkedStreams()).find((s) => s.streamId === 't-poison')).toMatchObject({
+      expect((await writer.parked.streams()).find((s) => s.streamId === 't-poison')).toMatchObject({
         count: 3,
         reason: 'UNKNOWN_SCHEMA',
       });
@@ -175,7 +175,7 @@ describe('tasks read model on PostgreSQL', () => {
 
       const failing = await writer.redriveStream('t-poison', decode);
       expect(failing).toMatchObject({ released: 0, stillParked: 3, error: { code: 'UNKNOWN_SCHEMA_ID' } });
-      expect((await writer.listParked({ streamId: 't-poison' }))[0]!.attempts).toBe(2);
+      expect((await writer.parked.list({ streamId: 't-poison' }))[0]!.attempts).toBe(2);
       expect(await reader.findTask('t-poison')).toMatchObject({ version: 1 });
 
       const fixed = await writer.redriveStream('t-poison', decode, Buffer.from('fixed'));
@@ -183,7 +183,7 @@ describe('tasks read model on PostgreSQL', () => {
       expect(await reader.findTask('t-poison')).toEqual(
         replayTask([e.created(), e.started(), e.completed(), e.deleted()]),
       );
-      expect(await writer.listParked({ streamId: 't-poison' })).toEqual([]);
+      expect(await writer.parked.list({ streamId: 't-poison' })).toEqual([]);
       // The correction is kept by position, for rebuilds that meet the poison again.
       const fixes = await new RecordOverrides(projectorPool).forRange(
         poison.source.topic,
@@ -237,7 +237,7 @@ describe('tasks read model on PostgreSQL', () => {
           }),
         ).rejects.toThrow('DLQ unreachable');
         expect(await reader.findTask('t-notify')).toBeUndefined();
-        expect(await writer.listParked({ streamId: 't-notify-gap' })).toEqual([]);
+        expect(await writer.parked.list({ streamId: 't-notify-gap' })).toEqual([]);
         await writer.applyBatch([taskRecord(e.created(), 1), taskRecord(e.started(), 2)]);
         await waitFor(() => received.length > 0);
         expect(received.map((p) => decodeChangeNotices(p))).toEqual([

@@ -1,25 +1,13 @@
 import type { Task, TaskEvent } from '@cqrs/tasks-domain';
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
-import { encodeChangeNotices, TASKS_CHANGED_CHANNEL, type StreamChangedNotice } from '../notifications';
-import {
-  emptyCounts,
-  stateFromView,
-  statsDelta,
-  taskProjection,
-  taskViewFromRow,
-  type StatusCounts,
-  type TaskViewRow,
-} from '../projection/task-view.projection';
+import type { StreamChangedNotice } from '../notifications';
+import { stateFromView, taskProjection, taskViewFromRow, type TaskViewRow } from '../projection/task-view.projection';
 import { generationTables, type GenerationTables } from '../schema/read-model.schema';
 import { inTransaction, withPooledClient } from './in-transaction';
-import { sqlLiteral, type SqlValue } from './sql-literal';
-import {
-  planBatch,
-  type BatchPlan,
-  type Checkpoint,
-  type ParkedRecord,
-  type SequencedRecord,
-} from '../sequencing/stream-sequencer';
+import { batchStatement, type PartitionPosition } from './batch-statement';
+import { sqlLiteral } from './sql-literal';
+import { ParkedEvents, STREAM_ORDER, type ParkedRow } from './parked-events';
+import { planBatch, type BatchPlan, type Checkpoint, type SequencedRecord } from '../sequencing/stream-sequencer';
 
 /** Some events are ahead of their stream; the batch was rolled back so it can be retried. */
 export class StreamGapError extends Error {
@@ -59,12 +47,6 @@ export interface ApplyBatchOptions {
   positions?: PartitionPosition[];
 }
 
-export interface PartitionPosition {
-  topic: string;
-  partition: number;
-  offset: string;
-}
-
 export interface BatchOutcome {
   plan: BatchPlan<Task, TaskEvent>;
   notices: StreamChangedNotice[];
@@ -80,64 +62,6 @@ export interface RedriveResult {
   error?: { reason: string; code: string; message: string };
 }
 
-/** A parked record as listed by `dlq list`. */
-export interface ParkedEventInfo {
-  id: number;
-  streamId: string | null;
-  aggregateVersion: number | null;
-  eventType: string | null;
-  sourceTopic: string;
-  sourcePartition: number;
-  sourceOffset: string;
-  reason: string;
-  errorCode: string;
-  errorMessage: string;
-  attempts: number;
-  firstFailedAt: Date;
-  parkedAt: Date;
-  lastAttemptAt: Date;
-}
-
-interface ParkedRow {
-  id: string;
-  stream_id: string | null;
-  aggregate_version: string | null;
-  source_topic: string;
-  source_partition: number;
-  source_offset: string;
-  message_key: Buffer | null;
-  message_value: Buffer | null;
-  headers: Record<string, string>;
-  reason: string;
-  error_code: string;
-  error_message: string;
-  attempts: number;
-  first_failed_at: Date;
-  parked_at: Date;
-  last_attempt_at: Date;
-}
-
-// A stream's parked records are redriven in version order (an event that arrived late after a
-// gap goes before the ones it was missing for); records of unknown version keep their place first.
-const STREAM_ORDER = 'aggregate_version NULLS FIRST, id';
-
-const toInfo = (r: ParkedRow): ParkedEventInfo => ({
-  id: Number(r.id),
-  streamId: r.stream_id,
-  aggregateVersion: r.aggregate_version === null ? null : Number(r.aggregate_version),
-  eventType: r.headers['eventType'] ?? null,
-  sourceTopic: r.source_topic,
-  sourcePartition: r.source_partition,
-  sourceOffset: r.source_offset,
-  reason: r.reason,
-  errorCode: r.error_code,
-  errorMessage: r.error_message,
-  attempts: r.attempts,
-  firstFailedAt: r.first_failed_at,
-  parkedAt: r.parked_at,
-  lastAttemptAt: r.last_attempt_at,
-});
-
 /**
  * Writes the tasks read models of one generation. Each batch is one transaction holding the
  * read-model rows, the per-stream checkpoints (the exactly-once guard), parked records, the
@@ -145,6 +69,8 @@ const toInfo = (r: ParkedRow): ParkedEventInfo => ({
  */
 export class TaskReadModelWriter {
   private readonly t: GenerationTables;
+  /** The generation's parked records, for the operations (`dlq list`, `dlq show`, `status`). */
+  readonly parked: ParkedEvents;
 
   /**
    * @param pool a pool connected as the projector role (DML on the read database)
@@ -158,6 +84,7 @@ export class TaskReadModelWriter {
     private notify = true,
   ) {
     this.t = generationTables(generation);
+    this.parked = new ParkedEvents(pool, generation);
   }
 
   /** Starts or stops notifying (a rebuilt generation starts once it is activated). */
@@ -300,54 +227,6 @@ export class TaskReadModelWriter {
     return results;
   }
 
-  /** Parked records, oldest first; those of one stream in the order a redrive applies them. */
-  async listParked(options: { streamId?: string; limit?: number } = {}): Promise<ParkedEventInfo[]> {
-    const result = await this.pool.query<ParkedRow>(
-      `SELECT * FROM ${this.t.parked_events} WHERE ($1::text IS NULL OR stream_id = $1)
-        ORDER BY ${options.streamId === undefined ? 'id' : STREAM_ORDER} LIMIT $2`,
-      [options.streamId ?? null, options.limit ?? 1000],
-    );
-    return result.rows.map(toInfo);
-  }
-
-  /** One parked record, with its original key, value and headers. */
-  async getParked(
-    id: number,
-  ): Promise<
-    (ParkedEventInfo & { key: Buffer | null; value: Buffer | null; headers: Record<string, string> }) | undefined
-  > {
-    const result = await this.pool.query<ParkedRow>(`SELECT * FROM ${this.t.parked_events} WHERE id = $1`, [id]);
-    const row = result.rows[0];
-    return row ? { ...toInfo(row), key: row.message_key, value: row.message_value, headers: row.headers } : undefined;
-  }
-
-  /** Streams that are parked, in the order they were parked, with what blocks each. */
-  async parkedStreams(): Promise<
-    { streamId: string | null; count: number; headId: number; reason: string; errorCode: string; since: Date }[]
-  > {
-    const result = await this.pool.query<{
-      stream_id: string | null;
-      count: string;
-      head_id: string;
-      reason: string;
-      error_code: string;
-      since: Date;
-    }>(
-      `SELECT stream_id, count(*) AS count, (array_agg(id ORDER BY ${STREAM_ORDER}))[1] AS head_id,
-              (array_agg(reason ORDER BY ${STREAM_ORDER}))[1] AS reason, (array_agg(error_code ORDER BY ${STREAM_ORDER}))[1] AS error_code,
-              min(parked_at) AS since
-         FROM ${this.t.parked_events} GROUP BY stream_id ORDER BY min(id)`,
-    );
-    return result.rows.map((r) => ({
-      streamId: r.stream_id,
-      count: Number(r.count),
-      headId: Number(r.head_id),
-      reason: r.reason,
-      errorCode: r.error_code,
-      since: r.since,
-    }));
-  }
-
   /** The last offset applied per partition (what `status` shows as the applied position). */
   async partitionPositions(): Promise<{ topic: string; partition: number; lastOffset: string; appliedAt: Date }[]> {
     const result = await this.pool.query<{ topic: string; partition: number; last_offset: string; applied_at: Date }>(
@@ -389,12 +268,7 @@ export class TaskReadModelWriter {
     return { checkpoints, states };
   }
 
-  /**
-   * Writes a plan as ONE statement of data-modifying CTEs (checkpoints, views, statistics,
-   * parked records, partition position, NOTIFY), with COMMIT behind it in the same round trip
-   * when `commit`: a batch costs the same two round trips whatever its size, which is what keeps
-   * both latency and throughput up. Values go in as literals (see {@link sqlLiteral}).
-   */
+  /** Runs a plan's {@link batchStatement} (with COMMIT behind it when `commit`). */
   private async write(
     client: PoolClient,
     plan: BatchPlan<Task, TaskEvent>,
@@ -402,141 +276,22 @@ export class TaskReadModelWriter {
     options: ApplyBatchOptions,
     { commit }: { commit: boolean },
   ): Promise<StreamChangedNotice[]> {
-    const parts: string[] = [];
-    const created: [string, number, boolean][] = [];
-    const updated: [string, number, boolean][] = [];
-    for (const [streamId, c] of plan.checkpoints)
-      (existing.has(streamId) ? updated : created).push([streamId, c.version, c.parked]);
-    const cp = (rows: [string, number, boolean][]) =>
-      `${sqlLiteral(
-        rows.map((c) => c[0]),
-        'text[]',
-      )}, ${sqlLiteral(
-        rows.map((c) => c[1]),
-        'bigint[]',
-      )}, ${sqlLiteral(
-        rows.map((c) => c[2]),
-        'boolean[]',
-      )}`;
-    if (created.length > 0) {
-      // New streams have no row to lock: a plain insert, so if another writer got there first
-      // the statement fails (unique violation, after waiting for that writer to commit), the
-      // COMMIT behind it never runs, and the retry reads what that writer committed.
-      parts.push(`created AS (INSERT INTO ${this.t.stream_checkpoints} (stream_id, version, parked)
-        SELECT * FROM unnest(${cp(created)}) RETURNING 1)`);
-    }
-    if (updated.length > 0) {
-      parts.push(`updated AS (UPDATE ${this.t.stream_checkpoints} AS c SET version = u.version, parked = u.parked
-        FROM unnest(${cp(updated)}) AS u(stream_id, version, parked) WHERE c.stream_id = u.stream_id RETURNING 1)`);
-    }
-    const changes = [...plan.changes.values()].filter((c) => c.after.status !== 'none');
-    if (changes.length > 0) {
-      const col = (cast: string, pick: (task: Exclude<Task, { status: 'none' }>, version: number) => SqlValue) =>
-        sqlLiteral(
-          changes.map((c) => pick(c.after as Exclude<Task, { status: 'none' }>, c.toVersion)),
-          cast,
-        );
-      parts.push(`viewed AS (INSERT INTO ${this.t.task_view} AS v (task_id, owner_id, title, description, due_date, priority, status,
-          created_at, updated_at, started_at, completed_at, abandoned_at, abandon_reason, deleted_at, version)
-        SELECT * FROM unnest(${col('text[]', (t) => t.taskId)}, ${col('text[]', (t) => t.ownerId)}, ${col('text[]', (t) => t.title)},
-          ${col('text[]', (t) => t.description)}, ${col('text[]', (t) => t.dueDate)}, ${col('text[]', (t) => t.priority)},
-          ${col('text[]', (t) => t.status)}, ${col('timestamptz[]', (t) => t.createdAt)}, ${col('timestamptz[]', (t) => t.updatedAt)},
-          ${col('timestamptz[]', (t) => t.startedAt)}, ${col('timestamptz[]', (t) => t.completedAt)}, ${col('timestamptz[]', (t) => t.abandonedAt)},
-          ${col('text[]', (t) => t.abandonReason)}, ${col('timestamptz[]', (t) => t.deletedAt)}, ${col('bigint[]', (_, version) => version)})
-        ON CONFLICT (task_id) DO UPDATE SET owner_id = EXCLUDED.owner_id, title = EXCLUDED.title, description = EXCLUDED.description,
-          due_date = EXCLUDED.due_date, priority = EXCLUDED.priority, status = EXCLUDED.status, created_at = EXCLUDED.created_at,
-          updated_at = EXCLUDED.updated_at, started_at = EXCLUDED.started_at, completed_at = EXCLUDED.completed_at,
-          abandoned_at = EXCLUDED.abandoned_at, abandon_reason = EXCLUDED.abandon_reason, deleted_at = EXCLUDED.deleted_at,
-          version = EXCLUDED.version
-        RETURNING 1)`);
-      const deltas = new Map<string, StatusCounts>();
-      for (const c of changes) statsDelta(c.before, c.after, deltas);
-      const owners = [...deltas.keys()].sort();
-      if (owners.length > 0) {
-        const of = (k: keyof StatusCounts) =>
-          sqlLiteral(
-            owners.map((o) => (deltas.get(o) ?? emptyCounts())[k]),
-            'bigint[]',
-          );
-        // Sorted by owner: concurrent batches touching the same users lock their rows in one order.
-        parts.push(`counted AS (INSERT INTO ${this.t.user_task_stats} AS s (owner_id, open_count, started_count, completed_count, abandoned_count, deleted_count)
-          SELECT * FROM unnest(${sqlLiteral(owners, 'text[]')}, ${of('open')}, ${of('started')}, ${of('completed')}, ${of('abandoned')}, ${of('deleted')}) ORDER BY 1
-          ON CONFLICT (owner_id) DO UPDATE SET open_count = s.open_count + EXCLUDED.open_count,
-            started_count = s.started_count + EXCLUDED.started_count, completed_count = s.completed_count + EXCLUDED.completed_count,
-            abandoned_count = s.abandoned_count + EXCLUDED.abandoned_count, deleted_count = s.deleted_count + EXCLUDED.deleted_count
-          RETURNING 1)`);
-      }
-    }
-    if (plan.parked.length > 0) parts.push(this.parkedPart(plan.parked, options));
-    const positions = latestPositions(options.positions ?? []);
-    if (positions.length > 0) {
-      parts.push(`positioned AS (INSERT INTO ${this.t.partition_positions} AS p (topic, partition, last_offset)
-        SELECT * FROM unnest(${sqlLiteral(
-          positions.map((p) => p.topic),
-          'text[]',
-        )}, ${sqlLiteral(
-          positions.map((p) => p.partition),
-          'int[]',
-        )},
-          ${sqlLiteral(
-            positions.map((p) => p.offset),
-            'bigint[]',
-          )})
-        ON CONFLICT (topic, partition) DO UPDATE SET last_offset = GREATEST(p.last_offset, EXCLUDED.last_offset), applied_at = now()
-        RETURNING 1)`);
-    }
-    const notices = changes.map((c) => ({
-      streamId: c.streamId,
-      version: c.toVersion,
-      ownerId: (c.after as Exclude<Task, { status: 'none' }>).ownerId,
-    }));
-    const notify = this.notify && notices.length > 0;
-    if (notify) {
-      parts.push(`notified AS (SELECT pg_notify(${sqlLiteral(TASKS_CHANGED_CHANNEL, 'text')}, p)
-        FROM unnest(${sqlLiteral(encodeChangeNotices(this.generation, notices), 'text[]')}) AS p)`);
-    }
-    if (parts.length === 0) {
+    const target = { tables: this.t, generation: this.generation, notify: this.notify };
+    const statement = batchStatement(target, plan, existing, options, commit);
+    if (statement.sql === undefined) {
       if (commit) await client.query('COMMIT');
-      return notices;
+      return statement.notices;
     }
     try {
-      // Data-modifying CTEs run whether or not they are referenced; `notified` is a plain SELECT
-      // and runs only because it is counted here.
-      await client.query(
-        `WITH ${parts.join(',\n')}\nSELECT ${notify ? '(SELECT count(*) FROM notified)' : '0'} AS notified${commit ? ';\nCOMMIT' : ''}`,
-      );
+      await client.query(statement.sql);
     } catch (error) {
       const e = error as { code?: string; table?: string };
       if (e.code === '23505' && e.table === this.t.stream_checkpoints)
-        throw new ConcurrentStreamWriteError(created.map((c) => c[0]));
+        throw new ConcurrentStreamWriteError(statement.createdStreams);
       throw error;
     }
-    return notices;
+    return statement.notices;
   }
-
-  private parkedPart(parked: ParkedRecord[], options: ApplyBatchOptions): string {
-    const col = (cast: string, pick: (p: ParkedRecord) => SqlValue) => sqlLiteral(parked.map(pick), cast);
-    return `parked AS (INSERT INTO ${this.t.parked_events} (stream_id, aggregate_version, source_topic, source_partition, source_offset,
-        message_key, message_value, headers, reason, error_code, error_message, attempts, first_failed_at)
-      SELECT s, v, t, p, o, k, val, h::jsonb, r, c, m, ${sqlLiteral(options.attempts ?? 1, 'int')}, ${sqlLiteral((options.firstFailedAt ?? new Date()).toISOString(), 'timestamptz')}
-        FROM unnest(${col('text[]', (p) => p.streamId)}, ${col('bigint[]', (p) => p.version)}, ${col('text[]', (p) => p.source.topic)},
-          ${col('int[]', (p) => p.source.partition)}, ${col('bigint[]', (p) => p.source.offset)}, ${col('bytea[]', (p) => p.source.key)},
-          ${col('bytea[]', (p) => p.source.value)}, ${col('text[]', (p) => JSON.stringify(p.source.headers))}, ${col('text[]', (p) => p.reason)},
-          ${col('text[]', (p) => p.code)}, ${col('text[]', (p) => p.message)}) AS x(s, v, t, p, o, k, val, h, r, c, m)
-      ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING
-      RETURNING 1)`;
-  }
-}
-
-/** The furthest offset per partition (one row each: an upsert may not touch a row twice). */
-function latestPositions(positions: readonly PartitionPosition[]): PartitionPosition[] {
-  const latest = new Map<string, PartitionPosition>();
-  for (const p of positions) {
-    const key = `${p.topic}\u0000${p.partition}`;
-    const seen = latest.get(key);
-    if (!seen || BigInt(p.offset) > BigInt(seen.offset)) latest.set(key, p);
-  }
-  return [...latest.values()];
 }
 
 /** The result of the last statement of a (possibly multi-statement) simple query. */
