@@ -1,4 +1,5 @@
 import {
+  composeContexts,
   HealthModule,
   issuerCheck,
   postgresCheck,
@@ -8,15 +9,23 @@ import {
 } from '@cqrs/http';
 import { ObservabilityModule } from '@cqrs/observability';
 import { DynamicModule, Module } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
 import type { CommandServiceConfig } from './config';
-import { TaskEventEncoder } from './tasks/task-event.encoder';
-import { TasksModule } from './tasks/tasks.module';
+import { COMMAND_CONTEXTS, type CommandSideContext } from './contexts';
+import { EventStoreModule } from './event-store/event-store.module';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: CommandServiceConfig): DynamicModule {
-    const tasks = TasksModule.forRoot(config);
+  static forRoot(
+    config: CommandServiceConfig,
+    contexts: readonly CommandSideContext[] = COMMAND_CONTEXTS,
+  ): DynamicModule {
+    const eventStore = EventStoreModule.forRoot(
+      config,
+      contexts.flatMap((c) => (c.upcasters ? [c.upcasters] : [])),
+    );
+    const composed = composeContexts(contexts, config);
     const security = SecurityModule.forRoot(config);
     return {
       module: AppModule,
@@ -26,15 +35,16 @@ export class AppModule {
           logLevel: config.LOG_LEVEL,
           prettyLogs: config.LOG_PRETTY,
         }),
+        CqrsModule.forRoot(),
         security,
-        tasks,
+        eventStore,
+        ...composed.modules,
         HealthModule.forRoot({
-          imports: [tasks, security],
-          inject: [DataSource, TaskEventEncoder, TokenVerifier],
-          useFactory: (db: DataSource, encoder: TaskEventEncoder, verifier: TokenVerifier): ReadinessCheck[] => [
+          imports: [eventStore, ...composed.modules, security],
+          inject: [DataSource, TokenVerifier, ...composed.inject],
+          useFactory: (db: DataSource, verifier: TokenVerifier, ...contextDeps: unknown[]): ReadinessCheck[] => [
             postgresCheck('postgres', db),
-            // Not the registry itself: warm encoders never ask it, so its outage must not take us out of service.
-            { name: 'encoders', check: () => encoder.warm() },
+            ...composed.checks(contextDeps),
             issuerCheck(verifier),
           ],
           cacheMs: config.READINESS_CACHE_MS,

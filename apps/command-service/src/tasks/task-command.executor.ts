@@ -10,14 +10,12 @@ import {
 import { currentTraceCarrier, withSpan } from '@cqrs/observability';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ICommandHandler } from '@nestjs/cqrs';
+import { AGGREGATE_CACHE, EVENT_STORE } from '../event-store/event-store.module';
 import type { CommandContext } from './command-context';
 import { TaskEventEncoder } from './task-event.encoder';
 
 /** Aggregate type of tasks: the outbox `aggregatetype`, so the topic is `tasks.task.events`. */
 export const TASK_STREAM_TYPE = 'tasks.task';
-export const EVENT_STORE = Symbol('EVENT_STORE');
-/** The {@link AggregateCache} of task aggregates, or `null` when caching is off. */
-export const AGGREGATE_CACHE = Symbol('AGGREGATE_CACHE');
 
 /** What every task command answers: the stream and its version afterwards (also the ETag). */
 export interface TaskCommandResponse {

@@ -2,6 +2,8 @@ export { ProblemDetailsFilter, problemOf, problemTypeUri } from './problem-detai
 export type { ProblemDetails, FieldError } from './problem-details.filter';
 export { createValidationPipe, RequestValidationError } from './validation';
 export { HealthModule, READINESS_CHECKS } from './health.module';
+export { composeContexts } from './context-module';
+export type { ComposedContexts, ContextModule, ContextReadiness } from './context-module';
 export type { ReadinessCheck } from './health.module';
 export { createHttpApp } from './create-http-app';
 export { DEFAULT_MAX_HEADER_SIZE } from './http-server-errors';

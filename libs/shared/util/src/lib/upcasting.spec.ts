@@ -1,4 +1,4 @@
-import { upcasterChain, UpcastError } from './upcasting';
+import { mergeUpcasterSteps, upcasterChain, UpcastError } from './upcasting';
 
 describe('upcasterChain', () => {
   const chain = upcasterChain({
@@ -47,5 +47,22 @@ describe('upcasterChain', () => {
 
   it('fails with a coded error on data that is not an object', () => {
     expect(() => chain.upcast({ type: 'Created', schemaVersion: 1, data: 'text' })).toThrow(UpcastError);
+  });
+});
+
+describe('mergeUpcasterSteps', () => {
+  const lift = (data: Record<string, unknown>) => ({ ...data, lifted: true });
+
+  it('chains the steps of every set, each type from its own set', () => {
+    const chain = upcasterChain(
+      mergeUpcasterSteps([{ TaskCreated: { 1: lift } }, { ProjectCreated: { 1: lift, 2: lift } }]),
+    );
+    expect(Object.fromEntries(chain.currentVersions)).toEqual({ TaskCreated: 2, ProjectCreated: 3 });
+  });
+
+  it('refuses a type that two sets claim', () => {
+    expect(() => mergeUpcasterSteps([{ Created: { 1: lift } }, { Created: { 2: lift } }])).toThrow(
+      'two sets of upcasters for the event type Created',
+    );
   });
 });

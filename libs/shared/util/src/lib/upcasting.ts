@@ -88,3 +88,15 @@ export function upcasterChain(steps: UpcasterSteps): UpcasterChain {
 
 /** The chain with no steps: every event is current. */
 export const NO_UPCASTERS: UpcasterChain = upcasterChain({});
+
+/** One set of steps from several (e.g. one per bounded context); a type in two of them is an error. */
+export function mergeUpcasterSteps(sets: readonly UpcasterSteps[]): UpcasterSteps {
+  const merged: Record<string, UpcasterSteps[string]> = {};
+  for (const steps of sets) {
+    for (const [type, byVersion] of Object.entries(steps)) {
+      if (merged[type]) throw new Error(`two sets of upcasters for the event type ${type}`);
+      merged[type] = byVersion;
+    }
+  }
+  return merged;
+}
