@@ -1,4 +1,6 @@
 import {
+  composeContexts,
+  type ContextModule,
   HealthModule,
   issuerCheck,
   postgresCheck,
@@ -8,15 +10,19 @@ import {
 } from '@cqrs/http';
 import { ObservabilityModule } from '@cqrs/observability';
 import { DynamicModule, Module } from '@nestjs/common';
-import type { QueryServiceConfig } from './config';
-import { ChangeFeed } from './read-model/change-feed';
-import { READ_POOL, TasksModule } from './tasks/tasks.module';
 import type { Pool } from 'pg';
+import type { QueryServiceConfig } from './config';
+import { QUERY_CONTEXTS } from './contexts';
+import { READ_POOL, ReadDatabaseModule } from './read-model/read-database.module';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: QueryServiceConfig): DynamicModule {
-    const tasks = TasksModule.forRoot(config);
+  static forRoot(
+    config: QueryServiceConfig,
+    contexts: readonly ContextModule<QueryServiceConfig>[] = QUERY_CONTEXTS,
+  ): DynamicModule {
+    const readDatabase = ReadDatabaseModule.forRoot(config);
+    const composed = composeContexts(contexts, config);
     const security = SecurityModule.forRoot(config);
     return {
       module: AppModule,
@@ -27,19 +33,14 @@ export class AppModule {
           prettyLogs: config.LOG_PRETTY,
         }),
         security,
-        tasks,
+        readDatabase,
+        ...composed.modules,
         HealthModule.forRoot({
-          imports: [tasks, security],
-          inject: [ChangeFeed, READ_POOL, TokenVerifier],
-          useFactory: (feed: ChangeFeed, pool: Pool, verifier: TokenVerifier): ReadinessCheck[] => [
+          imports: [readDatabase, ...composed.modules, security],
+          inject: [READ_POOL, TokenVerifier, ...composed.inject],
+          useFactory: (pool: Pool, verifier: TokenVerifier, ...contextDeps: unknown[]): ReadinessCheck[] => [
             postgresCheck('postgres', pool),
-            {
-              // Without the feed, caches cannot learn about changes and read-your-writes waits are not woken.
-              name: 'change-feed',
-              check: async () => {
-                if (!feed.connected) throw new Error('not LISTENing to the projector’s change notifications');
-              },
-            },
+            ...composed.checks(contextDeps),
             issuerCheck(verifier),
           ],
           cacheMs: config.READINESS_CACHE_MS,

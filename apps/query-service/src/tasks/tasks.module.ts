@@ -1,21 +1,17 @@
 import { TaskReadRepository } from '@cqrs/tasks-read-model';
-import { DynamicModule, Inject, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { DynamicModule, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { Pool } from 'pg';
 import type { QueryServiceConfig } from '../config';
+import { READ_POOL } from '../read-model/read-database.module';
 import { VersionWaiter } from '../consistency/version-waiter';
 import { ChangeFeed } from '../read-model/change-feed';
 import { TaskQueries } from './task-queries';
 import { TasksController } from './tasks.controller';
 
-/** Injection token of the read database pool. */
-export const READ_POOL = Symbol('READ_POOL');
-
-class ReadSideLifecycle implements OnModuleInit, OnApplicationShutdown {
-  constructor(
-    @Inject(READ_POOL) private readonly pool: Pool,
-    private readonly feed: ChangeFeed,
-  ) {}
+@Injectable()
+class ChangeFeedLifecycle implements OnModuleInit, OnApplicationShutdown {
+  constructor(private readonly feed: ChangeFeed) {}
 
   onModuleInit(): void {
     this.feed.start();
@@ -23,11 +19,10 @@ class ReadSideLifecycle implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.feed.stop();
-    await this.pool.end();
   }
 }
 
-/** The tasks queries: pool (SELECT-only role), repository, caches, change feed, read-your-writes. */
+/** The tasks queries: repository, caches, change feed, read-your-writes (on the shared read pool). */
 @Module({})
 export class TasksModule {
   static forRoot(config: QueryServiceConfig): DynamicModule {
@@ -41,22 +36,6 @@ export class TasksModule {
       module: TasksModule,
       controllers: [TasksController],
       providers: [
-        {
-          provide: READ_POOL,
-          useFactory: () => {
-            const pool = new Pool({
-              connectionString: config.DATABASE_URL,
-              max: config.DATABASE_POOL_SIZE,
-              application_name: 'query-service',
-              // Both make TaskReadRepository answer 503 READ_MODEL_UNAVAILABLE instead of piling up requests.
-              connectionTimeoutMillis: config.DATABASE_ACQUIRE_TIMEOUT_MS,
-              statement_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS,
-            });
-            // An idle client's error (e.g. the server restarted) must not crash the process.
-            pool.on('error', () => undefined);
-            return pool;
-          },
-        },
         { provide: TaskReadRepository, inject: [READ_POOL], useFactory: (pool: Pool) => new TaskReadRepository(pool) },
         {
           provide: VersionWaiter,
@@ -94,9 +73,9 @@ export class TasksModule {
               onReset: () => queries.onReset(),
             }),
         },
-        ReadSideLifecycle,
+        ChangeFeedLifecycle,
       ],
-      exports: [ChangeFeed, READ_POOL],
+      exports: [ChangeFeed],
     };
   }
 }
