@@ -64,6 +64,8 @@ describe('test database names', () => {
           for (const [, prefix = ''] of args.matchAll(/'([a-z][a-z0-9_]*)'/g)) used.add(prefix);
       }
       for (const [, prefix = ''] of source.matchAll(/prefix \?\? '([a-z][a-z0-9_]*)'/g)) used.add(prefix); // the helpers' defaults
+      // fixtures that pass a caller's prefix on (apps/projector/src/testing/projector-fixture.ts)
+      for (const [, prefix = ''] of source.matchAll(/\bdbPrefix: '([a-z][a-z0-9_]*)'/g)) used.add(prefix);
     }
     expect([...used].sort()).toEqual([...TEST_DATABASE_PREFIXES].sort());
   });

@@ -21,7 +21,7 @@ export const COMPATIBILITY_LEVELS = [
 ] as const;
 export type Compatibility = (typeof COMPATIBILITY_LEVELS)[number];
 
-/** The level a subject gets when the manifest states none (ARCHITECTURE.md, Schemas). */
+/** The level a subject gets when the manifest states none (docs/architecture.md §3, Events). */
 export const DEFAULT_COMPATIBILITY: Compatibility = 'FULL_TRANSITIVE';
 
 /** An Avro record schema as written in an .avsc file. */

@@ -8,7 +8,7 @@ export function serviceIdentity(fallbackName = 'app'): { name: string; version: 
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
     return { name: pkg.name ?? basename(dir), version: pkg.version ?? '0.0.0' };
   } catch {
-    // not a built app (tests, ts-node): no package.json beside the entry point
+    // not a built app (Jest, or TypeScript run by @swc-node/register): no package.json beside the entry point
     return { name: fallbackName, version: process.env['npm_package_version'] ?? '0.0.0' };
   }
 }
