@@ -22,6 +22,36 @@
 {{- printf "%s-%s" (include "cqrs.fullname" .root) .component | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* The names made of <fullname>-<component> must stay apart within 63 characters: a long release
+name or fullnameOverride would cut the component off, and two objects of a kind would share a name
+(the API server then refuses the second: "already exists"). Fails with the names that would clash. */}}
+{{- define "cqrs.checkNames" -}}
+{{- $fullname := include "cqrs.fullname" . -}}
+{{- $groups := list (list "" "command-service" "query-service" "projector" "outbox-relay" "hooks" "migrate-database" "migrate-schemas" "outbox" "outbox-connector") (list "command-service-credentials" "query-service-credentials" "projector-credentials" "outbox-relay-credentials" "migrate-schemas-credentials") -}}
+{{- range $group := $groups -}}
+{{- $seen := dict -}}
+{{- range $component := $group -}}
+{{- $name := ternary $fullname (include "cqrs.componentName" (dict "root" $ "component" $component)) (eq $component "") -}}
+{{- with index $seen $name -}}
+{{- fail (printf "the release name or fullnameOverride is too long: resource names are <fullname>-<component> within 63 characters, and with the fullname %q (%d characters) %s and %s would both be named %q. Use a shorter release name, or set fullnameOverride (35 characters or fewer keep every name whole)." $fullname (len $fullname) . (default "the ServiceAccount" $component) $name) -}}
+{{- end -}}
+{{- $_ := set $seen $name (default "the ServiceAccount" $component) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The apiVersion of a Strimzi kind (call with (dict "root" $ "kind" "KafkaTopic")): kafka.strimzi.io/v1
+where the cluster serves it (Strimzi 0.49 and later, which deprecate v1beta2; 1.0 and later serve v1
+only), else v1beta2 (older Strimzi, and `helm template` unless given
+`--api-versions kafka.strimzi.io/v1/KafkaTopic` and `.../v1/KafkaConnector`). */}}
+{{- define "cqrs.strimziApiVersion" -}}
+{{- if .root.Capabilities.APIVersions.Has (printf "kafka.strimzi.io/v1/%s" .kind) -}}
+kafka.strimzi.io/v1
+{{- else -}}
+kafka.strimzi.io/v1beta2
+{{- end -}}
+{{- end -}}
+
 {{- define "cqrs.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (include "cqrs.fullname" .) .Values.serviceAccount.name -}}
