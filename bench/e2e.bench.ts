@@ -513,7 +513,17 @@ async function throughputAndRebuild(
 
     const { stdout } = await exec(
       process.execPath,
-      [join(repoRoot(), 'dist/apps/projector/cli.js'), 'rebuild', '--json', '--max-lag', '0', '--handoff-timeout', '0'],
+      [
+        join(repoRoot(), 'dist/apps/projector/cli.js'),
+        'rebuild',
+        '--source',
+        'kafka',
+        '--json',
+        '--max-lag',
+        '0',
+        '--handoff-timeout',
+        '0',
+      ],
       {
         env: { ...process.env, ...env },
         timeout: 15 * 60_000,

@@ -245,7 +245,7 @@ function program(config: () => ProjectorConfig): Command {
     .option(
       '--handoff-timeout <ms>',
       'keep applying until a projector joins the new group, at most this long',
-      parsePositiveInt,
+      parseNonNegativeInt,
       30_000,
     )
     .option('--keep <n>', 'retired generations to keep (older ones are dropped)', parseNonNegativeInt, 1)
