@@ -63,7 +63,11 @@ async function main(): Promise<number> {
     (args['set-json'] ?? []).map((pair) => {
       const at = pair.indexOf('=');
       if (at < 1) throw new Error(`--set-json wants PATH=JSON, not ${pair}`);
-      return [pair.slice(0, at), JSON.parse(pair.slice(at + 1)) as unknown];
+      try {
+        return [pair.slice(0, at), JSON.parse(pair.slice(at + 1)) as unknown];
+      } catch {
+        throw new Error(`--set-json ${pair.slice(0, at)}: the value is not JSON (${pair.slice(at + 1)})`);
+      }
     }),
   );
   const kubeconfig = args.kubeconfig ? resolve(cwd, args.kubeconfig) : undefined;
