@@ -6,12 +6,17 @@ import nx from '@nx/eslint-plugin';
  * tools/workspace/src/module-boundaries.spec.ts.
  *
  * Scopes (who may meet whom):
- * - `scope:<context>`: the libs of one bounded context. Itself and shared code, never another context.
+ * - `scope:<context>`: the libs of one bounded context. Itself, shared code and the published contracts
+ *   of other contexts (`published:*`), never another context's domain or read model.
  * - `scope:shared`: generic libs, the tools and the outbox relay (which routes by aggregate type and
  *   knows no context). Shared code only.
  * - `scope:app`: the composition roots, i.e. the apps that wire contexts to infrastructure
  *   (command-service, query-service, projector) and their system tests (system-e2e). Any scope: they
  *   are the one place where two contexts may meet in code.
+ *
+ * Published contracts: a context's contracts lib (the generated types and schemas of its events) also
+ * carries `published:<context>`. It is the one lib of a context that another context may import, to
+ * consume its events from Kafka; no other kind of lib carries a `published:*` tag.
  *
  * Types (layers): pure code is `type:domain` and `type:util` (util, config, the generated contracts),
  * both with banned framework imports. Infrastructure is split by kind: `type:data-access` (Postgres),
@@ -49,7 +54,10 @@ const libTypes = [...pureTypes, ...infrastructureTypes];
 
 export const depConstraints = [
   // scopes
-  ...contexts.map((c) => ({ sourceTag: `scope:${c}`, onlyDependOnLibsWithTags: [`scope:${c}`, 'scope:shared'] })),
+  ...contexts.map((c) => ({
+    sourceTag: `scope:${c}`,
+    onlyDependOnLibsWithTags: [`scope:${c}`, 'scope:shared', 'published:*'],
+  })),
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:*'] },
   // Fail-safe: a scope tag not listed above (a new context missing from `contexts`) gets shared code

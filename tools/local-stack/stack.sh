@@ -705,20 +705,34 @@ kafka_ensure_users() {
   done
 }
 
+# The event topics: those of schemas/manifest.json (`<context>.<aggregate>.events`), one per line.
+event_topics() {
+  node -e 'for (const t of new Set(require(process.argv[1]).schemas.map((s) => s.topic))) console.log(t)' \
+    "$REPO_ROOT/schemas/manifest.json"
+}
+
 # The ACLs, one AclCommand --add per line: principal | pattern type | resource options | operations.
+# Per event topic of the manifest (so a new bounded context needs no edit here): the relay writes it,
+# the projector reads it and writes its dead-letter topic; per context, the projector's consumer
+# groups (`<context>-projector…`) and Debezium's topics (`<context>.`).
 # Keep equal to the README (tools/local-stack/README.md, "Users and ACLs") and the Helm/compose setups.
 kafka_acl_spec() {
+  local topic context
   cat <<'EOF'
-cqrs-relay     literal   --topic tasks.task.events              Write Describe Create
 cqrs-relay     literal   --cluster                              IdempotentWrite
-cqrs-projector literal   --topic tasks.task.events              Read Describe Create
-cqrs-projector literal   --topic tasks.task.events.dlq          Write Describe Create Read
-cqrs-projector prefixed  --group tasks-projector                Read Describe Delete
 cqrs-connect   prefixed  --topic _connect-                      All
 cqrs-connect   literal   --group cqrs-connect                   All
-cqrs-connect   prefixed  --topic tasks.                         Write Describe Create
 cqrs-connect   prefixed  --topic __debezium-heartbeat           Write Describe Create
 EOF
+  for topic in $(event_topics); do
+    echo "cqrs-relay     literal   --topic $topic Write Describe Create"
+    echo "cqrs-projector literal   --topic $topic Read Describe Create"
+    echo "cqrs-projector literal   --topic $topic.dlq Write Describe Create Read"
+  done
+  for context in $(event_topics | cut -d. -f1 | sort -u); do
+    echo "cqrs-projector prefixed  --group $context-projector Read Describe Delete"
+    echo "cqrs-connect   prefixed  --topic $context. Write Describe Create"
+  done
 }
 
 # Applies the ACLs that are missing (one AclCommand --list first; --add of an existing ACL is a no-op

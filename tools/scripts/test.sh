@@ -32,6 +32,8 @@ echo "==> formatting (prettier --check; npm run format writes it)"
 prettier --check . --log-level=warn
 echo "==> lint, typecheck, unit tests"
 nx run-many -t lint typecheck test --output-style=static --parallel=2
+echo "==> generators (nx g @cqrs/plugin:… into a copy of the workspace, then lint, typecheck, unit tests)"
+nx run plugin:generators --output-style=static
 echo "==> integration tests (real Postgres, Kafka, registry, Connect)"
 nx run-many -t int --output-style=static --parallel=1
 echo "==> contract gate: schemas/ against the registry (npm run schemas:check)"

@@ -5,9 +5,9 @@ import { Pool } from 'pg';
 import { ObservabilityModule } from '@cqrs/observability';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { ProjectorConfig } from './config';
-import { ProjectionModule } from './projection/projection.module';
+import { PROJECTIONS, ProjectionModule } from './projection/projection.module';
 import { projectionReadiness } from './projection/projection-health';
-import { ProjectionRunner } from './projection/projection-runner';
+import type { RunningProjection } from '@cqrs/projection';
 
 @Module({})
 export class AppModule {
@@ -24,8 +24,8 @@ export class AppModule {
         projection,
         HealthModule.forRoot({
           imports: [projection],
-          inject: [ProjectionRunner, Pool, 'KAFKA'],
-          useFactory: (runner: ProjectionRunner, pool: Pool, kafka: Kafka): ReadinessCheck[] => [
+          inject: [PROJECTIONS, Pool, 'KAFKA'],
+          useFactory: (projections: RunningProjection[], pool: Pool, kafka: Kafka): ReadinessCheck[] => [
             postgresCheck('postgres', pool),
             kafkaCheck(kafka),
             // With the projector's own registry credentials and trust, as its decoder asks.
@@ -33,7 +33,7 @@ export class AppModule {
               headers: () => schemaRegistryHeaders(config.schemaRegistry),
               ca: config.schemaRegistry.ca,
             }),
-            projectionReadiness(runner, config.PROJECTOR_READY_MAX_LAG),
+            ...projections.map((p) => projectionReadiness(p, config.PROJECTOR_READY_MAX_LAG)),
           ],
           cacheMs: config.READINESS_CACHE_MS,
         }),

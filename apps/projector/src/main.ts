@@ -4,7 +4,7 @@ import { loadProjectorConfig } from './config';
 
 void bootstrap({
   service: 'projector',
-  description: 'Builds the read models from the task events on Kafka.',
+  description: 'Builds the read models of every registered context from their events on Kafka.',
   loadConfig: () => loadProjectorConfig(),
   module: (config) => AppModule.forRoot(config),
 });

@@ -41,6 +41,7 @@ export const TEST_DATABASE_PREFIXES = [
   // libs/shared/event-store/src/lib/grants.int.spec.ts, libs/tasks/read-model/src/lib/grants.int.spec.ts
   'grants_write',
   'grants_read',
+  'stream_proj', // libs/shared/projection/src/lib/stream-projection.int.spec.ts
 ] as const;
 
 /** Never dropped by the cleanup, whatever a prefix list says. */

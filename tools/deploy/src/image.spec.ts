@@ -209,6 +209,7 @@ describe('.dockerignore', () => {
       'tools/deploy/image/migrations.sh',
       'tools/schemas/src/cli/register.mts',
       'libs/shared/event-store/src/cli/migrate.cli.ts',
+      'apps/projector/src/cli/migrate-read.cli.ts',
       'tools/webpack/app.webpack.config.js',
       'libs/shared/observability/src/instrumentation.ts',
     ];

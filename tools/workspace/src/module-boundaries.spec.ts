@@ -141,6 +141,7 @@ describe('module boundaries', () => {
 
     it('gives every project one scope tag and one known type tag', () => {
       const known = [...PURE_TYPES, ...INFRASTRUCTURE_TYPES, ...OTHER_TYPES];
+      const published = (t: string) => t.startsWith('published:');
       for (const p of projects) {
         expect({ project: p.name, scopes: p.tags.filter((t) => t.startsWith('scope:')).length }).toEqual({
           project: p.name,
@@ -152,8 +153,20 @@ describe('module boundaries', () => {
         });
         expect({
           project: p.name,
-          others: p.tags.filter((t) => !t.startsWith('scope:') && !known.includes(t)),
+          others: p.tags.filter((t) => !t.startsWith('scope:') && !known.includes(t) && !published(t)),
         }).toEqual({ project: p.name, others: [] });
+      }
+    });
+
+    it("tags a context's contracts lib, and nothing else, published:<context>", () => {
+      const publishing = projects.filter((p) => p.tags.some((t) => t.startsWith('published:')));
+      expect(publishing.map((p) => p.name)).toContain('tasks-contracts');
+      for (const p of publishing) {
+        const context = p.tags.find((t) => t.startsWith('scope:'))?.slice('scope:'.length);
+        expect({ project: p.name, tags: p.tags }).toEqual({
+          project: `${context}-contracts`,
+          tags: [`scope:${context}`, 'type:util', `published:${context}`],
+        });
       }
     });
 
@@ -226,7 +239,28 @@ describe('module boundaries', () => {
       const problems = await lint('libs/tasks/read-model/src/probe.ts', importing(['@cqrs/tasks-domain']), {
         'tasks-domain': [OTHER_CONTEXT, 'type:domain'],
       });
-      expect(problems).toEqual([{ line: 1, text: onlyRule('scope:tasks', ['scope:tasks', 'scope:shared']) }]);
+      expect(problems).toEqual([
+        { line: 1, text: onlyRule('scope:tasks', ['scope:tasks', 'scope:shared', 'published:*']) },
+      ]);
+    });
+
+    it("lets a context lib consume another context's published contracts, never its domain", async () => {
+      // tasks-contracts and tasks-domain stand in for a second context's libs
+      const modules = ['@cqrs/tasks-contracts', '@cqrs/tasks-domain'];
+      const problems = await lint('libs/tasks/read-model/src/probe.ts', importing(modules), {
+        'tasks-contracts': [OTHER_CONTEXT, 'type:util', 'published:projects'],
+        'tasks-domain': [OTHER_CONTEXT, 'type:domain'],
+      });
+      expect(problems).toEqual([
+        { line: 2, text: onlyRule('scope:tasks', ['scope:tasks', 'scope:shared', 'published:*']) },
+      ]);
+    });
+
+    it("rejects another context's published contracts in shared code", async () => {
+      const problems = await lint('libs/shared/config/src/probe.ts', importing(['@cqrs/tasks-contracts']), {
+        'tasks-contracts': [OTHER_CONTEXT, 'type:util', 'published:projects'],
+      });
+      expect(problems).toEqual([{ line: 1, text: onlyRule('scope:shared', ['scope:shared']) }]);
     });
 
     it("rejects a new context's lib importing another context, even before the new context has its rule", async () => {

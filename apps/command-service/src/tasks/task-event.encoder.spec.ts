@@ -1,5 +1,6 @@
 import { AvroSerde, RegistryUnavailableError, SchemaNotRegisteredError } from '@cqrs/messaging';
-import { SchemaRegistryUnavailableError, TaskEventEncoder } from './task-event.encoder';
+import { SchemaRegistryUnavailableError } from '../commands';
+import { TaskEventEncoder } from './task-event.encoder';
 
 const TASK_ID = '7d0f7c3e-2f0b-4a53-9a59-3a3d4c0e9b11';
 const input = {

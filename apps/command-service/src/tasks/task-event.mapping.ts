@@ -1,15 +1,7 @@
 import type { TasksTaskEventsRecord } from '@cqrs/tasks-contracts';
 import type { TaskEvent } from '@cqrs/tasks-domain';
 import { assertNever } from '@cqrs/util';
-
-/** Envelope fields every contract record carries besides the event's own data. */
-export interface ContractEnvelope {
-  eventId: string;
-  aggregateId: string;
-  aggregateVersion: number;
-  correlationId?: string;
-  causationId?: string;
-}
+import type { ContractEnvelope } from '../commands';
 
 const millis = (iso: string) => Date.parse(iso);
 // `undefined` = unchanged, `null` = cleared, text = set; the contract wraps a change in a record.

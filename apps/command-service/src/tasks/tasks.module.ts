@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { CommandMetricsInterceptor } from '../commands';
 import type { CommandServiceConfig } from '../config';
 import { AbandonTaskHandler } from './abandon-task/abandon-task.handler';
-import { CommandMetricsInterceptor } from './command-metrics.interceptor';
 import { CompleteTaskHandler } from './complete-task/complete-task.handler';
 import { CreateTaskHandler } from './create-task/create-task.handler';
 import { DeleteTaskHandler } from './delete-task/delete-task.handler';

@@ -2,11 +2,13 @@ import { ConfigError } from '@cqrs/config';
 import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
 import { createKafka, DeadLetterPublisher, type ConsumerLogger } from '@cqrs/messaging/consumer';
 import { tasksTaskEventsContracts } from '@cqrs/tasks-contracts';
-import { migrateReadModel, type RebuildSource } from '@cqrs/tasks-read-model';
+import { migrateReadModels } from '@cqrs/projection';
+import type { RebuildSource } from '@cqrs/tasks-read-model';
 import { parseNonNegativeInt, parsePositiveInt, table } from '@cqrs/util/cli';
 import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { Pool } from 'pg';
+import { PROJECTOR_CONTEXTS } from '../contexts';
 import { loadProjectorConfig, projectionSettings, type ProjectorConfig } from '../config';
 import { OperationError, ProjectorOperations, type ProjectorStatus } from '../projection/projector-operations';
 import { TaskRecordDecoder } from '../projection/task-record.decoder';
@@ -118,8 +120,11 @@ function program(config: () => ProjectorConfig): Command {
     .command('migrate')
     .description('apply pending read-model migrations (as MIGRATIONS_READ_DATABASE_URL, the owner role)')
     .action(async () => {
-      const applied = await migrateReadModel(config().MIGRATIONS_READ_DATABASE_URL);
-      console.log(applied.length === 0 ? 'read model: up to date' : `read model: applied ${applied.join(', ')}`);
+      const applied = await migrateReadModels(
+        config().MIGRATIONS_READ_DATABASE_URL,
+        PROJECTOR_CONTEXTS.map((c) => c.readModel),
+      );
+      console.log(applied.length === 0 ? 'read models: up to date' : `read models: applied ${applied.join(', ')}`);
     });
 
   cli

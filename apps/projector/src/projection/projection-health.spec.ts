@@ -3,6 +3,7 @@ import { projectionReadiness, type ProjectionProbe } from './projection-health';
 describe('projector readiness', () => {
   const running = { generation: 1, groupId: 'tasks-projector.g1', running: true };
   const probe = (lags: number[], status: ReturnType<ProjectionProbe['status']> = running): ProjectionProbe => ({
+    name: 'tasks',
     status: () => status,
     lag: async () => lags.map((lag, partition) => ({ topic: 'tasks.task.events', partition, lag })) as never,
   });
@@ -31,7 +32,7 @@ describe('projector readiness', () => {
   });
 
   it('does not look at the lag when the threshold is 0, and gives up on a lag lookup that hangs', async () => {
-    const hanging: ProjectionProbe = { status: () => running, lag: () => new Promise(() => undefined) };
+    const hanging: ProjectionProbe = { name: 'tasks', status: () => running, lag: () => new Promise(() => undefined) };
     await expect(projectionReadiness(hanging, 0).check()).resolves.toEqual({
       generation: 1,
       groupId: 'tasks-projector.g1',
@@ -39,5 +40,9 @@ describe('projector readiness', () => {
     await expect(projectionReadiness(hanging, 100, 50).check()).rejects.toThrow(
       'consumer lag unknown: no answer within 50 ms',
     );
+  });
+
+  it('is named after its projection, so each context’s projection is its own readiness check', () => {
+    expect(projectionReadiness({ ...probe([0]), name: 'projects' }, 100).name).toBe('projection:projects');
   });
 });

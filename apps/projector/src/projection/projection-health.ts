@@ -1,20 +1,18 @@
 import type { ReadinessCheck } from '@cqrs/http';
-import { totalLag, type PartitionLag } from '@cqrs/messaging/consumer';
+import { totalLag } from '@cqrs/messaging/consumer';
+import type { RunningProjection } from '@cqrs/projection';
 
-/** What readiness needs of the projection (ProjectionRunner). */
-export interface ProjectionProbe {
-  status(): { generation: number | null; groupId: string | null; running: boolean; problem?: string };
-  lag(): Promise<PartitionLag[]>;
-}
+/** What readiness needs of a projection. */
+export type ProjectionProbe = Pick<RunningProjection, 'name' | 'status' | 'lag'>;
 
 /**
- * The projector's own readiness: its consumer runs, and its group is at most `maxLag` records
+ * A projection's readiness: its consumer runs, and its group is at most `maxLag` records
  * behind (0: not checked). The lag lookup is bounded by `timeoutMs`, so a broker that stopped
  * answering fails the probe instead of hanging it.
  */
 export function projectionReadiness(runner: ProjectionProbe, maxLag: number, timeoutMs = 3000): ReadinessCheck {
   return {
-    name: 'projection',
+    name: `projection:${runner.name}`,
     check: async () => {
       const status = runner.status();
       if (!status.running) throw new Error(status.problem ?? 'starting');

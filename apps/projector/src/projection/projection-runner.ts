@@ -8,6 +8,7 @@ import {
   type PartitionLag,
 } from '@cqrs/messaging/consumer';
 import { cqrsMetric } from '@cqrs/observability';
+import type { ProjectionStatus, RunningProjection } from '@cqrs/projection';
 import { activeGeneration, BatchGroupWriter, RecordOverrides, TaskReadModelWriter } from '@cqrs/tasks-read-model';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
@@ -82,7 +83,8 @@ const lagGauge = cqrsMetric('cqrs_consumer_lag_messages');
  * writes its tables, and follows a rebuild's switch to a new generation (checked every
  * `checkEveryMs`), so after a switch this instance continues where the rebuild stopped.
  */
-export class ProjectionRunner {
+export class ProjectionRunner implements RunningProjection {
+  readonly name = 'tasks';
   private consumer: BatchConsumer | undefined;
   private current: number | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -117,7 +119,7 @@ export class ProjectionRunner {
   }
 
   /** What readiness and `status` report. */
-  status(): { generation: number | null; groupId: string | null; running: boolean; problem?: string } {
+  status(): ProjectionStatus {
     const failure = this.consumer?.failure?.message;
     const problem = failure ?? (this.consumer ? undefined : this.lastError);
     return {

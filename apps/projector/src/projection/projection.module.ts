@@ -1,38 +1,40 @@
-import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
+import { createSchemaRegistry } from '@cqrs/messaging';
 import { createKafka, DeadLetterPublisher } from '@cqrs/messaging/consumer';
-import { tasksTaskEventsContracts } from '@cqrs/tasks-contracts';
-import { DynamicModule, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type { RunningProjection } from '@cqrs/projection';
+import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { Pool } from 'pg';
-import { projectionSettings, type ProjectorConfig } from '../config';
-import { ProjectionRunner } from './projection-runner';
-import { TaskRecordDecoder } from './task-record.decoder';
+import type { ProjectorConfig } from '../config';
+import { PROJECTOR_CONTEXTS, type ProjectorContext } from '../contexts';
 
-/** Starts the projection when the app starts and stops it (between batches) on shutdown. */
+/** The token of the projector's running projections (every context's). */
+export const PROJECTIONS = Symbol('PROJECTIONS');
+
+/** Starts the projections when the app starts and stops them (between batches) on shutdown. */
 @Injectable()
 class ProjectionLifecycle implements OnModuleInit, OnApplicationShutdown {
   constructor(
-    private readonly runner: ProjectionRunner,
+    @Inject(PROJECTIONS) private readonly projections: RunningProjection[],
     private readonly dlq: DeadLetterPublisher,
     private readonly pool: Pool,
   ) {}
 
   onModuleInit(): void {
     // In the background, retrying: the HTTP side (health, metrics) comes up even while Kafka or the DB is down.
-    this.runner.start();
+    for (const projection of this.projections) projection.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.runner.stop();
+    await Promise.all(this.projections.map((p) => p.stop()));
     await this.dlq.disconnect().catch(() => undefined);
     await this.pool.end();
   }
 }
 
-/** The live projection of the tasks topic(s) into the active read-model generation. */
+/** Every registered context's projections (PROJECTOR_CONTEXTS), sharing one pool, Kafka client and DLQ. */
 @Module({})
 export class ProjectionModule {
-  static forRoot(config: ProjectorConfig): DynamicModule {
+  static forRoot(config: ProjectorConfig, contexts: readonly ProjectorContext[] = PROJECTOR_CONTEXTS): DynamicModule {
     return {
       module: ProjectionModule,
       providers: [
@@ -67,36 +69,26 @@ export class ProjectionModule {
           useFactory: (kafka: ReturnType<typeof createKafka>) => new DeadLetterPublisher(kafka),
         },
         {
-          provide: TaskRecordDecoder,
-          useFactory: () =>
-            new TaskRecordDecoder(
-              new AvroSerde({
-                registry: createSchemaRegistry(config.schemaRegistry),
-                contracts: tasksTaskEventsContracts,
-              }),
-            ),
-        },
-        {
-          provide: ProjectionRunner,
-          inject: [Pool, 'KAFKA', TaskRecordDecoder, DeadLetterPublisher, PinoLogger],
+          provide: PROJECTIONS,
+          inject: [Pool, 'KAFKA', DeadLetterPublisher, PinoLogger],
           useFactory: (
             pool: Pool,
             kafka: ReturnType<typeof createKafka>,
-            decoder: TaskRecordDecoder,
             dlq: DeadLetterPublisher,
             logger: PinoLogger,
           ) => {
             logger.setContext('Projector');
-            return new ProjectionRunner(
-              { pool, kafka, decoder, dlq, logger },
-              projectionSettings(config),
-              config.PROJECTOR_GENERATION_CHECK_MS,
-            );
+            const registry = createSchemaRegistry(config.schemaRegistry);
+            const projections = contexts.flatMap((c) => c.projections({ config, pool, kafka, registry, dlq, logger }));
+            const names = projections.map((p) => p.name);
+            const twice = names.find((n, i) => names.indexOf(n) !== i);
+            if (twice) throw new Error(`two projections are named "${twice}": names must be unique`);
+            return projections;
           },
         },
         ProjectionLifecycle,
       ],
-      exports: [ProjectionRunner, Pool, 'KAFKA'],
+      exports: [PROJECTIONS, Pool, 'KAFKA'],
     };
   }
 }

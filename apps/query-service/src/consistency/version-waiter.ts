@@ -1,5 +1,5 @@
 import { histogram, MS_BUCKETS } from '@cqrs/observability';
-import type { VersionRequirement } from './min-version';
+import { TASK_STREAM_NAMING, type VersionRequirement } from './min-version';
 
 /** The read model did not reach a requested version in time: 503 with Retry-After, never stale data. */
 export class ReadModelBehindError extends Error {
@@ -12,6 +12,7 @@ export class ReadModelBehindError extends Error {
     missing: { streamId: string; version: number; current: number }[],
     waitedMs: number,
     retryAfterSeconds: number,
+    idField = TASK_STREAM_NAMING.idField,
   ) {
     const first = missing[0];
     super(
@@ -22,7 +23,7 @@ export class ReadModelBehindError extends Error {
     this.name = 'ReadModelBehindError';
     this.details = {
       waitedMs,
-      behind: missing.map((m) => ({ taskId: m.streamId, minVersion: m.version, currentVersion: m.current })),
+      behind: missing.map((m) => ({ [idField]: m.streamId, minVersion: m.version, currentVersion: m.current })),
     };
     this.headers = { 'Retry-After': String(retryAfterSeconds) };
   }
@@ -52,11 +53,13 @@ export class VersionWaiter {
    * @param readVersions the read model's current version of each stream (one query)
    * @param timeoutMs longest wait before giving up with {@link ReadModelBehindError}
    * @param retryAfterSeconds the `Retry-After` advertised on a timeout
+   * @param idField what the 503's `behind` entries call a stream id (the context's id field)
    */
   constructor(
     private readonly readVersions: (streamIds: string[], visibleTo?: string) => Promise<Map<string, number>>,
     private readonly timeoutMs: number,
     private readonly retryAfterSeconds = 1,
+    private readonly idField = TASK_STREAM_NAMING.idField,
   ) {}
 
   /** A stream reached `version` (a committed change, from the change feed). */
@@ -80,7 +83,7 @@ export class VersionWaiter {
 
   /**
    * Resolves once every requirement is met (at once when it already is). With `visibleTo`, only
-   * that owner's tasks count: another owner's task is waited for as one that does not exist, so
+   * that owner's streams count: another owner's is waited for as one that does not exist, so
    * the wait (and its timeout) tells nothing about it.
    * @throws {ReadModelBehindError} when they are not met within the timeout
    */
@@ -124,7 +127,7 @@ export class VersionWaiter {
             return { waitedMs: total };
           }
           waited.observe({ outcome: 'timeout' }, total);
-          throw new ReadModelBehindError(still, total, this.retryAfterSeconds);
+          throw new ReadModelBehindError(still, total, this.retryAfterSeconds, this.idField);
         }
         signal = new Promise<void>((r) => (wake = r));
       }

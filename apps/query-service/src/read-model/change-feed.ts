@@ -1,28 +1,25 @@
-import {
-  decodeChangeNotices,
-  TASKS_CHANGED_CHANNEL,
-  TASKS_PROJECTION_SWITCHED_CHANNEL,
-  type StreamChangedNotice,
-} from '@cqrs/tasks-read-model';
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import pRetry from 'p-retry';
 
-/** What the change feed reports. */
+/** What a change feed listens to, and what it reports. */
 export interface ChangeFeedHandlers {
-  /** The projector committed these stream changes. */
-  onChanges(changes: StreamChangedNotice[]): void;
   /**
-   * Notifications may have been missed (the feed (re)connected) or everything changed at once
-   * (another generation was activated): caches must be dropped and waiters must look again.
+   * The channels to LISTEN on (lower-case identifiers), each with what a notification on it means.
+   * A handler throws on a malformed payload: it is logged and ignored.
    */
-  onReset(reason: 'connected' | 'generation-switched'): void;
+  channels: Record<string, (payload: string) => void>;
+  /**
+   * Notifications may have been missed (the feed (re)connected): caches must be dropped and
+   * waiters must look again.
+   */
+  onReset(reason: 'connected'): void;
 }
 
 /**
- * The projector's commits as they happen: one dedicated Postgres connection LISTENing on
- * `tasks_changed` and `tasks_projection_switched`. It reconnects with backoff forever, so the
- * service starts (and serves uncached reads) even while the database is down.
+ * A context's projector commits as they happen: one dedicated Postgres connection LISTENing on
+ * the context's channels (tasks: `tasks_changed`, `tasks_projection_switched`). It reconnects
+ * with backoff forever, so the service starts (and serves uncached reads) while the database is down.
  */
 export class ChangeFeed {
   private readonly logger = new Logger('ChangeFeed');
@@ -34,7 +31,10 @@ export class ChangeFeed {
   constructor(
     private readonly url: string,
     private readonly handlers: ChangeFeedHandlers,
-  ) {}
+  ) {
+    for (const channel of Object.keys(handlers.channels))
+      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new Error(`"${channel}" is not a channel name`);
+  }
 
   /** True while LISTENing; the readiness check reports it. */
   get connected(): boolean {
@@ -91,8 +91,7 @@ export class ChangeFeed {
     client.on('end', () => lost());
     try {
       await client.connect();
-      await client.query(`LISTEN ${TASKS_CHANGED_CHANNEL}`);
-      await client.query(`LISTEN ${TASKS_PROJECTION_SWITCHED_CHANNEL}`);
+      for (const channel of Object.keys(this.handlers.channels)) await client.query(`LISTEN ${channel}`);
     } catch (error) {
       client.removeAllListeners('end');
       await client.end().catch(() => undefined);
@@ -108,13 +107,8 @@ export class ChangeFeed {
   }
 
   private dispatch(channel: string, payload: string): void {
-    if (channel === TASKS_PROJECTION_SWITCHED_CHANNEL) {
-      this.logger.log({ payload }, 'another read-model generation was activated; dropping caches');
-      this.handlers.onReset('generation-switched');
-      return;
-    }
     try {
-      this.handlers.onChanges(decodeChangeNotices(payload).changes);
+      this.handlers.channels[channel]?.(payload);
     } catch (error) {
       this.logger.warn({ err: error, channel }, 'ignoring a malformed change notification');
     }

@@ -6,27 +6,22 @@ import type {
   UserTaskStats,
   ListableStatus,
 } from '@cqrs/tasks-read-model';
-import { cqrsMetric, withSpan } from '@cqrs/observability';
-import { DomainError, isDomainError } from '@cqrs/util';
-import { cacheStatus, QueryCache, type CacheOutcome, type CachePolicy } from '../cache/query-cache';
-import type { VersionRequirement } from '../consistency/min-version';
-import type { VersionWaiter } from '../consistency/version-waiter';
+import { DomainError } from '@cqrs/util';
+import {
+  observeQuery,
+  QueryCache,
+  readCached,
+  readOwnedView,
+  withCacheStatus,
+  type CachePolicy,
+  type QueryAnswer,
+  type QueryLogger,
+  type Reader,
+  type VersionRequirement,
+  type VersionWaiter,
+} from '../queries';
 
-/** Who reads: a task is only visible to its owner, or to an admin. */
-export interface Reader {
-  subject: string;
-  admin: boolean;
-}
-
-/** Whose tasks a read-your-writes wait may see: the reader's own, or all for an admin. */
-const visibleTo = (reader: Reader): string | undefined => (reader.admin ? undefined : reader.subject);
-
-/** An answer and how it was produced (for the Cache-Status header and logs). */
-export interface QueryAnswer<T> {
-  value: T;
-  cache: CacheOutcome | 'bypass';
-  waitedMs: number;
-}
+export type { QueryAnswer, QueryLogger, Reader } from '../queries';
 
 export interface TaskQueriesOptions {
   task: CachePolicy;
@@ -36,14 +31,6 @@ export interface TaskQueriesOptions {
 
 /** The query types, as named in spans (`query.<Type>`), metrics and logs. */
 export type QueryType = 'GetTask' | 'ListUserTasks' | 'GetUserStats';
-
-/** Where per-query log lines go (pino's signature); one info line per query, like the command side's. */
-export interface QueryLogger {
-  info(details: object, message: string): void;
-}
-
-const queries = cqrsMetric('cqrs_query_total');
-const durations = cqrsMetric('cqrs_query_duration_ms');
 
 /**
  * The three queries of the tasks read side, each behind its own cache, with read-your-writes:
@@ -84,31 +71,24 @@ export class TaskQueries {
     reader: Reader,
     requirements: readonly VersionRequirement[],
   ): Promise<QueryAnswer<TaskView>> {
-    const { waitedMs } = await this.waiter.waitFor(requirements, visibleTo(reader));
-    const load = async () => (await this.repository.findTask(taskId)) ?? null;
-    let answer: { value: TaskView | null; cache: CacheOutcome | 'bypass' } = await this.taskCache
-      .get(taskId, load)
-      .then((a) => ({ value: a.value, cache: a.outcome }));
-    const required = requirements.find((r) => r.streamId === taskId)?.version ?? 0;
-    if ((answer.value?.version ?? 0) < required) {
-      // The cache may hold a read from just before the change whose NOTIFY is still on its way.
-      // The fresh read is not stored: a newer change's invalidation may already have passed.
-      answer = { value: await load(), cache: 'bypass' };
-    }
-    const visible = answer.value && (reader.admin || answer.value.ownerId === reader.subject) ? answer.value : null;
-    if (!visible || visible.status === 'deleted') {
-      const notFound = new DomainError(
-        'TASK_NOT_FOUND',
-        'not_found',
-        visible ? `task ${taskId} was deleted` : `task ${taskId} does not exist`,
-        {
-          details: { taskId },
-        },
+    const answer = await readOwnedView(
+      { waiter: this.waiter, reader, requirements },
+      {
+        cache: this.taskCache,
+        streamId: taskId,
+        load: async () => (await this.repository.findTask(taskId)) ?? null,
+        ownerOf: (task) => task.ownerId,
+      },
+    );
+    const task = answer.value;
+    if (!task || task.status === 'deleted') {
+      const message = task ? `task ${taskId} was deleted` : `task ${taskId} does not exist`;
+      throw withCacheStatus(
+        new DomainError('TASK_NOT_FOUND', 'not_found', message, { details: { taskId } }),
+        answer.cache,
       );
-      // The problem+json filter copies `headers`: a cached 404 says so like a cached 200.
-      throw Object.assign(notFound, { headers: { 'Cache-Status': cacheStatus(answer.cache) } });
     }
-    return { value: visible, cache: answer.cache, waitedMs };
+    return { ...answer, value: task };
   }
 
   /** A page of a user's tasks, newest first (who may ask is the caller's business: see the controller). */
@@ -120,13 +100,9 @@ export class TaskQueries {
   ): Promise<QueryAnswer<TaskPage>> {
     const key = JSON.stringify([ownerId, query.status ?? null, query.limit, query.cursor ?? null]);
     return this.observe('ListUserTasks', `tasks:${key}`, () =>
-      this.read(
-        this.listCache,
-        key,
-        ownerId,
-        () => this.repository.listUserTasks(ownerId, query),
-        reader,
-        requirements,
+      readCached(
+        { waiter: this.waiter, reader, requirements },
+        { cache: this.listCache, key, tag: ownerId, load: () => this.repository.listUserTasks(ownerId, query) },
       ),
     );
   }
@@ -138,7 +114,10 @@ export class TaskQueries {
     requirements: readonly VersionRequirement[] = [],
   ): Promise<QueryAnswer<UserTaskStats>> {
     return this.observe('GetUserStats', `stats:${ownerId}`, () =>
-      this.read(this.statsCache, ownerId, ownerId, () => this.repository.userStats(ownerId), reader, requirements),
+      readCached(
+        { waiter: this.waiter, reader, requirements },
+        { cache: this.statsCache, key: ownerId, tag: ownerId, load: () => this.repository.userStats(ownerId) },
+      ),
     );
   }
 
@@ -161,72 +140,7 @@ export class TaskQueries {
   }
 
   /** A `query.<Type>` span, `cqrs_query_total` / `cqrs_query_duration_ms`, and a log line. */
-  private async observe<T>(
-    type: QueryType,
-    cacheKey: string,
-    run: () => Promise<QueryAnswer<T>>,
-  ): Promise<QueryAnswer<T>> {
-    const started = performance.now();
-    const result = await withSpan(
-      `query.${type}`,
-      async (span): Promise<{ answer: QueryAnswer<T> } | { rejected: unknown }> => {
-        let hit: boolean;
-        let outcome: { answer: QueryAnswer<T> } | { rejected: unknown };
-        try {
-          const answer = await run();
-          hit = answer.cache === 'hit' || answer.cache === 'stale';
-          span.setAttributes({
-            'cqrs.cache.outcome': answer.cache,
-            'cqrs.read_your_writes.waited_ms': answer.waitedMs,
-          });
-          outcome = { answer };
-        } catch (error) {
-          // An answer the client caused (404, 400) is not a failed span; anything else is.
-          if (!isDomainError(error) || (error.kind !== 'not_found' && error.kind !== 'validation')) throw error;
-          // A cached 404 is a hit too; its Cache-Status says so.
-          hit = /; hit/.test((error as { headers?: Record<string, string> }).headers?.['Cache-Status'] ?? '');
-          span.setAttribute('cqrs.error.code', error.code);
-          outcome = { rejected: error };
-        }
-        span.setAttribute('cqrs.cache.hit', hit);
-        const durationMs = performance.now() - started;
-        queries.inc({ type, cache_hit: String(hit) });
-        durations.observe({ type, cache_hit: String(hit) }, durationMs);
-        this.logger?.info(
-          {
-            bus: 'query',
-            type,
-            handler: 'TaskQueries',
-            cache_key: cacheKey,
-            cache_hit: hit,
-            duration_ms: Math.round(durationMs * 10) / 10,
-            ...('rejected' in outcome ? { error_code: (outcome.rejected as { code?: string }).code } : {}),
-          },
-          `${type} answered`,
-        );
-        return outcome;
-      },
-      { attributes: { 'cqrs.query.type': type, 'cqrs.cache.key': cacheKey } },
-    );
-    if ('rejected' in result) throw result.rejected;
-    return result.answer;
-  }
-
-  private async read<T>(
-    cache: QueryCache<T>,
-    key: string,
-    ownerId: string,
-    load: () => Promise<T>,
-    reader: Reader,
-    requirements: readonly VersionRequirement[],
-  ): Promise<QueryAnswer<T>> {
-    const { waitedMs } = await this.waiter.waitFor(requirements, visibleTo(reader));
-    if (requirements.length > 0) {
-      // Whether a cached list already includes the awaited change cannot be told from the
-      // list, so a read-your-writes query reads the database (and leaves the cache alone).
-      return { value: await load(), cache: 'bypass', waitedMs };
-    }
-    const { value, outcome } = await cache.get(key, load, { tag: ownerId });
-    return { value, cache: outcome, waitedMs };
+  private observe<T>(type: QueryType, cacheKey: string, run: () => Promise<QueryAnswer<T>>): Promise<QueryAnswer<T>> {
+    return observeQuery({ type, handler: 'TaskQueries', cacheKey, logger: this.logger }, run);
   }
 }

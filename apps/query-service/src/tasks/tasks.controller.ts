@@ -1,75 +1,52 @@
-import {
-  ApiProblemResponse as problem,
-  ApiUuidParam,
-  CurrentPrincipal,
-  type Principal,
-  RequestValidationError,
-  UuidParam,
-} from '@cqrs/http';
+import { ApiProblemResponse as problem, ApiUuidParam, CurrentPrincipal, type Principal, UuidParam } from '@cqrs/http';
 import { decodeCursor } from '@cqrs/tasks-read-model';
 import { TASK_LIMITS } from '@cqrs/tasks-domain';
-import { DomainError, identifierProblem } from '@cqrs/util';
-import { applyDecorators, Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { cacheStatus } from '../cache/query-cache';
-import { parseMinVersion } from '../consistency/min-version';
 import {
+  ApiMinVersionHeader,
+  ApiOwnerIdParam,
+  ApiQueryResponses,
   MIN_VERSION_PATTERN,
+  OwnerIdParam,
+  parseMinVersion,
+  requireOwnerOrAdmin,
+  sendQueryAnswer,
+  sendVersionedAnswer,
+} from '../queries';
+import {
   TASK_MIN_VERSION_PATTERN,
   TaskPageDto,
   TaskQueryDto,
   TaskViewDto,
-  USER_ID_PATTERN,
   UserStatsQueryDto,
   UserTaskStatsDto,
   UserTasksQueryDto,
 } from './tasks.dto';
-import { TaskQueries, type QueryAnswer } from './task-queries';
+import { TaskQueries } from './task-queries';
 
 const TaskId = () => UuidParam('id');
 
 /** The `:userId` path parameter, under the same rules as the owner ids the command side accepts. */
-const UserId = () =>
-  Param('userId', {
-    transform: (value: string) => {
-      const problem = identifierProblem(value, TASK_LIMITS.idMaxLength);
-      if (problem) throw new RequestValidationError([{ field: 'userId', message: problem }]);
-      return value;
-    },
-  });
+const UserId = () => OwnerIdParam('userId', TASK_LIMITS.idMaxLength);
 
-const userIdParam = ApiParam({
-  name: 'userId',
-  description: `The owner id tasks were created with: at most ${TASK_LIMITS.idMaxLength} characters (code points), no control characters, no surrounding whitespace.`,
-  schema: { type: 'string', minLength: 1, maxLength: TASK_LIMITS.idMaxLength, pattern: USER_ID_PATTERN },
-});
-const minVersionHeader = (pattern: string) =>
-  ApiHeader({
-    name: 'X-Min-Version',
-    required: false,
-    description:
-      'Read-your-writes: `<version>` (on /tasks/:id) or `<taskId>:<version>[,...]`; waits until the read model reflects it.',
-    schema: { type: 'string', pattern },
-  });
-/** What every route may answer besides its own: 400 for any bad parameter, 503 when the read side cannot answer in time. */
-const commonResponses = applyDecorators(
-  ApiResponse({ status: 304, description: 'Not modified: If-None-Match matched the ETag.' }),
-  problem(400, 'A path, query or header parameter is invalid (VALIDATION_FAILED, INVALID_CURSOR); `errors` names it'),
-  problem(
-    503,
-    'The read model did not reach X-Min-Version in time (READ_MODEL_BEHIND), or the read database did not answer in time (READ_MODEL_UNAVAILABLE)',
-    { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } } },
-  ),
+const userIdParam = ApiOwnerIdParam(
+  'userId',
+  TASK_LIMITS.idMaxLength,
+  `The owner id tasks were created with: at most ${TASK_LIMITS.idMaxLength} characters (code points), no control characters, no surrounding whitespace.`,
 );
+const commonResponses = ApiQueryResponses();
 
 const notYours = problem(403, 'Another user’s tasks, without the admin role (FORBIDDEN); use /me/... for your own');
 
-function answer<T>(res: Response, result: QueryAnswer<T>): T {
-  res.setHeader('Cache-Status', cacheStatus(result.cache));
-  if (result.waitedMs > 0) res.setHeader('X-Read-Your-Writes-Waited-Ms', String(result.waitedMs));
-  return result.value;
-}
+/** A user's lists are theirs alone, or an admin's (403 otherwise). */
+const mayRead = (caller: Principal, userId: string) =>
+  requireOwnerOrAdmin(
+    caller,
+    userId,
+    "Only the user themselves (or an admin) may read a user's tasks; use /me/tasks and /me/stats for your own",
+  );
 
 /** The read API over the tasks read models. */
 @ApiTags('tasks')
@@ -79,7 +56,7 @@ export class TasksController {
 
   @Get('tasks/:id')
   @ApiUuidParam('id', 'The task id (a UUID, else 400).')
-  @minVersionHeader(TASK_MIN_VERSION_PATTERN)
+  @ApiMinVersionHeader(TASK_MIN_VERSION_PATTERN)
   @ApiOkResponse({ type: TaskViewDto, description: 'The task; ETag is its version.' })
   @problem(404, "No such task, it was deleted, or it is someone else's (TASK_NOT_FOUND)")
   @commonResponses
@@ -91,12 +68,11 @@ export class TasksController {
     @Res({ passthrough: true }) res: Response,
   ) {
     const result = await this.queries.task(id, caller, parseMinVersion({ header, query: query.minVersion }, id));
-    res.setHeader('ETag', `"${result.value.version}"`);
-    return answer(res, result);
+    return sendVersionedAnswer(res, result);
   }
 
   @Get('me/tasks')
-  @minVersionHeader(MIN_VERSION_PATTERN)
+  @ApiMinVersionHeader(MIN_VERSION_PATTERN)
   @ApiOkResponse({ type: TaskPageDto, description: 'A page of the caller’s own tasks, newest first.' })
   @commonResponses
   myTasks(
@@ -110,7 +86,7 @@ export class TasksController {
 
   @Get('users/:userId/tasks')
   @userIdParam
-  @minVersionHeader(MIN_VERSION_PATTERN)
+  @ApiMinVersionHeader(MIN_VERSION_PATTERN)
   @ApiOkResponse({ type: TaskPageDto, description: 'A page of the user’s tasks, newest first.' })
   @notYours
   @commonResponses
@@ -126,7 +102,7 @@ export class TasksController {
   }
 
   @Get('me/stats')
-  @minVersionHeader(MIN_VERSION_PATTERN)
+  @ApiMinVersionHeader(MIN_VERSION_PATTERN)
   @ApiOkResponse({
     type: UserTaskStatsDto,
     description: 'Counts of the caller’s tasks per status, and completion rate.',
@@ -143,7 +119,7 @@ export class TasksController {
 
   @Get('users/:userId/stats')
   @userIdParam
-  @minVersionHeader(MIN_VERSION_PATTERN)
+  @ApiMinVersionHeader(MIN_VERSION_PATTERN)
   @ApiOkResponse({ type: UserTaskStatsDto, description: 'Counts per status and completion rate.' })
   @notYours
   @commonResponses
@@ -174,7 +150,7 @@ export class TasksController {
       caller,
       requirements,
     );
-    return answer(res, result);
+    return sendQueryAnswer(res, result);
   }
 
   private async stats(
@@ -185,19 +161,6 @@ export class TasksController {
     res: Response,
   ) {
     const result = await this.queries.userStats(ownerId, caller, parseMinVersion({ header, query: query.minVersion }));
-    return answer(res, result);
+    return sendQueryAnswer(res, result);
   }
-}
-
-/**
- * A user's lists are theirs alone, or an admin's. The same 403 whoever `userId` is (existing or
- * not), so it tells nothing about other users.
- */
-function mayRead(caller: Principal, userId: string): void {
-  if (caller.admin || caller.subject === userId) return;
-  throw new DomainError(
-    'FORBIDDEN',
-    'forbidden',
-    "Only the user themselves (or an admin) may read a user's tasks; use /me/tasks and /me/stats for your own",
-  );
 }

@@ -1,7 +1,7 @@
 import { TASK_LIMITS } from '@cqrs/tasks-domain';
 import { identifierProblem } from '@cqrs/util';
-import { parseMinVersion } from '../consistency/min-version';
-import { MIN_VERSION_PATTERN, TASK_MIN_VERSION_PATTERN, USER_ID_PATTERN } from './tasks.dto';
+import { MIN_VERSION_PATTERN, parseMinVersion } from '../queries';
+import { TASK_MIN_VERSION_PATTERN, USER_ID_PATTERN } from './tasks.dto';
 
 // The OpenAPI patterns are what clients and the fuzzer generate values from: they must accept
 // what the service accepts and refuse what it refuses.

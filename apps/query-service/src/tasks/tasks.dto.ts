@@ -1,57 +1,23 @@
-import { IDENTIFIER_PATTERN, WHITESPACE } from '@cqrs/http';
+import { IDENTIFIER_PATTERN } from '@cqrs/http';
 import { LISTABLE_STATUSES, type ListableStatus } from '@cqrs/tasks-read-model';
 import { TASK_LIMITS, TASK_PRIORITIES } from '@cqrs/tasks-domain';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { MAX_REQUIREMENTS } from '../consistency/min-version';
-
-// The documents describe what the service accepts, so that a client (or a fuzzer) generating
-// values from them gets answers, not 400s. ECMA-262 patterns, as OpenAPI specifies.
+import { MIN_VERSION_DOC, MIN_VERSION_PATTERN, MinVersionQuery, STREAM_MIN_VERSION_PATTERN } from '../queries';
 
 /** `identifierProblem`'s rules: no control characters, no surrounding whitespace (lengths are in the schema). */
 export const USER_ID_PATTERN = IDENTIFIER_PATTERN;
-const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
-
-/** Decimal 1 … `max` without leading zeros (no anchors): one alternative per digit that can be lower. */
-export function positiveUpTo(max: number): string {
-  const digits = String(max);
-  const alternatives = digits.length > 1 ? [`[1-9][0-9]{0,${digits.length - 2}}`] : [];
-  for (let i = 0; i < digits.length; i++) {
-    const low = i === 0 ? 1 : 0;
-    const digit = Number(digits[i]);
-    if (digit > low) alternatives.push(`${digits.slice(0, i)}[${low}-${digit - 1}][0-9]{${digits.length - i - 1}}`);
-  }
-  return `(?:${[...alternatives, digits].join('|')})`;
-}
-/** A version: a positive safe integer, as parseMinVersion reads it. */
-const VERSION = positiveUpTo(Number.MAX_SAFE_INTEGER);
-// `trim()`'s whitespace, spelled out: `\s` means other sets in other regex engines.
-const requirementList = (item: string) => {
-  const ws = `[${WHITESPACE}]*`;
-  return `^${ws}(?:${item}(?:${ws},${ws}${item}){0,${MAX_REQUIREMENTS - 1}}${ws})?$`;
-};
 /** `minVersion` / `X-Min-Version` on /tasks/:id, where a bare version means that task. */
-export const TASK_MIN_VERSION_PATTERN = requirementList(`(?:${UUID}:)?${VERSION}`);
-/** `minVersion` / `X-Min-Version` on a user's routes: every requirement names its task. */
-export const MIN_VERSION_PATTERN = requirementList(`${UUID}:${VERSION}`);
-
-const MIN_VERSION_DOC =
-  'Read-your-writes: the version from a command response. The query waits (bounded) until the read model reflects it, ' +
-  `else answers 503 READ_MODEL_BEHIND with Retry-After. Same syntax as the X-Min-Version header; at most ${MAX_REQUIREMENTS} ` +
-  'requirements, versions up to 2^53 - 1.';
+export const TASK_MIN_VERSION_PATTERN = STREAM_MIN_VERSION_PATTERN;
 
 /** Query of `GET /tasks/:id`. */
 export class TaskQueryDto {
-  @ApiPropertyOptional({
+  @MinVersionQuery({
     description: `${MIN_VERSION_DOC} A bare version refers to this task.`,
     example: '3',
-    maxLength: 2_000,
     pattern: TASK_MIN_VERSION_PATTERN,
   })
-  @IsOptional()
-  @IsString()
-  @MaxLength(2_000)
   minVersion?: string;
 }
 
@@ -86,28 +52,20 @@ export class UserTasksQueryDto {
   @MaxLength(1_200)
   cursor?: string;
 
-  @ApiPropertyOptional({
+  @MinVersionQuery({
     description: `${MIN_VERSION_DOC} Name the task: <taskId>:<version>[,...].`,
     example: '7d0f7c3e-2f0b-4a53-9a59-3a3d4c0e9b11:2',
-    maxLength: 2_000,
     pattern: MIN_VERSION_PATTERN,
   })
-  @IsOptional()
-  @IsString()
-  @MaxLength(2_000)
   minVersion?: string;
 }
 
 /** Query of `GET /users/:userId/stats`. */
 export class UserStatsQueryDto {
-  @ApiPropertyOptional({
+  @MinVersionQuery({
     description: `${MIN_VERSION_DOC} Name the task: <taskId>:<version>[,...].`,
-    maxLength: 2_000,
     pattern: MIN_VERSION_PATTERN,
   })
-  @IsOptional()
-  @IsString()
-  @MaxLength(2_000)
   minVersion?: string;
 }
 

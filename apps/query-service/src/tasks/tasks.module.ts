@@ -1,10 +1,15 @@
-import { TaskReadRepository } from '@cqrs/tasks-read-model';
+import {
+  decodeChangeNotices,
+  TASKS_CHANGED_CHANNEL,
+  TASKS_PROJECTION_SWITCHED_CHANNEL,
+  TaskReadRepository,
+} from '@cqrs/tasks-read-model';
 import { DynamicModule, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { Pool } from 'pg';
 import type { QueryServiceConfig } from '../config';
 import { READ_POOL } from '../read-model/read-database.module';
-import { VersionWaiter } from '../consistency/version-waiter';
+import { cachePolicy, createVersionWaiter, VersionWaiter } from '../queries';
 import { ChangeFeed } from '../read-model/change-feed';
 import { TaskQueries } from './task-queries';
 import { TasksController } from './tasks.controller';
@@ -26,12 +31,7 @@ class ChangeFeedLifecycle implements OnModuleInit, OnApplicationShutdown {
 @Module({})
 export class TasksModule {
   static forRoot(config: QueryServiceConfig): DynamicModule {
-    const policy = (freshMs: number, cacheMs: number) => ({
-      freshMs,
-      cacheMs,
-      emptyMs: config.CACHE_EMPTY_MS,
-      maxEntries: config.CACHE_MAX_ENTRIES,
-    });
+    const policy = (freshMs: number, cacheMs: number) => cachePolicy(config, freshMs, cacheMs);
     return {
       module: TasksModule,
       controllers: [TasksController],
@@ -41,11 +41,7 @@ export class TasksModule {
           provide: VersionWaiter,
           inject: [TaskReadRepository],
           useFactory: (repository: TaskReadRepository) =>
-            new VersionWaiter(
-              (ids, visibleTo) => repository.streamVersions(ids, visibleTo),
-              config.READ_YOUR_WRITES_TIMEOUT_MS,
-              config.READ_YOUR_WRITES_RETRY_AFTER_S,
-            ),
+            createVersionWaiter(config, (ids, visibleTo) => repository.streamVersions(ids, visibleTo)),
         },
         {
           provide: TaskQueries,
@@ -66,10 +62,17 @@ export class TasksModule {
         },
         {
           provide: ChangeFeed,
-          inject: [TaskQueries],
-          useFactory: (queries: TaskQueries) =>
+          inject: [TaskQueries, PinoLogger],
+          useFactory: (queries: TaskQueries, logger: PinoLogger) =>
             new ChangeFeed(config.DATABASE_URL, {
-              onChanges: (changes) => queries.onChanges(changes),
+              channels: {
+                [TASKS_CHANGED_CHANNEL]: (payload) => queries.onChanges(decodeChangeNotices(payload).changes),
+                // Everything changed at once: drop the caches, and let waiters look again.
+                [TASKS_PROJECTION_SWITCHED_CHANNEL]: (payload) => {
+                  logger.info({ payload }, 'another read-model generation was activated; dropping caches');
+                  queries.onReset();
+                },
+              },
               onReset: () => queries.onReset(),
             }),
         },

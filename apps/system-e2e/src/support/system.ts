@@ -106,7 +106,7 @@ export async function startSystem(
   try {
     await Promise.all([
       migrate('libs/shared/event-store/src/cli/migrate.cli.ts', write.url),
-      migrate('libs/tasks/read-model/src/cli/migrate.cli.ts', read.url),
+      migrate('apps/projector/src/cli/migrate-read.cli.ts', read.url),
       registerSchemas(infra.schemaRegistry.url),
     ]);
     const topic = `e2e.obs${run}.tasks.task.events`;

@@ -1,35 +1,13 @@
-import { runMigrationsLocked } from '@cqrs/event-store';
-import { DataSource } from 'typeorm';
-import { READ_MODEL_MIGRATIONS, READ_MODEL_MIGRATIONS_TABLE } from './migrations';
-
-// TypeORM does not lock: two deploys (or a deploy and a test) migrating at once would race.
-const MIGRATION_LOCK = 'cqrs.read-model.migrations';
+import { migrateReadModels } from '@cqrs/projection';
+import { TASKS_READ_MODEL } from './migrations';
 
 /**
- * Applies every pending read-model migration to the read database at `url` and returns the
+ * Applies every pending tasks read-model migration to the read database at `url` and returns the
  * names applied (empty when current, so it is safe on every deploy). Run it as the owner role
  * (`cqrs_owner`, `MIGRATIONS_READ_DATABASE_URL`): it owns what the migrations create, and they
- * grant the app roles their part of it.
+ * grant the app roles their part of it. The projector's `db:migrate:read` applies every context's.
  */
 export async function migrateReadModel(url: string, options: { connectTimeoutMs?: number } = {}): Promise<string[]> {
-  const dataSource = new DataSource({
-    type: 'postgres',
-    url,
-    poolSize: 2,
-    applicationName: 'cqrs-read-model-migrate',
-    connectTimeoutMS: options.connectTimeoutMs ?? 10_000,
-    synchronize: false,
-    migrationsRun: false,
-    migrations: READ_MODEL_MIGRATIONS,
-    migrationsTableName: READ_MODEL_MIGRATIONS_TABLE,
-    migrationsTransactionMode: 'each',
-    entities: [],
-    logging: false,
-  });
-  await dataSource.initialize();
-  try {
-    return await runMigrationsLocked(dataSource, MIGRATION_LOCK);
-  } finally {
-    await dataSource.destroy();
-  }
+  const applied = await migrateReadModels(url, [TASKS_READ_MODEL], options);
+  return applied.map((name) => name.replace(/^tasks: /, ''));
 }

@@ -1,3 +1,4 @@
+import type { ReadModelMigrations } from '@cqrs/projection';
 import { CreateReadModel1765000000000 } from './1765000000000-create-read-model';
 import { CreateRecordOverrides1765000000001 } from './1765000000001-create-record-overrides';
 import { GrantLeastPrivilege1765000000002 } from './1765000000002-grant-least-privilege';
@@ -13,3 +14,12 @@ export const READ_MODEL_MIGRATIONS = [
 
 /** Table in which TypeORM records which of these migrations ran (kept apart from other libs'). */
 export const READ_MODEL_MIGRATIONS_TABLE = 'read_model_migrations';
+
+/** The tasks context's read-model migrations, as the projector's registration point applies them. */
+export const TASKS_READ_MODEL: ReadModelMigrations = {
+  context: 'tasks',
+  migrations: READ_MODEL_MIGRATIONS,
+  migrationsTable: READ_MODEL_MIGRATIONS_TABLE,
+  // The lock these migrations always took (before other contexts had read models).
+  lock: 'cqrs.read-model.migrations',
+};

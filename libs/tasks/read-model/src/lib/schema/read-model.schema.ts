@@ -1,3 +1,4 @@
+import { READ_DATABASE_ROLES } from '@cqrs/projection';
 /**
  * The read database's layout. Every read model lives in tables suffixed with a *generation*
  * (`task_view_g3`); stable views without the suffix (`task_view`) point at the active one, so a
@@ -30,12 +31,7 @@ export type ReadModelTable = (typeof READ_MODEL_TABLES)[number];
  * (tools/local-stack/postgres/init.sql), elsewhere either the login roles or NOLOGIN roles granted
  * to whatever login roles the apps use (`GRANT cqrs_query TO app_query_2025`).
  */
-export const READ_DATABASE_ROLES = {
-  /** projector: writes the generation tables, reads the generation registry and record overrides. */
-  projector: 'cqrs_projector',
-  /** query-service: reads the stable views {@link QUERY_VIEWS}, nothing else. */
-  query: 'cqrs_query',
-} as const;
+export { READ_DATABASE_ROLES };
 
 /** The views the query service reads: the read models, not the projector's bookkeeping. */
 export const QUERY_VIEWS = [

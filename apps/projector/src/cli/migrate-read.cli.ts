@@ -1,9 +1,11 @@
 /**
- * `npm run db:migrate:read`: applies the read-model migrations to the read database.
- * Idempotent; exits non-zero with a readable reason when the database is unreachable.
+ * `npm run db:migrate:read`: applies every registered context's read-model migrations
+ * (PROJECTOR_CONTEXTS, in order) to the read database. Idempotent; exits non-zero with a
+ * readable reason when the database is unreachable.
  */
+import { migrateReadModels } from '@cqrs/projection';
 import { Command, Option } from 'commander';
-import { migrateReadModel } from '../lib/migrate';
+import { PROJECTOR_CONTEXTS } from '../contexts';
 
 const LOCAL_DEFAULT = 'postgres://cqrs_owner:cqrs@127.0.0.1:5433/cqrs_read';
 
@@ -30,8 +32,12 @@ const program = new Command()
   )
   .action(async (options: { url: string; connectTimeout: number }) => {
     try {
-      const applied = await migrateReadModel(options.url, { connectTimeoutMs: options.connectTimeout });
-      if (applied.length === 0) console.log(`read model schema is up to date (${redact(options.url)})`);
+      const applied = await migrateReadModels(
+        options.url,
+        PROJECTOR_CONTEXTS.map((c) => c.readModel),
+        { connectTimeoutMs: options.connectTimeout },
+      );
+      if (applied.length === 0) console.log(`read models are up to date (${redact(options.url)})`);
       for (const name of applied) console.log(`applied ${name}`);
     } catch (error) {
       const e = error as { code?: string; message?: string };

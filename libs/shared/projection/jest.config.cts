@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'projection',
+  preset: '../../../jest.preset.js',
+  rootDir: __dirname,
+};

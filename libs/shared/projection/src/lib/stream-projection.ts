@@ -1,0 +1,161 @@
+import { AvroSerde, type SchemaRegistryClient } from '@cqrs/messaging';
+import {
+  BatchConsumer,
+  consumerGroupLag,
+  createMissingTopics,
+  eventTopicConfig,
+  type ConsumerLogger,
+  type DeadLetterPublisher,
+  type PartitionLag,
+} from '@cqrs/messaging/consumer';
+import type { Admin, Kafka } from 'kafkajs';
+import type { Pool } from 'pg';
+import type { ProjectionStatus, RunningProjection } from './running-projection';
+import { streamBatchHandler, type StreamProjectionDefinition } from './stream-batch';
+
+export interface StreamProjectionDeps {
+  pool: Pool;
+  kafka: Kafka;
+  registry: SchemaRegistryClient;
+  dlq: DeadLetterPublisher;
+  logger: ConsumerLogger;
+}
+
+export interface StreamProjectionSettings {
+  /** Consumer group id. @default `<name>-projector` */
+  groupId?: string;
+  /** Create missing topics with this many partitions; undefined = wait until they exist. */
+  createTopicsWithPartitions?: number;
+  /** `retention.ms` of topics it creates. @default -1 (every event kept) */
+  eventTopicRetentionMs?: number;
+  concurrency: number;
+  maxBatchBytes: number;
+  gapRetries: number;
+  retry: { minTimeoutMs: number; maxTimeoutMs: number };
+  sessionTimeoutMs?: number;
+  /** How often a projection that could not start tries again. @default 2000 */
+  restartEveryMs?: number;
+}
+
+/**
+ * A projection of one or more event topics into a context's tables, with per-stream checkpoints
+ * (see `streamBatchHandler`). It has no generations: its tables are its context's, migrated with
+ * it. It restarts its consumer when kafkajs gives up (brokers gone too long).
+ */
+export class StreamProjection implements RunningProjection {
+  private consumer: BatchConsumer | undefined;
+  private admin: Admin | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private attempt: Promise<void> | undefined;
+  private lastError: string | undefined;
+  private stopped = false;
+  readonly groupId: string;
+  readonly name: string;
+
+  constructor(
+    private readonly definition: StreamProjectionDefinition,
+    private readonly deps: StreamProjectionDeps,
+    private readonly settings: StreamProjectionSettings,
+  ) {
+    this.name = definition.name;
+    this.groupId = settings.groupId ?? `${definition.name}-projector`;
+  }
+
+  start(): void {
+    const tick = () => {
+      if (this.stopped) return;
+      this.attempt = this.ensureRunning().finally(() => {
+        if (!this.stopped) this.timer = setTimeout(tick, this.settings.restartEveryMs ?? 2_000);
+      });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.attempt;
+    await this.consumer?.stop();
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+
+  status(): ProjectionStatus {
+    const failure = this.consumer?.failure?.message;
+    const problem = failure ?? (this.consumer ? undefined : (this.lastError ?? 'starting'));
+    return {
+      generation: null,
+      groupId: this.groupId,
+      running: this.consumer !== undefined && failure === undefined,
+      ...(problem ? { problem } : {}),
+    };
+  }
+
+  async lag(): Promise<PartitionLag[]> {
+    this.admin ??= this.deps.kafka.admin();
+    await this.admin.connect();
+    return consumerGroupLag(this.admin, this.groupId, [...this.definition.topics]);
+  }
+
+  private async ensureRunning(): Promise<void> {
+    try {
+      if (this.consumer?.failure) {
+        this.deps.logger.warn(
+          { err: this.consumer.failure, projection: this.name },
+          'consumer stopped for good; restarting it',
+        );
+        await this.consumer.stop().catch(() => undefined);
+        this.consumer = undefined;
+      }
+      if (this.consumer) return;
+      await this.deps.dlq.connect();
+      const topics = [...this.definition.topics];
+      if (this.settings.createTopicsWithPartitions !== undefined) {
+        this.admin ??= this.deps.kafka.admin();
+        await this.admin.connect();
+        await createMissingTopics(
+          this.admin,
+          topics,
+          this.settings.createTopicsWithPartitions,
+          eventTopicConfig(this.settings.eventTopicRetentionMs),
+        );
+      }
+      await this.deps.dlq.ensureTopics(topics);
+      const consumer = new BatchConsumer({
+        kafka: this.deps.kafka,
+        name: this.name,
+        groupId: this.groupId,
+        topics,
+        fromBeginning: true,
+        partitionsConsumedConcurrently: this.settings.concurrency,
+        maxBytesPerPartition: this.settings.maxBatchBytes,
+        retry: this.settings.retry,
+        sessionTimeoutMs: this.settings.sessionTimeoutMs ?? 10_000,
+        logger: this.deps.logger,
+        handler: streamBatchHandler({
+          definition: this.definition,
+          pool: this.deps.pool,
+          serde: new AvroSerde({ registry: this.deps.registry, contracts: this.definition.contracts }),
+          dlq: this.deps.dlq,
+          gapRetries: this.settings.gapRetries,
+          logger: this.deps.logger,
+        }),
+      });
+      try {
+        await consumer.start();
+      } catch (error) {
+        await consumer.stop().catch(() => undefined);
+        throw error;
+      }
+      if (this.stopped) return void (await consumer.stop());
+      this.consumer = consumer;
+      this.lastError = undefined;
+      this.deps.logger.info({ projection: this.name, groupId: this.groupId }, 'projecting');
+    } catch (error) {
+      this.lastError = (error as Error).message;
+      this.deps.logger.warn(
+        { err: error, projection: this.name },
+        `projection ${this.name} not running: ${this.lastError}`,
+      );
+    }
+  }
+}

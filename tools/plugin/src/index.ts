@@ -1,0 +1,17 @@
+/**
+ * The workspace's Nx generators (`nx g @cqrs/plugin:<generator>`), and their building blocks for
+ * generators that extend them.
+ */
+export { contextGenerator, type ContextGeneratorSchema } from './generators/context/generator';
+export { addEvent, eventGenerator, type EventGeneratorSchema } from './generators/event/generator';
+export { commandGenerator, defaultEvent, type CommandGeneratorSchema } from './generators/command/generator';
+export { type ContextNames, contextNames, singular } from './lib/names';
+export { existingContext, contextFiles } from './lib/context-files';
+export {
+  APP_REGISTRATIONS,
+  type AppRegistration,
+  registerInApps,
+  registerInWorkspace,
+  registeredContexts,
+} from './lib/registration';
+export { addArrayElement, addNamedImport, SourceEditError } from './lib/source-edit';
