@@ -29,7 +29,7 @@ import nx from '@nx/eslint-plugin';
  */
 
 /** The bounded contexts; a new one is a `scope:<name>` tag on its libs plus its name here. */
-const contexts = ['tasks'];
+const contexts = ['tasks', 'projects'];
 
 /** Packages that tie code to a framework or to infrastructure: pure code may not import them. */
 const frameworkImports = [

@@ -42,6 +42,7 @@ export const TEST_DATABASE_PREFIXES = [
   'grants_write',
   'grants_read',
   'stream_proj', // libs/shared/projection/src/lib/stream-projection.int.spec.ts
+  'projects_rm', // libs/projects/read-model/src/lib/projects-read-model.int.spec.ts
 ] as const;
 
 /** Never dropped by the cleanup, whatever a prefix list says. */

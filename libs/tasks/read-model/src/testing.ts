@@ -2,24 +2,13 @@
  * Test-only entry of the tasks read model (`@cqrs/tasks-read-model/testing`): throwaway read
  * databases with production privileges, and record builders. Never import it from app code.
  */
-import { randomBytes } from 'node:crypto';
-import { dropDatabase, quoteIdent, restrictToRoles, withClient } from '@cqrs/testing';
+import { createReadTestDatabase, type ReadTestDatabase } from '@cqrs/projection/testing';
 import type { TaskEvent } from '@cqrs/tasks-domain';
-import { migrateReadModel } from './lib/migrate';
+import { TASKS_READ_MODEL } from './lib/migrations';
 import type { SequencedRecord } from './lib/sequencing/stream-sequencer';
 
 /** A migrated read database that exists for one test file, reachable as each role. */
-export interface ReadModelTestDatabase {
-  name: string;
-  /** As the owner role (DDL, migrations, rebuild switch). */
-  ownerUrl: string;
-  /** As the projector role (DML). */
-  projectorUrl: string;
-  /** As the query role (SELECT). */
-  queryUrl: string;
-  /** Drops the database, closing whatever connections are still open. */
-  drop(): Promise<void>;
-}
+export type ReadModelTestDatabase = ReadTestDatabase;
 
 /**
  * Creates a database owned by `ownerUrl`'s role, set up as the real read database is
@@ -34,27 +23,11 @@ export async function createReadModelTestDatabase(options: {
   prefix?: string;
   migrate?: boolean;
 }): Promise<ReadModelTestDatabase> {
-  const name = `${options.prefix ?? 'rm_test'}_${randomBytes(5).toString('hex')}`;
-  const urlAs = (roleUrl: string) => {
-    const url = new URL(roleUrl);
-    url.pathname = `/${name}`;
-    return url.toString();
-  };
-  const role = (url: string) => new URL(url).username;
-  await withClient(options.adminUrl, (admin) =>
-    admin.query(`CREATE DATABASE ${name} OWNER ${quoteIdent(role(options.ownerUrl))}`),
-  );
-  const ownerUrl = urlAs(options.ownerUrl);
-  // Only the owner and the two app roles connect; the migrations grant them their tables.
-  await restrictToRoles(ownerUrl, name, [role(options.projectorUrl), role(options.queryUrl)]);
-  if (options.migrate ?? true) await migrateReadModel(ownerUrl);
-  return {
-    name,
-    ownerUrl,
-    projectorUrl: urlAs(options.projectorUrl),
-    queryUrl: urlAs(options.queryUrl),
-    drop: () => dropDatabase(options.adminUrl, name),
-  };
+  return createReadTestDatabase({
+    ...options,
+    prefix: options.prefix ?? 'rm_test',
+    migrations: (options.migrate ?? true) ? [TASKS_READ_MODEL] : [],
+  });
 }
 
 let offset = 0;

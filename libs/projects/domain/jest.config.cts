@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'projects-domain',
+  preset: '../../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'projects-read-model',
+  preset: '../../../jest.preset.js',
+  rootDir: __dirname,
+};
