@@ -739,6 +739,8 @@ async function main() {
         DATABASE_URL: read.projectorUrl,
         PROJECTOR_TOPICS: topic,
         PROJECTOR_GROUP_PREFIX: `chaos-${run}`,
+        PROJECTOR_STREAM_TOPIC_PREFIX: `chaos.r${run}.`,
+        PROJECTOR_STREAM_GROUP_PREFIX: `chaos-${run}-`,
       },
     });
     cleanups.unshift(() => system.stop());

@@ -139,6 +139,8 @@ async function startSystem(
       DATABASE_URL: read.projectorUrl,
       PROJECTOR_TOPICS: topic,
       PROJECTOR_GROUP_PREFIX: `bench-${run}`,
+      PROJECTOR_STREAM_TOPIC_PREFIX: `bench.e2e${run}.`,
+      PROJECTOR_STREAM_GROUP_PREFIX: `bench-${run}-`,
     }),
     ...(fullPath
       ? [
@@ -482,6 +484,8 @@ async function throughputAndRebuild(
     MIGRATIONS_READ_DATABASE_URL: read.ownerUrl,
     PROJECTOR_TOPICS: topic,
     PROJECTOR_GROUP_PREFIX: `bench-backlog-${run}`,
+    PROJECTOR_STREAM_TOPIC_PREFIX: `bench-backlog-${run}.`,
+    PROJECTOR_STREAM_GROUP_PREFIX: `bench-backlog-${run}-`,
     LOG_LEVEL: 'warn',
     ...options.kafkaEnv,
   };
@@ -642,6 +646,8 @@ async function storeRebuild(infra: TestInfra, store: StoreDatabase, topic: strin
           EVENT_STORE_DATABASE_URL: store.urlAs(infra.postgres.readUrl),
           PROJECTOR_TOPICS: topic,
           PROJECTOR_GROUP_PREFIX: `bench-store-${run}`,
+          PROJECTOR_STREAM_TOPIC_PREFIX: `bench-store-${run}.`,
+          PROJECTOR_STREAM_GROUP_PREFIX: `bench-store-${run}-`,
           LOG_LEVEL: 'warn',
         },
         timeout: 15 * 60_000,

@@ -154,6 +154,8 @@ async function startSystem(infra: TestInfra, tracing: Record<string, string>) {
       MIGRATIONS_READ_DATABASE_URL: read.ownerUrl,
       PROJECTOR_TOPICS: topic,
       PROJECTOR_GROUP_PREFIX: `bench-trace-${run}`,
+      PROJECTOR_STREAM_TOPIC_PREFIX: `bench.trace${run}.`,
+      PROJECTOR_STREAM_GROUP_PREFIX: `bench-trace-${run}-`,
     }),
     startApp('query-service', { ...common, DATABASE_URL: read.queryUrl }),
   ]);

@@ -44,6 +44,9 @@ describe('read side end to end (built apps, real Kafka, registry and PostgreSQL)
       SCHEMA_REGISTRY_URL: infra.schemaRegistry.url,
       PROJECTOR_TOPICS: topic.topic,
       PROJECTOR_GROUP_PREFIX: `e2e-projector-${run}`,
+      // the other contexts' stream projections, on topics and groups of this run
+      PROJECTOR_STREAM_TOPIC_PREFIX: `e2e-projector-${run}.`,
+      PROJECTOR_STREAM_GROUP_PREFIX: `e2e-projector-${run}-`,
       PROJECTOR_GENERATION_CHECK_MS: '200',
       PROJECTOR_GAP_RETRIES: '2',
       LOG_LEVEL: 'warn',

@@ -50,6 +50,8 @@ describe('rebuild from the event store (built CLI and projector)', () => {
       SCHEMA_REGISTRY_URL: infra.schemaRegistry.url,
       PROJECTOR_TOPICS: topic.topic,
       PROJECTOR_GROUP_PREFIX: `e2e-store-rebuild-${run}`,
+      PROJECTOR_STREAM_TOPIC_PREFIX: `e2e-store-rebuild-${run}.`,
+      PROJECTOR_STREAM_GROUP_PREFIX: `e2e-store-rebuild-${run}-`,
       PROJECTOR_GENERATION_CHECK_MS: '200',
       LOG_LEVEL: 'warn',
     };

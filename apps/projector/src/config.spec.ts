@@ -70,4 +70,19 @@ describe('projector config', () => {
     ]);
     expect((error as Error).message).toMatch(/^projector: invalid configuration/);
   });
+
+  it('names the other contexts’ stream topics and groups with prefixes that keep them valid Kafka names', () => {
+    const config = loadProjectorConfig({
+      PROJECTOR_STREAM_TOPIC_PREFIX: 'e2e.run1.',
+      PROJECTOR_STREAM_GROUP_PREFIX: 'run1-',
+    });
+    expect([config.PROJECTOR_STREAM_TOPIC_PREFIX, config.PROJECTOR_STREAM_GROUP_PREFIX]).toEqual([
+      'e2e.run1.',
+      'run1-',
+    ]);
+    expect(loadProjectorConfig({}).PROJECTOR_STREAM_TOPIC_PREFIX).toBe('');
+    expect(() => loadProjectorConfig({ PROJECTOR_STREAM_TOPIC_PREFIX: 'bad prefix/' })).toThrow(
+      /PROJECTOR_STREAM_TOPIC_PREFIX.*letters, digits/s,
+    );
+  });
 });

@@ -9,6 +9,10 @@ import {
 } from '@cqrs/messaging';
 import { z } from 'zod';
 
+// What Kafka allows in topic names (and we in group ids), so a prefix cannot make an invalid name.
+const KAFKA_NAME_PREFIX = /^[A-Za-z0-9._-]{0,100}$/;
+const KAFKA_NAME_RULE = 'letters, digits, ".", "_" and "-" only, at most 100';
+
 const shape = {
   ...commonServiceConfig(3002),
   /** The read database as a role with DML only (`cqrs_projector`). */
@@ -37,6 +41,14 @@ const shape = {
     .int()
     .refine(isEventTopicRetention, EVENT_TOPIC_RETENTION_RULE)
     .default(EVENT_TOPIC_RETENTION_FOREVER),
+  /**
+   * Prefix of the topics the other contexts' stream projections consume (their contracts name
+   * `<context>.<aggregate>.events`): set it to what the relay's OUTBOX_TOPIC_REPLACEMENT (or the
+   * connector's routing) puts before the topic names, as PROJECTOR_TOPICS does for tasks.
+   */
+  PROJECTOR_STREAM_TOPIC_PREFIX: z.string().regex(KAFKA_NAME_PREFIX, KAFKA_NAME_RULE).default(''),
+  /** Prefix of the stream projections' consumer groups (`<prefix><context>-projector.<projection>`). */
+  PROJECTOR_STREAM_GROUP_PREFIX: z.string().regex(KAFKA_NAME_PREFIX, KAFKA_NAME_RULE).default(''),
   /** Consumer groups are `<prefix>.g<generation>`: a rebuild consumes under a new group. */
   PROJECTOR_GROUP_PREFIX: env.string('tasks-projector'),
   /**

@@ -1,5 +1,6 @@
 import type { ContextModule } from '@cqrs/http';
 import type { QueryServiceConfig } from './config';
+import { projectsContext } from './projects/projects.context';
 import { tasksContext } from './tasks/tasks.context';
 
 /**
@@ -7,4 +8,4 @@ import { tasksContext } from './tasks/tasks.context';
  * its module (routes, repository, caches, change feed) and shares the read pool; the generators
  * add entries.
  */
-export const QUERY_CONTEXTS: readonly ContextModule<QueryServiceConfig>[] = [tasksContext];
+export const QUERY_CONTEXTS: readonly ContextModule<QueryServiceConfig>[] = [tasksContext, projectsContext];

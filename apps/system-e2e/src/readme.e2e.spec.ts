@@ -175,6 +175,8 @@ describe('the README commands', () => {
       OUTBOX_TOPIC_REPLACEMENT: `e2e.readme${runId}.\${aggregatetype}.events`,
       PROJECTOR_TOPICS: topic,
       PROJECTOR_GROUP_PREFIX: `readme-projector-${runId}`,
+      PROJECTOR_STREAM_TOPIC_PREFIX: `e2e.readme${runId}.`,
+      PROJECTOR_STREAM_GROUP_PREFIX: `readme-${runId}-`,
       CQRS_STACK_STATE: state,
       OTEL_TRACES_EXPORTER: 'none',
       LOG_LEVEL: 'warn',

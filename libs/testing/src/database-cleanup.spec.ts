@@ -8,6 +8,7 @@ const HELPERS = [
   'createEventStoreTestDatabase',
   'createReadModelTestDatabase',
   'createOutboxTestDb',
+  'createReadTestDatabase',
 ];
 
 function sourceFiles(dir: string): string[] {

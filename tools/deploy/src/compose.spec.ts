@@ -17,7 +17,7 @@ import { ComposeService, environmentOf, interpolate, loadCompose, parsePort } fr
 import { environment, loadDockerfile, stage } from './lib/dockerfile';
 import { loadInitSql } from './lib/init-sql';
 import { must } from './lib/must';
-import { readRepoFile, repoRoot } from './lib/repo';
+import { eventTopics, readRepoFile, repoRoot } from './lib/repo';
 
 // No Docker engine runs docker-compose.yml in CI, so this reads it the way `docker compose up`
 // would (merge keys, ${VAR:-default} interpolation with an empty environment) and checks it
@@ -355,7 +355,9 @@ describe('docker-compose.yml', () => {
       const projector = (await appConfig('projector')).load(containerEnv('projector'));
       const relay = (await appConfig('outbox-relay')).load(containerEnv('outbox-relay'));
       if (!projector.ok || !relay.ok) throw new Error('invalid app config; see the tests above');
-      expect(env['TOPICS'].split(',')).toEqual(projector.config['PROJECTOR_TOPICS']);
+      // every context's event topics; the tasks projector's among them
+      expect(env['TOPICS'].split(',').sort()).toEqual(eventTopics());
+      expect(eventTopics()).toEqual(expect.arrayContaining(projector.config['PROJECTOR_TOPICS'] as string[]));
       expect(Number(env['PARTITIONS'])).toBe(relay.config['OUTBOX_TOPIC_PARTITIONS']);
       const script = (topics.command as string[]).join('\n');
       expect(script).toContain('--if-not-exists');

@@ -31,7 +31,7 @@ import {
   withStandInFiles,
 } from './lib/helm';
 import { must } from './lib/must';
-import { readRepoFile, repoRoot } from './lib/repo';
+import { eventTopics, readRepoFile, repoRoot } from './lib/repo';
 
 // `helm lint --strict` and `helm template` on the chart, with its defaults and with each option
 // set (helm/cqrs/ci/*-values.yaml, the chart-testing convention), and assertions on what it
@@ -781,7 +781,13 @@ describe('the projector and the partition count', () => {
     if (!loaded.ok) throw new Error(`projector: ${JSON.stringify(loaded.issues)}`);
     const consumed = (loaded.ok ? loaded.config['PROJECTOR_TOPICS'] : []) as string[];
     expect(consumed.length).toBeGreaterThan(0);
-    expect(topics.map((t) => t.spec.topicName).sort()).toEqual(consumed.flatMap((t) => [t, `${t}.dlq`]).sort());
+    // every context's event topics (the projector consumes them all) and their dead-letter topics
+    expect(eventTopics()).toEqual(expect.arrayContaining(consumed));
+    expect(topics.map((t) => t.spec.topicName).sort()).toEqual(
+      eventTopics()
+        .flatMap((t) => [t, `${t}.dlq`])
+        .sort(),
+    );
     expect(topics.map((t) => t.spec.partitions)).toEqual(topics.map(() => 9));
     // Uninstalling must not delete the events.
     expect(topics.every((t) => t.metadata.annotations?.['helm.sh/resource-policy'] === 'keep')).toBe(true);
@@ -797,15 +803,17 @@ describe('the projector and the partition count', () => {
       );
     expect(values.kafka.eventTopicRetentionMs).toBe(-1);
     expect(values.kafka.topics.dlqRetentionMs).toBe(604_800_000);
-    expect(configs(render({ set: { 'kafka.topics.create': true } }))).toEqual({
-      'tasks.task.events': {
-        'min.insync.replicas': '2',
-        'cleanup.policy': 'delete',
-        'retention.ms': '-1',
-        'retention.bytes': '-1',
-      },
-      'tasks.task.events.dlq': { 'min.insync.replicas': '2', 'cleanup.policy': 'delete', 'retention.ms': '604800000' },
-    });
+    expect(configs(render({ set: { 'kafka.topics.create': true } }))).toEqual(
+      Object.fromEntries(
+        eventTopics().flatMap((topic) => [
+          [
+            topic,
+            { 'min.insync.replicas': '2', 'cleanup.policy': 'delete', 'retention.ms': '-1', 'retention.bytes': '-1' },
+          ],
+          [`${topic}.dlq`, { 'min.insync.replicas': '2', 'cleanup.policy': 'delete', 'retention.ms': '604800000' }],
+        ]),
+      ),
+    );
     // A bound, in the KafkaTopic and in what the relay and the projector create topics with.
     const bounded = render({ set: { 'kafka.topics.create': true, 'kafka.eventTopicRetentionMs': 2_592_000_000 } });
     expect(configs(bounded)['tasks.task.events']).toMatchObject({

@@ -207,7 +207,12 @@ async function isolate(
 ): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
   if (app !== 'projector') return { env: {}, cleanup: async () => undefined };
   const variables = (await appConfig(app)).variables;
-  for (const name of ['PROJECTOR_TOPICS', 'PROJECTOR_GROUP_PREFIX']) {
+  for (const name of [
+    'PROJECTOR_TOPICS',
+    'PROJECTOR_GROUP_PREFIX',
+    'PROJECTOR_STREAM_TOPIC_PREFIX',
+    'PROJECTOR_STREAM_GROUP_PREFIX',
+  ]) {
     if (!variables.includes(name))
       throw new Error(`the projector no longer reads ${name}: update this test's isolation`);
   }
@@ -221,13 +226,19 @@ async function isolate(
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
   // The image runs as the projector's own identity (compose's environment): it gets that identity's ACLs on this topic and group.
-  const revoke = await grantAppAcls(admin, 'projector', { topic, group: `deploy-e2e-${id}` });
+  // (prefixes: the other contexts' stream projections name their topics and groups under them)
+  const revoke = await grantAppAcls(admin, 'projector', { topic: `deploy-e2e.${id}.`, group: `deploy-e2e-${id}` });
   return {
-    env: { PROJECTOR_TOPICS: topic, PROJECTOR_GROUP_PREFIX: `deploy-e2e-${id}` },
+    env: {
+      PROJECTOR_TOPICS: topic,
+      PROJECTOR_GROUP_PREFIX: `deploy-e2e-${id}`,
+      PROJECTOR_STREAM_TOPIC_PREFIX: `deploy-e2e.${id}.`,
+      PROJECTOR_STREAM_GROUP_PREFIX: `deploy-e2e-${id}-`,
+    },
     cleanup: async () => {
       await revoke();
       const existing = await admin.listTopics();
-      await admin.deleteTopics({ topics: [topic, `${topic}.dlq`].filter((t) => existing.includes(t)) });
+      await admin.deleteTopics({ topics: existing.filter((t) => t.startsWith(`deploy-e2e.${id}.`)) });
       await admin.disconnect();
     },
   };

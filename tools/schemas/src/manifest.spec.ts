@@ -17,7 +17,7 @@ function problemsOf(dir: string): string[] {
 }
 
 describe('loadSchemaManifest', () => {
-  it('loads the repository schemas: six task events, TaskCreated in two versions, all FULL_TRANSITIVE', () => {
+  it('loads the repository schemas: six task events (TaskCreated in two versions), four project events, all FULL_TRANSITIVE', () => {
     const manifest = loadSchemaManifest(repoSchemas);
     expect(manifest.subjects.map((s) => [s.eventType, s.versions.map((v) => v.version), s.compatibility])).toEqual([
       ['TaskCreated', [1, 2], 'FULL_TRANSITIVE'],
@@ -26,6 +26,10 @@ describe('loadSchemaManifest', () => {
       ['TaskCompleted', [1], 'FULL_TRANSITIVE'],
       ['TaskAbandoned', [1], 'FULL_TRANSITIVE'],
       ['TaskDeleted', [1], 'FULL_TRANSITIVE'],
+      ['ProjectCreated', [1], 'FULL_TRANSITIVE'],
+      ['ProjectRenamed', [1], 'FULL_TRANSITIVE'],
+      ['ProjectArchived', [1], 'FULL_TRANSITIVE'],
+      ['TaskAddedToProject', [1], 'FULL_TRANSITIVE'],
     ]);
     expect(manifest.subjects[0]).toMatchObject({
       topic: 'tasks.task.events',

@@ -34,7 +34,7 @@ const FRAMEWORK_PACKAGES = [
 ];
 
 /** A hypothetical second bounded context. */
-const OTHER_CONTEXT = 'scope:projects';
+const OTHER_CONTEXT = 'scope:invoices';
 const COMPOSING_APPS = ['command-service', 'query-service', 'projector', 'system-e2e'];
 
 interface Project {

@@ -2,7 +2,7 @@ import { ConfigError } from '@cqrs/config';
 import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
 import { createKafka, DeadLetterPublisher, type ConsumerLogger } from '@cqrs/messaging/consumer';
 import { tasksTaskEventsContracts } from '@cqrs/tasks-contracts';
-import { migrateReadModels } from '@cqrs/projection';
+import { migrateReadModels, resetStreamProjection, ResetRefusedError } from '@cqrs/projection';
 import type { RebuildSource } from '@cqrs/tasks-read-model';
 import { parseNonNegativeInt, parsePositiveInt, table } from '@cqrs/util/cli';
 import { Command, InvalidArgumentError } from 'commander';
@@ -125,6 +125,39 @@ function program(config: () => ProjectorConfig): Command {
         PROJECTOR_CONTEXTS.map((c) => c.readModel),
       );
       console.log(applied.length === 0 ? 'read models: up to date' : `read models: applied ${applied.join(', ')}`);
+    });
+
+  cli
+    .command('reset <projection>')
+    .description(
+      "rebuild a stream projection (another context's) from its topics: stop the projectors first; it empties its tables and replays from offset 0",
+    )
+    .action(async (name: string) => {
+      const c = config();
+      const streams = PROJECTOR_CONTEXTS.flatMap((context) => context.streamProjections?.(c) ?? []);
+      const found = streams.find((s) => s.definition.name === name);
+      if (!found)
+        throw new OperationError(
+          `no stream projection "${name}"; known: ${streams.map((s) => s.definition.name).join(', ') || 'none'} (tasks rebuilds with \`rebuild\`)`,
+        );
+      const pool = new Pool({ connectionString: c.DATABASE_URL, max: 2, application_name: 'projector-cli' });
+      const admin = createKafka({
+        clientId: 'projector-cli',
+        brokers: c.KAFKA_BROKERS,
+        security: c.kafkaSecurity,
+        logger: stderrLogger,
+      }).admin();
+      try {
+        await admin.connect();
+        const { tables } = await resetStreamProjection({ ...found, pool, admin }).catch((error: unknown) => {
+          throw error instanceof ResetRefusedError ? new OperationError(error.message) : error;
+        });
+        console.log(
+          `${name}: emptied ${tables.join(', ')} and reset ${found.groupId} to the earliest offsets; start the projector to replay`,
+        );
+      } finally {
+        await Promise.allSettled([admin.disconnect(), pool.end()]);
+      }
     });
 
   cli

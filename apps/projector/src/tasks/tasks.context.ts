@@ -2,7 +2,7 @@ import { AvroSerde } from '@cqrs/messaging';
 import { tasksTaskEventsContracts } from '@cqrs/tasks-contracts';
 import { TASKS_READ_MODEL } from '@cqrs/tasks-read-model';
 import { projectionSettings } from '../config';
-import type { ProjectorContext } from '../contexts';
+import type { ProjectorContext } from '../projector-context';
 import { ProjectionRunner } from '../projection/projection-runner';
 import { TaskRecordDecoder } from '../projection/task-record.decoder';
 

@@ -134,6 +134,9 @@ export async function startSystem(
         MIGRATIONS_READ_DATABASE_URL: read.url,
         PROJECTOR_TOPICS: topic,
         PROJECTOR_GROUP_PREFIX: `obs-projector-${run}`,
+        // every context's events, as the relay names them in this run
+        PROJECTOR_STREAM_TOPIC_PREFIX: `e2e.obs${run}.`,
+        PROJECTOR_STREAM_GROUP_PREFIX: `obs-${run}-`,
       },
       'query-service': { DATABASE_URL: read.url },
     };

@@ -14,3 +14,9 @@ export function repoRoot(): string {
 
 /** A file of the repo as text. */
 export const readRepoFile = (path: string): string => readFileSync(join(repoRoot(), path), 'utf8');
+
+/** The event topics of every context: those of schemas/manifest.json, sorted. */
+export function eventTopics(): string[] {
+  const manifest = JSON.parse(readRepoFile('schemas/manifest.json')) as { schemas: { topic: string }[] };
+  return [...new Set(manifest.schemas.map((s) => s.topic))].sort();
+}

@@ -44,7 +44,7 @@ describe('generators (on a tree)', () => {
   jest.setTimeout(60_000);
 
   describe('context', () => {
-    it.each(['Projects', 'order_lines', 'shared', '9lives'])(
+    it.each(['Invoices', 'order_lines', 'shared', '9lives'])(
       'refuses the name %j and changes nothing',
       async (name) => {
         const tree = workspaceTree();
@@ -64,101 +64,101 @@ describe('generators (on a tree)', () => {
 
     it('creates the three libs, the first event, the contracts and the registration; a second run changes nothing', async () => {
       const tree = workspaceTree();
-      await contextGenerator(tree, { name: 'projects' });
+      await contextGenerator(tree, { name: 'invoices' });
       for (const file of [
-        'libs/projects/domain/project.json',
-        'libs/projects/domain/src/lib/project.decider.ts',
-        'libs/projects/domain/src/lib/project.decider.spec.ts',
-        'libs/projects/contracts/src/generated/index.ts',
-        'libs/projects/contracts/src/generated/project-created.v1.ts',
-        'libs/projects/contracts/src/generated.spec.ts',
-        'libs/projects/read-model/src/lib/project-view.projection.ts',
-        'libs/projects/read-model/src/lib/project-view.projection.spec.ts',
-        'schemas/projects/project/project-created.v1.avsc',
-        'schemas/projects/project/fixtures/project-created.v1.json',
+        'libs/invoices/domain/project.json',
+        'libs/invoices/domain/src/lib/invoice.decider.ts',
+        'libs/invoices/domain/src/lib/invoice.decider.spec.ts',
+        'libs/invoices/contracts/src/generated/index.ts',
+        'libs/invoices/contracts/src/generated/invoice-created.v1.ts',
+        'libs/invoices/contracts/src/generated.spec.ts',
+        'libs/invoices/read-model/src/lib/invoice-view.projection.ts',
+        'libs/invoices/read-model/src/lib/invoice-view.projection.spec.ts',
+        'schemas/invoices/invoice/invoice-created.v1.avsc',
+        'schemas/invoices/invoice/fixtures/invoice-created.v1.json',
       ]) {
         expect({ file, exists: tree.exists(file) }).toEqual({ file, exists: true });
       }
-      expect(readJson(tree, 'libs/projects/contracts/project.json').tags).toEqual([
-        'scope:projects',
+      expect(readJson(tree, 'libs/invoices/contracts/project.json').tags).toEqual([
+        'scope:invoices',
         'type:util',
-        'published:projects',
+        'published:invoices',
       ]);
-      expect(readJson(tree, 'libs/projects/contracts/project.json').targets.codegen.options.command).toBe(
-        'node tools/schemas/src/cli/codegen.mts --context projects --out libs/projects/contracts/src/generated',
+      expect(readJson(tree, 'libs/invoices/contracts/project.json').targets.codegen.options.command).toBe(
+        'node tools/schemas/src/cli/codegen.mts --context invoices --out libs/invoices/contracts/src/generated',
       );
       expect(readJson(tree, 'schemas/manifest.json').schemas).toContainEqual({
-        schema: 'projects/project/project-created.v1.avsc',
-        topic: 'projects.project.events',
-        subject: 'projects.project.events-projects.project.ProjectCreated',
+        schema: 'invoices/invoice/invoice-created.v1.avsc',
+        topic: 'invoices.invoice.events',
+        subject: 'invoices.invoice.events-invoices.invoice.InvoiceCreated',
       });
-      expect(readJson(tree, 'tsconfig.base.json').compilerOptions.paths['@cqrs/projects-read-model']).toEqual([
-        './libs/projects/read-model/src/index.ts',
+      expect(readJson(tree, 'tsconfig.base.json').compilerOptions.paths['@cqrs/invoices-read-model']).toEqual([
+        './libs/invoices/read-model/src/index.ts',
       ]);
-      expect(registeredContexts(tree)).toEqual(['tasks', 'projects']);
-      expect(tree.read('libs/projects/contracts/src/generated/index.ts', 'utf-8')).toContain(
-        'export const projectsProjectEventsContracts = [',
+      expect(registeredContexts(tree)).toEqual(['tasks', 'projects', 'invoices']);
+      expect(tree.read('libs/invoices/contracts/src/generated/index.ts', 'utf-8')).toContain(
+        'export const invoicesInvoiceEventsContracts = [',
       );
-      const migrations = tree.children('libs/projects/read-model/src/lib/migrations');
-      expect(migrations).toEqual([expect.stringMatching(/^\d{13}-create-projects-read-model\.ts$/)]);
+      const migrations = tree.children('libs/invoices/read-model/src/lib/migrations');
+      expect(migrations).toEqual([expect.stringMatching(/^\d{13}-create-invoices-read-model\.ts$/)]);
 
       const before = snapshot(tree);
-      await expect(contextGenerator(tree, { name: 'projects' })).rejects.toThrow(/cannot create context "projects"/);
+      await expect(contextGenerator(tree, { name: 'invoices' })).rejects.toThrow(/cannot create context "invoices"/);
       expect(snapshot(tree)).toEqual(before);
     });
   });
 
   describe('event and command', () => {
-    async function withProjects(): Promise<Tree> {
+    async function withInvoices(): Promise<Tree> {
       const tree = workspaceTree();
-      await contextGenerator(tree, { name: 'projects' });
+      await contextGenerator(tree, { name: 'invoices' });
       return tree;
     }
 
     it('adds an event to the schemas, contracts, domain union, evolve and projection; refuses it twice', async () => {
-      const tree = await withProjects();
-      await eventGenerator(tree, { context: 'projects', name: 'ProjectArchived' });
+      const tree = await withInvoices();
+      await eventGenerator(tree, { context: 'invoices', name: 'InvoiceArchived' });
       expect(readJson(tree, 'schemas/manifest.json').schemas).toContainEqual({
-        schema: 'projects/project/project-archived.v1.avsc',
-        topic: 'projects.project.events',
-        subject: 'projects.project.events-projects.project.ProjectArchived',
+        schema: 'invoices/invoice/invoice-archived.v1.avsc',
+        topic: 'invoices.invoice.events',
+        subject: 'invoices.invoice.events-invoices.invoice.InvoiceArchived',
       });
-      expect(tree.exists('libs/projects/contracts/src/generated/project-archived.v1.ts')).toBe(true);
-      expect(tree.read('libs/projects/domain/src/lib/project.events.ts', 'utf-8')).toContain(
-        'export type ProjectEvent = ProjectCreated | ProjectArchived;',
+      expect(tree.exists('libs/invoices/contracts/src/generated/invoice-archived.v1.ts')).toBe(true);
+      expect(tree.read('libs/invoices/domain/src/lib/invoice.events.ts', 'utf-8')).toContain(
+        'export type InvoiceEvent = InvoiceCreated | InvoiceArchived;',
       );
-      expect(tree.read('libs/projects/domain/src/lib/project.state.ts', 'utf-8')).toContain("case 'ProjectArchived':");
-      expect(tree.read('libs/projects/read-model/src/lib/project-view.projection.ts', 'utf-8')).toContain(
-        "case 'ProjectArchived': {",
+      expect(tree.read('libs/invoices/domain/src/lib/invoice.state.ts', 'utf-8')).toContain("case 'InvoiceArchived':");
+      expect(tree.read('libs/invoices/read-model/src/lib/invoice-view.projection.ts', 'utf-8')).toContain(
+        "case 'InvoiceArchived': {",
       );
-      expect(tree.read('libs/projects/read-model/src/lib/project-view.projection.spec.ts', 'utf-8')).toContain(
-        "describe('ProjectArchived'",
+      expect(tree.read('libs/invoices/read-model/src/lib/invoice-view.projection.spec.ts', 'utf-8')).toContain(
+        "describe('InvoiceArchived'",
       );
 
       const before = snapshot(tree);
-      await expect(eventGenerator(tree, { context: 'projects', name: 'ProjectArchived' })).rejects.toThrow(
-        'event ProjectArchived exists',
+      await expect(eventGenerator(tree, { context: 'invoices', name: 'InvoiceArchived' })).rejects.toThrow(
+        'event InvoiceArchived exists',
       );
       expect(snapshot(tree)).toEqual(before);
     });
 
     it('adds a command with its decide branch, generating the event it records', async () => {
-      const tree = await withProjects();
-      await commandGenerator(tree, { context: 'projects', name: 'ArchiveProject' });
-      const decider = tree.read('libs/projects/domain/src/lib/project.decider.ts', 'utf-8');
-      expect(decider).toContain("case 'ArchiveProject':\n      return archiveProject(command, state);");
-      expect(decider).toContain("return [{ type: 'ProjectArchived'");
-      expect(tree.read('libs/projects/domain/src/lib/project.commands.ts', 'utf-8')).toContain(
-        'export type ProjectCommand = CreateProject | ArchiveProject;',
+      const tree = await withInvoices();
+      await commandGenerator(tree, { context: 'invoices', name: 'ArchiveInvoice' });
+      const decider = tree.read('libs/invoices/domain/src/lib/invoice.decider.ts', 'utf-8');
+      expect(decider).toContain("case 'ArchiveInvoice':\n      return archiveInvoice(command, state);");
+      expect(decider).toContain("return [{ type: 'InvoiceArchived'");
+      expect(tree.read('libs/invoices/domain/src/lib/invoice.commands.ts', 'utf-8')).toContain(
+        'export type InvoiceCommand = CreateInvoice | ArchiveInvoice;',
       );
-      expect(tree.read('libs/projects/domain/src/lib/project.decider.spec.ts', 'utf-8')).toContain(
-        "describe('ArchiveProject'",
+      expect(tree.read('libs/invoices/domain/src/lib/invoice.decider.spec.ts', 'utf-8')).toContain(
+        "describe('ArchiveInvoice'",
       );
-      expect(tree.exists('schemas/projects/project/project-archived.v1.avsc')).toBe(true);
+      expect(tree.exists('schemas/invoices/invoice/invoice-archived.v1.avsc')).toBe(true);
 
       const before = snapshot(tree);
-      await expect(commandGenerator(tree, { context: 'projects', name: 'ArchiveProject' })).rejects.toThrow(
-        'command ArchiveProject exists in ProjectCommand',
+      await expect(commandGenerator(tree, { context: 'invoices', name: 'ArchiveInvoice' })).rejects.toThrow(
+        'command ArchiveInvoice exists in InvoiceCommand',
       );
       expect(snapshot(tree)).toEqual(before);
     });
@@ -171,12 +171,12 @@ describe('generators (on a tree)', () => {
     });
 
     it.each([
-      ['ArchiveProject', 'ProjectArchived'],
-      ['ProjectRename', 'ProjectRenamed'],
-      ['ChangeName', 'ProjectNameChanged'],
-      ['Copy', 'ProjectCopied'],
+      ['ArchiveInvoice', 'InvoiceArchived'],
+      ['InvoiceRename', 'InvoiceRenamed'],
+      ['ChangeName', 'InvoiceNameChanged'],
+      ['Copy', 'InvoiceCopied'],
     ])('names the event of %s %s by default', (command, event) => {
-      expect(defaultEvent(contextNames('projects'), command)).toBe(event);
+      expect(defaultEvent(contextNames('invoices'), command)).toBe(event);
     });
   });
 });
