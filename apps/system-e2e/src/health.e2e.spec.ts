@@ -74,9 +74,20 @@ describe('the four apps', () => {
   });
 
   it.each([
-    ['command-service', ['postgres', 'encoders', 'issuer']],
-    ['query-service', ['postgres', 'change-feed', 'issuer']],
-    ['projector', ['postgres', 'kafka', 'schema-registry', 'projection']],
+    // one check per context where a context brings its own (tasks, then projects)
+    ['command-service', ['postgres', 'encoders', 'projects-encoders', 'issuer']],
+    ['query-service', ['postgres', 'change-feed', 'projects-change-feed', 'issuer']],
+    [
+      'projector',
+      [
+        'postgres',
+        'kafka',
+        'schema-registry',
+        'projection:tasks',
+        'projection:projects',
+        'projection:projects-task-progress',
+      ],
+    ],
     ['outbox-relay', ['postgres', 'replication', 'kafka']],
   ])('%s is live and ready with every dependency up, saying up and nothing more', async (name, dependencies) => {
     const app = apps.find((a) => a.name === name)!;
@@ -130,7 +141,12 @@ describe('the four apps', () => {
           detail: expect.any(String),
           code: 'SERVICE_UNAVAILABLE',
           instance: '/health/ready',
-          checks: { postgres: { status: 'up' }, encoders: { status: 'down' }, issuer: { status: 'up' } },
+          checks: {
+            postgres: { status: 'up' },
+            encoders: { status: 'down' },
+            'projects-encoders': { status: 'down' },
+            issuer: { status: 'up' },
+          },
         });
         await new Promise((r) => setTimeout(r, 600));
       }
@@ -258,7 +274,11 @@ describe('the four apps', () => {
       expect(JSON.parse(text)).toMatchObject({
         status: 503,
         code: 'SERVICE_UNAVAILABLE',
-        checks: { postgres: { status: 'down' }, 'change-feed': { status: 'down' } },
+        checks: {
+          postgres: { status: 'down' },
+          'change-feed': { status: 'down' },
+          'projects-change-feed': { status: 'down' },
+        },
       });
       for (const leak of ['127.0.0.1', 'ECONNREFUSED', 'cqrs_query', 'stack']) expect(text).not.toContain(leak);
       // Operators still learn why, from the log (written asynchronously: it may trail the answer).
