@@ -65,7 +65,7 @@ describe('one trace across every service', () => {
       () =>
         ['command-service', 'outbox-relay', 'projector', 'query-service'].every((service) =>
           inTrace().some((s) => s.service === service && /^(command|outbox|event|query)\./.test(s.name)),
-        ),
+        ) && inTrace().filter((s) => s.service === 'projector' && s.name.startsWith('event.')).length >= 2,
       30_000,
     );
     // Late children (pg statements after the commit) arrive in the next export batch.
@@ -114,7 +114,13 @@ describe('one trace across every service', () => {
 
   it('the projector continues the trace from the Kafka header: event.TaskCreated, then the read-model transaction', () => {
     const command = one('command-service', 'command.CreateTask');
-    const event = one('projector', 'event.TaskCreated');
+    // Two projections follow the event: the tasks read model's, and the projects context's
+    // cross-context one; each continues the trace, and says which it is.
+    const events = spans.filter((s) => s.service === 'projector' && s.name === 'event.TaskCreated');
+    expect(events.map((s) => s.attributes['cqrs.projection']).sort()).toEqual(['projects-task-progress', 'tasks']);
+    const event = events.find((s) => s.attributes['cqrs.projection'] === 'tasks')!;
+    const other = events.find((s) => s.attributes['cqrs.projection'] === 'projects-task-progress')!;
+    expect(other).toMatchObject({ kind: SPAN_KIND.consumer, parentSpanId: command.spanId });
     // The header holds the command span's context (Debezium parity), so the event is its child too.
     expect(event).toMatchObject({ kind: SPAN_KIND.consumer, parentSpanId: command.spanId });
     expect(event.attributes).toMatchObject({

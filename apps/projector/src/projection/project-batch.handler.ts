@@ -62,7 +62,9 @@ export function projectBatch(options: ProjectBatchOptions): BatchHandler {
     const sequenced = await options.decoder.decodeAll(records);
     // A dead letter carries the headers exactly as they came, which the parked row keeps only as text.
     const rawHeaders = new Map(consumed.map((r) => [r.offset, r.rawHeaders]));
-    const traced = new Map(sequenced.map((record) => [record.source, startEventSpan(record, sequenced.length)]));
+    const traced = new Map(
+      sequenced.map((record) => [record.source, startEventSpan(record, sequenced.length, projection)]),
+    );
     const failedAt = firstFailedAt ?? new Date();
     const spans = [...traced.values()].flatMap((t) => (t.span ? [t.span] : []));
     const [only] = spans;
@@ -190,7 +192,7 @@ export function projectBatch(options: ProjectBatchOptions): BatchHandler {
  * The record's event type, and an `event.<Type>` span continuing the trace its headers carry.
  * Records without trace headers get no span: a span per untraced record would only cost.
  */
-function startEventSpan(record: SequencedRecord<TaskEvent>, batchSize: number): TracedRecord {
+function startEventSpan(record: SequencedRecord<TaskEvent>, batchSize: number, projection: string): TracedRecord {
   const { source, decoded } = record;
   const type = decoded.ok ? decoded.event.type : (source.headers['eventType'] ?? 'unknown');
   const { traceparent, tracestate } = source.headers;
@@ -206,6 +208,7 @@ function startEventSpan(record: SequencedRecord<TaskEvent>, batchSize: number): 
       // the records of its partition's batch (one read-model transaction, maybe with other partitions')
       'messaging.batch.message_count': batchSize,
       'cqrs.event.type': type,
+      'cqrs.projection': projection,
       ...(decoded.streamId !== null ? { 'cqrs.stream.id': decoded.streamId } : {}),
       ...(decoded.version !== null ? { 'cqrs.event.version': decoded.version } : {}),
     },

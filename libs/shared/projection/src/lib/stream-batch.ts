@@ -88,7 +88,7 @@ export function streamBatchHandler(options: StreamBatchOptions): BatchHandler {
     const streams = [
       ...new Set(decoded.flatMap((d) => (d.ok ? [d.event.streamId] : d.streamId ? [d.streamId] : []))),
     ].sort();
-    const spans = decoded.map((d, i) => eventSpan(d, records[i]?.headers ?? {}));
+    const spans = decoded.map((d, i) => eventSpan(d, records[i]?.headers ?? {}, definition.name));
     const client = await pool.connect();
     let outcome: BatchOutcome;
     try {
@@ -249,7 +249,7 @@ function report(
 }
 
 /** An `event.<Type>` span continuing the trace the record's headers carry; none for an untraced record. */
-function eventSpan(d: DecodedRecord, headers: Record<string, string>): Span | undefined {
+function eventSpan(d: DecodedRecord, headers: Record<string, string>, projection: string): Span | undefined {
   const { traceparent, tracestate } = headers;
   if (!traceparent) return undefined;
   const type = d.ok ? d.event.type : (headers['eventType'] ?? 'unknown');
@@ -262,6 +262,8 @@ function eventSpan(d: DecodedRecord, headers: Record<string, string>): Span | un
       'messaging.kafka.destination.partition': d.source.partition,
       'messaging.kafka.message.offset': Number(d.source.offset),
       'cqrs.event.type': type,
+      // several projections may follow one event (another context's too): each span says whose
+      'cqrs.projection': projection,
       ...(d.ok ? { 'cqrs.stream.id': d.event.streamId, 'cqrs.event.version': d.event.version } : {}),
     },
   });
