@@ -5,7 +5,7 @@ import { ControlPlane, ensureCrds, groupAlive, installCrds, removeCrds, startCon
 import { CHART, HelmResult, Manifest } from './lib/helm';
 import { KubeApi, KubeObject, waitFor } from './lib/kube-api';
 import { must } from './lib/must';
-import { readRepoFile, repoRoot } from './lib/repo';
+import { eventTopics, readRepoFile, repoRoot } from './lib/repo';
 import {
   ClusterTarget,
   describeObject,
@@ -656,7 +656,11 @@ describe.each(KUBE_VERSIONS)('the chart on a Kubernetes %s API server', (kubeVer
         'KafkaTopic',
         namespace,
       );
-      expect(topics.map((t) => t.spec.topicName).sort()).toEqual(['tasks.task.events', 'tasks.task.events.dlq']);
+      expect(topics.map((t) => t.spec.topicName).sort()).toEqual(
+        eventTopics()
+          .flatMap((t) => [t, `${t}.dlq`])
+          .sort(),
+      );
       for (const topic of topics) expect(topic.spec.partitions).toBe(6);
     });
 
@@ -883,7 +887,11 @@ describe.each(KUBE_VERSIONS)('the chart on a Kubernetes %s API server', (kubeVer
     );
     expect(serverWarnings(result)).toEqual([]);
     const topics = await api.list('kafka.strimzi.io/v1', 'KafkaTopic', namespace);
-    expect(topics.map((t) => t.spec.topicName).sort()).toEqual(['tasks.task.events', 'tasks.task.events.dlq']);
+    expect(topics.map((t) => t.spec.topicName).sort()).toEqual(
+      eventTopics()
+        .flatMap((t) => [t, `${t}.dlq`])
+        .sort(),
+    );
     expect(await api.list('kafka.strimzi.io/v1', 'KafkaConnector', namespace)).toHaveLength(1);
     ok(helm(['uninstall', RELEASE, '--namespace', namespace]), 'helm uninstall');
   });

@@ -10,8 +10,19 @@ export { existingContext, contextFiles } from './lib/context-files';
 export {
   APP_REGISTRATIONS,
   type AppRegistration,
+  contextsArrayRegistration,
   registerInApps,
+  registerInDeployment,
   registerInWorkspace,
   registeredContexts,
+  StagedFiles,
+  stageRegistration,
 } from './lib/registration';
-export { addArrayElement, addNamedImport, SourceEditError } from './lib/source-edit';
+export { addComposeTopics, addHelmTopicNames } from './lib/deployment';
+export {
+  addArrayElement,
+  addClassMember,
+  addNamedImport,
+  insertBeforeDeclaration,
+  SourceEditError,
+} from './lib/source-edit';

@@ -1,5 +1,5 @@
 import type { Tree } from '@nx/devkit';
-import { type ContextNames, contextNames, libRoot, assertContextName } from './names';
+import { appContextRoot, type ContextNames, contextNames, libRoot, assertContextName } from './names';
 
 /** The files of a generated context that the event and command generators edit. */
 export interface ContextFiles {
@@ -60,4 +60,34 @@ export function existingContext(tree: Tree, context: string, aggregate?: string)
     );
   }
   return names;
+}
+
+/** The files of a context in the command service that the event and command generators edit. */
+export interface CommandServiceFiles {
+  /** `to<Aggregate>ContractRecord`: a case per event. */
+  mapping: string;
+  /** A message class and handler per command, listed in `<AGGREGATE>_COMMAND_HANDLERS`. */
+  commands: string;
+  /** A route per command. */
+  controller: string;
+}
+
+/**
+ * The command service's files of a context, or null when the app does not host it (its folder
+ * is absent: a context generated before the generators wrote app code). A folder that lacks one
+ * of them is an error: the app's code would no longer compile after the edit it misses.
+ */
+export function commandServiceFiles(tree: Tree, names: ContextNames): CommandServiceFiles | null {
+  const root = appContextRoot('command-service', names.context);
+  if (!tree.exists(root)) return null;
+  const files: CommandServiceFiles = {
+    mapping: `${root}/${names.aggregateKebab}-event.mapping.ts`,
+    commands: `${root}/${names.aggregateKebab}-commands.ts`,
+    controller: `${root}/${names.context}.controller.ts`,
+  };
+  const missing = Object.values(files).filter((f) => !tree.exists(f));
+  if (missing.length > 0) {
+    throw new Error(`${root} lacks what the generators edit: ${missing.join(', ')}`);
+  }
+  return files;
 }

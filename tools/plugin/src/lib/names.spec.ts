@@ -13,8 +13,10 @@ describe('context names', () => {
       aggregateKebab: 'project',
       aggregateConst: 'PROJECT',
       namespace: 'projects.project',
+      streamType: 'projects.project',
       topic: 'projects.project.events',
       topicCamel: 'projectsProjectEvents',
+      topicPascal: 'ProjectsProjectEvents',
       schemaDir: 'schemas/projects/project',
       viewsTable: 'projects_project_views',
       checkpointTable: 'projects_stream_checkpoints',
@@ -27,8 +29,10 @@ describe('context names', () => {
       aggregate: 'OrderLine',
       aggregateKebab: 'order-line',
       namespace: 'order_lines.order_line',
+      streamType: 'order-lines.order-line',
       topic: 'order-lines.order-line.events',
       topicCamel: 'orderLinesOrderLineEvents',
+      topicPascal: 'OrderLinesOrderLineEvents',
       viewsTable: 'order_lines_order_line_views',
     });
   });

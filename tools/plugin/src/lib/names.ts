@@ -69,10 +69,14 @@ export interface ContextNames {
   aggregateConst: string;
   /** `order_lines.order_line`: the Avro namespace (Avro names allow no hyphen). */
   namespace: string;
+  /** `order-lines.order-line`: the events' stream type, the outbox `aggregatetype` (the topic without `.events`). */
+  streamType: string;
   /** `order-lines.order-line.events`. */
   topic: string;
   /** `orderLinesOrderLineEvents`: the prefix codegen gives the topic's exports (`…Topic`, `…Contracts`). */
   topicCamel: string;
+  /** `OrderLinesOrderLineEvents`: the prefix of the topic's types (`…Record`). */
+  topicPascal: string;
   /** `schemas/order-lines/order-line`. */
   schemaDir: string;
   /** `order_lines_order_line_views`. */
@@ -90,7 +94,9 @@ export function contextNames(context: string, aggregate?: string): ContextNames 
   const agg = names(aggregatePascal);
   const contextCamel = names(context).propertyName;
   const aggregateKebab = agg.fileName;
-  const topic = `${context}.${aggregateKebab}.events`;
+  const streamType = `${context}.${aggregateKebab}`;
+  const topic = `${streamType}.events`;
+  const topicCamel = names(topic.replace(/\./g, '-')).propertyName;
   return {
     context,
     contextCamel,
@@ -102,8 +108,10 @@ export function contextNames(context: string, aggregate?: string): ContextNames 
     aggregateKebab,
     aggregateConst: agg.constantName,
     namespace: `${snake(context)}.${snake(aggregateKebab)}`,
+    streamType,
     topic,
-    topicCamel: names(topic.replace(/\./g, '-')).propertyName,
+    topicCamel,
+    topicPascal: topicCamel.charAt(0).toUpperCase() + topicCamel.slice(1),
     schemaDir: `schemas/${context}/${aggregateKebab}`,
     viewsTable: `${snake(context)}_${snake(aggregateKebab)}_views`,
     checkpointTable: `${snake(context)}_stream_checkpoints`,
@@ -114,3 +122,6 @@ export function contextNames(context: string, aggregate?: string): ContextNames 
 /** Roots of the context's libs. */
 export const libRoot = (context: string, layer: 'domain' | 'contracts' | 'read-model'): string =>
   `libs/${context}/${layer}`;
+
+/** The folder of a context's files in an app (`apps/command-service/src/order-lines`). */
+export const appContextRoot = (app: string, context: string): string => `apps/${app}/src/${context}`;

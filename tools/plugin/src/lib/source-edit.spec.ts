@@ -1,10 +1,14 @@
 import {
   addArrayElement,
+  addClassMember,
   addNamedImport,
   addUnionMember,
+  classMemberNames,
+  insertBeforeDeclaration,
   insertBeforeTypeAlias,
   insertCaseBeforeDefault,
   stringArrayElements,
+  topLevelDeclarations,
 } from './source-edit';
 
 describe('source edits', () => {
@@ -27,6 +31,20 @@ describe('source edits', () => {
         '= [tasksContext, projectsContext];',
       );
       expect(addArrayElement('a.ts', 'const xs: string[] = [];\n', 'xs', "'a'")).toBe("const xs: string[] = ['a'];\n");
+    });
+
+    it('puts an element with a comment on a line of its own, after the last one and its comment', () => {
+      // the shape of TEST_DATABASE_PREFIXES in libs/testing/src/database-cleanup.ts
+      const prefixes = "export const P = [\n  // helper\n  'a',\n  'b', // b.spec.ts\n] as const;\n";
+      const once = addArrayElement('d.ts', prefixes, 'P', "'c'", 'c.spec.ts');
+      expect(once).toBe(
+        "export const P = [\n  // helper\n  'a',\n  'b', // b.spec.ts\n  'c', // c.spec.ts\n] as const;\n",
+      );
+      expect(addArrayElement('d.ts', once, 'P', "'c'", 'c.spec.ts')).toBe(once);
+      expect(addArrayElement('d.ts', "const P = ['a'];\n", 'P', "'c'", 'c')).toBe("const P = ['a',\n'c', // c\n];\n");
+      expect(addArrayElement('d.ts', "const P = [\n  'a' // a\n];\n", 'P', "'c'", 'c')).toBe(
+        "const P = [\n  'a', // a\n  'c', // c\n];\n",
+      );
     });
 
     it('fails, naming the file, when the array is not there', () => {
@@ -92,5 +110,24 @@ describe('source edits', () => {
       "import type { A } from './a';\nimport { b } from './b';\nimport { e } from './a';\n\nexport const x = 1;\n",
     );
     expect(addNamedImport('x.ts', text, './a', 'A', true)).toBe(text);
+  });
+
+  it('inserts a declaration above another, with its comments, so a class precedes the const using it', () => {
+    const text = 'export class A {}\n\n/** All. */\n// really\nexport const ALL = [A];\n';
+    const edited = insertBeforeDeclaration('c.ts', text, 'ALL', 'export class B {}');
+    expect(edited).toBe('export class A {}\n\nexport class B {}\n\n/** All. */\n// really\nexport const ALL = [A];\n');
+    expect(topLevelDeclarations('c.ts', edited)).toEqual(['A', 'B', 'ALL']);
+    expect(() => insertBeforeDeclaration('c.ts', text, 'NONE', '')).toThrow(
+      'c.ts: no top-level declaration of `NONE` to insert before',
+    );
+  });
+
+  it('appends a member to a class', () => {
+    const text = 'export class C {\n  constructor() {}\n\n  a() {}\n}\n\nexport class D {}\n';
+    const edited = addClassMember('c.ts', text, 'C', '  b() {}');
+    expect(edited).toBe('export class C {\n  constructor() {}\n\n  a() {}\n\n  b() {}\n}\n\nexport class D {}\n');
+    expect(classMemberNames('c.ts', edited, 'C')).toEqual(['a', 'b']);
+    expect(addClassMember('c.ts', edited, 'D', '  d() {}')).toContain('export class D {\n  d() {}\n}\n');
+    expect(() => addClassMember('c.ts', text, 'E', '')).toThrow('c.ts: no `class E`');
   });
 });

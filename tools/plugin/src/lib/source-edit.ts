@@ -64,14 +64,34 @@ function arrayLiteral(file: string, text: string, name: string): ts.ArrayLiteral
 
 /**
  * Appends `element` (source text, e.g. `'projects'` or `projectsContext`) to the array literal
- * assigned to `const <name>`; returns the text unchanged if the array already holds it.
+ * assigned to `const <name>`; returns the text unchanged if the array already holds it. With a
+ * `comment`, the element goes on a line of its own, after the last element's comma and the
+ * comment on that line, so every comment stays with the element it describes.
  */
-export function addArrayElement(file: string, text: string, name: string, element: string): string {
+export function addArrayElement(file: string, text: string, name: string, element: string, comment?: string): string {
   const array = arrayLiteral(file, text, name);
   const normalise = (s: string) => s.replace(/"/g, "'").trim();
   if (array.elements.some((e) => normalise(e.getText()) === normalise(element))) return text;
   const last = array.elements[array.elements.length - 1];
-  return last ? insertAt(text, last.getEnd(), `, ${element}`) : insertAt(text, array.elements.pos, element);
+  if (comment === undefined) {
+    return last ? insertAt(text, last.getEnd(), `, ${element}`) : insertAt(text, array.elements.pos, element);
+  }
+  if (comment.includes('\n')) throw new SourceEditError(file, `a comment of one line expected, got ${comment}`);
+  let out = text;
+  let pos = array.elements.pos;
+  if (last) {
+    pos = array.elements.hasTrailingComma ? out.indexOf(',', last.getEnd()) + 1 : last.getEnd() + 1;
+    if (!array.elements.hasTrailingComma) out = insertAt(out, last.getEnd(), ',');
+  }
+  const lineEnd = out.indexOf('\n', pos);
+  const restOfLine = lineEnd === -1 ? out.slice(pos) : out.slice(pos, lineEnd);
+  const alone = /^[ \t]*(\/\/.*)?$/.test(restOfLine);
+  if (alone && lineEnd !== -1) pos = lineEnd;
+  const lineStart = out.lastIndexOf('\n', (last ?? array).getStart()) + 1;
+  const indent = /^[ \t]*/.exec(out.slice(lineStart))?.[0] ?? '';
+  const line = `\n${last ? indent : indent + '  '}${element}, // ${comment}`;
+  // whatever followed on that line (the closing bracket of a one-line array) moves below it
+  return insertAt(out, pos, alone && lineEnd !== -1 ? line : `${line}\n${indent}`);
 }
 
 /** Adds `member` to the union `type <name> = A | B`; unchanged if it is there already. */
@@ -95,6 +115,63 @@ export function insertBeforeTypeAlias(file: string, text: string, name: string, 
   if (!alias) throw new SourceEditError(file, `no top-level \`type ${name} = ...\` to declare a member before`);
   const start = alias.getStart();
   return insertAt(text, start, `${block.trimEnd()}\n\n`);
+}
+
+/**
+ * Inserts `block` before the top-level statement that declares `name` (a type, interface, class,
+ * function or `const`), above its leading comments and separated by a blank line: a class must be
+ * declared before a `const` that uses it when the module loads.
+ */
+export function insertBeforeDeclaration(file: string, text: string, name: string, block: string): string {
+  const source = parse(file, text);
+  const statement = source.statements.find((s) => declaredNames(s).includes(name));
+  if (!statement) throw new SourceEditError(file, `no top-level declaration of \`${name}\` to insert before`);
+  const comments = ts.getLeadingCommentRanges(text, statement.getFullStart()) ?? [];
+  const start = comments.length > 0 ? comments[0].pos : statement.getStart(source);
+  return insertAt(text, start, `${block.trimEnd()}\n\n`);
+}
+
+/** The names the file's top-level statements declare (types, interfaces, classes, functions, `const`s). */
+export function topLevelDeclarations(file: string, text: string): string[] {
+  return parse(file, text).statements.flatMap(declaredNames);
+}
+
+function declaredNames(statement: ts.Statement): string[] {
+  if (ts.isVariableStatement(statement)) {
+    return statement.declarationList.declarations.flatMap((d) => (ts.isIdentifier(d.name) ? [d.name.text] : []));
+  }
+  if (
+    ts.isTypeAliasDeclaration(statement) ||
+    ts.isInterfaceDeclaration(statement) ||
+    ts.isClassDeclaration(statement) ||
+    ts.isFunctionDeclaration(statement)
+  ) {
+    return statement.name ? [statement.name.text] : [];
+  }
+  return [];
+}
+
+function classDeclaration(file: string, text: string, className: string): ts.ClassDeclaration {
+  const cls = find(
+    parse(file, text),
+    (n): n is ts.ClassDeclaration => ts.isClassDeclaration(n) && n.name?.text === className,
+  );
+  if (!cls) throw new SourceEditError(file, `no \`class ${className}\``);
+  return cls;
+}
+
+/** The names of the members (methods, properties) of `class <className>`. */
+export function classMemberNames(file: string, text: string, className: string): string[] {
+  return classDeclaration(file, text, className).members.flatMap((m) => (m.name ? [m.name.getText()] : []));
+}
+
+/** Appends `member` (a method or property, source text) at the end of the body of `class <className>`. */
+export function addClassMember(file: string, text: string, className: string, member: string): string {
+  const cls = classDeclaration(file, text, className);
+  const closing = cls.getEnd() - 1; // the class body's `}`
+  const lineStart = text.lastIndexOf('\n', closing) + 1;
+  const at = text.slice(lineStart, closing).trim() === '' ? lineStart : closing;
+  return insertAt(text, at, `\n${member.trimEnd()}\n`);
 }
 
 /** The `type` names of the union `type <name> = A | B` (its members' source text). */

@@ -3,8 +3,8 @@ import { formatFiles, generateFiles, type Tree } from '@nx/devkit';
 import { contextFiles } from '../../lib/context-files';
 import { runContractsCodegen } from '../../lib/contracts-codegen';
 import { addEventSchema, MANIFEST } from '../../lib/event-schema';
-import { type ContextNames, contextNames, libRoot } from '../../lib/names';
-import { contextImportPaths, registerInApps, registeredContexts } from '../../lib/registration';
+import { appContextRoot, type ContextNames, contextNames, libRoot } from '../../lib/names';
+import { APP_REGISTRATIONS, contextImportPaths, registeredContexts, stageRegistration } from '../../lib/registration';
 
 export interface ContextGeneratorSchema {
   name: string;
@@ -35,6 +35,12 @@ function assertNew(tree: Tree, names: ContextNames): void {
       ).includes(path),
     ) && `tsconfig.base.json already maps @cqrs/${context}-*`,
     !tree.exists(MANIFEST) && `${MANIFEST} is missing`,
+    // a folder or module of the app's own (`commands`, `config`) would be shadowed or overwritten
+    ...APP_REGISTRATIONS.flatMap(({ app }) =>
+      [appContextRoot(app, context), `${appContextRoot(app, context)}.ts`]
+        .filter((path) => tree.exists(path))
+        .map((path) => `${path} exists`),
+    ),
   ].filter(Boolean);
   if (taken.length > 0) throw new Error(`cannot create context "${context}": ${taken.join('; ')}`);
 }
@@ -42,14 +48,21 @@ function assertNew(tree: Tree, names: ContextNames): void {
 /**
  * `nx g @cqrs/plugin:context <name> [--aggregate <Name>]`: the domain, contracts and read-model
  * libs of a new bounded context, its first event's schema (`<Aggregate>Created`) with the
- * contracts generated from it, and its registration (import paths, lint rule).
+ * contracts generated from it, its files in each app (`files/<app>` into `apps/<app>/src/<name>`),
+ * and its registration (import paths, lint rule, test databases, the apps' `contexts.ts`, the
+ * deployment's topics).
  */
 export async function contextGenerator(tree: Tree, options: ContextGeneratorSchema): Promise<void> {
   const names = contextNames(options.name, options.aggregate);
   assertNew(tree, names);
+  // Staged first: a file or anchor it cannot find fails the run before anything is written.
+  const registration = stageRegistration(tree, names);
   const values = templateValues(names, Date.now());
   for (const layer of ['domain', 'contracts', 'read-model'] as const) {
     generateFiles(tree, join(__dirname, 'files', layer), libRoot(names.context, layer), values);
+  }
+  for (const { app } of APP_REGISTRATIONS) {
+    generateFiles(tree, join(__dirname, 'files', app), appContextRoot(app, names.context), values);
   }
   addEventSchema(tree, names, `${names.aggregate}Created`, `A ${values.aggregateWords} was created.`, [
     {
@@ -65,7 +78,7 @@ export async function contextGenerator(tree: Tree, options: ContextGeneratorSche
       fixture: `First ${values.aggregateWords}`,
     },
   ]);
-  registerInApps(tree, names);
+  registration.commit();
   await formatFiles(tree);
   // After formatting: codegen output is checked byte for byte, and Prettier leaves it alone.
   runContractsCodegen(tree, names.context, contextFiles(names).generated);

@@ -1,5 +1,5 @@
 import { formatFiles, names as nxNames, type Tree } from '@nx/devkit';
-import { contextFiles, existingContext } from '../../lib/context-files';
+import { commandServiceFiles, contextFiles, existingContext } from '../../lib/context-files';
 import { runContractsCodegen } from '../../lib/contracts-codegen';
 import { addEventSchema, eventInManifest, MANIFEST } from '../../lib/event-schema';
 import { assertPascalName, type ContextNames } from '../../lib/names';
@@ -40,8 +40,10 @@ function eventDoc(names: ContextNames, event: string): string {
  * Adds `event` to a context: its Avro schema (the envelope only), fixture and manifest entry; the
  * domain event (`data: { <aggregate>Id, occurredAt }`) in the events union with a case in `evolve`
  * that only stamps `updatedAt`; a case in the projection's `apply` that only moves the view's
- * version, and its test. Every edit is computed before anything is written. The caller formats and
- * reruns the contracts codegen.
+ * version, and its test; in the command service, if it hosts the context, a case in the mapping to
+ * the contract record (the envelope only), without which its exhaustive switch stops compiling.
+ * Every edit is computed before anything is written. The caller formats and reruns the contracts
+ * codegen.
  */
 export function addEvent(tree: Tree, names: ContextNames, event: string): void {
   assertPascalName(event, 'event');
@@ -106,8 +108,21 @@ export function addEvent(tree: Tree, names: ContextNames, event: string): void {
 });`,
   );
 
+  const app = commandServiceFiles(tree, names);
+  const mapping =
+    app &&
+    insertCaseBeforeDefault(
+      app.mapping,
+      readSource(tree, app.mapping),
+      `to${aggregate}ContractRecord`,
+      'event.type',
+      `    case '${event}':
+      return { eventType: '${event}', value: { ...base, occurredAt: millis(event.data.occurredAt) } };`,
+    );
+
   tree.write(files.events, events);
   tree.write(files.state, state);
+  if (app && mapping) tree.write(app.mapping, mapping);
   tree.write(files.projection, projection);
   tree.write(files.projectionSpec, projectionSpec);
   addEventSchema(tree, names, event, eventDoc(names, event), [], 2);
