@@ -55,6 +55,11 @@ describe('context names', () => {
     ['Archive', 'Archived'],
     ['Copy', 'Copied'],
     ['Start', 'Started'],
+    ['Pin', 'Pinned'],
+    ['Ship', 'Shipped'],
+    ['Add', 'Added'],
+    ['Open', 'Opened'],
+    ['Fix', 'Fixed'],
   ])('pastTense(%s) is %s', (verb, past) => expect(pastTense(verb)).toBe(past));
 
   it.each(['Projects', 'order_lines', '1st', 'projects-', 'shared', 'app', 'testing', ''])('refuses %j', (name) => {

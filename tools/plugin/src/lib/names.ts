@@ -38,10 +38,14 @@ export function singular(name: string): string {
   return head + one;
 }
 
-/** `Archive` -> `Archived`, `Copy` -> `Copied`, `Rename` -> `Renamed`: good enough for a default. */
+/**
+ * `Archive` -> `Archived`, `Copy` -> `Copied`, `Pin` -> `Pinned` (a one-syllable verb ending in
+ * one vowel and one consonant doubles it), `Rename` -> `Renamed`: good enough for a default.
+ */
 export function pastTense(verb: string): string {
   if (/e$/.test(verb)) return verb + 'd';
   if (/[^aeiou]y$/.test(verb)) return verb.slice(0, -1) + 'ied';
+  if (/^[^aeiou]*[aeiou][^aeiouwxy]$/i.test(verb)) return verb + verb.slice(-1) + 'ed';
   return verb + 'ed';
 }
 
