@@ -142,6 +142,10 @@ describe('/metrics of every app after traffic', () => {
         for (const app of APP_NAMES) scraped[app] = await scrape(app);
         expect(sum('projector', 'cqrs_dlq_messages_total')).toBeGreaterThan(0);
         expect(sum('projector', 'cqrs_duplicate_events_total')).toBeGreaterThan(0);
+        // the projects context's cross-context projection follows the same topic, at its own pace
+        expect(
+          sum('projector', 'cqrs_events_processed_total', { projection: 'projects-task-progress', status: 'parked' }),
+        ).toBe(1);
         expect(sum('projector', 'cqrs_consumer_lag_messages')).toBe(0);
       },
       60_000,
@@ -222,9 +226,20 @@ describe('/metrics of every app after traffic', () => {
   });
 
   it('projector: events by type and outcome, timings, lag per partition, retries, dead letters and duplicates', () => {
-    expect(sum('projector', 'cqrs_events_processed_total', { type: 'TaskCreated', status: 'applied' })).toBe(creates);
-    expect(sum('projector', 'cqrs_events_processed_total', { type: 'TaskCreated', status: 'duplicate' })).toBe(1);
-    expect(sum('projector', 'cqrs_events_processed_total', { type: 'TaskStarted', status: 'parked' })).toBe(1);
+    // the tasks read model's projection (the projects context's follows the same events)
+    const tasks = { projection: 'tasks' };
+    expect(sum('projector', 'cqrs_events_processed_total', { ...tasks, type: 'TaskCreated', status: 'applied' })).toBe(
+      creates,
+    );
+    expect(
+      sum('projector', 'cqrs_events_processed_total', { ...tasks, type: 'TaskCreated', status: 'duplicate' }),
+    ).toBe(1);
+    expect(sum('projector', 'cqrs_events_processed_total', { ...tasks, type: 'TaskStarted', status: 'parked' })).toBe(
+      1,
+    );
+    expect(
+      sum('projector', 'cqrs_events_processed_total', { projection: 'projects-task-progress', type: 'TaskCreated' }),
+    ).toBe(creates + 1); // its duplicate included
     expect(sum('projector', 'cqrs_event_processing_duration_seconds_count')).toBe(
       sum('projector', 'cqrs_events_processed_total'),
     );
@@ -233,8 +248,10 @@ describe('/metrics of every app after traffic', () => {
     );
     expect(lag.map((s) => s.labels['partition']).sort()).toEqual(['0', '1', '2']);
     expect(sum('projector', 'cqrs_retry_attempts_total')).toBeGreaterThan(0);
-    expect(sum('projector', 'cqrs_dlq_messages_total', { topic: system.topic })).toBe(1);
-    expect(sum('projector', 'cqrs_duplicate_events_total')).toBe(1);
+    // one dead letter and one duplicate per projection that follows the topic (tasks, projects')
+    expect(sum('projector', 'cqrs_dlq_messages_total', { topic: system.topic })).toBe(2);
+    expect(sum('projector', 'cqrs_duplicate_events_total', { projection: 'tasks' })).toBe(1);
+    expect(sum('projector', 'cqrs_duplicate_events_total', { projection: 'projects-task-progress' })).toBe(1);
   });
 
   it('dead-letters a record with its original headers, traceparent included (the way back to its trace)', async () => {

@@ -176,7 +176,8 @@ describe('the README commands', () => {
       PROJECTOR_TOPICS: topic,
       PROJECTOR_GROUP_PREFIX: `readme-projector-${runId}`,
       PROJECTOR_STREAM_TOPIC_PREFIX: `e2e.readme${runId}.`,
-      PROJECTOR_STREAM_GROUP_PREFIX: `readme-${runId}-`,
+      // under the group prefix the projector's identity is granted above
+      PROJECTOR_STREAM_GROUP_PREFIX: `readme-projector-${runId}-`,
       CQRS_STACK_STATE: state,
       OTEL_TRACES_EXPORTER: 'none',
       LOG_LEVEL: 'warn',

@@ -122,7 +122,7 @@ export function projectBatch(options: ProjectBatchOptions): BatchHandler {
     for (const { record, type, span } of traced.values()) {
       const result = outcome.get(record.source);
       if (!result) continue;
-      processed.inc({ type, status: result.status });
+      processed.inc({ projection, type, status: result.status });
       processing.observe({ type }, durationMs / 1000);
       const finish = () => {
         options.logger.debug?.(

@@ -84,8 +84,8 @@ export const CQRS_METRICS = {
   }),
   cqrs_events_processed_total: def({
     kind: 'counter',
-    help: 'Events the projector handled, by type and outcome (applied, duplicate, parked).',
-    labels: ['type', 'status'],
+    help: 'Events the projector handled, by projection, type and outcome (applied, duplicate, parked).',
+    labels: ['projection', 'type', 'status'],
     emittedBy: 'projector',
   }),
   cqrs_event_processing_duration_seconds: def({

@@ -13,6 +13,7 @@ import { sqlIdentifier, type Queryable } from './read-database';
 import { encodeStreamChanges } from './stream-changes';
 
 const processed = cqrsMetric('cqrs_events_processed_total');
+const processing = cqrsMetric('cqrs_event_processing_duration_seconds');
 const duplicates = cqrsMetric('cqrs_duplicate_events_total');
 
 /** What a projection is: its records, its checkpoints, and how one event changes its tables. */
@@ -82,6 +83,7 @@ export function streamBatchHandler(options: StreamBatchOptions): BatchHandler {
   const { definition, pool } = options;
   const checkpoints = sqlIdentifier(definition.checkpointTable);
   return async (records, { attempt, firstFailedAt }) => {
+    const started = performance.now();
     if (records.length === 0) return;
     const decoded = await Promise.all(records.map((r) => decodeProjectedRecord(options.serde, r)));
     // Sorted: two transactions lock shared streams in one order, so they wait instead of deadlocking.
@@ -208,7 +210,7 @@ export function streamBatchHandler(options: StreamBatchOptions): BatchHandler {
     } finally {
       client.release();
     }
-    report(options, outcome, decoded, spans);
+    report(options, outcome, decoded, spans, (performance.now() - started) / 1000);
   };
 }
 
@@ -217,6 +219,7 @@ function report(
   outcome: BatchOutcome,
   decoded: DecodedRecord[],
   spans: (Span | undefined)[],
+  seconds: number,
 ) {
   const status = new Map<string, string>();
   const key = (s: RecordSource) => `${s.topic}/${s.partition}/${s.offset}`;
@@ -226,7 +229,8 @@ function report(
   decoded.forEach((d, i) => {
     const type = d.ok ? d.event.type : 'unknown';
     const result = status.get(key(d.source)) ?? 'parked';
-    processed.inc({ type, status: result });
+    processed.inc({ projection: options.definition.name, type, status: result });
+    processing.observe({ type }, seconds);
     const span = spans[i];
     if (span) {
       span.setAttribute('cqrs.event.outcome', result);
