@@ -1,14 +1,12 @@
 import {
   BatchConsumer,
   consumerGroupLag,
-  createMissingTopics,
-  eventTopicConfig,
   type ConsumerLogger,
   type DeadLetterPublisher,
   type PartitionLag,
 } from '@cqrs/messaging/consumer';
 import { cqrsMetric } from '@cqrs/observability';
-import type { ProjectionStatus, RunningProjection } from '@cqrs/projection';
+import { prepareProjectionTopics, type ProjectionStatus, type RunningProjection } from '@cqrs/projection';
 import { activeGeneration, BatchGroupWriter, RecordOverrides, TaskReadModelWriter } from '@cqrs/tasks-read-model';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
@@ -130,13 +128,17 @@ export class ProjectionRunner implements RunningProjection {
     };
   }
 
+  private async connectedAdmin(): Promise<Admin> {
+    this.admin ??= this.deps.kafka.admin();
+    await this.admin.connect();
+    return this.admin;
+  }
+
   /** Per-partition lag of the active group (and refreshes the `cqrs_consumer_lag_messages` gauge). */
   async lag(): Promise<PartitionLag[]> {
     if (this.current === undefined) return [];
-    this.admin ??= this.deps.kafka.admin();
-    await this.admin.connect();
     const lags = await consumerGroupLag(
-      this.admin,
+      await this.connectedAdmin(),
       groupIdOf(this.settings.groupPrefix, this.current),
       this.settings.topics,
     );
@@ -174,20 +176,12 @@ export class ProjectionRunner implements RunningProjection {
       await this.consumer.stop();
       this.consumer = undefined;
     }
-    await this.deps.dlq.connect();
-    if (this.settings.createTopicsWithPartitions !== undefined) {
-      this.admin ??= this.deps.kafka.admin();
-      await this.admin.connect();
-      const created = await createMissingTopics(
-        this.admin,
-        this.settings.topics,
-        this.settings.createTopicsWithPartitions,
-        eventTopicConfig(this.settings.eventTopicRetentionMs),
-      );
-      if (created.length > 0)
-        this.deps.logger.info({ topics: created }, 'created the topics to project (none existed yet)');
-    }
-    await this.deps.dlq.ensureTopics(this.settings.topics);
+    const created = await prepareProjectionTopics(() => this.connectedAdmin(), this.deps.dlq, this.settings.topics, {
+      createWithPartitions: this.settings.createTopicsWithPartitions,
+      retentionMs: this.settings.eventTopicRetentionMs,
+    });
+    if (created.length > 0)
+      this.deps.logger.info({ topics: created }, 'created the topics to project (none existed yet)');
     const writer = new TaskReadModelWriter(this.deps.pool, generation, true);
     const consumer = createProjectionConsumer(this.deps, this.settings, writer);
     try {

@@ -5,3 +5,4 @@ export * from './lib/running-projection';
 export * from './lib/stream-projection';
 export * from './lib/reset';
 export * from './lib/stream-changes';
+export * from './lib/projection-topics';

@@ -56,6 +56,9 @@ export interface BatchOutcome {
   }[];
 }
 
+/** A record's place in Kafka, as one string. */
+const positionKey = (s: RecordSource) => `${s.topic}/${s.partition}/${s.offset}`;
+
 /** A batch whose events are ahead of their streams: retried, since the missing event may still come. */
 export class StreamGapError extends Error {
   override readonly name = 'StreamGapError';
@@ -182,11 +185,10 @@ export function streamBatchHandler(options: StreamBatchOptions): BatchHandler {
         ]);
       }
       const failedAt = firstFailedAt ?? new Date();
+      const byPosition = new Map(records.map((r) => [positionKey(r), r]));
       await options.dlq.publish(
         outcome.parked.map((p): DeadLetter => {
-          const record = records.find(
-            (r) => r.offset === p.source.offset && r.partition === p.source.partition && r.topic === p.source.topic,
-          );
+          const record = byPosition.get(positionKey(p.source));
           if (!record) throw new Error(`parked record ${p.source.offset} is not in the batch`);
           return {
             record,
@@ -222,13 +224,12 @@ function report(
   seconds: number,
 ) {
   const status = new Map<string, string>();
-  const key = (s: RecordSource) => `${s.topic}/${s.partition}/${s.offset}`;
-  for (const e of outcome.applied) status.set(key(e.source), 'applied');
-  for (const e of outcome.duplicates) status.set(key(e.source), 'duplicate');
-  for (const p of outcome.parked) status.set(key(p.source), 'parked');
+  for (const e of outcome.applied) status.set(positionKey(e.source), 'applied');
+  for (const e of outcome.duplicates) status.set(positionKey(e.source), 'duplicate');
+  for (const p of outcome.parked) status.set(positionKey(p.source), 'parked');
   decoded.forEach((d, i) => {
     const type = d.ok ? d.event.type : 'unknown';
-    const result = status.get(key(d.source)) ?? 'parked';
+    const result = status.get(positionKey(d.source)) ?? 'parked';
     processed.inc({ projection: options.definition.name, type, status: result });
     processing.observe({ type }, seconds);
     const span = spans[i];

@@ -2,14 +2,13 @@ import { AvroSerde, type SchemaRegistryClient } from '@cqrs/messaging';
 import {
   BatchConsumer,
   consumerGroupLag,
-  createMissingTopics,
-  eventTopicConfig,
   type ConsumerLogger,
   type DeadLetterPublisher,
   type PartitionLag,
 } from '@cqrs/messaging/consumer';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
+import { prepareProjectionTopics } from './projection-topics';
 import type { ProjectionStatus, RunningProjection } from './running-projection';
 import { streamBatchHandler, type StreamProjectionDefinition } from './stream-batch';
 
@@ -91,9 +90,13 @@ export class StreamProjection implements RunningProjection {
   }
 
   async lag(): Promise<PartitionLag[]> {
+    return consumerGroupLag(await this.connectedAdmin(), this.groupId, [...this.definition.topics]);
+  }
+
+  private async connectedAdmin(): Promise<Admin> {
     this.admin ??= this.deps.kafka.admin();
     await this.admin.connect();
-    return consumerGroupLag(this.admin, this.groupId, [...this.definition.topics]);
+    return this.admin;
   }
 
   private async ensureRunning(): Promise<void> {
@@ -107,19 +110,11 @@ export class StreamProjection implements RunningProjection {
         this.consumer = undefined;
       }
       if (this.consumer) return;
-      await this.deps.dlq.connect();
       const topics = [...this.definition.topics];
-      if (this.settings.createTopicsWithPartitions !== undefined) {
-        this.admin ??= this.deps.kafka.admin();
-        await this.admin.connect();
-        await createMissingTopics(
-          this.admin,
-          topics,
-          this.settings.createTopicsWithPartitions,
-          eventTopicConfig(this.settings.eventTopicRetentionMs),
-        );
-      }
-      await this.deps.dlq.ensureTopics(topics);
+      await prepareProjectionTopics(() => this.connectedAdmin(), this.deps.dlq, topics, {
+        createWithPartitions: this.settings.createTopicsWithPartitions,
+        retentionMs: this.settings.eventTopicRetentionMs,
+      });
       const consumer = new BatchConsumer({
         kafka: this.deps.kafka,
         name: this.name,
