@@ -1,5 +1,5 @@
 import { cqrsMetric, withoutTracing } from '@cqrs/observability';
-import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
+import { Partitioners, type Admin, type IHeaders, type Kafka, type Producer } from 'kafkajs';
 import { printableText, type ConsumedRecord } from './consumed-record';
 import { createMissingTopics } from './topics';
 
@@ -40,6 +40,24 @@ export interface DeadLetter {
 }
 
 const published = cqrsMetric('cqrs_dlq_messages_total');
+
+/**
+ * A record's headers as kafkajs can produce them. A header may have a null value on the wire (the
+ * relay and Debezium write one for an outbox column that is NULL), which kafkajs reads as `null`
+ * but cannot encode: it throws, and the whole batch with it. A null header is left out of the
+ * dead letter (absent and null mean the same to every reader here); the parked row keeps it.
+ */
+export function producibleHeaders(headers: IHeaders): IHeaders {
+  const kept: IHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === null || value === undefined) continue;
+    if (Array.isArray(value)) {
+      const values = value.filter((v) => v !== null && v !== undefined);
+      if (values.length > 0) kept[name] = values;
+    } else kept[name] = value;
+  }
+  return kept;
+}
 
 /**
  * Publishes dead letters to `<topic>.dlq`: the original key, value and headers, untouched, plus
@@ -111,7 +129,7 @@ export class DeadLetterPublisher {
             key: l.record.key,
             value: l.record.value,
             headers: {
-              ...(l.record.rawHeaders ?? l.record.headers),
+              ...producibleHeaders(l.record.rawHeaders ?? l.record.headers),
               [DLQ_HEADERS.reason]: l.reason,
               [DLQ_HEADERS.errorCode]: l.errorCode,
               [DLQ_HEADERS.errorMessage]: printableText([...l.errorMessage].slice(0, 2_000).join('')),
