@@ -7,6 +7,7 @@
 #   docker build --build-arg APP=projector       --build-arg PORT=3002 -t cqrs/projector:local .
 #   docker build --build-arg APP=outbox-relay    --build-arg PORT=3003 -t cqrs/outbox-relay:local .
 #   docker build --target migrations -t cqrs/migrations:local .
+#   docker build --target console -t cqrs/console:local .
 #
 # The app image runs `node --enable-source-maps --import ./instrumentation.js main.js` in /app (under
 # tini) as uid 1000 and writes nothing to its filesystem (read-only root works; the chart mounts /tmp).
@@ -62,6 +63,22 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack /opt/yarn-* \
       /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /usr/local/bin/yarn /usr/local/bin/yarnpkg
+
+# ---- the web console: its page and its small server (apps/console; node built-ins only) ---------
+FROM workspace AS console-build
+RUN npx nx run console:build --skip-nx-cache --output-style=static
+
+FROM runtime AS console
+LABEL org.opencontainers.image.title="console"
+ENV NODE_ENV=production CONSOLE_PORT=4200 HOME=/tmp
+WORKDIR /app
+COPY --from=console-build /workspace/dist/apps/console ./
+USER 1000:1000
+EXPOSE 4200
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.CONSOLE_PORT||4200)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "--enable-source-maps", "server.mjs"]
 
 # ---- the app image (the default target) -------------------------------------------------------
 FROM runtime AS app

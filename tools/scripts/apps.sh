@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
-# Starts, stops and reports on the four built apps as background processes against the stack
+# Starts, stops and reports on the four built apps and the web console as background processes against the stack
 # whose settings are in .local-stack/env (or the environment). Used by `npm start` / `npm stop`.
 #   apps.sh start | stop | status
 #
-# Each app runs as `node ... main.js` in dist/apps/<app>, in a session of its own; its pid file
-# holds that node process's pid (the launcher execs node, so the pid it writes is node's). A pid
-# counts only while that process is alive AND is this checkout's app (its working directory is
-# dist/apps/<app> here and it runs main.js): a stale file, or a recycled pid, is never trusted.
+# Each app runs as `node ... main.js` in dist/apps/<app> (the console: `node ... server.mjs` in
+# dist/apps/console), in a session of its own; its pid file holds that node process's pid (the
+# launcher execs node, so the pid it writes is node's). A pid counts only while that process is
+# alive AND is this checkout's app (its working directory is dist/apps/<app> here and it runs its
+# entry file): a stale file, or a recycled pid, is never trusted.
 #
 # The command and query services serve their API on their port and health, metrics and docs on a
 # management port (COMMAND_SERVICE_MANAGEMENT_PORT 9000, QUERY_SERVICE_MANAGEMENT_PORT 9001); the
-# projector and the relay have no API, their one port is their management port. The apps run in
+# relay has no API, its one port is its management port; the projector serves its admin API
+# (/admin/cqrs, bearer token with the admin role) and its management endpoints on its one port. The apps run in
 # development mode (NODE_ENV=development): in production they refuse the stack's development issuer.
 #
-# Settings: COMMAND_SERVICE_PORT, QUERY_SERVICE_PORT, PROJECTOR_PORT, OUTBOX_RELAY_PORT (3000-3003),
+# The console (apps/console, CONSOLE_PORT 4200) serves the web page and proxies /api/* to the apps
+# on the ports above; development sign-in goes through the stack's issuer (OIDC_ISSUER_URL).
+#
+# Settings: COMMAND_SERVICE_PORT, QUERY_SERVICE_PORT, PROJECTOR_PORT, OUTBOX_RELAY_PORT (3000-3003), CONSOLE_PORT (4200),
 # CQRS_STACK_STATE (pid files in run/, logs in logs/), APP_READY_TIMEOUT (s, 90),
 # APP_STOP_TIMEOUT (s between SIGTERM and SIGKILL, 20).
 set -euo pipefail
@@ -22,15 +27,18 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 STATE=${CQRS_STACK_STATE:-$ROOT/.local-stack}
 RUN=$STATE/run LOGS=$STATE/logs
-APPS=(command-service query-service projector outbox-relay)
-declare -A PORTS=([command-service]=${COMMAND_SERVICE_PORT:-3000} [query-service]=${QUERY_SERVICE_PORT:-3001} [projector]=${PROJECTOR_PORT:-3002} [outbox-relay]=${OUTBOX_RELAY_PORT:-3003})
-declare -A MANAGEMENT_PORTS=([command-service]=${COMMAND_SERVICE_MANAGEMENT_PORT:-9000} [query-service]=${QUERY_SERVICE_MANAGEMENT_PORT:-9001} [projector]=${PORTS[projector]} [outbox-relay]=${PORTS[outbox-relay]})
+APPS=(command-service query-service projector outbox-relay console)
+declare -A PORTS=([command-service]=${COMMAND_SERVICE_PORT:-3000} [query-service]=${QUERY_SERVICE_PORT:-3001} [projector]=${PROJECTOR_PORT:-3002} [outbox-relay]=${OUTBOX_RELAY_PORT:-3003} [console]=${CONSOLE_PORT:-4200})
+declare -A MANAGEMENT_PORTS=([command-service]=${COMMAND_SERVICE_MANAGEMENT_PORT:-9000} [query-service]=${QUERY_SERVICE_MANAGEMENT_PORT:-9001} [projector]=${PORTS[projector]} [outbox-relay]=${PORTS[outbox-relay]} [console]=${PORTS[console]})
+# What each one runs (in dist/apps/<app>) and where it says it is ready.
+entry_of() { if [ "$1" = console ]; then echo server.mjs; else echo main.js; fi; }
+ready_path() { if [ "$1" = console ]; then echo /healthz; else echo /health/ready; fi; }
 READY_TIMEOUT=${APP_READY_TIMEOUT:-90}
 STOP_TIMEOUT=${APP_STOP_TIMEOUT:-20}
 
 pid_file() { echo "$RUN/$1.pid"; }
 
-# True if pid $2 is alive and is app $1 of this checkout: node running main.js in
+# True if pid $2 is alive and is app $1 of this checkout: node running its entry file in
 # dist/apps/<app>, or in the folder a rebuild has since replaced (cwd shows " (deleted)").
 is_app_process() {
   local app=$1 pid=$2 cwd
@@ -39,7 +47,7 @@ is_app_process() {
   [[ $cwd == "$ROOT/dist/apps/$app" || $cwd == "$ROOT/dist/apps/$app (deleted)" ]] || return 1
   local cmdline
   cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [[ $cmdline == *" main.js "* ]]
+  [[ $cmdline == *" $(entry_of "$app") "* ]]
 }
 
 # The app's pid from its pid file, if that process is the app.
@@ -62,7 +70,12 @@ drop_stale_pid_file() {
 # The identity of an app's current build, recorded at launch in run/<app>.build. Nx (without its
 # daemon) restores dist/ from its cache on every build, so the folder is always "new": what
 # tells whether the code changed is the bundle's content.
-build_id() { sha256sum "dist/apps/$1/main.js" 2>/dev/null | cut -c1-64; }
+# (The console's page is its index.html, which names every hashed asset.)
+build_id() {
+  local files=("dist/apps/$1/$(entry_of "$1")")
+  [ "$1" != console ] || files+=(dist/apps/console/public/index.html)
+  cat "${files[@]}" 2>/dev/null | sha256sum | cut -c1-64
+}
 is_stale_build() { [ "$(cat "$RUN/$1.build" 2>/dev/null)" != "$(build_id "$1")" ]; }
 
 # The pid listening on a TCP port (any local address), if any; prints nothing otherwise.
@@ -83,7 +96,7 @@ find_app() {
 }
 
 # Each app's own identity on Kafka and the schema registry (the stack's ACLs are per identity).
-declare -A IDENTITIES=([command-service]=cqrs-command [query-service]=cqrs-query [projector]=cqrs-projector [outbox-relay]=cqrs-relay)
+declare -A IDENTITIES=([command-service]=cqrs-command [query-service]=cqrs-query [projector]=cqrs-projector [outbox-relay]=cqrs-relay [console]=)
 
 # The arguments of env(1) an app starts with, in APP_ENV: the role-specific database URL of the
 # stack it runs against and, on a stack with per-identity secrets (CQRS_STACK_SECRETS, from its env
@@ -97,12 +110,28 @@ app_env() {
     command-service) APP_ENV=("DATABASE_URL=${WRITE_DATABASE_URL:-}" "MANAGEMENT_PORT=${MANAGEMENT_PORTS[$app]}") ;;
     query-service) APP_ENV=("DATABASE_URL=${QUERY_DATABASE_URL:-}" "MANAGEMENT_PORT=${MANAGEMENT_PORTS[$app]}") ;;
     # The projector also reads the event store (rebuilds, reconciliation), as the same role; an
-    # environment without the variable (an older env file) leaves the app its local default.
+    # environment without the variable (an older env file) leaves the app its local default. Its
+    # admin API takes the stack issuer's tokens (OIDC_ISSUER_URL, OIDC_AUDIENCE from the
+    # environment, as the APIs do); on this development stack it may also rebuild, with the read
+    # database's owner (ADMIN_REBUILD_DATABASE_URL), which deployments leave unset by default.
     projector)
       APP_ENV=("DATABASE_URL=${READ_DATABASE_URL:-}")
       [ -z "${EVENT_STORE_DATABASE_URL:-}" ] || APP_ENV+=("EVENT_STORE_DATABASE_URL=$EVENT_STORE_DATABASE_URL")
+      [ -z "${MIGRATIONS_READ_DATABASE_URL:-}" ] || APP_ENV+=("ADMIN_REBUILD_DATABASE_URL=$MIGRATIONS_READ_DATABASE_URL")
       ;;
     outbox-relay) APP_ENV=("DATABASE_URL=${RELAY_DATABASE_URL:-}") ;;
+    # The console holds no credentials: it proxies the browser's requests (with their tokens).
+    console)
+      APP_ENV=("CONSOLE_PORT=${PORTS[console]}"
+        "CONSOLE_COMMANDS_URL=http://127.0.0.1:${PORTS[command-service]}"
+        "CONSOLE_COMMANDS_MANAGEMENT_URL=http://127.0.0.1:${MANAGEMENT_PORTS[command-service]}"
+        "CONSOLE_QUERIES_URL=http://127.0.0.1:${PORTS[query-service]}"
+        "CONSOLE_QUERIES_MANAGEMENT_URL=http://127.0.0.1:${MANAGEMENT_PORTS[query-service]}"
+        "CONSOLE_ADMIN_URL=http://127.0.0.1:${PORTS[projector]}"
+        "CONSOLE_RELAY_URL=http://127.0.0.1:${PORTS[outbox-relay]}"
+        "CONSOLE_DEV_ISSUER_URL=${OIDC_ISSUER_URL:-}")
+      return 0
+      ;;
   esac
   [ -n "$secrets" ] || return 0
   # env(1) takes its -u options before the assignments.
@@ -123,7 +152,7 @@ app_env() {
 # Whether app $1 can be launched: its build exists and no other process holds its port.
 can_launch() {
   local app=$1 port holder
-  [ -f "dist/apps/$app/main.js" ] || { echo "error: dist/apps/$app/main.js missing; run 'npm run build'" >&2; return 1; }
+  [ -f "dist/apps/$app/$(entry_of "$app")" ] || { echo "error: dist/apps/$app/$(entry_of "$app") missing; run 'npm run build'" >&2; return 1; }
   for port in $(printf '%s\n' "${PORTS[$app]}" "${MANAGEMENT_PORTS[$app]}" | sort -u); do
     holder=$(listener_of "$port")
     if [ -n "$holder" ]; then
@@ -142,16 +171,18 @@ launch() {
   # The container image's command: OpenTelemetry first, then the app (OTEL_* from the environment).
   # setsid: a session of its own (no terminal hang-up, stop signals the whole group); the launcher
   # writes its own pid and execs node, so the pid file holds node's pid.
+  local command=(node --enable-source-maps --import ./instrumentation.js main.js)
+  [ "$app" != console ] || command=(node --enable-source-maps server.mjs)
   (cd "dist/apps/$app" && exec env "${APP_ENV[@]}" PORT="$port" NODE_ENV=development \
     setsid bash -c 'echo $$ >"$0" && exec "$@"' "$(pid_file "$app")" \
-    node --enable-source-maps --import ./instrumentation.js main.js >>"$LOGS/$app.log" 2>&1 </dev/null &)
+    "${command[@]}" >>"$LOGS/$app.log" 2>&1 </dev/null &)
   for _ in $(seq 1 50); do [ -s "$(pid_file "$app")" ] && break; sleep 0.1; done
 }
 
 port_var() {
   case $1 in
     command-service) echo COMMAND_SERVICE_PORT or COMMAND_SERVICE_MANAGEMENT_PORT ;; query-service) echo QUERY_SERVICE_PORT or QUERY_SERVICE_MANAGEMENT_PORT ;;
-    projector) echo PROJECTOR_PORT ;; outbox-relay) echo OUTBOX_RELAY_PORT ;;
+    projector) echo PROJECTOR_PORT ;; outbox-relay) echo OUTBOX_RELAY_PORT ;; console) echo CONSOLE_PORT ;;
   esac
 }
 
@@ -180,7 +211,7 @@ start() {
   for app in "${to_launch[@]}"; do launch "$app"; done
   local deadline=$((SECONDS + READY_TIMEOUT))
   for app in "${APPS[@]}"; do
-    until curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:${MANAGEMENT_PORTS[$app]}/health/ready"; do
+    until curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:${MANAGEMENT_PORTS[$app]}$(ready_path "$app")"; do
       if ! pid_of "$app" >/dev/null; then
         echo "error: $app exited during start-up; last lines of $LOGS/$app.log:" >&2
         tail -n 20 "$LOGS/$app.log" >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm start`: the whole system on this machine — infrastructure (native stack, or whatever the
 # environment points at), database migrations, schema registration, the four apps built and
-# running in the background. Idempotent; `npm stop` stops the apps, `npm run stack:down` the infra.
+# running in the background, and the web console. Idempotent; `npm stop` stops the apps, `npm run stack:down` the infra.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/scripts/lib.sh
@@ -29,7 +29,9 @@ echo "==> starting the apps"
 bash tools/scripts/apps.sh start
 cat <<'TXT'
 
-The system is up. Every API call needs a bearer token from the development issuer:
+The system is up. Open the web console and sign in with a development user name:
+  http://127.0.0.1:4200   (tick "Admin role" for the operations view)
+Every API call needs a bearer token from the development issuer:
   TOKEN=$(npm run --silent token -- alice)
   curl -s -X POST http://127.0.0.1:3000/tasks -H "authorization: Bearer $TOKEN" \
     -H 'content-type: application/json' -d '{"title":"Try the API"}'

@@ -1,9 +1,10 @@
-import { HealthModule, httpCheck, kafkaCheck, postgresCheck, type ReadinessCheck } from '@cqrs/http';
+import { HealthModule, httpCheck, kafkaCheck, postgresCheck, SecurityModule, type ReadinessCheck } from '@cqrs/http';
 import { schemaRegistryHeaders } from '@cqrs/messaging';
 import type { Kafka } from 'kafkajs';
 import { Pool } from 'pg';
 import { ObservabilityModule } from '@cqrs/observability';
 import { DynamicModule, Module } from '@nestjs/common';
+import { AdminModule } from './admin/admin.module';
 import type { ProjectorConfig } from './config';
 import { PROJECTIONS, ProjectionModule } from './projection/projection.module';
 import { projectionReadiness } from './projection/projection-health';
@@ -21,7 +22,10 @@ export class AppModule {
           logLevel: config.LOG_LEVEL,
           prettyLogs: config.LOG_PRETTY,
         }),
+        // Every route but health, metrics and the OpenAPI document needs a bearer token; the admin API, the admin role.
+        SecurityModule.forRoot(config),
         projection,
+        AdminModule.forRoot(config, projection),
         HealthModule.forRoot({
           imports: [projection],
           inject: [PROJECTIONS, Pool, 'KAFKA'],

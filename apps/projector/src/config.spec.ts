@@ -30,6 +30,18 @@ describe('projector config', () => {
     );
   });
 
+  it('takes the admin API settings: the issuer of the APIs, no owner role for rebuilds unless given', () => {
+    const config = loadProjectorConfig({});
+    expect(config).toMatchObject({ OIDC_ISSUER_URL: 'http://127.0.0.1:8090', AUTH_ADMIN_ROLE: 'admin' });
+    expect(config.ADMIN_REBUILD_DATABASE_URL).toBeUndefined();
+    expect(config.OUTBOX_SLOT_NAME).toBe('cqrs_outbox_relay');
+    expect(loadProjectorConfig({ ADMIN_REBUILD_DATABASE_URL: '' }).ADMIN_REBUILD_DATABASE_URL).toBeUndefined();
+    expect(() => loadProjectorConfig({ ADMIN_REBUILD_DATABASE_URL: 'not a url' })).toThrow(
+      'ADMIN_REBUILD_DATABASE_URL',
+    );
+    expect(() => loadProjectorConfig({ OUTBOX_SLOT_NAME: 'Bad-Slot' })).toThrow('OUTBOX_SLOT_NAME');
+  });
+
   it('names every invalid variable', () => {
     expect(() => loadProjectorConfig({ PROJECTOR_CONCURRENCY: '0', KAFKA_BROKERS: '' })).toThrow(ConfigError);
   });

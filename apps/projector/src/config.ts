@@ -1,5 +1,5 @@
 import { collectConfig, env, loadConfig } from '@cqrs/config';
-import { commonServiceConfig } from '@cqrs/http';
+import { authConfig, commonServiceConfig } from '@cqrs/http';
 import {
   EVENT_TOPIC_RETENTION_FOREVER,
   EVENT_TOPIC_RETENTION_RULE,
@@ -15,6 +15,11 @@ const KAFKA_NAME_RULE = 'letters, digits, ".", "_" and "-" only, at most 100';
 
 const shape = {
   ...commonServiceConfig(3002),
+  /**
+   * Callers of the admin API (`/admin/cqrs/*`) bring a bearer token of this issuer and audience
+   * holding AUTH_ADMIN_ROLE; health, metrics and the OpenAPI document on the same port need none.
+   */
+  ...authConfig(),
   /** The read database as a role with DML only (`cqrs_projector`). */
   DATABASE_URL: env.url('postgres://cqrs_projector:cqrs@127.0.0.1:5433/cqrs_read'),
   DATABASE_POOL_SIZE: env.int(6, 2),
@@ -82,8 +87,22 @@ const shape = {
    * of truth, instead of depending on how long Kafka keeps the topic.
    */
   EVENT_STORE_DATABASE_URL: env.url('postgres://cqrs_projector:cqrs@127.0.0.1:5433/cqrs_write'),
+  /**
+   * The outbox relay's replication slot (the relay's OUTBOX_SLOT_NAME): `GET /admin/cqrs/relay`
+   * reports it as PostgreSQL sees it, through EVENT_STORE_DATABASE_URL.
+   */
+  OUTBOX_SLOT_NAME: z
+    .string()
+    .regex(/^[a-z0-9_]{1,63}$/, 'a slot name is 1-63 lower-case letters, digits or underscores')
+    .default('cqrs_outbox_relay'),
   /** The read database as its owner (DDL): only the CLI's `migrate` and `rebuild` use it. */
   MIGRATIONS_READ_DATABASE_URL: env.url('postgres://cqrs_owner:cqrs@127.0.0.1:5433/cqrs_read'),
+  /**
+   * The read database as its owner, for rebuilds started through the admin API (a rebuild creates
+   * and drops a generation's tables). Unset (or empty): the running projector holds no owner
+   * credentials and the admin API refuses rebuilds (409 REBUILD_NOT_ENABLED); the CLI still rebuilds.
+   */
+  ADMIN_REBUILD_DATABASE_URL: z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional()),
 };
 
 /**

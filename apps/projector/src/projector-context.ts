@@ -1,6 +1,7 @@
 import type { SchemaRegistryClient } from '@cqrs/messaging';
 import type { ConsumerLogger, DeadLetterPublisher } from '@cqrs/messaging/consumer';
 import {
+  ProjectionControls,
   StreamProjection,
   type ReadModelMigrations,
   type RunningProjection,
@@ -73,6 +74,7 @@ export function streamProjectionContext(context: {
             },
             sessionTimeoutMs: deps.config.PROJECTOR_SESSION_TIMEOUT_MS,
             restartEveryMs: deps.config.PROJECTOR_GENERATION_CHECK_MS,
+            controls: new ProjectionControls(deps.pool),
           }),
       ),
   };

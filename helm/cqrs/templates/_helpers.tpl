@@ -110,7 +110,8 @@ projector:
   api: false
   database: read
   role: projector
-  uses: [postgres, kafka, schemaRegistry]
+  # issuer: its admin API (/admin/cqrs) takes bearer tokens, on its one port.
+  uses: [postgres, kafka, schemaRegistry, issuer]
   autoscale: true
 outboxRelay:
   name: outbox-relay
@@ -468,7 +469,7 @@ preStop:
 
 {{/* auth.oidc.issuerUrl, which every install must set: the chart has no issuer to default to. */}}
 {{- define "cqrs.issuerUrl" -}}
-{{- required "auth.oidc.issuerUrl is required: the OIDC issuer whose access tokens command-service and query-service accept, exactly as the tokens' iss (e.g. https://login.example.com/realms/cqrs); see docs/deployment.md" .Values.auth.oidc.issuerUrl -}}
+{{- required "auth.oidc.issuerUrl is required: the OIDC issuer whose access tokens command-service, query-service and the projector's admin API accept, exactly as the tokens' iss (e.g. https://login.example.com/realms/cqrs); see docs/deployment.md" .Values.auth.oidc.issuerUrl -}}
 {{- end -}}
 
 {{/* Security ---------------------------------------------------------------------------- */}}

@@ -152,6 +152,8 @@ const appsOf = (manifests: Manifest[]): AppName[] =>
   ofKind(manifests, 'Deployment').map((d) => componentOf(d) as AppName);
 /** The apps with an API: the API on port `http`, health, metrics and docs on port `management`. */
 const API_APPS: readonly AppName[] = ['command-service', 'query-service'];
+/** The apps that take bearer tokens: the APIs, and the projector for its admin API (on its one port). */
+const ISSUER_APPS: readonly AppName[] = [...API_APPS, 'projector'];
 const portNamed = (container: Container, name: string): number | undefined =>
   (container['ports'] as { name: string; containerPort: number }[]).find((p) => p.name === name)?.containerPort;
 
@@ -296,7 +298,7 @@ describe.each(scenarios)('helm template with %s', (_name, options) => {
       expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
       // Production, whatever the image: the development token issuer is refused.
       expect(env.values['NODE_ENV']).toBe('production');
-      if (API_APPS.includes(app)) {
+      if (ISSUER_APPS.includes(app)) {
         const { auth } = v;
         expect(result.config).toMatchObject({
           NODE_ENV: 'production',
@@ -308,7 +310,10 @@ describe.each(scenarios)('helm template with %s', (_name, options) => {
           RATE_LIMIT_WINDOW_MS: auth.rateLimit.windowMs,
         });
         expect(result.config['OIDC_JWKS_URL']).toBe(auth.oidc.jwksUrl || undefined);
-        expect(env.values['CORS_ORIGINS']).toBe(auth.corsOrigins.length ? auth.corsOrigins.join(',') : undefined);
+        // Browsers call the APIs; the projector's admin API is called by the console's server side.
+        expect(env.values['CORS_ORIGINS']).toBe(
+          API_APPS.includes(app) && auth.corsOrigins.length ? auth.corsOrigins.join(',') : undefined,
+        );
       } else {
         expect([app, Object.keys(env.values).filter((n) => /^(OIDC_|AUTH_|RATE_LIMIT_)/.test(n))]).toEqual([app, []]);
       }
@@ -1152,7 +1157,7 @@ describe('the token issuer and the management port', () => {
       const result = chart.template({ ...options, set: { 'auth.oidc.issuerUrl': '' } });
       expect(result.status).not.toBe(0);
       expect(result.stderr).toContain(
-        "auth.oidc.issuerUrl is required: the OIDC issuer whose access tokens command-service and query-service accept, exactly as the tokens' iss",
+        "auth.oidc.issuerUrl is required: the OIDC issuer whose access tokens command-service, query-service and the projector's admin API accept, exactly as the tokens' iss",
       );
     }
   });
@@ -1179,14 +1184,28 @@ describe('the token issuer and the management port', () => {
     }
   });
 
-  it('lets the API apps fetch keys from the issuer (its discovery port, or the jwksUrl port when set)', () => {
+  it("admits networkPolicy.adminClients to the projector's one port (its admin API), and nowhere else", () => {
+    const console = [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'cqrs-console' } } }];
+    const manifests = render({ set: { 'networkPolicy.adminClients': console } });
+    for (const policy of ofKind(manifests, 'NetworkPolicy').filter((p) => !isHook(p))) {
+      const app = policy.spec.podSelector.matchLabels['app.kubernetes.io/component'];
+      const admitted = (policy.spec.ingress as { from: unknown[] }[]).filter(
+        (rule) => JSON.stringify(rule.from) === JSON.stringify(console),
+      );
+      expect([app, admitted.length]).toEqual([app, app === 'projector' ? 1 : 0]);
+    }
+  });
+
+  it('lets the API apps and the projector fetch keys from the issuer (its discovery port, or the jwksUrl port when set)', () => {
     const egressPorts = (manifests: Manifest[], app: string) =>
       named(manifests, 'NetworkPolicy', fullName(app)).spec.egress.flatMap((rule: { ports: { port: number }[] }) =>
         rule.ports.map((p) => p.port),
       );
     const discovery = render({ set: { 'auth.oidc.issuerUrl': 'https://sso.example.com:8443/realms/cqrs' } });
     expect(egressPorts(discovery, 'command-service')).toContain(8443);
-    expect(egressPorts(discovery, 'projector')).not.toContain(8443);
+    // The projector's admin API verifies tokens too; the relay takes none.
+    expect(egressPorts(discovery, 'projector')).toContain(8443);
+    expect(egressPorts(discovery, 'outbox-relay')).not.toContain(8443);
     const keys = render({
       set: {
         'auth.oidc.issuerUrl': 'https://sso.example.com/realms/cqrs',

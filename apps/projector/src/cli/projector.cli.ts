@@ -2,7 +2,8 @@ import { ConfigError } from '@cqrs/config';
 import { AvroSerde, createSchemaRegistry } from '@cqrs/messaging';
 import { createKafka, DeadLetterPublisher, type ConsumerLogger } from '@cqrs/messaging/consumer';
 import { tasksTaskEventsContracts } from '@cqrs/tasks-contracts';
-import { migrateReadModels, resetStreamProjection, ResetRefusedError } from '@cqrs/projection';
+import { migrateReadModels, ProjectionControls, resetStreamProjection, ResetRefusedError } from '@cqrs/projection';
+import { userInfo } from 'node:os';
 import type { RebuildSource } from '@cqrs/tasks-read-model';
 import { parseNonNegativeInt, parsePositiveInt, table } from '@cqrs/util/cli';
 import { Command, InvalidArgumentError } from 'commander';
@@ -160,6 +161,41 @@ function program(config: () => ProjectorConfig): Command {
       }
     });
 
+  for (const [command, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
+    cli
+      .command(`${command} <projection>`)
+      .description(
+        paused
+          ? 'pause a projection on every projector instance (each stops its consumer between batches on its next check)'
+          : 'resume a paused projection on every projector instance (each starts its consumer again and catches up)',
+      )
+      .option('--json', 'machine-readable output')
+      .action(async (name: string, options: { json?: boolean }) => {
+        const c = config();
+        const known = PROJECTOR_CONTEXTS.flatMap((context) => [
+          ...(context.name === 'tasks' ? ['tasks'] : []),
+          ...(context.streamProjections?.(c) ?? []).map((s) => s.definition.name),
+        ]);
+        if (!known.includes(name))
+          throw new OperationError(`no projection "${name}"; known: ${known.join(', ')}`, { kind: 'not_found' });
+        const pool = new Pool({ connectionString: c.DATABASE_URL, max: 1, application_name: 'projector-cli' });
+        try {
+          const control = await new ProjectionControls(pool).setPaused(name, paused, `cli:${userInfo().username}`);
+          print(
+            !!options.json,
+            control,
+            () =>
+              `${name}: ${paused ? 'paused' : 'resumed'} (every instance follows within PROJECTOR_GENERATION_CHECK_MS)`,
+          );
+        } finally {
+          await pool.end();
+        }
+      });
+  }
+
   cli
     .command('status')
     .description('per-partition lag and last applied position, parked aggregates, generations')
@@ -259,6 +295,27 @@ function program(config: () => ProjectorConfig): Command {
           ),
         );
         if (results.some((r) => r.stillParked > 0)) process.exitCode = 1;
+      } finally {
+        await session.close();
+      }
+    });
+
+  dlq
+    .command('discard <id>')
+    .description(
+      'discard a parked record for good (the first of its stream only); the records behind it stay parked until redriven or discarded',
+    )
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, options: { json?: boolean }) => {
+      const session = await open(config());
+      try {
+        const result = await session.operations.discardDeadLetter(parsePositiveInt(id));
+        print(
+          !!options.json,
+          result,
+          () =>
+            `discarded #${result.id} (stream ${result.streamId ?? 'none'}); ${result.stillParked} of its records still parked`,
+        );
       } finally {
         await session.close();
       }

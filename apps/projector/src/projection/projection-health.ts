@@ -6,7 +6,7 @@ import type { RunningProjection } from '@cqrs/projection';
 export type ProjectionProbe = Pick<RunningProjection, 'name' | 'status' | 'lag'>;
 
 /**
- * A projection's readiness: its consumer runs, and its group is at most `maxLag` records
+ * A projection's readiness: its consumer runs (or an operator paused it), and its group is at most `maxLag` records
  * behind (0: not checked). The lag lookup is bounded by `timeoutMs`, so a broker that stopped
  * answering fails the probe instead of hanging it.
  */
@@ -15,6 +15,8 @@ export function projectionReadiness(runner: ProjectionProbe, maxLag: number, tim
     name: `projection:${runner.name}`,
     check: async () => {
       const status = runner.status();
+      // Paused on purpose, and the admin API (served on this port) must stay reachable to resume it.
+      if (status.paused) return { generation: status.generation, groupId: status.groupId, paused: true };
       if (!status.running) throw new Error(status.problem ?? 'starting');
       const details = { generation: status.generation, groupId: status.groupId };
       if (maxLag === 0) return details;

@@ -6,7 +6,12 @@ import {
   type PartitionLag,
 } from '@cqrs/messaging/consumer';
 import { cqrsMetric } from '@cqrs/observability';
-import { prepareProjectionTopics, type ProjectionStatus, type RunningProjection } from '@cqrs/projection';
+import {
+  prepareProjectionTopics,
+  type ProjectionControls,
+  type ProjectionStatus,
+  type RunningProjection,
+} from '@cqrs/projection';
 import { activeGeneration, BatchGroupWriter, RecordOverrides, TaskReadModelWriter } from '@cqrs/tasks-read-model';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
@@ -90,11 +95,14 @@ export class ProjectionRunner implements RunningProjection {
   private admin: Admin | undefined;
   private lastError: string | undefined;
   private stopped = false;
+  private paused = false;
 
   constructor(
     private readonly deps: ProjectionDeps,
     private readonly settings: ProjectionSettings,
     private readonly checkEveryMs: number,
+    /** Where an operator's pause is recorded; every check stops or starts the consumer to match. */
+    private readonly controls?: Pick<ProjectionControls, 'isPaused'>,
   ) {}
 
   /** Starts following the active generation in the background (the read DB may not be up yet). */
@@ -119,11 +127,12 @@ export class ProjectionRunner implements RunningProjection {
   /** What readiness and `status` report. */
   status(): ProjectionStatus {
     const failure = this.consumer?.failure?.message;
-    const problem = failure ?? (this.consumer ? undefined : this.lastError);
+    const problem = failure ?? (this.consumer || this.paused ? undefined : this.lastError);
     return {
       generation: this.current ?? null,
       groupId: this.current === undefined ? null : groupIdOf(this.settings.groupPrefix, this.current),
       running: this.consumer !== undefined && failure === undefined,
+      ...(this.paused ? { paused: true } : {}),
       ...(problem ? { problem } : {}),
     };
   }
@@ -156,7 +165,17 @@ export class ProjectionRunner implements RunningProjection {
         this.current = undefined;
       }
       const generation = await activeGeneration(this.deps.pool);
-      if (generation !== this.current) await this.follow(generation);
+      this.paused = (await this.controls?.isPaused(this.name)) ?? false;
+      if (this.paused) {
+        if (this.consumer) {
+          // Stopped between batches: what it applied is committed, and a resume starts there.
+          const consumer = this.consumer;
+          this.consumer = undefined;
+          await consumer.stop();
+          this.deps.logger.info({ generation: this.current }, 'paused by an operator');
+        }
+        this.current = generation;
+      } else if (generation !== this.current || !this.consumer) await this.follow(generation);
       this.lastError = undefined;
       await this.lag().catch(() => undefined);
       // A rebuild the CLI runs shows on this instance's /metrics (cqrs_projection_rebuild_*).

@@ -88,7 +88,7 @@ export class ProjectionModule {
         },
         ProjectionLifecycle,
       ],
-      exports: [PROJECTIONS, Pool, 'KAFKA'],
+      exports: [PROJECTIONS, Pool, 'KAFKA', DeadLetterPublisher],
     };
   }
 }

@@ -119,10 +119,27 @@ export interface RebuildOptions {
 export const REBUILD_SILENCE_MS = 30_000;
 const HEARTBEAT_MS = 2_000;
 
-/** A user-facing failure of an operation (the CLI prints the message and exits 1). */
+/** How an operation failed, for the admin API's problem+json (the kinds of `DomainError`). */
+export type OperationErrorKind = 'not_found' | 'conflict' | 'unprocessable';
+
+/**
+ * A user-facing failure of an operation: the CLI prints the message and exits 1; the admin API
+ * answers problem+json with its `code`, the status its `kind` maps to (409 unless said otherwise).
+ */
 export class OperationError extends Error {
   override readonly name = 'OperationError';
+  readonly code: string;
+  readonly kind: OperationErrorKind;
+
+  constructor(message: string, options: { code?: string; kind?: OperationErrorKind; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = options.code ?? 'OPERATION_REFUSED';
+    this.kind = options.kind ?? 'conflict';
+  }
 }
+
+const noSuchRecord = (id: number) =>
+  new OperationError(`no parked record #${id}`, { code: 'DEAD_LETTER_NOT_FOUND', kind: 'not_found' });
 
 /**
  * The projector's operations (the CLI's commands): status, the DLQ (list, show, redrive) and
@@ -174,8 +191,36 @@ export class ProjectorOperations {
 
   async showDeadLetter(id: number) {
     const record = await (await this.activeWriter()).parked.get(id);
-    if (!record) throw new OperationError(`no parked record #${id}`);
+    if (!record) throw noSuchRecord(id);
     return record;
+  }
+
+  /** Refuses a record that waits behind an earlier parked record of its stream (409 DEAD_LETTER_NOT_HEAD). */
+  private async requireHead(writer: TaskReadModelWriter, id: number, streamId: string, action: string): Promise<void> {
+    const [head] = await writer.parked.list({ streamId, limit: 1 });
+    if (head && head.id !== id) {
+      throw new OperationError(
+        `record #${id} waits behind #${head.id} of stream ${streamId}; ${action} #${head.id} first`,
+        {
+          code: 'DEAD_LETTER_NOT_HEAD',
+        },
+      );
+    }
+  }
+
+  /**
+   * Discards parked record `id` for good: it is never applied. Only the first parked record of
+   * its stream may be discarded (the ones behind it wait for it); they stay parked, and the stream
+   * stays blocked until they are redriven or discarded too.
+   */
+  async discardDeadLetter(id: number): Promise<{ id: number; streamId: string | null; stillParked: number }> {
+    const writer = await this.activeWriter();
+    const record = await writer.parked.get(id);
+    if (!record) throw noSuchRecord(id);
+    if (record.streamId !== null) await this.requireHead(writer, id, record.streamId, 'discard');
+    const result = await writer.parked.discard(id);
+    if (!result) throw noSuchRecord(id);
+    return { id, ...result };
   }
 
   /**
@@ -185,15 +230,13 @@ export class ProjectorOperations {
   async redriveOne(id: number, replacementValue?: Buffer): Promise<RedriveResult> {
     const writer = await this.activeWriter();
     const record = await writer.parked.get(id);
-    if (!record) throw new OperationError(`no parked record #${id}`);
+    if (!record) throw noSuchRecord(id);
     if (record.streamId === null)
-      throw new OperationError(`record #${id} has no key: it belongs to no stream and cannot be applied`);
-    const [head] = await writer.parked.list({ streamId: record.streamId, limit: 1 });
-    if (head && head.id !== id) {
-      throw new OperationError(
-        `record #${id} waits behind #${head.id} of stream ${record.streamId}; redrive #${head.id} first`,
-      );
-    }
+      throw new OperationError(`record #${id} has no key: it belongs to no stream and cannot be applied; discard it`, {
+        code: 'DEAD_LETTER_WITHOUT_STREAM',
+        kind: 'unprocessable',
+      });
+    await this.requireHead(writer, id, record.streamId, 'redrive');
     return writer.redriveStream(record.streamId, (source) => this.deps.decoder.decode(source), replacementValue);
   }
 
@@ -250,6 +293,7 @@ export class ProjectorOperations {
     if (busy) {
       throw new OperationError(
         `generation ${busy.generation} is being rebuilt by ${busy.runner ?? 'another process'} (last report ${Math.round(busy.silentForMs / 1000)} s ago); let it finish, or stop it and use --resume`,
+        { code: 'REBUILD_RUNNING' },
       );
     }
     let record: RebuildRecord;

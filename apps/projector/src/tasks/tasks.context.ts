@@ -1,4 +1,5 @@
 import { AvroSerde } from '@cqrs/messaging';
+import { ProjectionControls } from '@cqrs/projection';
 import { tasksTaskEventsContracts } from '@cqrs/tasks-contracts';
 import { TASKS_READ_MODEL } from '@cqrs/tasks-read-model';
 import { projectionSettings } from '../config';
@@ -24,6 +25,7 @@ export const tasksContext: ProjectorContext = {
       },
       projectionSettings(config),
       config.PROJECTOR_GENERATION_CHECK_MS,
+      new ProjectionControls(pool),
     ),
   ],
 };

@@ -137,6 +137,10 @@ export async function startSystem(
         // every context's events, as the relay names them in this run
         PROJECTOR_STREAM_TOPIC_PREFIX: `e2e.obs${run}.`,
         PROJECTOR_STREAM_GROUP_PREFIX: `obs-${run}-`,
+        // its admin API (/admin/cqrs): this run's store, relay slot, and rebuilds allowed
+        EVENT_STORE_DATABASE_URL: write.url,
+        OUTBOX_SLOT_NAME: `obs_${run}`,
+        ADMIN_REBUILD_DATABASE_URL: read.url,
       },
       'query-service': { DATABASE_URL: read.url },
     };

@@ -45,3 +45,4 @@ export {
   multilineTextPattern,
   WHITESPACE,
 } from './text-patterns';
+export { AdminOnly, AdminRoleGuard } from './auth/admin-only';

@@ -6,3 +6,4 @@ export * from './lib/stream-projection';
 export * from './lib/reset';
 export * from './lib/stream-changes';
 export * from './lib/projection-topics';
+export * from './lib/projection-controls';

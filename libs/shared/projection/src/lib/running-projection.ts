@@ -6,6 +6,8 @@ export interface ProjectionStatus {
   generation: number | null;
   groupId: string | null;
   running: boolean;
+  /** An operator paused it (see `ProjectionControls`): its consumer is stopped on purpose. */
+  paused?: boolean;
   problem?: string;
 }
 

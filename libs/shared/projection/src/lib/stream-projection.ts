@@ -8,6 +8,7 @@ import {
 } from '@cqrs/messaging/consumer';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
+import type { ProjectionControls } from './projection-controls';
 import { prepareProjectionTopics } from './projection-topics';
 import type { ProjectionStatus, RunningProjection } from './running-projection';
 import { streamBatchHandler, type StreamProjectionDefinition } from './stream-batch';
@@ -32,8 +33,10 @@ export interface StreamProjectionSettings {
   gapRetries: number;
   retry: { minTimeoutMs: number; maxTimeoutMs: number };
   sessionTimeoutMs?: number;
-  /** How often a projection that could not start tries again. @default 2000 */
+  /** How often a projection that could not start tries again (and checks `controls`). @default 2000 */
   restartEveryMs?: number;
+  /** Where an operator's pause is recorded; every check stops or starts the consumer to match. */
+  controls?: Pick<ProjectionControls, 'isPaused'>;
 }
 
 /**
@@ -48,6 +51,7 @@ export class StreamProjection implements RunningProjection {
   private attempt: Promise<void> | undefined;
   private lastError: string | undefined;
   private stopped = false;
+  private paused = false;
   readonly groupId: string;
   readonly name: string;
 
@@ -80,11 +84,12 @@ export class StreamProjection implements RunningProjection {
 
   status(): ProjectionStatus {
     const failure = this.consumer?.failure?.message;
-    const problem = failure ?? (this.consumer ? undefined : (this.lastError ?? 'starting'));
+    const problem = failure ?? (this.consumer || this.paused ? undefined : (this.lastError ?? 'starting'));
     return {
       generation: null,
       groupId: this.groupId,
       running: this.consumer !== undefined && failure === undefined,
+      ...(this.paused ? { paused: true } : {}),
       ...(problem ? { problem } : {}),
     };
   }
@@ -108,6 +113,17 @@ export class StreamProjection implements RunningProjection {
         );
         await this.consumer.stop().catch(() => undefined);
         this.consumer = undefined;
+      }
+      this.paused = (await this.settings.controls?.isPaused(this.name)) ?? false;
+      if (this.paused) {
+        if (this.consumer) {
+          // Stopped between batches: what it applied is committed, and a resume starts there.
+          const consumer = this.consumer;
+          this.consumer = undefined;
+          await consumer.stop();
+          this.deps.logger.info({ projection: this.name }, 'paused by an operator');
+        }
+        return;
       }
       if (this.consumer) return;
       const topics = [...this.definition.topics];

@@ -24,6 +24,7 @@ const PROJECTOR_FORBIDDEN = [
   `DELETE FROM projection_generations`,
   `DELETE FROM record_overrides`,
   `DELETE FROM projection_rebuilds`,
+  `DELETE FROM projection_controls`,
   `SELECT * FROM read_model_migrations`,
   `CREATE TABLE sneaky (id int)`,
   `CREATE OR REPLACE VIEW task_view AS SELECT * FROM task_view_g1`,
@@ -41,6 +42,7 @@ const QUERY_FORBIDDEN = [
   `SELECT * FROM record_overrides`,
   `SELECT * FROM projection_generations`,
   `SELECT * FROM projection_rebuilds`,
+  `SELECT * FROM projection_controls`,
   `SELECT * FROM read_model_migrations`,
   TASK_ROW('task_view', 'q-1'),
   TASK_ROW('task_view_g1', 'q-1'),
@@ -180,6 +182,7 @@ describe.each(['fresh', 'legacy'] as const)('read database grants (%s database)'
     expect(grants.rows).toEqual([
       { grantee: READ_DATABASE_ROLES.projector, table_name: 'parked_events_g1', privileges: dml },
       { grantee: READ_DATABASE_ROLES.projector, table_name: 'partition_positions_g1', privileges: dml },
+      { grantee: READ_DATABASE_ROLES.projector, table_name: 'projection_controls', privileges: 'INSERT,SELECT,UPDATE' },
       { grantee: READ_DATABASE_ROLES.projector, table_name: 'projection_generations', privileges: 'SELECT' },
       { grantee: READ_DATABASE_ROLES.projector, table_name: 'projection_rebuilds', privileges: 'INSERT,SELECT,UPDATE' },
       { grantee: READ_DATABASE_ROLES.projector, table_name: 'record_overrides', privileges: 'INSERT,SELECT,UPDATE' },

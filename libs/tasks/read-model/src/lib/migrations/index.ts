@@ -3,6 +3,7 @@ import { CreateReadModel1765000000000 } from './1765000000000-create-read-model'
 import { CreateRecordOverrides1765000000001 } from './1765000000001-create-record-overrides';
 import { GrantLeastPrivilege1765000000002 } from './1765000000002-grant-least-privilege';
 import { CreateProjectionRebuilds1765000000003 } from './1765000000003-create-projection-rebuilds';
+import { CreateProjectionControls1765000000004 } from './1765000000004-create-projection-controls';
 
 /** Every read-model migration, oldest first. */
 export const READ_MODEL_MIGRATIONS = [
@@ -10,6 +11,7 @@ export const READ_MODEL_MIGRATIONS = [
   CreateRecordOverrides1765000000001,
   GrantLeastPrivilege1765000000002,
   CreateProjectionRebuilds1765000000003,
+  CreateProjectionControls1765000000004,
 ];
 
 /** Table in which TypeORM records which of these migrations ran (kept apart from other libs'). */

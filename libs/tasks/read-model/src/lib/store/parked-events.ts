@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { generationTables, type GenerationTables } from '../schema/read-model.schema';
 import type { ParkedRecord } from '../sequencing/stream-sequencer';
+import { inTransaction } from './in-transaction';
 import { sqlLiteral, type SqlValue } from './sql-literal';
 
 // The parked records of a generation (the per-aggregate dead-letter list): what the operations
@@ -22,7 +23,11 @@ export interface ParkedEventInfo {
   firstFailedAt: Date;
   parkedAt: Date;
   lastAttemptAt: Date;
+  /** The trace the record was published in (its W3C `traceparent` header); null without one. */
+  traceId: string | null;
 }
+
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /** A parked row as stored (what a redrive decodes again). */
 export interface ParkedRow {
@@ -63,6 +68,7 @@ const toInfo = (r: ParkedRow): ParkedEventInfo => ({
   firstFailedAt: r.first_failed_at,
   parkedAt: r.parked_at,
   lastAttemptAt: r.last_attempt_at,
+  traceId: TRACEPARENT.exec(r.headers['traceparent'] ?? '')?.[1] ?? null,
 });
 
 /** Reads a generation's parked records (`dlq list`, `dlq show`, `status`). */
@@ -95,6 +101,34 @@ export class ParkedEvents {
     const result = await this.pool.query<ParkedRow>(`SELECT * FROM ${this.t.parked_events} WHERE id = $1`, [id]);
     const row = result.rows[0];
     return row ? { ...toInfo(row), key: row.message_key, value: row.message_value, headers: row.headers } : undefined;
+  }
+
+  /**
+   * Discards parked record `id` for good (an operator decided it must never be applied). The
+   * records parked behind it in its stream stay parked: the stream applies nothing until they are
+   * redriven (or discarded) too. Once nothing of the stream is parked, it is no longer blocked.
+   * @returns undefined for an unknown id, else the record's stream and how many of its records remain parked
+   */
+  async discard(id: number): Promise<{ streamId: string | null; stillParked: number } | undefined> {
+    return inTransaction(this.pool, async (client) => {
+      const deleted = await client.query<{ stream_id: string | null }>(
+        `DELETE FROM ${this.t.parked_events} WHERE id = $1 RETURNING stream_id`,
+        [id],
+      );
+      const row = deleted.rows[0];
+      if (!row) return undefined;
+      if (row.stream_id === null) return { streamId: null, stillParked: 0 };
+      const left = await client.query<{ count: string }>(
+        `SELECT count(*) AS count FROM ${this.t.parked_events} WHERE stream_id = $1`,
+        [row.stream_id],
+      );
+      const stillParked = Number(left.rows[0]?.count ?? 0);
+      if (stillParked === 0)
+        await client.query(`UPDATE ${this.t.stream_checkpoints} SET parked = false WHERE stream_id = $1`, [
+          row.stream_id,
+        ]);
+      return { streamId: row.stream_id, stillParked };
+    });
   }
 
   /** Streams that are parked, in the order they were parked, with what blocks each. */
