@@ -1,6 +1,7 @@
 import { IDENTIFIER_PATTERN } from '@cqrs/http';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
+import { DIFFERENCE_KINDS } from '../reconcile/compare';
 import { IsBase64, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 // The admin API's request and response shapes. Responses are documented field by field (required,
@@ -20,21 +21,6 @@ export const REBUILD_PHASES = [
   'done',
 ] as const;
 export const RECONCILIATION_STATES = ['running', 'succeeded', 'failed'] as const;
-export const DIFFERENCE_KINDS = [
-  'MISMATCH',
-  'MISSING',
-  'CHECKPOINT',
-  'BEHIND',
-  'AHEAD',
-  'ORPHAN',
-  'PARKED',
-  'STATS',
-  'NOT_PUBLISHED',
-  'PHANTOM',
-  'KAFKA_GAP',
-  'EVENT_ID',
-  'STORE_INVALID',
-] as const;
 
 /** A projection's name in a path: what projections are named (lower-case words, `-`, `.`, `_`). */
 export const PROJECTION_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,99}$';

@@ -20,14 +20,15 @@ import {
 import { TaskRecordDecoder } from '../projection/task-record.decoder';
 import { reconcileWithConfig } from '../reconcile/reconcile-command';
 import type { ReconcileReport } from '../reconcile/reconciler';
-import type {
-  DeadLetterDetailDto,
-  DeadLetterDto,
-  ProjectionDto,
-  RebuildDto,
-  RebuildReportDto,
-  ReconcileReportDto,
-  ReconciliationDto,
+import {
+  REBUILD_PHASES,
+  type DeadLetterDetailDto,
+  type DeadLetterDto,
+  type ProjectionDto,
+  type RebuildDto,
+  type RebuildReportDto,
+  type ReconcileReportDto,
+  type ReconciliationDto,
 } from './admin.dto';
 import { readRelayStatus, type RelayStatus } from './relay-status';
 
@@ -494,15 +495,7 @@ const reportDto = (r: RebuildReport): RebuildReportDto => ({
   handedOff: r.handedOff,
 });
 
-const RECORD_PHASES = new Set<string>([
-  'starting',
-  'reading-store',
-  'catching-up',
-  'indexing',
-  'activating',
-  'handing-off',
-  'done',
-]);
+const RECORD_PHASES = new Set<string>(REBUILD_PHASES);
 
 /** A rebuild this instance does not run, as `projection_rebuilds` recorded it. */
 function recordDto(projection: string, r: RebuildRecord): RebuildDto {

@@ -24,20 +24,22 @@ import type { StreamFold } from './stream-fold';
  * The store's: `STORE_INVALID`, a stream that cannot be folded (a missing version, an event
  * that does not apply); nothing is compared with it, and nothing rewrites the store.
  */
-export type DifferenceKind =
-  | 'MISMATCH'
-  | 'MISSING'
-  | 'CHECKPOINT'
-  | 'BEHIND'
-  | 'AHEAD'
-  | 'ORPHAN'
-  | 'PARKED'
-  | 'STATS'
-  | 'NOT_PUBLISHED'
-  | 'PHANTOM'
-  | 'KAFKA_GAP'
-  | 'EVENT_ID'
-  | 'STORE_INVALID';
+export const DIFFERENCE_KINDS = [
+  'MISMATCH',
+  'MISSING',
+  'CHECKPOINT',
+  'BEHIND',
+  'AHEAD',
+  'ORPHAN',
+  'PARKED',
+  'STATS',
+  'NOT_PUBLISHED',
+  'PHANTOM',
+  'KAFKA_GAP',
+  'EVENT_ID',
+  'STORE_INVALID',
+] as const;
+export type DifferenceKind = (typeof DIFFERENCE_KINDS)[number];
 
 export const READ_MODEL_KINDS: ReadonlySet<DifferenceKind> = new Set([
   'MISMATCH',
