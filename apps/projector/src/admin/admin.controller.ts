@@ -24,6 +24,7 @@ import {
   StartRebuildDto,
   StartReconciliationDto,
 } from './admin.dto';
+import { AdminAuditInterceptor } from './admin-audit';
 import { AdminErrorsInterceptor } from './admin-errors';
 import { AdminService } from './admin.service';
 
@@ -62,7 +63,7 @@ const unknownRecord = problem(404, 'No parked record with that id (DEAD_LETTER_N
  */
 @ApiTags('admin')
 @AdminOnly()
-@UseInterceptors(AdminErrorsInterceptor)
+@UseInterceptors(AdminAuditInterceptor, AdminErrorsInterceptor)
 @problem(
   503,
   'The token issuer’s keys (AUTH_UNAVAILABLE), a database (DATABASE_UNAVAILABLE) or Kafka (KAFKA_UNAVAILABLE) cannot answer now; retry after Retry-After',
