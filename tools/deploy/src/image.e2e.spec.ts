@@ -340,7 +340,8 @@ describe.each(APPS)('the %s image, run as its Dockerfile runs it', (app) => {
     const isolation = await isolate(app, infra);
     cleanup = isolation.cleanup;
     let composed = compose;
-    if (api) {
+    // The apps that take tokens (the APIs, and the projector for its admin API) get an issuer.
+    if ('OIDC_ISSUER_URL' in environmentOf(compose.services[app])) {
       // A production identity provider, as far as the app can tell: no development marker.
       issuer = await createIssuer({ development: false });
       composed = loadCompose({
